@@ -1,0 +1,135 @@
+"""Validation of an application (household + members) before anything is written.
+
+Every problem names the field path the caller sent (`members[1].idNumber`) and
+the reason, never the value: the value may be a personal one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from domain.enums import Relation, Sex
+from domain.errors import InvalidInput
+from domain.idnumber import IdInfo, parse_id_number
+from domain.region import validate_village_code
+
+_PHONE_RE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
+_BANK_RE = re.compile(r"^\d{12,19}$")
+_NAME_RE = re.compile(r"^[\u3400-\u9fffA-Za-z·\s]{1,30}$")
+MAX_MEMBERS = 20
+MAX_INCOME = Decimal("1000000.00")
+
+
+@dataclass(frozen=True, slots=True)
+class MemberDraft:
+    name: str
+    id_number: str
+    relation: Relation
+    monthly_income: Decimal
+    phone: str | None = None
+    disability_grade: int | None = None
+    serious_illness: bool = False
+    student: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ApplicationDraft:
+    village_code: str
+    members: Sequence[MemberDraft]
+    address: str | None = None
+    bank_account: str | None = None
+    bank_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ValidMember:
+    draft: MemberDraft
+    name: str
+    id_info: IdInfo
+    phone: str | None
+    monthly_income: Decimal
+
+    @property
+    def sex(self) -> Sex:
+        return self.id_info.sex
+
+
+@dataclass(frozen=True, slots=True)
+class ValidApplication:
+    village_code: str
+    members: tuple[ValidMember, ...]
+    address: str | None
+    bank_account: str | None
+    bank_name: str | None
+
+
+def _money(value: Decimal, field: str) -> Decimal:
+    try:
+        if not value.is_finite() or value < 0 or value > MAX_INCOME:
+            raise InvalidInput(f"{field}: must be between 0 and {MAX_INCOME}", field=field)
+        if value != value.quantize(Decimal("0.01")):
+            raise InvalidInput(f"{field}: at most two decimal places (yuan and fen)", field=field)
+    except InvalidOperation:
+        raise InvalidInput(f"{field}: not an amount", field=field) from None
+    return value.quantize(Decimal("0.01"))
+
+
+def _member(index: int, draft: MemberDraft, today: dt.date) -> ValidMember:
+    path = f"members[{index}]"
+    name = " ".join(draft.name.split())
+    if not _NAME_RE.match(name):
+        raise InvalidInput(f"{path}.name: 1 to 30 Chinese or Latin letters", field=f"{path}.name")
+    info = parse_id_number(draft.id_number, field=f"{path}.idNumber", today=today)
+    phone = None
+    if draft.phone is not None and draft.phone.strip():
+        phone = draft.phone.strip().replace(" ", "")
+        if not _PHONE_RE.match(phone):
+            raise InvalidInput(
+                f"{path}.phone: a mobile (11 digits) or landline number", field=f"{path}.phone"
+            )
+    if draft.disability_grade is not None and not 1 <= draft.disability_grade <= 4:
+        raise InvalidInput(
+            f"{path}.disabilityGrade: 1 to 4, or null for none", field=f"{path}.disabilityGrade"
+        )
+    income = _money(draft.monthly_income, f"{path}.monthlyIncome")
+    return ValidMember(draft=draft, name=name, id_info=info, phone=phone, monthly_income=income)
+
+
+def validate_application(draft: ApplicationDraft, *, today: dt.date) -> ValidApplication:
+    village = validate_village_code(draft.village_code, field="villageCode")
+    if not 1 <= len(draft.members) <= MAX_MEMBERS:
+        raise InvalidInput(f"members: 1 to {MAX_MEMBERS} members", field="members")
+    members = tuple(_member(i, m, today) for i, m in enumerate(draft.members))
+    heads = [m for m in members if m.draft.relation is Relation.HEAD]
+    if len(heads) != 1:
+        raise InvalidInput("members: exactly one member must be the HEAD", field="members")
+    seen: dict[str, int] = {}
+    for i, member in enumerate(members):
+        if member.id_info.number in seen:
+            raise InvalidInput(
+                f"members[{i}].idNumber: same person as members[{seen[member.id_info.number]}]",
+                field=f"members[{i}].idNumber",
+            )
+        seen[member.id_info.number] = i
+    bank = None
+    if draft.bank_account is not None and draft.bank_account.strip():
+        bank = draft.bank_account.replace(" ", "").strip()
+        if not _BANK_RE.match(bank):
+            raise InvalidInput("bankAccount: 12 to 19 digits", field="bankAccount")
+    address = draft.address.strip() if draft.address else None
+    if address is not None and len(address) > 200:
+        raise InvalidInput("address: at most 200 characters", field="address")
+    bank_name = draft.bank_name.strip() if draft.bank_name else None
+    if bank_name is not None and len(bank_name) > 100:
+        raise InvalidInput("bankName: at most 100 characters", field="bankName")
+    return ValidApplication(
+        village_code=village,
+        members=members,
+        address=address,
+        bank_account=bank,
+        bank_name=bank_name,
+    )

@@ -1,0 +1,36 @@
+"""Errors raised by rules and services, each with the GraphQL error code it maps to.
+
+The gateway turns these into `extensions.code`; their messages are written for
+the caller and must never contain a personal value (an ID number, a name).
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    code = "INTERNAL"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class InvalidInput(DomainError):
+    """The caller sent something that can never be accepted as it is."""
+
+    code = "BAD_USER_INPUT"
+
+
+class Conflict(DomainError):
+    """The request is well formed but clashes with the current state."""
+
+    code = "CONFLICT"
+
+
+class NotFound(DomainError):
+    code = "NOT_FOUND"
+
+
+class Forbidden(DomainError):
+    code = "FORBIDDEN"
