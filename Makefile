@@ -1,0 +1,48 @@
+# The whole set-up on a fresh machine is `make demo` (serve with demo data) or `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+PACKAGES := gateway schema resolvers policies audit store domain
+
+.PHONY: install demo test check lint typecheck format schema postgres bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(VENV)/bin/dibao serve --demo
+
+# PostgreSQL is part of the test matrix: start the local cluster when it is down.
+postgres:
+	@pg_isready -q -h 127.0.0.1 -p 5432 || { \
+		pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql | head -n1) main start; \
+		for i in $$(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done; }
+	@pg_isready -h 127.0.0.1 -p 5432
+
+test: install postgres
+	$(PY) -m pytest
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: install
+	$(VENV)/bin/mypy
+
+check: lint typecheck test
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+schema: install
+	$(PY) -c "from schema.root import build_schema; open('schema.graphql', 'w').write(build_schema().as_str() + '\n')"
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache dibao.db dibao.db-wal dibao.db-shm

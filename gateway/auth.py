@@ -1,0 +1,40 @@
+"""Bearer-token authentication: one indexed lookup per request, no caching,
+
+so a revocation takes effect on the very next request.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.requests import HTTPConnection
+
+from domain.principal import Principal
+from store.credentials import find_valid_credential
+from store.types import utcnow
+
+
+def bearer_token(conn: HTTPConnection) -> str | None:
+    header = conn.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+async def authenticate(
+    conn: HTTPConnection, sessions: async_sessionmaker[AsyncSession]
+) -> Principal | None:
+    token = bearer_token(conn)
+    if token is None:
+        return None
+    async with sessions() as session:
+        credential = await find_valid_credential(session, token=token, now=utcnow())
+    if credential is None:
+        return None
+    return Principal(
+        credential_id=credential.id,
+        name=credential.principal,
+        role=credential.role,
+        scope=credential.region_scope,
+        fields=frozenset(credential.fields) if credential.fields is not None else None,
+    )

@@ -1,0 +1,242 @@
+"""The `dibao` command (names and options fixed by the SPEC)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+from sqlalchemy import func, select
+
+from domain.enums import Role
+from domain.errors import DomainError
+from gateway.config import Settings, load_settings
+from gateway.runtime import Runtime
+from store import credentials as creds
+from store.crypto import KeyFileError
+from store.migrate import upgrade
+from store.models import Household
+from store.types import utcnow
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    help="Dibao Archive API: GraphQL over dibao archives, behind an access gateway.",
+    no_args_is_help=True,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+token_app = typer.Typer(help="Bearer credentials.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(token_app, name="token")
+
+err = Console(stderr=True)
+out = Console(highlight=False, soft_wrap=True)
+
+DEMO_HOUSEHOLDS = 240
+DEMO_SEED = 2026
+DEMO_SCOPES = {
+    Role.CASEWORKER: "220183100",
+    Role.COUNTY_REVIEWER: "220183",
+    Role.FINANCE_OFFICER: "220183",
+    Role.SUPERVISOR: "22",
+    Role.PARTNER: "*",
+    Role.AUDITOR: "*",
+    Role.SECADMIN: "*",
+    Role.SYSADMIN: "*",
+}
+
+
+def _run(settings: Settings, work: Callable[[Runtime], Awaitable[T]]) -> T:
+    async def main() -> T:
+        runtime = Runtime.from_settings(settings)
+        try:
+            return await work(runtime)
+        finally:
+            await runtime.close()
+
+    try:
+        return asyncio.run(main())
+    except DomainError as exc:
+        err.print(f"[red]error[/red] ({exc.code}): {exc.message}")
+        raise typer.Exit(2) from None
+    except KeyFileError as exc:
+        err.print(f"[red]error[/red] (KEY_FILE): {exc}")
+        raise typer.Exit(2) from None
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Migrate the database to the newest schema."""
+
+    async def work(runtime: Runtime) -> None:
+        await upgrade(runtime.engine)
+
+    _run(load_settings(), work)
+    err.print("database is at the newest schema")
+
+
+async def _seed(runtime: Runtime, households: int, seed: int) -> None:
+    from store.seed import seed as run_seed
+
+    with Progress(
+        TextColumn("[bold]seeding households"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=False,
+    ) as progress:
+        task = progress.add_task("seed", total=households)
+        report = await run_seed(
+            runtime.engine,
+            runtime.cipher,
+            households=households,
+            seed=seed,
+            progress=lambda done: progress.update(task, completed=done),
+        )
+    err.print(
+        f"seeded {report.households} households, {report.members} members, "
+        f"{report.payments} payments in {report.seconds:.1f} s"
+    )
+
+
+@app.command()
+def seed(
+    households: Annotated[int, typer.Option(min=1, max=10_000_000, help="How many households.")],
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same data.")] = 0,
+) -> None:
+    """Add deterministic synthetic households (valid ID numbers, real region structure)."""
+
+    async def work(runtime: Runtime) -> None:
+        await upgrade(runtime.engine)
+        await _seed(runtime, households, seed)
+
+    _run(load_settings(), work)
+
+
+@token_app.command("issue")
+def token_issue(
+    principal: Annotated[str, typer.Option(help="Who the credential is for.")],
+    role: Annotated[str, typer.Option(help="One of: " + ", ".join(r.value for r in Role))],
+    region: Annotated[
+        str, typer.Option(help="Region scope: 2/4/6/9/12 digits, or * for national.")
+    ],
+    ttl: Annotated[str, typer.Option(help="Lifetime, e.g. 30d, 12h, 45m.")] = "30d",
+    fields: Annotated[
+        str | None,
+        typer.Option(help="Field allow-list, comma separated Type.field (narrows policy)."),
+    ] = None,
+) -> None:
+    """Print a new bearer token once, alone on the last line of stdout."""
+
+    async def work(runtime: Runtime) -> tuple[str, str, dt.datetime]:
+        async with runtime.sessions.begin() as session:
+            credential, token = await creds.issue_credential(
+                session,
+                principal=principal,
+                role=role,
+                region=region,
+                ttl=creds.parse_ttl(ttl),
+                fields=fields.split(",") if fields is not None else None,
+                now=utcnow(),
+            )
+            return credential.id, token, credential.expires_at
+
+    credential_id, token, expires = _run(load_settings(), work)
+    out.print(
+        f"credential {credential_id} for {principal} ({role}, region {region}) "
+        f"expires {expires:%Y-%m-%d %H:%M} UTC"
+    )
+    sys.stdout.flush()
+    print(token)
+
+
+@token_app.command("list")
+def token_list() -> None:
+    """List credentials (never their tokens)."""
+
+    async def work(runtime: Runtime) -> list[tuple[str, ...]]:
+        async with runtime.sessions() as session:
+            now = utcnow()
+            rows = await creds.list_credentials(session)
+            return [
+                (
+                    c.id,
+                    c.principal,
+                    c.role,
+                    c.region_scope or "*",
+                    ",".join(c.fields) if c.fields is not None else "(role policy)",
+                    f"{c.expires_at:%Y-%m-%d %H:%M}",
+                    "revoked" if c.revoked_at else ("expired" if c.expires_at <= now else "active"),
+                )
+                for c in rows
+            ]
+
+    table = Table("id", "principal", "role", "region", "fields", "expires (UTC)", "state")
+    for row in _run(load_settings(), work):
+        table.add_row(*row)
+    out.print(table)
+
+
+@token_app.command("revoke")
+def token_revoke(credential_id: Annotated[str, typer.Argument(metavar="ID")]) -> None:
+    """Revoke a credential; it stops working on the next request."""
+
+    async def work(runtime: Runtime) -> None:
+        async with runtime.sessions.begin() as session:
+            await creds.revoke_credential(session, credential_id=credential_id, now=utcnow())
+
+    _run(load_settings(), work)
+    out.print(f"credential {credential_id} revoked")
+
+
+async def _prepare_demo(runtime: Runtime) -> list[tuple[str, str, str]]:
+    await upgrade(runtime.engine)
+    async with runtime.sessions() as session:
+        existing = await session.scalar(select(func.count()).select_from(Household))
+    if not existing:
+        await _seed(runtime, DEMO_HOUSEHOLDS, DEMO_SEED)
+    tokens = []
+    async with runtime.sessions.begin() as session:
+        for role, scope in DEMO_SCOPES.items():
+            _, token = await creds.issue_credential(
+                session,
+                principal=f"demo-{role.value}",
+                role=role.value,
+                region=scope,
+                ttl=dt.timedelta(days=1),
+                now=utcnow(),
+            )
+            tokens.append((role.value, scope, token))
+    return tokens
+
+
+@app.command()
+def serve(
+    demo: Annotated[
+        bool, typer.Option(help="Embedded database with demo data, GraphiQL on, demo tokens.")
+    ] = False,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve GraphQL at http://HOST:PORT/graphql."""
+    import uvicorn
+
+    from gateway.app import create_app
+
+    settings = load_settings(demo=demo)
+    if demo:
+        tokens = _run(settings, _prepare_demo)
+        out.print("demo tokens, valid 1 day (role, region scope, bearer token):")
+        for role, scope, token in tokens:
+            out.print(f"  {role:<16} {scope:<10} {token}")
+        out.print(
+            f"GraphiQL: http://{host}:{port}/graphql  (set header Authorization: Bearer <token>)"
+        )
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)

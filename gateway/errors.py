@@ -1,0 +1,52 @@
+"""GraphQL-shaped errors with `extensions.code`; nothing unexpected leaks to the caller.
+
+Coded errors raised by the domain pass through with their message. Anything
+else becomes `INTERNAL` with a fixed message: no stack trace, SQL, key, or value.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graphql import GraphQLError
+
+from domain.errors import DomainError
+
+INTERNAL_MESSAGE = "Internal error. The request was not completed."
+
+
+def error_code(error: GraphQLError) -> str:
+    original = error.original_error
+    if isinstance(original, DomainError):
+        return original.code
+    if original is None and not error.path:
+        return "BAD_USER_INPUT"  # parse, validation or variable coercion: the document is at fault
+    code = (error.extensions or {}).get("code")
+    return code if isinstance(code, str) else "INTERNAL"
+
+
+def format_error(error: GraphQLError) -> dict[str, Any]:
+    code = error_code(error)
+    original = error.original_error
+    extensions: dict[str, Any] = {"code": code}
+    if isinstance(original, DomainError):
+        message = original.message
+        if original.field:
+            extensions["field"] = original.field
+    elif code == "INTERNAL":
+        message = INTERNAL_MESSAGE
+    else:
+        message = error.message
+        extensions.update({k: v for k, v in (error.extensions or {}).items() if k != "code"})
+    formatted: dict[str, Any] = {"message": message, "extensions": extensions}
+    if error.locations:
+        formatted["locations"] = [
+            {"line": loc.line, "column": loc.column} for loc in error.locations
+        ]
+    if (error.path and code != "INTERNAL") or error.path:
+        formatted["path"] = list(error.path)
+    return formatted
+
+
+def error_body(code: str, message: str) -> dict[str, Any]:
+    return {"data": None, "errors": [{"message": message, "extensions": {"code": code}}]}

@@ -1,0 +1,71 @@
+"""Mutation: a caseworker submits an application (household and members) in one step."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import strawberry
+
+from domain.application import ApplicationDraft, MemberDraft, validate_application
+from domain.enums import Relation
+from resolvers.context import Info
+from schema.types import Household
+from store.applications import submit_application as store_submit
+
+
+@strawberry.input(description="A member of the applying household.")
+class MemberInput:
+    name: str
+    id_number: str
+    relation: Relation
+    monthly_income: Decimal
+    phone: str | None = None
+    disability_grade: int | None = None
+    serious_illness: bool = False
+    student: bool = False
+
+
+@strawberry.input(description="A new application (申请): the household and all its members.")
+class ApplicationInput:
+    village_code: str
+    members: list[MemberInput]
+    address: str | None = None
+    bank_account: str | None = None
+    bank_name: str | None = None
+
+
+async def submit_application(info: Info, input: ApplicationInput) -> Household:
+    ctx = info.context
+    valid = validate_application(
+        ApplicationDraft(
+            village_code=input.village_code,
+            address=input.address,
+            bank_account=input.bank_account,
+            bank_name=input.bank_name,
+            members=[
+                MemberDraft(
+                    name=m.name,
+                    id_number=m.id_number,
+                    relation=m.relation,
+                    monthly_income=m.monthly_income,
+                    phone=m.phone,
+                    disability_grade=m.disability_grade,
+                    serious_illness=m.serious_illness,
+                    student=m.student,
+                )
+                for m in input.members
+            ],
+        ),
+        today=ctx.today,
+    )
+    async with ctx.sessions.begin() as session:
+        row = await store_submit(
+            session,
+            ctx.cipher,
+            application=valid,
+            scope=ctx.principal.scope,
+            actor=ctx.principal.name,
+            actor_role=ctx.principal.role,
+            now=ctx.now,
+        )
+    return Household.from_row(row)

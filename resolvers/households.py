@@ -1,0 +1,102 @@
+"""Query resolvers over household archives. Region scope comes from the principal
+
+and goes into SQL through `store.households`; nothing here filters rows in Python.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+
+from domain.archive import parse_archive_no
+from domain.enums import Area, Category, HouseholdStatus
+from domain.errors import InvalidInput
+from domain.idnumber import normalize_id_number, parse_id_number
+from domain.region import validate_scope
+from policies.masking import mask_id_number, mask_name
+from resolvers.context import Info
+from schema.types import Household, HouseholdConnection, HouseholdEdge, PageInfo, RecipientCheck
+from store import households as store
+from store.households import HouseholdFilter, encode_cursor
+
+DEFAULT_PAGE = 50
+MAX_PAGE = 500
+
+
+async def household(
+    info: Info, archive_no: Annotated[str, strawberry.argument(description="一户一号")]
+) -> Household | None:
+    parse_archive_no(archive_no)
+    async with info.context.sessions() as session:
+        row = await store.get_household(
+            session, scope=info.context.principal.scope, archive_no=archive_no
+        )
+    return None if row is None else Household.from_row(row)
+
+
+async def households(
+    info: Info,
+    region: str | None = None,
+    status: list[HouseholdStatus] | None = None,
+    category: Category | None = None,
+    area: Area | None = None,
+    first: int | None = DEFAULT_PAGE,
+    after: str | None = None,
+) -> HouseholdConnection:
+    size = DEFAULT_PAGE if first is None else first
+    if not 0 <= size <= MAX_PAGE:
+        raise InvalidInput(f"first: between 0 and {MAX_PAGE}", field="first")
+    flt = HouseholdFilter(
+        scope=info.context.principal.scope,
+        region=validate_scope(region, field="region") if region else None,
+        statuses=status,
+        category=category,
+        area=area,
+    )
+    ctx = info.context
+    async with ctx.sessions() as session:
+        rows, has_next = await store.page_households(
+            session, flt=flt, first=size, after=after, today=ctx.today
+        )
+
+    async def count() -> int:
+        async with ctx.sessions() as session:
+            return await store.count_households(session, flt=flt, today=ctx.today)
+
+    edges = [
+        HouseholdEdge(node=Household.from_row(r), cursor=encode_cursor(r.archive_no)) for r in rows
+    ]
+    return HouseholdConnection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=has_next,
+            has_previous_page=after is not None,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+        count=count,
+    )
+
+
+async def verify_recipient(info: Info, id_number: str) -> RecipientCheck:
+    """Partners ask whether a person currently receives dibao; details are masked always."""
+    number = parse_id_number(normalize_id_number(id_number), field="idNumber").number
+    ctx = info.context
+    async with ctx.sessions() as session:
+        found = await store.recipient_by_index(
+            session, scope=ctx.principal.scope, id_index=ctx.cipher.blind_index(number)
+        )
+    if found is None:
+        return RecipientCheck(
+            is_recipient=False, status=None, county_code=None, name=None, id_number=None
+        )
+    row, member = found
+    name = ctx.cipher.decrypt(member.name_enc, table="members", column="name", row_id=member.id)
+    return RecipientCheck(
+        is_recipient=row.status == HouseholdStatus.ACTIVE.value,
+        status=HouseholdStatus(row.status),
+        county_code=row.village_code[:6],
+        name=mask_name(name),
+        id_number=mask_id_number(number),
+    )

@@ -1,0 +1,279 @@
+"""GraphQL object types. Personal values are decrypted only when a field is asked for.
+
+Types hold their ORM row privately; nested lists come through the request's
+DataLoaders, so a page costs the same number of statements for 5 or 500 rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import strawberry
+
+from domain.categories import MemberFacts, household_categories, member_categories
+from domain.enums import Area, Category, HouseholdStatus, PaymentStatus, Relation, Sex
+from resolvers.context import Info
+from store import models
+
+strawberry.enum(Area, description="The dual track (双轨): urban or rural standard.")
+strawberry.enum(HouseholdStatus, description="Where the archive stands in the review chain.")
+strawberry.enum(Category, description="Special archives (专项档案) derived from the members.")
+strawberry.enum(Sex)
+strawberry.enum(Relation, description="Relation to the head of household.")
+strawberry.enum(PaymentStatus)
+
+
+def _facts(row: models.Member) -> MemberFacts:
+    return MemberFacts(
+        birth_date=row.birth_date,
+        disability_grade=row.disability_grade,
+        serious_illness=row.serious_illness,
+    )
+
+
+@strawberry.type(description="A statistical division (province to village).")
+class Region:
+    code: str
+    name: str
+    level: str
+    parent_code: str | None
+
+    @classmethod
+    def from_row(cls, row: models.Region) -> Region:
+        return cls(code=row.code, name=row.name, level=row.level, parent_code=row.parent_code)
+
+
+@strawberry.type(description="A member of a household.")
+class Member:
+    row: strawberry.Private[models.Member]
+    relation: Relation
+    sex: Sex
+    birth_date: dt.date
+    monthly_income: Decimal
+    disability_grade: int | None
+    serious_illness: bool
+    student: bool
+
+    @classmethod
+    def from_row(cls, row: models.Member) -> Member:
+        return cls(
+            row=row,
+            relation=Relation(row.relation),
+            sex=Sex(row.sex),
+            birth_date=row.birth_date,
+            monthly_income=row.monthly_income,
+            disability_grade=row.disability_grade,
+            serious_illness=row.serious_illness,
+            student=row.student,
+        )
+
+    def _open(self, info: Info, column: str, blob: bytes | None) -> str | None:
+        if blob is None:
+            return None
+        return info.context.cipher.decrypt(blob, table="members", column=column, row_id=self.row.id)
+
+    @strawberry.field
+    def name(self, info: Info) -> str | None:
+        return self._open(info, "name", self.row.name_enc)
+
+    @strawberry.field(description="Resident ID number (GB 11643).")
+    def id_number(self, info: Info) -> str | None:
+        return self._open(info, "id_number", self.row.id_number_enc)
+
+    @strawberry.field
+    def phone(self, info: Info) -> str | None:
+        return self._open(info, "phone", self.row.phone_enc)
+
+    @strawberry.field
+    def categories(self, info: Info) -> list[Category]:
+        return sorted(member_categories(_facts(self.row), info.context.today))
+
+
+@strawberry.type(description="One step of the review chain: who, when, why.")
+class Review:
+    step: str
+    from_status: HouseholdStatus | None
+    to_status: HouseholdStatus
+    actor: str
+    actor_role: str
+    reason: str | None
+    created_at: dt.datetime
+
+    @classmethod
+    def from_row(cls, row: models.Review) -> Review:
+        return cls(
+            step=row.step,
+            from_status=HouseholdStatus(row.from_status) if row.from_status else None,
+            to_status=HouseholdStatus(row.to_status),
+            actor=row.actor,
+            actor_role=row.actor_role,
+            reason=row.reason,
+            created_at=row.created_at,
+        )
+
+
+@strawberry.type(description="A monthly benefit payment.")
+class Payment:
+    row: strawberry.Private[models.Payment]
+    period: str
+    amount: Decimal
+    status: PaymentStatus
+    bank_reference: str | None
+    created_at: dt.datetime
+
+    @classmethod
+    def from_row(cls, row: models.Payment) -> Payment:
+        return cls(
+            row=row,
+            period=row.period,
+            amount=row.amount,
+            status=PaymentStatus(row.status),
+            bank_reference=row.bank_reference,
+            created_at=row.created_at,
+        )
+
+    @strawberry.field
+    def bank_account(self, info: Info) -> str | None:
+        if self.row.bank_account_enc is None:
+            return None
+        return info.context.cipher.decrypt(
+            self.row.bank_account_enc, table="payments", column="bank_account", row_id=self.row.id
+        )
+
+
+@strawberry.type(description="An asset recorded for the household.")
+class Asset:
+    kind: str
+    description: str | None
+    value: Decimal
+
+    @classmethod
+    def from_row(cls, row: models.Asset) -> Asset:
+        return cls(kind=row.kind, description=row.description, value=row.value)
+
+
+@strawberry.type(description="A county's monthly standard for one track, with its effective dates.")
+class Standard:
+    county_code: str
+    area: Area
+    monthly_amount: Decimal
+    effective_from: dt.date
+    effective_to: dt.date | None
+
+    @classmethod
+    def from_row(cls, row: models.Standard) -> Standard:
+        return cls(
+            county_code=row.county_code,
+            area=Area(row.area),
+            monthly_amount=row.monthly_amount,
+            effective_from=row.effective_from,
+            effective_to=row.effective_to,
+        )
+
+
+@strawberry.type(description="A household archive (一户一号).")
+class Household:
+    row: strawberry.Private[models.Household]
+    archive_no: str
+    region_code: str
+    area: Area
+    status: HouseholdStatus
+    address: str | None
+    bank_name: str | None
+    monthly_benefit: Decimal | None
+    review_class: str | None
+    applied_at: dt.datetime
+    updated_at: dt.datetime
+
+    @classmethod
+    def from_row(cls, row: models.Household) -> Household:
+        return cls(
+            row=row,
+            archive_no=row.archive_no,
+            region_code=row.village_code,
+            area=Area(row.area),
+            status=HouseholdStatus(row.status),
+            address=row.address,
+            bank_name=row.bank_name,
+            monthly_benefit=row.monthly_benefit,
+            review_class=row.review_class,
+            applied_at=row.applied_at,
+            updated_at=row.updated_at,
+        )
+
+    @strawberry.field
+    def bank_account(self, info: Info) -> str | None:
+        if self.row.bank_account_enc is None:
+            return None
+        return info.context.cipher.decrypt(
+            self.row.bank_account_enc,
+            table="households",
+            column="bank_account",
+            row_id=self.row.archive_no,
+        )
+
+    @strawberry.field
+    async def region(self, info: Info) -> Region | None:
+        row = await info.context.loaders.regions.load(self.row.village_code)
+        return None if row is None else Region.from_row(row)
+
+    @strawberry.field
+    async def members(self, info: Info) -> list[Member]:
+        rows = await info.context.loaders.members.load(self.archive_no)
+        return [Member.from_row(r) for r in rows if r.active]
+
+    @strawberry.field
+    async def categories(self, info: Info) -> list[Category]:
+        rows = await info.context.loaders.members.load(self.archive_no)
+        facts = (_facts(r) for r in rows if r.active)
+        return sorted(household_categories(facts, info.context.today))
+
+    @strawberry.field
+    async def reviews(self, info: Info) -> list[Review]:
+        return [
+            Review.from_row(r) for r in await info.context.loaders.reviews.load(self.archive_no)
+        ]
+
+    @strawberry.field
+    async def payments(self, info: Info) -> list[Payment]:
+        rows = await info.context.loaders.payments.load(self.archive_no)
+        return [Payment.from_row(r) for r in rows]
+
+    @strawberry.field
+    async def assets(self, info: Info) -> list[Asset]:
+        return [Asset.from_row(r) for r in await info.context.loaders.assets.load(self.archive_no)]
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type
+class HouseholdEdge:
+    node: Household
+    cursor: str
+
+
+@strawberry.type(description="A page of households (Relay connection).")
+class HouseholdConnection:
+    edges: list[HouseholdEdge]
+    page_info: PageInfo
+    count: strawberry.Private[object]  # awaitable factory for totalCount, run only when asked
+
+    @strawberry.field(description="All households matching the filters in your region.")
+    async def total_count(self) -> int:
+        return int(await self.count())  # type: ignore[operator]
+
+
+@strawberry.type(description="Answer to a partner's question: is this person a current recipient?")
+class RecipientCheck:
+    is_recipient: bool
+    status: HouseholdStatus | None
+    county_code: str | None
+    name: str | None
+    id_number: str | None

@@ -1,0 +1,173 @@
+"""Writing a new application: household, members, ID claims and the first review step,
+
+all in the caller's transaction, so a failure at any point leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Row, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.application import ValidApplication
+from domain.archive import format_archive_no
+from domain.enums import HouseholdStatus
+from domain.errors import Conflict, InvalidInput
+from domain.region import in_scope as code_in_scope
+from domain.region import level_of
+from store.crypto import Cipher
+from store.models import ArchiveSequence, Household, IdClaim, Member, Region, Review, new_id
+
+
+async def allocate_archive_no(session: AsyncSession, *, village_code: str, year: int) -> str:
+    """Next archive number for a village and year, in one atomic upsert.
+
+    On PostgreSQL the conflicting row is locked until the transaction ends, so
+    concurrent allocations queue and each gets its own number; a rolled-back
+    transaction leaves its number unused, never handed out twice.
+    """
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    seq = ArchiveSequence
+    upsert = insert(seq).values(village_code=village_code, year=year, last_value=1)
+    stmt = upsert.on_conflict_do_update(
+        index_elements=[seq.village_code, seq.year],
+        set_={"last_value": seq.last_value + 1},
+    ).returning(seq.last_value)
+    sequence = (await session.execute(stmt)).scalar_one()
+    return format_archive_no(village_code, year, int(sequence))
+
+
+async def submit_application(
+    session: AsyncSession,
+    cipher: Cipher,
+    *,
+    application: ValidApplication,
+    scope: str,
+    actor: str,
+    actor_role: str,
+    now: dt.datetime,
+) -> Household:
+    village = await session.get(Region, application.village_code)
+    if (
+        village is None
+        or level_of(village.code) != "VILLAGE"
+        or not code_in_scope(village.code, scope)
+    ):
+        raise InvalidInput("villageCode: no such village in your region", field="villageCode")
+    archive_no = await allocate_archive_no(session, village_code=village.code, year=now.year)
+    area = "URBAN" if int(village.code[9:]) < 200 else "RURAL"
+    household = Household(
+        archive_no=archive_no,
+        village_code=village.code,
+        area=area,
+        status=HouseholdStatus.SUBMITTED.value,
+        address=application.address,
+        bank_name=application.bank_name,
+        bank_account_enc=(
+            cipher.encrypt(
+                application.bank_account,
+                table="households",
+                column="bank_account",
+                row_id=archive_no,
+            )
+            if application.bank_account
+            else None
+        ),
+        applied_at=now,
+        status_changed_at=now,
+        created_at=now,
+        updated_at=now,
+        created_by=actor,
+    )
+    session.add(household)
+    members: list[Member] = []
+    for position, valid in enumerate(application.members):
+        member_id = new_id()
+
+        def seal(value: str, column: str, member_id: str = member_id) -> bytes:
+            return cipher.encrypt(value, table="members", column=column, row_id=member_id)
+
+        members.append(
+            Member(
+                id=member_id,
+                archive_no=archive_no,
+                position=position,
+                relation=valid.draft.relation.value,
+                name_enc=seal(valid.name, "name"),
+                id_number_enc=seal(valid.id_info.number, "id_number"),
+                id_index=cipher.blind_index(valid.id_info.number),
+                sex=valid.sex.value,
+                birth_date=valid.id_info.birth_date,
+                phone_enc=seal(valid.phone, "phone") if valid.phone else None,
+                monthly_income=valid.monthly_income,
+                disability_grade=valid.draft.disability_grade,
+                serious_illness=valid.draft.serious_illness,
+                student=valid.draft.student,
+                active=True,
+            )
+        )
+    session.add_all(members)
+    await session.flush()
+    await _claim_ids(session, members=members, archive_no=archive_no, scope=scope, now=now)
+    session.add(
+        Review(
+            archive_no=archive_no,
+            step="SUBMIT",
+            from_status=None,
+            to_status=HouseholdStatus.SUBMITTED.value,
+            actor=actor,
+            actor_role=actor_role,
+            reason="application submitted",
+            created_at=now,
+        )
+    )
+    await session.flush()
+    return household
+
+
+async def _claim_ids(
+    session: AsyncSession, *, members: list[Member], archive_no: str, scope: str, now: dt.datetime
+) -> None:
+    """Claim every member's ID number; a clash with another household is a CONFLICT.
+
+    The check reads first to give a helpful answer; the primary key on the
+    blind index is what makes it hold under concurrent submissions.
+    """
+    indexes = [m.id_index for m in members]
+    clash = (
+        await session.execute(
+            select(IdClaim.archive_no, Household.village_code)
+            .join(Household, Household.archive_no == IdClaim.archive_no)
+            .where(IdClaim.id_index.in_(indexes))
+            .limit(1)
+        )
+    ).first()
+    if clash is None:
+        session.add_all(
+            IdClaim(id_index=m.id_index, archive_no=archive_no, member_id=m.id, claimed_at=now)
+            for m in members
+        )
+        try:
+            await session.flush()
+        except IntegrityError:
+            clash = None  # lost a race: the whole transaction is rolled back by the caller
+        else:
+            return
+    raise _duplicate(clash, scope)
+
+
+def _duplicate(clash: Row[str, str] | None, scope: str) -> Conflict:
+    if clash is not None:
+        other_archive, other_village = clash
+        if code_in_scope(other_village, scope):
+            return Conflict(
+                f"idNumber: already held by pending or active household {other_archive}",
+                field="idNumber",
+            )
+    return Conflict(
+        "idNumber: already held by a pending or active household elsewhere", field="idNumber"
+    )

@@ -1,0 +1,215 @@
+"""Reads of household archives. Every statement carries the caller's region scope.
+
+Scope is a prefix of the village code, applied in SQL (never as a Python
+filter), so that counts and pages are right and an out-of-scope archive is
+indistinguishable from a missing one.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+from sqlalchemy import ColumnElement, Select, and_, exists, func, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.categories import elderly_born_on_or_before, minor_born_after
+from domain.enums import Area, Category, HouseholdStatus
+from domain.errors import InvalidInput
+from store.models import Asset, Household, IdClaim, Member, Payment, Region, Review, Standard
+
+T = TypeVar("T", Member, Review, Payment, Asset)
+
+
+def in_scope(scope: str) -> ColumnElement[bool]:
+    """Rows of households whose village code starts with the scope ("" = national)."""
+    if not scope:
+        return true()
+    if not scope.isdigit():  # validated upstream; never let a wildcard through
+        raise ValueError("region scope must be digits")
+    return Household.village_code.like(scope + "%")
+
+
+@dataclass(frozen=True, slots=True)
+class HouseholdFilter:
+    scope: str
+    region: str | None = None
+    statuses: Sequence[HouseholdStatus] | None = None
+    category: Category | None = None
+    area: Area | None = None
+
+
+def _category_clause(category: Category, today: dt.date) -> ColumnElement[bool]:
+    member = select(Member.id).where(Member.archive_no == Household.archive_no, Member.active)
+    if category is Category.DISABLED:
+        member = member.where(Member.disability_grade.is_not(None))
+    elif category is Category.ELDERLY:
+        member = member.where(Member.birth_date <= elderly_born_on_or_before(today))
+    elif category is Category.MINOR:
+        member = member.where(Member.birth_date > minor_born_after(today))
+    else:
+        member = member.where(Member.serious_illness)
+    return exists(member)
+
+
+def _filtered(stmt: Select[Household], flt: HouseholdFilter, today: dt.date) -> Select[Household]:
+    stmt = stmt.where(in_scope(flt.scope))
+    if flt.region:
+        stmt = stmt.where(Household.village_code.like(flt.region + "%"))
+    if flt.statuses:
+        stmt = stmt.where(Household.status.in_([s.value for s in flt.statuses]))
+    if flt.area is not None:
+        stmt = stmt.where(Household.area == flt.area.value)
+    if flt.category is not None:
+        stmt = stmt.where(_category_clause(flt.category, today))
+    return stmt
+
+
+def encode_cursor(archive_no: str) -> str:
+    return base64.urlsafe_b64encode(f"h:{archive_no}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> str:
+    try:
+        raw = base64.urlsafe_b64decode(cursor.encode()).decode()
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInput("after: not a cursor from this API", field="after") from None
+    if not raw.startswith("h:"):
+        raise InvalidInput("after: not a cursor from this API", field="after")
+    return raw[2:]
+
+
+async def page_households(
+    session: AsyncSession,
+    *,
+    flt: HouseholdFilter,
+    first: int,
+    after: str | None,
+    today: dt.date,
+) -> tuple[Sequence[Household], bool]:
+    """One page in archive-number order, and whether another page follows."""
+    stmt = _filtered(select(Household), flt, today)
+    if after is not None:
+        stmt = stmt.where(Household.archive_no > decode_cursor(after))
+    result = await session.scalars(stmt.order_by(Household.archive_no).limit(first + 1))
+    rows: Sequence[Household] = result.all()
+    return rows[:first], len(rows) > first
+
+
+async def count_households(session: AsyncSession, *, flt: HouseholdFilter, today: dt.date) -> int:
+    stmt = _filtered(select(func.count()).select_from(Household), flt, today)  # type: ignore[arg-type]
+    return int(await session.scalar(stmt) or 0)
+
+
+async def get_household(session: AsyncSession, *, scope: str, archive_no: str) -> Household | None:
+    return await session.scalar(
+        select(Household).where(Household.archive_no == archive_no, in_scope(scope))
+    )
+
+
+async def _children_by_archive(
+    session: AsyncSession,
+    model: type[T],
+    *,
+    scope: str,
+    archive_nos: Sequence[str],
+    order: Sequence[ColumnElement[object]],
+) -> dict[str, list[T]]:
+    stmt = (
+        select(model)
+        .join(Household, Household.archive_no == model.archive_no)
+        .where(model.archive_no.in_(archive_nos), in_scope(scope))
+        .order_by(*order)
+    )
+    grouped: dict[str, list[T]] = defaultdict(list)
+    for row in (await session.scalars(stmt)).all():
+        grouped[row.archive_no].append(row)
+    return grouped
+
+
+async def members_by_archive(
+    session: AsyncSession, *, scope: str, archive_nos: Sequence[str]
+) -> dict[str, list[Member]]:
+    return await _children_by_archive(
+        session,
+        Member,
+        scope=scope,
+        archive_nos=archive_nos,
+        order=[Member.archive_no, Member.position],  # type: ignore[list-item]
+    )
+
+
+async def reviews_by_archive(
+    session: AsyncSession, *, scope: str, archive_nos: Sequence[str]
+) -> dict[str, list[Review]]:
+    return await _children_by_archive(
+        session,
+        Review,
+        scope=scope,
+        archive_nos=archive_nos,
+        order=[Review.archive_no, Review.created_at, Review.id],  # type: ignore[list-item]
+    )
+
+
+async def payments_by_archive(
+    session: AsyncSession, *, scope: str, archive_nos: Sequence[str]
+) -> dict[str, list[Payment]]:
+    return await _children_by_archive(
+        session,
+        Payment,
+        scope=scope,
+        archive_nos=archive_nos,
+        order=[Payment.archive_no, Payment.period],  # type: ignore[list-item]
+    )
+
+
+async def assets_by_archive(
+    session: AsyncSession, *, scope: str, archive_nos: Sequence[str]
+) -> dict[str, list[Asset]]:
+    return await _children_by_archive(
+        session,
+        Asset,
+        scope=scope,
+        archive_nos=archive_nos,
+        order=[Asset.archive_no, Asset.kind, Asset.id],  # type: ignore[list-item]
+    )
+
+
+async def regions_by_code(session: AsyncSession, *, codes: Sequence[str]) -> dict[str, Region]:
+    rows = (await session.scalars(select(Region).where(Region.code.in_(codes)))).all()
+    return {row.code: row for row in rows}
+
+
+async def standards_in_force(
+    session: AsyncSession, *, county_code: str, area: Area, on: dt.date
+) -> Standard | None:
+    return await session.scalar(
+        select(Standard)
+        .where(
+            Standard.county_code == county_code,
+            Standard.area == area.value,
+            Standard.effective_from <= on,
+            (Standard.effective_to.is_(None)) | (Standard.effective_to >= on),
+        )
+        .order_by(Standard.effective_from.desc())
+        .limit(1)
+    )
+
+
+async def recipient_by_index(
+    session: AsyncSession, *, scope: str, id_index: bytes
+) -> tuple[Household, Member] | None:
+    """The pending or active household in scope that holds this ID number, if any."""
+    row = (
+        await session.execute(
+            select(Household, Member)
+            .join(IdClaim, IdClaim.archive_no == Household.archive_no)
+            .join(Member, Member.id == IdClaim.member_id)
+            .where(and_(IdClaim.id_index == id_index, in_scope(scope)))
+        )
+    ).first()
+    return None if row is None else (row[0], row[1])

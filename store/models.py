@@ -1,0 +1,212 @@
+"""The archive's tables. Personal values are stored only as ciphertext (`*_enc`).
+
+Households are keyed by their archive number (一户一号): it is never reused and
+survives termination, so every record hangs off it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from store.types import Money, UtcDateTime, utcnow
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Region(Base):
+    __tablename__ = "regions"
+
+    code: Mapped[str] = mapped_column(String(12), primary_key=True)  # significant digits
+    name: Mapped[str] = mapped_column(String(100))
+    level: Mapped[str] = mapped_column(String(10))
+    parent_code: Mapped[str | None] = mapped_column(String(12), index=True)
+
+
+class Household(Base):
+    __tablename__ = "households"
+
+    archive_no: Mapped[str] = mapped_column(String(24), primary_key=True)
+    village_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
+    area: Mapped[str] = mapped_column(String(5))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    address: Mapped[str | None] = mapped_column(String(200))
+    bank_account_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    bank_name: Mapped[str | None] = mapped_column(String(100))
+    monthly_benefit: Mapped[Decimal | None] = mapped_column(Money)
+    review_class: Mapped[str | None] = mapped_column(String(1))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    applied_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    status_changed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+    created_by: Mapped[str] = mapped_column(String(100))
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's declarative API
+
+
+class Member(Base):
+    __tablename__ = "members"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    archive_no: Mapped[str] = mapped_column(ForeignKey("households.archive_no"), index=True)
+    position: Mapped[int] = mapped_column(SmallInteger)
+    relation: Mapped[str] = mapped_column(String(12))
+    name_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    id_number_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    id_index: Mapped[bytes] = mapped_column(LargeBinary(32), index=True)
+    sex: Mapped[str] = mapped_column(String(6))
+    birth_date: Mapped[dt.date] = mapped_column(Date)
+    phone_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    monthly_income: Mapped[Decimal] = mapped_column(Money)
+    disability_grade: Mapped[int | None] = mapped_column(SmallInteger)
+    serious_illness: Mapped[bool] = mapped_column(Boolean, default=False)
+    student: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class IdClaim(Base):
+    """An ID number held by a pending or active household: its primary key is the
+
+    blind index, so two households can never hold the same person at once, even
+    when two submissions race (the database refuses the second insert).
+    """
+
+    __tablename__ = "id_claims"
+
+    id_index: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    archive_no: Mapped[str] = mapped_column(ForeignKey("households.archive_no"), index=True)
+    member_id: Mapped[str] = mapped_column(ForeignKey("members.id"))
+    claimed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Asset(Base):
+    __tablename__ = "assets"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    archive_no: Mapped[str] = mapped_column(ForeignKey("households.archive_no"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    description: Mapped[str | None] = mapped_column(String(200))
+    value: Mapped[Decimal] = mapped_column(Money)
+
+
+class Standard(Base):
+    __tablename__ = "standards"
+    __table_args__ = (
+        Index("ix_standards_county_area_from", "county_code", "area", "effective_from"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    county_code: Mapped[str] = mapped_column(String(6))
+    area: Mapped[str] = mapped_column(String(5))
+    monthly_amount: Mapped[Decimal] = mapped_column(Money)
+    effective_from: Mapped[dt.date] = mapped_column(Date)
+    effective_to: Mapped[dt.date | None] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(100))
+
+
+class Review(Base):
+    """One step of the review chain (分级审核): who moved the archive, when and why."""
+
+    __tablename__ = "reviews"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    archive_no: Mapped[str] = mapped_column(ForeignKey("households.archive_no"), index=True)
+    step: Mapped[str] = mapped_column(String(30))
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20))
+    actor: Mapped[str] = mapped_column(String(100))
+    actor_role: Mapped[str] = mapped_column(String(30))
+    reason: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Payment(Base):
+    __tablename__ = "payments"
+    __table_args__ = (
+        UniqueConstraint("archive_no", "period", name="uq_payments_household_period"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    archive_no: Mapped[str] = mapped_column(ForeignKey("households.archive_no"), index=True)
+    county_code: Mapped[str] = mapped_column(String(6), index=True)
+    period: Mapped[str] = mapped_column(String(7))  # YYYY-MM
+    amount: Mapped[Decimal] = mapped_column(Money)
+    status: Mapped[str] = mapped_column(String(10))
+    bank_account_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    bank_reference: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ChangeReport(Base):
+    __tablename__ = "change_reports"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    archive_no: Mapped[str] = mapped_column(ForeignKey("households.archive_no"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    reason: Mapped[str | None] = mapped_column(Text)
+    reported_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class ArchiveSequence(Base):
+    """Last sequence handed out per village and year; the row lock serialises allocation."""
+
+    __tablename__ = "archive_sequences"
+
+    village_code: Mapped[str] = mapped_column(String(12), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_value: Mapped[int] = mapped_column(Integer)
+
+
+class Credential(Base):
+    """A bearer credential. The token itself is never stored, only its SHA-256."""
+
+    __tablename__ = "credentials"
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    principal: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(30))
+    region_scope: Mapped[str] = mapped_column(String(12))
+    fields: Mapped[list[str] | None] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)

@@ -1,0 +1,1007 @@
+"""`dibao seed`: deterministic synthetic archives (realistic names, valid ID numbers).
+
+Everything that describes a household — village, status, members and their
+names, ID numbers, incomes, the review chain, payments, dates — is drawn from
+one `random.Random(seed)` (names from Faker's zh_CN lists, seeded the same
+way), and every date derives from `today`. The same seed on an empty database
+therefore gives the same archives; only ciphertext nonces and row ids differ.
+
+Two bulk paths: PostgreSQL gets binary COPY through asyncpg, SQLite gets Core
+`executemany`. Both convert values through the tables' column types (Money is
+integer cents on SQLite, numeric on PostgreSQL), and both run in one
+transaction, so an interrupted seed leaves nothing behind.
+
+A second seed into a non-empty database continues the archive sequences and
+avoids every ID number already stored, so it never collides.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import datetime as dt
+import itertools
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Final, Protocol
+
+from faker import Faker
+from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from domain.archive import format_archive_no
+from domain.benefit import is_eligible, monthly_benefit
+from domain.categories import age_on
+from domain.enums import CLAIMING_STATUSES, Area, PaymentStatus, Relation, Role, Sex
+from domain.enums import HouseholdStatus as HS
+from domain.idnumber import make_id_number
+from domain.region import county_of
+from store.crypto import Cipher
+from store.models import (
+    ArchiveSequence,
+    Asset,
+    Household,
+    IdClaim,
+    Member,
+    Payment,
+    Region,
+    Review,
+    Standard,
+    new_id,
+)
+from store.regions_data import REGIONS, STANDARDS, area_of_village
+
+__all__ = ["CHUNK_SIZE", "SEEDED_BY", "STANDARDS_FROM", "SeedReport", "seed"]
+
+CHUNK_SIZE: Final = 2_000
+SEEDED_BY: Final = "seed"
+STANDARDS_FROM: Final = dt.date(2026, 1, 1)
+_SQLITE_ROWS_PER_EXECUTE: Final = 5_000
+_BEIJING: Final = dt.timezone(dt.timedelta(hours=8))
+
+
+@dataclass(frozen=True, slots=True)
+class SeedReport:
+    households: int
+    members: int
+    payments: int
+    reviews: int
+    seconds: float
+
+
+# --------------------------------------------------------------------------- statuses
+
+# ~70 % ACTIVE; the rest spread over every other status.
+_STATUS_WEIGHTS: Final = (
+    (HS.ACTIVE, 70),
+    (HS.DRAFT, 2),
+    (HS.SUBMITTED, 3),
+    (HS.ACCEPTED, 3),
+    (HS.INVESTIGATED, 3),
+    (HS.TOWNSHIP_REVIEWED, 2),
+    (HS.NOTICE, 2),
+    (HS.APPROVED, 2),
+    (HS.REJECTED, 3),
+    (HS.SUSPENDED, 3),
+    (HS.TERMINATED, 4),
+    (HS.ARCHIVED, 3),
+)
+_STATUSES: Final = tuple(s for s, _ in _STATUS_WEIGHTS)
+_STATUS_CUM: Final = tuple(itertools.accumulate(w for _, w in _STATUS_WEIGHTS))
+
+# Households in these statuses have passed (or are about to pass) the means test.
+_QUALIFIED: Final = frozenset(
+    {HS.TOWNSHIP_REVIEWED, HS.NOTICE, HS.APPROVED, HS.ACTIVE, HS.SUSPENDED}
+)
+_BENEFIT_STATUSES: Final = frozenset({HS.APPROVED, HS.ACTIVE, HS.SUSPENDED})
+_CLASSIFIED: Final = frozenset({HS.APPROVED, HS.ACTIVE, HS.SUSPENDED, HS.TERMINATED, HS.ARCHIVED})
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    name: str
+    from_status: HS | None
+    to_status: HS
+    role: Role
+    gap_days: tuple[int, int]  # days since the previous step
+
+
+_SUBMIT = _Step("SUBMIT", HS.DRAFT, HS.SUBMITTED, Role.CASEWORKER, (0, 0))
+_ACCEPT = _Step("ACCEPT", HS.SUBMITTED, HS.ACCEPTED, Role.CASEWORKER, (0, 3))
+_INVESTIGATE = _Step("INVESTIGATE", HS.ACCEPTED, HS.INVESTIGATED, Role.CASEWORKER, (2, 10))
+_TOWNSHIP = _Step("TOWNSHIP_REVIEW", HS.INVESTIGATED, HS.TOWNSHIP_REVIEWED, Role.CASEWORKER, (1, 7))
+_NOTICE = _Step("NOTICE", HS.TOWNSHIP_REVIEWED, HS.NOTICE, Role.CASEWORKER, (1, 5))
+_APPROVE = _Step("APPROVE", HS.NOTICE, HS.APPROVED, Role.COUNTY_REVIEWER, (7, 14))
+_REJECT = _Step("REJECT", HS.NOTICE, HS.REJECTED, Role.COUNTY_REVIEWER, (7, 14))
+_ACTIVATE = _Step("ACTIVATE", HS.APPROVED, HS.ACTIVE, Role.COUNTY_REVIEWER, (1, 10))
+_SUSPEND = _Step("SUSPEND", HS.ACTIVE, HS.SUSPENDED, Role.COUNTY_REVIEWER, (60, 1_500))
+_TERMINATE = _Step("TERMINATE", HS.ACTIVE, HS.TERMINATED, Role.COUNTY_REVIEWER, (90, 2_000))
+_ARCHIVE = _Step("ARCHIVE", HS.TERMINATED, HS.ARCHIVED, Role.COUNTY_REVIEWER, (10, 90))
+
+_TO_NOTICE: Final = (_SUBMIT, _ACCEPT, _INVESTIGATE, _TOWNSHIP, _NOTICE)
+_TO_ACTIVE: Final = (*_TO_NOTICE, _APPROVE, _ACTIVATE)
+_CHAIN: Final[dict[HS, tuple[_Step, ...]]] = {
+    HS.DRAFT: (),
+    HS.SUBMITTED: _TO_NOTICE[:1],
+    HS.ACCEPTED: _TO_NOTICE[:2],
+    HS.INVESTIGATED: _TO_NOTICE[:3],
+    HS.TOWNSHIP_REVIEWED: _TO_NOTICE[:4],
+    HS.NOTICE: _TO_NOTICE,
+    HS.APPROVED: (*_TO_NOTICE, _APPROVE),
+    HS.REJECTED: (*_TO_NOTICE, _REJECT),
+    HS.ACTIVE: _TO_ACTIVE,
+    HS.SUSPENDED: (*_TO_ACTIVE, _SUSPEND),
+    HS.TERMINATED: (*_TO_ACTIVE, _TERMINATE),
+    HS.ARCHIVED: (*_TO_ACTIVE, _TERMINATE, _ARCHIVE),
+}
+# Days between the last step and today. ACTIVE households were activated at
+# least three months ago, so their two seeded payment periods make sense; the
+# pending ones are recent, as a stage lasts days, not years.
+_DWELL: Final[dict[HS, tuple[int, int]]] = {
+    HS.DRAFT: (0, 10),
+    HS.SUBMITTED: (0, 5),
+    HS.ACCEPTED: (0, 12),
+    HS.INVESTIGATED: (0, 8),
+    HS.TOWNSHIP_REVIEWED: (0, 5),
+    HS.NOTICE: (0, 6),
+    HS.APPROVED: (0, 8),
+    HS.REJECTED: (1, 900),
+    HS.ACTIVE: (95, 3_300),
+    HS.SUSPENDED: (1, 120),
+    HS.TERMINATED: (1, 400),
+    HS.ARCHIVED: (1, 700),
+}
+
+_REASONS: Final[dict[str, tuple[str, ...]]] = {
+    "SUBMIT": ("申请人提交低保申请及家庭经济状况核对授权书", "代为申请，提交申请材料"),
+    "ACCEPT": ("申请材料齐全，予以受理", "材料补齐后受理"),
+    "INVESTIGATE": ("入户调查完成，家庭收入、财产情况与申报一致", "入户调查完成，已邻里走访核实"),
+    "TOWNSHIP_REVIEW": ("乡镇（街道）审核通过，拟提请公示", "经民主评议，审核通过"),
+    "NOTICE": ("在村（居）务公开栏公示7天", "公示7天，无异议"),
+    "APPROVE": ("家庭人均收入低于当地低保标准，符合条件，予以批准",),
+    "ACTIVATE": ("纳入低保，次月起按月发放低保金",),
+    "SUSPEND": ("未按期参加年度复核，暂停发放", "家庭成员外出务工，收入情况待核实"),
+    "TERMINATE": (
+        "家庭人均收入超过当地低保标准，停止保障",
+        "户籍迁出本县，停止保障",
+        "户主去世，家庭无其他共同生活成员",
+        "本人申请自愿退出",
+    ),
+    "ARCHIVE": ("终止保障满期，档案归档",),
+}
+_REJECT_INCOME = "经核查，家庭人均收入高于当地低保标准，不予批准"
+_REJECT_OTHER: Final = (
+    "家庭拥有非生活必需的机动车辆，不符合条件，不予批准",
+    "家庭存款超过规定标准，不符合条件，不予批准",
+    "公示期间接到实名举报并经核实，隐瞒家庭收入，不予批准",
+)
+
+# --------------------------------------------------------------------------- people
+
+_PHONE_PREFIXES: Final = (
+    "130", "131", "132", "133", "135", "136", "137", "138", "139",
+    "150", "151", "152", "155", "156", "157", "158", "159",
+    "180", "181", "182", "183", "185", "186", "187", "188", "189",
+)  # fmt: skip
+# bank, card BIN, card length (synthetic account numbers carry a Luhn check digit);
+# the last entry is the province's rural credit union.
+_BANKS: Final = (
+    ("中国邮政储蓄银行", "621799", 19),
+    ("中国农业银行", "622848", 19),
+    ("中国建设银行", "621700", 19),
+    ("中国工商银行", "622202", 19),
+    ("中国银行", "621661", 19),
+    ("{province}农村信用社", "622688", 16),
+)
+_BANK_CUM: Final = tuple(itertools.accumulate((30, 28, 12, 10, 6, 14)))
+_RURAL_ASSETS: Final = ("HOUSE", "LAND", "LIVESTOCK", "VEHICLE")
+_URBAN_ASSETS: Final = ("HOUSE", "DEPOSIT", "VEHICLE")
+# Common two-character given names by birth cohort, mixed with Faker's zh_CN lists.
+_COHORT_NAMES: Final[dict[tuple[Sex, int], tuple[str, ...]]] = {
+    (Sex.MALE, 0): ("建国", "国庆", "德明", "永福", "志刚", "国华", "振华", "树林", "长海",
+                    "文斌", "宝山", "福全", "玉林", "金山", "立新", "德胜", "忠诚", "汉民"),
+    (Sex.MALE, 1): ("海涛", "志强", "俊峰", "晓东", "伟东", "建波", "永刚", "明辉", "文杰",
+                    "国栋", "春雷", "海军", "立伟", "少华", "晓明", "宏伟", "大鹏", "金龙"),
+    (Sex.MALE, 2): ("子轩", "浩然", "宇航", "俊杰", "梓豪", "浩宇", "一鸣", "博文", "宇轩",
+                    "子豪", "皓轩", "天佑", "铭泽", "思远", "嘉豪", "睿泽", "奕辰", "沐阳"),
+    (Sex.FEMALE, 0): ("秀英", "桂兰", "淑珍", "玉兰", "凤英", "桂芝", "秀兰", "淑华", "玉珍",
+                      "桂香", "素芬", "翠花", "金兰", "秀珍", "月娥", "凤芝", "玉芬", "素珍"),
+    (Sex.FEMALE, 1): ("丽娟", "海燕", "晓燕", "春梅", "雪梅", "丽华", "红梅", "晓丽", "美玲",
+                      "秀梅", "艳红", "丽萍", "小红", "玉梅", "冬梅", "春燕", "晓红", "静"),
+    (Sex.FEMALE, 2): ("梓涵", "欣怡", "雨欣", "思琪", "诗涵", "佳怡", "一诺", "雨桐", "可馨",
+                      "紫涵", "梦瑶", "子涵", "语桐", "佳琪", "欣妍", "若曦", "芷若", "安琪"),
+}  # fmt: skip
+_BUILDING_PLACES: Final = ("{a}栋{b}单元{c}室", "{a}号楼{b}单元{c}室")
+
+
+@dataclass(slots=True)
+class _Person:
+    relation: Relation
+    age: int
+    sex: Sex
+    surname: str = ""
+    birth_date: dt.date = dt.date.min
+    disability_grade: int | None = None
+    serious_illness: bool = False
+    student: bool = False
+    income_cents: int = 0
+
+
+@dataclass(slots=True)
+class _Batch:
+    households: list[dict[str, Any]] = field(default_factory=list)
+    members: list[dict[str, Any]] = field(default_factory=list)
+    id_claims: list[dict[str, Any]] = field(default_factory=list)
+    reviews: list[dict[str, Any]] = field(default_factory=list)
+    assets: list[dict[str, Any]] = field(default_factory=list)
+    payments: list[dict[str, Any]] = field(default_factory=list)
+
+    @staticmethod
+    def table_order() -> tuple[Table, ...]:
+        """The tables in foreign-key order."""
+        return tuple(_table(m) for m in (Household, Member, IdClaim, Review, Asset, Payment))
+
+    def tables(self) -> list[tuple[Table, list[dict[str, Any]]]]:
+        rows = (
+            self.households,
+            self.members,
+            self.id_claims,
+            self.reviews,
+            self.assets,
+            self.payments,
+        )
+        return list(zip(self.table_order(), rows, strict=True))
+
+
+@dataclass(frozen=True, slots=True)
+class _Chunk:
+    households: int
+    members: int
+    payments: int
+    reviews: int
+    tables: list[tuple[Table, Any]]
+
+
+def _table(model: Any) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+def _money(cents: int) -> Decimal:
+    return Decimal(cents).scaleb(-2)
+
+
+def _cents(value: Decimal) -> int:
+    return int(value * 100)
+
+
+def _luhn(body: str) -> str:
+    total = 0
+    for i, ch in enumerate(reversed(body)):
+        d = int(ch)
+        if i % 2 == 0:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return str(-total % 10)
+
+
+def _years_ago(today: dt.date, years: int) -> dt.date:
+    try:
+        return today.replace(year=today.year - years)
+    except ValueError:  # 29 February
+        return dt.date(today.year - years, 2, 28)
+
+
+def _month_start(day: dt.date, back: int) -> dt.date:
+    index = day.year * 12 + day.month - 1 - back
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+class _Generator:
+    """Draws households. All choices come from one seeded PRNG, in a fixed order."""
+
+    def __init__(
+        self,
+        cipher: Cipher,
+        *,
+        seed: int,
+        today: dt.date,
+        standards: dict[tuple[str, Area], Decimal],
+        sequences: dict[tuple[str, int], int],
+        taken_indexes: set[bytes],
+    ) -> None:
+        self.cipher = cipher
+        self.today = today
+        self.rng = random.Random(seed)
+        fake = Faker("zh_CN")
+        fake.seed_instance(seed)
+        person = fake.provider("faker.providers.person")
+        assert person is not None
+        # Faker's weighted surname table and given names, drawn with our own PRNG:
+        # per-call Faker is ~25 µs a name, which would dominate a large seed.
+        self.surnames: tuple[str, ...] = tuple(person.last_names)
+        self.surname_cum: tuple[float, ...] = tuple(
+            itertools.accumulate(float(w) for w in person.last_names.values())
+        )
+        self.given: dict[Sex, tuple[str, ...]] = {
+            Sex.MALE: tuple(person.first_names_male),
+            Sex.FEMALE: tuple(person.first_names_female),
+        }
+        self.standards = standards
+        self.sequences = sequences
+        self.sequences_touched: set[tuple[str, int]] = set()
+        self.taken_indexes = taken_indexes
+        self.used_numbers: set[str] = set()
+        self.regions = {r.code: r for r in REGIONS}
+        villages = [r.code for r in REGIONS if r.level == "VILLAGE"]
+        self.villages: dict[Area, tuple[str, ...]] = {
+            area: tuple(v for v in villages if area_of_village(v) is area) for area in Area
+        }
+        self.count = 0
+        self.oldest_period = _month_start(today, 2)
+        self.latest_period = _month_start(today, 1)
+
+    # -- small draws -------------------------------------------------------------
+
+    def _pick_status(self) -> HS:
+        if self.count < len(_STATUSES):  # the first households cycle through every status
+            return _STATUSES[self.count]
+        point = self.rng.random() * _STATUS_CUM[-1]
+        return _STATUSES[bisect.bisect_right(_STATUS_CUM, point)]
+
+    def _surname(self) -> str:
+        point = self.rng.random() * self.surname_cum[-1]
+        return self.surnames[
+            min(bisect.bisect_right(self.surname_cum, point), len(self.surnames) - 1)
+        ]
+
+    def _given_name(self, sex: Sex, birth_year: int) -> str:
+        rng = self.rng
+        if rng.random() < 0.55:
+            return rng.choice(self.given[sex])
+        cohort = 0 if birth_year < 1970 else 1 if birth_year < 2000 else 2
+        return rng.choice(_COHORT_NAMES[(sex, cohort)])
+
+    def _moment(self, day: dt.date) -> dt.datetime:
+        """A working-hours moment (Beijing time) on `day`, as UTC."""
+        rng = self.rng
+        local = dt.datetime(
+            day.year, day.month, day.day,
+            rng.randint(8, 16), rng.randint(0, 59), rng.randint(0, 59),
+            tzinfo=_BEIJING,
+        )  # fmt: skip
+        return local.astimezone(dt.UTC)
+
+    def _birth_date(self, age: int) -> dt.date:
+        return _years_ago(self.today, age) - dt.timedelta(days=self.rng.randint(0, 364))
+
+    def _phone(self) -> str:
+        rng = self.rng
+        return rng.choice(_PHONE_PREFIXES) + f"{rng.randrange(100_000_000):08d}"
+
+    def _id_number(self, county: str, person: _Person) -> tuple[str, bytes]:
+        """A valid ID number never used in this run nor stored before; the birth date
+        moves a day back in the (practically impossible) case a date runs out."""
+        rng = self.rng
+        parity = 1 if person.sex is Sex.MALE else 0
+        for attempt in itertools.count():
+            if attempt and attempt % 50 == 0:
+                person.birth_date -= dt.timedelta(days=1)
+            number = make_id_number(county, person.birth_date, rng.randrange(500) * 2 + parity)
+            if number in self.used_numbers:
+                continue
+            index = self.cipher.blind_index(number)
+            if index in self.taken_indexes:
+                continue
+            self.used_numbers.add(number)
+            return number, index
+        raise AssertionError("unreachable")
+
+    def _archive_no(self, village: str, year: int) -> str:
+        key = (village, year)
+        value = self.sequences.get(key, 0) + 1
+        self.sequences[key] = value
+        self.sequences_touched.add(key)
+        return format_archive_no(village, year, value)
+
+    # -- household composition --------------------------------------------------
+
+    def _family(self) -> list[_Person]:
+        rng = self.rng
+        size = rng.choices((1, 2, 3, 4, 5, 6), weights=(13, 25, 30, 19, 9, 4))[0]
+        head_sex = Sex.MALE if rng.random() < 0.62 else Sex.FEMALE
+        other = Sex.FEMALE if head_sex is Sex.MALE else Sex.MALE
+
+        def anyone() -> Sex:
+            return Sex.MALE if rng.random() < 0.5 else Sex.FEMALE
+
+        if size == 1:  # mostly elderly people living alone
+            age = rng.randint(60, 92) if rng.random() < 0.8 else rng.randint(22, 59)
+            return [_Person(Relation.HEAD, age, head_sex)]
+        shape = rng.choices(("nuclear", "elderly", "three", "skip"), weights=(55, 15, 18, 12))[0]
+        if size == 2 and shape == "three":
+            shape = "nuclear"
+        people: list[_Person] = []
+        if shape == "elderly":  # an elderly couple, perhaps with a disabled adult child
+            head = rng.randint(60, 86)
+            people = [_Person(Relation.HEAD, head, head_sex)]
+            people.append(_Person(Relation.SPOUSE, max(55, head + rng.randint(-5, 4)), other))
+            while len(people) < size:
+                people.append(
+                    _Person(Relation.CHILD, rng.randint(max(18, head - 40), head - 22), anyone())
+                )
+            return people
+        if shape == "skip":  # grandparents raising grandchildren (留守儿童)
+            head = rng.randint(54, 78)
+            people = [_Person(Relation.HEAD, head, head_sex)]
+            if size >= 3 and rng.random() < 0.7:
+                people.append(_Person(Relation.SPOUSE, max(50, head + rng.randint(-5, 4)), other))
+            while len(people) < size:
+                people.append(
+                    _Person(Relation.GRANDCHILD, rng.randint(1, min(17, head - 38)), anyone())
+                )
+            return people
+        head = rng.randint(30, 52) if shape == "three" else rng.randint(26, 58)
+        people = [_Person(Relation.HEAD, head, head_sex)]
+        if rng.random() < 0.8:
+            people.append(_Person(Relation.SPOUSE, max(20, head + rng.randint(-6, 4)), other))
+        if shape == "three":
+            for _ in range(min(rng.randint(1, 2), size - len(people) - 1)):
+                parent_age = min(95, head + rng.randint(22, 34))
+                people.append(_Person(Relation.PARENT, parent_age, anyone()))
+        youngest_parent = min(
+            p.age for p in people if p.relation in (Relation.HEAD, Relation.SPOUSE)
+        )
+        while len(people) < size:
+            hi = max(0, youngest_parent - 20)
+            people.append(_Person(Relation.CHILD, rng.randint(max(0, hi - 22), hi), anyone()))
+        return people
+
+    def _name_family(self, people: Sequence[_Person]) -> None:
+        head = people[0]
+        head.surname = self._surname()
+        spouse = next((p for p in people if p.relation is Relation.SPOUSE), None)
+        if spouse is not None:
+            spouse.surname = self._surname()
+        father = head if head.sex is Sex.MALE or spouse is None else spouse
+        for p in people[1:]:
+            if p.relation in (Relation.CHILD, Relation.GRANDCHILD):
+                p.surname = father.surname if self.rng.random() < 0.92 else head.surname
+            elif p.relation is Relation.PARENT:
+                p.surname = head.surname if p.sex is Sex.MALE else self._surname()
+
+    def _health_and_income(self, people: Sequence[_Person], standard: Decimal) -> None:
+        rng = self.rng
+        std = _cents(standard)
+        for p in people:
+            if rng.random() < (0.085 if p.age >= 3 else 0.01):
+                p.disability_grade = rng.choices((1, 2, 3, 4), weights=(15, 25, 30, 30))[0]
+            p.serious_illness = rng.random() < (0.09 if p.age >= 60 else 0.04)
+            if 6 <= p.age <= 15:
+                p.student = True
+            elif 16 <= p.age <= 18:
+                p.student = rng.random() < 0.8
+            elif 19 <= p.age <= 22:
+                p.student = rng.random() < 0.4
+            roll = rng.random()
+            if p.age < 16 or p.student:
+                p.income_cents = 0
+            elif p.age >= 60:  # basic pension for most
+                if roll < 0.2:
+                    p.income_cents = 0
+                elif roll < 0.9:
+                    p.income_cents = rng.randint(1_000, 3_000) * 10
+                else:
+                    p.income_cents = rng.randint(40, 120) * 1_000
+            elif (p.disability_grade is not None and p.disability_grade <= 2) or p.serious_illness:
+                p.income_cents = 0 if roll < 0.8 else rng.randint(10, 30) * 1_000
+            elif roll < 0.3:
+                p.income_cents = 0
+            elif roll < 0.75:
+                p.income_cents = int(std * rng.uniform(0.2, 1.0)) // 1_000 * 1_000
+            else:
+                p.income_cents = int(std * rng.uniform(1.0, 2.2)) // 1_000 * 1_000
+
+    def _qualify(self, people: Sequence[_Person], standard: Decimal) -> None:
+        """Lower the highest incomes until per-capita income is below the standard."""
+        while not is_eligible(standard, [_money(p.income_cents) for p in people]):
+            top = max(people, key=lambda p: p.income_cents)
+            top.income_cents = self.rng.randint(0, top.income_cents // 2) // 1_000 * 1_000
+
+    def _disqualify(self, people: Sequence[_Person], standard: Decimal) -> None:
+        """Raise the head's income so per-capita income is above the standard."""
+        incomes = [_money(p.income_cents) for p in people]
+        if is_eligible(standard, incomes):
+            gap = _cents(standard) * len(people) - sum(p.income_cents for p in people)
+            people[0].income_cents += (gap // 1_000 + self.rng.randint(5, 60)) * 1_000
+
+    @staticmethod
+    def _review_class(people: Sequence[_Person], standard: Decimal) -> str:
+        """A: no one able to work, income stable (yearly review); C: someone able to work
+        earns about the standard or more, income varies (quarterly); else B (half-yearly)."""
+        able = [
+            p for p in people
+            if 18 <= p.age < 60 and not p.student and not p.serious_illness
+            and (p.disability_grade is None or p.disability_grade > 2)
+        ]  # fmt: skip
+        if not able:
+            return "A"
+        return "C" if any(p.income_cents >= _cents(standard) for p in able) else "B"
+
+    # -- the household -------------------------------------------------------------
+
+    def household(self, batch: _Batch) -> None:
+        rng, cipher = self.rng, self.cipher
+        status = self._pick_status()
+        self.count += 1
+        area = Area.RURAL if rng.random() < 0.6 else Area.URBAN
+        village = rng.choice(self.villages[area])
+        county = county_of(village)
+        standard = self.standards[(county, area)]
+
+        # timeline: steps forward from the application, which lies far enough back
+        steps = _CHAIN[status]
+        gaps = [rng.randint(*s.gap_days) for s in steps]
+        dwell = rng.randint(*_DWELL[status])
+        applied_day = self.today - dt.timedelta(days=sum(gaps) + dwell)
+        applied_at = self._moment(applied_day)
+        day = applied_day
+        step_times: list[dt.datetime] = []
+        for gap in gaps:
+            day += dt.timedelta(days=gap)
+            moment = applied_at if not step_times else self._moment(day)
+            if step_times and moment <= step_times[-1]:  # same day: keep the order
+                moment = step_times[-1] + dt.timedelta(minutes=rng.randint(5, 90))
+            step_times.append(moment)
+        changed_at = step_times[-1] if step_times else applied_at
+
+        archive_no = self._archive_no(village, applied_day.year)
+
+        # people
+        people = self._family()
+        self._name_family(people)
+        for p in people:
+            p.birth_date = self._birth_date(p.age)
+        self._health_and_income(people, standard)
+        reject_for_income = status is HS.REJECTED and rng.random() < 0.6
+        if status in _QUALIFIED:
+            self._qualify(people, standard)
+        elif reject_for_income:
+            self._disqualify(people, standard)
+        incomes = [_money(p.income_cents) for p in people]
+        benefit = monthly_benefit(standard, incomes) if status in _BENEFIT_STATUSES else None
+
+        # bank account: always where money is paid, most others too
+        bank_account: str | None = None
+        bank_name: str | None = None
+        if status in _BENEFIT_STATUSES or rng.random() < 0.85:
+            point = rng.random() * _BANK_CUM[-1]
+            bank, bin_, length = _BANKS[bisect.bisect_right(_BANK_CUM, point)]
+            bank_name = bank.format(province=self.regions[village[:2]].name)
+            body = bin_ + "".join(rng.choices("0123456789", k=length - len(bin_) - 1))
+            bank_account = body + _luhn(body)
+
+        village_row = self.regions[village]
+        place = village_row.name.removesuffix("居委会").removesuffix("委会")
+        if area is Area.URBAN:
+            place += rng.choice(_BUILDING_PLACES).format(
+                a=rng.randint(1, 30),
+                b=rng.randint(1, 6),
+                c=rng.randint(1, 7) * 100 + rng.randint(1, 4),
+            )
+        else:
+            place += f"{rng.randint(1, 12)}组{rng.randint(1, 80)}号"
+        address = self._region_path(village) + place
+
+        batch.households.append(
+            {
+                "archive_no": archive_no,
+                "village_code": village,
+                "area": area.value,
+                "status": status.value,
+                "address": address,
+                "bank_account_enc": None
+                if bank_account is None
+                else cipher.encrypt(
+                    bank_account, table="households", column="bank_account", row_id=archive_no
+                ),
+                "bank_name": bank_name,
+                "monthly_benefit": benefit,
+                "review_class": self._review_class(people, standard)
+                if status in _CLASSIFIED
+                else None,
+                "version": 1,
+                "applied_at": applied_at,
+                "status_changed_at": changed_at,
+                "created_at": applied_at,
+                "updated_at": changed_at,
+                "created_by": SEEDED_BY,
+            }
+        )
+
+        claiming = status in CLAIMING_STATUSES
+        names: set[str] = set()
+        for position, p in enumerate(people, start=1):
+            member_id = new_id()
+            number, index = self._id_number(county, p)
+            name = p.surname + self._given_name(p.sex, p.birth_date.year)
+            while name in names:  # no two members of one household share a name
+                name = p.surname + self._given_name(p.sex, p.birth_date.year)
+            names.add(name)
+            age = age_on(p.birth_date, self.today)
+            has_phone = age >= 18 and rng.random() < (0.6 if age >= 70 else 0.88)
+            batch.members.append(
+                {
+                    "id": member_id,
+                    "archive_no": archive_no,
+                    "position": position,
+                    "relation": p.relation.value,
+                    "name_enc": cipher.encrypt(
+                        name, table="members", column="name", row_id=member_id
+                    ),
+                    "id_number_enc": cipher.encrypt(
+                        number, table="members", column="id_number", row_id=member_id
+                    ),
+                    "id_index": index,
+                    "sex": p.sex.value,
+                    "birth_date": p.birth_date,
+                    "phone_enc": cipher.encrypt(
+                        self._phone(), table="members", column="phone", row_id=member_id
+                    )
+                    if has_phone
+                    else None,
+                    "monthly_income": _money(p.income_cents),
+                    "disability_grade": p.disability_grade,
+                    "serious_illness": p.serious_illness,
+                    "student": p.student,
+                    "active": True,
+                }
+            )
+            if claiming:
+                batch.id_claims.append(
+                    {
+                        "id_index": index,
+                        "archive_no": archive_no,
+                        "member_id": member_id,
+                        "claimed_at": applied_at,
+                    }
+                )
+
+        township = village[:9]
+        for step, at in zip(steps, step_times, strict=True):
+            scope = township if step.role is Role.CASEWORKER else county
+            if step is _REJECT:
+                reason = _REJECT_INCOME if reject_for_income else rng.choice(_REJECT_OTHER)
+            else:
+                reason = rng.choice(_REASONS[step.name])
+            details: dict[str, Any] | None = None
+            if step is _INVESTIGATE:
+                details = {"visitors": rng.randint(2, 3), "visited_on": at.date().isoformat()}
+            elif step is _NOTICE:
+                details = {"notice_days": 7, "objections": 0}
+            batch.reviews.append(
+                {
+                    "id": new_id(),
+                    "archive_no": archive_no,
+                    "step": step.name,
+                    "from_status": None if step.from_status is None else step.from_status.value,
+                    "to_status": step.to_status.value,
+                    "actor": f"{step.role.value}-{scope}-{rng.randint(1, 3):02d}",
+                    "actor_role": step.role.value,
+                    "reason": reason,
+                    "details": details,
+                    "created_at": at,
+                }
+            )
+
+        for _ in range(rng.choices((0, 1, 2), weights=(40, 45, 15))[0]):
+            kind, description, value = self._asset(area)
+            batch.assets.append(
+                {
+                    "id": new_id(),
+                    "archive_no": archive_no,
+                    "kind": kind,
+                    "description": description,
+                    "value": value,
+                }
+            )
+
+        if status is HS.ACTIVE and benefit is not None and bank_account is not None:
+            for period_start, paid in ((self.oldest_period, True), (self.latest_period, False)):
+                payment_id = new_id()
+                created = self._moment(period_start + dt.timedelta(days=rng.randint(4, 9)))
+                batch.payments.append(
+                    {
+                        "id": payment_id,
+                        "archive_no": archive_no,
+                        "county_code": county,
+                        "period": f"{period_start:%Y-%m}",
+                        "amount": benefit,
+                        "status": (
+                            PaymentStatus.DISBURSED if paid else PaymentStatus.PENDING
+                        ).value,
+                        "bank_account_enc": cipher.encrypt(
+                            bank_account, table="payments", column="bank_account", row_id=payment_id
+                        ),
+                        "bank_reference": f"{rng.randrange(10**16):016d}" if paid else None,
+                        "created_at": created,
+                        "updated_at": created + dt.timedelta(days=rng.randint(1, 4))
+                        if paid
+                        else created,
+                    }
+                )
+
+    def _region_path(self, village: str) -> str:
+        names = []
+        for length in (2, 4, 6, 9):
+            names.append(self.regions[village[:length]].name)
+        return "".join(names)
+
+    def _asset(self, area: Area) -> tuple[str, str, Decimal]:
+        rng = self.rng
+        kinds = _RURAL_ASSETS if area is Area.RURAL else _URBAN_ASSETS
+        kind = rng.choice(kinds)
+        if kind == "HOUSE":
+            if area is Area.RURAL:
+                rooms = rng.randint(2, 5)
+                return kind, f"自建砖瓦房{rooms}间", _money(rooms * rng.randint(40, 200) * 10_000)
+            size = rng.randint(30, 70)
+            return kind, f"自有住房{size}平方米", _money(size * rng.randint(20, 60) * 10_000 * 10)
+        if kind == "LAND":
+            mu = rng.randint(2, 15)
+            return kind, f"承包耕地{mu}亩", _money(mu * rng.randint(5, 12) * 10_000)
+        if kind == "LIVESTOCK":
+            animal, unit_price = rng.choice((("生猪", 1_500), ("黄牛", 8_000), ("山羊", 900)))
+            n = rng.randint(1, 4)
+            return kind, f"{animal}{n}头", _money(n * unit_price * 100)
+        if kind == "DEPOSIT":
+            return kind, "银行存款", _money(rng.randint(5, 300) * 10_000)
+        vehicle, low, high = rng.choice(
+            (("电动自行车", 800, 3_000), ("农用三轮车", 3_000, 9_000), ("二手摩托车", 1_000, 4_000))
+        )
+        return kind, vehicle, _money(rng.randint(low, high) * 100)
+
+
+# --------------------------------------------------------------------------- writers
+
+
+class _Writer(Protocol):
+    def prepare(self, table: Table, rows: list[dict[str, Any]]) -> Any:
+        """Convert rows for `write`; pure CPU work, safe to run in a worker thread."""
+
+    async def write(self, table: Table, prepared: Any) -> None: ...
+
+
+_Processor = Any  # a column type's bind processor, or None
+
+
+class _CopyWriter:
+    """PostgreSQL: binary COPY through asyncpg, values converted by the column types."""
+
+    def __init__(self, pg: Any, dialect: Dialect) -> None:
+        self._pg = pg
+        self._plans: dict[str, tuple[list[str], list[tuple[str, _Processor]]]] = {}
+        for table in _Batch().table_order():
+            names = [c.name for c in table.columns]
+            pairs = [
+                (c.name, c.type.dialect_impl(dialect).bind_processor(dialect))
+                for c in table.columns
+            ]
+            self._plans[table.name] = (names, pairs)
+
+    def prepare(self, table: Table, rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+        _names, pairs = self._plans[table.name]
+        return [
+            tuple(row[n] if p is None or row[n] is None else p(row[n]) for n, p in pairs)
+            for row in rows
+        ]
+
+    async def write(self, table: Table, prepared: Any) -> None:
+        if not prepared:
+            return
+        if not self._pg.is_in_transaction():
+            raise RuntimeError("COPY must run inside the seed transaction")
+        names, _pairs = self._plans[table.name]
+        await self._pg.copy_records_to_table(table.name, records=prepared, columns=names)
+
+
+class _CoreWriter:
+    """SQLite (and any other backend): Core executemany, which converts through the column types."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    def prepare(self, table: Table, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return rows
+
+    async def write(self, table: Table, prepared: Any) -> None:
+        rows: list[dict[str, Any]] = prepared
+        for start in range(0, len(rows), _SQLITE_ROWS_PER_EXECUTE):
+            await self._conn.execute(insert(table), rows[start : start + _SQLITE_ROWS_PER_EXECUTE])
+
+
+# --------------------------------------------------------------------------- reference data
+
+
+async def _ensure_regions(conn: AsyncConnection) -> None:
+    present = set((await conn.execute(select(Region.code))).scalars())
+    missing = [r._asdict() for r in REGIONS if r.code not in present]
+    if missing:
+        await conn.execute(insert(_table(Region)), missing)
+
+
+async def _ensure_standards(
+    conn: AsyncConnection, today: dt.date
+) -> dict[tuple[str, Area], Decimal]:
+    """Insert the shipped standard for each county and track that has none; return the
+    standard in force today (or the earliest known, if none is in force yet)."""
+    rows = (
+        await conn.execute(
+            select(Standard.county_code, Standard.area, Standard.monthly_amount,
+                   Standard.effective_from, Standard.effective_to)
+            .order_by(Standard.effective_from)
+        )
+    ).all()  # fmt: skip
+    known = {(r.county_code, Area(r.area)) for r in rows}
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    missing = [
+        {
+            "id": new_id(),
+            "county_code": county,
+            "area": area.value,
+            "monthly_amount": amount,
+            "effective_from": STANDARDS_FROM,
+            "effective_to": None,
+            "created_at": now,
+            "created_by": SEEDED_BY,
+        }
+        for (county, area), amount in STANDARDS.items()
+        if (county, area) not in known
+    ]
+    if missing:
+        await conn.execute(insert(_table(Standard)), missing)
+    in_force = dict(STANDARDS)
+    for r in rows:
+        key = (r.county_code, Area(r.area))
+        if r.effective_from <= today and (r.effective_to is None or r.effective_to > today):
+            in_force[key] = r.monthly_amount
+    return in_force
+
+
+async def _load_sequences(conn: AsyncConnection) -> dict[tuple[str, int], int]:
+    """Last archive sequence per (village, year): the larger of the sequence table and
+    the numbers actually present, so a household inserted by other means is not reused."""
+    found: dict[tuple[str, int], int] = {}
+    for village, year, last in await conn.execute(
+        select(ArchiveSequence.village_code, ArchiveSequence.year, ArchiveSequence.last_value)
+    ):
+        found[(village, int(year))] = int(last)
+    village_part = func.substr(Household.archive_no, 1, 12)
+    year_part = func.substr(Household.archive_no, 14, 4)
+    for village, year, last in await conn.execute(
+        select(village_part, year_part, func.max(func.substr(Household.archive_no, 19, 6)))
+        .group_by(village_part, year_part)
+    ):  # fmt: skip
+        key = (str(village), int(year))
+        found[key] = max(found.get(key, 0), int(last))
+    return found
+
+
+async def _save_sequences(
+    conn: AsyncConnection, gen: _Generator, existing: set[tuple[str, int]]
+) -> None:
+    table = _table(ArchiveSequence)
+    new_rows = [
+        {"village_code": v, "year": y, "last_value": gen.sequences[(v, y)]}
+        for v, y in sorted(gen.sequences_touched - existing)
+    ]
+    if new_rows:
+        await conn.execute(insert(table), new_rows)
+    for v, y in sorted(gen.sequences_touched & existing):
+        await conn.execute(
+            update(table)
+            .where(table.c.village_code == v, table.c.year == y)
+            .values(last_value=gen.sequences[(v, y)])
+        )
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+async def seed(
+    engine: AsyncEngine,
+    cipher: Cipher,
+    *,
+    households: int,
+    seed: int = 0,
+    today: dt.date | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> SeedReport:
+    """Insert regions and standards where missing, then `households` synthetic archives
+    with members, ID claims, review chains, assets, payments and archive sequences."""
+    if households < 0:
+        raise ValueError("households must not be negative")
+    started = time.perf_counter()
+    day = today if today is not None else dt.datetime.now(dt.UTC).date()
+    postgres = engine.dialect.name == "postgresql"
+    async with engine.connect() as conn, conn.begin():
+        counts = await _seed_in(conn, cipher, households, seed, day, progress, postgres=postgres)
+    return SeedReport(*counts, seconds=time.perf_counter() - started)
+
+
+async def _seed_in(
+    conn: AsyncConnection,
+    cipher: Cipher,
+    households: int,
+    seed_value: int,
+    today: dt.date,
+    progress: Callable[[int], None] | None,
+    *,
+    postgres: bool,
+) -> tuple[int, int, int, int]:
+    await _ensure_regions(conn)
+    standards = await _ensure_standards(conn, today)
+    sequences = await _load_sequences(conn)
+    existing_keys = set(sequences)
+    taken = set((await conn.execute(select(Member.id_index))).scalars())
+    gen = _Generator(
+        cipher,
+        seed=seed_value,
+        today=today,
+        standards=standards,
+        sequences=sequences,
+        taken_indexes=taken,
+    )
+    writer: _Writer
+    if postgres:
+        raw = await conn.get_raw_connection()
+        writer = _CopyWriter(raw.driver_connection, conn.dialect)
+    else:
+        writer = _CoreWriter(conn)
+
+    def make_chunk(n: int) -> _Chunk:
+        """Draw n households and convert their rows (runs in a worker thread)."""
+        batch = _Batch()
+        for _ in range(n):
+            gen.household(batch)
+        return _Chunk(
+            households=n,
+            members=len(batch.members),
+            payments=len(batch.payments),
+            reviews=len(batch.reviews),
+            tables=[(table, writer.prepare(table, rows)) for table, rows in batch.tables()],
+        )
+
+    # A pipeline: the next chunk is generated in a thread while this one is written,
+    # so Python's CPU work overlaps the database's. Chunks stay strictly sequential
+    # (one generator, one thread at a time), so the output is still deterministic.
+    sizes = [min(CHUNK_SIZE, households - start) for start in range(0, households, CHUNK_SIZE)]
+    done = members = payments = reviews = 0
+    pending: asyncio.Task[_Chunk] | None = None
+    if sizes:
+        pending = asyncio.ensure_future(asyncio.to_thread(make_chunk, sizes[0]))
+    try:
+        for i in range(len(sizes)):
+            assert pending is not None
+            chunk = await pending
+            pending = None
+            if i + 1 < len(sizes):
+                pending = asyncio.ensure_future(asyncio.to_thread(make_chunk, sizes[i + 1]))
+            for table, prepared in chunk.tables:
+                await writer.write(table, prepared)
+            done += chunk.households
+            members += chunk.members
+            payments += chunk.payments
+            reviews += chunk.reviews
+            if progress is not None:
+                progress(done)
+    finally:
+        if pending is not None:  # a write failed: let the worker finish before unwinding
+            await asyncio.gather(pending, return_exceptions=True)
+    await _save_sequences(conn, gen, existing_keys)
+    return done, members, payments, reviews

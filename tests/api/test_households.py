@@ -1,0 +1,194 @@
+"""Households through the public GraphQL API, on both backends."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway.runtime import Runtime
+from tests.conftest import Api
+from tests.helpers import (
+    CASEWORKER_TOWNSHIP,
+    OTHER_COUNTY_VILLAGE,
+    RURAL_VILLAGE,
+    application,
+    id_number,
+    issue_token,
+    load_regions,
+    member,
+)
+
+SUBMIT = """
+mutation Submit($input: ApplicationInput!) {
+  submitApplication(input: $input) {
+    archiveNo regionCode area status
+    members { name idNumber sex birthDate relation monthlyIncome phone categories }
+  }
+}
+"""
+
+HOUSEHOLD = """
+query One($archiveNo: String!) {
+  household(archiveNo: $archiveNo) {
+    archiveNo status bankAccount
+    members { name idNumber phone }
+    reviews { step toStatus actor actorRole }
+  }
+}
+"""
+
+VERIFY = """
+query Verify($id: String!) {
+  verifyRecipient(idNumber: $id) { isRecipient status countyCode name idNumber }
+}
+"""
+
+
+async def submit(api: Api, token: str, app: dict[str, Any]) -> dict[str, Any]:
+    return await api.gql(token, SUBMIT, {"input": app})
+
+
+def codes(body: dict[str, Any]) -> list[str]:
+    return [e["extensions"]["code"] for e in body.get("errors", [])]
+
+
+async def test_submit_application_creates_archive(api: Api, runtime: Runtime) -> None:
+    await load_regions(runtime)
+    token = await issue_token(runtime, "caseworker", CASEWORKER_TOWNSHIP)
+    body = await submit(api, token, application())
+    assert "errors" not in body, body
+    created = body["data"]["submitApplication"]
+    assert created["archiveNo"].startswith("220183100001-")
+    assert created["archiveNo"].endswith("-000001")
+    assert created["status"] == "SUBMITTED"
+    assert created["area"] == "URBAN"
+    head, spouse, child = created["members"]
+    assert head["name"] == "王建国"
+    assert head["sex"] in {"MALE", "FEMALE"}
+    assert head["birthDate"] == "1970-05-17"
+    assert child["categories"] == ["MINOR"]
+    assert spouse["monthlyIncome"] == "0.00"
+
+    again = await api.gql(token, HOUSEHOLD, {"archiveNo": created["archiveNo"]})
+    one = again["data"]["household"]
+    assert one["bankAccount"] == "6222021234567890123"
+    assert [r["step"] for r in one["reviews"]] == ["SUBMIT"]
+    assert one["reviews"][0]["actor"] == "test-caseworker"
+
+
+async def test_archive_numbers_increase_and_are_never_shared(api: Api, runtime: Runtime) -> None:
+    await load_regions(runtime)
+    token = await issue_token(runtime, "caseworker", CASEWORKER_TOWNSHIP)
+    numbers = []
+    for _ in range(3):
+        body = await submit(api, token, application(members=[member("HEAD")]))
+        numbers.append(body["data"]["submitApplication"]["archiveNo"])
+    assert [n[-6:] for n in numbers] == ["000001", "000002", "000003"]
+    assert len(set(numbers)) == 3
+
+
+async def test_invalid_check_character_is_bad_user_input(api: Api, runtime: Runtime) -> None:
+    await load_regions(runtime)
+    token = await issue_token(runtime, "caseworker", CASEWORKER_TOWNSHIP)
+    valid = id_number()
+    broken = valid[:17] + ("0" if valid[17] != "0" else "1")
+    body = await submit(api, token, application(members=[member("HEAD", number=broken)]))
+    assert codes(body) == ["BAD_USER_INPUT"]
+    error = body["errors"][0]
+    assert error["extensions"]["field"] == "members[0].idNumber"
+    assert broken not in error["message"]
+    assert body["data"] is None
+
+
+async def test_rejected_input_writes_nothing(api: Api, runtime: Runtime) -> None:
+    await load_regions(runtime)
+    token = await issue_token(runtime, "caseworker", CASEWORKER_TOWNSHIP)
+    bad = application(members=[member("HEAD"), member("SPOUSE", phone="12345")])
+    assert codes(await submit(api, token, bad)) == ["BAD_USER_INPUT"]
+    two_heads = application(members=[member("HEAD"), member("HEAD")])
+    assert codes(await submit(api, token, two_heads)) == ["BAD_USER_INPUT"]
+    page = await api.gql(token, "{ households { totalCount } }")
+    assert page["data"]["households"]["totalCount"] == 0
+    # the number was not consumed by the failures either
+    ok = await submit(api, token, application(members=[member("HEAD")]))
+    assert ok["data"]["submitApplication"]["archiveNo"].endswith("-000001")
+
+
+async def test_duplicate_id_in_another_pending_household_is_conflict(
+    api: Api, runtime: Runtime
+) -> None:
+    await load_regions(runtime)
+    token = await issue_token(runtime, "caseworker", CASEWORKER_TOWNSHIP)
+    shared = id_number()
+    first = await submit(api, token, application(members=[member("HEAD", number=shared)]))
+    archive = first["data"]["submitApplication"]["archiveNo"]
+    second = await submit(
+        api,
+        token,
+        application(
+            village=RURAL_VILLAGE,
+            members=[member("HEAD", number=id_number()), member("SPOUSE", number=shared)],
+        ),
+    )
+    assert codes(second) == ["CONFLICT"]
+    assert archive in second["errors"][0]["message"]  # visible to this caller, so named
+
+    # a caller elsewhere learns only that the person is held elsewhere
+    far = await issue_token(runtime, "caseworker", "520121100")
+    third = await submit(
+        api, far, application(village=OTHER_COUNTY_VILLAGE, members=[member("HEAD", number=shared)])
+    )
+    assert codes(third) == ["CONFLICT"]
+    assert archive not in third["errors"][0]["message"]
+    assert "elsewhere" in third["errors"][0]["message"]
+
+
+async def test_out_of_scope_household_is_not_found(api: Api, runtime: Runtime) -> None:
+    await load_regions(runtime)
+    here = await issue_token(runtime, "caseworker", CASEWORKER_TOWNSHIP)
+    created = await submit(api, here, application())
+    archive = created["data"]["submitApplication"]["archiveNo"]
+    elsewhere = await issue_token(runtime, "caseworker", "520121100")
+    body = await api.gql(elsewhere, HOUSEHOLD, {"archiveNo": archive})
+    assert body == {"data": {"household": None}}
+    listing = await api.gql(elsewhere, "{ households { totalCount edges { node { archiveNo } } } }")
+    assert listing["data"]["households"] == {"totalCount": 0, "edges": []}
+    county = await issue_token(runtime, "county_reviewer", "220183")
+    assert (await api.gql(county, HOUSEHOLD, {"archiveNo": archive}))["data"]["household"][
+        "archiveNo"
+    ] == archive
+
+
+async def test_submission_outside_scope_is_refused(api: Api, runtime: Runtime) -> None:
+    await load_regions(runtime)
+    token = await issue_token(runtime, "caseworker", CASEWORKER_TOWNSHIP)
+    body = await submit(api, token, application(village=OTHER_COUNTY_VILLAGE))
+    assert codes(body) == ["BAD_USER_INPUT"]
+    assert body["errors"][0]["extensions"]["field"] == "villageCode"
+
+
+async def test_verify_recipient_gives_masked_details_only(api: Api, runtime: Runtime) -> None:
+    await load_regions(runtime)
+    worker = await issue_token(runtime, "caseworker", CASEWORKER_TOWNSHIP)
+    number = id_number()
+    await submit(api, worker, application(members=[member("HEAD", name="欧阳修文", number=number)]))
+    partner = await issue_token(runtime, "partner", "22")
+    body = await api.gql(partner, VERIFY, {"id": number})
+    check = body["data"]["verifyRecipient"]
+    assert (
+        check
+        == {
+            "isRecipient": False,  # submitted, not yet ACTIVE
+            "status": "SUBMITTED",
+            "countyCode": "220183",
+            "name": "欧阳**",
+            "idNumber": number[:6] + "********" + number[-4:],
+        }
+    )
+    unknown = await api.gql(partner, VERIFY, {"id": id_number()})
+    assert unknown["data"]["verifyRecipient"]["isRecipient"] is False
+    assert unknown["data"]["verifyRecipient"]["status"] is None
+    outside = await issue_token(runtime, "partner", "52")
+    hidden = await api.gql(outside, VERIFY, {"id": number})
+    assert hidden["data"]["verifyRecipient"]["status"] is None
+    bad = await api.gql(partner, VERIFY, {"id": "123"})
+    assert codes(bad) == ["BAD_USER_INPUT"]

@@ -1,0 +1,167 @@
+"""Fixtures shared by the suite: every storage test runs on SQLite and PostgreSQL.
+
+The database schema is built once per backend per session through the real
+Alembic migrations; each test then gets an empty database (a copy of the
+migrated SQLite file, or a TRUNCATE on PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from gateway.app import create_app
+from gateway.config import Settings, sqlite_url
+from gateway.runtime import Runtime
+from store.crypto import Cipher, KeyRing
+from store.db import create_engine, session_factory
+from store.migrate import upgrade
+from store.models import Base
+
+PG_ADMIN_URL = os.environ.get(
+    "DIBAO_TEST_PG_ADMIN_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+)
+REQUIRE_POSTGRES = os.environ.get("DIBAO_REQUIRE_POSTGRES") == "1"
+BACKENDS = ["sqlite", "postgres"]
+
+
+async def _pg_admin(statement: str) -> None:
+    engine = create_async_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+def _pg_available() -> bool:
+    try:
+        asyncio.run(_pg_admin("SELECT 1"))
+    except Exception:
+        return False
+    return True
+
+
+async def _migrate(url: str) -> None:
+    engine = create_engine(url, pool=False)
+    try:
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    asyncio.run(_migrate(sqlite_url(path)))
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    if not _pg_available():
+        if REQUIRE_POSTGRES:
+            pytest.fail("PostgreSQL is required (DIBAO_REQUIRE_POSTGRES=1) but unreachable")
+        pytest.skip("PostgreSQL is not reachable")
+    name = f"dibao_test_{uuid.uuid4().hex[:10]}"
+    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    asyncio.run(_migrate(url))
+    yield url
+    asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "dibao.db"
+        shutil.copyfile(template, path)
+        yield sqlite_url(path)
+        return
+    if request.node.get_closest_marker("sqlite_only"):
+        pytest.skip("SQLite only")
+    url: str = request.getfixturevalue("pg_database")
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    asyncio.run(_pg_admin_on(url, f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    yield url
+
+
+async def _pg_admin_on(url: str, statement: str) -> None:
+    engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+def key_ring() -> KeyRing:
+    return KeyRing.generate()
+
+
+@pytest.fixture
+def key_file(tmp_path: Path, key_ring: KeyRing) -> Path:
+    path = tmp_path / "keys.json"
+    path.write_bytes(key_ring.to_json())
+    path.chmod(0o600)
+    return path
+
+
+@pytest.fixture
+def settings(database_url: str, key_file: Path) -> Settings:
+    return Settings(database_url=database_url, key_file=key_file)
+
+
+@pytest.fixture
+async def runtime(settings: Settings, key_ring: KeyRing) -> AsyncIterator[Runtime]:
+    engine = create_engine(settings.database_url)
+    rt = Runtime(
+        settings=settings, engine=engine, sessions=session_factory(engine), cipher=Cipher(key_ring)
+    )
+    yield rt
+    await rt.close()
+
+
+@dataclass
+class Api:
+    """A partner's-eye view of the service: HTTP calls with a bearer token."""
+
+    client: httpx.AsyncClient
+
+    async def post(
+        self, token: str | None, query: str, variables: dict[str, Any] | None = None
+    ) -> httpx.Response:
+        headers = {"authorization": f"Bearer {token}"} if token else {}
+        return await self.client.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+        )
+
+    async def gql(
+        self, token: str | None, query: str, variables: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        response = await self.post(token, query, variables)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+
+@pytest.fixture
+async def api(settings: Settings, runtime: Runtime) -> AsyncIterator[Api]:
+    app = create_app(settings, runtime)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield Api(client)
