@@ -23,6 +23,7 @@ from domain.principal import Principal
 from gateway.auth import authenticate
 from gateway.config import Settings
 from gateway.errors import error_body, format_error
+from gateway.policy_gate import RequestGate
 from gateway.runtime import Runtime
 from resolvers.context import Context
 from schema.root import build_schema
@@ -39,7 +40,7 @@ SECURITY_HEADERS = {
 class GraphQLView(GraphQL[Context, None]):
     def __init__(self, runtime: Runtime) -> None:
         super().__init__(
-            build_schema(),
+            build_schema(max_tokens=runtime.limits.max_tokens),
             graphql_ide="graphiql" if runtime.settings.graphiql else None,
             allow_queries_via_get=False,
         )
@@ -47,11 +48,18 @@ class GraphQLView(GraphQL[Context, None]):
 
     async def get_context(self, request: Any, response: Any) -> Context:
         principal: Principal = request.scope[PRINCIPAL_KEY]
+        runtime = self.runtime
         return Context(
             principal=principal,
-            sessions=self.runtime.sessions,
-            cipher=self.runtime.cipher,
+            sessions=runtime.sessions,
+            cipher=runtime.cipher,
             now=utcnow(),
+            gate=RequestGate(
+                principal=principal,
+                engine=runtime.policy_engine,
+                limits=runtime.limits,
+                introspection_allowed=runtime.settings.demo,
+            ),
         )
 
     async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
@@ -112,6 +120,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        await runtime.start()
         try:
             yield
         finally:

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLSyntaxError
 
 from domain.errors import DomainError
 
+CODES = frozenset(
+    {"UNAUTHENTICATED", "FORBIDDEN", "NOT_FOUND", "BAD_USER_INPUT", "CONFLICT", "QUERY_TOO_COMPLEX"}
+)
 INTERNAL_MESSAGE = "Internal error. The request was not completed."
 
 
@@ -19,10 +22,14 @@ def error_code(error: GraphQLError) -> str:
     original = error.original_error
     if isinstance(original, DomainError):
         return original.code
-    if original is None and not error.path:
-        return "BAD_USER_INPUT"  # parse, validation or variable coercion: the document is at fault
     code = (error.extensions or {}).get("code")
-    return code if isinstance(code, str) else "INTERNAL"
+    if isinstance(code, str) and code in CODES:
+        return code  # raised by the gateway itself (FORBIDDEN, QUERY_TOO_COMPLEX)
+    if original is None and not error.path:
+        if isinstance(error, GraphQLSyntaxError) and "tokens" in error.message:
+            return "QUERY_TOO_COMPLEX"  # graphql-core's max_tokens guard stopped the parser
+        return "BAD_USER_INPUT"  # parse, validation or variable coercion: the document is at fault
+    return "INTERNAL"
 
 
 def format_error(error: GraphQLError) -> dict[str, Any]:

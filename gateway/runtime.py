@@ -1,12 +1,16 @@
-"""Process-wide resources built from settings: the engine, sessions and the cipher."""
+"""Process-wide resources built from settings: engine, sessions, cipher and policy."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from gateway import policy_sync
 from gateway.config import Settings
+from gateway.policy_gate import Limits
+from policies.engine import PolicyEngine
 from store.crypto import Cipher, load_or_create_keys
 from store.db import create_engine, session_factory
 
@@ -17,6 +21,9 @@ class Runtime:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     cipher: Cipher
+    limits: Limits = field(default_factory=Limits)
+    policy: PolicyEngine | None = None
+    _watcher: asyncio.Task[None] | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
@@ -28,5 +35,19 @@ class Runtime:
             cipher=Cipher(load_or_create_keys(settings.key_file)),
         )
 
+    async def start(self) -> None:
+        """Load the policy from the database and keep it current."""
+        if self.policy is None:
+            self.policy = await policy_sync.load_engine(self.sessions)
+            self._watcher = asyncio.create_task(policy_sync.watch(self.policy, self.sessions))
+
+    @property
+    def policy_engine(self) -> PolicyEngine:
+        if self.policy is None:
+            raise RuntimeError("runtime not started: the policy is not loaded")
+        return self.policy
+
     async def close(self) -> None:
+        await policy_sync.stop(self._watcher)
+        self._watcher = None
         await self.engine.dispose()

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry.dataloader import DataLoader
 
 from domain.principal import Principal
+from gateway.policy_gate import RequestGate
 from store import households as store
 from store.crypto import Cipher
 from store.models import Asset, Member, Payment, Region, Review
@@ -67,6 +68,7 @@ class Context:
     sessions: async_sessionmaker[AsyncSession]
     cipher: Cipher
     now: dt.datetime
+    gate: RequestGate
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

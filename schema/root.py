@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable
 
 import strawberry
-from strawberry.extensions import SchemaExtension
+from graphql import GraphQLError
+from strawberry.extensions import MaxTokensLimiter, SchemaExtension
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
 
-from resolvers import applications
+from gateway.errors import error_code
+from gateway.policy_gate import PolicyGate
+from resolvers import admin, applications
 from resolvers import households as household_resolvers
+from resolvers.admin import CredentialInfo, IssuedCredential, PolicyChange, PolicyRule
 from schema.types import Household, HouseholdConnection, RecipientCheck
 
 
@@ -28,6 +33,13 @@ class Query:
         description="Whether a person is a current recipient; masked details only.",
     )
 
+    policy_rules: list[PolicyRule] = strawberry.field(
+        resolver=admin.policy_rules, description="The access policy in force (secadmin)."
+    )
+    credentials: list[CredentialInfo] = strawberry.field(
+        resolver=admin.credentials, description="Issued credentials, never tokens (sysadmin)."
+    )
+
 
 @strawberry.type
 class Mutation:
@@ -35,12 +47,48 @@ class Mutation:
         resolver=applications.submit_application,
         description="Submit a new application; the household enters the review chain as SUBMITTED.",
     )
+    grant_permission: PolicyChange = strawberry.field(
+        resolver=admin.grant_permission, description="Add a permission rule (secadmin)."
+    )
+    revoke_permission: PolicyChange = strawberry.field(
+        resolver=admin.revoke_permission, description="Remove a permission rule (secadmin)."
+    )
+    grant_role: PolicyChange = strawberry.field(
+        resolver=admin.grant_role, description="Let a role inherit another (secadmin)."
+    )
+    revoke_role: PolicyChange = strawberry.field(
+        resolver=admin.revoke_role, description="Remove a role inheritance (secadmin)."
+    )
+    issue_credential: IssuedCredential = strawberry.field(
+        resolver=admin.issue_credential, description="Issue a bearer credential (sysadmin)."
+    )
+    revoke_credential: CredentialInfo = strawberry.field(
+        resolver=admin.revoke_credential, description="Revoke a credential at once (sysadmin)."
+    )
 
 
-def build_schema(extensions: Sequence[type[SchemaExtension]] = ()) -> strawberry.Schema:
-    return strawberry.Schema(
+class QuietSchema(strawberry.Schema):
+    """Logs only unexpected errors: a refusal or a bad input is an answer, not a fault."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        unexpected = [e for e in errors if error_code(e) == "INTERNAL"]
+        if unexpected:
+            super().process_errors(unexpected, execution_context)
+
+
+def build_schema(*, max_tokens: int = 2000, gate: bool = True) -> strawberry.Schema:
+    """The served schema: the policy gate decides every field before execution.
+
+    `gate=False` gives the bare schema the benchmark uses as its baseline.
+    """
+    extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = []
+    if gate:
+        extensions = [PolicyGate, lambda: MaxTokensLimiter(max_token_count=max_tokens)]
+    return QuietSchema(
         query=Query,
         mutation=Mutation,
-        extensions=list(extensions),
+        extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=True),
     )

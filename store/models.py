@@ -210,3 +210,29 @@ class Credential(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+
+
+class PolicyRule(Base):
+    """One Casbin rule (the layout of the Casbin SQL adapters: ptype, v0..v5)."""
+
+    __tablename__ = "policy_rules"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ptype: Mapped[str] = mapped_column(String(4))
+    v0: Mapped[str] = mapped_column(String(100), default="")
+    v1: Mapped[str] = mapped_column(String(100), default="")
+    v2: Mapped[str] = mapped_column(String(100), default="")
+    v3: Mapped[str] = mapped_column(String(100), default="")
+    v4: Mapped[str] = mapped_column(String(100), default="")
+    v5: Mapped[str] = mapped_column(String(100), default="")
+
+
+class PolicyState(Base):
+    """A single row whose version every policy change bumps; servers poll it to reload."""
+
+    __tablename__ = "policy_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(100))

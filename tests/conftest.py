@@ -18,16 +18,19 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
+from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from gateway.app import create_app
 from gateway.config import Settings, sqlite_url
 from gateway.runtime import Runtime
+from policies.engine import default_rules
 from store.crypto import Cipher, KeyRing
 from store.db import create_engine, session_factory
 from store.migrate import upgrade
-from store.models import Base
+from store.models import Base, PolicyRule, PolicyState
+from store.policy import rule_rows
+from store.types import utcnow
 
 PG_ADMIN_URL = os.environ.get(
     "DIBAO_TEST_PG_ADMIN_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -85,6 +88,8 @@ def pg_database() -> Iterator[str]:
 @pytest.fixture(params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
+        if request.node.get_closest_marker("postgres_only"):
+            pytest.skip("PostgreSQL only")
         template: Path = request.getfixturevalue("sqlite_template")
         path = tmp_path / "dibao.db"
         shutil.copyfile(template, path)
@@ -94,15 +99,21 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         pytest.skip("SQLite only")
     url: str = request.getfixturevalue("pg_database")
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-    asyncio.run(_pg_admin_on(url, f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    asyncio.run(_pg_reset(url, f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     yield url
 
 
-async def _pg_admin_on(url: str, statement: str) -> None:
-    engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
+async def _pg_reset(url: str, truncate: str) -> None:
+    """Empty every table and restore the shipped policy, as a fresh migration leaves it."""
+    engine = create_async_engine(url)
     try:
-        async with engine.connect() as conn:
-            await conn.execute(text(statement))
+        async with engine.begin() as conn:
+            await conn.execute(text(truncate))
+            await conn.execute(insert(PolicyRule), rule_rows(default_rules()))
+            await conn.execute(
+                insert(PolicyState),
+                [{"id": 1, "version": 1, "updated_at": utcnow(), "updated_by": "test"}],
+            )
     finally:
         await engine.dispose()
 
@@ -131,6 +142,7 @@ async def runtime(settings: Settings, key_ring: KeyRing) -> AsyncIterator[Runtim
     rt = Runtime(
         settings=settings, engine=engine, sessions=session_factory(engine), cipher=Cipher(key_ring)
     )
+    await rt.start()
     yield rt
     await rt.close()
 

@@ -70,7 +70,14 @@ async def test_submit_application_creates_archive(api: Api, runtime: Runtime) ->
 
     again = await api.gql(token, HOUSEHOLD, {"archiveNo": created["archiveNo"]})
     one = again["data"]["household"]
-    assert one["bankAccount"] == "6222021234567890123"
+    assert one["bankAccount"] == "***************0123"  # caseworkers see it masked
+    finance = await issue_token(runtime, "finance_officer", "220183")
+    paying = await api.gql(
+        finance,
+        "query($a: String!) { household(archiveNo: $a) { bankAccount } }",
+        {"a": created["archiveNo"]},
+    )
+    assert paying["data"]["household"]["bankAccount"] == "6222021234567890123"
     assert [r["step"] for r in one["reviews"]] == ["SUBMIT"]
     assert one["reviews"][0]["actor"] == "test-caseworker"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import stat
 import subprocess
@@ -12,6 +13,11 @@ from gateway.config import Settings, sqlite_url
 from tests.conftest import Api
 
 DIBAO = str(Path(sys.executable).parent / "dibao")
+
+
+async def adibao(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the CLI without blocking the event loop that serves the in-process API."""
+    return await asyncio.to_thread(dibao, settings, *args)
 
 
 def dibao(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
@@ -27,29 +33,33 @@ def dibao(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 async def test_token_issue_list_revoke(api: Api, settings: Settings) -> None:
-    issued = dibao(
+    issued = await adibao(
         settings, "token", "issue", "--principal", "gongan-xiecha", "--role", "partner",
-        "--region", "22", "--ttl", "30d", "--fields", "RecipientCheck.isRecipient,Member.name",
+        "--region", "22", "--ttl", "30d", "--fields", "Query.verifyRecipient,RecipientCheck.isRecipient",
     )  # fmt: skip
     assert issued.returncode == 0, issued.stderr
     token = issued.stdout.strip().splitlines()[-1]
     assert token.startswith("dibao_") and len(token) >= 6 + 43  # 256 bits, base64url
     assert token not in issued.stderr
 
-    body = await api.gql(token, "{ households { totalCount } }")
-    assert body == {"data": {"households": {"totalCount": 0}}}
+    verify = '{ verifyRecipient(idNumber: "11010519491231002X") { isRecipient } }'
+    body = await api.gql(token, verify)
+    assert body == {"data": {"verifyRecipient": {"isRecipient": False}}}
+    # the credential's field list narrows the partner policy: status is not on it
+    narrowed = await api.gql(token, verify.replace("isRecipient", "isRecipient status"))
+    assert narrowed["errors"][0]["extensions"]["denied"] == ["RecipientCheck.status"]
 
-    listed = dibao(settings, "token", "list")
+    listed = await adibao(settings, "token", "list")
     assert listed.returncode == 0, listed.stderr
     assert "gongan-xiecha" in listed.stdout and "active" in listed.stdout
     assert token not in listed.stdout
     credential_id = issued.stdout.split()[1]
     assert credential_id in listed.stdout
 
-    revoked = dibao(settings, "token", "revoke", credential_id)
+    revoked = await adibao(settings, "token", "revoke", credential_id)
     assert revoked.returncode == 0, revoked.stderr
-    assert (await api.post(token, "{ households { totalCount } }")).status_code == 401
-    assert "revoked" in dibao(settings, "token", "list").stdout
+    assert (await api.post(token, verify)).status_code == 401
+    assert "revoked" in (await adibao(settings, "token", "list")).stdout
 
 
 def test_token_issue_rejects_bad_input(settings: Settings) -> None:

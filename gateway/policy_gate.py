@@ -1,0 +1,382 @@
+"""The policy gate: one walk of the validated operation decides every field.
+
+After validation and before any resolver runs, the operation (fragments,
+inline fragments and aliases included) is walked against the schema. Each
+distinct `Type.field` is decided once through the policy engine; query limits
+(depth, aliases, cost) are measured on the same walk. A denied field fails the
+whole operation with FORBIDDEN naming the fields; a masked field is resolved
+and then masked in the result by the plan the walk built. Resolvers never see
+roles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLList,
+    GraphQLNamedType,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLSchema,
+    InlineFragmentNode,
+    IntValueNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    VariableNode,
+)
+from graphql import ExecutionResult as GraphQLExecutionResult
+from strawberry.extensions import SchemaExtension
+
+from domain.principal import Principal
+from policies.engine import Decision, PolicyEngine
+from policies.masking import MASKERS
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    max_depth: int = 8
+    max_aliases: int = 15
+    max_tokens: int = 2000
+    max_cost: int = 100_000
+    default_page: int = 50
+    max_page: int = 500
+    # assumed sizes of nested lists for the cost estimate
+    nested_list_size: int = 10
+
+
+# How many items a list field can return, for the cost estimate: a connection's
+# `first` argument sizes its edges; other lists count as the assumed nested size.
+PAGED_FIELDS = frozenset({"Query.households"})
+EDGE_FIELDS = frozenset({"HouseholdConnection.edges"})
+INTROSPECTION_FIELDS = frozenset({"__schema", "__type"})
+INTROSPECTION_OBJECT = "Schema.introspection"  # policy object for reading the schema itself
+
+
+class GateError(GraphQLError):
+    def __init__(self, message: str, code: str, **extra: Any) -> None:
+        super().__init__(message, extensions={"code": code, **extra})
+
+
+@dataclass
+class PlanNode:
+    mask: Callable[[str], str] | None = None
+    children: dict[str, PlanNode] = field(default_factory=dict)
+
+    def has_masks(self) -> bool:
+        return self.mask is not None or any(c.has_masks() for c in self.children.values())
+
+
+@dataclass
+class Analysis:
+    """What the walk found: decisions per field, limits measured, the mask plan."""
+
+    operation_type: str
+    operation_name: str | None
+    decisions: dict[str, Decision] = field(default_factory=dict)
+    plan: dict[str, PlanNode] = field(default_factory=dict)
+    depth: int = 0
+    aliases: int = 0
+    cost: int = 0
+    introspection: bool = False
+
+    @property
+    def denied(self) -> list[str]:
+        return sorted(k for k, v in self.decisions.items() if v is Decision.DENIED)
+
+
+Decide = Callable[[str, bool], Decision]
+
+
+class _Walker:
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        fragments: Mapping[str, FragmentDefinitionNode],
+        variables: Mapping[str, Any],
+        decide: Decide,
+        limits: Limits,
+        analysis: Analysis,
+    ) -> None:
+        self.schema = schema
+        self.fragments = fragments
+        self.variables = variables
+        self.decide = decide
+        self.limits = limits
+        self.analysis = analysis
+
+    def walk(
+        self,
+        selection_set: SelectionSetNode,
+        parent: GraphQLObjectType,
+        plan: dict[str, PlanNode],
+        *,
+        depth: int,
+        multiplier: int,
+        root_write: bool,
+        page: int = 1,
+    ) -> None:
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                self._field(selection, parent, plan, depth, multiplier, root_write, page)
+            elif isinstance(selection, InlineFragmentNode):
+                target = self._condition(selection.type_condition, parent)
+                self.walk(
+                    selection.selection_set,
+                    target,
+                    plan,
+                    depth=depth,
+                    multiplier=multiplier,
+                    root_write=root_write,
+                    page=page,
+                )
+            elif isinstance(selection, FragmentSpreadNode):
+                fragment = self.fragments[selection.name.value]
+                target = self._condition(fragment.type_condition, parent)
+                self.walk(
+                    fragment.selection_set,
+                    target,
+                    plan,
+                    depth=depth,
+                    multiplier=multiplier,
+                    root_write=root_write,
+                    page=page,
+                )
+
+    def _condition(self, condition: Any, parent: GraphQLObjectType) -> GraphQLObjectType:
+        if condition is None:
+            return parent
+        named = self.schema.get_type(condition.name.value)
+        if not isinstance(named, GraphQLObjectType):
+            # every type a caller can reach here is an object type; anything
+            # abstract would need its own policy story, so refuse it outright
+            raise GateError("Abstract type conditions are not supported.", "BAD_USER_INPUT")
+        return named
+
+    def _field(
+        self,
+        node: FieldNode,
+        parent: GraphQLObjectType,
+        plan: dict[str, PlanNode],
+        depth: int,
+        multiplier: int,
+        root_write: bool,
+        page: int,
+    ) -> None:
+        name = node.name.value
+        if name == "__typename":
+            return
+        analysis = self.analysis
+        if node.alias is not None:
+            analysis.aliases += 1
+        analysis.depth = max(analysis.depth, depth)
+        analysis.cost += multiplier
+        if name in INTROSPECTION_FIELDS:
+            analysis.introspection = True
+            return
+        obj = f"{parent.name}.{name}"
+        decision = analysis.decisions.get(obj)
+        if decision is None:
+            decision = self.decide(obj, root_write)
+            analysis.decisions[obj] = decision
+        key = node.alias.value if node.alias else name
+        entry = plan.setdefault(key, PlanNode())
+        if decision is Decision.MASKED:
+            entry.mask = MASKERS[obj]
+        if node.selection_set is None:
+            return
+        definition = parent.fields[name]
+        inner = _named(definition.type)
+        if not isinstance(inner, GraphQLObjectType):
+            raise GateError("Abstract result types are not supported.", "BAD_USER_INPUT")
+        child_page = 1
+        if obj in PAGED_FIELDS:
+            size = 1
+            child_page = max(1, self._int_argument(node, "first", self.limits.default_page))
+        elif obj in EDGE_FIELDS:
+            size = page
+        else:
+            size = self._list_size(definition.type)
+        self.walk(
+            node.selection_set,
+            inner,
+            entry.children,
+            depth=depth + 1,
+            multiplier=multiplier * size,
+            root_write=False,
+            page=child_page,
+        )
+
+    def _list_size(self, type_: GraphQLOutputType) -> int:
+        while isinstance(type_, GraphQLNonNull):
+            type_ = type_.of_type
+        return self.limits.nested_list_size if isinstance(type_, GraphQLList) else 1
+
+    def _int_argument(self, node: FieldNode, name: str, default: int) -> int:
+        for argument in node.arguments or ():
+            if argument.name.value != name:
+                continue
+            value = argument.value
+            if isinstance(value, IntValueNode):
+                return int(value.value)
+            if isinstance(value, VariableNode):
+                found = self.variables.get(value.name.value)
+                return found if isinstance(found, int) else default
+        return default
+
+
+def _named(type_: GraphQLOutputType) -> GraphQLNamedType:
+    while isinstance(type_, GraphQLNonNull | GraphQLList):
+        type_ = type_.of_type
+    return type_
+
+
+def select_operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode:
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    for operation in operations:
+        if name is None or (operation.name is not None and operation.name.value == name):
+            return operation
+    raise GateError("Unknown operation.", "BAD_USER_INPUT")
+
+
+def analyse(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    *,
+    operation_name: str | None,
+    variables: Mapping[str, Any] | None,
+    decide: Decide,
+    limits: Limits,
+) -> Analysis:
+    operation = select_operation(document, operation_name)
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    is_mutation = operation.operation is OperationType.MUTATION
+    root = schema.mutation_type if is_mutation else schema.query_type
+    if root is None:
+        raise GateError("Operation type not supported.", "BAD_USER_INPUT")
+    analysis = Analysis(
+        operation_type=operation.operation.value,
+        operation_name=operation.name.value if operation.name else None,
+    )
+    walker = _Walker(schema, fragments, variables or {}, decide, limits, analysis)
+    walker.walk(
+        operation.selection_set,
+        root,
+        analysis.plan,
+        depth=1,
+        multiplier=1,
+        root_write=is_mutation,
+    )
+    analysis.plan = {k: v for k, v in analysis.plan.items() if v.has_masks()}
+    return analysis
+
+
+def limit_error(analysis: Analysis, limits: Limits) -> GateError | None:
+    checks = (
+        ("depth", analysis.depth, limits.max_depth),
+        ("aliases", analysis.aliases, limits.max_aliases),
+        ("cost", analysis.cost, limits.max_cost),
+    )
+    for limit, measured, allowed in checks:
+        if measured > allowed:
+            return GateError(
+                f"Query too complex: {limit} {measured} exceeds the limit of {allowed}.",
+                "QUERY_TOO_COMPLEX",
+                limit=limit,
+            )
+    return None
+
+
+def apply_masks(data: Any, plan: Mapping[str, PlanNode]) -> None:
+    """Replace masked values in place, following response keys (aliases included)."""
+    if isinstance(data, list):
+        for item in data:
+            apply_masks(item, plan)
+        return
+    if not isinstance(data, dict):
+        return
+    for key, node in plan.items():
+        value = data.get(key)
+        if value is None:
+            continue
+        if node.mask is not None and isinstance(value, str):
+            data[key] = node.mask(value)
+        elif node.children:
+            apply_masks(value, node.children)
+
+
+class PolicyGate(SchemaExtension):
+    """Runs the walk in `on_execute`, before any resolver, and masks after."""
+
+    def on_execute(self) -> Iterator[None]:
+        ctx = self.execution_context
+        gate = ctx.context.gate
+        assert ctx.graphql_document is not None
+        try:
+            analysis = analyse(
+                self.execution_context.schema._schema,
+                ctx.graphql_document,
+                operation_name=ctx.operation_name,
+                variables=ctx.variables,
+                decide=gate.decide,
+                limits=gate.limits,
+            )
+        except GateError as error:
+            ctx.result = GraphQLExecutionResult(data=None, errors=[error])
+            yield
+            return
+        gate.analysis = analysis
+        refusal = limit_error(analysis, gate.limits) or gate.refusal(analysis)
+        if refusal is not None:
+            ctx.result = GraphQLExecutionResult(data=None, errors=[refusal])
+            yield
+            return
+        yield
+        result = ctx.result
+        if analysis.plan and isinstance(result, GraphQLExecutionResult) and result.data:
+            apply_masks(result.data, analysis.plan)
+
+
+@dataclass
+class RequestGate:
+    """The gate's per-request state: who asks, and what the walk decided."""
+
+    principal: Principal
+    engine: PolicyEngine
+    limits: Limits
+    introspection_allowed: bool
+    analysis: Analysis | None = None
+    _memo: dict[tuple[str, bool], Decision] = field(default_factory=dict)
+
+    def decide(self, obj: str, write: bool) -> Decision:
+        key = (obj, write)
+        found = self._memo.get(key)
+        if found is None:
+            found = self._memo[key] = self.engine.decide(self.principal, obj, write=write)
+        return found
+
+    def refusal(self, analysis: Analysis) -> GateError | None:
+        if analysis.introspection and not (
+            self.introspection_allowed
+            or self.engine.decide(self.principal, INTROSPECTION_OBJECT) is Decision.CLEAR
+        ):
+            return GateError("Introspection is not allowed for this credential.", "FORBIDDEN")
+        denied = analysis.denied
+        if denied:
+            return GateError(
+                "Not allowed for this credential: " + ", ".join(denied) + ".",
+                "FORBIDDEN",
+                denied=denied,
+            )
+        return None

@@ -1,0 +1,54 @@
+"""Validation of policy rules a secadmin proposes, before they reach the database.
+
+Separation of duties (三员分立) is enforced here, not by convention: no rule may
+grant anything to `auditor`, `secadmin` or `sysadmin`, nor make them inherit a
+role, so no administrator can grant itself access to personal data.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+
+from domain.enums import Role
+from domain.errors import Forbidden, InvalidInput
+from domain.region import SCOPE_LENGTHS
+
+ADMIN_ROLES = frozenset({Role.AUDITOR.value, Role.SECADMIN.value, Role.SYSADMIN.value})
+ACTIONS = frozenset({"read", "read_masked", "write"})
+EFFECTS = frozenset({"allow", "deny"})
+_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
+_OBJ_RE = re.compile(r"^([A-Z][A-Za-z0-9]*)\.(\*|[a-z_][A-Za-z0-9_]*)$")
+
+
+def validate_permission(
+    *, subject: str, scope: str, obj: str, action: str, effect: str, types: Collection[str]
+) -> tuple[str, ...]:
+    if not _NAME_RE.match(subject):
+        raise InvalidInput("subject: a role name in lower case", field="subject")
+    if subject in ADMIN_ROLES:
+        raise Forbidden(
+            "subject: administrators (auditor, secadmin, sysadmin) cannot be granted data access",
+            field="subject",
+        )
+    if scope != "*" and (not scope.isdigit() or len(scope) not in SCOPE_LENGTHS):
+        raise InvalidInput("scope: * or a region prefix of 2, 4, 6, 9 or 12 digits", field="scope")
+    match = _OBJ_RE.match(obj)
+    if not match or match.group(1) not in types:
+        raise InvalidInput("object: Type.field or Type.* of a type in the schema", field="object")
+    if action not in ACTIONS:
+        raise InvalidInput("action: read, read_masked or write", field="action")
+    if effect not in EFFECTS:
+        raise InvalidInput("effect: allow or deny", field="effect")
+    return ("p", subject, scope, obj, action, effect)
+
+
+def validate_inheritance(*, member: str, role: str) -> tuple[str, ...]:
+    for name, field in ((member, "member"), (role, "role")):
+        if not _NAME_RE.match(name):
+            raise InvalidInput(f"{field}: a role name in lower case", field=field)
+    if member in ADMIN_ROLES or role in ADMIN_ROLES:
+        raise Forbidden("administrators' roles cannot be inherited or extended", field="member")
+    if member == role:
+        raise InvalidInput("role: a role cannot inherit itself", field="role")
+    return ("g", member, role)

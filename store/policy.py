@@ -1,0 +1,90 @@
+"""Policy rules in the database: read for the enforcer, changed only by secadmin.
+
+Every change bumps `policy_state.version` in the same transaction; running
+servers poll that version and reload, so a change is enforced everywhere
+without a restart.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.models import PolicyRule, PolicyState
+
+
+def rule_rows(rules: Iterable[Sequence[str]]) -> list[dict[str, str]]:
+    """Rules as `policy_rules` rows (used by the migration that seeds the default)."""
+    rows = []
+    for rule in rules:
+        padded = [*rule[1:], "", "", "", "", "", ""][:6]
+        rows.append({"ptype": rule[0], **{f"v{i}": v for i, v in enumerate(padded)}})
+    return rows
+
+
+def rule_tuple(row: PolicyRule) -> tuple[str, ...]:
+    values = [row.v0, row.v1, row.v2, row.v3, row.v4, row.v5]
+    while values and values[-1] == "":
+        values.pop()
+    return (row.ptype, *values)
+
+
+async def policy_version(session: AsyncSession) -> int:
+    return int(await session.scalar(select(PolicyState.version).where(PolicyState.id == 1)) or 0)
+
+
+async def load_rules(session: AsyncSession) -> tuple[int, list[tuple[str, ...]]]:
+    version = await policy_version(session)
+    rows = (await session.scalars(select(PolicyRule).order_by(PolicyRule.id))).all()
+    return version, [rule_tuple(r) for r in rows]
+
+
+async def find_rule(session: AsyncSession, rule: Sequence[str]) -> PolicyRule | None:
+    ptype, *values = rule
+    padded = [*values, "", "", "", "", "", ""][:6]
+    return await session.scalar(
+        select(PolicyRule).where(
+            PolicyRule.ptype == ptype,
+            PolicyRule.v0 == padded[0],
+            PolicyRule.v1 == padded[1],
+            PolicyRule.v2 == padded[2],
+            PolicyRule.v3 == padded[3],
+            PolicyRule.v4 == padded[4],
+            PolicyRule.v5 == padded[5],
+        )
+    )
+
+
+async def _bump(session: AsyncSession, *, actor: str, now: dt.datetime) -> None:
+    await session.execute(
+        update(PolicyState)
+        .where(PolicyState.id == 1)
+        .values(version=PolicyState.version + 1, updated_at=now, updated_by=actor)
+    )
+
+
+async def add_rule(
+    session: AsyncSession, rule: Sequence[str], *, actor: str, now: dt.datetime
+) -> bool:
+    """Add a rule; False when it was already there (nothing changes then)."""
+    if await find_rule(session, rule) is not None:
+        return False
+    ptype, *values = rule
+    padded = [*values, "", "", "", "", "", ""][:6]
+    session.add(PolicyRule(ptype=ptype, **{f"v{i}": v for i, v in enumerate(padded)}))
+    await _bump(session, actor=actor, now=now)
+    return True
+
+
+async def remove_rule(
+    session: AsyncSession, rule: Sequence[str], *, actor: str, now: dt.datetime
+) -> bool:
+    found = await find_rule(session, rule)
+    if found is None:
+        return False
+    await session.delete(found)
+    await _bump(session, actor=actor, now=now)
+    return True

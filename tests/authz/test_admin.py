@@ -1,0 +1,205 @@
+"""Separation of duties and policy changes through the API."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from gateway import policy_sync
+from gateway.config import Settings
+from gateway.runtime import Runtime
+from tests.authz.conftest import Archive
+from tests.conftest import Api
+
+GRANT = """
+mutation($input: PermissionInput!) { grantPermission(input: $input) { changed version } }
+"""
+REVOKE = """
+mutation($input: PermissionInput!) { revokePermission(input: $input) { changed version } }
+"""
+PHONE = "query($a: String!) { household(archiveNo: $a) { members { phone } } }"
+ISSUE = """
+mutation($input: CredentialInput!) {
+  issueCredential(input: $input) { token credential { id principal role region } }
+}
+"""
+
+
+def code(body: dict[str, Any]) -> str:
+    return str(body["errors"][0]["extensions"]["code"])
+
+
+async def test_admins_cannot_grant_themselves_data_access(api: Api, archive: Archive) -> None:
+    secadmin = archive.tokens["secadmin"]
+    for subject in ("secadmin", "auditor", "sysadmin"):
+        body = await api.gql(
+            secadmin,
+            GRANT,
+            {"input": {"subject": subject, "object": "Member.*", "action": "read"}},
+        )
+        assert code(body) == "FORBIDDEN", body
+    inherit = await api.gql(
+        secadmin, 'mutation { grantRole(member: "secadmin", role: "case_staff") { changed } }'
+    )
+    assert code(inherit) == "FORBIDDEN"
+    still = await api.gql(secadmin, PHONE, {"a": archive.inside})
+    assert code(still) == "FORBIDDEN"
+
+
+async def test_only_secadmin_changes_policy(api: Api, archive: Archive) -> None:
+    grant = {"input": {"subject": "partner", "object": "Member.phone", "action": "read_masked"}}
+    for role in ("sysadmin", "auditor", "caseworker", "county_reviewer", "supervisor", "partner"):
+        body = await api.gql(archive.tokens[role], GRANT, grant)
+        assert code(body) == "FORBIDDEN", role
+        assert "Mutation.grantPermission" in body["errors"][0]["extensions"]["denied"]
+
+
+async def test_secadmin_change_takes_effect_without_restart(
+    api: Api, archive: Archive, runtime: Runtime
+) -> None:
+    caseworker = archive.tokens["caseworker"]
+    assert "errors" not in await api.gql(caseworker, PHONE, {"a": archive.inside})
+    deny = {
+        "input": {
+            "subject": "caseworker",
+            "object": "Member.phone",
+            "action": "read",
+            "effect": "deny",
+        }
+    }
+    changed = await api.gql(archive.tokens["secadmin"], GRANT, deny)
+    assert changed["data"]["grantPermission"]["changed"] is True
+    assert await policy_sync.refresh(runtime.policy_engine, runtime.sessions)
+    body = await api.gql(caseworker, PHONE, {"a": archive.inside})
+    assert code(body) == "FORBIDDEN"
+    assert body["errors"][0]["extensions"]["denied"] == ["Member.phone"]
+    # county reviewers were not touched
+    assert "errors" not in await api.gql(
+        archive.tokens["county_reviewer"], PHONE, {"a": archive.inside}
+    )
+    undone = await api.gql(archive.tokens["secadmin"], REVOKE, deny)
+    assert undone["data"]["revokePermission"]["changed"] is True
+    await policy_sync.refresh(runtime.policy_engine, runtime.sessions)
+    assert "errors" not in await api.gql(caseworker, PHONE, {"a": archive.inside})
+
+
+async def test_bad_rules_are_refused_with_the_field_named(api: Api, archive: Archive) -> None:
+    secadmin = archive.tokens["secadmin"]
+    cases = [
+        ({"subject": "partner", "object": "Nonsense.field", "action": "read"}, "object"),
+        ({"subject": "partner", "object": "Member.phone", "action": "peek"}, "action"),
+        (
+            {"subject": "partner", "object": "Member.phone", "action": "read", "scope": "22010"},
+            "scope",
+        ),
+        ({"subject": "Partner!", "object": "Member.phone", "action": "read"}, "subject"),
+    ]
+    for rule, field in cases:
+        body = await api.gql(secadmin, GRANT, {"input": rule})
+        assert code(body) == "BAD_USER_INPUT", rule
+        assert body["errors"][0]["extensions"]["field"] == field
+
+
+async def test_sysadmin_manages_credentials_but_not_its_own(api: Api, archive: Archive) -> None:
+    sysadmin = archive.tokens["sysadmin"]
+    issued = await api.gql(
+        sysadmin,
+        ISSUE,
+        {
+            "input": {
+                "principal": "renshe-ju",
+                "role": "partner",
+                "region": "22",
+                "fields": ["Query.verifyRecipient", "RecipientCheck.isRecipient"],
+            }
+        },
+    )
+    assert "errors" not in issued, issued
+    token = issued["data"]["issueCredential"]["token"]
+    check = await api.gql(
+        token, '{ verifyRecipient(idNumber: "11010519491231002X") { isRecipient } }'
+    )
+    assert check == {"data": {"verifyRecipient": {"isRecipient": False}}}
+    to_self = await api.gql(
+        sysadmin,
+        ISSUE,
+        {"input": {"principal": "test-sysadmin", "role": "caseworker", "region": "22"}},
+    )
+    assert code(to_self) == "FORBIDDEN"
+    admin = await api.gql(
+        sysadmin, ISSUE, {"input": {"principal": "someone", "role": "secadmin", "region": "*"}}
+    )
+    assert code(admin) == "FORBIDDEN"
+    listed = await api.gql(sysadmin, "{ credentials { principal role revoked } }")
+    assert {"principal": "renshe-ju", "role": "partner", "revoked": False} in listed["data"][
+        "credentials"
+    ]
+    # and sysadmin still sees no archive data
+    assert code(await api.gql(sysadmin, PHONE, {"a": archive.inside})) == "FORBIDDEN"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.postgres_only
+async def test_policy_change_reaches_a_second_server_process_within_two_seconds(
+    api: Api, archive: Archive, settings: Settings
+) -> None:
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DIBAO_DATABASE_URL": settings.database_url,
+        "DIBAO_KEY_FILE": str(settings.key_file),
+    }
+    dibao = str(Path(sys.executable).parent / "dibao")
+    server = subprocess.Popen(  # noqa: ASYNC220 - a long-running child, polled below
+        [dibao, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}/graphql"
+    headers = {"authorization": f"Bearer {archive.tokens['caseworker']}"}
+    payload = {"query": PHONE, "variables": {"a": archive.inside}}
+    try:
+        async with httpx.AsyncClient(timeout=5) as client:
+            for _ in range(100):
+                try:
+                    first = await client.post(url, json=payload, headers=headers)
+                    break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.1)
+            else:
+                pytest.fail("second server did not start")
+            assert "errors" not in first.json()
+            deny = {
+                "subject": "caseworker",
+                "object": "Member.phone",
+                "action": "read",
+                "effect": "deny",
+            }
+            changed = await api.gql(archive.tokens["secadmin"], GRANT, {"input": deny})
+            assert changed["data"]["grantPermission"]["changed"] is True
+            start = asyncio.get_running_loop().time()
+            while True:
+                body = (await client.post(url, json=payload, headers=headers)).json()
+                elapsed = asyncio.get_running_loop().time() - start
+                if "errors" in body:
+                    assert body["errors"][0]["extensions"]["denied"] == ["Member.phone"]
+                    break
+                assert elapsed < 2.0, "second process still serves the old policy after 2 s"
+                await asyncio.sleep(0.05)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
