@@ -25,7 +25,7 @@ def error_code(error: GraphQLError) -> str:
     code = (error.extensions or {}).get("code")
     if isinstance(code, str) and code in CODES:
         return code  # raised by the gateway itself (FORBIDDEN, QUERY_TOO_COMPLEX)
-    if original is None and not error.path:
+    if not error.path and (original is None or isinstance(original, GraphQLError)):
         if isinstance(error, GraphQLSyntaxError) and "tokens" in error.message:
             return "QUERY_TOO_COMPLEX"  # graphql-core's max_tokens guard stopped the parser
         return "BAD_USER_INPUT"  # parse, validation or variable coercion: the document is at fault
