@@ -12,6 +12,7 @@ class Principal:
     role: str
     scope: str  # region prefix; "" is the national scope
     fields: frozenset[str] | None = None  # a partner credential's allow-list, narrowing policy
+    documents: frozenset[str] | None = None  # trusted document ids, when the credential is bound
 
     @property
     def scope_label(self) -> str:

@@ -1,12 +1,12 @@
-"""The ASGI application: `/graphql` behind authentication, `/healthz`, `/readyz`."""
+"""The ASGI application: `/graphql` behind the gateway, `/healthz`, `/readyz`."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Any
 
+from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.datastructures import MutableHeaders
@@ -15,96 +15,47 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLHTTPResponse
-from strawberry.types import ExecutionResult
 
-from domain.principal import Principal
-from gateway.auth import authenticate
+from audit.tracing import current_trace_id
 from gateway.config import Settings
-from gateway.errors import error_body, format_error
-from gateway.policy_gate import RequestGate
+from gateway.endpoint import GraphQLEndpoint
 from gateway.runtime import Runtime
-from resolvers.context import Context
-from schema.root import build_schema
-from store.types import utcnow
 
-PRINCIPAL_KEY = "dibao.principal"
 SECURITY_HEADERS = {
     "x-content-type-options": "nosniff",
     "referrer-policy": "no-referrer",
     "cache-control": "no-store",
+    "x-frame-options": "DENY",
+    "strict-transport-security": "max-age=31536000",
 }
 
 
-class GraphQLView(GraphQL[Context, None]):
-    def __init__(self, runtime: Runtime) -> None:
-        super().__init__(
-            build_schema(max_tokens=runtime.limits.max_tokens),
-            graphql_ide="graphiql" if runtime.settings.graphiql else None,
-            allow_queries_via_get=False,
-        )
-        self.runtime = runtime
+class ResponseHeaders:
+    """Security headers and X-Trace-Id (the OpenTelemetry trace id) on every response."""
 
-    async def get_context(self, request: Any, response: Any) -> Context:
-        principal: Principal = request.scope[PRINCIPAL_KEY]
-        runtime = self.runtime
-        return Context(
-            principal=principal,
-            sessions=runtime.sessions,
-            cipher=runtime.cipher,
-            now=utcnow(),
-            gate=RequestGate(
-                principal=principal,
-                engine=runtime.policy_engine,
-                limits=runtime.limits,
-                introspection_allowed=runtime.settings.demo,
-            ),
-        )
-
-    async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
-        body: GraphQLHTTPResponse = {"data": result.data}
-        if result.errors:
-            body["errors"] = [format_error(e) for e in result.errors]
-        return body
-
-
-class AuthenticatedGraphQL:
-    """Nothing reaches the GraphQL executor without a live credential."""
-
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
-        self.view = GraphQLView(runtime)
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive)
-        if request.method == "GET":
-            # only the IDE page itself is served over GET; its queries need a token
-            if self.runtime.settings.graphiql and "text/html" in request.headers.get("accept", ""):
-                response = await self.view.render_graphql_ide(request)
-            else:
-                response = JSONResponse(
-                    error_body("BAD_USER_INPUT", "Send GraphQL operations with POST."),
-                    status_code=405,
-                    headers={"allow": "POST"},
-                )
-            await response(scope, receive, send)
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
             return
-        principal = await authenticate(request, self.runtime.sessions)
-        if principal is None:
-            response = JSONResponse(
-                error_body("UNAUTHENTICATED", "A valid bearer token is required."),
-                status_code=401,
-                headers={"www-authenticate": 'Bearer realm="dibao"'},
-            )
-            await response(scope, receive, send)
-            return
-        scope[PRINCIPAL_KEY] = principal
-        await self.view(scope, receive, send)
+        trace_id = current_trace_id()
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers.setdefault(name, value)
+                if trace_id:
+                    headers["x-trace-id"] = trace_id
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
-    runtime = runtime or Runtime.from_settings(settings)
+    runtime = runtime or Runtime.from_settings(settings, traced=True)
 
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -128,33 +79,19 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
 
     app = Starlette(
         routes=[
-            Route("/graphql", AuthenticatedGraphQL(runtime), methods=["GET", "POST"]),
+            Route("/graphql", GraphQLEndpoint(runtime), methods=["GET", "POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],
         lifespan=lifespan,
-        middleware=[Middleware(SecurityHeaders)],
+        middleware=[
+            Middleware(
+                OpenTelemetryMiddleware,
+                tracer_provider=runtime.tracer_provider,
+                exclude_spans=["receive", "send"],
+            ),
+            Middleware(ResponseHeaders),
+        ],
     )
     app.state.runtime = runtime
     return app
-
-
-class SecurityHeaders:
-    """Plain ASGI middleware adding security headers to every HTTP response."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in SECURITY_HEADERS.items():
-                    headers.setdefault(name, value)
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)

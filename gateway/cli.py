@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import ssl
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
 
+import orjson
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from sqlalchemy import func, select
 
+from audit.chain import Verification, verify
+from audit.queries import AuditFilter, stream_entries
 from domain.enums import Role
 from domain.errors import DomainError
 from gateway.config import Settings, load_settings
@@ -33,7 +38,9 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 token_app = typer.Typer(help="Bearer credentials.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
+app.add_typer(audit_app, name="audit")
 
 err = Console(stderr=True)
 out = Console(highlight=False, soft_wrap=True)
@@ -157,6 +164,14 @@ def token_issue(
     print(token)
 
 
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        err.print(f"[red]error[/red]: cannot read {path}: {exc.strerror}")
+        raise typer.Exit(2) from None
+
+
 @token_app.command("list")
 def token_list() -> None:
     """List credentials (never their tokens)."""
@@ -196,6 +211,64 @@ def token_revoke(credential_id: Annotated[str, typer.Argument(metavar="ID")]) ->
     out.print(f"credential {credential_id} revoked")
 
 
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Exit 0 when the audit log is intact; otherwise name the first broken entry."""
+
+    async def work(runtime: Runtime) -> Verification:
+        async with runtime.sessions() as session:
+            return await verify(session, runtime.cipher.keys.audit_key)
+
+    result = _run(load_settings(), work)
+    if result.ok:
+        out.print(f"audit log intact: {result.entries} entries")
+        return
+    err.print(f"[red]audit log broken[/red] at entry {result.first_bad}: {result.reason}")
+    raise typer.Exit(1)
+
+
+def _when(value: str | None, name: str) -> dt.datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        err.print(f"[red]error[/red]: --{name} is not an ISO 8601 time")
+        raise typer.Exit(2) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+@audit_app.command("export")
+def audit_export(
+    since: Annotated[
+        str | None, typer.Option(help="ISO 8601 time, inclusive (UTC if no zone).")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(help="ISO 8601 time, exclusive (UTC if no zone).")
+    ] = None,
+) -> None:
+    """Write audit entries as JSON Lines on stdout, oldest first, with seq and hashes."""
+    flt = AuditFilter(since=_when(since, "since"), until=_when(until, "until"))
+
+    async def work(runtime: Runtime) -> int:
+        count = 0
+        async with runtime.sessions() as session:
+            async for row in stream_entries(session, flt=flt):
+                line = {
+                    "seq": row.seq,
+                    **orjson.loads(row.entry),
+                    "prev_hash": row.prev_hash,
+                    "hash": row.hash,
+                }
+                sys.stdout.buffer.write(orjson.dumps(line) + b"\n")
+                count += 1
+        sys.stdout.flush()
+        return count
+
+    exported = _run(load_settings(), work)
+    err.print(f"exported {exported} entries")
+
+
 async def _prepare_demo(runtime: Runtime) -> list[tuple[str, str, str]]:
     await upgrade(runtime.engine)
     async with runtime.sessions() as session:
@@ -224,11 +297,21 @@ def serve(
     ] = False,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    tls_cert: Annotated[Path | None, typer.Option(help="PEM certificate: serve HTTPS.")] = None,
+    tls_key: Annotated[Path | None, typer.Option(help="PEM private key for --tls-cert.")] = None,
+    client_ca: Annotated[
+        Path | None,
+        typer.Option(help="CA for client certificates (requested, verified when sent)."),
+    ] = None,
 ) -> None:
-    """Serve GraphQL at http://HOST:PORT/graphql."""
+    """Serve GraphQL at http://HOST:PORT/graphql (https with --tls-cert)."""
+    if (tls_cert is None) != (tls_key is None) or (client_ca is not None and tls_cert is None):
+        err.print("[red]error[/red]: --tls-cert and --tls-key go together; --client-ca needs both")
+        raise typer.Exit(2)
     import uvicorn
 
     from gateway.app import create_app
+    from gateway.tls import CertificateAwareH11
 
     settings = load_settings(demo=demo)
     if demo:
@@ -239,4 +322,15 @@ def serve(
         out.print(
             f"GraphiQL: http://{host}:{port}/graphql  (set header Authorization: Bearer <token>)"
         )
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
+    tls: dict[str, Any] = {}
+    if tls_cert is not None and tls_key is not None:
+        tls = {
+            "ssl_certfile": str(tls_cert),
+            "ssl_keyfile": str(tls_key),
+            "http": CertificateAwareH11,
+        }
+        if client_ca is not None:
+            tls.update(ssl_ca_certs=str(client_ca), ssl_cert_reqs=ssl.CERT_OPTIONAL)
+    uvicorn.run(
+        create_app(settings), host=host, port=port, log_level="info", access_log=False, **tls
+    )

@@ -35,8 +35,10 @@ from graphql import (
     VariableNode,
 )
 from graphql import ExecutionResult as GraphQLExecutionResult
+from opentelemetry import trace
 from strawberry.extensions import SchemaExtension
 
+from audit import fields as F
 from domain.principal import Principal
 from policies.engine import Decision, PolicyEngine
 from policies.masking import MASKERS
@@ -321,23 +323,34 @@ class PolicyGate(SchemaExtension):
 
     def on_execute(self) -> Iterator[None]:
         ctx = self.execution_context
-        gate = ctx.context.gate
+        gate: RequestGate = ctx.context.gate
         assert ctx.graphql_document is not None
-        try:
-            analysis = analyse(
-                self.execution_context.schema._schema,
-                ctx.graphql_document,
-                operation_name=ctx.operation_name,
-                variables=ctx.variables,
-                decide=gate.decide,
-                limits=gate.limits,
+        tracer = gate.tracer or trace.get_tracer(
+            __name__, tracer_provider=trace.NoOpTracerProvider()
+        )
+        with tracer.start_as_current_span(F.SPAN_POLICY) as span:
+            span.set_attribute(F.ATTR_ROLE, gate.principal.role)
+            try:
+                analysis = analyse(
+                    self.execution_context.schema._schema,
+                    ctx.graphql_document,
+                    operation_name=ctx.operation_name,
+                    variables=ctx.variables,
+                    decide=gate.decide,
+                    limits=gate.limits,
+                )
+            except GateError as error:
+                ctx.result = GraphQLExecutionResult(data=None, errors=[error])
+                yield
+                return
+            gate.analysis = analysis
+            refusal = limit_error(analysis, gate.limits) or gate.refusal(analysis)
+            span.set_attribute(F.ATTR_DECISIONS, len(analysis.decisions))
+            span.set_attribute(F.ATTR_DENIED, analysis.denied)
+            span.set_attribute(
+                F.ATTR_MASKED,
+                sorted(k for k, v in analysis.decisions.items() if v is Decision.MASKED),
             )
-        except GateError as error:
-            ctx.result = GraphQLExecutionResult(data=None, errors=[error])
-            yield
-            return
-        gate.analysis = analysis
-        refusal = limit_error(analysis, gate.limits) or gate.refusal(analysis)
         if refusal is not None:
             ctx.result = GraphQLExecutionResult(data=None, errors=[refusal])
             yield
@@ -356,6 +369,7 @@ class RequestGate:
     engine: PolicyEngine
     limits: Limits
     introspection_allowed: bool
+    tracer: trace.Tracer | None = None
     analysis: Analysis | None = None
     _memo: dict[tuple[str, bool], Decision] = field(default_factory=dict)
 

@@ -1,12 +1,14 @@
-"""Process-wide resources built from settings: engine, sessions, cipher and policy."""
+"""Process-wide resources built from settings: engine, sessions, cipher, policy, tracing."""
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
 
+from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from audit.tracing import instrument_engine, provider_from_env
 from gateway import policy_sync
 from gateway.config import Settings
 from gateway.policy_gate import Limits
@@ -21,18 +23,23 @@ class Runtime:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     cipher: Cipher
+    tracer_provider: TracerProvider = field(default_factory=TracerProvider)
     limits: Limits = field(default_factory=Limits)
     policy: PolicyEngine | None = None
     _watcher: asyncio.Task[None] | None = None
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Runtime:
+    def from_settings(cls, settings: Settings, *, traced: bool = False) -> Runtime:
         engine = create_engine(settings.database_url)
+        provider = provider_from_env() if traced else TracerProvider()
+        if traced:
+            instrument_engine(engine, provider)
         return cls(
             settings=settings,
             engine=engine,
             sessions=session_factory(engine),
             cipher=Cipher(load_or_create_keys(settings.key_file)),
+            tracer_provider=provider,
         )
 
     async def start(self) -> None:
@@ -51,3 +58,4 @@ class Runtime:
         await policy_sync.stop(self._watcher)
         self._watcher = None
         await self.engine.dispose()
+        self.tracer_provider.force_flush()

@@ -90,7 +90,7 @@ def _schema_types(info: Info) -> set[str]:
 
 async def _change(info: Info, rule: tuple[str, ...], *, add: bool) -> PolicyChange:
     ctx = info.context
-    async with ctx.sessions.begin() as session:
+    async with ctx.writing() as session:
         if add:
             changed = await policy_store.add_rule(
                 session, rule, actor=ctx.principal.name, now=ctx.now
@@ -104,7 +104,7 @@ async def _change(info: Info, rule: tuple[str, ...], *, add: bool) -> PolicyChan
 
 
 async def policy_rules(info: Info) -> list[PolicyRule]:
-    async with info.context.sessions() as session:
+    async with info.context.reading() as session:
         _, rules = await policy_store.load_rules(session)
     return [PolicyRule.from_tuple(r) for r in rules]
 
@@ -149,7 +149,7 @@ def _info(row: Credential) -> CredentialInfo:
 
 
 async def credentials(info: Info) -> list[CredentialInfo]:
-    async with info.context.sessions() as session:
+    async with info.context.reading() as session:
         return [_info(c) for c in await creds.list_credentials(session)]
 
 
@@ -161,7 +161,7 @@ async def issue_credential(info: Info, input: CredentialInput) -> IssuedCredenti
         # administrator credentials come from the operator's CLI on the host, so
         # no administrator can mint another administrator (or itself) remotely
         raise Forbidden("role: administrator credentials are issued on the host only", field="role")
-    async with ctx.sessions.begin() as session:
+    async with ctx.writing() as session:
         row, token = await creds.issue_credential(
             session,
             principal=input.principal,
@@ -178,6 +178,6 @@ async def revoke_credential(info: Info, id: strawberry.ID) -> CredentialInfo:
     ctx = info.context
     if id == ctx.principal.credential_id:
         raise InvalidInput("id: use another credential to revoke this one", field="id")
-    async with ctx.sessions.begin() as session:
+    async with ctx.writing() as session:
         row = await creds.revoke_credential(session, credential_id=str(id), now=ctx.now)
     return _info(row)

@@ -58,7 +58,7 @@ async def submit_application(info: Info, input: ApplicationInput) -> Household:
         ),
         today=ctx.today,
     )
-    async with ctx.sessions.begin() as session:
+    async with ctx.writing() as session:
         row = await store_submit(
             session,
             ctx.cipher,
@@ -68,4 +68,5 @@ async def submit_application(info: Info, input: ApplicationInput) -> Household:
             actor_role=ctx.principal.role,
             now=ctx.now,
         )
+    ctx.touched.add(row.archive_no)
     return Household.from_row(row)

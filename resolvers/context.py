@@ -1,13 +1,18 @@
-"""The per-request context: who asks, a session factory, the cipher, and DataLoaders.
+"""The per-request context: who asks, sessions, the cipher, DataLoaders, and the gate.
 
-Each loader batch opens its own short session: sibling loaders run
-concurrently, and one AsyncSession must never be shared between tasks.
+Reads open a short session each (sibling loaders run concurrently, and one
+AsyncSession must never be shared between tasks). Once a mutation opens the
+request's transaction, every later read in the request goes through that one
+session, under a lock, so the result shows the request's own uncommitted
+changes; the gateway commits it together with the audit entry, or rolls it back.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -23,6 +28,7 @@ from store.models import Asset, Member, Payment, Region, Review
 
 T = TypeVar("T")
 CHINA_TIME = dt.timezone(dt.timedelta(hours=8), "CST")  # dates of the archive are Beijing dates
+Reading = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 
 
 @dataclass
@@ -35,29 +41,27 @@ class Loaders:
 
 
 def _grouped(
-    sessions: async_sessionmaker[AsyncSession],
-    fetch: Callable[..., Awaitable[dict[str, list[T]]]],
-    scope: str,
+    reading: Reading, fetch: Callable[..., Awaitable[dict[str, list[T]]]], scope: str
 ) -> DataLoader[str, list[T]]:
     async def load(keys: Sequence[str]) -> list[list[T]]:
-        async with sessions() as session:
+        async with reading() as session:
             found = await fetch(session, scope=scope, archive_nos=list(keys))
         return [found.get(key, []) for key in keys]
 
     return DataLoader(load_fn=load)
 
 
-def make_loaders(sessions: async_sessionmaker[AsyncSession], scope: str) -> Loaders:
+def make_loaders(reading: Reading, scope: str) -> Loaders:
     async def load_regions(keys: Sequence[str]) -> list[Region | None]:
-        async with sessions() as session:
+        async with reading() as session:
             found = await store.regions_by_code(session, codes=list(keys))
         return [found.get(key) for key in keys]
 
     return Loaders(
-        members=_grouped(sessions, store.members_by_archive, scope),
-        reviews=_grouped(sessions, store.reviews_by_archive, scope),
-        payments=_grouped(sessions, store.payments_by_archive, scope),
-        assets=_grouped(sessions, store.assets_by_archive, scope),
+        members=_grouped(reading, store.members_by_archive, scope),
+        reviews=_grouped(reading, store.reviews_by_archive, scope),
+        payments=_grouped(reading, store.payments_by_archive, scope),
+        assets=_grouped(reading, store.assets_by_archive, scope),
         regions=DataLoader(load_fn=load_regions),
     )
 
@@ -69,14 +73,43 @@ class Context:
     cipher: Cipher
     now: dt.datetime
     gate: RequestGate
+    touched: set[str] = field(default_factory=set)  # archive numbers read or changed
     loaders: Loaders = field(init=False)
+    _tx: AsyncSession | None = field(default=None, init=False)
+    _tx_lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
 
     def __post_init__(self) -> None:
-        self.loaders = make_loaders(self.sessions, self.principal.scope)
+        self.loaders = make_loaders(self.reading, self.principal.scope)
 
     @property
     def today(self) -> dt.date:
         return self.now.astimezone(CHINA_TIME).date()
+
+    @property
+    def transaction(self) -> AsyncSession | None:
+        return self._tx
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncSession]:
+        if self._tx is None:
+            async with self.sessions() as session:
+                yield session
+            return
+        async with self._tx_lock:
+            yield self._tx
+
+    @asynccontextmanager
+    async def writing(self) -> AsyncIterator[AsyncSession]:
+        """The request's one transaction; committed by the gateway with the audit entry."""
+        if self._tx is None:
+            self._tx = self.sessions()
+        async with self._tx_lock:
+            yield self._tx
+
+    async def close(self) -> None:
+        if self._tx is not None:
+            await self._tx.close()  # rolls back anything not committed
+            self._tx = None
 
 
 Info = strawberry.Info[Context, None]

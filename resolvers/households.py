@@ -28,11 +28,13 @@ async def household(
     info: Info, archive_no: Annotated[str, strawberry.argument(description="一户一号")]
 ) -> Household | None:
     parse_archive_no(archive_no)
-    async with info.context.sessions() as session:
-        row = await store.get_household(
-            session, scope=info.context.principal.scope, archive_no=archive_no
-        )
-    return None if row is None else Household.from_row(row)
+    ctx = info.context
+    async with ctx.reading() as session:
+        row = await store.get_household(session, scope=ctx.principal.scope, archive_no=archive_no)
+    if row is None:
+        return None
+    ctx.touched.add(row.archive_no)
+    return Household.from_row(row)
 
 
 async def households(
@@ -55,13 +57,14 @@ async def households(
         area=area,
     )
     ctx = info.context
-    async with ctx.sessions() as session:
+    async with ctx.reading() as session:
         rows, has_next = await store.page_households(
             session, flt=flt, first=size, after=after, today=ctx.today
         )
+    ctx.touched.update(r.archive_no for r in rows)
 
     async def count() -> int:
-        async with ctx.sessions() as session:
+        async with ctx.reading() as session:
             return await store.count_households(session, flt=flt, today=ctx.today)
 
     edges = [
@@ -83,7 +86,7 @@ async def verify_recipient(info: Info, id_number: str) -> RecipientCheck:
     """Partners ask whether a person currently receives dibao; details are masked always."""
     number = parse_id_number(normalize_id_number(id_number), field="idNumber").number
     ctx = info.context
-    async with ctx.sessions() as session:
+    async with ctx.reading() as session:
         found = await store.recipient_by_index(
             session, scope=ctx.principal.scope, id_index=ctx.cipher.blind_index(number)
         )
@@ -92,6 +95,7 @@ async def verify_recipient(info: Info, id_number: str) -> RecipientCheck:
             is_recipient=False, status=None, county_code=None, name=None, id_number=None
         )
     row, member = found
+    ctx.touched.add(row.archive_no)  # who asked about whom is exactly what auditors need
     name = ctx.cipher.decrypt(member.name_enc, table="members", column="name", row_id=member.id)
     return RecipientCheck(
         is_recipient=row.status == HouseholdStatus.ACTIVE.value,

@@ -10,11 +10,13 @@ from strawberry.extensions import MaxTokensLimiter, SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from audit.tracing import GraphQLSpans
 from gateway.errors import error_code
 from gateway.policy_gate import PolicyGate
-from resolvers import admin, applications
+from resolvers import admin, applications, audit_events
 from resolvers import households as household_resolvers
 from resolvers.admin import CredentialInfo, IssuedCredential, PolicyChange, PolicyRule
+from resolvers.audit_events import AuditEventConnection
 from schema.types import Household, HouseholdConnection, RecipientCheck
 
 
@@ -35,6 +37,10 @@ class Query:
 
     policy_rules: list[PolicyRule] = strawberry.field(
         resolver=admin.policy_rules, description="The access policy in force (secadmin)."
+    )
+    audit_events: AuditEventConnection = strawberry.field(
+        resolver=audit_events.audit_events,
+        description="The audit log, newest first, filtered (auditor).",
     )
     credentials: list[CredentialInfo] = strawberry.field(
         resolver=admin.credentials, description="Issued credentials, never tokens (sysadmin)."
@@ -85,7 +91,11 @@ def build_schema(*, max_tokens: int = 2000, gate: bool = True) -> strawberry.Sch
     """
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = []
     if gate:
-        extensions = [PolicyGate, lambda: MaxTokensLimiter(max_token_count=max_tokens)]
+        extensions = [
+            GraphQLSpans,
+            PolicyGate,
+            lambda: MaxTokensLimiter(max_token_count=max_tokens),
+        ]
     return QuietSchema(
         query=Query,
         mutation=Mutation,

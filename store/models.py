@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     ForeignKey,
@@ -210,6 +211,8 @@ class Credential(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    documents: Mapped[list[str] | None] = mapped_column(JSON)  # trusted document ids, if bound
+    cert_fingerprint: Mapped[str | None] = mapped_column(String(64))  # client certificate SHA-256
 
 
 class PolicyRule(Base):
@@ -236,3 +239,47 @@ class PolicyState(Base):
     version: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_by: Mapped[str] = mapped_column(String(100))
+
+
+class TrustedDocument(Base):
+    """An approved operation document, by the SHA-256 of its normalized text."""
+
+    __tablename__ = "trusted_documents"
+
+    id: Mapped[str] = mapped_column(String(71), primary_key=True)  # "sha256:" + 64 hex
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class AuditEntry(Base):
+    """One request, whatever its outcome. Append-only: triggers refuse UPDATE and DELETE."""
+
+    __tablename__ = "audit_entries"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    time: Mapped[dt.datetime] = mapped_column(UtcDateTime, index=True)
+    principal: Mapped[str | None] = mapped_column(String(100), index=True)
+    outcome: Mapped[str] = mapped_column(String(20), index=True)
+    entry: Mapped[str] = mapped_column(Text)  # canonical JSON of every audited field
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditArchive(Base):
+    """Which archive numbers each audit entry touched, for "who looked at household X"."""
+
+    __tablename__ = "audit_archives"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    archive_no: Mapped[str] = mapped_column(String(24), primary_key=True, index=True)
+
+
+class AuditHead(Base):
+    """The signed checkpoint of the chain's head: truncating the tail cannot go unseen."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(String(64))

@@ -18,9 +18,13 @@ from typing import Any
 
 import httpx
 import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from audit.tracing import instrument_engine
 from gateway.app import create_app
 from gateway.config import Settings, sqlite_url
 from gateway.runtime import Runtime
@@ -108,7 +112,14 @@ async def _pg_reset(url: str, truncate: str) -> None:
     engine = create_async_engine(url)
     try:
         async with engine.begin() as conn:
+            # the audit tables refuse TRUNCATE by trigger; a test reset is the one
+            # place allowed to go around it (as the database owner would have to)
+            await conn.execute(text("SET LOCAL session_replication_role = replica"))
             await conn.execute(text(truncate))
+            await conn.execute(
+                text("INSERT INTO audit_head (id, seq, hash, signature) VALUES (1, 0, :h, '')"),
+                {"h": "0" * 64},
+            )
             await conn.execute(insert(PolicyRule), rule_rows(default_rules()))
             await conn.execute(
                 insert(PolicyState),
@@ -137,10 +148,24 @@ def settings(database_url: str, key_file: Path) -> Settings:
 
 
 @pytest.fixture
-async def runtime(settings: Settings, key_ring: KeyRing) -> AsyncIterator[Runtime]:
+def spans() -> InMemorySpanExporter:
+    return InMemorySpanExporter()
+
+
+@pytest.fixture
+async def runtime(
+    settings: Settings, key_ring: KeyRing, spans: InMemorySpanExporter
+) -> AsyncIterator[Runtime]:
     engine = create_engine(settings.database_url)
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(spans))
+    instrument_engine(engine, provider)
     rt = Runtime(
-        settings=settings, engine=engine, sessions=session_factory(engine), cipher=Cipher(key_ring)
+        settings=settings,
+        engine=engine,
+        sessions=session_factory(engine),
+        cipher=Cipher(key_ring),
+        tracer_provider=provider,
     )
     await rt.start()
     yield rt

@@ -1,0 +1,196 @@
+"""The hash chain: appending entries and verifying the whole log.
+
+Each entry's hash is HMAC-SHA256(key, prev_hash | seq | canonical entry); the
+single `audit_head` row holds the newest (seq, hash) signed with the same key,
+so deleting or rewriting the tail is detected as well as any edit, deletion,
+insertion or reordering inside the chain.
+
+Appends from one process are serialised by a lock and use a cached head, so on
+PostgreSQL an append is one statement: it moves the head only if it is still
+where this process last saw it, and inserts the entry in the same statement.
+When another process moved the head first, the statement writes nothing and
+the append is retried from the head as it now is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import hmac
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import String, bindparam, insert, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from audit import fields as F
+from audit.record import canonical
+from store.models import AuditArchive, AuditEntry, AuditHead
+from store.types import UtcDateTime
+
+GENESIS = "0" * 64
+MAX_ATTEMPTS = 100
+
+_PG_APPEND = text(
+    """
+    WITH moved AS (
+        UPDATE audit_head SET seq = :seq, hash = :hash, signature = :signature
+        WHERE id = 1 AND seq = :prev_seq
+        RETURNING seq
+    ), written AS (
+        INSERT INTO audit_entries (seq, time, principal, outcome, entry, prev_hash, hash)
+        SELECT :seq, :time, :principal, :outcome, :entry, :prev_hash, :hash FROM moved
+        RETURNING seq
+    ), touched AS (
+        INSERT INTO audit_archives (seq, archive_no)
+        SELECT written.seq, a FROM written, unnest(:archives) AS a
+        RETURNING 1
+    )
+    SELECT count(*) FROM written
+    """
+).bindparams(bindparam("time", type_=UtcDateTime()), bindparam("archives", type_=ARRAY(String)))
+
+
+def entry_hash(key: bytes, prev_hash: str, seq: int, body: bytes) -> str:
+    return hmac.new(key, prev_hash.encode() + b"|%d|" % seq + body, hashlib.sha256).hexdigest()
+
+
+def head_signature(key: bytes, seq: int, hash_: str) -> str:
+    return hmac.new(key, f"head|{seq}|{hash_}".encode(), hashlib.sha256).hexdigest()
+
+
+class AuditChain:
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+        self._lock = asyncio.Lock()
+        self._head: tuple[int, str] | None = None
+
+    async def append(self, conn: AsyncSession | AsyncConnection, entry: dict[str, Any]) -> int:
+        """Append one entry in the caller's transaction; returns its sequence number."""
+        body = canonical(entry)
+        async with self._lock:
+            for _ in range(MAX_ATTEMPTS):
+                if self._head is None:
+                    row = (await conn.execute(select(AuditHead.seq, AuditHead.hash))).one()
+                    self._head = (int(row.seq), str(row.hash))
+                prev_seq, prev_hash = self._head
+                seq = prev_seq + 1
+                digest = entry_hash(self._key, prev_hash, seq, body)
+                values = {
+                    "seq": seq,
+                    "prev_seq": prev_seq,
+                    "prev_hash": prev_hash,
+                    "hash": digest,
+                    "signature": head_signature(self._key, seq, digest),
+                    "time": dt.datetime.fromisoformat(entry[F.TIME]),
+                    "principal": entry[F.PRINCIPAL],
+                    "outcome": entry[F.OUTCOME],
+                    "entry": body.decode(),
+                    "archives": list(entry[F.ARCHIVE_NOS]),
+                }
+                if await self._write(conn, values):
+                    self._head = (seq, digest)
+                    return seq
+                self._head = None  # another process appended first: start from its head
+        raise RuntimeError("could not append to the audit chain")
+
+    def forget_head(self) -> None:
+        """After a rolled-back transaction the cached head may be one that never committed."""
+        self._head = None
+
+    async def _write(self, conn: AsyncSession | AsyncConnection, values: dict[str, Any]) -> bool:
+        dialect = conn.get_bind().dialect if isinstance(conn, AsyncSession) else conn.dialect
+        if dialect.name == "postgresql":
+            return bool((await conn.execute(_PG_APPEND, values)).scalar_one())
+        moved = await conn.execute(
+            update(AuditHead)
+            .where(AuditHead.id == 1, AuditHead.seq == values["prev_seq"])
+            .values(seq=values["seq"], hash=values["hash"], signature=values["signature"])
+        )
+        if moved.rowcount != 1:  # type: ignore[attr-defined]
+            return False
+        await conn.execute(
+            insert(AuditEntry).values(
+                seq=values["seq"],
+                time=values["time"],
+                principal=values["principal"],
+                outcome=values["outcome"],
+                entry=values["entry"],
+                prev_hash=values["prev_hash"],
+                hash=values["hash"],
+            )
+        )
+        if values["archives"]:
+            await conn.execute(
+                insert(AuditArchive),
+                [{"seq": values["seq"], "archive_no": a} for a in values["archives"]],
+            )
+        return True
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    ok: bool
+    entries: int
+    first_bad: int | None = None
+    reason: str | None = None
+
+
+async def _entries(session: AsyncSession) -> AsyncIterator[AuditEntry]:
+    result = await session.stream_scalars(select(AuditEntry).order_by(AuditEntry.seq))
+    async for row in result:
+        yield row
+
+
+async def verify(session: AsyncSession, key: bytes) -> Verification:
+    """Recompute the chain from the first entry; name the first entry that does not hold."""
+    archives: dict[int, set[str]] = {}
+    for seq, archive_no in (
+        await session.execute(select(AuditArchive.seq, AuditArchive.archive_no))
+    ).all():
+        archives.setdefault(int(seq), set()).add(archive_no)
+    prev_hash, expected, count = GENESIS, 1, 0
+    async for row in _entries(session):
+        if row.seq != expected:
+            return Verification(False, count, expected, f"entry {expected} is missing")
+        if row.prev_hash != prev_hash:
+            return Verification(
+                False, count, row.seq, f"entry {row.seq} does not follow entry {row.seq - 1}"
+            )
+        body = row.entry.encode()
+        if not hmac.compare_digest(entry_hash(key, prev_hash, row.seq, body), row.hash):
+            return Verification(False, count, row.seq, f"entry {row.seq} was altered")
+        try:
+            entry = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return Verification(False, count, row.seq, f"entry {row.seq} is not readable")
+        columns_agree = (
+            entry[F.PRINCIPAL] == row.principal
+            and entry[F.OUTCOME] == row.outcome
+            and dt.datetime.fromisoformat(entry[F.TIME]) == row.time
+            and set(entry[F.ARCHIVE_NOS]) == archives.pop(row.seq, set())
+        )
+        if not columns_agree:
+            return Verification(
+                False, count, row.seq, f"entry {row.seq}: indexed columns were altered"
+            )
+        prev_hash, expected, count = row.hash, expected + 1, count + 1
+    if archives:
+        orphan = min(archives)
+        return Verification(False, count, orphan, f"archive index rows for missing entry {orphan}")
+    head = (await session.execute(select(AuditHead))).scalar_one()
+    last = expected - 1
+    signed = hmac.compare_digest(head_signature(key, head.seq, head.hash), head.signature)
+    if head.seq == 0 and last == 0 and head.hash == GENESIS:
+        return Verification(True, 0)
+    if not signed:
+        return Verification(False, count, head.seq, "the head checkpoint's signature is wrong")
+    if head.seq != last or head.hash != prev_hash:
+        return Verification(
+            False, count, last + 1, f"the log ends at entry {last} but the head says {head.seq}"
+        )
+    return Verification(True, count)

@@ -1,0 +1,46 @@
+"""Names of audit entry fields and span attributes, in one place (what reviewers grep for)."""
+
+from __future__ import annotations
+
+# audit entry fields
+TIME = "time"
+PRINCIPAL = "principal"
+ROLE = "role"
+SCOPE = "scope"
+CREDENTIAL_ID = "credential_id"
+CLIENT = "client"
+OPERATION_TYPE = "operation_type"
+OPERATION_NAME = "operation_name"
+DOCUMENT_HASH = "document_hash"
+VARIABLES = "variables"
+FIELDS = "fields"
+ARCHIVE_NOS = "archive_nos"
+OUTCOME = "outcome"
+ERROR_CODES = "error_codes"
+DURATION_MS = "duration_ms"
+TRACE_ID = "trace_id"
+HTTP_STATUS = "http_status"
+SEQ = "seq"
+
+# outcomes
+ALLOWED = "allowed"
+MASKED = "masked"
+DENIED = "denied"
+INVALID = "invalid"
+TOO_COMPLEX = "too_complex"
+UNAUTHENTICATED = "unauthenticated"
+FAILED = "failed"
+REFUSED = "refused"  # well-formed and permitted, but the domain said no (CONFLICT, NOT_FOUND)
+
+# span names and attributes (no personal data ever goes into these)
+SPAN_REQUEST = "dibao.graphql.request"
+SPAN_POLICY = "dibao.policy.decide"
+SPAN_AUDIT = "dibao.audit.append"
+ATTR_ROLE = "dibao.role"
+ATTR_DECISIONS = "dibao.policy.decisions"
+ATTR_DENIED = "dibao.policy.denied"
+ATTR_MASKED = "dibao.policy.masked"
+ATTR_OPERATION_TYPE = "graphql.operation.type"
+ATTR_OPERATION_NAME = "graphql.operation.name"
+ATTR_OUTCOME = "dibao.outcome"
+ATTR_AUDIT_SEQ = "dibao.audit.seq"

@@ -1,0 +1,57 @@
+"""Reading the audit log: filtered pages for security officers, and export."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.models import AuditArchive, AuditEntry
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFilter:
+    principal: str | None = None
+    archive_no: str | None = None
+    outcome: str | None = None
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+
+
+def _filtered(flt: AuditFilter) -> Select[AuditEntry]:
+    stmt = select(AuditEntry)
+    if flt.principal is not None:
+        stmt = stmt.where(AuditEntry.principal == flt.principal)
+    if flt.outcome is not None:
+        stmt = stmt.where(AuditEntry.outcome == flt.outcome)
+    if flt.since is not None:
+        stmt = stmt.where(AuditEntry.time >= flt.since)
+    if flt.until is not None:
+        stmt = stmt.where(AuditEntry.time < flt.until)
+    if flt.archive_no is not None:
+        stmt = stmt.where(
+            AuditEntry.seq.in_(
+                select(AuditArchive.seq).where(AuditArchive.archive_no == flt.archive_no)
+            )
+        )
+    return stmt
+
+
+async def page_entries(
+    session: AsyncSession, *, flt: AuditFilter, first: int, after_seq: int | None
+) -> tuple[Sequence[AuditEntry], bool]:
+    """Newest first; `after_seq` continues below that sequence number."""
+    stmt = _filtered(flt)
+    if after_seq is not None:
+        stmt = stmt.where(AuditEntry.seq < after_seq)
+    rows = (await session.scalars(stmt.order_by(AuditEntry.seq.desc()).limit(first + 1))).all()
+    return rows[:first], len(rows) > first
+
+
+async def stream_entries(session: AsyncSession, *, flt: AuditFilter) -> AsyncIterator[AuditEntry]:
+    result = await session.stream_scalars(_filtered(flt).order_by(AuditEntry.seq))
+    async for row in result:
+        yield row

@@ -1,0 +1,94 @@
+"""Trusted documents (as Hasura's allow-lists and Apollo's safelists): a credential
+
+may be bound to approved operations, identified by the SHA-256 of their
+normalized text; such a caller may send the document or only its id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+from graphql import (
+    DocumentNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    OperationDefinitionNode,
+    parse,
+    print_ast,
+    visit,
+)
+from graphql.language import Visitor
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.errors import InvalidInput
+from store.models import TrustedDocument
+
+PREFIX = "sha256:"
+
+
+def normalize(document: str | DocumentNode) -> str:
+    """Canonical text of a document: whitespace, commas and comments do not matter."""
+    node = parse(document) if isinstance(document, str) else document
+    return print_ast(node)
+
+
+def document_id(normalized: str) -> str:
+    return PREFIX + hashlib.sha256(normalized.encode()).hexdigest()
+
+
+class _Spreads(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: set[str] = set()
+
+    def enter_fragment_spread(self, node: FragmentSpreadNode, *_: object) -> None:
+        self.names.add(node.name.value)
+
+
+def split_operations(text: str) -> list[str]:
+    """Each operation of a file as a standalone normalized document (with its fragments)."""
+    try:
+        document = parse(text)
+    except GraphQLError as exc:
+        raise InvalidInput(f"documents: not GraphQL ({exc.message})", field="documents") from None
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if not operations:
+        raise InvalidInput("documents: the file holds no operation", field="documents")
+    result = []
+    for operation in operations:
+        needed: dict[str, FragmentDefinitionNode] = {}
+        pending = [operation]
+        while pending:
+            spreads = _Spreads()
+            visit(pending.pop(), spreads)
+            for name in sorted(spreads.names - needed.keys()):
+                if name not in fragments:
+                    raise InvalidInput(
+                        f"documents: fragment {name} is not defined", field="documents"
+                    )
+                needed[name] = fragments[name]
+                pending.append(fragments[name])  # type: ignore[arg-type]
+        standalone = DocumentNode(definitions=(operation, *needed.values()))
+        result.append(normalize(standalone))
+    return result
+
+
+async def store_documents(session: AsyncSession, texts: Sequence[str]) -> list[str]:
+    ids = []
+    for body in texts:
+        doc_id = document_id(body)
+        if await session.get(TrustedDocument, doc_id) is None:
+            session.add(TrustedDocument(id=doc_id, body=body))
+        ids.append(doc_id)
+    await session.flush()
+    return ids
+
+
+async def load_document(session: AsyncSession, doc_id: str) -> str | None:
+    return await session.scalar(select(TrustedDocument.body).where(TrustedDocument.id == doc_id))

@@ -1,0 +1,252 @@
+"""`/graphql`: the request pipeline every call goes through, in this order:
+
+authenticate → read the body → resolve trusted documents → execute (the policy
+gate decides every field inside) → write exactly one audit entry → respond.
+
+The audit entry is written before any byte of the response: for a mutation in
+the same transaction as its changes (commit both or neither); for a read in its
+own. If it cannot be written, the caller gets an error and no data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from graphql import GraphQLError
+from opentelemetry import trace
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
+from strawberry.asgi import GraphQL
+
+from audit import fields as F
+from audit.chain import AuditChain
+from audit.record import AuditRecord, outcome_for, redact
+from audit.tracing import current_trace_id
+from domain.errors import DomainError, Forbidden, InvalidInput
+from domain.principal import Principal
+from gateway.auth import authenticate, peer_fingerprint
+from gateway.documents import PREFIX, document_id, load_document, normalize
+from gateway.errors import error_body, format_error
+from gateway.policy_gate import RequestGate
+from gateway.runtime import Runtime
+from policies.engine import Decision
+from resolvers.context import Context
+from schema.root import build_schema
+from store.types import utcnow
+
+log = logging.getLogger("dibao.gateway")
+MAX_BODY = 256 * 1024
+AUDIT_FAILED = "The request could not be recorded in the audit log, so it was not completed."
+
+
+class BadRequest(Exception):
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+@dataclass(frozen=True, slots=True)
+class GraphQLRequest:
+    query: str | None
+    document_id: str | None
+    variables: dict[str, Any] | None
+    operation_name: str | None
+
+
+def parse_request(body: bytes, content_type: str) -> GraphQLRequest:
+    if "application/json" not in content_type:
+        raise BadRequest("Send a JSON body (Content-Type: application/json).", 415)
+    if len(body) > MAX_BODY:
+        raise BadRequest("The request body is too large.", 413)
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise BadRequest("The body is not valid JSON.") from None
+    if isinstance(data, list):
+        raise BadRequest("Batched operations are not accepted; send one operation per request.")
+    if not isinstance(data, dict):
+        raise BadRequest("The body must be a JSON object.")
+    query, doc_id = data.get("query"), data.get("documentId")
+    variables, name = data.get("variables"), data.get("operationName")
+    if not isinstance(query, str | None) or not isinstance(doc_id, str | None):
+        raise BadRequest("`query` and `documentId` must be strings.")
+    if (query is None) == (doc_id is None):
+        raise BadRequest("Send exactly one of `query` or `documentId`.")
+    if not isinstance(variables, dict | None) or not isinstance(name, str | None):
+        raise BadRequest("`variables` must be an object and `operationName` a string.")
+    return GraphQLRequest(query=query, document_id=doc_id, variables=variables, operation_name=name)
+
+
+def client_address(scope: Scope) -> str | None:
+    client = scope.get("client")
+    return f"{client[0]}:{client[1]}" if client else None
+
+
+class GraphQLEndpoint:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.schema = build_schema(max_tokens=runtime.limits.max_tokens)
+        self.chain = AuditChain(runtime.cipher.keys.audit_key)
+        self.tracer = trace.get_tracer("dibao.gateway", tracer_provider=runtime.tracer_provider)
+        self.ide = (
+            GraphQL(self.schema, graphql_ide="graphiql") if runtime.settings.graphiql else None
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        with self.tracer.start_as_current_span(F.SPAN_REQUEST) as span:
+            record = AuditRecord(
+                time=utcnow(), client=client_address(scope), trace_id=current_trace_id()
+            )
+            started = time.perf_counter()
+            context: Context | None = None
+            try:
+                response, context = await self._handle(request, record)
+                response = await self._finish(record, response, context, started)
+            finally:
+                if context is not None:
+                    await context.close()
+            span.set_attribute(F.ATTR_OUTCOME, record.outcome)
+            if record.operation_type:
+                span.set_attribute(F.ATTR_OPERATION_TYPE, record.operation_type)
+        await response(scope, receive, send)
+
+    async def _handle(
+        self, request: Request, record: AuditRecord
+    ) -> tuple[Response, Context | None]:
+        if request.method == "GET":
+            record.operation_type = "ide"
+            if self.ide is not None and "text/html" in request.headers.get("accept", ""):
+                return await self.ide.render_graphql_ide(request), None
+            record.error_codes = ["BAD_USER_INPUT"]
+            refusal = error_body("BAD_USER_INPUT", "Send GraphQL operations with POST.")
+            return JSONResponse(refusal, status_code=405, headers={"allow": "POST"}), None
+        principal = await authenticate(
+            request, self.runtime.sessions, fingerprint=peer_fingerprint(request.scope)
+        )
+        if principal is None:
+            record.error_codes = ["UNAUTHENTICATED"]
+            return JSONResponse(
+                error_body("UNAUTHENTICATED", "A valid bearer token is required."),
+                status_code=401,
+                headers={"www-authenticate": 'Bearer realm="dibao"'},
+            ), None
+        record.principal, record.role = principal.name, principal.role
+        record.scope, record.credential_id = principal.scope_label, principal.credential_id
+        try:
+            gql = parse_request(await request.body(), request.headers.get("content-type", ""))
+            record.variables = redact(gql.variables) if gql.variables else None
+            record.operation_name = gql.operation_name
+            query = await self._document(principal, gql, record)
+        except BadRequest as exc:
+            record.error_codes = ["BAD_USER_INPUT"]
+            return JSONResponse(
+                error_body("BAD_USER_INPUT", exc.message), status_code=exc.status
+            ), None
+        except DomainError as exc:
+            record.error_codes = [exc.code]
+            return JSONResponse(error_body(exc.code, exc.message)), None
+        context = Context(
+            principal=principal,
+            sessions=self.runtime.sessions,
+            cipher=self.runtime.cipher,
+            now=record.time,
+            gate=RequestGate(
+                principal=principal,
+                engine=self.runtime.policy_engine,
+                limits=self.runtime.limits,
+                introspection_allowed=self.runtime.settings.demo,
+                tracer=self.tracer,
+            ),
+        )
+        result = await self.schema.execute(
+            query,
+            variable_values=gql.variables,
+            context_value=context,
+            operation_name=gql.operation_name,
+        )
+        errors = [format_error(e) for e in result.errors or []]
+        record.error_codes = [e["extensions"]["code"] for e in errors]
+        self._describe(record, context)
+        body: dict[str, Any] = {"data": result.data}
+        if errors:
+            body["errors"] = errors
+        return JSONResponse(body), context
+
+    async def _document(
+        self, principal: Principal, gql: GraphQLRequest, record: AuditRecord
+    ) -> str:
+        """The document to run, after trusted-document rules; records its hash."""
+        if gql.document_id is not None:
+            if not gql.document_id.startswith(PREFIX):
+                raise InvalidInput(
+                    "documentId: expected sha256:<64 hex digits>", field="documentId"
+                )
+            async with self.runtime.sessions() as session:
+                text = await load_document(session, gql.document_id)
+            if text is None:
+                raise Forbidden("documentId: not an approved document")
+            doc_id = gql.document_id
+        else:
+            assert gql.query is not None
+            text = gql.query
+            try:
+                doc_id = document_id(normalize(text))
+            except GraphQLError:
+                doc_id = "raw:" + hashlib.sha256(text.encode()).hexdigest()  # unparseable
+        record.document_hash = doc_id
+        if principal.documents is not None and doc_id not in principal.documents:
+            raise Forbidden("This credential may only send its approved documents.")
+        return text
+
+    @staticmethod
+    def _describe(record: AuditRecord, context: Context) -> None:
+        analysis = context.gate.analysis
+        if analysis is not None:
+            record.operation_type = analysis.operation_type
+            record.operation_name = analysis.operation_name or record.operation_name
+            record.fields = {k: v.value for k, v in analysis.decisions.items()}
+        record.archive_nos = sorted(context.touched)
+
+    async def _finish(
+        self, record: AuditRecord, response: Response, context: Context | None, started: float
+    ) -> Response:
+        masked = any(v == Decision.MASKED.value for v in record.fields.values())
+        record.outcome = outcome_for(record.error_codes, masked=masked)
+        record.http_status = response.status_code
+        record.duration_ms = (time.perf_counter() - started) * 1000
+        entry = record.as_dict()
+        tx = context.transaction if context is not None else None
+        try:
+            with self.tracer.start_as_current_span(F.SPAN_AUDIT) as span:
+                if tx is not None and not record.error_codes:
+                    span.set_attribute(F.ATTR_AUDIT_SEQ, await self.chain.append(tx, entry))
+                    await tx.commit()
+                else:
+                    if tx is not None:
+                        await tx.rollback()  # any error: the request changes nothing
+                    span.set_attribute(F.ATTR_AUDIT_SEQ, await self._append_alone(entry))
+        except Exception:
+            log.exception("audit write failed; answering without data")
+            self.chain.forget_head()
+            if tx is not None:
+                await tx.rollback()
+            return JSONResponse(error_body("INTERNAL", AUDIT_FAILED), status_code=503)
+        return response
+
+    async def _append_alone(self, entry: dict[str, Any]) -> int:
+        engine = self.runtime.engine
+        if engine.dialect.name == "postgresql":
+            # one statement in autocommit: a single round trip for the whole audit write
+            async with engine.connect() as conn:
+                auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
+                return await self.chain.append(auto, entry)
+        async with self.runtime.sessions.begin() as session:
+            return await self.chain.append(session, entry)

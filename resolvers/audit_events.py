@@ -1,0 +1,136 @@
+"""`auditEvents`: security officers review who accessed what, when, and what was refused."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from typing import Any
+
+import orjson
+import strawberry
+
+from audit.queries import AuditFilter, page_entries
+from domain.archive import parse_archive_no
+from domain.errors import InvalidInput
+from resolvers.context import Info
+from schema.types import PageInfo
+from store.models import AuditEntry
+
+MAX_PAGE = 500
+
+
+@strawberry.type(description="One field an operation touched, and the policy's decision.")
+class FieldDecision:
+    field: str
+    decision: str
+
+
+@strawberry.type(description="One audited request.")
+class AuditEvent:
+    seq: int
+    time: dt.datetime
+    principal: str | None
+    role: str | None
+    scope: str | None
+    credential_id: str | None
+    client: str | None
+    operation_type: str | None
+    operation_name: str | None
+    document_hash: str | None
+    variables: str | None = strawberry.field(description="JSON, personal values redacted.")
+    fields: list[FieldDecision]
+    archive_nos: list[str]
+    outcome: str
+    error_codes: list[str]
+    duration_ms: float
+    trace_id: str | None
+
+    @classmethod
+    def from_row(cls, row: AuditEntry) -> AuditEvent:
+        entry: dict[str, Any] = orjson.loads(row.entry)
+        return cls(
+            seq=row.seq,
+            time=row.time,
+            principal=entry["principal"],
+            role=entry["role"],
+            scope=entry["scope"],
+            credential_id=entry["credential_id"],
+            client=entry["client"],
+            operation_type=entry["operation_type"],
+            operation_name=entry["operation_name"],
+            document_hash=entry["document_hash"],
+            variables=orjson.dumps(entry["variables"]).decode()
+            if entry["variables"] is not None
+            else None,
+            fields=[FieldDecision(field=k, decision=v) for k, v in entry["fields"].items()],
+            archive_nos=entry["archive_nos"],
+            outcome=entry["outcome"],
+            error_codes=entry["error_codes"],
+            duration_ms=entry["duration_ms"],
+            trace_id=entry["trace_id"],
+        )
+
+
+@strawberry.type
+class AuditEventEdge:
+    node: AuditEvent
+    cursor: str
+
+
+@strawberry.type(description="A page of audit events, newest first (Relay connection).")
+class AuditEventConnection:
+    edges: list[AuditEventEdge]
+    page_info: PageInfo
+
+
+def _cursor(seq: int) -> str:
+    return base64.urlsafe_b64encode(f"a:{seq}".encode()).decode()
+
+
+def _after(cursor: str | None) -> int | None:
+    if cursor is None:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor.encode()).decode()
+        if raw.startswith("a:"):
+            return int(raw[2:])
+    except (ValueError, UnicodeDecodeError):
+        pass
+    raise InvalidInput("after: not a cursor from this API", field="after")
+
+
+async def audit_events(
+    info: Info,
+    principal: str | None = None,
+    archive_no: str | None = None,
+    outcome: str | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    first: int | None = 50,
+    after: str | None = None,
+) -> AuditEventConnection:
+    size = 50 if first is None else first
+    if not 0 <= size <= MAX_PAGE:
+        raise InvalidInput(f"first: between 0 and {MAX_PAGE}", field="first")
+    if archive_no is not None:
+        parse_archive_no(archive_no)
+    for name, value in (("since", since), ("until", until)):
+        if value is not None and value.tzinfo is None:
+            raise InvalidInput(
+                f"{name}: give a time zone, e.g. 2026-11-01T00:00:00+08:00", field=name
+            )
+    flt = AuditFilter(
+        principal=principal, archive_no=archive_no, outcome=outcome, since=since, until=until
+    )
+    async with info.context.reading() as session:
+        rows, has_next = await page_entries(session, flt=flt, first=size, after_seq=_after(after))
+    edges = [AuditEventEdge(node=AuditEvent.from_row(r), cursor=_cursor(r.seq)) for r in rows]
+    return AuditEventConnection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=has_next,
+            has_previous_page=after is not None,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+    )

@@ -1,0 +1,220 @@
+"""One audit entry per request, whatever the outcome; chained, verifiable, fail-closed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from sqlalchemy import func, select, text
+
+from audit.chain import verify
+from gateway.runtime import Runtime
+from store.models import AuditEntry, Household
+from tests.conftest import Api
+from tests.helpers import (
+    CASEWORKER_TOWNSHIP,
+    application,
+    id_number,
+    issue_token,
+    load_regions,
+    member,
+)
+
+SUBMIT = (
+    "mutation Submit($input: ApplicationInput!) { submitApplication(input: $input) { archiveNo } }"
+)
+READ = "query Read($a: String!) { household(archiveNo: $a) { archiveNo status members { name idNumber } } }"
+
+
+async def entries(runtime: Runtime) -> list[dict[str, Any]]:
+    async with runtime.sessions() as session:
+        rows = (await session.scalars(select(AuditEntry).order_by(AuditEntry.seq))).all()
+    return [{"seq": r.seq, **orjson.loads(r.entry)} for r in rows]
+
+
+async def test_every_outcome_leaves_exactly_one_entry(api: Api, runtime: Runtime) -> None:
+    await load_regions(runtime)
+    worker = await issue_token(runtime, "caseworker", CASEWORKER_TOWNSHIP, principal="cw-1")
+    supervisor = await issue_token(runtime, "supervisor", "22", principal="sup-1")
+    partner = await issue_token(runtime, "partner", "22", principal="partner-1")
+    shared = id_number()
+    created = await api.gql(
+        worker, SUBMIT, {"input": application(members=[member("HEAD", number=shared)])}
+    )
+    archive = created["data"]["submitApplication"]["archiveNo"]
+    expected = ["allowed"]
+
+    async def step(outcome: str, call: Any) -> None:
+        await call
+        expected.append(outcome)
+
+    await step("allowed", api.gql(worker, READ, {"a": archive}))
+    await step("masked", api.gql(supervisor, READ, {"a": archive}))
+    await step(
+        "denied",
+        api.gql(
+            partner,
+            "query($a: String!) { household(archiveNo: $a) { bankAccount } }",
+            {"a": archive},
+        ),
+    )
+    await step("invalid", api.gql(worker, "{ households { "))
+    await step(
+        "invalid",
+        api.client.post(
+            "/graphql",
+            content=b"[1,2",
+            headers={"authorization": f"Bearer {worker}", "content-type": "application/json"},
+        ),
+    )
+    await step("too_complex", api.gql(worker, "{ households { " + "totalCount " * 2100 + "} }"))
+    await step("unauthenticated", api.client.post("/graphql", json={"query": "{ __typename }"}))
+    await step(
+        "unauthenticated",
+        api.client.post(
+            "/graphql",
+            json={"query": "{ __typename }"},
+            headers={"authorization": "Bearer dibao_wrong"},
+        ),
+    )
+    await step(
+        "refused",
+        api.gql(worker, SUBMIT, {"input": application(members=[member("HEAD", number=shared)])}),
+    )
+    await step("invalid", api.client.get("/graphql"))
+
+    log = await entries(runtime)
+    assert [e["outcome"] for e in log] == expected
+    assert [e["seq"] for e in log] == list(range(1, len(expected) + 1))
+    masked = log[2]
+    assert (
+        masked["principal"] == "sup-1"
+        and masked["role"] == "supervisor"
+        and masked["scope"] == "22"
+    )
+    assert masked["fields"]["Member.name"] == "read_masked"
+    assert masked["fields"]["Household.status"] == "read"
+    assert masked["archive_nos"] == [archive]
+    assert masked["operation_type"] == "query" and masked["operation_name"] == "Read"
+    assert masked["document_hash"].startswith("sha256:")
+    assert masked["trace_id"] and len(masked["trace_id"]) == 32
+    denied = log[3]
+    assert denied["fields"] == {"Household.bankAccount": "denied", "Query.household": "read"}
+    assert denied["error_codes"] == ["FORBIDDEN"]
+    assert log[7]["principal"] is None and log[7]["http_status"] == 401
+    async with runtime.sessions() as session:
+        result = await verify(session, runtime.cipher.keys.audit_key)
+    assert result.ok and result.entries == len(expected)
+
+
+async def test_personal_values_never_reach_the_audit_log(api: Api, runtime: Runtime) -> None:
+    await load_regions(runtime)
+    worker = await issue_token(runtime, "caseworker", CASEWORKER_TOWNSHIP)
+    number, phone, name = id_number(), "13700001111", "诸葛亮明"
+    body = await api.gql(
+        worker,
+        SUBMIT,
+        {
+            "input": application(
+                bankAccount="6217009988776655",
+                members=[member("HEAD", name=name, number=number, phone=phone)],
+            )
+        },
+    )
+    archive = body["data"]["submitApplication"]["archiveNo"]
+    await api.gql(
+        worker,
+        "query V($id: String!) { verifyRecipient(idNumber: $id) { isRecipient } }",
+        {"id": number},
+    )
+    await api.gql(worker, READ, {"a": archive})
+    raw = b""
+    async with runtime.engine.connect() as conn:
+        for table in ("audit_entries", "audit_archives", "audit_head"):
+            raw += str((await conn.execute(text(f"SELECT * FROM {table}"))).all()).encode()  # noqa: S608
+    for secret in (number, phone, name, "6217009988776655"):
+        assert secret.encode() not in raw
+        assert secret.encode("unicode_escape") not in raw
+    log = await entries(runtime)
+    assert log[0]["variables"]["input"]["members"][0]["idNumber"] == "[redacted]"
+    assert log[0]["variables"]["input"]["villageCode"] == "220183100001"  # not personal: kept
+    assert log[1]["archive_nos"] == [archive]  # a partner-style lookup names whom it was about
+
+
+async def test_a_mutation_and_its_entry_commit_together(api: Api, runtime: Runtime) -> None:
+    await load_regions(runtime)
+    worker = await issue_token(runtime, "caseworker", CASEWORKER_TOWNSHIP)
+    ok = await api.gql(worker, SUBMIT, {"input": application()})
+    archive = ok["data"]["submitApplication"]["archiveNo"]
+    log = await entries(runtime)
+    assert log[-1]["archive_nos"] == [archive]
+    assert log[-1]["operation_type"] == "mutation"
+
+
+async def _break_audit_inserts(runtime: Runtime) -> None:
+    async with runtime.engine.begin() as conn:
+        if runtime.engine.dialect.name == "postgresql":
+            await conn.execute(
+                text(
+                    "CREATE FUNCTION audit_down() RETURNS trigger LANGUAGE plpgsql AS "
+                    "$$ BEGIN RAISE EXCEPTION 'audit store unavailable'; END $$"
+                )
+            )
+            await conn.execute(
+                text(
+                    "CREATE TRIGGER audit_down BEFORE INSERT ON audit_entries "
+                    "FOR EACH ROW EXECUTE FUNCTION audit_down()"
+                )
+            )
+        else:
+            await conn.execute(
+                text(
+                    "CREATE TRIGGER audit_down BEFORE INSERT ON audit_entries "
+                    "BEGIN SELECT RAISE(ABORT, 'audit store unavailable'); END"
+                )
+            )
+
+
+async def _repair_audit_inserts(runtime: Runtime) -> None:
+    async with runtime.engine.begin() as conn:
+        if runtime.engine.dialect.name == "postgresql":
+            await conn.execute(text("DROP TRIGGER IF EXISTS audit_down ON audit_entries"))
+            await conn.execute(text("DROP FUNCTION IF EXISTS audit_down()"))
+        else:
+            await conn.execute(text("DROP TRIGGER IF EXISTS audit_down"))
+
+
+async def test_no_data_leaves_when_the_entry_cannot_be_written(api: Api, runtime: Runtime) -> None:
+    await load_regions(runtime)
+    worker = await issue_token(runtime, "caseworker", CASEWORKER_TOWNSHIP)
+    created = await api.gql(worker, SUBMIT, {"input": application()})
+    archive = created["data"]["submitApplication"]["archiveNo"]
+    await _break_audit_inserts(runtime)
+    try:
+        await _answers_without_data(api, runtime, worker, archive)
+    finally:
+        await _repair_audit_inserts(runtime)
+    # and once the audit store is back, service resumes
+    assert (await api.gql(worker, READ, {"a": archive}))["data"]["household"][
+        "archiveNo"
+    ] == archive
+
+
+async def _answers_without_data(api: Api, runtime: Runtime, worker: str, archive: str) -> None:
+    read = await api.post(worker, READ, {"a": archive})
+    assert read.status_code == 503
+    assert read.json() == {
+        "data": None,
+        "errors": [
+            {"message": read.json()["errors"][0]["message"], "extensions": {"code": "INTERNAL"}}
+        ],
+    }
+    assert archive not in read.text
+    assert "audit store unavailable" not in read.text
+
+    write = await api.post(worker, SUBMIT, {"input": application()})
+    assert write.status_code == 503
+    assert "archiveNo" not in write.text
+    async with runtime.sessions() as session:
+        households = await session.scalar(select(func.count()).select_from(Household))
+    assert households == 1  # the second application was rolled back with its entry
