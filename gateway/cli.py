@@ -22,7 +22,9 @@ from audit.queries import AuditFilter, stream_entries
 from domain.enums import Role
 from domain.errors import DomainError
 from gateway.config import Settings, load_settings
+from gateway.documents import split_operations, store_documents
 from gateway.runtime import Runtime
+from gateway.tls import certificate_fingerprint
 from store import credentials as creds
 from store.crypto import KeyFileError
 from store.migrate import upgrade
@@ -139,10 +141,22 @@ def token_issue(
         str | None,
         typer.Option(help="Field allow-list, comma separated Type.field (narrows policy)."),
     ] = None,
+    documents: Annotated[
+        Path | None,
+        typer.Option(help="A .graphql file of approved operations; only these may be sent."),
+    ] = None,
+    client_cert: Annotated[
+        Path | None,
+        typer.Option(help="PEM client certificate the token is bound to (serve --client-ca)."),
+    ] = None,
 ) -> None:
     """Print a new bearer token once, alone on the last line of stdout."""
+    documents_text = _read(documents) if documents is not None else None
+    cert_text = _read(client_cert) if client_cert is not None else None
 
     async def work(runtime: Runtime) -> tuple[str, str, dt.datetime]:
+        approved = split_operations(documents_text) if documents_text is not None else None
+        fingerprint = certificate_fingerprint(cert_text) if cert_text is not None else None
         async with runtime.sessions.begin() as session:
             credential, token = await creds.issue_credential(
                 session,
@@ -153,12 +167,17 @@ def token_issue(
                 fields=fields.split(",") if fields is not None else None,
                 now=utcnow(),
             )
+            if approved is not None:
+                credential.documents = await store_documents(session, approved)
+            credential.cert_fingerprint = fingerprint
             return credential.id, token, credential.expires_at
 
     credential_id, token, expires = _run(load_settings(), work)
+    bound = [" to approved documents"] if documents_text else []
+    bound += [" to a client certificate"] if cert_text else []
     out.print(
         f"credential {credential_id} for {principal} ({role}, region {region}) "
-        f"expires {expires:%Y-%m-%d %H:%M} UTC"
+        f"expires {expires:%Y-%m-%d %H:%M} UTC" + (", bound" + " and".join(bound) if bound else "")
     )
     sys.stdout.flush()
     print(token)

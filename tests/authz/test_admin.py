@@ -163,7 +163,7 @@ async def test_policy_change_reaches_a_second_server_process_within_two_seconds(
         "DIBAO_KEY_FILE": str(settings.key_file),
     }
     dibao = str(Path(sys.executable).parent / "dibao")
-    server = subprocess.Popen(  # noqa: ASYNC220 - a long-running child, polled below
+    server = subprocess.Popen(
         [dibao, "serve", "--port", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
