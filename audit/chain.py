@@ -23,13 +23,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import String, bindparam, insert, select, text, update
+from sqlalchemy import String, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from audit import fields as F
 from audit.record import canonical
-from store.models import AuditArchive, AuditEntry, AuditHead
+from store.models import AuditArchive, AuditEntry, AuditHead, AuditRetention
 from store.types import UtcDateTime
 
 GENESIS = "0" * 64
@@ -59,8 +59,8 @@ def entry_hash(key: bytes, prev_hash: str, seq: int, body: bytes) -> str:
     return hmac.new(key, prev_hash.encode() + b"|%d|" % seq + body, hashlib.sha256).hexdigest()
 
 
-def head_signature(key: bytes, seq: int, hash_: str) -> str:
-    return hmac.new(key, f"head|{seq}|{hash_}".encode(), hashlib.sha256).hexdigest()
+def head_signature(key: bytes, seq: int, hash_: str, *, kind: str = "head") -> str:
+    return hmac.new(key, f"{kind}|{seq}|{hash_}".encode(), hashlib.sha256).hexdigest()
 
 
 class AuditChain:
@@ -153,7 +153,14 @@ async def verify(session: AsyncSession, key: bytes) -> Verification:
         await session.execute(select(AuditArchive.seq, AuditArchive.archive_no))
     ).all():
         archives.setdefault(int(seq), set()).add(archive_no)
-    prev_hash, expected, count = GENESIS, 1, 0
+    head = (await session.execute(select(AuditHead))).scalar_one()
+    prev_hash, expected, count = head.base_hash, head.base_seq + 1, 0
+    if head.base_seq and not hmac.compare_digest(
+        head_signature(key, head.base_seq, head.base_hash, kind="base"), head.base_signature
+    ):
+        return Verification(
+            False, 0, head.base_seq + 1, "the purge checkpoint's signature is wrong"
+        )
     async for row in _entries(session):
         if row.seq != expected:
             return Verification(False, count, expected, f"entry {expected} is missing")
@@ -182,7 +189,6 @@ async def verify(session: AsyncSession, key: bytes) -> Verification:
     if archives:
         orphan = min(archives)
         return Verification(False, count, orphan, f"archive index rows for missing entry {orphan}")
-    head = (await session.execute(select(AuditHead))).scalar_one()
     last = expected - 1
     signed = hmac.compare_digest(head_signature(key, head.seq, head.hash), head.signature)
     if head.seq == 0 and last == 0 and head.hash == GENESIS:
@@ -194,3 +200,32 @@ async def verify(session: AsyncSession, key: bytes) -> Verification:
             False, count, last + 1, f"the log ends at entry {last} but the head says {head.seq}"
         )
     return Verification(True, count)
+
+
+async def purge(session: AsyncSession, key: bytes, *, now: dt.datetime) -> int:
+    """Delete the oldest entries past the retention window; returns how many.
+
+    Only a prefix of the chain goes, so what remains is still one chain; its
+    new starting point is signed, so a deletion beyond it is still detected.
+    The database triggers refuse anything inside the window whatever we ask.
+    """
+    days = await session.scalar(select(AuditRetention.days).where(AuditRetention.id == 1))
+    cutoff = now - dt.timedelta(days=int(days or 0), minutes=1)
+    head = (await session.execute(select(AuditHead).with_for_update())).scalar_one()
+    first_kept = await session.scalar(
+        select(func.min(AuditEntry.seq)).where(AuditEntry.time >= cutoff)
+    )
+    last_purged = (int(first_kept) - 1) if first_kept is not None else head.seq
+    if last_purged <= head.base_seq:
+        return 0
+    base_hash = await session.scalar(select(AuditEntry.hash).where(AuditEntry.seq == last_purged))
+    if base_hash is None:
+        raise RuntimeError("the audit chain is broken; run dibao audit verify")
+    removed = await session.execute(
+        delete(AuditEntry).where(AuditEntry.seq <= last_purged, AuditEntry.seq > head.base_seq)
+    )
+    await session.execute(delete(AuditArchive).where(AuditArchive.seq <= last_purged))
+    head.base_seq, head.base_hash = last_purged, base_hash
+    head.base_signature = head_signature(key, last_purged, base_hash, kind="base")
+    await session.flush()
+    return int(removed.rowcount)  # type: ignore[attr-defined]

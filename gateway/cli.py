@@ -17,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlalchemy import func, select
 
-from audit.chain import Verification, verify
+from audit.chain import Verification, purge, verify
 from audit.queries import AuditFilter, stream_entries
 from domain.enums import Role
 from domain.errors import DomainError
@@ -28,7 +28,7 @@ from gateway.tls import certificate_fingerprint
 from store import credentials as creds
 from store.crypto import KeyFileError
 from store.migrate import upgrade
-from store.models import Household
+from store.models import AuditRetention, Household
 from store.types import utcnow
 
 T = TypeVar("T")
@@ -286,6 +286,40 @@ def audit_export(
 
     exported = _run(load_settings(), work)
     err.print(f"exported {exported} entries")
+
+
+@audit_app.command("purge")
+def audit_purge() -> None:
+    """Delete entries older than the retention window (the chain stays verifiable)."""
+
+    async def work(runtime: Runtime) -> int:
+        async with runtime.sessions.begin() as session:
+            return await purge(session, runtime.cipher.keys.audit_key, now=utcnow())
+
+    removed = _run(load_settings(), work)
+    out.print(f"purged {removed} entries older than the retention window")
+
+
+@audit_app.command("retention")
+def audit_retention(
+    days: Annotated[
+        int | None,
+        typer.Option(
+            min=183, help="Keep entries this many days (at least 183: six months by law)."
+        ),
+    ] = None,
+) -> None:
+    """Show the retention window, or lengthen it with --days."""
+
+    async def work(runtime: Runtime) -> int:
+        async with runtime.sessions.begin() as session:
+            row = await session.get(AuditRetention, 1)
+            assert row is not None
+            if days is not None:
+                row.days = days
+            return row.days
+
+    out.print(f"audit entries are kept {_run(load_settings(), work)} days")
 
 
 async def _prepare_demo(runtime: Runtime) -> list[tuple[str, str, str]]:

@@ -283,3 +283,16 @@ class AuditHead(Base):
     seq: Mapped[int] = mapped_column(BigInteger)
     hash: Mapped[str] = mapped_column(String(64))
     signature: Mapped[str] = mapped_column(String(64))
+    # after a purge of entries past retention, the chain starts after base_seq
+    base_seq: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    base_hash: Mapped[str] = mapped_column(String(64), server_default="0" * 64)
+    base_signature: Mapped[str] = mapped_column(String(64), server_default="")
+
+
+class AuditRetention(Base):
+    """How long audit entries are kept; inside this window no one can delete one."""
+
+    __tablename__ = "audit_retention"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    days: Mapped[int] = mapped_column(Integer)

@@ -120,6 +120,7 @@ async def _pg_reset(url: str, truncate: str) -> None:
                 text("INSERT INTO audit_head (id, seq, hash, signature) VALUES (1, 0, :h, '')"),
                 {"h": "0" * 64},
             )
+            await conn.execute(text("INSERT INTO audit_retention (id, days) VALUES (1, 183)"))
             await conn.execute(insert(PolicyRule), rule_rows(default_rules()))
             await conn.execute(
                 insert(PolicyState),
