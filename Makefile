@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PACKAGES := gateway schema resolvers policies audit store domain
 
-.PHONY: install demo test check lint typecheck format schema postgres bench clean
+.PHONY: install demo test check lint typecheck format schema postgres bench-audit clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ format: install
 
 schema: install
 	$(PY) -c "from schema.root import build_schema; open('schema.graphql', 'w').write(build_schema().as_str() + '\n')"
+
+# what one audit append costs next to a bare round trip (PostgreSQL); prints JSON
+bench-audit: install postgres
+	$(PY) bench/audit_cost.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache dibao.db dibao.db-wal dibao.db-shm

@@ -11,6 +11,7 @@ from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.datastructures import MutableHeaders
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -54,6 +55,21 @@ class ResponseHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+def cors(settings: Settings) -> list[Middleware]:
+    if not settings.cors_origins:
+        return []
+    return [
+        Middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["POST"],
+            allow_headers=["authorization", "content-type", "traceparent"],
+            expose_headers=["x-trace-id"],
+            max_age=600,
+        )
+    ]
+
+
 def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
     runtime = runtime or Runtime.from_settings(settings, traced=True)
 
@@ -91,6 +107,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
                 exclude_spans=["receive", "send"],
             ),
             Middleware(ResponseHeaders),
+            *cors(settings),
         ],
     )
     app.state.runtime = runtime

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
+import httpx
 import pytest
 from sqlalchemy import update
 
+from gateway.app import create_app
+from gateway.config import Settings
 from gateway.runtime import Runtime
 from store.credentials import revoke_credential
 from store.models import Credential
@@ -99,3 +103,30 @@ async def test_get_queries_are_not_served(api: Api, runtime: Runtime) -> None:
     )
     assert response.status_code in {400, 405}
     assert "totalCount" not in response.text
+
+
+async def test_no_cross_origin_access_by_default(api: Api) -> None:
+    preflight = await api.client.options(
+        "/graphql",
+        headers={"origin": "https://evil.example", "access-control-request-method": "POST"},
+    )
+    assert "access-control-allow-origin" not in preflight.headers
+    response = await api.client.post("/healthz", headers={"origin": "https://evil.example"})
+    assert "access-control-allow-origin" not in response.headers
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+
+async def test_configured_origins_only(settings: Settings, runtime: Runtime) -> None:
+    allowed = "https://dibao-console.example"
+    app = create_app(dataclasses.replace(settings, cors_origins=(allowed,)), runtime)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        ok = await client.options(
+            "/graphql", headers={"origin": allowed, "access-control-request-method": "POST"}
+        )
+        assert ok.headers["access-control-allow-origin"] == allowed
+        other = await client.options(
+            "/graphql",
+            headers={"origin": "https://evil.example", "access-control-request-method": "POST"},
+        )
+        assert "access-control-allow-origin" not in other.headers
