@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 
 from audit.chain import verify
 from gateway.runtime import Runtime
@@ -82,6 +82,22 @@ async def test_every_outcome_leaves_exactly_one_entry(api: Api, runtime: Runtime
         api.gql(worker, SUBMIT, {"input": application(members=[member("HEAD", number=shared)])}),
     )
     await step("invalid", api.client.get("/graphql"))
+    async with runtime.sessions.begin() as session:  # a ciphertext moved from another row
+        moved = runtime.cipher.encrypt(
+            "6222021234567890", table="households", column="bank_account", row_id="x"
+        )
+        await session.execute(
+            update(Household).where(Household.archive_no == archive).values(bank_account_enc=moved)
+        )
+    finance = await issue_token(runtime, "finance_officer", "220183", principal="fin-1")
+    await step(
+        "failed",
+        api.gql(
+            finance,
+            "query($a: String!) { household(archiveNo: $a) { bankAccount } }",
+            {"a": archive},
+        ),
+    )
 
     log = await entries(runtime)
     assert [e["outcome"] for e in log] == expected

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -89,6 +90,13 @@ async def test_page_size_is_capped(api: Api, token: str) -> None:
 async def test_tokens_are_limited(api: Api, token: str) -> None:
     body = await api.gql(token, "{ households { " + "totalCount " * 2100 + "} }")
     assert_too_complex(body, "tokens")
+    fragments = "".join(
+        f"fragment F{i} on HouseholdConnection {{ totalCount }} " for i in range(300)
+    )
+    spreads = " ".join(f"...F{i}" for i in range(300))
+    assert_too_complex(
+        await api.gql(token, f"{{ households {{ {spreads} }} }} {fragments}"), "tokens"
+    )
 
 
 async def test_introspection_is_off_in_production(api: Api, token: str) -> None:
@@ -101,6 +109,13 @@ async def test_introspection_is_off_in_production(api: Api, token: str) -> None:
     assert via_fragment["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     typename = await api.gql(token, "{ __typename }")
     assert typename == {"data": {"__typename": "Query"}}
+
+
+async def test_introspection_is_on_in_demo(api: Api, runtime: Runtime, token: str) -> None:
+    runtime.settings = dataclasses.replace(runtime.settings, demo=True)
+    body = await api.gql(token, '{ __type(name: "Member") { fields { name } } }')
+    assert "errors" not in body
+    assert {"name": "idNumber"} in body["data"]["__type"]["fields"]
 
 
 async def test_no_field_suggestions(api: Api, token: str) -> None:
