@@ -42,8 +42,8 @@ _PG_APPEND = text(
         WHERE id = 1 AND seq = :prev_seq
         RETURNING seq
     ), written AS (
-        INSERT INTO audit_entries (seq, time, principal, outcome, entry, prev_hash, hash)
-        SELECT :seq, :time, :principal, :outcome, :entry, :prev_hash, :hash FROM moved
+        INSERT INTO audit_entries (seq, time, principal, role, outcome, entry, prev_hash, hash)
+        SELECT :seq, :time, :principal, :role, :outcome, :entry, :prev_hash, :hash FROM moved
         RETURNING seq
     ), touched AS (
         INSERT INTO audit_archives (seq, archive_no)
@@ -88,6 +88,7 @@ class AuditChain:
                     "signature": head_signature(self._key, seq, digest),
                     "time": dt.datetime.fromisoformat(entry[F.TIME]),
                     "principal": entry[F.PRINCIPAL],
+                    "role": entry[F.ROLE],
                     "outcome": entry[F.OUTCOME],
                     "entry": body.decode(),
                     "archives": list(entry[F.ARCHIVE_NOS]),
@@ -118,6 +119,7 @@ class AuditChain:
                 seq=values["seq"],
                 time=values["time"],
                 principal=values["principal"],
+                role=values["role"],
                 outcome=values["outcome"],
                 entry=values["entry"],
                 prev_hash=values["prev_hash"],
@@ -177,6 +179,7 @@ async def verify(session: AsyncSession, key: bytes) -> Verification:
             return Verification(False, count, row.seq, f"entry {row.seq} is not readable")
         columns_agree = (
             entry[F.PRINCIPAL] == row.principal
+            and entry[F.ROLE] == row.role
             and entry[F.OUTCOME] == row.outcome
             and dt.datetime.fromisoformat(entry[F.TIME]) == row.time
             and set(entry[F.ARCHIVE_NOS]) == archives.pop(row.seq, set())

@@ -15,6 +15,7 @@ from store.models import AuditArchive, AuditEntry
 @dataclass(frozen=True, slots=True)
 class AuditFilter:
     principal: str | None = None
+    role: str | None = None
     archive_no: str | None = None
     outcome: str | None = None
     since: dt.datetime | None = None
@@ -25,6 +26,8 @@ def _filtered(flt: AuditFilter) -> Select[AuditEntry]:
     stmt = select(AuditEntry)
     if flt.principal is not None:
         stmt = stmt.where(AuditEntry.principal == flt.principal)
+    if flt.role is not None:
+        stmt = stmt.where(AuditEntry.role == flt.role)
     if flt.outcome is not None:
         stmt = stmt.where(AuditEntry.outcome == flt.outcome)
     if flt.since is not None:
@@ -55,3 +58,33 @@ async def stream_entries(session: AsyncSession, *, flt: AuditFilter) -> AsyncIte
     result = await session.stream_scalars(_filtered(flt).order_by(AuditEntry.seq))
     async for row in result:
         yield row
+
+
+REFUSED_OUTCOMES = ("denied", "unauthenticated", "failed", "too_complex", "invalid")
+BEIJING = dt.timezone(dt.timedelta(hours=8))
+MAX_ACTIVITY_ROWS = 200_000
+
+
+async def refused_activity(
+    session: AsyncSession, *, since: dt.datetime, until: dt.datetime, hourly: bool, by_role: bool
+) -> list[tuple[dt.datetime, str, int]]:
+    """Refused and failed requests counted per hour or Beijing day, per principal or role."""
+    key_column = AuditEntry.role if by_role else AuditEntry.principal
+    rows = await session.execute(
+        select(AuditEntry.time, key_column)
+        .where(
+            AuditEntry.time >= since,
+            AuditEntry.time < until,
+            AuditEntry.outcome.in_(REFUSED_OUTCOMES),
+        )
+        .limit(MAX_ACTIVITY_ROWS)
+    )
+    counts: dict[tuple[dt.datetime, str], int] = {}
+    for time, key in rows.all():
+        local = time.astimezone(BEIJING)
+        start = local.replace(minute=0, second=0, microsecond=0)
+        if not hourly:
+            start = start.replace(hour=0)
+        bucket = (start.astimezone(dt.UTC), key or "(none)")
+        counts[bucket] = counts.get(bucket, 0) + 1
+    return [(start, key, n) for (start, key), n in sorted(counts.items())]

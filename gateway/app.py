@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 from sqlalchemy import text
@@ -13,8 +14,9 @@ from starlette.datastructures import MutableHeaders
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from audit.tracing import current_trace_id
@@ -22,6 +24,12 @@ from gateway.config import Settings
 from gateway.endpoint import GraphQLEndpoint
 from gateway.runtime import Runtime
 
+CONSOLE_DIR = Path(__file__).with_name("console")
+# the console runs in closed networks: everything from this origin, no inline script
+CONSOLE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
 SECURITY_HEADERS = {
     "x-content-type-options": "nosniff",
     "referrer-policy": "no-referrer",
@@ -50,6 +58,8 @@ class ResponseHeaders:
                     headers.setdefault(name, value)
                 if trace_id:
                     headers["x-trace-id"] = trace_id
+                if scope["path"].startswith("/console"):
+                    headers["content-security-policy"] = CONSOLE_CSP
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -76,6 +86,9 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
+    async def console_root(_: Request) -> Response:
+        return RedirectResponse("/console/", status_code=308)
+
     async def readyz(_: Request) -> Response:
         try:
             async with asyncio.timeout(2):
@@ -98,6 +111,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
             Route("/graphql", GraphQLEndpoint(runtime), methods=["GET", "POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/console", console_root),
+            Mount("/console", StaticFiles(directory=CONSOLE_DIR, html=True, check_dir=False)),
         ],
         lifespan=lifespan,
         middleware=[

@@ -375,6 +375,9 @@ def serve(
         out.print(
             f"GraphiQL: http://{host}:{port}/graphql  (set header Authorization: Bearer <token>)"
         )
+        auditor = next(token for role, _, token in tokens if role == Role.AUDITOR.value)
+        out.print(f"Security officers' console: http://{host}:{port}/console/  (auditor token:)")
+        out.print(f"  {auditor}")
     tls: dict[str, Any] = {}
     if tls_cert is not None and tls_key is not None:
         tls = {

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import enum
 from typing import Any
 
 import orjson
 import strawberry
+from sqlalchemy import func, select
 
-from audit.queries import AuditFilter, page_entries
+from audit.chain import verify
+from audit.queries import AuditFilter, page_entries, refused_activity
 from domain.archive import parse_archive_no
 from domain.errors import InvalidInput
 from resolvers.context import Info
 from schema.types import PageInfo
-from store.models import AuditEntry
+from store.models import AuditEntry, AuditHead, AuditVerification
 
 MAX_PAGE = 500
 
@@ -102,6 +105,7 @@ def _after(cursor: str | None) -> int | None:
 async def audit_events(
     info: Info,
     principal: str | None = None,
+    role: str | None = None,
     archive_no: str | None = None,
     outcome: str | None = None,
     since: dt.datetime | None = None,
@@ -120,7 +124,12 @@ async def audit_events(
                 f"{name}: give a time zone, e.g. 2026-11-01T00:00:00+08:00", field=name
             )
     flt = AuditFilter(
-        principal=principal, archive_no=archive_no, outcome=outcome, since=since, until=until
+        principal=principal,
+        role=role,
+        archive_no=archive_no,
+        outcome=outcome,
+        since=since,
+        until=until,
     )
     async with info.context.reading() as session:
         rows, has_next = await page_entries(session, flt=flt, first=size, after_seq=_after(after))
@@ -134,3 +143,107 @@ async def audit_events(
             end_cursor=edges[-1].cursor if edges else None,
         ),
     )
+
+
+@strawberry.enum
+class Bucket(enum.Enum):
+    HOUR = "HOUR"
+    DAY = "DAY"
+
+
+@strawberry.enum
+class Grouping(enum.Enum):
+    PRINCIPAL = "PRINCIPAL"
+    ROLE = "ROLE"
+
+
+@strawberry.type(
+    description="Refused or failed requests in one time bucket for one principal or role."
+)
+class ActivityBucket:
+    start: dt.datetime
+    key: str
+    count: int
+
+
+MAX_ACTIVITY_SPAN = dt.timedelta(days=93)
+
+
+async def audit_activity(
+    info: Info, since: dt.datetime, until: dt.datetime, bucket: Bucket, by: Grouping
+) -> list[ActivityBucket]:
+    for name, value in (("since", since), ("until", until)):
+        if value.tzinfo is None:
+            raise InvalidInput(f"{name}: give a time zone", field=name)
+    if not dt.timedelta(0) < until - since <= MAX_ACTIVITY_SPAN:
+        raise InvalidInput("until: after since, at most 93 days later", field="until")
+    async with info.context.reading() as session:
+        rows = await refused_activity(
+            session,
+            since=since,
+            until=until,
+            hourly=bucket is Bucket.HOUR,
+            by_role=by is Grouping.ROLE,
+        )
+    return [ActivityBucket(start=start, key=key, count=count) for start, key, count in rows]
+
+
+@strawberry.type(description="One run of the audit chain verification.")
+class AuditVerificationRun:
+    at: dt.datetime
+    ok: bool
+    entries: int
+    first_bad: int | None
+    reason: str | None
+    by: str
+
+    @classmethod
+    def from_row(cls, row: AuditVerification) -> AuditVerificationRun:
+        return cls(
+            at=row.at,
+            ok=row.ok,
+            entries=row.entries,
+            first_bad=row.first_bad,
+            reason=row.reason,
+            by=row.verified_by,
+        )
+
+
+@strawberry.type(description="The audit chain: its size, its head, and the last verification.")
+class AuditChainStatus:
+    entries: int
+    head_seq: int
+    last_verification: AuditVerificationRun | None
+
+
+async def audit_chain(info: Info) -> AuditChainStatus:
+    async with info.context.reading() as session:
+        entries = await session.scalar(select(func.count()).select_from(AuditEntry))
+        head_seq = await session.scalar(select(AuditHead.seq).where(AuditHead.id == 1))
+        last = await session.scalar(
+            select(AuditVerification).order_by(AuditVerification.id.desc()).limit(1)
+        )
+    return AuditChainStatus(
+        entries=int(entries or 0),
+        head_seq=int(head_seq or 0),
+        last_verification=AuditVerificationRun.from_row(last) if last is not None else None,
+    )
+
+
+async def verify_audit_chain(info: Info) -> AuditVerificationRun:
+    """Recompute the whole chain now; the result is kept for the console's status view."""
+    ctx = info.context
+    async with ctx.sessions() as session:
+        result = await verify(session, ctx.cipher.keys.audit_key)
+    row = AuditVerification(
+        at=ctx.now,
+        ok=result.ok,
+        entries=result.entries,
+        first_bad=result.first_bad,
+        reason=result.reason,
+        verified_by=ctx.principal.name,
+    )
+    async with ctx.writing() as session:
+        session.add(row)
+        await session.flush()
+    return AuditVerificationRun.from_row(row)

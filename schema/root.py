@@ -13,10 +13,16 @@ from strawberry.types import ExecutionContext
 from audit.tracing import GraphQLSpans
 from gateway.errors import error_code
 from gateway.policy_gate import PolicyGate
-from resolvers import admin, applications, audit_events
+from resolvers import admin, applications
+from resolvers import audit_events as audit_resolvers
 from resolvers import households as household_resolvers
 from resolvers.admin import CredentialInfo, IssuedCredential, PolicyChange, PolicyRule
-from resolvers.audit_events import AuditEventConnection
+from resolvers.audit_events import (
+    ActivityBucket,
+    AuditChainStatus,
+    AuditEventConnection,
+    AuditVerificationRun,
+)
 from schema.types import Household, HouseholdConnection, RecipientCheck
 
 
@@ -39,8 +45,16 @@ class Query:
         resolver=admin.policy_rules, description="The access policy in force (secadmin)."
     )
     audit_events: AuditEventConnection = strawberry.field(
-        resolver=audit_events.audit_events,
+        resolver=audit_resolvers.audit_events,
         description="The audit log, newest first, filtered (auditor).",
+    )
+    audit_activity: list[ActivityBucket] = strawberry.field(
+        resolver=audit_resolvers.audit_activity,
+        description="Refused and failed requests over time, per principal or role (auditor).",
+    )
+    audit_chain: AuditChainStatus = strawberry.field(
+        resolver=audit_resolvers.audit_chain,
+        description="Size and head of the audit chain, and its last verification (auditor).",
     )
     credentials: list[CredentialInfo] = strawberry.field(
         resolver=admin.credentials, description="Issued credentials, never tokens (sysadmin)."
@@ -64,6 +78,10 @@ class Mutation:
     )
     revoke_role: PolicyChange = strawberry.field(
         resolver=admin.revoke_role, description="Remove a role inheritance (secadmin)."
+    )
+    verify_audit_chain: AuditVerificationRun = strawberry.field(
+        resolver=audit_resolvers.verify_audit_chain,
+        description="Recompute the audit chain now and record the result (auditor).",
     )
     issue_credential: IssuedCredential = strawberry.field(
         resolver=admin.issue_credential, description="Issue a bearer credential (sysadmin)."

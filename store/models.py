@@ -261,6 +261,7 @@ class AuditEntry(Base):
     principal: Mapped[str | None] = mapped_column(String(100), index=True)
     outcome: Mapped[str] = mapped_column(String(20), index=True)
     entry: Mapped[str] = mapped_column(Text)  # canonical JSON of every audited field
+    role: Mapped[str | None] = mapped_column(String(30), index=True)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 
@@ -287,6 +288,20 @@ class AuditHead(Base):
     base_seq: Mapped[int] = mapped_column(BigInteger, server_default="0")
     base_hash: Mapped[str] = mapped_column(String(64), server_default="0" * 64)
     base_signature: Mapped[str] = mapped_column(String(64), server_default="")
+
+
+class AuditVerification(Base):
+    """One run of the chain verification, as security officers see it in the console."""
+
+    __tablename__ = "audit_verifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    ok: Mapped[bool] = mapped_column(Boolean)
+    entries: Mapped[int] = mapped_column(BigInteger)
+    first_bad: Mapped[int | None] = mapped_column(BigInteger)
+    reason: Mapped[str | None] = mapped_column(Text)
+    verified_by: Mapped[str] = mapped_column(String(100))
 
 
 class AuditRetention(Base):
