@@ -130,29 +130,23 @@ class _Walker:
         for selection in selection_set.selections:
             if isinstance(selection, FieldNode):
                 self._field(selection, parent, plan, depth, multiplier, root_write, page)
-            elif isinstance(selection, InlineFragmentNode):
-                target = self._condition(selection.type_condition, parent)
-                self.walk(
-                    selection.selection_set,
-                    target,
-                    plan,
-                    depth=depth,
-                    multiplier=multiplier,
-                    root_write=root_write,
-                    page=page,
-                )
-            elif isinstance(selection, FragmentSpreadNode):
-                fragment = self.fragments[selection.name.value]
-                target = self._condition(fragment.type_condition, parent)
-                self.walk(
-                    fragment.selection_set,
-                    target,
-                    plan,
-                    depth=depth,
-                    multiplier=multiplier,
-                    root_write=root_write,
-                    page=page,
-                )
+                continue
+            # a fragment is walked where it is spread, so limits count every use
+            fragment = (
+                self.fragments[selection.name.value]
+                if isinstance(selection, FragmentSpreadNode)
+                else selection
+            )
+            assert isinstance(fragment, InlineFragmentNode | FragmentDefinitionNode)
+            self.walk(
+                fragment.selection_set,
+                self._condition(fragment.type_condition, parent),
+                plan,
+                depth=depth,
+                multiplier=multiplier,
+                root_write=root_write,
+                page=page,
+            )
 
     def _condition(self, condition: Any, parent: GraphQLObjectType) -> GraphQLObjectType:
         if condition is None:

@@ -16,7 +16,7 @@ from audit.queries import AuditFilter, page_entries, refused_activity
 from domain.archive import parse_archive_no
 from domain.errors import InvalidInput
 from resolvers.context import Info
-from schema.types import PageInfo
+from schema.types import PageInfo, page_info
 from store.models import AuditEntry, AuditHead, AuditVerification
 
 MAX_PAGE = 500
@@ -136,12 +136,7 @@ async def audit_events(
     edges = [AuditEventEdge(node=AuditEvent.from_row(r), cursor=_cursor(r.seq)) for r in rows]
     return AuditEventConnection(
         edges=edges,
-        page_info=PageInfo(
-            has_next_page=has_next,
-            has_previous_page=after is not None,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
-        ),
+        page_info=page_info([e.cursor for e in edges], has_next=has_next, after=after),
     )
 
 

@@ -16,7 +16,13 @@ from domain.idnumber import normalize_id_number, parse_id_number
 from domain.region import validate_scope
 from policies.masking import mask_id_number, mask_name
 from resolvers.context import Info
-from schema.types import Household, HouseholdConnection, HouseholdEdge, PageInfo, RecipientCheck
+from schema.types import (
+    Household,
+    HouseholdConnection,
+    HouseholdEdge,
+    RecipientCheck,
+    page_info,
+)
 from store import households as store
 from store.households import HouseholdFilter, encode_cursor
 
@@ -72,12 +78,7 @@ async def households(
     ]
     return HouseholdConnection(
         edges=edges,
-        page_info=PageInfo(
-            has_next_page=has_next,
-            has_previous_page=after is not None,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
-        ),
+        page_info=page_info([e.cursor for e in edges], has_next=has_next, after=after),
         count=count,
     )
 
