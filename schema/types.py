@@ -116,20 +116,28 @@ class Review:
 @strawberry.type(description="A monthly benefit payment.")
 class Payment:
     row: strawberry.Private[models.Payment]
+    id: strawberry.ID
     period: str
     amount: Decimal
     status: PaymentStatus
     bank_reference: str | None
+    batch_id: str | None
+    attempts: int
+    failure_reason: str | None
     created_at: dt.datetime
 
     @classmethod
     def from_row(cls, row: models.Payment) -> Payment:
         return cls(
             row=row,
+            id=strawberry.ID(row.id),
             period=row.period,
             amount=row.amount,
             status=PaymentStatus(row.status),
             bank_reference=row.bank_reference,
+            batch_id=row.batch_id,
+            attempts=row.attempts,
+            failure_reason=row.failure_reason,
             created_at=row.created_at,
         )
 

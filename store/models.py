@@ -74,6 +74,9 @@ class Household(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
     created_by: Mapped[str] = mapped_column(String(100))
+    notice_ends_on: Mapped[dt.date | None] = mapped_column(Date)  # public notice (公示) end
+    next_review_on: Mapped[dt.date | None] = mapped_column(Date, index=True)
+    review_flag: Mapped[str | None] = mapped_column(String(200))  # why a re-review is due early
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's declarative API
 
@@ -172,6 +175,49 @@ class Payment(Base):
     bank_reference: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+    batch_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    failure_reason: Mapped[str | None] = mapped_column(String(200))
+
+
+class PaymentBatch(Base):
+    """One run of the monthly batch for a county; a failed payment is retried in a later one."""
+
+    __tablename__ = "payment_batches"
+    __table_args__ = (Index("ix_payment_batches_county_period", "county_code", "period"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    county_code: Mapped[str] = mapped_column(String(6))
+    period: Mapped[str] = mapped_column(String(7))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(100))
+
+
+class BenefitHistory(Base):
+    """Every amount a household was granted, from when, and why (approval, change, new standard)."""
+
+    __tablename__ = "benefit_history"
+    __table_args__ = (Index("ix_benefit_history_archive_from", "archive_no", "effective_from"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    archive_no: Mapped[str] = mapped_column(ForeignKey("households.archive_no"))
+    amount: Mapped[Decimal] = mapped_column(Money)
+    effective_from: Mapped[dt.date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(100))
+
+
+class Objection(Base):
+    """An objection raised during the public notice (公示)."""
+
+    __tablename__ = "objections"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    archive_no: Mapped[str] = mapped_column(ForeignKey("households.archive_no"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 class ChangeReport(Base):
