@@ -25,7 +25,7 @@ postgres:
 		for i in $$(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done; }
 	@pg_isready -h 127.0.0.1 -p 5432
 
-test: install postgres
+test: install postgres browser
 	$(PY) -m pytest
 
 lint: install
@@ -47,6 +47,14 @@ schema: install
 # what one audit append costs next to a bare round trip (PostgreSQL); prints JSON
 bench-audit: install postgres
 	$(PY) bench/audit_cost.py
+
+# the system Chromium (Debian package) and a CJK font for the console's browser tests;
+# never a downloaded browser. Best effort: without it the browser test skips, unless
+# DIBAO_REQUIRE_BROWSER=1 (which .ci/run sets when Chromium is there).
+.PHONY: browser
+browser:
+	-@command -v chromium >/dev/null || (apt-get update -q && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -q --no-install-recommends chromium fonts-wqy-microhei)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache dibao.db dibao.db-wal dibao.db-shm

@@ -67,7 +67,7 @@ class ValidApplication:
     bank_name: str | None
 
 
-def _money(value: Decimal, field: str) -> Decimal:
+def validate_money(value: Decimal, field: str) -> Decimal:
     try:
         if not value.is_finite() or value < 0 or value > MAX_INCOME:
             raise InvalidInput(f"{field}: must be between 0 and {MAX_INCOME}", field=field)
@@ -78,7 +78,8 @@ def _money(value: Decimal, field: str) -> Decimal:
     return value.quantize(Decimal("0.01"))
 
 
-def _member(index: int, draft: MemberDraft, today: dt.date) -> ValidMember:
+def validate_member(index: int, draft: MemberDraft, today: dt.date) -> ValidMember:
+    """One member, its problems named by its path `members[index]`."""
     path = f"members[{index}]"
     name = " ".join(draft.name.split())
     if not _NAME_RE.match(name):
@@ -95,7 +96,7 @@ def _member(index: int, draft: MemberDraft, today: dt.date) -> ValidMember:
         raise InvalidInput(
             f"{path}.disabilityGrade: 1 to 4, or null for none", field=f"{path}.disabilityGrade"
         )
-    income = _money(draft.monthly_income, f"{path}.monthlyIncome")
+    income = validate_money(draft.monthly_income, f"{path}.monthlyIncome")
     return ValidMember(draft=draft, name=name, id_info=info, phone=phone, monthly_income=income)
 
 
@@ -103,7 +104,7 @@ def validate_application(draft: ApplicationDraft, *, today: dt.date) -> ValidApp
     village = validate_village_code(draft.village_code, field="villageCode")
     if not 1 <= len(draft.members) <= MAX_MEMBERS:
         raise InvalidInput(f"members: 1 to {MAX_MEMBERS} members", field="members")
-    members = tuple(_member(i, m, today) for i, m in enumerate(draft.members))
+    members = tuple(validate_member(i, m, today) for i, m in enumerate(draft.members))
     heads = [m for m in members if m.draft.relation is Relation.HEAD]
     if len(heads) != 1:
         raise InvalidInput("members: exactly one member must be the HEAD", field="members")

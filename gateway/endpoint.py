@@ -38,7 +38,6 @@ from gateway.runtime import Runtime
 from policies.engine import Decision
 from resolvers.context import Context
 from schema.root import build_schema
-from store.types import utcnow
 
 log = logging.getLogger("dibao.gateway")
 MAX_BODY = 256 * 1024
@@ -103,7 +102,7 @@ class GraphQLEndpoint:
         request = Request(scope, receive)
         with self.tracer.start_as_current_span(F.SPAN_REQUEST) as span:
             record = AuditRecord(
-                time=utcnow(), client=client_address(scope), trace_id=current_trace_id()
+                time=self.runtime.clock(), client=client_address(scope), trace_id=current_trace_id()
             )
             started = time.perf_counter()
             context: Context | None = None
@@ -213,7 +212,8 @@ class GraphQLEndpoint:
             record.operation_type = analysis.operation_type
             record.operation_name = analysis.operation_name or record.operation_name
             record.fields = {k: v.value for k, v in analysis.decisions.items()}
-        record.archive_nos = sorted(context.touched)
+        named = analysis.archive_arguments if analysis is not None else set()
+        record.archive_nos = sorted(context.touched | named)
 
     async def _finish(
         self, record: AuditRecord, response: Response, context: Context | None, started: float

@@ -32,6 +32,7 @@ from graphql import (
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
+    StringValueNode,
     VariableNode,
 )
 from graphql import ExecutionResult as GraphQLExecutionResult
@@ -60,6 +61,9 @@ class Limits:
 # `first` argument sizes its edges; other lists count as the assumed nested size.
 PAGED_FIELDS = frozenset({"Query.households"})
 EDGE_FIELDS = frozenset({"HouseholdConnection.edges"})
+ARCHIVE_ARGUMENT = "archiveNo"
+# fields where archiveNo filters the audit log rather than naming a household accessed
+ARCHIVE_FILTERS = frozenset({"Query.auditEvents"})
 INTROSPECTION_FIELDS = frozenset({"__schema", "__type"})
 INTROSPECTION_OBJECT = "Schema.introspection"  # policy object for reading the schema itself
 
@@ -90,6 +94,8 @@ class Analysis:
     aliases: int = 0
     cost: int = 0
     introspection: bool = False
+    # archive numbers named in arguments: a refused request is still about them
+    archive_arguments: set[str] = field(default_factory=set)
 
     @property
     def denied(self) -> list[str]:
@@ -180,6 +186,9 @@ class _Walker:
             analysis.introspection = True
             return
         obj = f"{parent.name}.{name}"
+        archive_no = self._argument(node, ARCHIVE_ARGUMENT)
+        if isinstance(archive_no, str) and obj not in ARCHIVE_FILTERS:
+            analysis.archive_arguments.add(archive_no[:24])
         decision = analysis.decisions.get(obj)
         if decision is None:
             decision = self.decide(obj, root_write)
@@ -217,17 +226,23 @@ class _Walker:
             type_ = type_.of_type
         return self.limits.nested_list_size if isinstance(type_, GraphQLList) else 1
 
-    def _int_argument(self, node: FieldNode, name: str, default: int) -> int:
+    def _argument(self, node: FieldNode, name: str) -> Any:
+        """An argument's value, literal or from a variable (None when absent)."""
         for argument in node.arguments or ():
             if argument.name.value != name:
                 continue
             value = argument.value
+            if isinstance(value, VariableNode):
+                return self.variables.get(value.name.value)
             if isinstance(value, IntValueNode):
                 return int(value.value)
-            if isinstance(value, VariableNode):
-                found = self.variables.get(value.name.value)
-                return found if isinstance(found, int) else default
-        return default
+            if isinstance(value, StringValueNode):
+                return value.value
+        return None
+
+    def _int_argument(self, node: FieldNode, name: str, default: int) -> int:
+        found = self._argument(node, name)
+        return found if isinstance(found, int) and not isinstance(found, bool) else default
 
 
 def _named(type_: GraphQLOutputType) -> GraphQLNamedType:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from opentelemetry.sdk.trace import TracerProvider
@@ -15,6 +17,7 @@ from gateway.policy_gate import Limits
 from policies.engine import PolicyEngine
 from store.crypto import Cipher, load_or_create_keys
 from store.db import create_engine, session_factory
+from store.types import utcnow
 
 
 @dataclass
@@ -25,6 +28,8 @@ class Runtime:
     cipher: Cipher
     tracer_provider: TracerProvider = field(default_factory=TracerProvider)
     limits: Limits = field(default_factory=Limits)
+    # the time the workflow sees (notice periods, archiving); tests move it forward
+    clock: Callable[[], dt.datetime] = utcnow
     policy: PolicyEngine | None = None
     _watcher: asyncio.Task[None] | None = None
 

@@ -34,6 +34,19 @@ class ApplicationInput:
     bank_name: str | None = None
 
 
+def member_draft(m: MemberInput) -> MemberDraft:
+    return MemberDraft(
+        name=m.name,
+        id_number=m.id_number,
+        relation=m.relation,
+        monthly_income=m.monthly_income,
+        phone=m.phone,
+        disability_grade=m.disability_grade,
+        serious_illness=m.serious_illness,
+        student=m.student,
+    )
+
+
 async def submit_application(info: Info, input: ApplicationInput) -> Household:
     ctx = info.context
     valid = validate_application(
@@ -42,19 +55,7 @@ async def submit_application(info: Info, input: ApplicationInput) -> Household:
             address=input.address,
             bank_account=input.bank_account,
             bank_name=input.bank_name,
-            members=[
-                MemberDraft(
-                    name=m.name,
-                    id_number=m.id_number,
-                    relation=m.relation,
-                    monthly_income=m.monthly_income,
-                    phone=m.phone,
-                    disability_grade=m.disability_grade,
-                    serious_illness=m.serious_illness,
-                    student=m.student,
-                )
-                for m in input.members
-            ],
+            members=[member_draft(m) for m in input.members],
         ),
         today=ctx.today,
     )

@@ -24,7 +24,7 @@ from domain.principal import Principal
 from gateway.policy_gate import RequestGate
 from store import households as store
 from store.crypto import Cipher
-from store.models import Asset, Member, Payment, Region, Review
+from store.models import Asset, ChangeReport, Member, Payment, Region, Review
 
 T = TypeVar("T")
 CHINA_TIME = dt.timezone(dt.timedelta(hours=8), "CST")  # dates of the archive are Beijing dates
@@ -37,6 +37,7 @@ class Loaders:
     reviews: DataLoader[str, list[Review]]
     payments: DataLoader[str, list[Payment]]
     assets: DataLoader[str, list[Asset]]
+    changes: DataLoader[str, list[ChangeReport]]
     regions: DataLoader[str, Region | None]
 
 
@@ -62,6 +63,7 @@ def make_loaders(reading: Reading, scope: str) -> Loaders:
         reviews=_grouped(reading, store.reviews_by_archive, scope),
         payments=_grouped(reading, store.payments_by_archive, scope),
         assets=_grouped(reading, store.assets_by_archive, scope),
+        changes=_grouped(reading, store.changes_by_archive, scope),
         regions=DataLoader(load_fn=load_regions),
     )
 

@@ -13,9 +13,12 @@ from strawberry.types import ExecutionContext
 from audit.tracing import GraphQLSpans
 from gateway.errors import error_code
 from gateway.policy_gate import PolicyGate
-from resolvers import admin, applications
+from resolvers import admin, applications, changes, timeliness, workflow
 from resolvers import audit_events as audit_resolvers
+from resolvers import duplicates as duplicate_resolvers
 from resolvers import households as household_resolvers
+from resolvers import payments as payment_resolvers
+from resolvers import standards as standard_resolvers
 from resolvers.admin import CredentialInfo, IssuedCredential, PolicyChange, PolicyRule
 from resolvers.audit_events import (
     ActivityBucket,
@@ -23,7 +26,11 @@ from resolvers.audit_events import (
     AuditEventConnection,
     AuditVerificationRun,
 )
-from schema.types import Household, HouseholdConnection, RecipientCheck
+from resolvers.duplicates import DuplicateCandidate
+from resolvers.payments import Payment, PaymentBatchResult, PaymentBatchSummary
+from resolvers.standards import StandardChange
+from resolvers.timeliness import Statistics
+from schema.types import Household, HouseholdConnection, RecipientCheck, Standard
 
 
 @strawberry.type
@@ -43,6 +50,30 @@ class Query:
 
     policy_rules: list[PolicyRule] = strawberry.field(
         resolver=admin.policy_rules, description="The access policy in force (secadmin)."
+    )
+    due_for_review: list[Household] = strawberry.field(
+        resolver=workflow.due_for_review,
+        description="Active households whose periodic re-review falls on or before a date.",
+    )
+    payment_batches: list[PaymentBatchSummary] = strawberry.field(
+        resolver=payment_resolvers.payment_batches,
+        description="A county's payment batches, newest first, with totals per status.",
+    )
+    duplicate_candidates: list[DuplicateCandidate] = strawberry.field(
+        resolver=duplicate_resolvers.duplicate_candidates,
+        description="ID numbers held by more than one pending or active household (reviewers).",
+    )
+    overdue: list[Household] = strawberry.field(
+        resolver=timeliness.overdue,
+        description="Households in a stage longer than its time limit (时效性).",
+    )
+    statistics: Statistics = strawberry.field(
+        resolver=timeliness.statistics,
+        description="Counts and amounts by track, status and category in your region.",
+    )
+    standards: list[Standard] = strawberry.field(
+        resolver=standard_resolvers.standards,
+        description="A county's standards, with effective dates.",
     )
     audit_events: AuditEventConnection = strawberry.field(
         resolver=audit_resolvers.audit_events,
@@ -66,6 +97,70 @@ class Mutation:
     submit_application: Household = strawberry.field(
         resolver=applications.submit_application,
         description="Submit a new application; the household enters the review chain as SUBMITTED.",
+    )
+    accept_application: Household = strawberry.field(
+        resolver=workflow.accept_application,
+        description="Township acceptance of a submitted application (caseworker).",
+    )
+    record_investigation: Household = strawberry.field(
+        resolver=workflow.record_investigation,
+        description="Record the home visit (入户调查) (caseworker).",
+    )
+    review_in_township: Household = strawberry.field(
+        resolver=workflow.review_in_township,
+        description="The township's review opinion (caseworker).",
+    )
+    publish_notice: Household = strawberry.field(
+        resolver=workflow.publish_notice,
+        description="Start the seven-day public notice (公示) (caseworker).",
+    )
+    record_objection: Household = strawberry.field(
+        resolver=workflow.record_objection,
+        description="Record an objection raised during the notice (caseworker).",
+    )
+    approve_application: Household = strawberry.field(
+        resolver=workflow.approve_application,
+        description="County approval after the notice; sets the benefit (county reviewer).",
+    )
+    reject_application: Household = strawberry.field(
+        resolver=workflow.reject_application,
+        description="County rejection, with a reason (county reviewer).",
+    )
+    activate_household: Household = strawberry.field(
+        resolver=workflow.activate_household,
+        description="Start paying an approved household (county reviewer).",
+    )
+    suspend_household: Household = strawberry.field(
+        resolver=workflow.suspend_household,
+        description="Suspend an active household, with a reason (county reviewer).",
+    )
+    resume_household: Household = strawberry.field(
+        resolver=workflow.resume_household,
+        description="Resume a suspended household, with a reason (county reviewer).",
+    )
+    terminate_household: Household = strawberry.field(
+        resolver=workflow.terminate_household,
+        description="Terminate, with a reason; the archive is kept (county reviewer).",
+    )
+    archive_household: Household = strawberry.field(
+        resolver=workflow.archive_household,
+        description="Archive (归档) a terminated or rejected household (county reviewer).",
+    )
+    generate_payments: PaymentBatchResult = strawberry.field(
+        resolver=payment_resolvers.generate_payments,
+        description="Run a county's monthly batch: one payment per ACTIVE household (finance).",
+    )
+    record_disbursement: Payment = strawberry.field(
+        resolver=payment_resolvers.record_disbursement,
+        description="Record what the bank did with a PENDING payment (finance).",
+    )
+    report_change: Household = strawberry.field(
+        resolver=changes.report_change,
+        description="Report a change (income, members, address, death) (caseworker).",
+    )
+    set_standard: StandardChange = strawberry.field(
+        resolver=standard_resolvers.set_standard,
+        description="New local standard; recomputes, flags active households (county reviewer).",
     )
     grant_permission: PolicyChange = strawberry.field(
         resolver=admin.grant_permission, description="Add a permission rule (secadmin)."

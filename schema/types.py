@@ -10,6 +10,7 @@ import datetime as dt
 from decimal import Decimal
 
 import strawberry
+from strawberry.scalars import JSON
 
 from domain.categories import MemberFacts, household_categories, member_categories
 from domain.enums import Area, Category, HouseholdStatus, PaymentStatus, Relation, Sex
@@ -98,17 +99,58 @@ class Review:
     actor: str
     actor_role: str
     reason: str | None
+    details: JSON | None = strawberry.field(
+        description="Step details, e.g. the home visit: visitedOn, visitors, findings, photo refs."
+    )
     created_at: dt.datetime
 
     @classmethod
     def from_row(cls, row: models.Review) -> Review:
         return cls(
+            details=row.details,  # type: ignore[arg-type]  # JSON is a NewType over object
             step=row.step,
             from_status=HouseholdStatus(row.from_status) if row.from_status else None,
             to_status=HouseholdStatus(row.to_status),
             actor=row.actor,
             actor_role=row.actor_role,
             reason=row.reason,
+            created_at=row.created_at,
+        )
+
+
+@strawberry.type(description="Days an archive spent in one stage of the review chain.")
+class StageTime:
+    status: HouseholdStatus
+    days: float
+
+
+def stage_times(reviews: list[models.Review], now: dt.datetime) -> list[StageTime]:
+    """Each status the archive entered, and how long it stayed (to now for the current one)."""
+    times = []
+    for current, following in zip(reviews, [*reviews[1:], None], strict=True):
+        until = following.created_at if following is not None else now
+        days = (until - current.created_at).total_seconds() / 86400
+        times.append(StageTime(status=HouseholdStatus(current.to_status), days=round(days, 2)))
+    return times
+
+
+@strawberry.type(description="A reported change: what was, what is, who, when, why.")
+class ChangeRecord:
+    kind: str
+    before: JSON | None
+    after: JSON | None
+    reason: str | None
+    reported_by: str
+    created_at: dt.datetime
+
+    @classmethod
+    def from_row(cls, row: models.ChangeReport) -> ChangeRecord:
+        return cls(
+            kind=row.kind,
+            before=row.before,  # type: ignore[arg-type]  # JSON is a NewType over object
+            after=row.after,  # type: ignore[arg-type]
+            reason=row.reason,
+            reported_by=row.reported_by,
             created_at=row.created_at,
         )
 
@@ -242,6 +284,16 @@ class Household:
         return [
             Review.from_row(r) for r in await info.context.loaders.reviews.load(self.archive_no)
         ]
+
+    @strawberry.field(description="Reported changes (动态管理), oldest first.")
+    async def changes(self, info: Info) -> list[ChangeRecord]:
+        rows = await info.context.loaders.changes.load(self.archive_no)
+        return [ChangeRecord.from_row(r) for r in rows]
+
+    @strawberry.field(description="Timeliness (时效性): days spent in each stage so far.")
+    async def stage_days(self, info: Info) -> list[StageTime]:
+        rows = await info.context.loaders.reviews.load(self.archive_no)
+        return stage_times(rows, info.context.now)
 
     @strawberry.field
     async def payments(self, info: Info) -> list[Payment]:

@@ -112,7 +112,7 @@ async def submit_application(
         )
     session.add_all(members)
     await session.flush()
-    await _claim_ids(session, members=members, archive_no=archive_no, scope=scope, now=now)
+    await claim_ids(session, members=members, archive_no=archive_no, scope=scope, now=now)
     session.add(
         Review(
             archive_no=archive_no,
@@ -129,7 +129,7 @@ async def submit_application(
     return household
 
 
-async def _claim_ids(
+async def claim_ids(
     session: AsyncSession, *, members: list[Member], archive_no: str, scope: str, now: dt.datetime
 ) -> None:
     """Claim every member's ID number; a clash with another household is a CONFLICT.

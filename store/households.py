@@ -20,9 +20,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.categories import elderly_born_on_or_before, minor_born_after
 from domain.enums import Area, Category, HouseholdStatus
 from domain.errors import InvalidInput
-from store.models import Asset, Household, IdClaim, Member, Payment, Region, Review, Standard
+from store.models import (
+    Asset,
+    ChangeReport,
+    Household,
+    IdClaim,
+    Member,
+    Payment,
+    Region,
+    Review,
+    Standard,
+)
 
-T = TypeVar("T", Member, Review, Payment, Asset)
+T = TypeVar("T", Member, Review, Payment, Asset, ChangeReport)
 
 
 def in_scope(scope: str) -> ColumnElement[bool]:
@@ -43,7 +53,7 @@ class HouseholdFilter:
     area: Area | None = None
 
 
-def _category_clause(category: Category, today: dt.date) -> ColumnElement[bool]:
+def category_clause(category: Category, today: dt.date) -> ColumnElement[bool]:
     member = select(Member.id).where(Member.archive_no == Household.archive_no, Member.active)
     if category is Category.DISABLED:
         member = member.where(Member.disability_grade.is_not(None))
@@ -65,7 +75,7 @@ def _filtered(stmt: Select[Household], flt: HouseholdFilter, today: dt.date) -> 
     if flt.area is not None:
         stmt = stmt.where(Household.area == flt.area.value)
     if flt.category is not None:
-        stmt = stmt.where(_category_clause(flt.category, today))
+        stmt = stmt.where(category_clause(flt.category, today))
     return stmt
 
 
@@ -176,6 +186,18 @@ async def assets_by_archive(
         scope=scope,
         archive_nos=archive_nos,
         order=[Asset.archive_no, Asset.kind, Asset.id],  # type: ignore[list-item]
+    )
+
+
+async def changes_by_archive(
+    session: AsyncSession, *, scope: str, archive_nos: Sequence[str]
+) -> dict[str, list[ChangeReport]]:
+    return await _children_by_archive(
+        session,
+        ChangeReport,
+        scope=scope,
+        archive_nos=archive_nos,
+        order=[ChangeReport.archive_no, ChangeReport.created_at, ChangeReport.id],  # type: ignore[list-item]
     )
 
 

@@ -40,6 +40,7 @@ from domain.enums import CLAIMING_STATUSES, Area, PaymentStatus, Relation, Role,
 from domain.enums import HouseholdStatus as HS
 from domain.idnumber import make_id_number
 from domain.region import county_of
+from domain.workflow import ReviewClass, next_review, notice_end
 from store.crypto import Cipher
 from store.models import (
     ArchiveSequence,
@@ -598,6 +599,7 @@ class _Generator:
             place += f"{rng.randint(1, 12)}组{rng.randint(1, 80)}号"
         address = self._region_path(village) + place
 
+        review_class = self._review_class(people, standard) if status in _CLASSIFIED else None
         batch.households.append(
             {
                 "archive_no": archive_no,
@@ -612,10 +614,18 @@ class _Generator:
                 ),
                 "bank_name": bank_name,
                 "monthly_benefit": benefit,
-                "review_class": self._review_class(people, standard)
-                if status in _CLASSIFIED
-                else None,
+                "review_class": review_class,
                 "version": 1,
+                # the public notice started when the archive entered NOTICE
+                "notice_ends_on": notice_end(changed_at.astimezone(_BEIJING).date())
+                if status is HS.NOTICE
+                else None,
+                "next_review_on": next_review(
+                    changed_at.astimezone(_BEIJING).date(), ReviewClass(review_class)
+                )
+                if status is HS.ACTIVE and review_class is not None
+                else None,
+                "review_flag": None,
                 "applied_at": applied_at,
                 "status_changed_at": changed_at,
                 "created_at": applied_at,
@@ -729,6 +739,9 @@ class _Generator:
                             bank_account, table="payments", column="bank_account", row_id=payment_id
                         ),
                         "bank_reference": f"{rng.randrange(10**16):016d}" if paid else None,
+                        "batch_id": None,
+                        "attempts": 1,
+                        "failure_reason": None,
                         "created_at": created,
                         "updated_at": created + dt.timedelta(days=rng.randint(1, 4))
                         if paid

@@ -116,6 +116,7 @@ async def test_every_outcome_leaves_exactly_one_entry(api: Api, runtime: Runtime
     assert masked["trace_id"] and len(masked["trace_id"]) == 32
     denied = log[3]
     assert denied["fields"] == {"Household.bankAccount": "denied", "Query.household": "read"}
+    assert denied["archive_nos"] == [archive]  # refused, but still about this household
     assert denied["error_codes"] == ["FORBIDDEN"]
     assert log[7]["principal"] is None and log[7]["http_status"] == 401
     async with runtime.sessions() as session:

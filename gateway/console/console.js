@@ -1,0 +1,1413 @@
+/*
+ * Dibao audit console: a small, dependency-free client of the GraphQL API.
+ *
+ * Safe by default under a strict CSP (script-src 'self'; style-src 'self'):
+ * no inline scripts or styles, no eval, no innerHTML with API data (the DOM is
+ * built with createElement/textContent), no element.style (classes and SVG
+ * attributes only). The bearer token lives in sessionStorage and is sent only
+ * in the Authorization header of POST /graphql, never in a URL.
+ */
+(function () {
+  'use strict';
+
+  var TOKEN_KEY = 'dibao.console.token';
+  var LANG_KEY = 'dibao.console.lang';
+  var PAGE_SIZE = 50;
+  var EXPORT_PAGE_SIZE = 200;
+  var EXPORT_FILE = 'audit-export.jsonl';
+  var SVG_NS = 'http://www.w3.org/2000/svg';
+  var HOUR_MS = 3600 * 1000;
+  var DAY_MS = 24 * HOUR_MS;
+  var BEIJING_OFFSET_MS = 8 * HOUR_MS; // Asia/Shanghai has no daylight saving time
+  var SERIES_COLOURS = 8; // classes s0..s7, then s-other
+
+  var ROLES = ['caseworker', 'county_reviewer', 'finance_officer', 'supervisor', 'partner',
+    'auditor', 'secadmin', 'sysadmin'];
+  var OUTCOMES = ['allowed', 'masked', 'denied', 'invalid', 'too_complex', 'unauthenticated',
+    'failed', 'refused'];
+  var RANGES = [
+    { key: '24h', hours: 24 },
+    { key: '7d', hours: 7 * 24 },
+    { key: '30d', hours: 30 * 24 },
+    { key: '90d', hours: 90 * 24 }
+  ];
+
+  var EVENT_FIELDS = 'seq time principal role scope credentialId client operationType ' +
+    'operationName documentHash variables fields { field decision } archiveNos outcome ' +
+    'errorCodes durationMs traceId';
+  var EVENTS_QUERY =
+    'query Events($principal: String, $role: String, $archiveNo: String, $outcome: String, ' +
+    '$since: DateTime, $until: DateTime, $first: Int, $after: String) { ' +
+    'auditEvents(principal: $principal, role: $role, archiveNo: $archiveNo, outcome: $outcome, ' +
+    'since: $since, until: $until, first: $first, after: $after) { ' +
+    'edges { cursor node { ' + EVENT_FIELDS + ' } } pageInfo { hasNextPage endCursor } } }';
+  var ACTIVITY_QUERY =
+    'query Activity($since: DateTime!, $until: DateTime!, $bucket: Bucket!, $by: Grouping!) { ' +
+    'auditActivity(since: $since, until: $until, bucket: $bucket, by: $by) { start key count } }';
+  var RUN_FIELDS = 'at ok entries firstBad reason by';
+  var CHAIN_QUERY =
+    'query Chain { auditChain { entries headSeq lastVerification { ' + RUN_FIELDS + ' } } }';
+  var VERIFY_MUTATION = 'mutation Verify { verifyAuditChain { ' + RUN_FIELDS + ' } }';
+
+  /* ------------------------------------------------------------------ i18n */
+
+  var I18N = {
+    zh: {
+      'title': '低保档案审计控制台',
+      'lang.other': 'English',
+      'logout': '退出',
+      'login.heading': '使用审计员令牌登录',
+      'login.hint': '令牌只保存在本浏览器标签页的会话存储中，关闭标签页即清除。',
+      'login.token': '访问令牌 (Bearer)',
+      'login.submit': '登录',
+      'login.empty': '请粘贴访问令牌。',
+      'login.malformed': '令牌格式不正确。',
+      'login.invalid': '令牌无效、已过期或已吊销 (UNAUTHENTICATED)。',
+      'login.expired': '会话已失效，请重新登录。',
+      'forbidden.heading': '无权限',
+      'forbidden.text': '此令牌无权查看审计日志：只有审计员 (auditor) 角色可以使用本控制台。本次尝试已被记录。',
+      'forbidden.switch': '使用其他令牌',
+      'nav.label': '视图',
+      'nav.events': '审计事件',
+      'nav.activity': '拒绝与失败趋势',
+      'nav.chain': '日志链状态',
+      'archive.label': '谁访问了这户档案？输入档案编号',
+      'archive.submit': '查询访问记录',
+      'filters.legend': '筛选条件',
+      'filters.apply': '查询',
+      'filters.reset': '清除条件',
+      'filters.any': '（全部）',
+      'filters.badTime': '时间格式不正确：{name}',
+      'filters.none': '当前条件：全部事件（最新在前）',
+      'filters.current': '当前条件：{list}（最新在前）',
+      'filters.archiveMode': '档案 {archive} 的访问记录（最新在前）',
+      'field.seq': '序号',
+      'field.time': '时间',
+      'field.principal': '主体',
+      'field.role': '角色',
+      'field.scope': '区域范围',
+      'field.credentialId': '凭据 ID',
+      'field.client': '客户端',
+      'field.operation': '操作',
+      'field.operationType': '操作类型',
+      'field.operationName': '操作名称',
+      'field.documentHash': '文档哈希',
+      'field.variables': '变量 (JSON)',
+      'field.archiveNo': '档案编号',
+      'field.archiveNos': '档案编号',
+      'field.outcome': '结果',
+      'field.errorCodes': '错误码',
+      'field.durationMs': '耗时',
+      'field.traceId': '追踪 ID',
+      'field.since': '起始时间（北京时间）',
+      'field.until': '截止时间（北京时间，不含）',
+      'events.caption': '审计事件（最新在前）',
+      'events.detail': '详情',
+      'events.open': '详情',
+      'events.empty': '没有符合条件的事件。',
+      'events.loading': '正在加载审计事件…',
+      'events.loaded': '已加载 {n} 条事件。',
+      'pager.first': '第一页',
+      'pager.prev': '上一页',
+      'pager.next': '下一页',
+      'pager.label': '第 {page} 页',
+      'detail.heading': '事件 #{seq}',
+      'detail.back': '返回列表',
+      'detail.fields': '涉及字段与决定',
+      'detail.field': '字段',
+      'detail.decision': '决定',
+      'detail.noFields': '（无）',
+      'detail.ms': '{ms} 毫秒',
+      'detail.whoAccessed': '查看此档案的全部访问记录',
+      'export.button': '导出 JSON Lines',
+      'export.progress': '正在导出：已取得 {n} 条…',
+      'export.done': '已导出 {n} 条到 {file}。',
+      'activity.legend': '拒绝与失败的请求（被拒、未认证、失败、过于复杂、无效）',
+      'activity.range': '时间范围',
+      'activity.bucket': '时间粒度',
+      'activity.by': '分组',
+      'activity.refresh': '刷新',
+      'activity.table': '数据表',
+      'activity.start': '时段开始（北京时间）',
+      'activity.key': '主体 / 角色',
+      'activity.count': '次数',
+      'activity.loading': '正在加载趋势…',
+      'activity.empty': '该时段内没有拒绝或失败的请求。',
+      'activity.summary': '共 {total} 次拒绝或失败；峰值 {peak} 次，时段 {at}（最多：{key}）。',
+      'activity.spikes': '异常高峰 {n} 个（高于平均值两个标准差，虚线框标出）。',
+      'activity.chartLabel': '拒绝与失败请求柱状图',
+      'range.24h': '最近 24 小时',
+      'range.7d': '最近 7 天',
+      'range.30d': '最近 30 天',
+      'range.90d': '最近 90 天',
+      'bucket.HOUR': '按小时',
+      'bucket.DAY': '按天',
+      'by.PRINCIPAL': '按主体',
+      'by.ROLE': '按角色',
+      'series.other': '其他',
+      'chain.verify': '立即验证日志链',
+      'chain.refresh': '刷新',
+      'chain.entries': '条目数',
+      'chain.headSeq': '链头序号',
+      'chain.lastAt': '最近验证时间',
+      'chain.lastResult': '最近验证结果',
+      'chain.lastEntries': '已验证条目',
+      'chain.firstBad': '首个异常条目',
+      'chain.reason': '原因',
+      'chain.by': '验证人',
+      'chain.never': '尚未验证',
+      'chain.intact': '完整',
+      'chain.broken': '已损坏',
+      'chain.intactVerdict': '完整：已验证 {n} 条记录',
+      'chain.brokenVerdict': '已损坏：首个异常条目 #{bad}',
+      'chain.verifying': '正在验证日志链…',
+      'chain.verified': '验证完成。',
+      'chain.loading': '正在加载日志链状态…',
+      'error.network': '无法连接服务器。',
+      'error.http': '服务器返回 HTTP {status}。',
+      'none': '—',
+      'role.caseworker': '乡镇经办人',
+      'role.county_reviewer': '县级审核员',
+      'role.finance_officer': '财务人员',
+      'role.supervisor': '监督人员',
+      'role.partner': '合作单位',
+      'role.auditor': '审计员',
+      'role.secadmin': '安全管理员',
+      'role.sysadmin': '系统管理员',
+      'outcome.allowed': '允许',
+      'outcome.masked': '脱敏放行',
+      'outcome.denied': '拒绝（无权限）',
+      'outcome.invalid': '无效请求',
+      'outcome.too_complex': '查询过于复杂',
+      'outcome.unauthenticated': '未认证',
+      'outcome.failed': '失败',
+      'outcome.refused': '业务拒绝',
+      'decision.read': '可读',
+      'decision.read_masked': '脱敏可读',
+      'decision.denied': '拒绝',
+      'decision.write': '可写'
+    },
+    en: {
+      'title': 'Dibao archive audit console',
+      'lang.other': '中文',
+      'logout': 'Sign out',
+      'login.heading': 'Sign in with an auditor token',
+      'login.hint': 'The token is kept only in this tab\'s session storage and is cleared when the tab closes.',
+      'login.token': 'Access token (Bearer)',
+      'login.submit': 'Sign in',
+      'login.empty': 'Paste an access token.',
+      'login.malformed': 'This does not look like a token.',
+      'login.invalid': 'The token is invalid, expired or revoked (UNAUTHENTICATED).',
+      'login.expired': 'The session has ended; sign in again.',
+      'forbidden.heading': 'Not permitted',
+      'forbidden.text': 'This token may not read the audit log: only the auditor role can use this console. The attempt has been recorded.',
+      'forbidden.switch': 'Use another token',
+      'nav.label': 'Views',
+      'nav.events': 'Audit events',
+      'nav.activity': 'Refusals and failures',
+      'nav.chain': 'Chain status',
+      'archive.label': 'Who accessed this household? Enter an archive number',
+      'archive.submit': 'Show accesses',
+      'filters.legend': 'Filters',
+      'filters.apply': 'Search',
+      'filters.reset': 'Clear',
+      'filters.any': '(any)',
+      'filters.badTime': 'Not a valid time: {name}',
+      'filters.none': 'Showing: all events (newest first)',
+      'filters.current': 'Showing: {list} (newest first)',
+      'filters.archiveMode': 'Accesses to archive {archive} (newest first)',
+      'field.seq': 'Seq',
+      'field.time': 'Time',
+      'field.principal': 'Principal',
+      'field.role': 'Role',
+      'field.scope': 'Region scope',
+      'field.credentialId': 'Credential ID',
+      'field.client': 'Client',
+      'field.operation': 'Operation',
+      'field.operationType': 'Operation type',
+      'field.operationName': 'Operation name',
+      'field.documentHash': 'Document hash',
+      'field.variables': 'Variables (JSON)',
+      'field.archiveNo': 'Archive number',
+      'field.archiveNos': 'Archive numbers',
+      'field.outcome': 'Outcome',
+      'field.errorCodes': 'Error codes',
+      'field.durationMs': 'Duration',
+      'field.traceId': 'Trace ID',
+      'field.since': 'From (Beijing time)',
+      'field.until': 'Until (Beijing time, exclusive)',
+      'events.caption': 'Audit events (newest first)',
+      'events.detail': 'Detail',
+      'events.open': 'Detail',
+      'events.empty': 'No events match.',
+      'events.loading': 'Loading audit events…',
+      'events.loaded': '{n} events loaded.',
+      'pager.first': 'First page',
+      'pager.prev': 'Previous page',
+      'pager.next': 'Next page',
+      'pager.label': 'Page {page}',
+      'detail.heading': 'Event #{seq}',
+      'detail.back': 'Back to the list',
+      'detail.fields': 'Fields touched and decisions',
+      'detail.field': 'Field',
+      'detail.decision': 'Decision',
+      'detail.noFields': '(none)',
+      'detail.ms': '{ms} ms',
+      'detail.whoAccessed': 'All accesses to this archive',
+      'export.button': 'Export JSON Lines',
+      'export.progress': 'Exporting: {n} events so far…',
+      'export.done': 'Exported {n} events to {file}.',
+      'activity.legend': 'Refused and failed requests (denied, unauthenticated, failed, too complex, invalid)',
+      'activity.range': 'Time range',
+      'activity.bucket': 'Bucket',
+      'activity.by': 'Split by',
+      'activity.refresh': 'Refresh',
+      'activity.table': 'Data table',
+      'activity.start': 'Bucket start (Beijing time)',
+      'activity.key': 'Principal / role',
+      'activity.count': 'Count',
+      'activity.loading': 'Loading activity…',
+      'activity.empty': 'No refused or failed requests in this period.',
+      'activity.summary': '{total} refused or failed requests; peak {peak} at {at} (mostly {key}).',
+      'activity.spikes': '{n} spike(s) more than two standard deviations above the mean (dashed boxes).',
+      'activity.chartLabel': 'Bar chart of refused and failed requests',
+      'range.24h': 'Last 24 hours',
+      'range.7d': 'Last 7 days',
+      'range.30d': 'Last 30 days',
+      'range.90d': 'Last 90 days',
+      'bucket.HOUR': 'Per hour',
+      'bucket.DAY': 'Per day',
+      'by.PRINCIPAL': 'By principal',
+      'by.ROLE': 'By role',
+      'series.other': 'other',
+      'chain.verify': 'Verify the chain now',
+      'chain.refresh': 'Refresh',
+      'chain.entries': 'Entries',
+      'chain.headSeq': 'Head sequence',
+      'chain.lastAt': 'Last verified at',
+      'chain.lastResult': 'Last result',
+      'chain.lastEntries': 'Entries verified',
+      'chain.firstBad': 'First bad entry',
+      'chain.reason': 'Reason',
+      'chain.by': 'Verified by',
+      'chain.never': 'Never verified',
+      'chain.intact': 'intact',
+      'chain.broken': 'broken',
+      'chain.intactVerdict': 'Intact: {n} entries verified',
+      'chain.brokenVerdict': 'Broken: first bad entry #{bad}',
+      'chain.verifying': 'Verifying the audit chain…',
+      'chain.verified': 'Verification finished.',
+      'chain.loading': 'Loading chain status…',
+      'error.network': 'Cannot reach the server.',
+      'error.http': 'The server answered HTTP {status}.',
+      'none': '—',
+      'role.caseworker': 'caseworker',
+      'role.county_reviewer': 'county reviewer',
+      'role.finance_officer': 'finance officer',
+      'role.supervisor': 'supervisor',
+      'role.partner': 'partner',
+      'role.auditor': 'auditor',
+      'role.secadmin': 'security administrator',
+      'role.sysadmin': 'system administrator',
+      'outcome.allowed': 'allowed',
+      'outcome.masked': 'allowed, masked',
+      'outcome.denied': 'denied (forbidden)',
+      'outcome.invalid': 'invalid request',
+      'outcome.too_complex': 'too complex',
+      'outcome.unauthenticated': 'unauthenticated',
+      'outcome.failed': 'failed',
+      'outcome.refused': 'refused by a rule',
+      'decision.read': 'read',
+      'decision.read_masked': 'read, masked',
+      'decision.denied': 'denied',
+      'decision.write': 'write'
+    }
+  };
+
+  var lang = readLang();
+
+  function readLang() {
+    try {
+      var stored = window.localStorage.getItem(LANG_KEY);
+      return stored === 'en' ? 'en' : 'zh';
+    } catch (e) {
+      return 'zh';
+    }
+  }
+
+  function t(key, params) {
+    var text = I18N[lang][key];
+    if (text === undefined) text = I18N.zh[key];
+    if (text === undefined) text = key;
+    if (params) {
+      text = text.replace(/\{(\w+)\}/g, function (whole, name) {
+        return Object.prototype.hasOwnProperty.call(params, name) ? String(params[name]) : whole;
+      });
+    }
+    return text;
+  }
+
+  /* ------------------------------------------------------------- DOM helpers */
+
+  function $(id) {
+    return document.getElementById(id);
+  }
+
+  /** An element with a class and text (textContent only: API values are never parsed as HTML). */
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+
+  function svg(tag, attrs) {
+    var node = document.createElementNS(SVG_NS, tag);
+    if (attrs) {
+      Object.keys(attrs).forEach(function (name) {
+        node.setAttribute(name, String(attrs[name]));
+      });
+    }
+    return node;
+  }
+
+  function clear(node) {
+    while (node.firstChild) node.removeChild(node.firstChild);
+  }
+
+  function show(node, visible) {
+    node.hidden = !visible;
+  }
+
+  /** A value exactly as the API returned it; null and empty lists show as a dash. */
+  function shown(value) {
+    if (value === null || value === undefined) return t('none');
+    if (Array.isArray(value)) return value.length ? value.join(', ') : t('none');
+    return String(value);
+  }
+
+  /* --------------------------------------------------------------- time */
+
+  var formatters = {};
+
+  function formatter(kind) {
+    if (!formatters[kind]) {
+      var options = { timeZone: 'Asia/Shanghai', hourCycle: 'h23' };
+      if (kind === 'full') {
+        options.year = 'numeric';
+        options.month = '2-digit';
+        options.day = '2-digit';
+        options.hour = '2-digit';
+        options.minute = '2-digit';
+        options.second = '2-digit';
+      } else if (kind === 'hour') {
+        options.month = '2-digit';
+        options.day = '2-digit';
+        options.hour = '2-digit';
+        options.minute = '2-digit';
+      } else {
+        options.month = '2-digit';
+        options.day = '2-digit';
+      }
+      formatters[kind] = new Intl.DateTimeFormat('zh-CN', options);
+    }
+    return formatters[kind];
+  }
+
+  function formatTime(value, kind) {
+    var ms = typeof value === 'number' ? value : Date.parse(value);
+    if (isNaN(ms)) return shown(value);
+    return formatter(kind || 'full').format(new Date(ms));
+  }
+
+  /** ISO 8601 in Beijing time with its offset, e.g. 2026-11-27T08:00:00+08:00. */
+  function beijingIso(ms) {
+    return new Date(ms + BEIJING_OFFSET_MS).toISOString().slice(0, 19) + '+08:00';
+  }
+
+  /** A datetime-local value, read as Beijing time; '' gives null; undefined when malformed. */
+  function localInputToIso(value) {
+    if (!value) return null;
+    var match = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})(:\d{2})?(\.\d+)?$/.exec(value);
+    if (!match) return undefined;
+    return match[1] + 'T' + match[2] + (match[3] || ':00') + '+08:00';
+  }
+
+  /* ---------------------------------------------------------------- API */
+
+  function ApiError(message, code, status) {
+    this.name = 'ApiError';
+    this.message = message;
+    this.code = code;
+    this.status = status;
+  }
+  ApiError.prototype = Object.create(Error.prototype);
+  ApiError.prototype.constructor = ApiError;
+
+  function token() {
+    try {
+      return window.sessionStorage.getItem(TOKEN_KEY);
+    } catch (e) {
+      return null;
+    }
+  }
+
+  function gql(query, variables) {
+    var bearer = token();
+    if (!bearer) {
+      return Promise.reject(new ApiError(t('login.expired'), 'UNAUTHENTICATED', 401));
+    }
+    return fetch('/graphql', {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'accept': 'application/json',
+        'authorization': 'Bearer ' + bearer
+      },
+      body: JSON.stringify({ query: query, variables: variables || {} }),
+      credentials: 'omit',
+      cache: 'no-store',
+      redirect: 'error',
+      referrerPolicy: 'no-referrer'
+    }).then(function (response) {
+      return response.json().then(
+        function (body) { return { response: response, body: body }; },
+        function () { return { response: response, body: null }; }
+      );
+    }, function () {
+      throw new ApiError(t('error.network'), 'NETWORK', 0);
+    }).then(function (result) {
+      var response = result.response;
+      var body = result.body;
+      var errors = body && Array.isArray(body.errors) ? body.errors : [];
+      var codes = errors.map(function (e) {
+        return e && e.extensions && e.extensions.code;
+      }).filter(Boolean);
+      if (response.status === 401 || codes.indexOf('UNAUTHENTICATED') >= 0) {
+        throw new ApiError(t('login.invalid'), 'UNAUTHENTICATED', response.status);
+      }
+      if (codes.indexOf('FORBIDDEN') >= 0) {
+        throw new ApiError(t('forbidden.heading'), 'FORBIDDEN', response.status);
+      }
+      if (errors.length) {
+        var message = errors.map(function (e) {
+          var code = e && e.extensions && e.extensions.code;
+          return (e && e.message ? e.message : '') + (code ? ' (' + code + ')' : '');
+        }).join('; ');
+        throw new ApiError(message, codes[0] || 'ERROR', response.status);
+      }
+      if (!response.ok || !body || !body.data) {
+        throw new ApiError(t('error.http', { status: response.status }), 'HTTP', response.status);
+      }
+      return body.data;
+    });
+  }
+
+  /* --------------------------------------------------------- page states */
+
+  var state = {
+    view: 'events',
+    events: { filter: {}, archiveMode: false, cursors: [null], page: 0, nodes: [],
+      pageInfo: null, detailSeq: null, loading: 0 },
+    activity: { data: null, loading: 0 },
+    chain: { data: null }
+  };
+
+  function setStatus(text) {
+    $('status').textContent = text || '';
+  }
+
+  function showError(text) {
+    var box = $('error');
+    box.textContent = text || '';
+    show(box, !!text);
+  }
+
+  function showState(name) {
+    show($('login'), name === 'login');
+    show($('forbidden'), name === 'forbidden');
+    show($('app'), name === 'app');
+    show($('logout'), name !== 'login');
+    if (name !== 'app') setStatus('');
+    if (name === 'login') $('token-input').focus();
+  }
+
+  function handleError(err) {
+    if (err && err.code === 'UNAUTHENTICATED') {
+      signOut('login.expired');
+    } else if (err && err.code === 'FORBIDDEN') {
+      showError('');
+      showState('forbidden');
+    } else {
+      setStatus('');
+      showError(err && err.message ? err.message : String(err));
+    }
+  }
+
+  function forgetToken() {
+    try {
+      window.sessionStorage.removeItem(TOKEN_KEY);
+    } catch (e) { /* storage unavailable: nothing kept */ }
+  }
+
+  function resetState() {
+    state.events = { filter: {}, archiveMode: false, cursors: [null], page: 0, nodes: [],
+      pageInfo: null, detailSeq: null, loading: 0 };
+    state.activity = { data: null, loading: 0 };
+    state.chain = { data: null };
+    clear($('events-body'));
+    clear($('activity-chart'));
+    clear($('activity-legend'));
+    clear($('activity-table-body'));
+    clear($('chain-props'));
+    $('chain-verdict').textContent = '';
+    show($('detail'), false);
+    show($('events-list'), true);
+  }
+
+  /** The login form's message, kept as a dictionary key so a language switch translates it. */
+  function loginMessage(key) {
+    var box = $('login-error');
+    if (key) box.setAttribute('data-message', key);
+    else box.removeAttribute('data-message');
+    box.textContent = key ? t(key) : '';
+    show(box, !!key);
+  }
+
+  function signOut(messageKey) {
+    forgetToken();
+    resetState();
+    showError('');
+    loginMessage(messageKey);
+    showState('login');
+  }
+
+  /** Check the stored token against the API, then open the console. */
+  function enter() {
+    setStatus(t('chain.loading'));
+    return gql(CHAIN_QUERY).then(function (data) {
+      state.chain.data = data.auditChain;
+      loginMessage(null);
+      showError('');
+      showState('app');
+      selectView('events');
+      renderChain();
+      return loadEvents();
+    }, function (err) {
+      if (err.code === 'UNAUTHENTICATED') {
+        signOut('login.invalid');
+      } else {
+        handleError(err);
+      }
+    });
+  }
+
+  function onLogin(event) {
+    event.preventDefault();
+    var input = $('token-input');
+    var value = input.value.trim().replace(/^Bearer\s+/i, '');
+    if (!value) {
+      loginMessage('login.empty');
+      return;
+    }
+    if (!/^[\x21-\x7e]+$/.test(value)) {
+      loginMessage('login.malformed');
+      return;
+    }
+    input.value = '';
+    try {
+      window.sessionStorage.setItem(TOKEN_KEY, value);
+    } catch (e) { /* fall through: the request below reports the missing token */ }
+    enter();
+  }
+
+  /* ---------------------------------------------------------------- tabs */
+
+  var VIEWS = ['events', 'activity', 'chain'];
+
+  function selectView(name) {
+    state.view = name;
+    VIEWS.forEach(function (view) {
+      var tab = $('tab-' + view);
+      var selected = view === name;
+      tab.setAttribute('aria-selected', selected ? 'true' : 'false');
+      tab.tabIndex = selected ? 0 : -1;
+      show($('view-' + view), selected);
+    });
+    showError('');
+    if (name === 'activity' && !state.activity.data) loadActivity();
+    if (name === 'chain') loadChain();
+  }
+
+  function onTabKey(event) {
+    var index = VIEWS.indexOf(state.view);
+    if (event.key === 'ArrowRight') index = (index + 1) % VIEWS.length;
+    else if (event.key === 'ArrowLeft') index = (index + VIEWS.length - 1) % VIEWS.length;
+    else return;
+    event.preventDefault();
+    selectView(VIEWS[index]);
+    $('tab-' + VIEWS[index]).focus();
+  }
+
+  /* -------------------------------------------------------------- events */
+
+  function fillSelect(select, values, labelOf, anyLabel) {
+    var current = select.value;
+    clear(select);
+    if (anyLabel) {
+      var any = el('option', null, anyLabel);
+      any.value = '';
+      select.appendChild(any);
+    }
+    values.forEach(function (value) {
+      var option = el('option', null, labelOf(value));
+      option.value = value;
+      select.appendChild(option);
+    });
+    if (current) select.value = current;
+  }
+
+  function readFilter() {
+    var filter = {};
+    var principal = $('f-principal').value.trim();
+    var archive = $('f-archive').value.trim();
+    if (principal) filter.principal = principal;
+    if ($('f-role').value) filter.role = $('f-role').value;
+    if ($('f-outcome').value) filter.outcome = $('f-outcome').value;
+    if (archive) filter.archiveNo = archive;
+    var since = localInputToIso($('f-since').value);
+    var until = localInputToIso($('f-until').value);
+    if (since === undefined) throw new ApiError(t('filters.badTime', { name: t('field.since') }), 'INPUT', 0);
+    if (until === undefined) throw new ApiError(t('filters.badTime', { name: t('field.until') }), 'INPUT', 0);
+    if (since) filter.since = since;
+    if (until) filter.until = until;
+    return filter;
+  }
+
+  function applyFilter(filter, archiveMode) {
+    state.events.filter = filter;
+    state.events.archiveMode = !!archiveMode;
+    state.events.cursors = [null];
+    state.events.page = 0;
+    closeDetail();
+    return loadEvents();
+  }
+
+  function onFilter(event) {
+    event.preventDefault();
+    var filter;
+    try {
+      filter = readFilter();
+    } catch (err) {
+      showError(err.message);
+      return;
+    }
+    $('archive-search').value = filter.archiveNo || '';
+    var onlyArchive = Object.keys(filter).length === 1 && !!filter.archiveNo;
+    applyFilter(filter, onlyArchive);
+  }
+
+  /** "Who accessed household X": the list narrowed to one archive number, nothing else. */
+  function whoAccessed(archiveNo) {
+    $('f-principal').value = '';
+    $('f-role').value = '';
+    $('f-outcome').value = '';
+    $('f-since').value = '';
+    $('f-until').value = '';
+    $('f-archive').value = archiveNo;
+    $('archive-search').value = archiveNo;
+    if (state.view !== 'events') selectView('events');
+    return applyFilter({ archiveNo: archiveNo }, true);
+  }
+
+  function onArchiveSearch(event) {
+    event.preventDefault();
+    var archive = $('archive-search').value.trim();
+    if (!archive) {
+      $('archive-search').focus();
+      return;
+    }
+    whoAccessed(archive);
+  }
+
+  function onReset() {
+    ['f-principal', 'f-role', 'f-outcome', 'f-archive', 'f-since', 'f-until', 'archive-search']
+      .forEach(function (id) { $(id).value = ''; });
+    applyFilter({}, false);
+  }
+
+  function loadEvents() {
+    var ev = state.events;
+    var ticket = ++ev.loading;
+    var variables = Object.assign({}, ev.filter, { first: PAGE_SIZE, after: ev.cursors[ev.page] });
+    var list = $('events-list');
+    setStatus(t('events.loading'));
+    list.setAttribute('aria-busy', 'true');
+    // the pager speaks of the page being loaded, not of the previous one
+    ev.pageInfo = null;
+    setPager(false);
+    return gql(EVENTS_QUERY, variables).then(function (data) {
+      if (ticket !== ev.loading || ev !== state.events) return;
+      var connection = data.auditEvents;
+      ev.nodes = connection.edges.map(function (edge) { return edge.node; });
+      ev.pageInfo = connection.pageInfo;
+      list.removeAttribute('aria-busy');
+      showError('');
+      renderEvents();
+      setStatus(t('events.loaded', { n: ev.nodes.length }));
+    }, function (err) {
+      if (ticket !== ev.loading) return;
+      list.removeAttribute('aria-busy');
+      setPager(true);
+      handleError(err);
+    });
+  }
+
+  function setPager(enabled) {
+    var ev = state.events;
+    $('prev-page').disabled = !enabled || ev.page === 0;
+    $('first-page').disabled = !enabled || ev.page === 0;
+    $('next-page').disabled = !(enabled && ev.pageInfo && ev.pageInfo.hasNextPage &&
+      ev.pageInfo.endCursor);
+  }
+
+  function outcomeBadge(outcome) {
+    var badge = el('span', 'badge outcome-' + String(outcome).replace(/[^a-z_]/g, ''), outcome);
+    badge.title = t('outcome.' + outcome);
+    return badge;
+  }
+
+  function archiveLinks(archiveNos) {
+    var cell = el('td', 'mono');
+    if (!archiveNos || !archiveNos.length) {
+      cell.textContent = t('none');
+      return cell;
+    }
+    archiveNos.forEach(function (archiveNo, i) {
+      if (i) cell.appendChild(document.createTextNode(', '));
+      var link = el('button', 'link', archiveNo);
+      link.type = 'button';
+      link.title = t('detail.whoAccessed');
+      link.setAttribute('data-testid', 'archive-link');
+      link.addEventListener('click', function () { whoAccessed(archiveNo); });
+      cell.appendChild(link);
+    });
+    return cell;
+  }
+
+  function describeFilter() {
+    var ev = state.events;
+    var filter = ev.filter;
+    if (ev.archiveMode) return t('filters.archiveMode', { archive: filter.archiveNo });
+    var names = { principal: 'field.principal', role: 'field.role', outcome: 'field.outcome',
+      archiveNo: 'field.archiveNo', since: 'field.since', until: 'field.until' };
+    var parts = Object.keys(names).filter(function (key) { return filter[key]; })
+      .map(function (key) {
+        var value = key === 'since' || key === 'until' ? formatTime(filter[key]) : filter[key];
+        return t(names[key]) + ' = ' + value;
+      });
+    return parts.length ? t('filters.current', { list: parts.join('; ') }) : t('filters.none');
+  }
+
+  function renderEvents() {
+    var ev = state.events;
+    var body = $('events-body');
+    clear(body);
+    ev.nodes.forEach(function (node) {
+      var row = el('tr');
+      row.setAttribute('data-testid', 'event-row');
+      row.setAttribute('data-seq', String(node.seq));
+      row.setAttribute('data-outcome', String(node.outcome));
+      if (node.seq === ev.detailSeq) row.className = 'selected';
+      row.appendChild(el('td', 'num', node.seq));
+      row.appendChild(el('td', 'mono', formatTime(node.time)));
+      row.appendChild(el('td', null, shown(node.principal)));
+      row.appendChild(el('td', null, shown(node.role)));
+      row.appendChild(el('td', null, shown([node.operationType, node.operationName]
+        .filter(function (part) { return part; }).join(' ') || null)));
+      var outcomeCell = el('td');
+      outcomeCell.appendChild(outcomeBadge(node.outcome));
+      row.appendChild(outcomeCell);
+      row.appendChild(archiveLinks(node.archiveNos));
+      row.appendChild(el('td', 'mono', shown(node.errorCodes)));
+      var openCell = el('td');
+      var open = el('button', null, t('events.open'));
+      open.type = 'button';
+      open.setAttribute('data-testid', 'event-open');
+      open.setAttribute('aria-label', t('detail.heading', { seq: node.seq }));
+      open.addEventListener('click', function () { openDetail(node.seq); });
+      openCell.appendChild(open);
+      row.appendChild(openCell);
+      body.appendChild(row);
+    });
+    show($('events-empty'), ev.nodes.length === 0);
+    $('filter-summary').textContent = describeFilter();
+    $('page-label').textContent = t('pager.label', { page: ev.page + 1 });
+    setPager(!$('events-list').hasAttribute('aria-busy'));
+  }
+
+  function onNextPage() {
+    var ev = state.events;
+    if (!(ev.pageInfo && ev.pageInfo.hasNextPage && ev.pageInfo.endCursor)) return;
+    ev.cursors[ev.page + 1] = ev.pageInfo.endCursor;
+    ev.cursors.length = ev.page + 2;
+    ev.page += 1;
+    closeDetail();
+    loadEvents();
+  }
+
+  function onPrevPage() {
+    var ev = state.events;
+    if (ev.page === 0 || $('events-list').hasAttribute('aria-busy')) return;
+    ev.page -= 1;
+    closeDetail();
+    loadEvents();
+  }
+
+  function onFirstPage() {
+    state.events.page = 0;
+    closeDetail();
+    loadEvents();
+  }
+
+  /* -------------------------------------------------------------- detail */
+
+  function prop(list, label, value, options) {
+    var dt = el('dt', null, label);
+    var dd = el('dd', options && options.mono ? 'mono' : null);
+    if (value instanceof Node) dd.appendChild(value);
+    else dd.textContent = shown(value);
+    if (options && options.testid) dd.setAttribute('data-testid', options.testid);
+    list.appendChild(dt);
+    list.appendChild(dd);
+  }
+
+  function openDetail(seq) {
+    state.events.detailSeq = seq;
+    renderDetail();
+    renderEvents();
+    $('detail-heading').focus();
+  }
+
+  function closeDetail() {
+    state.events.detailSeq = null;
+    show($('detail'), false);
+    show($('events-list'), true);
+  }
+
+  function renderDetail() {
+    var ev = state.events;
+    var node = null;
+    ev.nodes.forEach(function (candidate) {
+      if (candidate.seq === ev.detailSeq) node = candidate;
+    });
+    if (!node) {
+      closeDetail();
+      return;
+    }
+    $('detail-heading').textContent = t('detail.heading', { seq: node.seq });
+    var props = $('detail-props');
+    clear(props);
+    var time = el('span', null, formatTime(node.time) + ' ');
+    time.appendChild(el('span', 'mono hint', '(' + node.time + ')'));
+    prop(props, t('field.time'), time, { testid: 'detail-time' });
+    prop(props, t('field.principal'), node.principal, { testid: 'detail-principal' });
+    prop(props, t('field.role'), node.role, { testid: 'detail-role' });
+    prop(props, t('field.scope'), node.scope, { mono: true });
+    prop(props, t('field.credentialId'), node.credentialId, { mono: true });
+    prop(props, t('field.client'), node.client, { mono: true, testid: 'detail-client' });
+    prop(props, t('field.operationType'), node.operationType);
+    prop(props, t('field.operationName'), node.operationName, { testid: 'detail-operation' });
+    var outcome = el('span');
+    outcome.appendChild(outcomeBadge(node.outcome));
+    outcome.appendChild(document.createTextNode(' ' + t('outcome.' + node.outcome)));
+    prop(props, t('field.outcome'), outcome, { testid: 'detail-outcome' });
+    prop(props, t('field.errorCodes'), node.errorCodes, { mono: true, testid: 'detail-errors' });
+    var archives = el('span', 'mono');
+    var built = archiveLinks(node.archiveNos);
+    while (built.firstChild) archives.appendChild(built.firstChild);
+    prop(props, t('field.archiveNos'), archives, { testid: 'detail-archives' });
+    prop(props, t('field.traceId'), node.traceId, { mono: true, testid: 'detail-trace' });
+    prop(props, t('field.documentHash'), node.documentHash, { mono: true, testid: 'detail-hash' });
+    prop(props, t('field.durationMs'), t('detail.ms', { ms: node.durationMs }),
+      { testid: 'detail-duration' });
+
+    var body = $('detail-fields-body');
+    clear(body);
+    if (!node.fields || !node.fields.length) {
+      var empty = el('tr');
+      var cell = el('td', 'hint', t('detail.noFields'));
+      cell.colSpan = 2;
+      empty.appendChild(cell);
+      body.appendChild(empty);
+    }
+    (node.fields || []).forEach(function (item) {
+      var row = el('tr');
+      row.setAttribute('data-testid', 'detail-field');
+      row.setAttribute('data-field', item.field);
+      row.setAttribute('data-decision', item.decision);
+      row.appendChild(el('td', 'mono', item.field));
+      var decision = el('td');
+      var badge = el('span', 'badge decision-' + String(item.decision).replace(/[^a-z_]/g, ''),
+        item.decision);
+      badge.title = t('decision.' + item.decision);
+      decision.appendChild(badge);
+      row.appendChild(decision);
+      body.appendChild(row);
+    });
+
+    var variables = node.variables;
+    if (typeof variables === 'string') {
+      try {
+        variables = JSON.stringify(JSON.parse(variables), null, 2);
+      } catch (e) { /* not JSON: show it as it came */ }
+    }
+    $('detail-variables').textContent = shown(variables);
+    show($('events-list'), false);
+    show($('detail'), true);
+  }
+
+  /* -------------------------------------------------------------- export */
+
+  function onExport() {
+    var button = $('export');
+    var filter = state.events.filter;
+    var lines = [];
+    button.disabled = true;
+    showError('');
+
+    function page(after) {
+      var variables = Object.assign({}, filter, { first: EXPORT_PAGE_SIZE, after: after });
+      return gql(EVENTS_QUERY, variables).then(function (data) {
+        var connection = data.auditEvents;
+        connection.edges.forEach(function (edge) {
+          lines.push(JSON.stringify(edge.node) + '\n');
+        });
+        setStatus(t('export.progress', { n: lines.length }));
+        var info = connection.pageInfo;
+        if (info.hasNextPage && info.endCursor && connection.edges.length) {
+          return page(info.endCursor);
+        }
+        return null;
+      });
+    }
+
+    page(null).then(function () {
+      var blob = new Blob(lines, { type: 'application/x-ndjson' });
+      var url = URL.createObjectURL(blob);
+      var link = el('a');
+      link.href = url;
+      link.download = EXPORT_FILE;
+      link.hidden = true;
+      document.body.appendChild(link);
+      link.click();
+      link.remove();
+      window.setTimeout(function () { URL.revokeObjectURL(url); }, 60000);
+      setStatus(t('export.done', { n: lines.length, file: EXPORT_FILE }));
+    }, handleError).then(function () {
+      button.disabled = false;
+    });
+  }
+
+  /* ------------------------------------------------------------ activity */
+
+  function activityWindow(rangeKey, bucket) {
+    var range = RANGES.filter(function (r) { return r.key === rangeKey; })[0] || RANGES[1];
+    var now = Date.now();
+    var step = bucket === 'DAY' ? DAY_MS : HOUR_MS;
+    // buckets start on whole hours, or on midnight Beijing time for days
+    var until = Math.ceil((now + BEIJING_OFFSET_MS + 1) / step) * step - BEIJING_OFFSET_MS;
+    var since = until - range.hours * HOUR_MS;
+    since = Math.floor((since + BEIJING_OFFSET_MS) / step) * step - BEIJING_OFFSET_MS;
+    return { since: since, until: until, step: step, bucket: bucket };
+  }
+
+  function onActivity(event) {
+    if (event) event.preventDefault();
+    loadActivity();
+  }
+
+  function loadActivity() {
+    var act = state.activity;
+    var ticket = ++act.loading;
+    var bucket = $('a-bucket').value || 'HOUR';
+    var by = $('a-by').value || 'PRINCIPAL';
+    var win = activityWindow($('a-range').value, bucket);
+    var box = $('activity-chart');
+    setStatus(t('activity.loading'));
+    box.setAttribute('aria-busy', 'true');
+    return gql(ACTIVITY_QUERY, {
+      since: beijingIso(win.since), until: beijingIso(win.until), bucket: bucket, by: by
+    }).then(function (data) {
+      if (ticket !== act.loading || act !== state.activity) return;
+      act.data = { rows: data.auditActivity, win: win, by: by };
+      showError('');
+      renderActivity();
+      setStatus('');
+      box.removeAttribute('aria-busy');
+    }, function (err) {
+      if (ticket !== act.loading) return;
+      box.removeAttribute('aria-busy');
+      handleError(err);
+    });
+  }
+
+  function niceCeiling(value) {
+    if (value <= 5) return Math.max(1, Math.ceil(value));
+    var power = Math.pow(10, Math.floor(Math.log10(value)));
+    var steps = [1, 2, 2.5, 5, 10];
+    for (var i = 0; i < steps.length; i++) {
+      if (steps[i] * power >= value) return steps[i] * power;
+    }
+    return 10 * power;
+  }
+
+  /** How many buckets between x labels: a round number of hours or days, at most ~9 labels. */
+  function tickEvery(count, step) {
+    var choices = step === DAY_MS ? [1, 2, 7, 14, 28] : [1, 2, 3, 6, 12, 24, 48, 168, 336];
+    for (var i = 0; i < choices.length; i++) {
+      if (count / choices[i] <= 9) return choices[i];
+    }
+    var last = choices[choices.length - 1];
+    return last * Math.ceil(count / 9 / last);
+  }
+
+  /** Turn rows into buckets × series; the eight busiest keys get a colour, the rest "other". */
+  function activitySeries(rows, win) {
+    var count = Math.max(1, Math.round((win.until - win.since) / win.step));
+    var totalsByKey = {};
+    rows.forEach(function (row) {
+      totalsByKey[row.key] = (totalsByKey[row.key] || 0) + row.count;
+    });
+    var keys = Object.keys(totalsByKey).sort(function (a, b) {
+      return totalsByKey[b] - totalsByKey[a] || (a < b ? -1 : a > b ? 1 : 0);
+    });
+    var series = keys.slice(0, SERIES_COLOURS).map(function (key, i) {
+      return { key: key, label: key, cls: 's' + i, total: totalsByKey[key] };
+    });
+    var seriesIndex = {};
+    series.forEach(function (s, i) { seriesIndex[s.key] = i; });
+    if (keys.length > SERIES_COLOURS) {
+      var other = { key: null, label: t('series.other'), cls: 's-other', total: 0 };
+      keys.slice(SERIES_COLOURS).forEach(function (key) {
+        other.total += totalsByKey[key];
+        seriesIndex[key] = SERIES_COLOURS;
+      });
+      series.push(other);
+    }
+    var buckets = [];
+    for (var i = 0; i < count; i++) {
+      buckets.push({ start: win.since + i * win.step, total: 0, parts: series.map(function () { return 0; }), top: null });
+    }
+    rows.forEach(function (row) {
+      var index = Math.floor((Date.parse(row.start) - win.since) / win.step);
+      if (index < 0 || index >= count) return;
+      var bucket = buckets[index];
+      bucket.total += row.count;
+      bucket.parts[seriesIndex[row.key]] += row.count;
+      if (!bucket.top || row.count > bucket.top.count) bucket.top = row;
+    });
+    return { buckets: buckets, series: series };
+  }
+
+  function renderActivity() {
+    var data = state.activity.data;
+    if (!data) return;
+    var win = data.win;
+    var shape = activitySeries(data.rows, win);
+    var buckets = shape.buckets;
+    var series = shape.series;
+    var kind = win.bucket === 'DAY' ? 'day' : 'hour';
+
+    var totals = buckets.map(function (b) { return b.total; });
+    var sum = totals.reduce(function (a, b) { return a + b; }, 0);
+    var mean = sum / buckets.length;
+    var variance = totals.reduce(function (a, b) { return a + (b - mean) * (b - mean); }, 0) / buckets.length;
+    var threshold = mean + 2 * Math.sqrt(variance);
+    var peak = buckets.reduce(function (best, b) { return b.total > best.total ? b : best; }, buckets[0]);
+
+    var W = 960;
+    var H = 320;
+    var left = 48;
+    var right = 12;
+    var top = 28;
+    var bottom = 44;
+    var plotW = W - left - right;
+    var plotH = H - top - bottom;
+    var yMax = niceCeiling(Math.max(1, peak.total));
+    var slot = plotW / buckets.length;
+    var gap = slot >= 6 ? slot * 0.18 : 0;
+    var barW = Math.max(0.5, slot - gap);
+
+    function y(value) {
+      return top + plotH - (value / yMax) * plotH;
+    }
+
+    var chart = svg('svg', {
+      viewBox: '0 0 ' + W + ' ' + H,
+      role: 'img',
+      'aria-labelledby': 'activity-svg-title',
+      'data-testid': 'activity-svg',
+      preserveAspectRatio: 'xMidYMid meet'
+    });
+    var title = svg('title', { id: 'activity-svg-title' });
+    title.textContent = t('activity.chartLabel');
+    chart.appendChild(title);
+
+    // horizontal grid and y labels: 0, half, max
+    [0, yMax / 2, yMax].forEach(function (value) {
+      if (value !== Math.round(value)) return;
+      chart.appendChild(svg('line', { x1: left, x2: W - right, y1: y(value), y2: y(value), class: 'grid-line' }));
+      var label = svg('text', { x: left - 6, y: y(value) + 4, 'text-anchor': 'end', class: 'tick' });
+      label.textContent = String(value);
+      chart.appendChild(label);
+    });
+    chart.appendChild(svg('line', { x1: left, x2: left, y1: top, y2: top + plotH, class: 'axis' }));
+    chart.appendChild(svg('line', { x1: left, x2: W - right, y1: top + plotH, y2: top + plotH, class: 'axis' }));
+
+    // x labels: at most about nine, on round Beijing hours or days
+    var every = tickEvery(buckets.length, win.step);
+    var tickKind = win.step === HOUR_MS && every % 24 === 0 ? 'day' : kind;
+    buckets.forEach(function (bucket, i) {
+      if (Math.round((bucket.start + BEIJING_OFFSET_MS) / win.step) % every !== 0) return;
+      var x = left + i * slot + slot / 2;
+      chart.appendChild(svg('line', { x1: x, x2: x, y1: top + plotH, y2: top + plotH + 4, class: 'axis' }));
+      var label = svg('text', { x: x, y: top + plotH + 18, 'text-anchor': 'middle', class: 'tick' });
+      label.textContent = formatTime(bucket.start, tickKind);
+      chart.appendChild(label);
+    });
+
+    var spikes = 0;
+    buckets.forEach(function (bucket, i) {
+      if (!bucket.total) return;
+      var x = left + i * slot + gap / 2;
+      var base = 0;
+      var group = svg('g', { 'data-testid': 'activity-bar', 'data-start': beijingIso(bucket.start),
+        'data-count': bucket.total });
+      bucket.parts.forEach(function (part, s) {
+        if (!part) return;
+        var y0 = y(base);
+        var y1 = y(base + part);
+        base += part;
+        var rect = svg('rect', {
+          x: x.toFixed(2), y: y1.toFixed(2), width: barW.toFixed(2),
+          height: Math.max(0.5, y0 - y1).toFixed(2), class: 'bar ' + series[s].cls
+        });
+        var tip = svg('title');
+        tip.textContent = formatTime(bucket.start, kind) + ' — ' + series[s].label + ': ' + part;
+        rect.appendChild(tip);
+        group.appendChild(rect);
+      });
+      var isSpike = bucket.total > threshold && bucket.total >= 3 && buckets.length > 2;
+      if (isSpike) {
+        spikes += 1;
+        group.appendChild(svg('rect', {
+          x: (x - 2).toFixed(2), y: (y(bucket.total) - 2).toFixed(2), width: (barW + 4).toFixed(2),
+          height: (y(0) - y(bucket.total) + 2).toFixed(2), class: 'spike-mark'
+        }));
+      }
+      if (isSpike || bucket === peak) {
+        var label = svg('text', { x: (x + barW / 2).toFixed(2), y: (y(bucket.total) - 6).toFixed(2),
+          'text-anchor': 'middle', class: 'peak-label' });
+        label.textContent = String(bucket.total);
+        group.appendChild(label);
+      }
+      chart.appendChild(group);
+    });
+
+    if (!sum) {
+      var note = svg('text', { x: left + plotW / 2, y: top + plotH / 2, 'text-anchor': 'middle', class: 'empty-note' });
+      note.textContent = t('activity.empty');
+      chart.appendChild(note);
+    }
+
+    var box = $('activity-chart');
+    clear(box);
+    box.appendChild(chart);
+    box.setAttribute('data-bucket', win.bucket);
+    box.setAttribute('data-by', data.by);
+
+    var summary = sum
+      ? t('activity.summary', { total: sum, peak: peak.total, at: formatTime(peak.start, kind),
+        key: peak.top ? peak.top.key : t('none') })
+      : t('activity.empty');
+    if (spikes) summary += ' ' + t('activity.spikes', { n: spikes });
+    $('activity-summary').textContent = summary;
+
+    var legend = $('activity-legend');
+    clear(legend);
+    series.forEach(function (s) {
+      var item = el('li');
+      item.setAttribute('data-testid', 'activity-legend-item');
+      item.appendChild(el('span', 'swatch ' + s.cls));
+      item.appendChild(el('span', null, s.label + ' (' + s.total + ')'));
+      legend.appendChild(item);
+    });
+
+    var body = $('activity-table-body');
+    clear(body);
+    data.rows.forEach(function (row) {
+      var tr = el('tr');
+      tr.appendChild(el('td', 'mono', formatTime(row.start, kind)));
+      tr.appendChild(el('td', null, row.key));
+      tr.appendChild(el('td', 'num', row.count));
+      body.appendChild(tr);
+    });
+  }
+
+  /* --------------------------------------------------------------- chain */
+
+  function loadChain() {
+    setStatus(t('chain.loading'));
+    return gql(CHAIN_QUERY).then(function (data) {
+      state.chain.data = data.auditChain;
+      renderChain();
+      setStatus('');
+    }, handleError);
+  }
+
+  function onVerify() {
+    var button = $('verify-chain');
+    var view = $('view-chain');
+    button.disabled = true;
+    view.setAttribute('aria-busy', 'true');
+    showError('');
+    setStatus(t('chain.verifying'));
+    gql(VERIFY_MUTATION).then(function (data) {
+      var run = data.verifyAuditChain;
+      if (state.chain.data) state.chain.data.lastVerification = run;
+      renderChain();
+      return loadChain().then(function () { setStatus(t('chain.verified')); });
+    }, handleError).then(function () {
+      button.disabled = false;
+      view.removeAttribute('aria-busy');
+    });
+  }
+
+  function renderChain() {
+    var chain = state.chain.data;
+    if (!chain) return;
+    var verdict = $('chain-verdict');
+    var last = chain.lastVerification;
+    if (!last) {
+      verdict.textContent = t('chain.never');
+      verdict.className = 'verdict unknown';
+      verdict.setAttribute('data-state', 'unknown');
+    } else if (last.ok) {
+      verdict.textContent = t('chain.intactVerdict', { n: last.entries });
+      verdict.className = 'verdict ok';
+      verdict.setAttribute('data-state', 'intact');
+    } else {
+      verdict.textContent = t('chain.brokenVerdict', { bad: shown(last.firstBad) });
+      verdict.className = 'verdict bad';
+      verdict.setAttribute('data-state', 'broken');
+    }
+    var props = $('chain-props');
+    clear(props);
+    prop(props, t('chain.entries'), chain.entries, { testid: 'chain-entries' });
+    prop(props, t('chain.headSeq'), chain.headSeq, { testid: 'chain-head' });
+    prop(props, t('chain.lastAt'), last ? formatTime(last.at) : t('chain.never'), { testid: 'chain-last-at' });
+    if (last) {
+      prop(props, t('chain.lastResult'), last.ok ? t('chain.intact') : t('chain.broken'),
+        { testid: 'chain-last-result' });
+      prop(props, t('chain.lastEntries'), last.entries, { testid: 'chain-last-entries' });
+      prop(props, t('chain.firstBad'), last.firstBad, { testid: 'chain-first-bad' });
+      prop(props, t('chain.reason'), last.reason, { testid: 'chain-reason' });
+      prop(props, t('chain.by'), last.by, { testid: 'chain-by' });
+    }
+  }
+
+  /* ---------------------------------------------------------------- i18n */
+
+  function applyLanguage() {
+    document.documentElement.lang = lang === 'zh' ? 'zh-CN' : 'en';
+    document.title = t('title');
+    Array.prototype.forEach.call(document.querySelectorAll('[data-i18n]'), function (node) {
+      node.textContent = t(node.getAttribute('data-i18n'));
+    });
+    Array.prototype.forEach.call(document.querySelectorAll('[data-i18n-aria]'), function (node) {
+      node.setAttribute('aria-label', t(node.getAttribute('data-i18n-aria')));
+    });
+    var toggle = $('lang-toggle');
+    toggle.textContent = t('lang.other');
+    toggle.setAttribute('lang', lang === 'zh' ? 'en' : 'zh-CN');
+    fillSelect($('f-role'), ROLES, function (role) {
+      return t('role.' + role) + ' (' + role + ')';
+    }, t('filters.any'));
+    fillSelect($('f-outcome'), OUTCOMES, function (outcome) {
+      return t('outcome.' + outcome) + ' (' + outcome + ')';
+    }, t('filters.any'));
+    fillSelect($('a-range'), RANGES.map(function (r) { return r.key; }), function (key) {
+      return t('range.' + key);
+    });
+    fillSelect($('a-bucket'), ['HOUR', 'DAY'], function (key) { return t('bucket.' + key); });
+    fillSelect($('a-by'), ['PRINCIPAL', 'ROLE'], function (key) { return t('by.' + key); });
+    if (!$('a-range').value) $('a-range').value = '7d';
+  }
+
+  function rerender() {
+    applyLanguage();
+    if (!$('app').hidden) {
+      renderEvents();
+      if (state.events.detailSeq !== null) renderDetail();
+      renderActivity();
+      renderChain();
+    }
+    var key = $('login-error').getAttribute('data-message');
+    if (key) loginMessage(key);
+    setStatus('');
+  }
+
+  function onToggleLanguage() {
+    lang = lang === 'zh' ? 'en' : 'zh';
+    try {
+      window.localStorage.setItem(LANG_KEY, lang);
+    } catch (e) { /* not kept: fine */ }
+    rerender();
+  }
+
+  /* ---------------------------------------------------------------- start */
+
+  function start() {
+    applyLanguage();
+    $('a-range').value = '7d';
+    $('login-form').addEventListener('submit', onLogin);
+    $('logout').addEventListener('click', function () { signOut(null); });
+    $('forbidden-switch').addEventListener('click', function () { signOut(null); });
+    $('lang-toggle').addEventListener('click', onToggleLanguage);
+    VIEWS.forEach(function (view) {
+      var tab = $('tab-' + view);
+      tab.addEventListener('click', function () { selectView(view); });
+      tab.addEventListener('keydown', onTabKey);
+    });
+    $('archive-form').addEventListener('submit', onArchiveSearch);
+    $('filter-form').addEventListener('submit', onFilter);
+    $('filter-reset').addEventListener('click', onReset);
+    $('export').addEventListener('click', onExport);
+    $('next-page').addEventListener('click', onNextPage);
+    $('prev-page').addEventListener('click', onPrevPage);
+    $('first-page').addEventListener('click', onFirstPage);
+    $('detail-back').addEventListener('click', function () {
+      closeDetail();
+      renderEvents();
+    });
+    $('activity-form').addEventListener('submit', onActivity);
+    $('a-bucket').addEventListener('change', onActivity);
+    $('a-by').addEventListener('change', onActivity);
+    $('a-range').addEventListener('change', onActivity);
+    $('verify-chain').addEventListener('click', onVerify);
+    $('chain-refresh').addEventListener('click', loadChain);
+
+    if (token()) {
+      enter();
+    } else {
+      showState('login');
+    }
+  }
+
+  if (document.readyState === 'loading') {
+    document.addEventListener('DOMContentLoaded', start);
+  } else {
+    start();
+  }
+}());

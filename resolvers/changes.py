@@ -1,0 +1,62 @@
+"""`reportChange`: dynamic management by caseworkers (income, members, address, death)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import strawberry
+
+from domain.application import validate_member, validate_money
+from domain.archive import parse_archive_no
+from domain.enums import ChangeKind
+from domain.errors import InvalidInput
+from resolvers.applications import MemberInput, member_draft
+from resolvers.context import Info
+from schema.types import Household
+from store.changes import report_change as store_report
+
+strawberry.enum(ChangeKind, description="What changed in the household.")
+
+
+@strawberry.input(description="A change report; give the fields its kind needs.")
+class ChangeInput:
+    kind: ChangeKind
+    reason: str
+    member_position: int | None = None
+    monthly_income: Decimal | None = None
+    new_member: MemberInput | None = None
+    address: str | None = None
+
+
+async def report_change(info: Info, archive_no: str, change: ChangeInput) -> Household:
+    parse_archive_no(archive_no)
+    if not change.reason.strip() or len(change.reason) > 2000:
+        raise InvalidInput("reason: 1 to 2000 characters", field="reason")
+    ctx = info.context
+    income = (
+        validate_money(change.monthly_income, "monthlyIncome")
+        if change.monthly_income is not None
+        else None
+    )
+    joining = (
+        validate_member(0, member_draft(change.new_member), ctx.today)
+        if change.new_member is not None
+        else None
+    )
+    async with ctx.writing() as session:
+        row = await store_report(
+            session,
+            ctx.cipher,
+            archive_no=archive_no,
+            scope=ctx.principal.scope,
+            kind=change.kind,
+            reason=change.reason,
+            actor=ctx.principal.name,
+            now=ctx.now,
+            position=change.member_position,
+            income=income,
+            new_member=joining,
+            address=change.address,
+        )
+    ctx.touched.add(row.archive_no)
+    return Household.from_row(row)

@@ -1,0 +1,66 @@
+"""Local standards: read by staff, set by the county's reviewers (by default policy)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import strawberry
+
+from domain.benefit import to_money
+from domain.enums import Area
+from domain.errors import InvalidInput
+from domain.region import in_scope
+from resolvers.context import Info
+from schema.types import Standard
+from store import standards as store
+
+
+@strawberry.type(description="A new standard and what it changed.")
+class StandardChange:
+    standard: Standard
+    recomputed: int = strawberry.field(description="Active households of the county and track.")
+    flagged: int = strawberry.field(
+        description="Of those, whose benefit changed: due for re-review."
+    )
+
+
+def _county(info: Info, county_code: str) -> str:
+    if len(county_code) != 6 or not county_code.isdigit():
+        raise InvalidInput("countyCode: six digits", field="countyCode")
+    if not in_scope(county_code, info.context.principal.scope):
+        raise InvalidInput("countyCode: no such county in your region", field="countyCode")
+    return county_code
+
+
+async def standards(info: Info, county_code: str) -> list[Standard]:
+    county = _county(info, county_code)
+    async with info.context.reading() as session:
+        return [
+            Standard.from_row(r) for r in await store.list_standards(session, county_code=county)
+        ]
+
+
+async def set_standard(
+    info: Info, county_code: str, area: Area, monthly_amount: Decimal, effective_from: dt.date
+) -> StandardChange:
+    county = _county(info, county_code)
+    amount = to_money(monthly_amount)
+    if amount <= 0 or amount > Decimal("100000"):
+        raise InvalidInput("monthlyAmount: a positive amount in yuan", field="monthlyAmount")
+    ctx = info.context
+    async with ctx.writing() as session:
+        change = await store.set_standard(
+            session,
+            county_code=county,
+            area=area,
+            amount=amount,
+            effective_from=effective_from,
+            actor=ctx.principal.name,
+        )
+    ctx.touched.update(change.flagged)
+    return StandardChange(
+        standard=Standard.from_row(change.standard),
+        recomputed=change.recomputed,
+        flagged=len(change.flagged),
+    )

@@ -1,0 +1,88 @@
+"""Timeliness (时效性) and statistics for reviewers and supervisors, within their region."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+import strawberry
+
+from domain.enums import Area, Category, HouseholdStatus
+from domain.errors import InvalidInput
+from domain.region import validate_scope
+from resolvers.context import Info
+from schema.types import Household
+from store import timeliness as store
+
+PERIOD_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+@strawberry.type
+class StatusCount:
+    area: Area
+    status: HouseholdStatus
+    households: int
+
+
+@strawberry.type
+class CategoryCount:
+    category: Category
+    households: int = strawberry.field(description="Active households with such a member.")
+
+
+@strawberry.type
+class PaymentTotal:
+    area: Area
+    status: str
+    payments: int
+    amount: Decimal
+
+
+@strawberry.type(description="Counts and amounts in your region, by track, status and category.")
+class Statistics:
+    period: str
+    by_status: list[StatusCount]
+    by_category: list[CategoryCount]
+    payments: list[PaymentTotal]
+
+
+async def overdue(info: Info, stage: HouseholdStatus, region: str | None = None) -> list[Household]:
+    ctx = info.context
+    async with ctx.reading() as session:
+        rows = await store.overdue(
+            session,
+            scope=ctx.principal.scope,
+            region=validate_scope(region) if region else None,
+            stage=stage,
+            now=ctx.now,
+        )
+    ctx.touched.update(r.archive_no for r in rows)
+    return [Household.from_row(r) for r in rows]
+
+
+async def statistics(info: Info, period: str, region: str | None = None) -> Statistics:
+    if not PERIOD_RE.match(period):
+        raise InvalidInput("period: YYYY-MM", field="period")
+    ctx = info.context
+    async with ctx.reading() as session:
+        found = await store.statistics(
+            session,
+            scope=ctx.principal.scope,
+            region=validate_scope(region) if region else None,
+            period=period,
+            today=ctx.today,
+        )
+    return Statistics(
+        period=period,
+        by_status=[
+            StatusCount(area=Area(a), status=HouseholdStatus(s), households=n)
+            for a, s, n in found.by_status
+        ],
+        by_category=[
+            CategoryCount(category=Category(c), households=n) for c, n in found.by_category
+        ],
+        payments=[
+            PaymentTotal(area=Area(a), status=s, payments=n, amount=t)
+            for a, s, n, t in found.payments
+        ],
+    )

@@ -1,0 +1,152 @@
+"""Mutations of the review chain and dynamic management, one per step.
+
+One mutation per step lets the policy decide each step separately (`write`
+on `Mutation.approveApplication` for county reviewers, and so on); all of them
+share one implementation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import strawberry
+
+from domain.archive import parse_archive_no
+from domain.errors import InvalidInput
+from domain.region import validate_scope
+from domain.workflow import Step
+from resolvers.context import Info
+from schema.types import Household
+from store import workflow as store
+
+MAX_DUE = 500
+
+
+@strawberry.input(description="The home visit (入户调查): when, who, what was found.")
+class InvestigationInput:
+    visited_on: dt.date
+    visitors: list[str]
+    findings: str
+    photo_refs: list[str] = strawberry.field(default_factory=list)
+
+
+async def _step(
+    info: Info,
+    archive_no: str,
+    step: Step,
+    reason: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> Household:
+    parse_archive_no(archive_no)
+    if reason is not None and len(reason) > 2000:
+        raise InvalidInput("reason: at most 2000 characters", field="reason")
+    ctx = info.context
+    async with ctx.writing() as session:
+        row = await store.apply_step(
+            session,
+            archive_no=archive_no,
+            scope=ctx.principal.scope,
+            step=step,
+            reason=reason,
+            details=details,
+            actor=ctx.principal.name,
+            actor_role=ctx.principal.role,
+            now=ctx.now,
+        )
+    ctx.touched.add(row.archive_no)
+    return Household.from_row(row)
+
+
+async def accept_application(info: Info, archive_no: str, reason: str | None = None) -> Household:
+    return await _step(info, archive_no, Step.ACCEPT, reason)
+
+
+async def record_investigation(
+    info: Info, archive_no: str, investigation: InvestigationInput
+) -> Household:
+    if not investigation.visitors or not investigation.findings.strip():
+        raise InvalidInput(
+            "investigation: visitors and findings are required", field="investigation"
+        )
+    if investigation.visited_on > info.context.today:
+        raise InvalidInput("investigation.visitedOn: not in the future", field="visitedOn")
+    details = {
+        "visited_on": investigation.visited_on.isoformat(),
+        "visitors": [v.strip() for v in investigation.visitors],
+        "findings": investigation.findings.strip(),
+        "photo_refs": investigation.photo_refs,
+    }
+    return await _step(info, archive_no, Step.INVESTIGATE, None, details)
+
+
+async def review_in_township(info: Info, archive_no: str, opinion: str) -> Household:
+    if not opinion.strip():
+        raise InvalidInput("opinion: the township's opinion is required", field="opinion")
+    return await _step(info, archive_no, Step.TOWNSHIP_REVIEW, opinion)
+
+
+async def publish_notice(info: Info, archive_no: str) -> Household:
+    return await _step(info, archive_no, Step.PUBLISH_NOTICE)
+
+
+async def record_objection(info: Info, archive_no: str, text: str) -> Household:
+    parse_archive_no(archive_no)
+    if not text.strip() or len(text) > 2000:
+        raise InvalidInput("text: 1 to 2000 characters", field="text")
+    ctx = info.context
+    async with ctx.writing() as session:
+        await store.record_objection(
+            session,
+            archive_no=archive_no,
+            scope=ctx.principal.scope,
+            text=text,
+            actor=ctx.principal.name,
+            now=ctx.now,
+        )
+        row = await store.get_household(session, scope=ctx.principal.scope, archive_no=archive_no)
+    assert row is not None
+    ctx.touched.add(archive_no)
+    return Household.from_row(row)
+
+
+async def approve_application(info: Info, archive_no: str, reason: str | None = None) -> Household:
+    return await _step(info, archive_no, Step.APPROVE, reason)
+
+
+async def reject_application(info: Info, archive_no: str, reason: str) -> Household:
+    return await _step(info, archive_no, Step.REJECT, reason)
+
+
+async def activate_household(info: Info, archive_no: str) -> Household:
+    return await _step(info, archive_no, Step.ACTIVATE)
+
+
+async def suspend_household(info: Info, archive_no: str, reason: str) -> Household:
+    return await _step(info, archive_no, Step.SUSPEND, reason)
+
+
+async def resume_household(info: Info, archive_no: str, reason: str) -> Household:
+    return await _step(info, archive_no, Step.RESUME, reason)
+
+
+async def terminate_household(info: Info, archive_no: str, reason: str) -> Household:
+    return await _step(info, archive_no, Step.TERMINATE, reason)
+
+
+async def archive_household(info: Info, archive_no: str) -> Household:
+    return await _step(info, archive_no, Step.ARCHIVE)
+
+
+async def due_for_review(info: Info, before: dt.date, region: str | None = None) -> list[Household]:
+    ctx = info.context
+    async with ctx.reading() as session:
+        rows = await store.due_for_review(
+            session,
+            scope=ctx.principal.scope,
+            region=validate_scope(region) if region else None,
+            before=before,
+            limit=MAX_DUE,
+        )
+    ctx.touched.update(r.archive_no for r in rows)
+    return [Household.from_row(r) for r in rows]

@@ -1,0 +1,185 @@
+"""Dynamic management (动态管理): change reports that update the archive with full history.
+
+Each report records what was and what is (never a personal value: members are
+named by their position), who reported it and when. A change to an ACTIVE
+household recomputes its benefit at the standard in force and, when the amount
+moves, records it and flags the household for re-review.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.application import ValidMember
+from domain.benefit import monthly_benefit
+from domain.enums import CLAIMING_STATUSES, Area, ChangeKind, HouseholdStatus
+from domain.errors import Conflict, InvalidInput
+from store.applications import claim_ids
+from store.crypto import Cipher
+from store.households import standards_in_force
+from store.models import BenefitHistory, ChangeReport, Household, IdClaim, Member, new_id
+from store.workflow import household_in_scope
+
+CST = dt.timezone(dt.timedelta(hours=8))
+CHANGEABLE = CLAIMING_STATUSES
+
+
+async def _member_at(session: AsyncSession, archive_no: str, position: int | None) -> Member:
+    if position is None:
+        raise InvalidInput("memberPosition: which member (0 is the first)", field="memberPosition")
+    member = await session.scalar(
+        select(Member).where(
+            Member.archive_no == archive_no, Member.position == position, Member.active
+        )
+    )
+    if member is None:
+        raise InvalidInput(
+            "memberPosition: no current member at that position", field="memberPosition"
+        )
+    return member
+
+
+async def report_change(
+    session: AsyncSession,
+    cipher: Cipher,
+    *,
+    archive_no: str,
+    scope: str,
+    kind: ChangeKind,
+    reason: str,
+    actor: str,
+    now: dt.datetime,
+    position: int | None = None,
+    income: Any = None,
+    new_member: ValidMember | None = None,
+    address: str | None = None,
+) -> Household:
+    household = await household_in_scope(session, scope=scope, archive_no=archive_no)
+    if HouseholdStatus(household.status) not in CHANGEABLE:
+        raise Conflict(
+            f"status: the household is {household.status}; changes are reported for "
+            "pending, active or suspended households",
+            field="status",
+        )
+    before: dict[str, Any]
+    after: dict[str, Any]
+    if kind is ChangeKind.INCOME:
+        member = await _member_at(session, archive_no, position)
+        if income is None:
+            raise InvalidInput("monthlyIncome: the new income", field="monthlyIncome")
+        before = {"member": member.position, "monthly_income": str(member.monthly_income)}
+        member.monthly_income = income
+        after = {"member": member.position, "monthly_income": str(income)}
+    elif kind in {ChangeKind.MEMBER_LEFT, ChangeKind.DEATH}:
+        member = await _member_at(session, archive_no, position)
+        remaining = await session.scalar(
+            select(func.count()).where(Member.archive_no == archive_no, Member.active)
+        )
+        if int(remaining or 0) <= 1:
+            raise Conflict(
+                "members: the last member cannot leave; terminate instead", field="members"
+            )
+        member.active = False
+        await session.execute(delete(IdClaim).where(IdClaim.member_id == member.id))
+        before = {"member": member.position, "active": True}
+        after = {"member": member.position, "active": False, "kind": kind.value}
+    elif kind is ChangeKind.MEMBER_JOINED:
+        if new_member is None:
+            raise InvalidInput("newMember: the joining member", field="newMember")
+        member = await _add_member(session, cipher, household, new_member)
+        if HouseholdStatus(household.status) in CLAIMING_STATUSES:
+            await claim_ids(session, members=[member], archive_no=archive_no, scope=scope, now=now)
+        before = {"members": member.position}
+        after = {"members": member.position + 1, "joined": member.position}
+    else:
+        if not address or not address.strip() or len(address) > 200:
+            raise InvalidInput("address: 1 to 200 characters", field="address")
+        before, after = {"address": household.address}, {"address": address.strip()}
+        household.address = address.strip()
+    session.add(
+        ChangeReport(
+            archive_no=archive_no,
+            kind=kind.value,
+            before=before,
+            after=after,
+            reason=reason.strip(),
+            reported_by=actor,
+            created_at=now,
+        )
+    )
+    household.updated_at = now
+    await session.flush()
+    if household.status == HouseholdStatus.ACTIVE.value:
+        await _recompute(session, household, actor=actor, today=now.astimezone(CST).date())
+    await session.flush()
+    return household
+
+
+async def _add_member(
+    session: AsyncSession, cipher: Cipher, household: Household, valid: ValidMember
+) -> Member:
+    last = await session.scalar(
+        select(func.max(Member.position)).where(Member.archive_no == household.archive_no)
+    )
+    member_id = new_id()
+
+    def seal(value: str, column: str) -> bytes:
+        return cipher.encrypt(value, table="members", column=column, row_id=member_id)
+
+    member = Member(
+        id=member_id,
+        archive_no=household.archive_no,
+        position=int(last if last is not None else -1) + 1,
+        relation=valid.draft.relation.value,
+        name_enc=seal(valid.name, "name"),
+        id_number_enc=seal(valid.id_info.number, "id_number"),
+        id_index=cipher.blind_index(valid.id_info.number),
+        sex=valid.sex.value,
+        birth_date=valid.id_info.birth_date,
+        phone_enc=seal(valid.phone, "phone") if valid.phone else None,
+        monthly_income=valid.monthly_income,
+        disability_grade=valid.draft.disability_grade,
+        serious_illness=valid.draft.serious_illness,
+        student=valid.draft.student,
+        active=True,
+    )
+    session.add(member)
+    await session.flush()
+    return member
+
+
+async def _recompute(
+    session: AsyncSession, household: Household, *, actor: str, today: dt.date
+) -> None:
+    standard = await standards_in_force(
+        session, county_code=household.village_code[:6], area=Area(household.area), on=today
+    )
+    if standard is None:
+        return
+    incomes = (
+        await session.scalars(
+            select(Member.monthly_income).where(
+                Member.archive_no == household.archive_no, Member.active
+            )
+        )
+    ).all()
+    amount = monthly_benefit(standard.monthly_amount, list(incomes))
+    if amount == household.monthly_benefit:
+        return
+    household.monthly_benefit = amount
+    household.review_flag = f"change reported on {today.isoformat()}"
+    if household.next_review_on is None or household.next_review_on > today:
+        household.next_review_on = today
+    session.add(
+        BenefitHistory(
+            archive_no=household.archive_no,
+            amount=amount,
+            effective_from=today,
+            reason="change reported",
+            created_by=actor,
+        )
+    )

@@ -1,0 +1,131 @@
+"""Local standards per county and track, and what a change of standard does.
+
+A new standard closes the one in force the day before it starts, recomputes
+the benefit of every ACTIVE household of that county and track (history kept
+in benefit_history) and flags each one whose amount changed for re-review.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.benefit import monthly_benefit
+from domain.enums import Area, HouseholdStatus
+from domain.errors import Conflict
+from store.models import BenefitHistory, Household, Member, Standard
+
+
+@dataclass(frozen=True, slots=True)
+class StandardChange:
+    standard: Standard
+    recomputed: int
+    flagged: list[str]  # archive numbers whose benefit changed
+
+
+async def list_standards(session: AsyncSession, *, county_code: str) -> Sequence[Standard]:
+    rows = await session.scalars(
+        select(Standard)
+        .where(Standard.county_code == county_code)
+        .order_by(Standard.area, Standard.effective_from)
+    )
+    return rows.all()
+
+
+async def set_standard(
+    session: AsyncSession,
+    *,
+    county_code: str,
+    area: Area,
+    amount: Decimal,
+    effective_from: dt.date,
+    actor: str,
+) -> StandardChange:
+    current = (
+        await session.scalars(
+            select(Standard)
+            .where(
+                Standard.county_code == county_code,
+                Standard.area == area.value,
+                Standard.effective_to.is_(None),
+            )
+            .with_for_update()
+        )
+    ).all()
+    for standard in current:
+        if standard.effective_from >= effective_from:
+            raise Conflict(
+                f"effectiveFrom: a standard already starts on {standard.effective_from}; "
+                "a new one must start later",
+                field="effectiveFrom",
+            )
+        standard.effective_to = effective_from - dt.timedelta(days=1)
+    new = Standard(
+        county_code=county_code,
+        area=area.value,
+        monthly_amount=amount,
+        effective_from=effective_from,
+        created_by=actor,
+    )
+    session.add(new)
+    recomputed, flagged = await _recompute(
+        session, county_code=county_code, area=area, amount=amount, on=effective_from, actor=actor
+    )
+    await session.flush()
+    return StandardChange(standard=new, recomputed=recomputed, flagged=flagged)
+
+
+async def _recompute(
+    session: AsyncSession,
+    *,
+    county_code: str,
+    area: Area,
+    amount: Decimal,
+    on: dt.date,
+    actor: str,
+) -> tuple[int, list[str]]:
+    households = (
+        await session.scalars(
+            select(Household).where(
+                Household.village_code.like(county_code + "%"),
+                Household.area == area.value,
+                Household.status == HouseholdStatus.ACTIVE.value,
+            )
+        )
+    ).all()
+    if not households:
+        return 0, []
+    incomes: dict[str, list[Decimal]] = defaultdict(list)
+    rows = await session.execute(
+        select(Member.archive_no, Member.monthly_income).where(
+            Member.archive_no.in_([h.archive_no for h in households]), Member.active
+        )
+    )
+    for archive_no, income in rows.all():
+        incomes[archive_no].append(income)
+    flagged: list[str] = []
+    for household in households:
+        benefit = monthly_benefit(amount, incomes[household.archive_no])
+        if benefit == household.monthly_benefit:
+            continue
+        flagged.append(household.archive_no)
+        household.monthly_benefit = benefit
+        household.review_flag = f"standard changed from {on.isoformat()}"
+        if household.next_review_on is None or household.next_review_on > on:
+            household.next_review_on = on
+        session.add(
+            BenefitHistory(
+                archive_no=household.archive_no,
+                amount=benefit,
+                effective_from=on,
+                reason="local standard changed",
+                created_by=actor,
+            )
+        )
+    return len(households), flagged

@@ -1,0 +1,184 @@
+"""Moving an archive along the review chain, with every step recorded.
+
+The household row carries a version column: two reviewers deciding the same
+household at once both read the same version, and the second UPDATE finds it
+gone, so exactly one decision is taken and the other is a CONFLICT.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.exc import StaleDataError
+
+from domain.benefit import is_eligible, monthly_benefit
+from domain.categories import age_on
+from domain.enums import Area, HouseholdStatus
+from domain.errors import Conflict, NotFound
+from domain.workflow import (
+    MemberSituation,
+    Situation,
+    Step,
+    next_review,
+    next_status,
+    notice_end,
+    review_class,
+)
+from store.households import get_household, in_scope, standards_in_force
+
+__all__ = ["apply_step", "due_for_review", "get_household", "record_objection"]
+from store.models import BenefitHistory, Household, IdClaim, Member, Objection, Review
+
+CST = dt.timezone(dt.timedelta(hours=8))
+
+
+async def household_in_scope(session: AsyncSession, *, scope: str, archive_no: str) -> Household:
+    household = await get_household(session, scope=scope, archive_no=archive_no)
+    if household is None:
+        raise NotFound("archiveNo: no such household in your region", field="archiveNo")
+    return household
+
+
+async def _active_members(session: AsyncSession, archive_no: str) -> Sequence[Member]:
+    rows = await session.scalars(
+        select(Member)
+        .where(Member.archive_no == archive_no, Member.active)
+        .order_by(Member.position)
+    )
+    return rows.all()
+
+
+async def _grant_benefit(
+    session: AsyncSession, household: Household, *, actor: str, today: dt.date, reason: str
+) -> None:
+    members = await _active_members(session, household.archive_no)
+    standard = await standards_in_force(
+        session, county_code=household.village_code[:6], area=Area(household.area), on=today
+    )
+    if standard is None:
+        raise Conflict("standard: no local standard in force for this county and track")
+    incomes = [m.monthly_income for m in members]
+    if not is_eligible(standard.monthly_amount, incomes):
+        raise Conflict("status: per-capita income is not below the local standard; not eligible")
+    amount = monthly_benefit(standard.monthly_amount, incomes)
+    household.monthly_benefit = amount
+    klass = review_class(
+        [
+            MemberSituation(
+                age=age_on(m.birth_date, today),
+                disabled=m.disability_grade is not None,
+                seriously_ill=m.serious_illness,
+                student=m.student,
+                has_income=m.monthly_income > Decimal(0),
+            )
+            for m in members
+        ]
+    )
+    household.review_class = klass.value
+    household.next_review_on = next_review(today, klass)
+    household.review_flag = None
+    session.add(
+        BenefitHistory(
+            archive_no=household.archive_no,
+            amount=amount,
+            effective_from=today,
+            reason=reason,
+            created_by=actor,
+        )
+    )
+
+
+async def apply_step(
+    session: AsyncSession,
+    *,
+    archive_no: str,
+    scope: str,
+    step: Step,
+    reason: str | None,
+    details: dict[str, Any] | None,
+    actor: str,
+    actor_role: str,
+    now: dt.datetime,
+) -> Household:
+    household = await household_in_scope(session, scope=scope, archive_no=archive_no)
+    today = now.astimezone(CST).date()
+    current = HouseholdStatus(household.status)
+    target = next_status(
+        current,
+        step,
+        reason=reason,
+        situation=Situation(
+            today=today,
+            notice_ends_on=household.notice_ends_on,
+            status_since=household.status_changed_at.astimezone(CST).date(),
+        ),
+    )
+    if step is Step.PUBLISH_NOTICE:
+        household.notice_ends_on = notice_end(today)
+    elif step is Step.APPROVE:
+        await _grant_benefit(session, household, actor=actor, today=today, reason="approved")
+    elif step in {Step.REJECT, Step.TERMINATE}:
+        # the people of a rejected or terminated household may be claimed elsewhere again
+        await session.execute(delete(IdClaim).where(IdClaim.archive_no == archive_no))
+    household.status = target.value
+    household.status_changed_at = now
+    household.updated_at = now
+    session.add(
+        Review(
+            archive_no=archive_no,
+            step=step.value,
+            from_status=current.value,
+            to_status=target.value,
+            actor=actor,
+            actor_role=actor_role,
+            reason=reason.strip() if reason else None,
+            details=details,
+            created_at=now,
+        )
+    )
+    try:
+        await session.flush()
+    except StaleDataError:
+        raise Conflict(
+            "status: someone else changed this household just now; reload it and decide again",
+            field="status",
+        ) from None
+    return household
+
+
+async def record_objection(
+    session: AsyncSession, *, archive_no: str, scope: str, text: str, actor: str, now: dt.datetime
+) -> Objection:
+    household = await household_in_scope(session, scope=scope, archive_no=archive_no)
+    if household.status != HouseholdStatus.NOTICE.value:
+        raise Conflict(
+            f"status: the household is {household.status}; objections are recorded during NOTICE",
+            field="status",
+        )
+    objection = Objection(
+        archive_no=archive_no, text=text.strip(), recorded_by=actor, created_at=now
+    )
+    session.add(objection)
+    await session.flush()
+    return objection
+
+
+async def due_for_review(
+    session: AsyncSession, *, scope: str, region: str | None, before: dt.date, limit: int
+) -> Sequence[Household]:
+    stmt = select(Household).where(
+        in_scope(scope),
+        Household.status == HouseholdStatus.ACTIVE.value,
+        Household.next_review_on <= before,
+    )
+    if region:
+        stmt = stmt.where(Household.village_code.like(region + "%"))
+    rows = await session.scalars(
+        stmt.order_by(Household.next_review_on, Household.archive_no).limit(limit)
+    )
+    return rows.all()

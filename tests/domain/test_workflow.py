@@ -1,0 +1,116 @@
+"""The state machine, exhaustively: every step from every status."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from domain.enums import HouseholdStatus as S
+from domain.errors import Conflict, InvalidInput
+from domain.workflow import (
+    RULES,
+    MemberSituation,
+    ReviewClass,
+    Situation,
+    Step,
+    add_months,
+    next_review,
+    next_status,
+    notice_end,
+    review_class,
+)
+
+TODAY = dt.date(2026, 11, 27)
+OPEN = Situation(today=TODAY, notice_ends_on=TODAY, status_since=TODAY - dt.timedelta(days=60))
+
+LEGAL = {
+    (S.DRAFT, Step.SUBMIT): S.SUBMITTED,
+    (S.SUBMITTED, Step.ACCEPT): S.ACCEPTED,
+    (S.ACCEPTED, Step.INVESTIGATE): S.INVESTIGATED,
+    (S.INVESTIGATED, Step.TOWNSHIP_REVIEW): S.TOWNSHIP_REVIEWED,
+    (S.TOWNSHIP_REVIEWED, Step.PUBLISH_NOTICE): S.NOTICE,
+    (S.NOTICE, Step.APPROVE): S.APPROVED,
+    (S.NOTICE, Step.REJECT): S.REJECTED,
+    (S.APPROVED, Step.ACTIVATE): S.ACTIVE,
+    (S.ACTIVE, Step.SUSPEND): S.SUSPENDED,
+    (S.SUSPENDED, Step.RESUME): S.ACTIVE,
+    (S.ACTIVE, Step.TERMINATE): S.TERMINATED,
+    (S.SUSPENDED, Step.TERMINATE): S.TERMINATED,
+    (S.TERMINATED, Step.ARCHIVE): S.ARCHIVED,
+    (S.REJECTED, Step.ARCHIVE): S.ARCHIVED,
+}
+
+
+@pytest.mark.parametrize("status", list(S))
+@pytest.mark.parametrize("step", list(Step))
+def test_every_step_from_every_status(status: S, step: Step) -> None:
+    expected = LEGAL.get((status, step))
+    if expected is not None:
+        assert next_status(status, step, reason="because", situation=OPEN) is expected
+        return
+    with pytest.raises(Conflict) as refused:
+        next_status(status, step, reason="because", situation=OPEN)
+    assert status.value in refused.value.message  # the current state is named
+    assert refused.value.field == "status"
+
+
+def test_the_table_is_exactly_the_legal_set() -> None:
+    table = {(src, step): rule.target for step, rule in RULES.items() for src in rule.sources}
+    assert table == LEGAL
+
+
+@pytest.mark.parametrize("step", [Step.REJECT, Step.SUSPEND, Step.RESUME, Step.TERMINATE])
+@pytest.mark.parametrize("reason", [None, "", "   "])
+def test_reasons_are_required(step: Step, reason: str | None) -> None:
+    source = next(iter(RULES[step].sources))
+    with pytest.raises(InvalidInput) as refused:
+        next_status(source, step, reason=reason, situation=OPEN)
+    assert refused.value.field == "reason"
+
+
+def test_notice_cannot_be_cut_short() -> None:
+    published = dt.date(2026, 11, 20)
+    ends = notice_end(published)
+    assert ends == dt.date(2026, 11, 27)
+    for day in (published, ends - dt.timedelta(days=1)):
+        with pytest.raises(Conflict, match="cannot be cut short"):
+            next_status(S.NOTICE, Step.APPROVE, reason=None, situation=Situation(day, ends))
+    assert (
+        next_status(S.NOTICE, Step.APPROVE, reason=None, situation=Situation(ends, ends))
+        is S.APPROVED
+    )
+    with pytest.raises(Conflict):
+        next_status(S.NOTICE, Step.REJECT, reason="x", situation=Situation(TODAY, None))
+
+
+def test_archiving_waits_for_the_configured_period() -> None:
+    recent = Situation(TODAY, status_since=TODAY - dt.timedelta(days=29))
+    with pytest.raises(Conflict, match="waits 30 days"):
+        next_status(S.TERMINATED, Step.ARCHIVE, reason=None, situation=recent)
+    old = Situation(TODAY, status_since=TODAY - dt.timedelta(days=30))
+    assert next_status(S.TERMINATED, Step.ARCHIVE, reason=None, situation=old) is S.ARCHIVED
+
+
+def m(age: int, **flags: bool) -> MemberSituation:
+    return MemberSituation(
+        age=age,
+        disabled=flags.get("disabled", False),
+        seriously_ill=flags.get("ill", False),
+        student=flags.get("student", False),
+        has_income=flags.get("income", False),
+    )
+
+
+def test_review_class_follows_the_household_situation() -> None:
+    assert review_class([m(72), m(68, disabled=True)]) is ReviewClass.A
+    assert review_class([m(45, ill=True), m(12)]) is ReviewClass.A
+    assert review_class([m(40), m(10)]) is ReviewClass.B
+    assert review_class([m(40, income=True), m(10)]) is ReviewClass.C
+
+
+def test_review_dates() -> None:
+    assert next_review(dt.date(2026, 1, 31), ReviewClass.C) == dt.date(2026, 4, 30)
+    assert next_review(dt.date(2026, 8, 31), ReviewClass.B) == dt.date(2027, 2, 28)
+    assert next_review(dt.date(2024, 2, 29), ReviewClass.A) == dt.date(2025, 2, 28)
+    assert add_months(dt.date(2026, 11, 15), 3) == dt.date(2027, 2, 15)
