@@ -24,7 +24,16 @@ from domain.principal import Principal
 from gateway.policy_gate import RequestGate
 from store import households as store
 from store.crypto import Cipher
-from store.models import Asset, ChangeReport, Member, Payment, Region, Review
+from store.models import (
+    Asset,
+    BenefitHistory,
+    ChangeReport,
+    Member,
+    Objection,
+    Payment,
+    Region,
+    Review,
+)
 
 T = TypeVar("T")
 CHINA_TIME = dt.timezone(dt.timedelta(hours=8), "CST")  # dates of the archive are Beijing dates
@@ -38,6 +47,8 @@ class Loaders:
     payments: DataLoader[str, list[Payment]]
     assets: DataLoader[str, list[Asset]]
     changes: DataLoader[str, list[ChangeReport]]
+    objections: DataLoader[str, list[Objection]]
+    benefits: DataLoader[str, list[BenefitHistory]]
     regions: DataLoader[str, Region | None]
 
 
@@ -64,6 +75,8 @@ def make_loaders(reading: Reading, scope: str) -> Loaders:
         payments=_grouped(reading, store.payments_by_archive, scope),
         assets=_grouped(reading, store.assets_by_archive, scope),
         changes=_grouped(reading, store.changes_by_archive, scope),
+        objections=_grouped(reading, store.objections_by_archive, scope),
+        benefits=_grouped(reading, store.benefits_by_archive, scope),
         regions=DataLoader(load_fn=load_regions),
     )
 

@@ -155,6 +155,21 @@ class ChangeRecord:
         )
 
 
+@strawberry.type(description="An objection raised during the public notice (公示).")
+class ObjectionRecord:
+    text: str
+    recorded_by: str
+    created_at: dt.datetime
+
+
+@strawberry.type(description="An amount the household was granted, from when, and why.")
+class BenefitChange:
+    amount: Decimal
+    effective_from: dt.date
+    reason: str
+    created_by: str
+
+
 @strawberry.type(description="A monthly benefit payment.")
 class Payment:
     row: strawberry.Private[models.Payment]
@@ -283,6 +298,29 @@ class Household:
     async def reviews(self, info: Info) -> list[Review]:
         return [
             Review.from_row(r) for r in await info.context.loaders.reviews.load(self.archive_no)
+        ]
+
+    @strawberry.field(description="Objections raised during the public notice.")
+    async def objections(self, info: Info) -> list[ObjectionRecord]:
+        rows = await info.context.loaders.objections.load(self.archive_no)
+        return [
+            ObjectionRecord(text=r.text, recorded_by=r.recorded_by, created_at=r.created_at)
+            for r in rows
+        ]
+
+    @strawberry.field(
+        description="Every amount granted, oldest first (approval, changes, standards)."
+    )
+    async def benefit_history(self, info: Info) -> list[BenefitChange]:
+        rows = await info.context.loaders.benefits.load(self.archive_no)
+        return [
+            BenefitChange(
+                amount=r.amount,
+                effective_from=r.effective_from,
+                reason=r.reason,
+                created_by=r.created_by,
+            )
+            for r in rows
         ]
 
     @strawberry.field(description="Reported changes (动态管理), oldest first.")

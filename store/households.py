@@ -22,17 +22,19 @@ from domain.enums import Area, Category, HouseholdStatus
 from domain.errors import InvalidInput
 from store.models import (
     Asset,
+    BenefitHistory,
     ChangeReport,
     Household,
     IdClaim,
     Member,
+    Objection,
     Payment,
     Region,
     Review,
     Standard,
 )
 
-T = TypeVar("T", Member, Review, Payment, Asset, ChangeReport)
+T = TypeVar("T", Member, Review, Payment, Asset, ChangeReport, Objection, BenefitHistory)
 
 
 def in_scope(scope: str) -> ColumnElement[bool]:
@@ -198,6 +200,34 @@ async def changes_by_archive(
         scope=scope,
         archive_nos=archive_nos,
         order=[ChangeReport.archive_no, ChangeReport.created_at, ChangeReport.id],  # type: ignore[list-item]
+    )
+
+
+async def objections_by_archive(
+    session: AsyncSession, *, scope: str, archive_nos: Sequence[str]
+) -> dict[str, list[Objection]]:
+    return await _children_by_archive(
+        session,
+        Objection,
+        scope=scope,
+        archive_nos=archive_nos,
+        order=[Objection.archive_no, Objection.created_at, Objection.id],  # type: ignore[list-item]
+    )
+
+
+async def benefits_by_archive(
+    session: AsyncSession, *, scope: str, archive_nos: Sequence[str]
+) -> dict[str, list[BenefitHistory]]:
+    return await _children_by_archive(
+        session,
+        BenefitHistory,
+        scope=scope,
+        archive_nos=archive_nos,
+        order=[
+            BenefitHistory.archive_no,  # type: ignore[list-item]
+            BenefitHistory.effective_from,  # type: ignore[list-item]
+            BenefitHistory.created_at,  # type: ignore[list-item]
+        ],
     )
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
 from gateway.runtime import Runtime
 from tests.conftest import Api
 from tests.helpers import (
@@ -63,3 +65,20 @@ async def test_parallel_claims_of_one_person_let_exactly_one_through(
     assert {r["errors"][0]["extensions"]["code"] for r in lost} == {"CONFLICT"}
     total = await api.gql(token, "{ households { totalCount } }")
     assert total["data"]["households"]["totalCount"] == 1
+
+
+@pytest.mark.postgres_only
+@pytest.mark.parametrize("attempt", range(20))
+async def test_parallel_allocation_twenty_times_in_a_row(
+    api: Api, runtime: Runtime, attempt: int
+) -> None:
+    await load_regions(runtime)
+    token = await issue_token(runtime, "caseworker", CASEWORKER_TOWNSHIP)
+    results = await asyncio.gather(
+        *(
+            api.gql(token, SUBMIT, {"input": application(members=[member("HEAD")])})
+            for _ in range(6)
+        )
+    )
+    numbers = sorted(int(r["data"]["submitApplication"]["archiveNo"][-6:]) for r in results)
+    assert numbers == [1, 2, 3, 4, 5, 6]

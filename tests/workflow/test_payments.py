@@ -484,3 +484,14 @@ async def test_households_without_a_bank_account_are_paid_without_one(
         p for p in await payments_of(api, finance, archive_no) if p["period"] == "2026-05"
     )
     assert (retried["status"], retried["bankAccount"]) == ("PENDING", None)
+
+
+@pytest.mark.postgres_only
+@pytest.mark.parametrize("attempt", range(20))
+async def test_parallel_batches_twenty_times_in_a_row(
+    api: Api, runtime: Runtime, finance: str, attempt: int
+) -> None:
+    archives = [await household(runtime, benefit=f"{500 + i}.10") for i in range(3)]
+    bodies = await asyncio.gather(*(generate(api, finance, "2026-09") for _ in range(3)))
+    assert sorted(result(b)["created"] for b in bodies) == [0, 0, 3]
+    assert await per_household_period(runtime) == {(a, "2026-09"): 1 for a in archives}

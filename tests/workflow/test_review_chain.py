@@ -39,6 +39,18 @@ SUSPEND = f"mutation($a: String!, $r: String!) {{ suspendHousehold(archiveNo: $a
 RESUME = f"mutation($a: String!, $r: String!) {{ resumeHousehold(archiveNo: $a, reason: $r) {{ {FIELDS} }} }}"
 TERMINATE = f"mutation($a: String!, $r: String!) {{ terminateHousehold(archiveNo: $a, reason: $r) {{ {FIELDS} }} }}"
 ARCHIVE = f"mutation($a: String!) {{ archiveHousehold(archiveNo: $a) {{ {FIELDS} }} }}"
+HISTORY = (
+    "query($a: String!) { household(archiveNo: $a) { objections { text recordedBy } "
+    "benefitHistory { amount effectiveFrom reason } } }"
+)
+GENERATE = (
+    "mutation($c: String!, $p: String!) { generatePayments(countyCode: $c, period: $p) "
+    "{ created totalAmount } }"
+)
+DISBURSE = (
+    'mutation($id: ID!) { recordDisbursement(paymentId: $id, outcome: DISBURSED, bankReference: "ICBC-1") '
+    "{ status } }"
+)
 DUE = "query($b: Date!) { dueForReview(before: $b) { archiveNo reviewClass } }"
 
 
@@ -113,6 +125,26 @@ async def test_the_whole_chain_by_the_right_roles(api: Api, runtime: Runtime) ->
     visit = active["reviews"][2]
     assert visit["actor"] == "cw-zhang"
     assert visit["details"]["visitors"] == ["张强", "刘敏"]
+    history = await api.gql(reviewer, HISTORY, {"a": archive})
+    assert history["data"]["household"]["objections"][0]["recordedBy"] == "cw-zhang"
+    assert [b["amount"] for b in history["data"]["household"]["benefitHistory"]] == [
+        approved["monthlyBenefit"]
+    ]
+
+    # finance pays it: one PENDING payment in this month's batch, then disbursed
+    finance = await issue_token(runtime, "finance_officer", "220183", principal="fin-wang")
+    period = f"{runtime.clock():%Y-%m}"
+    batch = ok(await api.gql(finance, GENERATE, {"c": "220183", "p": period}), "generatePayments")
+    assert batch["created"] == 1
+    assert batch["totalAmount"] == approved["monthlyBenefit"]
+    paid = await api.gql(
+        finance,
+        "query($a: String!) { household(archiveNo: $a) { payments { id status } } }",
+        {"a": archive},
+    )
+    [payment] = paid["data"]["household"]["payments"]
+    done = ok(await api.gql(finance, DISBURSE, {"id": payment["id"]}), "recordDisbursement")
+    assert done["status"] == "DISBURSED"
 
     for query, reason in ((SUSPEND, "外出务工"), (RESUME, "返乡"), (TERMINATE, "收入提高")):
         name = query.split("{")[1].split("(")[0].strip()
@@ -128,6 +160,10 @@ async def test_the_whole_chain_by_the_right_roles(api: Api, runtime: Runtime) ->
         {"a": archive},
     )
     assert len(again["data"]["household"]["reviews"]) == 11
+    # an archived household is not paid again
+    next_period = f"{runtime.clock():%Y-%m}"
+    later_batch = await api.gql(finance, GENERATE, {"c": "220183", "p": next_period})
+    assert later_batch["data"]["generatePayments"]["created"] == 0
 
     async with runtime.sessions() as session:
         assert (await verify(session, runtime.cipher.keys.audit_key)).ok
