@@ -17,6 +17,16 @@ from domain.errors import Conflict, InvalidInput
 
 NOTICE_DAYS = 7  # public notice (公示) lasts seven full days
 ARCHIVE_AFTER_DAYS = 30  # terminated or rejected archives are archived (归档) after this
+# days a household may stay in a stage before it is overdue (时效性): acceptance 3,
+# investigation 10, township review 5, publication 3, notice 7 + county decision 10
+STAGE_LIMITS: dict[str, int] = {
+    "SUBMITTED": 3,
+    "ACCEPTED": 10,
+    "INVESTIGATED": 5,
+    "TOWNSHIP_REVIEWED": 3,
+    "NOTICE": 17,
+    "APPROVED": 5,
+}
 
 
 class Step(enum.StrEnum):
@@ -64,6 +74,7 @@ class Situation:
     today: dt.date
     notice_ends_on: dt.date | None = None
     status_since: dt.date | None = None
+    archive_after_days: int = ARCHIVE_AFTER_DAYS
 
 
 def notice_end(published_on: dt.date) -> dt.date:
@@ -90,10 +101,10 @@ def next_status(current: S, step: Step, *, reason: str | None, situation: Situat
         )
     if step is Step.ARCHIVE:
         since = situation.status_since or situation.today
-        if (situation.today - since).days < ARCHIVE_AFTER_DAYS:
+        if (situation.today - since).days < situation.archive_after_days:
             raise Conflict(
                 f"status: the household is {current.value} since {since.isoformat()}; "
-                f"archiving waits {ARCHIVE_AFTER_DAYS} days",
+                f"archiving waits {situation.archive_after_days} days",
                 field="status",
             )
     return rule.target

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from domain.enums import HouseholdStatus
+from domain.workflow import ARCHIVE_AFTER_DAYS, STAGE_LIMITS
 
 DEFAULT_DATABASE_FILE = "dibao.db"
 DEFAULT_KEY_FILE = "dibao-keys.json"
@@ -17,6 +20,8 @@ class Settings:
     demo: bool = False
     graphiql: bool = False
     cors_origins: tuple[str, ...] = ()  # browsers' origins allowed to call the API; none by default
+    archive_after_days: int = ARCHIVE_AFTER_DAYS  # terminated/rejected -> ARCHIVED after this
+    stage_limits: dict[str, int] = field(default_factory=lambda: dict(STAGE_LIMITS))
 
     @property
     def is_postgres(self) -> bool:
@@ -35,5 +40,36 @@ def load_settings(*, demo: bool = False) -> Settings:
         o.strip() for o in os.environ.get("DIBAO_CORS_ORIGINS", "").split(",") if o.strip()
     )
     return Settings(
-        database_url=url, key_file=key_file, demo=demo, graphiql=demo, cors_origins=origins
+        database_url=url,
+        key_file=key_file,
+        demo=demo,
+        graphiql=demo,
+        cors_origins=origins,
+        archive_after_days=_positive(
+            os.environ.get("DIBAO_ARCHIVE_AFTER_DAYS"), ARCHIVE_AFTER_DAYS
+        ),
+        stage_limits=parse_stage_limits(os.environ.get("DIBAO_STAGE_LIMITS", "")),
     )
+
+
+def _positive(value: str | None, default: int) -> int:
+    if value is None or not value.strip():
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a positive number of days") from None
+    if number < 1:
+        raise ValueError(f"{value!r} is not a positive number of days")
+    return number
+
+
+def parse_stage_limits(text: str) -> dict[str, int]:
+    """`SUBMITTED=3,ACCEPTED=10`: days a household may stay in a stage (overrides defaults)."""
+    limits = dict(STAGE_LIMITS)
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        stage, _, days = part.partition("=")
+        if stage.strip() not in {s.value for s in HouseholdStatus}:
+            raise ValueError(f"DIBAO_STAGE_LIMITS: unknown stage {stage.strip()!r}")
+        limits[stage.strip()] = _positive(days, 0) if days.strip() else _positive("0", 0)
+    return limits

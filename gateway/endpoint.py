@@ -157,6 +157,7 @@ class GraphQLEndpoint:
             sessions=self.runtime.sessions,
             cipher=self.runtime.cipher,
             now=record.time,
+            settings=self.runtime.settings,
             gate=RequestGate(
                 principal=principal,
                 engine=self.runtime.policy_engine,

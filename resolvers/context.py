@@ -14,6 +14,7 @@ import datetime as dt
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TypeVar
 
 import strawberry
@@ -21,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry.dataloader import DataLoader
 
 from domain.principal import Principal
+from gateway.config import Settings
 from gateway.policy_gate import RequestGate
 from store import households as store
 from store.crypto import Cipher
@@ -88,6 +90,7 @@ class Context:
     cipher: Cipher
     now: dt.datetime
     gate: RequestGate
+    settings: Settings = field(default_factory=lambda: Settings(database_url="", key_file=Path()))
     touched: set[str] = field(default_factory=set)  # archive numbers read or changed
     loaders: Loaders = field(init=False)
     _tx: AsyncSession | None = field(default=None, init=False)

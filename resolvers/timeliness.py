@@ -55,6 +55,7 @@ async def overdue(info: Info, stage: HouseholdStatus, region: str | None = None)
             region=validate_scope(region) if region else None,
             stage=stage,
             now=ctx.now,
+            limits=ctx.settings.stage_limits,
         )
     ctx.touched.update(r.archive_no for r in rows)
     return [Household.from_row(r) for r in rows]

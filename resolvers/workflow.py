@@ -53,6 +53,7 @@ async def _step(
             actor=ctx.principal.name,
             actor_role=ctx.principal.role,
             now=ctx.now,
+            archive_after_days=ctx.settings.archive_after_days,
         )
     ctx.touched.add(row.archive_no)
     return Household.from_row(row)
@@ -150,3 +151,21 @@ async def due_for_review(info: Info, before: dt.date, region: str | None = None)
         )
     ctx.touched.update(r.archive_no for r in rows)
     return [Household.from_row(r) for r in rows]
+
+
+async def archive_due(info: Info, region: str | None = None) -> list[str]:
+    """Archive (归档) every terminated or rejected household past the configured period."""
+    ctx = info.context
+    async with ctx.writing() as session:
+        archived = await store.archive_due(
+            session,
+            scope=ctx.principal.scope,
+            region=validate_scope(region) if region else None,
+            actor=ctx.principal.name,
+            actor_role=ctx.principal.role,
+            now=ctx.now,
+            archive_after_days=ctx.settings.archive_after_days,
+            limit=MAX_DUE,
+        )
+    ctx.touched.update(archived)
+    return archived

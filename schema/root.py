@@ -154,6 +154,10 @@ class Mutation:
         resolver=payment_resolvers.record_disbursement,
         description="Record what the bank did with a PENDING payment (finance).",
     )
+    archive_due: list[str] = strawberry.field(
+        resolver=workflow.archive_due,
+        description="Archive every terminated or rejected household past the period (county).",
+    )
     report_change: Household = strawberry.field(
         resolver=changes.report_change,
         description="Report a change (income, members, address, death) (caseworker).",

@@ -15,16 +15,6 @@ from domain.enums import Category, HouseholdStatus
 from store.households import category_clause, in_scope
 from store.models import Household, Payment
 
-# days a household may stay in a stage before it is overdue (acceptance 3,
-# investigation 10, township review 5, publication 3, notice 7 + decision 10)
-STAGE_LIMITS: dict[HouseholdStatus, int] = {
-    HouseholdStatus.SUBMITTED: 3,
-    HouseholdStatus.ACCEPTED: 10,
-    HouseholdStatus.INVESTIGATED: 5,
-    HouseholdStatus.TOWNSHIP_REVIEWED: 3,
-    HouseholdStatus.NOTICE: 17,
-    HouseholdStatus.APPROVED: 5,
-}
 MAX_OVERDUE = 500
 Q = TypeVar("Q", bound=Select[*tuple[Any, ...]])
 
@@ -36,8 +26,9 @@ async def overdue(
     region: str | None,
     stage: HouseholdStatus,
     now: dt.datetime,
+    limits: dict[str, int],
 ) -> Sequence[Household]:
-    limit = STAGE_LIMITS.get(stage)
+    limit = limits.get(stage.value)
     if limit is None:
         return []
     stmt = select(Household).where(

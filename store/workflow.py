@@ -21,6 +21,7 @@ from domain.categories import age_on
 from domain.enums import Area, HouseholdStatus
 from domain.errors import Conflict, NotFound
 from domain.workflow import (
+    ARCHIVE_AFTER_DAYS,
     MemberSituation,
     Situation,
     Step,
@@ -104,6 +105,7 @@ async def apply_step(
     actor: str,
     actor_role: str,
     now: dt.datetime,
+    archive_after_days: int = ARCHIVE_AFTER_DAYS,
 ) -> Household:
     household = await household_in_scope(session, scope=scope, archive_no=archive_no)
     today = now.astimezone(CST).date()
@@ -116,6 +118,7 @@ async def apply_step(
             today=today,
             notice_ends_on=household.notice_ends_on,
             status_since=household.status_changed_at.astimezone(CST).date(),
+            archive_after_days=archive_after_days,
         ),
     )
     if step is Step.PUBLISH_NOTICE:
@@ -182,3 +185,40 @@ async def due_for_review(
         stmt.order_by(Household.next_review_on, Household.archive_no).limit(limit)
     )
     return rows.all()
+
+
+async def archive_due(
+    session: AsyncSession,
+    *,
+    scope: str,
+    region: str | None,
+    actor: str,
+    actor_role: str,
+    now: dt.datetime,
+    archive_after_days: int,
+    limit: int,
+) -> list[str]:
+    """Archive every terminated or rejected household past the period, in scope."""
+    cutoff = now - dt.timedelta(days=archive_after_days)
+    stmt = select(Household.archive_no).where(
+        in_scope(scope),
+        Household.status.in_([HouseholdStatus.TERMINATED.value, HouseholdStatus.REJECTED.value]),
+        Household.status_changed_at <= cutoff,
+    )
+    if region:
+        stmt = stmt.where(Household.village_code.like(region + "%"))
+    due = (await session.scalars(stmt.order_by(Household.archive_no).limit(limit))).all()
+    for archive_no in due:
+        await apply_step(
+            session,
+            archive_no=archive_no,
+            scope=scope,
+            step=Step.ARCHIVE,
+            reason="archived after the retention of the case file",
+            details=None,
+            actor=actor,
+            actor_role=actor_role,
+            now=now,
+            archive_after_days=archive_after_days,
+        )
+    return list(due)

@@ -250,3 +250,21 @@ async def test_two_reviewers_deciding_at_once_exactly_one_wins(
         if r["step"] in {"APPROVE", "REJECT"}
     ]
     assert len(decisions) == 1
+
+
+ARCHIVE_DUE = "mutation { archiveDue }"
+
+
+async def test_archive_due_moves_only_what_the_period_allows(api: Api, runtime: Runtime) -> None:
+    await load_regions(runtime)
+    worker = await issue_token(runtime, "caseworker", CASEWORKER_TOWNSHIP)
+    reviewer = await issue_token(runtime, "county_reviewer", "220183")
+    exact = str(URBAN_STANDARD)
+    archive = await to_notice(api, worker, incomes=(exact, exact))
+    later(runtime, 7)
+    ok(await api.gql(reviewer, REJECT, {"a": archive}), "rejectApplication")
+    assert ok(await api.gql(reviewer, ARCHIVE_DUE), "archiveDue") == []
+    later(runtime, 7 + 30)
+    assert ok(await api.gql(reviewer, ARCHIVE_DUE), "archiveDue") == [archive]
+    assert ok(await api.gql(reviewer, ARCHIVE_DUE), "archiveDue") == []
+    assert code(await api.gql(worker, ARCHIVE_DUE)) == "FORBIDDEN"
