@@ -276,6 +276,14 @@ class PolicyRule(Base):
     v5: Mapped[str] = mapped_column(String(100), default="")
 
 
+class PolicyShipped(Base):
+    """A shipped default rule once applied here; later releases add only rules not seen yet."""
+
+    __tablename__ = "policy_shipped"
+
+    rule: Mapped[str] = mapped_column(String(400), primary_key=True)
+
+
 class PolicyState(Base):
     """A single row whose version every policy change bumps; servers poll it to reload."""
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.models import PolicyRule, PolicyState
+from store.models import PolicyRule, PolicyShipped, PolicyState
 
 
 def rule_rows(rules: Iterable[Sequence[str]]) -> list[dict[str, str]]:
@@ -88,3 +88,34 @@ async def remove_rule(
     await session.delete(found)
     await _bump(session, actor=actor, now=now)
     return True
+
+
+def rule_key(rule: Sequence[str]) -> str:
+    padded = [*rule[1:], "", "", "", "", "", ""][:6]
+    return ",".join([rule[0], *padded])
+
+
+async def sync_shipped(
+    session: AsyncSession, shipped: Sequence[Sequence[str]], *, now: dt.datetime
+) -> int:
+    """Add the shipped default rules this database has never had; returns how many.
+
+    A rule once applied is remembered, so one a secadmin removed stays removed;
+    a release that tightens the default must say so in a migration.
+    """
+    seen = set((await session.scalars(select(PolicyShipped.rule))).all())
+    added = 0
+    for rule in shipped:
+        key = rule_key(rule)
+        if key in seen:
+            continue
+        seen.add(key)
+        session.add(PolicyShipped(rule=key))
+        if await find_rule(session, rule) is None:
+            padded = [*rule[1:], "", "", "", "", "", ""][:6]
+            session.add(PolicyRule(ptype=rule[0], **{f"v{i}": v for i, v in enumerate(padded)}))
+            added += 1
+    if added:
+        await _bump(session, actor="release", now=now)
+    await session.flush()
+    return added

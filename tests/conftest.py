@@ -32,8 +32,8 @@ from policies.engine import default_rules
 from store.crypto import Cipher, KeyRing
 from store.db import create_engine, session_factory
 from store.migrate import upgrade
-from store.models import Base, PolicyRule, PolicyState
-from store.policy import rule_rows
+from store.models import Base, PolicyRule, PolicyShipped, PolicyState
+from store.policy import rule_key, rule_rows
 from store.types import utcnow
 
 PG_ADMIN_URL = os.environ.get(
@@ -122,6 +122,9 @@ async def _pg_reset(url: str, truncate: str) -> None:
             )
             await conn.execute(text("INSERT INTO audit_retention (id, days) VALUES (1, 183)"))
             await conn.execute(insert(PolicyRule), rule_rows(default_rules()))
+            await conn.execute(
+                insert(PolicyShipped), [{"rule": rule_key(r)} for r in default_rules()]
+            )
             await conn.execute(
                 insert(PolicyState),
                 [{"id": 1, "version": 1, "updated_at": utcnow(), "updated_by": "test"}],
