@@ -142,20 +142,26 @@ class Verification:
     reason: str | None = None
 
 
-async def _entries(session: AsyncSession) -> AsyncIterator[AuditEntry]:
-    result = await session.stream_scalars(select(AuditEntry).order_by(AuditEntry.seq))
+async def _entries(session: AsyncSession, up_to: int) -> AsyncIterator[AuditEntry]:
+    result = await session.stream_scalars(
+        select(AuditEntry).where(AuditEntry.seq <= up_to).order_by(AuditEntry.seq)
+    )
     async for row in result:
         yield row
 
 
 async def verify(session: AsyncSession, key: bytes) -> Verification:
     """Recompute the chain from the first entry; name the first entry that does not hold."""
-    archives: dict[int, set[str]] = {}
-    for seq, archive_no in (
-        await session.execute(select(AuditArchive.seq, AuditArchive.archive_no))
-    ).all():
-        archives.setdefault(int(seq), set()).add(archive_no)
+    # the head first: an entry and the head move in one statement (or transaction),
+    # so every entry up to the head's sequence is committed and can be checked
+    # while other requests keep appending past it
     head = (await session.execute(select(AuditHead))).scalar_one()
+    archives: dict[int, set[str]] = {}
+    rows = await session.execute(
+        select(AuditArchive.seq, AuditArchive.archive_no).where(AuditArchive.seq <= head.seq)
+    )
+    for seq, archive_no in rows.all():
+        archives.setdefault(int(seq), set()).add(archive_no)
     prev_hash, expected, count = head.base_hash, head.base_seq + 1, 0
     if head.base_seq and not hmac.compare_digest(
         head_signature(key, head.base_seq, head.base_hash, kind="base"), head.base_signature
@@ -163,7 +169,7 @@ async def verify(session: AsyncSession, key: bytes) -> Verification:
         return Verification(
             False, 0, head.base_seq + 1, "the purge checkpoint's signature is wrong"
         )
-    async for row in _entries(session):
+    async for row in _entries(session, head.seq):
         if row.seq != expected:
             return Verification(False, count, expected, f"entry {expected} is missing")
         if row.prev_hash != prev_hash:
@@ -202,6 +208,11 @@ async def verify(session: AsyncSession, key: bytes) -> Verification:
         return Verification(
             False, count, last + 1, f"the log ends at entry {last} but the head says {head.seq}"
         )
+    # entries past the head that no append put there (one statement: one snapshot)
+    beyond = select(func.count()).where(AuditEntry.seq > AuditHead.seq).scalar_subquery()
+    stray = (await session.execute(select(AuditHead.seq, beyond).where(AuditHead.id == 1))).one()
+    if stray[1]:
+        return Verification(False, count, int(stray[0]) + 1, "entries beyond the signed head")
     return Verification(True, count)
 
 

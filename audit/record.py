@@ -18,31 +18,78 @@ import orjson
 from audit import fields as F
 
 REDACTED = "[redacted]"
+# arguments and input fields whose values are not personal: kept in the audit
+# entry; everything else a variable feeds is redacted (an allow-list, so a new
+# field is redacted until someone decides otherwise)
+PLAIN_SINKS = frozenset(
+    {
+        "archiveNo", "region", "villageCode", "countyCode", "period", "first", "after",
+        "status", "category", "area", "stage", "before", "since", "until", "bucket", "by",
+        "outcome", "principal", "role", "kind", "relation", "action", "subject", "object",
+        "scope", "effect", "member", "memberPosition", "paymentId", "id", "documentId",
+    }
+)  # fmt: skip
 SENSITIVE_KEYS = frozenset(
     {"name", "idnumber", "phone", "bankaccount", "address", "id", "token", "monthlyincome"}
 )
 # region codes and archive numbers look like long digit strings but are not personal
 PLAIN_KEYS = frozenset({"villagecode", "region", "archiveno", "countycode", "period"})
-_SENSITIVE_VALUE = re.compile(r"^\s*(\d{17}[\dXx]|\d{15}|1\d{10}|\d{12,19}|dibao_\S+)\s*$")
+_SENSITIVE_VALUE = re.compile(r"^\s*(\d{17}[\dXx]|\d{15}|1\d{10}|\d{16,19}|dibao_\S+)\s*$")
 MAX_VARIABLE_TEXT = 200
 
 
-def redact(value: Any, key: str | None = None) -> Any:
+MAX_DEPTH = 12
+
+
+def redact(value: Any, key: str | None = None, depth: int = 0) -> Any:
     normalized = key.replace("_", "").lower() if key is not None else None
     if normalized in SENSITIVE_KEYS:
         return REDACTED
     if normalized in PLAIN_KEYS and isinstance(value, str):
         return value[:MAX_VARIABLE_TEXT]
+    if depth >= MAX_DEPTH:
+        return REDACTED
     if isinstance(value, dict):
-        return {str(k): redact(v, str(k)) for k, v in value.items()}
+        return {str(k)[:100]: redact(v, str(k), depth + 1) for k, v in list(value.items())[:200]}
     if isinstance(value, list):
-        return [redact(v) for v in value]
+        return [redact(v, None, depth + 1) for v in value[:200]]
     if isinstance(value, str):
         if _SENSITIVE_VALUE.match(value):
             return REDACTED
         return value[:MAX_VARIABLE_TEXT]
     if isinstance(value, bool | int | float) or value is None:
         return value
+    return REDACTED
+
+
+def redact_variables(variables: dict[str, Any], sinks: dict[str, set[str]] | None) -> Any:
+    """Keep a variable's value only when everything it feeds is a plain argument."""
+    if sinks is None:  # the document could not be read: keep nothing
+        return {str(k)[:100]: REDACTED for k in list(variables)[:200]}
+    kept: dict[str, Any] = {}
+    for name, value in list(variables.items())[:200]:
+        fed = sinks.get(name, set())
+        if fed and fed <= PLAIN_SINKS and not isinstance(value, dict | list):
+            kept[str(name)[:100]] = redact(value)
+        elif isinstance(value, dict | list) and fed:
+            kept[str(name)[:100]] = _keep_plain(value, 0)
+        else:
+            kept[str(name)[:100]] = REDACTED
+    return kept
+
+
+def _keep_plain(value: Any, depth: int, key: str | None = None) -> Any:
+    """Inside an input object, keep only the fields named in PLAIN_SINKS."""
+    if depth >= MAX_DEPTH:
+        return REDACTED
+    if isinstance(value, dict):
+        return {
+            str(k)[:100]: _keep_plain(v, depth + 1, str(k)) for k, v in list(value.items())[:200]
+        }
+    if isinstance(value, list):
+        return [_keep_plain(v, depth + 1, key) for v in value[:200]]
+    if key in PLAIN_SINKS:
+        return redact(value)
     return REDACTED
 
 

@@ -10,16 +10,23 @@ import hashlib
 from collections.abc import Sequence
 
 from graphql import (
+    ArgumentNode,
     DocumentNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
+    ListValueNode,
+    ObjectValueNode,
     OperationDefinitionNode,
+    Source,
+    TokenKind,
+    ValueNode,
+    VariableNode,
     parse,
     print_ast,
     visit,
 )
-from graphql.language import Visitor
+from graphql.language import Lexer, Visitor
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -77,6 +84,47 @@ def split_operations(text: str) -> list[str]:
         standalone = DocumentNode(definitions=(operation, *needed.values()))
         result.append(normalize(standalone))
     return result
+
+
+_LITERALS = frozenset({TokenKind.STRING, TokenKind.BLOCK_STRING, TokenKind.INT, TokenKind.FLOAT})
+
+
+def shape_hash(text: str) -> str:
+    """SHA-256 of the document normalized and stripped of literal values.
+
+    The audit log records this, not the raw text's hash: a literal (an ID number
+    written into the query) must not be recoverable by hashing guesses, and the
+    same operation with other values should hash alike.
+    """
+    lexer = Lexer(Source(text))
+    parts = []
+    token = lexer.advance()
+    while token.kind is not TokenKind.EOF:
+        parts.append("?" if token.kind in _LITERALS else (token.value or token.kind.value))
+        token = lexer.advance()
+    return "shape:" + hashlib.sha256(" ".join(parts).encode()).hexdigest()
+
+
+def variable_sinks(document: DocumentNode) -> dict[str, set[str]]:
+    """For each variable, the names of the arguments and input fields it feeds."""
+    sinks: dict[str, set[str]] = {}
+
+    def value(node: ValueNode, sink: str) -> None:
+        if isinstance(node, VariableNode):
+            sinks.setdefault(node.name.value, set()).add(sink)
+        elif isinstance(node, ListValueNode):
+            for item in node.values:
+                value(item, sink)
+        elif isinstance(node, ObjectValueNode):
+            for field in node.fields:
+                value(field.value, field.name.value)
+
+    class Arguments(Visitor):
+        def enter_argument(self, node: ArgumentNode, *_: object) -> None:
+            value(node.value, node.name.value)
+
+    visit(document, Arguments())
+    return sinks
 
 
 async def store_documents(session: AsyncSession, texts: Sequence[str]) -> list[str]:

@@ -11,13 +11,15 @@ own. If it cannot be written, the caller gets an error and no data.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from graphql import GraphQLError
+from graphql import GraphQLError, parse
 from opentelemetry import trace
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -26,12 +28,19 @@ from strawberry.asgi import GraphQL
 
 from audit import fields as F
 from audit.chain import AuditChain
-from audit.record import AuditRecord, outcome_for, redact
+from audit.record import AuditRecord, outcome_for, redact_variables
 from audit.tracing import current_trace_id
 from domain.errors import DomainError, Forbidden, InvalidInput
 from domain.principal import Principal
 from gateway.auth import authenticate, peer_fingerprint
-from gateway.documents import PREFIX, document_id, load_document, normalize
+from gateway.documents import (
+    PREFIX,
+    document_id,
+    load_document,
+    normalize,
+    shape_hash,
+    variable_sinks,
+)
 from gateway.errors import error_body, format_error
 from gateway.policy_gate import RequestGate
 from gateway.runtime import Runtime
@@ -41,6 +50,7 @@ from schema.root import build_schema
 
 log = logging.getLogger("dibao.gateway")
 MAX_BODY = 256 * 1024
+MAX_VARIABLE_DEPTH = 32
 AUDIT_FAILED = "The request could not be recorded in the audit log, so it was not completed."
 
 
@@ -80,7 +90,35 @@ def parse_request(body: bytes, content_type: str) -> GraphQLRequest:
         raise BadRequest("Send exactly one of `query` or `documentId`.")
     if not isinstance(variables, dict | None) or not isinstance(name, str | None):
         raise BadRequest("`variables` must be an object and `operationName` a string.")
+    if _too_deep(variables, 0):
+        raise BadRequest(f"Variables nest deeper than {MAX_VARIABLE_DEPTH} levels.")
+    if _has_nul(query) or _has_nul(variables) or (query is not None and _NUL_ESCAPE.search(query)):
+        raise BadRequest("NUL characters are not accepted in any value.")
     return GraphQLRequest(query=query, document_id=doc_id, variables=variables, operation_name=name)
+
+
+_NUL_ESCAPE = re.compile(r"\\u0000", re.IGNORECASE)  # a GraphQL string escape for NUL
+
+
+def _too_deep(value: Any, depth: int) -> bool:
+    if depth > MAX_VARIABLE_DEPTH:
+        return True
+    if isinstance(value, dict):
+        return any(_too_deep(v, depth + 1) for v in value.values())
+    if isinstance(value, list):
+        return any(_too_deep(v, depth + 1) for v in value)
+    return False
+
+
+def _has_nul(value: Any) -> bool:
+    """PostgreSQL cannot store NUL in text; refuse it at the door (depth is bounded above)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 def client_address(scope: Scope) -> str | None:
@@ -107,7 +145,15 @@ class GraphQLEndpoint:
             started = time.perf_counter()
             context: Context | None = None
             try:
-                response, context = await self._handle(request, record)
+                try:
+                    response, context = await self._handle(request, record)
+                except Exception:  # whatever broke, the caller gets INTERNAL and it is audited
+                    log.exception("request failed before it could be answered")
+                    record.error_codes = ["INTERNAL"]
+                    response = JSONResponse(
+                        error_body("INTERNAL", "Internal error. The request was not completed."),
+                        status_code=500,
+                    )
                 response = await self._finish(record, response, context, started)
             finally:
                 if context is not None:
@@ -141,7 +187,6 @@ class GraphQLEndpoint:
         record.scope, record.credential_id = principal.scope_label, principal.credential_id
         try:
             gql = parse_request(await request.body(), request.headers.get("content-type", ""))
-            record.variables = redact(gql.variables) if gql.variables else None
             record.operation_name = gql.operation_name
             query = await self._document(principal, gql, record)
         except BadRequest as exc:
@@ -198,10 +243,24 @@ class GraphQLEndpoint:
             assert gql.query is not None
             text = gql.query
             try:
-                doc_id = document_id(normalize(text))
+                doc_id = document_id(normalize(parse(text)))
             except GraphQLError:
-                doc_id = "raw:" + hashlib.sha256(text.encode()).hexdigest()  # unparseable
-        record.document_hash = doc_id
+                doc_id = ""  # not a document at all: it cannot be an approved one
+        try:
+            parsed = parse(text)
+        except GraphQLError:
+            parsed = None
+        sinks = variable_sinks(parsed) if parsed is not None else None
+        record.variables = redact_variables(gql.variables, sinks) if gql.variables else None
+        try:
+            record.document_hash = shape_hash(text)
+        except GraphQLError:  # not even tokens: keyed, so its content cannot be guessed back
+            record.document_hash = (
+                "raw:"
+                + hmac.new(
+                    self.runtime.cipher.keys.audit_key, text.encode(), hashlib.sha256
+                ).hexdigest()
+            )
         if principal.documents is not None and doc_id not in principal.documents:
             raise Forbidden("This credential may only send its approved documents.")
         return text

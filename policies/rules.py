@@ -15,6 +15,25 @@ from domain.errors import Forbidden, InvalidInput
 from domain.region import SCOPE_LENGTHS
 
 ADMIN_ROLES = frozenset({Role.AUDITOR.value, Role.SECADMIN.value, Role.SYSADMIN.value})
+# no rule may hand policy, credential or audit administration to another role
+ADMIN_TYPES = frozenset(
+    {"PolicyRule", "PolicyChange", "CredentialInfo", "AuditEvent", "AuditEventConnection"}
+)
+ADMIN_OBJECTS = frozenset(
+    {
+        "Query.policyRules",
+        "Query.credentials",
+        "Query.auditEvents",
+        "Query.auditActivity",
+        "Query.auditChain",
+        "Mutation.grantPermission",
+        "Mutation.revokePermission",
+        "Mutation.grantRole",
+        "Mutation.revokeRole",
+        "Mutation.revokeCredential",
+        "Mutation.verifyAuditChain",
+    }
+)
 ACTIONS = frozenset({"read", "read_masked", "write"})
 EFFECTS = frozenset({"allow", "deny"})
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
@@ -36,6 +55,10 @@ def validate_permission(
     match = _OBJ_RE.match(obj)
     if not match or match.group(1) not in types:
         raise InvalidInput("object: Type.field or Type.* of a type in the schema", field="object")
+    if match.group(1) in ADMIN_TYPES or obj in ADMIN_OBJECTS:
+        raise Forbidden(
+            "object: administration stays with the administrators (三员分立)", field="object"
+        )
     if action not in ACTIONS:
         raise InvalidInput("action: read, read_masked or write", field="action")
     if effect not in EFFECTS:

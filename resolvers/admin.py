@@ -1,8 +1,10 @@
 """Administration under separation of duties (三员分立): secadmin edits the policy,
 
-sysadmin manages credentials. Which role may call what is the policy's business
-(`write` on each mutation); what no administrator may do to itself is enforced
-here and in `policies.rules`.
+sysadmin lists and revokes credentials. Credentials are issued only on the
+host (`dibao token issue`): a token handed back over the API would let a
+sysadmin mint itself a data-reading role under another name. Which role may
+call what is the policy's business (`write` on each mutation); what no
+administrator may do to itself is enforced here and in `policies.rules`.
 """
 
 from __future__ import annotations
@@ -11,8 +13,8 @@ import datetime as dt
 
 import strawberry
 
-from domain.errors import Forbidden, InvalidInput
-from policies.rules import ADMIN_ROLES, validate_inheritance, validate_permission
+from domain.errors import InvalidInput
+from policies.rules import validate_inheritance, validate_permission
 from resolvers.context import Info
 from store import credentials as creds
 from store import policy as policy_store
@@ -67,21 +69,6 @@ class CredentialInfo:
     fields: list[str] | None
     expires_at: dt.datetime
     revoked: bool
-
-
-@strawberry.type(description="A newly issued credential; the token is shown only this once.")
-class IssuedCredential:
-    credential: CredentialInfo
-    token: str
-
-
-@strawberry.input
-class CredentialInput:
-    principal: str
-    role: str
-    region: str
-    ttl: str = "30d"
-    fields: list[str] | None = None
 
 
 def _schema_types(info: Info) -> set[str]:
@@ -151,27 +138,6 @@ def _info(row: Credential) -> CredentialInfo:
 async def credentials(info: Info) -> list[CredentialInfo]:
     async with info.context.reading() as session:
         return [_info(c) for c in await creds.list_credentials(session)]
-
-
-async def issue_credential(info: Info, input: CredentialInput) -> IssuedCredential:
-    ctx = info.context
-    if input.principal.strip() == ctx.principal.name:
-        raise Forbidden("principal: an administrator cannot issue a credential to itself")
-    if input.role in ADMIN_ROLES and ctx.principal.role in ADMIN_ROLES:
-        # administrator credentials come from the operator's CLI on the host, so
-        # no administrator can mint another administrator (or itself) remotely
-        raise Forbidden("role: administrator credentials are issued on the host only", field="role")
-    async with ctx.writing() as session:
-        row, token = await creds.issue_credential(
-            session,
-            principal=input.principal,
-            role=input.role,
-            region=input.region,
-            ttl=creds.parse_ttl(input.ttl),
-            fields=input.fields,
-            now=ctx.now,
-        )
-    return IssuedCredential(credential=_info(row), token=token)
 
 
 async def revoke_credential(info: Info, id: strawberry.ID) -> CredentialInfo:

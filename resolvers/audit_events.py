@@ -95,11 +95,23 @@ def _after(cursor: str | None) -> int | None:
         return None
     try:
         raw = base64.urlsafe_b64decode(cursor.encode()).decode()
-        if raw.startswith("a:"):
-            return int(raw[2:])
+        if raw.startswith("a:") and 0 < (seq := int(raw[2:])) < 2**62:
+            return seq
     except (ValueError, UnicodeDecodeError):
         pass
     raise InvalidInput("after: not a cursor from this API", field="after")
+
+
+def _check_times(since: dt.datetime | None, until: dt.datetime | None) -> None:
+    for name, value in (("since", since), ("until", until)):
+        if value is None:
+            continue
+        if value.tzinfo is None:
+            raise InvalidInput(
+                f"{name}: give a time zone, e.g. 2026-11-01T00:00:00+08:00", field=name
+            )
+        if not 1990 <= value.year <= 2999 or not 1990 <= value.astimezone(dt.UTC).year <= 2999:
+            raise InvalidInput(f"{name}: a time between 1990 and 2999", field=name)
 
 
 async def audit_events(
@@ -118,11 +130,7 @@ async def audit_events(
         raise InvalidInput(f"first: between 0 and {MAX_PAGE}", field="first")
     if archive_no is not None:
         parse_archive_no(archive_no)
-    for name, value in (("since", since), ("until", until)):
-        if value is not None and value.tzinfo is None:
-            raise InvalidInput(
-                f"{name}: give a time zone, e.g. 2026-11-01T00:00:00+08:00", field=name
-            )
+    _check_times(since, until)
     flt = AuditFilter(
         principal=principal,
         role=role,
@@ -167,9 +175,7 @@ MAX_ACTIVITY_SPAN = dt.timedelta(days=93)
 async def audit_activity(
     info: Info, since: dt.datetime, until: dt.datetime, bucket: Bucket, by: Grouping
 ) -> list[ActivityBucket]:
-    for name, value in (("since", since), ("until", until)):
-        if value.tzinfo is None:
-            raise InvalidInput(f"{name}: give a time zone", field=name)
+    _check_times(since, until)
     if not dt.timedelta(0) < until - since <= MAX_ACTIVITY_SPAN:
         raise InvalidInput("until: after since, at most 93 days later", field="until")
     async with info.context.reading() as session:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 import strawberry
@@ -19,7 +20,7 @@ from resolvers import duplicates as duplicate_resolvers
 from resolvers import households as household_resolvers
 from resolvers import payments as payment_resolvers
 from resolvers import standards as standard_resolvers
-from resolvers.admin import CredentialInfo, IssuedCredential, PolicyChange, PolicyRule
+from resolvers.admin import CredentialInfo, PolicyChange, PolicyRule
 from resolvers.audit_events import (
     ActivityBucket,
     AuditChainStatus,
@@ -182,12 +183,12 @@ class Mutation:
         resolver=audit_resolvers.verify_audit_chain,
         description="Recompute the audit chain now and record the result (auditor).",
     )
-    issue_credential: IssuedCredential = strawberry.field(
-        resolver=admin.issue_credential, description="Issue a bearer credential (sysadmin)."
-    )
     revoke_credential: CredentialInfo = strawberry.field(
         resolver=admin.revoke_credential, description="Revoke a credential at once (sysadmin)."
     )
+
+
+log = logging.getLogger("dibao.graphql")
 
 
 class QuietSchema(strawberry.Schema):
@@ -196,9 +197,17 @@ class QuietSchema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
-        unexpected = [e for e in errors if error_code(e) == "INTERNAL"]
-        if unexpected:
-            super().process_errors(unexpected, execution_context)
+        for error in errors:
+            if error_code(error) != "INTERNAL":
+                continue
+            # never the document or the values: the class, the path and the traceback
+            original = error.original_error
+            log.error(
+                "internal error at %s: %s",
+                ".".join(str(p) for p in error.path or ()) or "-",
+                type(original).__name__ if original else "GraphQLError",
+                exc_info=(type(original), original, original.__traceback__) if original else None,
+            )
 
 
 def build_schema(*, max_tokens: int = 2000, gate: bool = True) -> strawberry.Schema:

@@ -22,7 +22,7 @@ from store.applications import claim_ids
 from store.crypto import Cipher
 from store.households import standards_in_force
 from store.models import BenefitHistory, ChangeReport, Household, IdClaim, Member, new_id
-from store.workflow import household_in_scope
+from store.workflow import flush_or_conflict, household_in_scope
 
 CST = dt.timezone(dt.timedelta(hours=8))
 CHANGEABLE = CLAIMING_STATUSES
@@ -112,10 +112,10 @@ async def report_change(
         )
     )
     household.updated_at = now
-    await session.flush()
+    await flush_or_conflict(session)
     if household.status == HouseholdStatus.ACTIVE.value:
         await _recompute(session, household, actor=actor, today=now.astimezone(CST).date())
-    await session.flush()
+    await flush_or_conflict(session)
     return household
 
 

@@ -24,10 +24,11 @@ from sqlalchemy.pool import NullPool
 def create_engine(url: str | URL, *, pool: bool = True) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        engine = create_async_engine(parsed, connect_args={"timeout": 30})
+        engine = create_async_engine(parsed, connect_args={"timeout": 30}, hide_parameters=True)
         _configure_sqlite(engine)
         return engine
-    kwargs: dict[str, Any] = {"pool_pre_ping": True}
+    # statement parameters are personal data: never in exceptions or logs
+    kwargs: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
     if pool:
         kwargs.update(pool_size=10, max_overflow=10)
     else:

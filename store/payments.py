@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, func, select, true, update
+from sqlalchemy import ColumnElement, bindparam, case, func, select, true, type_coerce, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,7 +30,17 @@ from domain.errors import Conflict, InvalidInput, NotFound
 from domain.region import in_scope as code_in_scope
 from store.crypto import Cipher
 from store.households import in_scope
-from store.models import Base, BenefitHistory, Household, Payment, PaymentBatch, Region, new_id
+from store.models import (
+    Base,
+    BenefitHistory,
+    Household,
+    Payment,
+    PaymentBatch,
+    Region,
+    Review,
+    new_id,
+)
+from store.types import Money
 
 ZERO = Decimal("0.00")
 _PERIOD_RE = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])$")
@@ -58,6 +68,12 @@ def validate_batch_period(value: str, *, today: dt.date) -> str:
             f"period: no later than next month ({next_year:04d}-{next_month:02d})", field="period"
         )
     return value
+
+
+def month_after(period: str) -> dt.datetime:
+    """The first instant after the period (Beijing midnight of the next month's first day)."""
+    end = last_day(period) + dt.timedelta(days=1)
+    return dt.datetime(end.year, end.month, end.day, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 
 
 def last_day(period: str) -> dt.date:
@@ -205,7 +221,11 @@ async def _payable_households(
     session: AsyncSession, *, county_code: str, period: str, scope: str
 ) -> Sequence[Any]:
     """ACTIVE households of the county with no payment for the period yet, and the
-    benefit in force in that month (the latest history row, else the household's)."""
+    benefit in force in that month: the latest history row from before its end.
+
+    A household with no history at all (imported data) is paid its current benefit,
+    but only for months ending after its approval: never for months before it.
+    """
     in_force = (
         select(BenefitHistory.amount)
         .where(
@@ -220,6 +240,23 @@ async def _payable_households(
         .limit(1)
         .scalar_subquery()
     )
+    has_history = (
+        select(BenefitHistory.id).where(BenefitHistory.archive_no == Household.archive_no).exists()
+    )
+    approved_by_then = (
+        select(Review.id)
+        .where(
+            Review.archive_no == Household.archive_no,
+            Review.step == "APPROVE",
+            Review.created_at < month_after(period),
+        )
+        .exists()
+    )
+    benefit = case(
+        (has_history, in_force),
+        (approved_by_then, Household.monthly_benefit),
+        else_=None,
+    )
     paid = (
         select(Payment.id)
         .where(Payment.archive_no == Household.archive_no, Payment.period == period)
@@ -229,7 +266,7 @@ async def _payable_households(
         select(
             Household.archive_no,
             Household.bank_account_enc,
-            func.coalesce(in_force, Household.monthly_benefit).label("benefit"),
+            type_coerce(benefit, Money).label("benefit"),
             paid.label("paid"),
         )
         .where(

@@ -20,6 +20,7 @@ from domain.benefit import monthly_benefit
 from domain.enums import Area, HouseholdStatus
 from domain.errors import Conflict
 from store.models import BenefitHistory, Household, Member, Standard
+from store.workflow import flush_or_conflict
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +78,7 @@ async def set_standard(
     recomputed, flagged = await _recompute(
         session, county_code=county_code, area=area, amount=amount, on=effective_from, actor=actor
     )
-    await session.flush()
+    await flush_or_conflict(session)
     return StandardChange(standard=new, recomputed=recomputed, flagged=flagged)
 
 

@@ -144,14 +144,19 @@ async def apply_step(
             created_at=now,
         )
     )
+    await flush_or_conflict(session)
+    return household
+
+
+async def flush_or_conflict(session: AsyncSession) -> None:
+    """Write pending changes; a household changed by someone else meanwhile is a CONFLICT."""
     try:
         await session.flush()
     except StaleDataError:
         raise Conflict(
-            "status: someone else changed this household just now; reload it and decide again",
+            "status: someone else changed this household just now; reload it and try again",
             field="status",
         ) from None
-    return household
 
 
 async def record_objection(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 from sqlalchemy import update
 
 from gateway.errors import INTERNAL_MESSAGE
@@ -61,3 +63,32 @@ async def test_malformed_requests_get_coded_errors(api: Api, runtime: Runtime) -
     assert bad_variable["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     bad_cursor = await api.gql(token, '{ households(after: "bm9wZQ==") { totalCount } }')
     assert bad_cursor["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "after"}
+
+
+ACTIVITY = (
+    "query($s: DateTime!, $u: DateTime!) "
+    "{ auditActivity(since: $s, until: $u, bucket: DAY, by: ROLE) { count } }"
+)
+EVENTS_AFTER = "query($c: String) { auditEvents(after: $c) { edges { cursor } } }"
+EVENTS_BY = "query($p: String) { auditEvents(principal: $p) { edges { cursor } } }"
+ACCEPT_NUL = (
+    'mutation { acceptApplication(archiveNo: "220183100001-2026-000001", '
+    'reason: "ok\\u0000") { status } }'
+)
+
+
+async def test_hostile_values_are_bad_input_not_internal(api: Api, runtime: Runtime) -> None:
+    auditor = await issue_token(runtime, "auditor", "*")
+    worker = await issue_token(runtime, "caseworker", CASEWORKER_TOWNSHIP)
+    overflow = base64.urlsafe_b64encode(b"a:99999999999999999999999").decode()
+    ancient = {"s": "0001-01-01T00:00:00+14:00", "u": "0001-01-02T00:00:00+14:00"}
+    cases = [
+        (auditor, EVENTS_AFTER, {"c": overflow}),
+        (auditor, ACTIVITY, ancient),
+        (worker, ACCEPT_NUL, None),
+        (auditor, EVENTS_BY, {"p": "a\x00b"}),
+    ]
+    for token, query, variables in cases:
+        response = await api.post(token, query, variables)
+        assert "INTERNAL" not in response.text, (query, response.text)
+        assert "BAD_USER_INPUT" in response.text, (query, response.text)

@@ -112,7 +112,7 @@ async def test_every_outcome_leaves_exactly_one_entry(api: Api, runtime: Runtime
     assert masked["fields"]["Household.status"] == "read"
     assert masked["archive_nos"] == [archive]
     assert masked["operation_type"] == "query" and masked["operation_name"] == "Read"
-    assert masked["document_hash"].startswith("sha256:")
+    assert masked["document_hash"].startswith("shape:")
     assert masked["trace_id"] and len(masked["trace_id"]) == 32
     denied = log[3]
     assert denied["fields"] == {"Household.bankAccount": "denied", "Query.household": "read"}
@@ -235,3 +235,45 @@ async def _answers_without_data(api: Api, runtime: Runtime, worker: str, archive
     async with runtime.sessions() as session:
         households = await session.scalar(select(func.count()).select_from(Household))
     assert households == 1  # the second application was rolled back with its entry
+
+
+async def test_redaction_follows_what_a_variable_feeds_not_its_name(
+    api: Api, runtime: Runtime
+) -> None:
+    await load_regions(runtime)
+    worker = await issue_token(runtime, "caseworker", CASEWORKER_TOWNSHIP)
+    number = id_number()
+    sneaky = (
+        "mutation($n: String!, $archiveNo: String!) { submitApplication(input: {"
+        'villageCode: "220183100001", members: [{name: $n, idNumber: $archiveNo, '
+        'relation: HEAD, monthlyIncome: "100"}]}) { archiveNo } }'
+    )
+    await api.gql(worker, sneaky, {"n": "张三丰", "archiveNo": number})
+    inline = f'{{ verifyRecipient(idNumber: "{number}") {{ isRecipient }} }}'
+    await api.gql(worker, inline)
+    deep: object = "x"
+    for _ in range(600):
+        deep = [deep]
+    response = await api.post(
+        worker, "query($v: Int) { households(first: $v) { totalCount } }", {"v": deep}
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    nul = await api.post(
+        worker, "query($a: String!) { household(archiveNo: $a) { status } }", {"a": "x\x00y"}
+    )
+    assert nul.status_code == 400
+    log = await entries(runtime)
+    assert len(log) == 4, [(e["outcome"], e["error_codes"], e["http_status"]) for e in log]
+    assert log[-4]["variables"] == {"n": "[redacted]", "archiveNo": "[redacted]"}
+    # the recorded hash is of the document's shape: the literal ID number is not in it
+    import hashlib
+
+    assert log[-3]["document_hash"] != "sha256:" + hashlib.sha256(inline.encode()).hexdigest()
+    same_shape = f'{{ verifyRecipient(idNumber: "{id_number()}") {{ isRecipient }} }}'
+    await api.gql(worker, same_shape)
+    assert (await entries(runtime))[-1]["document_hash"] == log[-3]["document_hash"]
+    assert [e["outcome"] for e in log[-2:]] == ["invalid", "invalid"]  # each audited, once
+    raw = str(log)
+    assert number not in raw
+    assert "张三丰" not in raw

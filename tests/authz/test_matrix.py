@@ -133,3 +133,11 @@ async def test_masked_values_follow_the_spec_formats(api: Api, archive: Archive)
     reviewer = await api.gql(archive.tokens["county_reviewer"], query, {"a": archive.inside})
     assert reviewer["data"]["household"]["bankAccount"] == "*" * (len(BANK) - 4) + BANK[-4:]
     assert reviewer["data"]["household"]["members"][0]["name"] == archive.head_name
+
+
+def test_no_role_can_rebuild_a_masked_id_number() -> None:
+    """A masked ID number hides exactly the birth date; the two must never meet in clear."""
+    expected = expected_decisions()
+    for role in ROLES:
+        if expected["Member.idNumber"][role] == "masked":
+            assert expected["Member.birthDate"][role] != "clear", role

@@ -324,7 +324,7 @@ async def test_console_end_to_end(chromium: Path, server: str, runtime: Runtime)
             assert re.fullmatch(
                 r"[0-9a-f]{32}", await page.get_by_test_id("detail-trace").inner_text()
             )
-            assert (await page.get_by_test_id("detail-hash").inner_text()).startswith("sha256:")
+            assert (await page.get_by_test_id("detail-hash").inner_text()).startswith("shape:")
             variables = json.loads(await page.get_by_test_id("detail-variables").inner_text())
             assert variables == {"a": archive}
             await _shot(page, "detail")

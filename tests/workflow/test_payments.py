@@ -18,7 +18,7 @@ from domain.idnumber import make_id_number
 from gateway.runtime import Runtime
 from resolvers.context import CHINA_TIME
 from store.applications import submit_application
-from store.models import BenefitHistory, Household, Payment, PaymentBatch
+from store.models import BenefitHistory, Household, Payment, PaymentBatch, Review
 from store.types import utcnow
 from tests.conftest import Api
 from tests.helpers import (
@@ -64,8 +64,13 @@ async def household(
     status: str = "ACTIVE",
     bank: str | None = BANK,
     history: Sequence[tuple[dt.date, str]] = (),
+    approved: dt.datetime | None = dt.datetime(2026, 1, 15, tzinfo=dt.UTC),
 ) -> str:
-    """An archive written straight through the store (fast), then set to its status."""
+    """An archive written straight through the store (fast), then set to its status.
+
+    It is recorded as approved on `approved` (an APPROVE review), as imported
+    archives are: payments are only ever due for months ending after approval.
+    """
     n = next(_people)
     number = make_id_number(village[:6], dt.date(1950, 1, 1) + dt.timedelta(days=n), n % 1000)
     valid = validate_application(
@@ -96,6 +101,18 @@ async def household(
         )
         row.status = status
         row.monthly_benefit = None if benefit is None else Decimal(benefit)
+        if approved is not None:
+            session.add(
+                Review(
+                    archive_no=row.archive_no,
+                    step="APPROVE",
+                    from_status="NOTICE",
+                    to_status="APPROVED",
+                    actor="test",
+                    actor_role="county_reviewer",
+                    created_at=approved,
+                )
+            )
         for effective_from, amount in history:
             session.add(
                 BenefitHistory(
@@ -212,8 +229,7 @@ async def test_benefit_history_decides_the_amount_of_each_month(
     for period in ("2026-02", "2026-03", "2026-05", "2026-06", "2026-07", "2026-09"):
         result(await generate(api, finance, period))
     amounts = {p["period"]: p["amount"] for p in await payments_of(api, finance, archive_no)}
-    assert amounts == {
-        "2026-02": "500.00",  # no history row yet: the household's benefit
+    assert amounts == {  # 2026-02: before the first amount granted, nothing is due
         "2026-03": "400.00",
         "2026-05": "400.00",
         "2026-06": "450.00",  # in force on the last day of the month
@@ -495,3 +511,18 @@ async def test_parallel_batches_twenty_times_in_a_row(
     bodies = await asyncio.gather(*(generate(api, finance, "2026-09") for _ in range(3)))
     assert sorted(result(b)["created"] for b in bodies) == [0, 0, 3]
     assert await per_household_period(runtime) == {(a, "2026-09"): 1 for a in archives}
+
+
+async def test_no_payment_for_months_before_approval(
+    api: Api, runtime: Runtime, finance: str
+) -> None:
+    late = await household(runtime, approved=dt.datetime(2026, 6, 10, tzinfo=dt.UTC))
+    history = await household(runtime, approved=None, history=[(dt.date(2026, 7, 1), "420.00")])
+    before = result(await generate(api, finance, "2026-05"))
+    assert before["created"] == 0
+    june = result(await generate(api, finance, "2026-06"))
+    assert june["created"] == 1  # approved during June: June is due
+    assert [p["period"] for p in await payments_of(api, finance, late)] == ["2026-06"]
+    july = result(await generate(api, finance, "2026-07"))
+    assert july["totalAmount"] == "920.00"  # 500.00 + the 420.00 in force from July
+    assert [p["amount"] for p in await payments_of(api, finance, history)] == ["420.00"]
