@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.application import ValidApplication
+from domain.application import ValidApplication, ValidMember
 from domain.archive import format_archive_no
 from domain.enums import HouseholdStatus
 from domain.errors import Conflict, InvalidInput
@@ -39,6 +39,32 @@ async def allocate_archive_no(session: AsyncSession, *, village_code: str, year:
     ).returning(seq.last_value)
     sequence = (await session.execute(stmt)).scalar_one()
     return format_archive_no(village_code, year, int(sequence))
+
+
+def sealed_member(cipher: Cipher, valid: ValidMember, *, archive_no: str, position: int) -> Member:
+    """A member row with its personal values sealed to it (AAD: its own id)."""
+    member_id = new_id()
+
+    def seal(value: str, column: str) -> bytes:
+        return cipher.encrypt(value, table="members", column=column, row_id=member_id)
+
+    return Member(
+        id=member_id,
+        archive_no=archive_no,
+        position=position,
+        relation=valid.draft.relation.value,
+        name_enc=seal(valid.name, "name"),
+        id_number_enc=seal(valid.id_info.number, "id_number"),
+        id_index=cipher.blind_index(valid.id_info.number),
+        sex=valid.sex.value,
+        birth_date=valid.id_info.birth_date,
+        phone_enc=seal(valid.phone, "phone") if valid.phone else None,
+        monthly_income=valid.monthly_income,
+        disability_grade=valid.draft.disability_grade,
+        serious_illness=valid.draft.serious_illness,
+        student=valid.draft.student,
+        active=True,
+    )
 
 
 async def submit_application(
@@ -84,32 +110,10 @@ async def submit_application(
         created_by=actor,
     )
     session.add(household)
-    members: list[Member] = []
-    for position, valid in enumerate(application.members):
-        member_id = new_id()
-
-        def seal(value: str, column: str, member_id: str = member_id) -> bytes:
-            return cipher.encrypt(value, table="members", column=column, row_id=member_id)
-
-        members.append(
-            Member(
-                id=member_id,
-                archive_no=archive_no,
-                position=position,
-                relation=valid.draft.relation.value,
-                name_enc=seal(valid.name, "name"),
-                id_number_enc=seal(valid.id_info.number, "id_number"),
-                id_index=cipher.blind_index(valid.id_info.number),
-                sex=valid.sex.value,
-                birth_date=valid.id_info.birth_date,
-                phone_enc=seal(valid.phone, "phone") if valid.phone else None,
-                monthly_income=valid.monthly_income,
-                disability_grade=valid.draft.disability_grade,
-                serious_illness=valid.draft.serious_illness,
-                student=valid.draft.student,
-                active=True,
-            )
-        )
+    members = [
+        sealed_member(cipher, valid, archive_no=archive_no, position=position)
+        for position, valid in enumerate(application.members)
+    ]
     session.add_all(members)
     await session.flush()
     await claim_ids(session, members=members, archive_no=archive_no, scope=scope, now=now)

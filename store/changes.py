@@ -18,11 +18,11 @@ from domain.application import ValidMember
 from domain.benefit import monthly_benefit
 from domain.enums import CLAIMING_STATUSES, Area, ChangeKind, HouseholdStatus
 from domain.errors import Conflict, InvalidInput
-from store.applications import claim_ids
+from store.applications import claim_ids, sealed_member
 from store.crypto import Cipher
 from store.households import standards_in_force
-from store.models import BenefitHistory, ChangeReport, Household, IdClaim, Member, new_id
-from store.workflow import flush_or_conflict, household_in_scope
+from store.models import ChangeReport, Household, IdClaim, Member
+from store.workflow import flush_or_conflict, household_in_scope, regrant
 
 CST = dt.timezone(dt.timedelta(hours=8))
 CHANGEABLE = CLAIMING_STATUSES
@@ -125,27 +125,11 @@ async def _add_member(
     last = await session.scalar(
         select(func.max(Member.position)).where(Member.archive_no == household.archive_no)
     )
-    member_id = new_id()
-
-    def seal(value: str, column: str) -> bytes:
-        return cipher.encrypt(value, table="members", column=column, row_id=member_id)
-
-    member = Member(
-        id=member_id,
+    member = sealed_member(
+        cipher,
+        valid,
         archive_no=household.archive_no,
         position=int(last if last is not None else -1) + 1,
-        relation=valid.draft.relation.value,
-        name_enc=seal(valid.name, "name"),
-        id_number_enc=seal(valid.id_info.number, "id_number"),
-        id_index=cipher.blind_index(valid.id_info.number),
-        sex=valid.sex.value,
-        birth_date=valid.id_info.birth_date,
-        phone_enc=seal(valid.phone, "phone") if valid.phone else None,
-        monthly_income=valid.monthly_income,
-        disability_grade=valid.draft.disability_grade,
-        serious_illness=valid.draft.serious_illness,
-        student=valid.draft.student,
-        active=True,
     )
     session.add(member)
     await session.flush()
@@ -170,16 +154,4 @@ async def _recompute(
     amount = monthly_benefit(standard.monthly_amount, list(incomes))
     if amount == household.monthly_benefit:
         return
-    household.monthly_benefit = amount
-    household.review_flag = f"change reported on {today.isoformat()}"
-    if household.next_review_on is None or household.next_review_on > today:
-        household.next_review_on = today
-    session.add(
-        BenefitHistory(
-            archive_no=household.archive_no,
-            amount=amount,
-            effective_from=today,
-            reason="change reported",
-            created_by=actor,
-        )
-    )
+    regrant(session, household, amount, on=today, reason="change reported", actor=actor)

@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.benefit import monthly_benefit
 from domain.enums import Area, HouseholdStatus
 from domain.errors import Conflict
-from store.models import BenefitHistory, Household, Member, Standard
-from store.workflow import flush_or_conflict
+from store.models import Household, Member, Standard
+from store.workflow import flush_or_conflict, regrant
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,17 +116,5 @@ async def _recompute(
         if benefit == household.monthly_benefit:
             continue
         flagged.append(household.archive_no)
-        household.monthly_benefit = benefit
-        household.review_flag = f"standard changed from {on.isoformat()}"
-        if household.next_review_on is None or household.next_review_on > on:
-            household.next_review_on = on
-        session.add(
-            BenefitHistory(
-                archive_no=household.archive_no,
-                amount=benefit,
-                effective_from=on,
-                reason="local standard changed",
-                created_by=actor,
-            )
-        )
+        regrant(session, household, benefit, on=on, reason="local standard changed", actor=actor)
     return len(households), flagged

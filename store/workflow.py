@@ -227,3 +227,29 @@ async def archive_due(
             archive_after_days=archive_after_days,
         )
     return list(due)
+
+
+def regrant(
+    session: AsyncSession,
+    household: Household,
+    amount: Decimal,
+    *,
+    on: dt.date,
+    reason: str,
+    actor: str,
+) -> None:
+    """A new amount after a change: kept in the history, and the household flagged
+    for re-review from that day (never later than it was already due)."""
+    household.monthly_benefit = amount
+    household.review_flag = f"{reason} ({on.isoformat()})"
+    if household.next_review_on is None or household.next_review_on > on:
+        household.next_review_on = on
+    session.add(
+        BenefitHistory(
+            archive_no=household.archive_no,
+            amount=amount,
+            effective_from=on,
+            reason=reason,
+            created_by=actor,
+        )
+    )
