@@ -58,3 +58,9 @@ browser:
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache dibao.db dibao.db-wal dibao.db-shm
+
+# the full gateway against a bare Strawberry baseline on PostgreSQL (not part of `make test`);
+# prints JSON. The issue's size: make bench BENCH_ARGS="--households 100000"
+.PHONY: bench
+bench: install postgres
+	$(PY) bench/run.py $(BENCH_ARGS)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,13 +64,15 @@ def redact(value: Any, key: str | None = None, depth: int = 0) -> Any:
     return REDACTED
 
 
-def redact_variables(variables: dict[str, Any], sinks: dict[str, set[str]] | None) -> Any:
+def redact_variables(
+    variables: dict[str, Any], sinks: Mapping[str, AbstractSet[str]] | None
+) -> Any:
     """Keep a variable's value only when everything it feeds is a plain argument."""
     if sinks is None:  # the document could not be read: keep nothing
         return {str(k)[:100]: REDACTED for k in list(variables)[:200]}
     kept: dict[str, Any] = {}
     for name, value in list(variables.items())[:200]:
-        fed = sinks.get(name, set())
+        fed = sinks.get(name, frozenset())
         if fed and fed <= PLAIN_SINKS and not isinstance(value, dict | list):
             kept[str(name)[:100]] = redact(value)
         elif isinstance(value, dict | list) and fed:

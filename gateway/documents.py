@@ -6,8 +6,10 @@ normalized text; such a caller may send the document or only its id.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from functools import lru_cache
 
 from graphql import (
     ArgumentNode,
@@ -29,11 +31,13 @@ from graphql import (
 from graphql.language import Lexer, Visitor
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry.extensions import SchemaExtension
 
 from domain.errors import InvalidInput
 from store.models import TrustedDocument
 
 PREFIX = "sha256:"
+MAX_TOKENS = 2000  # the gateway's token limit: a longer text is not parsed at all
 
 
 def normalize(document: str | DocumentNode) -> str:
@@ -89,6 +93,16 @@ def split_operations(text: str) -> list[str]:
 _LITERALS = frozenset({TokenKind.STRING, TokenKind.BLOCK_STRING, TokenKind.INT, TokenKind.FLOAT})
 
 
+DOCUMENT_CACHE = 1024  # distinct document texts remembered per process
+
+
+@lru_cache(maxsize=DOCUMENT_CACHE)
+def parse_cached(text: str) -> DocumentNode:
+    """Parsed documents, shared and never mutated: clients send few distinct texts."""
+    return parse(text, max_tokens=MAX_TOKENS)
+
+
+@lru_cache(maxsize=DOCUMENT_CACHE)
 def shape_hash(text: str) -> str:
     """SHA-256 of the document normalized and stripped of literal values.
 
@@ -103,6 +117,16 @@ def shape_hash(text: str) -> str:
         parts.append("?" if token.kind in _LITERALS else (token.value or token.kind.value))
         token = lexer.advance()
     return "shape:" + hashlib.sha256(" ".join(parts).encode()).hexdigest()
+
+
+@lru_cache(maxsize=DOCUMENT_CACHE)
+def sinks_of(text: str) -> dict[str, frozenset[str]] | None:
+    """What each variable of a document feeds (None when it does not parse); cached."""
+    try:
+        document = parse_cached(text)
+    except GraphQLError:
+        return None
+    return {name: frozenset(fed) for name, fed in variable_sinks(document).items()}
 
 
 def variable_sinks(document: DocumentNode) -> dict[str, set[str]]:
@@ -140,3 +164,15 @@ async def store_documents(session: AsyncSession, texts: Sequence[str]) -> list[s
 
 async def load_document(session: AsyncSession, doc_id: str) -> str | None:
     return await session.scalar(select(TrustedDocument.body).where(TrustedDocument.id == doc_id))
+
+
+class CachedParse(SchemaExtension):
+    """Parsed documents from the shared cache. A text that does not parse is left to
+    Strawberry, which parses it again and reports the error in its usual place."""
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        if context.graphql_document is None and context.query:
+            with contextlib.suppress(GraphQLError):
+                context.graphql_document = parse_cached(context.query)
+        yield

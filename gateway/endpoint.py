@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from graphql import GraphQLError, parse
+from graphql import GraphQLError
 from opentelemetry import trace
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -38,8 +38,9 @@ from gateway.documents import (
     document_id,
     load_document,
     normalize,
+    parse_cached,
     shape_hash,
-    variable_sinks,
+    sinks_of,
 )
 from gateway.errors import error_body, format_error
 from gateway.policy_gate import RequestGate
@@ -243,14 +244,10 @@ class GraphQLEndpoint:
             assert gql.query is not None
             text = gql.query
             try:
-                doc_id = document_id(normalize(parse(text)))
+                doc_id = document_id(normalize(parse_cached(text)))
             except GraphQLError:
                 doc_id = ""  # not a document at all: it cannot be an approved one
-        try:
-            parsed = parse(text)
-        except GraphQLError:
-            parsed = None
-        sinks = variable_sinks(parsed) if parsed is not None else None
+        sinks = sinks_of(text)
         record.variables = redact_variables(gql.variables, sinks) if gql.variables else None
         try:
             record.document_hash = shape_hash(text)
