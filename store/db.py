@@ -8,6 +8,7 @@ SAVEPOINT and lets reads run outside a transaction).
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from sqlalchemy import event
@@ -20,15 +21,33 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import NullPool
 
+DEFAULT_STATEMENT_TIMEOUT_MS = 30_000
 
-def create_engine(url: str | URL, *, pool: bool = True) -> AsyncEngine:
+
+def statement_timeout_ms() -> int:
+    value = os.environ.get("DIBAO_STATEMENT_TIMEOUT_MS", "")
+    return (
+        int(value) if value.strip().isdigit() and int(value) > 0 else DEFAULT_STATEMENT_TIMEOUT_MS
+    )
+
+
+def create_engine(
+    url: str | URL, *, pool: bool = True, statement_timeout: int | None = None
+) -> AsyncEngine:
+    """An engine for either backend. On PostgreSQL every statement is bounded by a
+    server-side statement timeout, so a stuck query cannot hold a request forever."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = create_async_engine(parsed, connect_args={"timeout": 30}, hide_parameters=True)
         _configure_sqlite(engine)
         return engine
     # statement parameters are personal data: never in exceptions or logs
-    kwargs: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
+    timeout = statement_timeout or statement_timeout_ms()
+    kwargs: dict[str, Any] = {
+        "pool_pre_ping": True,
+        "hide_parameters": True,
+        "connect_args": {"server_settings": {"statement_timeout": str(timeout)}},
+    }
     if pool:
         kwargs.update(pool_size=10, max_overflow=10)
     else:
