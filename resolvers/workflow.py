@@ -19,6 +19,7 @@ from domain.workflow import Step
 from resolvers.context import Info
 from schema.types import Household
 from store import workflow as store
+from store.households import get_household
 
 MAX_DUE = 500
 
@@ -105,7 +106,7 @@ async def record_objection(info: Info, archive_no: str, text: str) -> Household:
             actor=ctx.principal.name,
             now=ctx.now,
         )
-        row = await store.get_household(session, scope=ctx.principal.scope, archive_no=archive_no)
+        row = await get_household(session, scope=ctx.principal.scope, archive_no=archive_no)
     assert row is not None
     ctx.touched.add(archive_no)
     return Household.from_row(row)

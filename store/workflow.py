@@ -31,8 +31,6 @@ from domain.workflow import (
     review_class,
 )
 from store.households import get_household, in_scope, standards_in_force
-
-__all__ = ["apply_step", "due_for_review", "get_household", "record_objection"]
 from store.models import BenefitHistory, Household, IdClaim, Member, Objection, Review
 
 CST = dt.timezone(dt.timedelta(hours=8))
