@@ -60,6 +60,7 @@ __all__ = ["CHUNK_SIZE", "SEEDED_BY", "STANDARDS_FROM", "SeedReport", "seed"]
 
 CHUNK_SIZE: Final = 2_000
 SEEDED_BY: Final = "seed"
+SHOWCASE_TOWNSHIP: Final = "220183100"  # 德惠市: where `dibao serve --demo` scopes its demo staff
 STANDARDS_FROM: Final = dt.date(2026, 1, 1)
 _SQLITE_ROWS_PER_EXECUTE: Final = 5_000
 _BEIJING: Final = dt.timezone(dt.timedelta(hours=8))
@@ -350,8 +351,9 @@ class _Generator:
     # -- small draws -------------------------------------------------------------
 
     def _pick_status(self) -> HS:
-        if self.count < len(_STATUSES):  # the first households cycle through every status
-            return _STATUSES[self.count]
+        # the first households cycle through every status on both tracks
+        if self.count < 2 * len(_STATUSES):
+            return _STATUSES[self.count % len(_STATUSES)]
         point = self.rng.random() * _STATUS_CUM[-1]
         return _STATUSES[bisect.bisect_right(_STATUS_CUM, point)]
 
@@ -539,9 +541,14 @@ class _Generator:
     def household(self, batch: _Batch) -> None:
         rng, cipher = self.rng, self.cipher
         status = self._pick_status()
-        self.count += 1
         area = Area.RURAL if rng.random() < 0.6 else Area.URBAN
         village = rng.choice(self.villages[area])
+        if self.count < 2 * len(_STATUSES):
+            # ... in one township, so that the demo's caseworker, county reviewer and
+            # finance officer each see every state of the chain on both tracks
+            area = Area.URBAN if self.count < len(_STATUSES) else Area.RURAL
+            village = next(v for v in self.villages[area] if v.startswith(SHOWCASE_TOWNSHIP))
+        self.count += 1
         county = county_of(village)
         standard = self.standards[(county, area)]
 

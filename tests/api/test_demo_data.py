@@ -1,0 +1,29 @@
+"""The demo data lets front-end developers see every state with the demo's own tokens."""
+
+from __future__ import annotations
+
+from domain.enums import Area, HouseholdStatus
+from gateway.cli import DEMO_HOUSEHOLDS, DEMO_SCOPES, DEMO_SEED
+from gateway.runtime import Runtime
+from store.seed import seed
+from tests.conftest import Api
+from tests.helpers import issue_token
+
+COUNT = (
+    "query($s: HouseholdStatus!, $a: Area!) { households(status: [$s], area: $a) { totalCount } }"
+)
+
+
+async def test_every_state_on_both_tracks_in_the_demo_caseworkers_township(
+    api: Api, runtime: Runtime
+) -> None:
+    await seed(runtime.engine, runtime.cipher, households=DEMO_HOUSEHOLDS, seed=DEMO_SEED)
+    scope = DEMO_SCOPES[next(r for r in DEMO_SCOPES if r.value == "caseworker")]
+    token = await issue_token(runtime, "caseworker", scope)
+    missing = []
+    for status in HouseholdStatus:
+        for area in Area:
+            body = await api.gql(token, COUNT, {"s": status.value, "a": area.value})
+            if body["data"]["households"]["totalCount"] < 1:
+                missing.append((status.value, area.value))
+    assert missing == []
