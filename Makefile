@@ -53,7 +53,8 @@ bench-audit: install postgres
 # DIBAO_REQUIRE_BROWSER=1 (which .ci/run sets when Chromium is there).
 .PHONY: browser
 browser:
-	-@command -v chromium >/dev/null || (apt-get update -q && DEBIAN_FRONTEND=noninteractive \
+	-@command -v chromium >/dev/null || (timeout 600 apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive timeout 900 \
 		apt-get install -y -q --no-install-recommends chromium fonts-wqy-microhei)
 
 clean:
