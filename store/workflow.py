@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -22,6 +22,7 @@ from domain.enums import Area, HouseholdStatus
 from domain.errors import Conflict, NotFound
 from domain.workflow import (
     ARCHIVE_AFTER_DAYS,
+    RULES,
     MemberSituation,
     Situation,
     Step,
@@ -31,7 +32,7 @@ from domain.workflow import (
     review_class,
 )
 from store.households import get_household, in_scope, standards_in_force
-from store.models import BenefitHistory, Household, IdClaim, Member, Objection, Review
+from store.models import BenefitHistory, Household, IdClaim, Member, Objection, Review, new_id
 
 CST = dt.timezone(dt.timedelta(hours=8))
 
@@ -201,30 +202,60 @@ async def archive_due(
     archive_after_days: int,
     limit: int,
 ) -> list[str]:
-    """Archive every terminated or rejected household past the period, in scope."""
+    """Archive every terminated or rejected household past the period, in scope.
+
+    Three statements whatever the number: find them, move them (guarded by their
+    status, so a concurrent change wins), record one review step each.
+    """
     cutoff = now - dt.timedelta(days=archive_after_days)
-    stmt = select(Household.archive_no).where(
+    sources = sorted(s.value for s in RULES[Step.ARCHIVE].sources)
+    stmt = select(Household.archive_no, Household.status).where(
         in_scope(scope),
-        Household.status.in_([HouseholdStatus.TERMINATED.value, HouseholdStatus.REJECTED.value]),
+        Household.status.in_(sources),
         Household.status_changed_at <= cutoff,
     )
     if region:
         stmt = stmt.where(Household.village_code.like(region + "%"))
-    due = (await session.scalars(stmt.order_by(Household.archive_no).limit(limit))).all()
-    for archive_no in due:
-        await apply_step(
-            session,
-            archive_no=archive_no,
-            scope=scope,
-            step=Step.ARCHIVE,
-            reason="archived after the retention of the case file",
-            details=None,
-            actor=actor,
-            actor_role=actor_role,
-            now=now,
-            archive_after_days=archive_after_days,
+    rows = await session.execute(stmt.order_by(Household.archive_no).limit(limit))
+    due = {row.archive_no: row.status for row in rows.all()}
+    if not due:
+        return []
+    target = RULES[Step.ARCHIVE].target.value
+    moved = await session.execute(
+        update(Household)
+        .where(
+            Household.archive_no.in_(list(due)),
+            Household.status.in_(sources),
+            Household.status_changed_at <= cutoff,
         )
-    return list(due)
+        .values(
+            status=target,
+            status_changed_at=now,
+            updated_at=now,
+            version=Household.version + 1,
+        )
+        .returning(Household.archive_no)
+    )
+    archived = sorted(moved.scalars().all())
+    if archived:
+        await session.execute(
+            insert(Review),
+            [
+                {
+                    "id": new_id(),
+                    "archive_no": archive_no,
+                    "step": Step.ARCHIVE.value,
+                    "from_status": due[archive_no],
+                    "to_status": target,
+                    "actor": actor,
+                    "actor_role": actor_role,
+                    "reason": "archived after the retention period of the case file",
+                    "created_at": now,
+                }
+                for archive_no in archived
+            ],
+        )
+    return archived
 
 
 def regrant(
