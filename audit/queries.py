@@ -6,10 +6,10 @@ import datetime as dt
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.models import AuditArchive, AuditEntry
+from store.models import AuditArchive, AuditEntry, AuditHead, AuditVerification
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,3 +88,13 @@ async def refused_activity(
         bucket = (start.astimezone(dt.UTC), key or "(none)")
         counts[bucket] = counts.get(bucket, 0) + 1
     return [(start, key, n) for (start, key), n in sorted(counts.items())]
+
+
+async def chain_status(session: AsyncSession) -> tuple[int, int, AuditVerification | None]:
+    """Entries kept, the head's sequence number, and the last verification run."""
+    entries = await session.scalar(select(func.count()).select_from(AuditEntry))
+    head_seq = await session.scalar(select(AuditHead.seq).where(AuditHead.id == 1))
+    last = await session.scalar(
+        select(AuditVerification).order_by(AuditVerification.id.desc()).limit(1)
+    )
+    return int(entries or 0), int(head_seq or 0), last

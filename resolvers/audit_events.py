@@ -9,15 +9,14 @@ from typing import Any
 
 import orjson
 import strawberry
-from sqlalchemy import func, select
 
 from audit.chain import verify
-from audit.queries import AuditFilter, page_entries, refused_activity
+from audit.queries import AuditFilter, chain_status, page_entries, refused_activity
 from domain.archive import parse_archive_no
 from domain.errors import InvalidInput
 from resolvers.context import Info
 from schema.types import PageInfo, page_info
-from store.models import AuditEntry, AuditHead, AuditVerification
+from store.models import AuditEntry, AuditVerification
 
 MAX_PAGE = 500
 
@@ -219,14 +218,10 @@ class AuditChainStatus:
 
 async def audit_chain(info: Info) -> AuditChainStatus:
     async with info.context.reading() as session:
-        entries = await session.scalar(select(func.count()).select_from(AuditEntry))
-        head_seq = await session.scalar(select(AuditHead.seq).where(AuditHead.id == 1))
-        last = await session.scalar(
-            select(AuditVerification).order_by(AuditVerification.id.desc()).limit(1)
-        )
+        entries, head_seq, last = await chain_status(session)
     return AuditChainStatus(
-        entries=int(entries or 0),
-        head_seq=int(head_seq or 0),
+        entries=entries,
+        head_seq=head_seq,
         last_verification=AuditVerificationRun.from_row(last) if last is not None else None,
     )
 
