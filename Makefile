@@ -60,8 +60,10 @@ browser:
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache dibao.db dibao.db-wal dibao.db-shm
 
-# the full gateway against a bare Strawberry baseline on PostgreSQL (not part of `make test`);
-# prints JSON. The issue's size: make bench BENCH_ARGS="--households 100000"
+# the full gateway against a bare Strawberry baseline and (with Node) PostGraphile 4, on
+# PostgreSQL, 100k households by default (not part of `make test`); prints JSON.
+# wrk from Debian when missing (best effort: the Python load client stands in).
 .PHONY: bench
 bench: install postgres
+	-@command -v wrk >/dev/null || DEBIAN_FRONTEND=noninteractive timeout 300 apt-get install -y -q wrk >/dev/null
 	$(PY) bench/run.py $(BENCH_ARGS)

@@ -1,21 +1,23 @@
-"""The full gateway against a bare baseline, on PostgreSQL, in one run; prints JSON.
+"""The full gateway against a bare baseline and PostGraphile, on PostgreSQL, in one run.
 
-    python bench/run.py [--households 20000] [--seconds 10] [--concurrency 16]
-
-The issue's size is `--households 100000` (seeding takes a few minutes); 20,000 is
-the quick default. One run:
+    python bench/run.py [--households 100000] [--seconds 8] [--concurrency 16]
+                        [--only q1,q2] [--fast-path on|off|both] [--postgraphile auto|yes|no]
 
 1. creates a scratch PostgreSQL database (dropped at the end, also on failure),
-   migrates it, seeds it, writes a key file (0600) in a temp dir and issues
-   tokens with `dibao token issue`: caseworker "220183100", partner "22", auditor "*";
+   migrates it, seeds it (the time is reported), writes a key file (0600) in a
+   temp dir and issues tokens with `dibao token issue`: caseworker "220183100",
+   partner "22", auditor "*";
 2. starts `dibao serve` (production settings: policy, masking, audit, tracing
-   without exporter) and `bench/baseline_app.py` (same resolvers, nothing in front);
-3. for every query runs `bench/load.py` in a separate process against the
-   project, then the baseline, then the project again (each with a warm-up);
-4. prints req/s and p50/p95/p99 per query and system, project/baseline ratios
-   (project = mean of its two runs) and machine facts.
+   without exporter; with `--fast-path both` a second one with DIBAO_FAST_PATH=0),
+   `bench/baseline_app.py` (same resolvers, nothing in front) and, when Node and
+   npm are present, PostGraphile 4 (bench/postgraphile.py) on the same tables;
+3. for every query drives each system with wrk (bench/wrk_driver.py; else
+   bench/load.py) in a separate process, with a warm-up, alternating: every
+   system once, then every system again in reverse order;
+4. prints req/s and p50/p95/p99 per query and system (mean of the two runs), the
+   ratios project/baseline and project/PostGraphile, and machine facts.
 
-Every load loop is bounded in time and count and aimed at 127.0.0.1 only.
+Every load loop is bounded in time and aimed at 127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -46,6 +48,10 @@ from store.db import create_engine
 from store.migrate import upgrade
 from store.models import Household, Member
 from store.seed import seed
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import postgraphile
+import wrk_driver
 
 ADMIN = os.environ.get(
     "DIBAO_BENCH_PG_ADMIN_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -186,8 +192,23 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 def load(
-    url: str, token: str | None, query_file: Path, args: argparse.Namespace, fresh_ids: int | None
+    url: str,
+    token: str | None,
+    body: dict[str, Any],
+    args: argparse.Namespace,
+    fresh_ids: int | None,
+    tmp: Path,
 ) -> dict[str, Any]:
+    """One measured run (after a warm-up) with wrk when present, else bench/load.py."""
+    if args.driver == "wrk":
+        lua = wrk_driver.script(
+            json.loads(json.dumps(body)), token, fresh_ids, tmp / f"run-{uuid.uuid4().hex}.lua"
+        )
+        return wrk_driver.run(
+            url, lua, concurrency=args.concurrency, seconds=args.seconds, warmup=args.warmup
+        )
+    query_file = tmp / f"run-{uuid.uuid4().hex}.json"
+    query_file.write_text(json.dumps(body), encoding="utf-8")
     cmd = [
         sys.executable,
         str(HERE / "load.py"),
@@ -245,7 +266,26 @@ def machine(pg_version: str | None) -> dict[str, Any]:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "postgresql": pg_version,
-        "loopback_http": "HTTP/1.1, httpx connection pool, load generator in its own process",
+        "loopback_http": "HTTP/1.1 keep-alive; load generator (wrk or load.py) in its own process",
+    }
+
+
+def start_server(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(  # noqa: S603 (our own fixed argv)
+        argv, env=env, cwd=ROOT, stdout=log.open("wb"), stderr=subprocess.STDOUT
+    )
+
+
+def libpq_url(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgres://", 1)
+
+
+def compare(a: dict[str, Any], b: dict[str, Any]) -> dict[str, float | None]:
+    return {
+        "rps": ratio(a["rps"], b["rps"]),
+        "p50": ratio(a["p50_ms"], b["p50_ms"]),
+        "p95": ratio(a["p95_ms"], b["p95_ms"]),
+        "p99": ratio(a["p99_ms"], b["p99_ms"]),
     }
 
 
@@ -253,14 +293,34 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--households", type=int, default=20000, help="the issue's size is 100000")
+    parser.add_argument("--households", type=int, default=100000)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--only", default="", help="comma separated query names to run")
-    parser.add_argument("--postgraphile", action="store_true", help="(not implemented: skipped)")
+    parser.add_argument(
+        "--postgraphile",
+        choices=("auto", "yes", "no"),
+        default="auto",
+        help="auto: run PostGraphile 4 when Node and npm are present",
+    )
+    parser.add_argument(
+        "--driver", choices=("auto", "wrk", "python"), default="auto", help="load generator"
+    )
+    parser.add_argument(
+        "--fast-path",
+        choices=("on", "off", "both"),
+        default="on",
+        help="the project's compiled read path (both: run the project twice, on and off)",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     args = parser.parse_args()
+    if args.driver == "auto":
+        args.driver = "wrk" if wrk_driver.available() else "python"
+    with_pgl = args.postgraphile == "yes" or (
+        args.postgraphile == "auto" and postgraphile.available()
+    )
 
     wall_start = time.perf_counter()
     name = f"dibao_bench_{uuid.uuid4().hex[:8]}"
@@ -275,6 +335,7 @@ def main() -> None:
         key_file = tmp / "keys.json"
         key_file.write_bytes(KeyRing.generate().to_json())
         key_file.chmod(0o600)
+        print(f"# seeding {args.households} households", file=sys.stderr, flush=True)
         samples = asyncio.run(prepare(url, key_file, args.households, args.seed))
         env = {**os.environ, "DIBAO_DATABASE_URL": url, "DIBAO_KEY_FILE": str(key_file)}
         for var in [v for v in env if v.startswith("OTEL_EXPORTER")]:
@@ -285,32 +346,35 @@ def main() -> None:
             "auditor": issue(env, "bench-auditor", "auditor", "*"),
         }
 
-        project_port, baseline_port = free_port(), free_port()
-        log_project = (tmp / "project.log").open("wb")
-        log_baseline = (tmp / "baseline.log").open("wb")
-        procs.append(
-            subprocess.Popen(  # noqa: S603 (our own fixed argv)
-                [str(BIN / "dibao"), "serve", "--host", "127.0.0.1", "--port", str(project_port)],
-                env=env,
-                cwd=ROOT,
-                stdout=log_project,
-                stderr=subprocess.STDOUT,
+        urls: dict[str, str] = {}
+        modes = ["on", "off"] if args.fast_path == "both" else [args.fast_path]
+        for mode in modes:
+            port = free_port()
+            server_env = {**env, "DIBAO_FAST_PATH": "1" if mode == "on" else "0"}
+            argv = [str(BIN / "dibao"), "serve", "--host", "127.0.0.1", "--port", str(port)]
+            procs.append(start_server(argv, server_env, tmp / f"project-{mode}.log"))
+            urls[f"project_fast_{mode}"] = f"http://127.0.0.1:{port}/graphql"
+            wait_ready(urls[f"project_fast_{mode}"], procs[-1])
+        port = free_port()
+        argv = [sys.executable, str(HERE / "baseline_app.py"), "--port", str(port)]
+        procs.append(start_server(argv, env, tmp / "baseline.log"))
+        urls["baseline"] = f"http://127.0.0.1:{port}/graphql"
+        wait_ready(urls["baseline"], procs[-1])
+        if with_pgl:
+            port = free_port()
+            procs.append(
+                postgraphile.start(
+                    postgraphile.install(), libpq_url(url), port, tmp / "postgraphile.log"
+                )
             )
-        )
-        procs.append(
-            subprocess.Popen(  # noqa: S603 (our own fixed argv)
-                [sys.executable, str(HERE / "baseline_app.py"), "--port", str(baseline_port)],
-                env=env,
-                cwd=ROOT,
-                stdout=log_baseline,
-                stderr=subprocess.STDOUT,
-            )
-        )
-        project_url = f"http://127.0.0.1:{project_port}/graphql"
-        baseline_url = f"http://127.0.0.1:{baseline_port}/graphql"
-        wait_ready(project_url, procs[0])
-        wait_ready(baseline_url, procs[1])
+            urls["postgraphile"] = f"http://127.0.0.1:{port}/graphql"
+            wait_ready(urls["postgraphile"], procs[-1])
 
+        pgl_queries = {
+            "households_page_partner": (postgraphile.PAGE, {}),
+            "households_page_caseworker": (postgraphile.PAGE_WIDE, {}),
+            "household_point": (postgraphile.POINT, {"archiveNo": samples["archive_no"]}),
+        }
         queries: list[tuple[str, str, dict[str, Any], str, bool]] = [
             ("households_page_partner", PARTNER_PAGE, {}, "partner", False),
             ("households_page_caseworker", CASEWORKER_PAGE, {}, "caseworker", False),
@@ -325,35 +389,47 @@ def main() -> None:
         for qname, query, variables, role, mutation in queries:
             if only and qname not in only:
                 continue
-            qfile = tmp / f"{qname}.json"
-            qfile.write_text(json.dumps({"query": query, "variables": variables}), encoding="utf-8")
+            body = {"query": query, "variables": variables}
 
-            bases = [id_base + i * 1_000_000 if mutation else None for i in (1, 2, 3)]
-            id_base += 3_000_000 if mutation else 0
-            samples_seen = {
-                system: sample(u, tok, query, variables if not mutation else None)
-                for system, u, tok in (
-                    ("project", project_url, tokens[role]),
-                    ("baseline", baseline_url, None),
-                )
+            def ids() -> int | None:
+                nonlocal id_base
+                id_base += 1_000_000_000
+                return id_base if mutation else None  # noqa: B023 (read at once)
+
+            systems: dict[str, tuple[str, str | None, dict[str, Any]]] = {
+                key: (u, tokens[role], body) for key, u in urls.items() if key.startswith("project")
             }
-            p1 = load(project_url, tokens[role], qfile, args, bases[0])
-            base = load(baseline_url, None, qfile, args, bases[1])
-            p2 = load(project_url, tokens[role], qfile, args, bases[2])
-            project = mean_of([p1, p2])
-            results[qname] = {
+            systems["baseline"] = (urls["baseline"], None, body)
+            if "postgraphile" in urls and qname in pgl_queries:
+                q, v = pgl_queries[qname]
+                systems["postgraphile"] = (urls["postgraphile"], None, {"query": q, "variables": v})
+            entry: dict[str, Any] = {
                 "role": role,
-                "sample_response": samples_seen,
-                "project": project,
-                "project_runs": [p1, p2],
-                "baseline": base,
-                "ratio_project_over_baseline": {
-                    "rps": ratio(project["rps"], base["rps"]),
-                    "p50": ratio(project["p50_ms"], base["p50_ms"]),
-                    "p95": ratio(project["p95_ms"], base["p95_ms"]),
-                    "p99": ratio(project["p99_ms"], base["p99_ms"]),
+                "sample_response": {
+                    key: sample(u, tok, b["query"], None if mutation else b["variables"])
+                    for key, (u, tok, b) in systems.items()
                 },
             }
+            runs: dict[str, list[dict[str, Any]]] = {key: [] for key in systems}
+            # alternate: every system once, then every system again in reverse order
+            order = list(systems) + list(reversed(systems))
+            for key in order:
+                u, tok, b = systems[key]
+                runs[key].append(load(u, tok, b, args, ids(), tmp))
+            for key, done in runs.items():
+                entry[key] = mean_of(done)
+                entry[f"{key}_runs"] = done
+            project_key = "project_fast_on" if "project_fast_on" in systems else "project_fast_off"
+            entry["ratio_project_over_baseline"] = compare(entry[project_key], entry["baseline"])
+            if "postgraphile" in systems:
+                entry["ratio_project_over_postgraphile"] = compare(
+                    entry[project_key], entry["postgraphile"]
+                )
+            if len(modes) == 2:
+                entry["ratio_fast_on_over_off"] = compare(
+                    entry["project_fast_on"], entry["project_fast_off"]
+                )
+            results[qname] = entry
             print(f"# {qname}: done", file=sys.stderr, flush=True)
 
         report = {
@@ -363,16 +439,16 @@ def main() -> None:
             "concurrency": args.concurrency,
             "seconds_per_run": args.seconds,
             "warmup_seconds": args.warmup,
-            "order": "project, baseline, project per query; project = mean of the two runs",
+            "driver": args.driver,
+            "order": "each system twice per query (A B C, then C B A); figures = mean of the two",
+            "project": "dibao serve: auth, policy, masking, audit, tracing (no exporter); "
+            "project_fast_on = compiled read path on, project_fast_off = generic executor",
             "baseline": "strawberry.asgi.GraphQL over build_schema(gate=False), "
             "national principal, same Runtime engine/sessions/cipher; "
             "no auth, policy, masking, audit, tracing",
-            "postgraphile": "skipped: "
-            + (
-                "not implemented in this harness"
-                if args.postgraphile
-                else "not requested (--postgraphile)"
-            ),
+            "postgraphile": "PostGraphile 4 (Node, npm) on the same database, same rows and values"
+            if with_pgl
+            else "skipped: Node/npm not found or --postgraphile no",
             "machine": machine(pg_version),
             "queries": results,
             "wall_seconds": round(time.perf_counter() - wall_start, 1),
@@ -381,7 +457,7 @@ def main() -> None:
     finally:
         for proc in procs:
             stop(proc)
-        if created:
+        if created and not args.keep:
             asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         shutil.rmtree(tmp, ignore_errors=True)
 

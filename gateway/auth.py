@@ -1,4 +1,5 @@
-"""Bearer-token authentication: one indexed lookup per request, no caching,
+"""Bearer-token authentication: one indexed lookup per request (a prepared statement
+through the fast reader), no caching,
 
 so a revocation takes effect on the very next request. A credential bound to a
 client certificate is accepted only over TLS from that certificate.
@@ -6,13 +7,13 @@ client certificate is accepted only over TLS from that certificate.
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import HTTPConnection
 from starlette.types import Scope
 
 from domain.principal import Principal
 from gateway.tls import fingerprint_for
-from store.credentials import find_valid_credential
+from store.credentials import valid_credential_row
+from store.fastread import FastReader
 from store.types import utcnow
 
 
@@ -30,24 +31,26 @@ def peer_fingerprint(scope: Scope) -> str | None:
 
 async def authenticate(
     conn: HTTPConnection,
-    sessions: async_sessionmaker[AsyncSession],
+    reader: FastReader,
     *,
     fingerprint: str | None = None,
 ) -> Principal | None:
     token = bearer_token(conn)
     if token is None:
         return None
-    async with sessions() as session:
-        credential = await find_valid_credential(session, token=token, now=utcnow())
+    async with reader.connect() as reads:
+        credential = await valid_credential_row(reads, token=token, now=utcnow())
     if credential is None:
         return None
-    if credential.cert_fingerprint is not None and credential.cert_fingerprint != fingerprint:
+    bound = credential["cert_fingerprint"]
+    if bound is not None and bound != fingerprint:
         return None  # the token alone is not enough for a certificate-bound credential
+    fields, documents = credential["fields"], credential["documents"]
     return Principal(
-        credential_id=credential.id,
-        name=credential.principal,
-        role=credential.role,
-        scope=credential.region_scope,
-        fields=frozenset(credential.fields) if credential.fields is not None else None,
-        documents=frozenset(credential.documents) if credential.documents is not None else None,
+        credential_id=credential["id"],
+        name=credential["principal"],
+        role=credential["role"],
+        scope=credential["region_scope"],
+        fields=frozenset(fields) if fields is not None else None,
+        documents=frozenset(documents) if documents is not None else None,
     )

@@ -22,6 +22,9 @@ class Settings:
     cors_origins: tuple[str, ...] = ()  # browsers' origins allowed to call the API; none by default
     archive_after_days: int = ARCHIVE_AFTER_DAYS  # terminated/rejected -> ARCHIVED after this
     stage_limits: dict[str, int] = field(default_factory=lambda: dict(STAGE_LIMITS))
+    # the compiled read path (gateway/compiled.py); DIBAO_FAST_PATH=0 leaves every
+    # request to the generic executor (same answers, measured slower)
+    fast_path: bool = True
 
     @property
     def is_postgres(self) -> bool:
@@ -49,6 +52,7 @@ def load_settings(*, demo: bool = False) -> Settings:
             os.environ.get("DIBAO_ARCHIVE_AFTER_DAYS"), ARCHIVE_AFTER_DAYS
         ),
         stage_limits=parse_stage_limits(os.environ.get("DIBAO_STAGE_LIMITS", "")),
+        fast_path=os.environ.get("DIBAO_FAST_PATH", "1").strip() not in {"0", "false", "off"},
     )
 
 

@@ -103,6 +103,12 @@ def parse_cached(text: str) -> DocumentNode:
 
 
 @lru_cache(maxsize=DOCUMENT_CACHE)
+def document_id_of(text: str) -> str:
+    """The trusted-document id of a text (raises GraphQLError when it does not parse)."""
+    return document_id(normalize(parse_cached(text)))
+
+
+@lru_cache(maxsize=DOCUMENT_CACHE)
 def shape_hash(text: str) -> str:
     """SHA-256 of the document normalized and stripped of literal values.
 

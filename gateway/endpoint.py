@@ -33,12 +33,11 @@ from audit.tracing import current_trace_id
 from domain.errors import DomainError, Forbidden, InvalidInput
 from domain.principal import Principal
 from gateway.auth import authenticate, peer_fingerprint
+from gateway.compiled import CompiledReads
 from gateway.documents import (
     PREFIX,
-    document_id,
+    document_id_of,
     load_document,
-    normalize,
-    parse_cached,
     shape_hash,
     sinks_of,
 )
@@ -48,11 +47,19 @@ from gateway.runtime import Runtime
 from policies.engine import Decision
 from resolvers.context import Context
 from schema.root import build_schema
+from store.fastread import FastReader
 
 log = logging.getLogger("dibao.gateway")
 MAX_BODY = 256 * 1024
 MAX_VARIABLE_DEPTH = 32
 AUDIT_FAILED = "The request could not be recorded in the audit log, so it was not completed."
+
+
+class ORJSONResponse(JSONResponse):
+    """Compact UTF-8 JSON, as Starlette's JSONResponse writes it, by orjson."""
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
 
 
 class BadRequest(Exception):
@@ -136,6 +143,17 @@ class GraphQLEndpoint:
         self.ide = (
             GraphQL(self.schema, graphql_ide="graphiql") if runtime.settings.graphiql else None
         )
+        self.reader = FastReader(runtime.engine, self.tracer)
+        self.compiled = (
+            CompiledReads(
+                self.schema._schema,
+                self.reader,
+                self.tracer,
+                max_tokens=runtime.limits.max_tokens,
+            )
+            if runtime.settings.fast_path
+            else None
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
@@ -175,7 +193,7 @@ class GraphQLEndpoint:
             refusal = error_body("BAD_USER_INPUT", "Send GraphQL operations with POST.")
             return JSONResponse(refusal, status_code=405, headers={"allow": "POST"}), None
         principal = await authenticate(
-            request, self.runtime.sessions, fingerprint=peer_fingerprint(request.scope)
+            request, self.reader, fingerprint=peer_fingerprint(request.scope)
         )
         if principal is None:
             record.error_codes = ["UNAUTHENTICATED"]
@@ -212,6 +230,13 @@ class GraphQLEndpoint:
                 tracer=self.tracer,
             ),
         )
+        if self.compiled is not None:
+            plan = self.compiled.plan(query, gql.operation_name)
+            if plan is not None:
+                data = await self.compiled.execute(plan, context, gql.variables)
+                if data is not None:
+                    self._describe(record, context)
+                    return ORJSONResponse({"data": data}), context
         result = await self.schema.execute(
             query,
             variable_values=gql.variables,
@@ -224,7 +249,7 @@ class GraphQLEndpoint:
         body: dict[str, Any] = {"data": result.data}
         if errors:
             body["errors"] = errors
-        return JSONResponse(body), context
+        return ORJSONResponse(body), context
 
     async def _document(
         self, principal: Principal, gql: GraphQLRequest, record: AuditRecord
@@ -244,7 +269,7 @@ class GraphQLEndpoint:
             assert gql.query is not None
             text = gql.query
             try:
-                doc_id = document_id(normalize(parse_cached(text)))
+                doc_id = document_id_of(text)  # cached per text (was 4% of a lookup)
             except GraphQLError:
                 doc_id = ""  # not a document at all: it cannot be an approved one
         sinks = sinks_of(text)

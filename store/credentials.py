@@ -11,13 +11,15 @@ import hashlib
 import re
 import secrets
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import LargeBinary, Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.enums import Role
 from domain.errors import InvalidInput, NotFound
 from domain.region import validate_scope
+from store.fastread import Reads, Record
 from store.models import Credential
 
 TOKEN_PREFIX = "dibao_"  # noqa: S105 - a public marker, not a secret
@@ -118,3 +120,18 @@ async def find_valid_credential(
     if credential is None or credential.revoked_at is not None or credential.expires_at <= now:
         return None
     return credential
+
+
+async def valid_credential_row(reads: Reads, *, token: str, now: dt.datetime) -> Record | None:
+    """`find_valid_credential` for the gateway's hot path: one prepared statement, a row."""
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+        return None
+    table = Credential.__table__
+
+    def build() -> Select[Any]:
+        return select(table).where(table.c.token_hash == bindparam("token_hash", type_=LargeBinary))
+
+    rows = await reads.all("credential", build, token_hash=hash_token(token))
+    if not rows or rows[0]["revoked_at"] is not None or rows[0]["expires_at"] <= now:
+        return None
+    return rows[0]

@@ -43,8 +43,10 @@ def create_engine(
         return engine
     # statement parameters are personal data: never in exceptions or logs
     timeout = statement_timeout or statement_timeout_ms()
+    # no pre-ping: it cost a round trip per checkout (7% of a page's CPU, measured);
+    # a connection found dead fails its one statement and SQLAlchemy then discards
+    # every pooled connection older than the failure, so service resumes by itself
     kwargs: dict[str, Any] = {
-        "pool_pre_ping": True,
         "hide_parameters": True,
         "connect_args": {"server_settings": {"statement_timeout": str(timeout)}},
     }

@@ -147,8 +147,22 @@ def key_file(tmp_path: Path, key_ring: KeyRing) -> Path:
 
 
 @pytest.fixture
-def settings(database_url: str, key_file: Path) -> Settings:
-    return Settings(database_url=database_url, key_file=key_file)
+def execution_path(request: pytest.FixtureRequest) -> str:
+    """compiled (the default, as served) or generic; `both_paths` tests run each."""
+    return str(getattr(request, "param", "compiled"))
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    marked = metafunc.definition.get_closest_marker("both_paths") is not None
+    if marked and "execution_path" in metafunc.fixturenames:
+        metafunc.parametrize("execution_path", ["compiled", "generic"], indirect=True)
+
+
+@pytest.fixture
+def settings(database_url: str, key_file: Path, execution_path: str) -> Settings:
+    return Settings(
+        database_url=database_url, key_file=key_file, fast_path=execution_path == "compiled"
+    )
 
 
 @pytest.fixture

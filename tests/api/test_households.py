@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from gateway.runtime import Runtime
 from tests.conftest import Api
 from tests.helpers import (
@@ -16,6 +18,9 @@ from tests.helpers import (
     load_regions,
     member,
 )
+
+# the authorization and masking answers must not depend on the execution path
+pytestmark = pytest.mark.both_paths
 
 SUBMIT = """
 mutation Submit($input: ApplicationInput!) {

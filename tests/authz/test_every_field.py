@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import deque
 
+import pytest
 import strawberry
 from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLSchema
 
@@ -20,6 +21,9 @@ from gateway.runtime import Runtime
 from schema.root import build_schema
 from tests.conftest import Api
 from tests.helpers import issue_token
+
+# the authorization and masking answers must not depend on the execution path
+pytestmark = pytest.mark.both_paths
 
 SCHEMA = build_schema()._schema
 

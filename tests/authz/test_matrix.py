@@ -20,6 +20,9 @@ from schema.root import build_schema
 from tests.authz.conftest import BANK, ROLES, SCOPES, Archive, expected_decisions
 from tests.conftest import Api
 
+# the authorization and masking answers must not depend on the execution path
+pytestmark = pytest.mark.both_paths
+
 ARCHIVE_TYPES = ("Household", "Member", "Review", "Payment")
 PARENT_FIELD = {"Member": "members", "Review": "reviews", "Payment": "payments"}
 SCHEMA = build_schema()._schema

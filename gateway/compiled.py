@@ -1,0 +1,505 @@
+"""The compiled read path: the two reads partners and front ends run all day — a page
+of households and one household by archive number, with their members — answered
+without generic GraphQL execution.
+
+A document is compiled once per distinct text (and operation name) into a plan:
+the root field, its arguments, and for each selection set the response keys in
+order with a direct getter per field. Anything the plan does not cover — another
+root field, fragments, directives, `region`/`categories`/`reviews` and other nested
+lists, a repeated response key — compiles to nothing and the generic executor
+answers, as it does whenever the compiled path is switched off.
+
+Every guarantee stays where it is, shared with the generic path:
+- the same parse cache, validation and token limit decide whether the document is
+  well-formed (the compiler only accepts documents that validate);
+- the same policy walk (`analyse`) decides every field; a refusal, a limit or an
+  input the resolvers would reject (bad archive number, cursor, page size) is left
+  to the generic path, which answers it with its own error;
+- region scope goes into the SQL `WHERE` by the same clauses (`store.households`);
+- masking is applied by the same plan and function (`apply_masks`);
+- the gateway writes the same audit entry from the same analysis and touched set.
+`tests/api/test_compiled_path.py` runs a corpus through both paths and compares
+bodies and audit entries; the authorization matrix runs on both.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    GraphQLError,
+    GraphQLField,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    parse,
+    validate,
+)
+from graphql.execution.values import get_argument_values, get_variable_values
+from opentelemetry import trace
+
+from audit import fields as F
+from domain.archive import parse_archive_no
+from domain.errors import DomainError
+from domain.region import validate_scope
+from gateway.policy_gate import GateError, analyse, apply_masks, limit_error
+from policies.engine import Decision
+from resolvers.context import Context
+from store import households as store
+from store.crypto import Cipher
+from store.fastread import FastReader
+from store.households import HouseholdFilter, encode_cursor
+
+log = logging.getLogger("dibao.compiled")
+PLAN_CACHE = 1024
+MAX_PAGE = 500
+ATTR_EXECUTION = "dibao.execution"
+
+Row = Any  # a row of households or members, by column name
+Getter = Callable[[Row, Cipher], Any]
+Field = tuple[tuple[str, ...], Getter]  # the columns a field reads, and how
+
+
+def _iso(value: dt.date | dt.datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _money(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _column(name: str, convert: Callable[[Any], Any] | None = None) -> Field:
+    if convert is None:
+        return (name,), lambda r, _: r[name]
+    return (name,), lambda r, _: convert(r[name])
+
+
+def _secret(table: str, column: str, row_id: str) -> Field:
+    def get(row: Row, cipher: Cipher) -> str | None:
+        blob = row[f"{column}_enc"]
+        if blob is None:
+            return None
+        return cipher.decrypt(blob, table=table, column=column, row_id=row[row_id])
+
+    return (f"{column}_enc", row_id), get
+
+
+# Each getter gives exactly what the Strawberry type serializes to (enums are
+# StrEnums whose names are their stored values; Decimal -> str; dates ISO 8601).
+HOUSEHOLD_FIELDS: dict[str, Field] = {
+    "archiveNo": _column("archive_no"),
+    "regionCode": _column("village_code"),
+    "area": _column("area"),
+    "status": _column("status"),
+    "address": _column("address"),
+    "bankName": _column("bank_name"),
+    "monthlyBenefit": _column("monthly_benefit", _money),
+    "reviewClass": _column("review_class"),
+    "appliedAt": _column("applied_at", _iso),
+    "updatedAt": _column("updated_at", _iso),
+    "bankAccount": _secret("households", "bank_account", "archive_no"),
+}
+MEMBER_FIELDS: dict[str, Field] = {
+    "relation": _column("relation"),
+    "sex": _column("sex"),
+    "birthDate": _column("birth_date", _iso),
+    "monthlyIncome": _column("monthly_income", _money),
+    "disabilityGrade": _column("disability_grade"),
+    "seriousIllness": _column("serious_illness"),
+    "student": _column("student"),
+    "name": _secret("members", "name", "id"),
+    "idNumber": _secret("members", "id_number", "id"),
+    "phone": _secret("members", "phone", "id"),
+}
+PAGE_INFO_FIELDS = ("hasNextPage", "hasPreviousPage", "startCursor", "endCursor")
+
+
+class NotCompilable(Exception):
+    """The document is outside what the compiled path covers (not an error)."""
+
+
+# A selection set compiles to entries, in response order:
+# ("value", key, getter) | ("typename", key, type name) | ("members", key, entries)
+# and for a connection ("edges", key, entries) | ("node", key, entries) |
+# ("cursor", key, None) | ("pageInfo", key, field names) | ("totalCount", key, None).
+Entry = tuple[str, str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    root: str  # "household" | "households"
+    key: str  # the root field's response key
+    field_node: FieldNode
+    field_def: GraphQLField
+    operation: OperationDefinitionNode
+    document: DocumentNode
+    entries: tuple[Entry, ...]
+    household_columns: tuple[str, ...]
+    member_columns: tuple[str, ...]  # empty: no members selected (else one statement)
+    total_count: bool
+
+
+def _keys(selection_set: SelectionSetNode) -> list[tuple[str, FieldNode]]:
+    found: list[tuple[str, FieldNode]] = []
+    seen: set[str] = set()
+    for selection in selection_set.selections:
+        if not isinstance(selection, FieldNode) or selection.directives:
+            raise NotCompilable("fragments and directives take the generic path")
+        key = selection.alias.value if selection.alias else selection.name.value
+        if key in seen:
+            raise NotCompilable("a repeated response key takes the generic path")
+        seen.add(key)
+        found.append((key, selection))
+    return found
+
+
+def _leaf(node: FieldNode) -> None:
+    if node.selection_set is not None or node.arguments:
+        raise NotCompilable(node.name.value)
+
+
+@dataclass
+class _Columns:
+    households: set[str] = field(default_factory=lambda: {"archive_no"})
+    members: set[str] = field(default_factory=set)
+
+
+def _object(
+    selection_set: SelectionSetNode | None,
+    fields: Mapping[str, Field],
+    type_name: str,
+    columns: _Columns,
+) -> list[Entry]:
+    if selection_set is None:
+        raise NotCompilable(type_name)
+    entries: list[Entry] = []
+    wanted = columns.households if type_name == "Household" else columns.members
+    for key, node in _keys(selection_set):
+        name = node.name.value
+        if name == "__typename":
+            entries.append(("typename", key, type_name))
+        elif name in fields:
+            _leaf(node)
+            needs, getter = fields[name]
+            wanted.update(needs)
+            entries.append(("value", key, getter))
+        elif type_name == "Household" and name == "members" and not node.arguments:
+            columns.members.add("archive_no")
+            inner = _object(node.selection_set, MEMBER_FIELDS, "Member", columns)
+            entries.append(("members", key, tuple(inner)))
+        else:
+            raise NotCompilable(f"{type_name}.{name}")
+    return entries
+
+
+def _connection(
+    selection_set: SelectionSetNode | None, columns: _Columns
+) -> tuple[list[Entry], bool]:
+    if selection_set is None:
+        raise NotCompilable("HouseholdConnection")
+    entries: list[Entry] = []
+    total = False
+    for key, node in _keys(selection_set):
+        name = node.name.value
+        if name == "__typename":
+            entries.append(("typename", key, "HouseholdConnection"))
+        elif name == "totalCount":
+            _leaf(node)
+            entries.append(("totalCount", key, None))
+            total = True
+        elif name == "pageInfo" and node.selection_set is not None:
+            info: list[Entry] = []
+            for info_key, info_node in _keys(node.selection_set):
+                info_name = info_node.name.value
+                if info_name == "__typename":
+                    info.append(("typename", info_key, "PageInfo"))
+                elif info_name in PAGE_INFO_FIELDS:
+                    _leaf(info_node)
+                    info.append(("info", info_key, info_name))
+                else:
+                    raise NotCompilable(f"PageInfo.{info_name}")
+            entries.append(("pageInfo", key, tuple(info)))
+        elif name == "edges" and node.selection_set is not None:
+            edge: list[Entry] = []
+            for edge_key, edge_node in _keys(node.selection_set):
+                edge_name = edge_node.name.value
+                if edge_name == "__typename":
+                    edge.append(("typename", edge_key, "HouseholdEdge"))
+                elif edge_name == "cursor":
+                    _leaf(edge_node)
+                    edge.append(("cursor", edge_key, None))
+                elif edge_name == "node":
+                    inner = _object(edge_node.selection_set, HOUSEHOLD_FIELDS, "Household", columns)
+                    edge.append(("node", edge_key, tuple(inner)))
+                else:
+                    raise NotCompilable(f"HouseholdEdge.{edge_name}")
+            entries.append(("edges", key, tuple(edge)))
+        else:
+            raise NotCompilable(f"HouseholdConnection.{name}")
+    return entries, total
+
+
+ROOT_ARGUMENTS = {"household": {"archiveNo"}, "households": {"first", "after", "region"}}
+
+
+def compile_plan(
+    schema: GraphQLSchema, text: str, operation_name: str | None, *, max_tokens: int
+) -> Plan | None:
+    """A plan for a valid document the compiled path covers, else None."""
+    try:
+        document = parse(text, max_tokens=max_tokens)  # the gateway's own token limit
+    except GraphQLError:
+        return None
+    if validate(schema, document):
+        return None
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if len(document.definitions) != len(operations):
+        return None  # fragments: generic path
+    chosen = [
+        o
+        for o in operations
+        if operation_name is None or (o.name is not None and o.name.value == operation_name)
+    ]
+    if len(chosen) != 1 or (operation_name is None and len(operations) != 1):
+        return None
+    operation = chosen[0]
+    if operation.operation is not OperationType.QUERY or operation.directives:
+        return None
+    try:
+        (key, node), *rest = _keys(operation.selection_set)
+        if rest:
+            return None
+        root = node.name.value
+        allowed = ROOT_ARGUMENTS.get(root)
+        if allowed is None or {a.name.value for a in node.arguments or ()} - allowed:
+            return None
+        assert schema.query_type is not None
+        field_def = schema.query_type.fields[root]
+        columns = _Columns()
+        if root == "household":
+            entries = _object(node.selection_set, HOUSEHOLD_FIELDS, "Household", columns)
+            total = False
+        else:
+            entries, total = _connection(node.selection_set, columns)
+    except NotCompilable:
+        return None
+    return Plan(
+        root=root,
+        key=key,
+        field_node=node,
+        field_def=field_def,
+        operation=operation,
+        document=document,
+        entries=tuple(entries),
+        household_columns=tuple(sorted(columns.households)),
+        member_columns=tuple(sorted(columns.members)),
+        total_count=total,
+    )
+
+
+class Fallback(Exception):
+    """This request takes the generic path (which gives the answer or the error)."""
+
+
+def _build(entries: Sequence[Entry], row: Row, members: Mapping[str, list[Row]], c: Cipher) -> Any:
+    out: dict[str, Any] = {}
+    for kind, key, arg in entries:
+        if kind == "value":
+            out[key] = arg(row, c)
+        elif kind == "typename":
+            out[key] = arg
+        else:  # members
+            out[key] = [_build(arg, m, members, c) for m in members.get(row["archive_no"], ())]
+    return out
+
+
+class CompiledReads:
+    def __init__(
+        self, schema: GraphQLSchema, reader: FastReader, tracer: trace.Tracer, *, max_tokens: int
+    ) -> None:
+        self.schema = schema
+        self.reader = reader
+        self.tracer = tracer
+        self.max_tokens = max_tokens
+        self._plans: OrderedDict[tuple[str, str | None], Plan | None] = OrderedDict()
+
+    def plan(self, text: str, operation_name: str | None) -> Plan | None:
+        """The cached plan for this text (parsed and validated once), or None."""
+        key = (text, operation_name)
+        with self.tracer.start_as_current_span("graphql.parse") as span:
+            span.set_attribute(ATTR_EXECUTION, "compiled")
+            if key in self._plans:
+                self._plans.move_to_end(key)
+                return self._plans[key]
+            found = compile_plan(self.schema, text, operation_name, max_tokens=self.max_tokens)
+            self._plans[key] = found
+            if len(self._plans) > PLAN_CACHE:
+                self._plans.popitem(last=False)
+            return found
+
+    async def execute(
+        self, plan: Plan, ctx: Context, variables: dict[str, Any] | None
+    ) -> dict[str, Any] | None:
+        """The `data` of the response, or None: the generic path answers instead."""
+        with self.tracer.start_as_current_span("graphql.execute") as span:
+            span.set_attribute(ATTR_EXECUTION, "compiled")
+            try:
+                return await self._execute(plan, ctx, variables)
+            except Fallback:
+                pass
+            except Exception:  # the generic path meets the same fault and reports it its way
+                log.warning("compiled path failed; the generic path answers", exc_info=True)
+            span.set_attribute(ATTR_EXECUTION, "fallback")
+        ctx.gate.analysis = None
+        ctx.touched.clear()
+        return None
+
+    async def _execute(
+        self, plan: Plan, ctx: Context, variables: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        gate = ctx.gate
+        with self.tracer.start_as_current_span("graphql.validate"):  # the variables' turn
+            coerced = get_variable_values(
+                self.schema, plan.operation.variable_definitions or (), variables or {}
+            )
+            if isinstance(coerced, list):
+                raise Fallback
+            args = get_argument_values(plan.field_def, plan.field_node, coerced)
+        with self.tracer.start_as_current_span(F.SPAN_POLICY) as span:
+            span.set_attribute(F.ATTR_ROLE, gate.principal.role)
+            try:
+                analysis = analyse(
+                    self.schema,
+                    plan.document,
+                    operation_name=plan.operation.name.value if plan.operation.name else None,
+                    variables=variables,
+                    decide=gate.decide,
+                    limits=gate.limits,
+                )
+            except GateError:
+                raise Fallback from None
+            if limit_error(analysis, gate.limits) or gate.refusal(analysis):
+                raise Fallback
+            span.set_attribute(F.ATTR_DECISIONS, len(analysis.decisions))
+            span.set_attribute(F.ATTR_DENIED, analysis.denied)
+            span.set_attribute(
+                F.ATTR_MASKED,
+                sorted(k for k, v in analysis.decisions.items() if v is Decision.MASKED),
+            )
+        try:
+            if plan.root == "household":
+                value = await self._household(plan, ctx, args)
+            else:
+                value = await self._households(plan, ctx, args)
+        except DomainError:
+            raise Fallback from None
+        gate.analysis = analysis
+        data = {plan.key: value}
+        if analysis.plan:
+            apply_masks(data, analysis.plan)
+        return data
+
+    async def _household(self, plan: Plan, ctx: Context, args: dict[str, Any]) -> Any:
+        archive_no = args["archiveNo"]
+        parse_archive_no(archive_no)
+        scope = ctx.principal.scope
+        async with self.reader.connect() as reads:
+            row = await store.household_row(
+                reads, columns=plan.household_columns, scope=scope, archive_no=archive_no
+            )
+            if row is None:
+                return None
+            members = (
+                await store.active_member_rows(
+                    reads, columns=plan.member_columns, scope=scope, archive_nos=[archive_no]
+                )
+                if plan.member_columns
+                else {}
+            )
+        ctx.touched.add(row["archive_no"])
+        return _build(plan.entries, row, members, ctx.cipher)
+
+    async def _households(self, plan: Plan, ctx: Context, args: dict[str, Any]) -> Any:
+        first = args.get("first")
+        size = 50 if first is None else first
+        if not 0 <= size <= MAX_PAGE:
+            raise Fallback
+        region = args.get("region")
+        after = args.get("after")
+        flt = HouseholdFilter(
+            scope=ctx.principal.scope,
+            region=validate_scope(region, field="region") if region else None,
+        )
+        async with self.reader.connect() as reads:
+            rows, has_next = await store.page_household_rows(
+                reads,
+                columns=plan.household_columns,
+                flt=flt,
+                first=size,
+                after=after,
+                today=ctx.today,
+            )
+            members = (
+                await store.active_member_rows(
+                    reads,
+                    columns=plan.member_columns,
+                    scope=flt.scope,
+                    archive_nos=[r["archive_no"] for r in rows],
+                )
+                if plan.member_columns and rows
+                else {}
+            )
+            total = (
+                await store.count_household_rows(reads, flt=flt, today=ctx.today)
+                if plan.total_count
+                else None
+            )
+        ctx.touched.update(r["archive_no"] for r in rows)
+        cursors = [encode_cursor(r["archive_no"]) for r in rows]
+        info = {
+            "hasNextPage": has_next,
+            "hasPreviousPage": after is not None,
+            "startCursor": cursors[0] if cursors else None,
+            "endCursor": cursors[-1] if cursors else None,
+        }
+        out: dict[str, Any] = {}
+        for kind, key, arg in plan.entries:
+            if kind == "typename":
+                out[key] = arg
+            elif kind == "totalCount":
+                out[key] = total
+            elif kind == "pageInfo":
+                out[key] = {k: (info[a] if t == "info" else a) for t, k, a in arg}
+            else:  # edges
+                out[key] = [
+                    self._edge(arg, row, cursor, members, ctx.cipher)
+                    for row, cursor in zip(rows, cursors, strict=True)
+                ]
+        return out
+
+    @staticmethod
+    def _edge(
+        entries: Sequence[Entry],
+        row: Row,
+        cursor: str,
+        members: Mapping[str, list[Row]],
+        cipher: Cipher,
+    ) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for kind, key, arg in entries:
+            if kind == "typename":
+                out[key] = arg
+            elif kind == "cursor":
+                out[key] = cursor
+            else:  # node
+                out[key] = _build(arg, row, members, cipher)
+        return out
