@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from audit import fields as F
 from audit.record import canonical
+from store.fastread import Reads
 from store.models import AuditArchive, AuditEntry, AuditHead, AuditRetention
 from store.types import UtcDateTime
 
@@ -55,6 +56,14 @@ _PG_APPEND = text(
 ).bindparams(bindparam("time", type_=UtcDateTime()), bindparam("archives", type_=ARRAY(String)))
 
 
+async def _read_head(conn: AsyncSession | AsyncConnection | Reads) -> tuple[int, str]:
+    if isinstance(conn, Reads):
+        rows = await conn.all("audit.head", lambda: select(AuditHead.seq, AuditHead.hash))
+        return int(rows[0]["seq"]), str(rows[0]["hash"])
+    row = (await conn.execute(select(AuditHead.seq, AuditHead.hash))).one()
+    return int(row.seq), str(row.hash)
+
+
 def entry_hash(key: bytes, prev_hash: str, seq: int, body: bytes) -> str:
     return hmac.new(key, prev_hash.encode() + b"|%d|" % seq + body, hashlib.sha256).hexdigest()
 
@@ -69,14 +78,15 @@ class AuditChain:
         self._lock = asyncio.Lock()
         self._head: tuple[int, str] | None = None
 
-    async def append(self, conn: AsyncSession | AsyncConnection, entry: dict[str, Any]) -> int:
+    async def append(
+        self, conn: AsyncSession | AsyncConnection | Reads, entry: dict[str, Any]
+    ) -> int:
         """Append one entry in the caller's transaction; returns its sequence number."""
         body = canonical(entry)
         async with self._lock:
             for _ in range(MAX_ATTEMPTS):
                 if self._head is None:
-                    row = (await conn.execute(select(AuditHead.seq, AuditHead.hash))).one()
-                    self._head = (int(row.seq), str(row.hash))
+                    self._head = await _read_head(conn)
                 prev_seq, prev_hash = self._head
                 seq = prev_seq + 1
                 digest = entry_hash(self._key, prev_hash, seq, body)
@@ -103,7 +113,11 @@ class AuditChain:
         """After a rolled-back transaction the cached head may be one that never committed."""
         self._head = None
 
-    async def _write(self, conn: AsyncSession | AsyncConnection, values: dict[str, Any]) -> bool:
+    async def _write(
+        self, conn: AsyncSession | AsyncConnection | Reads, values: dict[str, Any]
+    ) -> bool:
+        if isinstance(conn, Reads):  # PostgreSQL's hot-path pool, autocommit
+            return bool(await conn.scalar("audit.append", lambda: _PG_APPEND, **values))
         dialect = conn.get_bind().dialect if isinstance(conn, AsyncSession) else conn.dialect
         if dialect.name == "postgresql":
             return bool((await conn.execute(_PG_APPEND, values)).scalar_one())

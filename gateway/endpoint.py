@@ -21,7 +21,7 @@ from typing import Any
 import orjson
 from graphql import GraphQLError
 from opentelemetry import trace
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
@@ -47,7 +47,6 @@ from gateway.runtime import Runtime
 from policies.engine import Decision
 from resolvers.context import Context
 from schema.root import build_schema
-from store.fastread import FastReader
 
 log = logging.getLogger("dibao.gateway")
 MAX_BODY = 256 * 1024
@@ -143,7 +142,7 @@ class GraphQLEndpoint:
         self.ide = (
             GraphQL(self.schema, graphql_ide="graphiql") if runtime.settings.graphiql else None
         )
-        self.reader = FastReader(runtime.engine, self.tracer)
+        self.reader = runtime.reader
         self.compiled = (
             CompiledReads(
                 self.schema._schema,
@@ -205,7 +204,11 @@ class GraphQLEndpoint:
         record.principal, record.role = principal.name, principal.role
         record.scope, record.credential_id = principal.scope_label, principal.credential_id
         try:
-            gql = parse_request(await request.body(), request.headers.get("content-type", ""))
+            try:
+                raw = await request.body()
+            except ClientDisconnect:  # gone before its body arrived: recorded, nothing to answer
+                raise BadRequest("The client disconnected before the body arrived.") from None
+            gql = parse_request(raw, request.headers.get("content-type", ""))
             record.operation_name = gql.operation_name
             query = await self._document(principal, gql, record)
         except BadRequest as exc:
@@ -324,11 +327,9 @@ class GraphQLEndpoint:
         return response
 
     async def _append_alone(self, entry: dict[str, Any]) -> int:
-        engine = self.runtime.engine
-        if engine.dialect.name == "postgresql":
-            # one statement in autocommit: a single round trip for the whole audit write
-            async with engine.connect() as conn:
-                auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
-                return await self.chain.append(auto, entry)
+        if self.reader.postgres:
+            # one statement in autocommit on the hot-path pool: one round trip in all
+            async with self.reader.connect() as reads:
+                return await self.chain.append(reads, entry)
         async with self.runtime.sessions.begin() as session:
             return await self.chain.append(session, entry)

@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -17,6 +18,7 @@ from gateway.policy_gate import Limits
 from policies.engine import PolicyEngine
 from store.crypto import Cipher, load_or_create_keys
 from store.db import create_engine, session_factory
+from store.fastread import FastReader
 from store.types import utcnow
 
 
@@ -32,6 +34,15 @@ class Runtime:
     clock: Callable[[], dt.datetime] = utcnow
     policy: PolicyEngine | None = None
     _watcher: asyncio.Task[None] | None = None
+    _reader: FastReader | None = None
+
+    @property
+    def reader(self) -> FastReader:
+        """Hot-path statements (authentication, compiled reads, read audit entries)."""
+        if self._reader is None:
+            tracer = trace.get_tracer("dibao.store", tracer_provider=self.tracer_provider)
+            self._reader = FastReader(self.engine, tracer)
+        return self._reader
 
     @classmethod
     def from_settings(cls, settings: Settings, *, traced: bool = False) -> Runtime:
@@ -62,5 +73,7 @@ class Runtime:
     async def close(self) -> None:
         await policy_sync.stop(self._watcher)
         self._watcher = None
+        if self._reader is not None:
+            await self._reader.close()
         await self.engine.dispose()
         self.tracer_provider.force_flush()
