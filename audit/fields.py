@@ -28,6 +28,7 @@ MASKED = "masked"
 DENIED = "denied"
 INVALID = "invalid"
 TOO_COMPLEX = "too_complex"
+RATE_LIMITED = "rate_limited"  # over the credential's request rate (429)
 UNAUTHENTICATED = "unauthenticated"
 FAILED = "failed"
 REFUSED = "refused"  # well-formed and permitted, but the domain said no (CONFLICT, NOT_FOUND)

@@ -60,7 +60,14 @@ async def stream_entries(session: AsyncSession, *, flt: AuditFilter) -> AsyncIte
         yield row
 
 
-REFUSED_OUTCOMES = ("denied", "unauthenticated", "failed", "too_complex", "invalid")
+REFUSED_OUTCOMES = (
+    "denied",
+    "unauthenticated",
+    "failed",
+    "too_complex",
+    "invalid",
+    "rate_limited",
+)
 BEIJING = dt.timezone(dt.timedelta(hours=8))
 MAX_ACTIVITY_ROWS = 200_000
 

@@ -146,6 +146,7 @@ def canonical(entry: dict[str, Any]) -> bytes:
 
 OUTCOME_BY_CODE = (
     ("UNAUTHENTICATED", F.UNAUTHENTICATED),
+    ("RATE_LIMITED", F.RATE_LIMITED),
     ("INTERNAL", F.FAILED),
     ("FORBIDDEN", F.DENIED),
     ("QUERY_TOO_COMPLEX", F.TOO_COMPLEX),

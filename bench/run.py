@@ -337,7 +337,13 @@ def main() -> None:
         key_file.chmod(0o600)
         print(f"# seeding {args.households} households", file=sys.stderr, flush=True)
         samples = asyncio.run(prepare(url, key_file, args.households, args.seed))
-        env = {**os.environ, "DIBAO_DATABASE_URL": url, "DIBAO_KEY_FILE": str(key_file)}
+        env = {
+            **os.environ,
+            "DIBAO_DATABASE_URL": url,
+            "DIBAO_KEY_FILE": str(key_file),
+            # the load generator is one credential per role at full speed: no rate limit
+            "DIBAO_RATE_LIMITS": "default=1000000/1000000,partner=1000000/1000000",
+        }
         for var in [v for v in env if v.startswith("OTEL_EXPORTER")]:
             env.pop(var)  # tracing on, no exporter
         tokens = {

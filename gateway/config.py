@@ -8,6 +8,7 @@ from pathlib import Path
 
 from domain.enums import HouseholdStatus
 from domain.workflow import ARCHIVE_AFTER_DAYS, STAGE_LIMITS
+from gateway.ratelimit import DEFAULT_RATES, Rate, parse_rate_limits
 
 DEFAULT_DATABASE_FILE = "dibao.db"
 DEFAULT_KEY_FILE = "dibao-keys.json"
@@ -25,6 +26,8 @@ class Settings:
     # the compiled read path (gateway/compiled.py); DIBAO_FAST_PATH=0 leaves every
     # request to the generic executor (same answers, measured slower)
     fast_path: bool = True
+    # requests per second and burst per credential, by role (DIBAO_RATE_LIMITS)
+    rate_limits: dict[str, Rate] = field(default_factory=lambda: dict(DEFAULT_RATES))
 
     @property
     def is_postgres(self) -> bool:
@@ -53,6 +56,7 @@ def load_settings(*, demo: bool = False) -> Settings:
         ),
         stage_limits=parse_stage_limits(os.environ.get("DIBAO_STAGE_LIMITS", "")),
         fast_path=os.environ.get("DIBAO_FAST_PATH", "1").strip() not in {"0", "false", "off"},
+        rate_limits=parse_rate_limits(os.environ.get("DIBAO_RATE_LIMITS", "")),
     )
 
 

@@ -43,6 +43,7 @@ from gateway.documents import (
 )
 from gateway.errors import error_body, format_error
 from gateway.policy_gate import RequestGate
+from gateway.ratelimit import retry_after_header
 from gateway.runtime import Runtime
 from policies.engine import Decision
 from resolvers.context import Context
@@ -203,6 +204,14 @@ class GraphQLEndpoint:
             ), None
         record.principal, record.role = principal.name, principal.role
         record.scope, record.credential_id = principal.scope_label, principal.credential_id
+        wait = self.runtime.limiter.take(principal.credential_id, principal.role)
+        if wait is not None:  # refused before the body is read: cheap, and still audited
+            record.error_codes = ["RATE_LIMITED"]
+            return JSONResponse(
+                error_body("RATE_LIMITED", "Too many requests for this credential; retry later."),
+                status_code=429,
+                headers={"retry-after": retry_after_header(wait)},
+            ), None
         try:
             try:
                 raw = await request.body()

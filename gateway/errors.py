@@ -13,7 +13,15 @@ from graphql import GraphQLError, GraphQLSyntaxError
 from domain.errors import DomainError
 
 CODES = frozenset(
-    {"UNAUTHENTICATED", "FORBIDDEN", "NOT_FOUND", "BAD_USER_INPUT", "CONFLICT", "QUERY_TOO_COMPLEX"}
+    {
+        "UNAUTHENTICATED",
+        "FORBIDDEN",
+        "NOT_FOUND",
+        "BAD_USER_INPUT",
+        "CONFLICT",
+        "QUERY_TOO_COMPLEX",
+        "RATE_LIMITED",
+    }
 )
 INTERNAL_MESSAGE = "Internal error. The request was not completed."
 

@@ -15,6 +15,7 @@ from audit.tracing import instrument_engine, provider_from_env
 from gateway import policy_sync
 from gateway.config import Settings
 from gateway.policy_gate import Limits
+from gateway.ratelimit import RateLimiter
 from policies.engine import PolicyEngine
 from store.crypto import Cipher, load_or_create_keys
 from store.db import create_engine, session_factory
@@ -35,6 +36,14 @@ class Runtime:
     policy: PolicyEngine | None = None
     _watcher: asyncio.Task[None] | None = None
     _reader: FastReader | None = None
+    _limiter: RateLimiter | None = None
+
+    @property
+    def limiter(self) -> RateLimiter:
+        """Token buckets per credential, process-wide."""
+        if self._limiter is None:
+            self._limiter = RateLimiter(dict(self.settings.rate_limits))
+        return self._limiter
 
     @property
     def reader(self) -> FastReader:

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from audit.tracing import instrument_engine
 from gateway.app import create_app
 from gateway.config import Settings, sqlite_url
+from gateway.ratelimit import Rate
 from gateway.runtime import Runtime
 from policies.engine import default_rules
 from store.crypto import Cipher, KeyRing
@@ -41,6 +42,7 @@ PG_ADMIN_URL = os.environ.get(
 )
 REQUIRE_POSTGRES = os.environ.get("DIBAO_REQUIRE_POSTGRES") == "1"
 BACKENDS = ["sqlite", "postgres"]
+TEST_RATES = {"default": Rate(1_000_000, 1_000_000)}
 
 
 async def _pg_admin(statement: str) -> None:
@@ -161,7 +163,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 @pytest.fixture
 def settings(database_url: str, key_file: Path, execution_path: str) -> Settings:
     return Settings(
-        database_url=database_url, key_file=key_file, fast_path=execution_path == "compiled"
+        database_url=database_url,
+        key_file=key_file,
+        fast_path=execution_path == "compiled",
+        rate_limits=TEST_RATES,  # tests fire requests back to back; tests/api/test_rate_limits.py
     )
 
 

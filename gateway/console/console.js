@@ -24,7 +24,7 @@
   var ROLES = ['caseworker', 'county_reviewer', 'finance_officer', 'supervisor', 'partner',
     'auditor', 'secadmin', 'sysadmin'];
   var OUTCOMES = ['allowed', 'masked', 'denied', 'invalid', 'too_complex', 'unauthenticated',
-    'failed', 'refused'];
+    'failed', 'refused', 'rate_limited'];
   var RANGES = [
     { key: '24h', hours: 24 },
     { key: '7d', hours: 7 * 24 },
@@ -182,6 +182,7 @@
       'outcome.unauthenticated': '未认证',
       'outcome.failed': '失败',
       'outcome.refused': '业务拒绝',
+      'outcome.rate_limited': '超出频率限制',
       'decision.read': '可读',
       'decision.read_masked': '脱敏可读',
       'decision.denied': '拒绝',
@@ -317,6 +318,7 @@
       'outcome.unauthenticated': 'unauthenticated',
       'outcome.failed': 'failed',
       'outcome.refused': 'refused by a rule',
+      'outcome.rate_limited': 'rate limited',
       'decision.read': 'read',
       'decision.read_masked': 'read, masked',
       'decision.denied': 'denied',

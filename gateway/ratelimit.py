@@ -1,0 +1,86 @@
+"""Request rate limits per credential: a token bucket each, sized by role.
+
+A bucket holds up to `burst` requests and refills at `rate` per second. Each
+credential has its own bucket, so one caller over its limit is refused (429 with
+Retry-After, audited like every request) without using up anyone else's.
+Partners (machine credentials of other departments, running batches) get the
+strictest default.
+
+    DIBAO_RATE_LIMITS="partner=20/40,default=100/200"   # role=rate/burst, per second
+
+Limits are per server process; with several processes behind a balancer each
+enforces its share.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+MAX_BUCKETS = 100_000  # idle buckets are dropped beyond this (they refill to full anyway)
+
+
+@dataclass(frozen=True, slots=True)
+class Rate:
+    per_second: float
+    burst: float
+
+
+DEFAULT_RATES = {"partner": Rate(20, 40), "default": Rate(100, 200)}
+
+
+def parse_rate_limits(text: str) -> dict[str, Rate]:
+    """`role=rate/burst,...` over the defaults; `default` applies to roles not named."""
+    rates = dict(DEFAULT_RATES)
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        role, sep, spec = part.partition("=")
+        rate, slash, burst = spec.partition("/")
+        try:
+            per_second = float(rate)
+            size = float(burst) if slash else max(1.0, per_second)
+        except ValueError:
+            raise ValueError(f"DIBAO_RATE_LIMITS: {part!r} is not role=rate/burst") from None
+        finite = math.isfinite(per_second) and math.isfinite(size)
+        if not sep or not role.strip() or not finite or per_second <= 0 or size < 1:
+            raise ValueError(f"DIBAO_RATE_LIMITS: {part!r} is not role=rate/burst (both > 0)")
+        rates[role.strip()] = Rate(per_second, size)
+    return rates
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    stamp: float
+
+
+@dataclass
+class RateLimiter:
+    rates: dict[str, Rate]
+    clock: Callable[[], float] = time.monotonic
+    _buckets: dict[str, _Bucket] = field(default_factory=dict)
+
+    def rate_for(self, role: str) -> Rate:
+        return self.rates.get(role) or self.rates["default"]
+
+    def take(self, credential_id: str, role: str) -> float | None:
+        """None when the request may go ahead; else seconds until it would."""
+        rate = self.rate_for(role)
+        now = self.clock()
+        bucket = self._buckets.get(credential_id)
+        if bucket is None:
+            if len(self._buckets) >= MAX_BUCKETS:
+                self._buckets.clear()
+            bucket = self._buckets[credential_id] = _Bucket(tokens=rate.burst, stamp=now)
+        else:
+            bucket.tokens = min(rate.burst, bucket.tokens + (now - bucket.stamp) * rate.per_second)
+            bucket.stamp = now
+        if bucket.tokens >= 1:
+            bucket.tokens -= 1
+            return None
+        return (1 - bucket.tokens) / rate.per_second
+
+
+def retry_after_header(seconds: float) -> str:
+    return str(max(1, math.ceil(seconds)))
