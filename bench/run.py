@@ -205,7 +205,12 @@ def load(
             json.loads(json.dumps(body)), token, fresh_ids, tmp / f"run-{uuid.uuid4().hex}.lua"
         )
         return wrk_driver.run(
-            url, lua, concurrency=args.concurrency, seconds=args.seconds, warmup=args.warmup
+            url,
+            lua,
+            concurrency=args.concurrency,
+            seconds=args.seconds,
+            warmup=args.warmup,
+            base=fresh_ids or 0,
         )
     query_file = tmp / f"run-{uuid.uuid4().hex}.json"
     query_file.write_text(json.dumps(body), encoding="utf-8")
@@ -398,8 +403,10 @@ def main() -> None:
             body = {"query": query, "variables": variables}
 
             def ids() -> int | None:
+                # 3,000,000 numbers per run (warm-up included): about 8 years of
+                # birth dates each, so every run's numbers are its own and valid
                 nonlocal id_base
-                id_base += 1_000_000_000
+                id_base += 3_000_000
                 return id_base if mutation else None  # noqa: B023 (read at once)
 
             systems: dict[str, tuple[str, str | None, dict[str, Any]]] = {

@@ -33,7 +33,9 @@ end
 function init(args)
   errors = 0
   first_error = ""
-  counter = %(base)d + tid * 10000000
+  -- fresh ID numbers: birth dates from 1940 on, one day per 1000 numbers; each
+  -- run (and its warm-up) starts elsewhere, so no number is sent twice
+  counter = (tonumber(args[1]) or %(base)d) + tid * 2000000
 end
 
 local weights = {7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
@@ -117,10 +119,11 @@ def run(
     seconds: float,
     warmup: float,
     threads: int = 1,
+    base: int = 0,
 ) -> dict[str, Any]:
     """Warm up, then one measured run; the same shape as bench/load.py's output."""
 
-    def once(duration: float) -> dict[str, Any]:
+    def once(duration: float, offset: int) -> dict[str, Any]:
         out = subprocess.run(  # noqa: S603 (fixed argv, loopback url checked by the caller)
             [  # noqa: S607 (wrk from PATH, checked by available())
                 "wrk",
@@ -132,6 +135,8 @@ def run(
                 "-s",
                 str(lua),
                 url,
+                "--",
+                str(base + offset),
             ],
             capture_output=True,
             text=True,
@@ -143,8 +148,8 @@ def run(
         return parsed
 
     if warmup > 0:
-        once(warmup)
-    raw = once(seconds)
+        once(warmup, 1_000_000)
+    raw = once(seconds, 0)
     wall = raw["seconds"] or 1.0
     return {
         "requests": raw["requests"],

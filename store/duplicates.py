@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, and_, case, distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.enums import CLAIMING_STATUSES
-from store.households import in_scope
+from store.households import code_prefix, in_scope
 from store.models import Household, Member
 
 
@@ -31,7 +31,7 @@ def _view(scope: str, region: str | None) -> ColumnElement[bool]:
     if region:
         if not region.isdigit():
             raise ValueError("region must be digits")
-        clause = and_(clause, Household.village_code.like(region + "%"))
+        clause = and_(clause, code_prefix(Household.village_code, region))
     return clause
 
 

@@ -25,10 +25,12 @@ from sqlalchemy import (
     bindparam,
     exists,
     func,
+    literal_column,
     select,
     true,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from domain.categories import elderly_born_on_or_before, minor_born_after
 from domain.enums import Area, Category, HouseholdStatus
@@ -51,13 +53,34 @@ from store.models import (
 T = TypeVar("T", Member, Review, Payment, Asset, ChangeReport, Objection, BenefitHistory)
 
 
+def code_prefix(
+    column: ColumnElement[str] | InstrumentedAttribute[str], prefix: str
+) -> ColumnElement[bool]:
+    """Codes starting with a digit prefix, as a range the index can serve.
+
+    The bounds are rendered into the SQL as constants (the prefix is a validated
+    digit string, never caller text), so the planner sees the real range for each
+    scope: a township's page reads the village index, a province's the primary
+    key. As a bound parameter of a prepared statement, the generic plan scanned
+    the whole table for small scopes (measured: 0.4x the big-scope rate at 100k).
+    """
+    if not (prefix.isascii() and prefix.isdigit()):  # validated upstream; checked again
+        raise ValueError("region prefix must be digits")  # here, as it goes into the SQL
+
+    def constant(digits: str) -> ColumnElement[str]:
+        return literal_column(f"'{digits}'", String)  # ASCII digits only: nothing to escape
+
+    low = column >= constant(prefix)
+    if set(prefix) == {"9"}:
+        return low
+    return and_(low, column < constant(str(int(prefix) + 1).zfill(len(prefix))))
+
+
 def in_scope(scope: str) -> ColumnElement[bool]:
     """Rows of households whose village code starts with the scope ("" = national)."""
     if not scope:
         return true()
-    if not scope.isdigit():  # validated upstream; never let a wildcard through
-        raise ValueError("region scope must be digits")
-    return Household.village_code.like(scope + "%")
+    return code_prefix(Household.village_code, scope)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +111,7 @@ S = TypeVar("S", bound=Select)  # type: ignore[type-arg]
 def _filtered(stmt: S, flt: HouseholdFilter, today: dt.date) -> S:
     stmt = stmt.where(in_scope(flt.scope))
     if flt.region:
-        stmt = stmt.where(Household.village_code.like(flt.region + "%"))
+        stmt = stmt.where(code_prefix(Household.village_code, flt.region))
     if flt.statuses:
         stmt = stmt.where(Household.status.in_([s.value for s in flt.statuses]))
     if flt.area is not None:

@@ -29,7 +29,7 @@ from domain.enums import HouseholdStatus, PaymentStatus
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.region import in_scope as code_in_scope
 from store.crypto import Cipher
-from store.households import in_scope
+from store.households import code_prefix, in_scope
 from store.models import (
     Base,
     BenefitHistory,
@@ -88,7 +88,7 @@ def county_overlaps(scope: str) -> ColumnElement[bool]:
     if not scope.isdigit():
         raise ValueError("region scope must be digits")
     if len(scope) <= 6:
-        return PaymentBatch.county_code.like(scope + "%")
+        return code_prefix(PaymentBatch.county_code, scope)
     return PaymentBatch.county_code == scope[:6]
 
 
@@ -271,7 +271,7 @@ async def _payable_households(
         )
         .where(
             in_scope(scope),
-            Household.village_code.like(county_code + "%"),
+            code_prefix(Household.village_code, county_code),
             Household.status == HouseholdStatus.ACTIVE.value,
         )
         .order_by(Household.archive_no)

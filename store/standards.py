@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.benefit import monthly_benefit
 from domain.enums import Area, HouseholdStatus
 from domain.errors import Conflict
+from store.households import code_prefix
 from store.models import Household, Member, Standard
 from store.workflow import flush_or_conflict, regrant
 
@@ -94,7 +95,7 @@ async def _recompute(
     households = (
         await session.scalars(
             select(Household).where(
-                Household.village_code.like(county_code + "%"),
+                code_prefix(Household.village_code, county_code),
                 Household.area == area.value,
                 Household.status == HouseholdStatus.ACTIVE.value,
             )

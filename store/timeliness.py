@@ -12,7 +12,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.enums import Category, HouseholdStatus
-from store.households import category_clause, in_scope
+from store.households import category_clause, code_prefix, in_scope
 from store.models import Household, Payment
 
 MAX_OVERDUE = 500
@@ -37,7 +37,7 @@ async def overdue(
         Household.status_changed_at < now - dt.timedelta(days=limit),
     )
     if region:
-        stmt = stmt.where(Household.village_code.like(region + "%"))
+        stmt = stmt.where(code_prefix(Household.village_code, region))
     rows = await session.scalars(stmt.order_by(Household.status_changed_at).limit(MAX_OVERDUE))
     return rows.all()
 
@@ -54,7 +54,7 @@ async def statistics(
 ) -> Statistics:
     def scoped(stmt: Q) -> Q:
         stmt = stmt.where(in_scope(scope))
-        return stmt.where(Household.village_code.like(region + "%")) if region else stmt
+        return stmt.where(code_prefix(Household.village_code, region)) if region else stmt
 
     by_status = await session.execute(
         scoped(

@@ -31,7 +31,7 @@ from domain.workflow import (
     notice_end,
     review_class,
 )
-from store.households import get_household, in_scope, standards_in_force
+from store.households import code_prefix, get_household, in_scope, standards_in_force
 from store.models import BenefitHistory, Household, IdClaim, Member, Objection, Review, new_id
 
 CST = dt.timezone(dt.timedelta(hours=8))
@@ -184,7 +184,7 @@ async def due_for_review(
         Household.next_review_on <= before,
     )
     if region:
-        stmt = stmt.where(Household.village_code.like(region + "%"))
+        stmt = stmt.where(code_prefix(Household.village_code, region))
     rows = await session.scalars(
         stmt.order_by(Household.next_review_on, Household.archive_no).limit(limit)
     )
@@ -215,7 +215,7 @@ async def archive_due(
         Household.status_changed_at <= cutoff,
     )
     if region:
-        stmt = stmt.where(Household.village_code.like(region + "%"))
+        stmt = stmt.where(code_prefix(Household.village_code, region))
     rows = await session.execute(stmt.order_by(Household.archive_no).limit(limit))
     due = {row.archive_no: row.status for row in rows.all()}
     if not due:
