@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -19,7 +20,15 @@ from domain.region import validate_village_code
 
 _PHONE_RE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
 _BANK_RE = re.compile(r"^\d{12,19}$")
-_NAME_RE = re.compile(r"^[\u3400-\u9fffA-Za-z·\s]{1,30}$")
+# CJK ideographs incl. the rare ones of the supplementary planes (生僻字 in real names
+# live there), compatibility ideographs, Latin letters, the middle dot of minority
+# and foreign names, and single spaces. No digits, quotes, brackets or emoji.
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
+_NAME_RE = re.compile(rf"^[{_CJK}A-Za-z·• ]{{1,30}}$")
+# addresses and bank names: letters and digits of any script, spaces and the
+# punctuation addresses use; no quotes, semicolons, angle brackets or equals signs,
+# so markup and SQL fragments are refused rather than stored
+_TEXT_RE = re.compile(rf"^[{_CJK}\w \-#()（）,，.。、/·:：]+$")
 MAX_MEMBERS = 20
 MAX_INCOME = Decimal("1000000.00")
 
@@ -67,6 +76,29 @@ class ValidApplication:
     bank_name: str | None
 
 
+def refuse_controls(value: str, field: str) -> None:
+    """Control, format, surrogate and unassigned code points are never data."""
+    if any(unicodedata.category(c) in {"Cc", "Cf", "Cs", "Co", "Cn"} for c in value):
+        raise InvalidInput(
+            f"{field}: control or invisible characters are not accepted", field=field
+        )
+
+
+def validate_text(value: str | None, field: str, *, max_length: int) -> str | None:
+    """Optional free text (address, bank name): trimmed, bounded, plain characters."""
+    if value is None or not value.strip():
+        return None
+    refuse_controls(value, field)
+    text = " ".join(value.split())
+    if len(text) > max_length:
+        raise InvalidInput(f"{field}: at most {max_length} characters", field=field)
+    if not _TEXT_RE.match(text):
+        raise InvalidInput(
+            f"{field}: letters, digits, spaces and - # ( ) , . 、 / : only", field=field
+        )
+    return text
+
+
 def validate_money(value: Decimal, field: str) -> Decimal:
     try:
         if not value.is_finite() or value < 0 or value > MAX_INCOME:
@@ -81,6 +113,7 @@ def validate_money(value: Decimal, field: str) -> Decimal:
 def validate_member(index: int, draft: MemberDraft, today: dt.date) -> ValidMember:
     """One member, its problems named by its path `members[index]`."""
     path = f"members[{index}]"
+    refuse_controls(draft.name, f"{path}.name")
     name = " ".join(draft.name.split())
     if not _NAME_RE.match(name):
         raise InvalidInput(f"{path}.name: 1 to 30 Chinese or Latin letters", field=f"{path}.name")
@@ -121,12 +154,8 @@ def validate_application(draft: ApplicationDraft, *, today: dt.date) -> ValidApp
         bank = draft.bank_account.replace(" ", "").strip()
         if not _BANK_RE.match(bank):
             raise InvalidInput("bankAccount: 12 to 19 digits", field="bankAccount")
-    address = draft.address.strip() if draft.address else None
-    if address is not None and len(address) > 200:
-        raise InvalidInput("address: at most 200 characters", field="address")
-    bank_name = draft.bank_name.strip() if draft.bank_name else None
-    if bank_name is not None and len(bank_name) > 100:
-        raise InvalidInput("bankName: at most 100 characters", field="bankName")
+    address = validate_text(draft.address, "address", max_length=200)
+    bank_name = validate_text(draft.bank_name, "bankName", max_length=100)
     return ValidApplication(
         village_code=village,
         members=members,

@@ -39,6 +39,49 @@ def normalize_id_number(value: str) -> str:
     return "".join(value.split()).upper()
 
 
+# Province-level codes of GB/T 2260 (with Taiwan, Hong Kong and Macao). County codes
+# change over the years while numbers issued under old ones stay valid, so the
+# check stops at the province and requires a prefecture part.
+PROVINCES = frozenset(
+    {
+        "11",
+        "12",
+        "13",
+        "14",
+        "15",
+        "21",
+        "22",
+        "23",
+        "31",
+        "32",
+        "33",
+        "34",
+        "35",
+        "36",
+        "37",
+        "41",
+        "42",
+        "43",
+        "44",
+        "45",
+        "46",
+        "50",
+        "51",
+        "52",
+        "53",
+        "54",
+        "61",
+        "62",
+        "63",
+        "64",
+        "65",
+        "71",
+        "81",
+        "82",
+    }
+)
+
+
 def parse_id_number(value: str, *, field: str = "idNumber", today: date | None = None) -> IdInfo:
     """Validate an ID number and derive birth date, sex and region from it.
 
@@ -52,6 +95,8 @@ def parse_id_number(value: str, *, field: str = "idNumber", today: date | None =
         )
     if ric.calc_check_digit(number) != number[-1]:
         raise InvalidInput(f"{field}: check character does not match (GB 11643)", field=field)
+    if number[:2] not in PROVINCES or number[2:4] == "00":
+        raise InvalidInput(f"{field}: no such region of issue (GB/T 2260)", field=field)
     birth_date = _birth_date(number)
     if birth_date is None:
         raise InvalidInput(f"{field}: birth date is not a possible date", field=field)

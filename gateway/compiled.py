@@ -356,8 +356,11 @@ class CompiledReads:
                 return await self._execute(plan, ctx, variables)
             except Fallback:
                 pass
-            except Exception:  # the generic path meets the same fault and reports it its way
-                log.warning("compiled path failed; the generic path answers", exc_info=True)
+            except Exception as exc:  # the generic path meets the same fault, reports it its way
+                # the class only: a driver's message can quote a value
+                log.warning(
+                    "compiled path failed (%s); the generic path answers", type(exc).__name__
+                )
             span.set_attribute(ATTR_EXECUTION, "fallback")
         ctx.gate.analysis = None
         ctx.touched.clear()

@@ -10,8 +10,10 @@ own. If it cannot be written, the caller gets an error and no data.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
+import json
 import logging
 import re
 import time
@@ -48,11 +50,13 @@ from gateway.runtime import Runtime
 from policies.engine import Decision
 from resolvers.context import Context
 from schema.root import build_schema
+from store.db import is_unavailable
 
 log = logging.getLogger("dibao.gateway")
 MAX_BODY = 256 * 1024
 MAX_VARIABLE_DEPTH = 32
 AUDIT_FAILED = "The request could not be recorded in the audit log, so it was not completed."
+UNAVAILABLE = "The archive database is unavailable; nothing was done. Retry shortly."
 
 
 class ORJSONResponse(JSONResponse):
@@ -85,7 +89,7 @@ def parse_request(body: bytes, content_type: str) -> GraphQLRequest:
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError:
-        raise BadRequest("The body is not valid JSON.") from None
+        data = _loads_wide(body)
     if isinstance(data, list):
         raise BadRequest("Batched operations are not accepted; send one operation per request.")
     if not isinstance(data, dict):
@@ -96,6 +100,8 @@ def parse_request(body: bytes, content_type: str) -> GraphQLRequest:
         raise BadRequest("`query` and `documentId` must be strings.")
     if (query is None) == (doc_id is None):
         raise BadRequest("Send exactly one of `query` or `documentId`.")
+    if query is not None and not query.strip():
+        raise BadRequest("`query` is empty.")
     if not isinstance(variables, dict | None) or not isinstance(name, str | None):
         raise BadRequest("`variables` must be an object and `operationName` a string.")
     if _too_deep(variables, 0):
@@ -103,6 +109,19 @@ def parse_request(body: bytes, content_type: str) -> GraphQLRequest:
     if _has_nul(query) or _has_nul(variables) or (query is not None and _NUL_ESCAPE.search(query)):
         raise BadRequest("NUL characters are not accepted in any value.")
     return GraphQLRequest(query=query, document_id=doc_id, variables=variables, operation_name=name)
+
+
+def _loads_wide(body: bytes) -> Any:
+    """What orjson refuses but JSON allows: integers beyond 64 bits. They reach
+    GraphQL's own coercion, which names the variable that cannot hold them."""
+
+    def refuse(constant: str) -> Any:
+        raise ValueError(constant)
+
+    try:
+        return json.loads(body, parse_constant=refuse)  # NaN, Infinity: not JSON
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise BadRequest("The body is not valid JSON.") from None
 
 
 _NUL_ESCAPE = re.compile(r"\\u0000", re.IGNORECASE)  # a GraphQL string escape for NUL
@@ -166,13 +185,8 @@ class GraphQLEndpoint:
             try:
                 try:
                     response, context = await self._handle(request, record)
-                except Exception:  # whatever broke, the caller gets INTERNAL and it is audited
-                    log.exception("request failed before it could be answered")
-                    record.error_codes = ["INTERNAL"]
-                    response = JSONResponse(
-                        error_body("INTERNAL", "Internal error. The request was not completed."),
-                        status_code=500,
-                    )
+                except Exception as exc:  # whatever broke, the caller gets a code; audited
+                    response = self._failure(record, exc)
                 response = await self._finish(record, response, context, started)
             finally:
                 if context is not None:
@@ -181,6 +195,23 @@ class GraphQLEndpoint:
             if record.operation_type:
                 span.set_attribute(F.ATTR_OPERATION_TYPE, record.operation_type)
         await response(scope, receive, send)
+
+    @staticmethod
+    def _failure(record: AuditRecord, exc: Exception) -> Response:
+        if is_unavailable(exc):  # fail fast and say so; the pools reconnect by themselves
+            log.warning("database unavailable (%s)", type(exc).__name__)
+            record.error_codes = ["UNAVAILABLE"]
+            return JSONResponse(
+                error_body("UNAVAILABLE", UNAVAILABLE),
+                status_code=503,
+                headers={"retry-after": "5"},
+            )
+        log.exception("request failed before it could be answered")
+        record.error_codes = ["INTERNAL"]
+        return JSONResponse(
+            error_body("INTERNAL", "Internal error. The request was not completed."),
+            status_code=500,
+        )
 
     async def _handle(
         self, request: Request, record: AuditRecord
@@ -327,11 +358,21 @@ class GraphQLEndpoint:
                     if tx is not None:
                         await tx.rollback()  # any error: the request changes nothing
                     span.set_attribute(F.ATTR_AUDIT_SEQ, await self._append_alone(entry))
-        except Exception:
-            log.exception("audit write failed; answering without data")
+        except Exception as exc:
             self.chain.forget_head()
             if tx is not None:
-                await tx.rollback()
+                with contextlib.suppress(Exception):  # the connection may be gone with it
+                    await tx.rollback()
+            if is_unavailable(exc):
+                log.warning("audit write failed: database unavailable (%s)", type(exc).__name__)
+                if record.error_codes == ["UNAVAILABLE"]:
+                    return response  # already the answer: no data in it
+                return JSONResponse(
+                    error_body("UNAVAILABLE", UNAVAILABLE),
+                    status_code=503,
+                    headers={"retry-after": "5"},
+                )
+            log.exception("audit write failed; answering without data")
             return JSONResponse(error_body("INTERNAL", AUDIT_FAILED), status_code=503)
         return response
 

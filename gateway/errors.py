@@ -21,6 +21,7 @@ CODES = frozenset(
         "CONFLICT",
         "QUERY_TOO_COMPLEX",
         "RATE_LIMITED",
+        "UNAVAILABLE",
     }
 )
 INTERNAL_MESSAGE = "Internal error. The request was not completed."

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import strawberry
 
-from domain.application import validate_member, validate_money
+from domain.application import refuse_controls, validate_member, validate_money, validate_text
 from domain.archive import parse_archive_no
 from domain.enums import ChangeKind
 from domain.errors import InvalidInput
@@ -32,6 +32,8 @@ async def report_change(info: Info, archive_no: str, change: ChangeInput) -> Hou
     parse_archive_no(archive_no)
     if not change.reason.strip() or len(change.reason) > 2000:
         raise InvalidInput("reason: 1 to 2000 characters", field="reason")
+    refuse_controls(change.reason.replace("\n", " "), "reason")  # line breaks are fine here
+    address = validate_text(change.address, "address", max_length=200)
     ctx = info.context
     income = (
         validate_money(change.monthly_income, "monthlyIncome")
@@ -56,7 +58,7 @@ async def report_change(info: Info, archive_no: str, change: ChangeInput) -> Hou
             position=change.member_position,
             income=income,
             new_member=joining,
-            address=change.address,
+            address=address,
         )
     ctx.touched.add(row.archive_no)
     return Household.from_row(row)

@@ -11,8 +11,10 @@ from __future__ import annotations
 import os
 from typing import Any
 
+import asyncpg
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -22,6 +24,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import NullPool
 
 DEFAULT_STATEMENT_TIMEOUT_MS = 30_000
+CONNECT_TIMEOUT_S = 5
 
 
 def statement_timeout_ms() -> int:
@@ -48,7 +51,11 @@ def create_engine(
     # every pooled connection older than the failure, so service resumes by itself
     kwargs: dict[str, Any] = {
         "hide_parameters": True,
-        "connect_args": {"server_settings": {"statement_timeout": str(timeout)}},
+        # a database that does not answer fails the request in seconds, not a minute
+        "connect_args": {
+            "server_settings": {"statement_timeout": str(timeout)},
+            "timeout": CONNECT_TIMEOUT_S,
+        },
     }
     if pool:
         kwargs.update(pool_size=10, max_overflow=10)
@@ -77,3 +84,30 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+UNREACHABLE: tuple[type[BaseException], ...] = (
+    OSError,  # refused, reset, unreachable
+    TimeoutError,
+    asyncpg.exceptions.PostgresConnectionError,  # lost or rejected connections
+    asyncpg.exceptions.OperatorInterventionError,  # shutting down, starting up, crashed
+    asyncpg.exceptions.TooManyConnectionsError,
+    asyncpg.exceptions.InterfaceError,  # "connection is closed"
+)
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """The database could not be reached or went away (not a bad statement)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, UNREACHABLE):
+            return True
+        if isinstance(current, DBAPIError) and current.connection_invalidated:
+            return True
+        orig = getattr(current, "orig", None)
+        current = (
+            orig if isinstance(orig, BaseException) else (current.__cause__ or current.__context__)
+        )
+    return False
