@@ -67,3 +67,13 @@ clean:
 bench: install postgres
 	-@command -v wrk >/dev/null || DEBIAN_FRONTEND=noninteractive timeout 300 apt-get install -y -q wrk >/dev/null
 	$(PY) bench/run.py $(BENCH_ARGS)
+
+# ten minutes of mixed traffic at 32 connections: errors (must be 0), p99, server memory
+.PHONY: soak fuzz
+soak: install postgres
+	-@command -v wrk >/dev/null || DEBIAN_FRONTEND=noninteractive timeout 300 apt-get install -y -q wrk >/dev/null
+	$(PY) bench/soak.py $(SOAK_ARGS)
+
+# the schemathesis fuzz of `make test`, longer and randomized
+fuzz: install postgres
+	DIBAO_FUZZ_EXAMPLES=$${DIBAO_FUZZ_EXAMPLES:-25} DIBAO_FUZZ_RANDOM=1 $(PY) -m pytest -q tests/api/test_fuzz.py
