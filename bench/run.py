@@ -406,8 +406,10 @@ def main() -> None:
                 # 3,000,000 numbers per run (warm-up included): about 8 years of
                 # birth dates each, so every run's numbers are its own and valid
                 nonlocal id_base
+                if not mutation:  # noqa: B023 (read at once)
+                    return None
                 id_base += 3_000_000
-                return id_base if mutation else None  # noqa: B023 (read at once)
+                return id_base
 
             systems: dict[str, tuple[str, str | None, dict[str, Any]]] = {
                 key: (u, tokens[role], body) for key, u in urls.items() if key.startswith("project")

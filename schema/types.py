@@ -126,7 +126,9 @@ class StageTime:
 
 def stage_times(reviews: list[models.Review], now: dt.datetime) -> list[StageTime]:
     """Each status the archive entered, and how long it stayed (to now for the current one)."""
-    times = []
+    times: list[StageTime] = []
+    if not reviews:  # a household with no review steps yet has no stages to time
+        return times
     for current, following in zip(reviews, [*reviews[1:], None], strict=True):
         until = following.created_at if following is not None else now
         days = (until - current.created_at).total_seconds() / 86400

@@ -77,10 +77,18 @@ def code_prefix(
 
 
 def in_scope(scope: str) -> ColumnElement[bool]:
-    """Rows of households whose village code starts with the scope ("" = national)."""
+    """Rows of households whose village code starts with the scope ("" = national).
+
+    The same range on the archive number (which begins with the village code, a
+    rule the database enforces: migration 0008) lets the primary key serve a
+    scoped page in page order, stopping after one page; on the village code alone
+    a township's page read and sorted every household of the township first.
+    """
     if not scope:
         return true()
-    return code_prefix(Household.village_code, scope)
+    return and_(
+        code_prefix(Household.village_code, scope), code_prefix(Household.archive_no, scope)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +119,10 @@ S = TypeVar("S", bound=Select)  # type: ignore[type-arg]
 def _filtered(stmt: S, flt: HouseholdFilter, today: dt.date) -> S:
     stmt = stmt.where(in_scope(flt.scope))
     if flt.region:
-        stmt = stmt.where(code_prefix(Household.village_code, flt.region))
+        stmt = stmt.where(
+            code_prefix(Household.village_code, flt.region),
+            code_prefix(Household.archive_no, flt.region),
+        )
     if flt.statuses:
         stmt = stmt.where(Household.status.in_([s.value for s in flt.statuses]))
     if flt.area is not None:
@@ -293,7 +304,7 @@ async def standards_in_force(
 
 
 async def recipient_by_index(
-    session: AsyncSession, *, scope: str, id_index: bytes
+    session: AsyncSession, *, scope: str, id_indexes: Sequence[bytes]
 ) -> tuple[Household, Member] | None:
     """The pending or active household in scope that holds this ID number, if any."""
     row = (
@@ -301,7 +312,7 @@ async def recipient_by_index(
             select(Household, Member)
             .join(IdClaim, IdClaim.archive_no == Household.archive_no)
             .join(Member, Member.id == IdClaim.member_id)
-            .where(and_(IdClaim.id_index == id_index, in_scope(scope)))
+            .where(and_(IdClaim.id_index.in_(list(id_indexes)), in_scope(scope)))
         )
     ).first()
     return None if row is None else (row[0], row[1])

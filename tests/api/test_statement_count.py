@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -94,3 +95,123 @@ async def test_compiled_page_statements_are_constant(
     # credential, page, members, count, audit (PostgreSQL: one statement each;
     # SQLite's audit write is three)
     assert large == (5 if runtime.engine.dialect.name == "postgresql" else 7), large
+
+
+SINCE = dt.datetime.now(dt.UTC) - dt.timedelta(days=30)
+UNTIL = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+HOUSEHOLD_LISTS = """archiveNo categories
+  members { name categories } reviews { step } objections { text } benefitHistory { amount }
+  changes { kind } stageDays { days } payments { period bankAccount } assets { kind }"""
+# every list of objects in the schema, with a query that reads it (and what it nests)
+LIST_QUERIES: dict[str, tuple[str, str]] = {
+    "Query.policyRules": ("secadmin", "{ policyRules { kind subject object } }"),
+    "Query.dueForReview": (
+        "county_reviewer",
+        '{ dueForReview(before: "2100-01-01") { ' + HOUSEHOLD_LISTS + " } }",
+    ),
+    "Query.overdue": ("county_reviewer", "{ overdue(stage: ACTIVE) { " + HOUSEHOLD_LISTS + " } }"),
+    "Query.paymentBatches": (
+        "finance_officer",
+        '{ paymentBatches(countyCode: "220183") { id count byStatus { status count } } }',
+    ),
+    "Query.duplicateCandidates": (
+        "county_reviewer",
+        "{ duplicateCandidates { archiveNos elsewhere members } }",
+    ),
+    "Query.standards": (
+        "county_reviewer",
+        '{ standards(countyCode: "220183") { area monthlyAmount } }',
+    ),
+    "Query.auditActivity": (
+        "auditor",
+        f'{{ auditActivity(since: "{SINCE:%Y-%m-%dT%H:%M:%SZ}", '
+        f'until: "{UNTIL:%Y-%m-%dT%H:%M:%SZ}", bucket: DAY, by: ROLE) {{ key count }} }}',
+    ),
+    "Query.credentials": ("sysadmin", "{ credentials { id role } }"),
+    "Statistics.byStatus": (
+        "county_reviewer",
+        '{ statistics(period: "2026-11") { byStatus { status households } byCategory {'
+        " category households } payments { status payments amount } } }",
+    ),
+    "AuditEventConnection.edges": (
+        "auditor",
+        "{ auditEvents(first: 500) { edges { node { seq fields { field decision } archiveNos } } } }",
+    ),
+    "HouseholdConnection.edges": (
+        "county_reviewer",
+        "{ households(first: 500) { edges { node { " + HOUSEHOLD_LISTS + " } } } }",
+    ),
+}
+# lists read by the queries above (nested, or siblings of a listed field)
+COVERED_BY = {
+    **dict.fromkeys(
+        (
+            "Household.members",
+            "Household.reviews",
+            "Household.objections",
+            "Household.benefitHistory",
+            "Household.changes",
+            "Household.stageDays",
+            "Household.payments",
+            "Household.assets",
+        ),
+        "HouseholdConnection.edges",
+    ),
+    "PaymentBatchSummary.byStatus": "Query.paymentBatches",
+    "Statistics.byCategory": "Statistics.byStatus",
+    "Statistics.payments": "Statistics.byStatus",
+    "AuditEvent.fields": "AuditEventConnection.edges",
+}
+
+
+def object_lists() -> set[str]:
+    from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType
+
+    from schema.root import build_schema
+
+    schema = build_schema()._schema
+    found = set()
+    for name, type_ in schema.type_map.items():
+        if name.startswith("__") or not isinstance(type_, GraphQLObjectType) or name == "Mutation":
+            continue
+        for field_name, field in type_.fields.items():
+            inner, is_list = field.type, False
+            while isinstance(inner, GraphQLNonNull | GraphQLList):
+                is_list = is_list or isinstance(inner, GraphQLList)
+                inner = inner.of_type
+            if is_list and isinstance(inner, GraphQLObjectType):
+                found.add(f"{name}.{field_name}")
+    return found
+
+
+def test_every_list_of_the_schema_is_measured() -> None:
+    assert object_lists() == set(LIST_QUERIES) | set(COVERED_BY)
+
+
+async def test_every_list_costs_the_same_statements_for_more_rows(
+    api: Api, runtime: Runtime, spans: InMemorySpanExporter
+) -> None:
+    tokens = {
+        role: await issue_token(runtime, role, "*" if role != "finance_officer" else "220183")
+        for role in {role for role, _ in LIST_QUERIES.values()}
+    }
+
+    async def measure() -> dict[str, tuple[int, int]]:
+        counted = {}
+        for name, (role, query) in LIST_QUERIES.items():
+            await count_statements(spans, api, tokens[role], query, 0)  # warm caches
+            statements, body = await count_statements(spans, api, tokens[role], query, 0)
+            assert "errors" not in body, (name, body)
+            rows = len(str(body))  # grows with the rows returned
+            counted[name] = (statements, rows)
+        return counted
+
+    await seed(runtime.engine, runtime.cipher, households=15, seed=3)
+    small = await measure()
+    await seed(runtime.engine, runtime.cipher, households=120, seed=4)
+    large = await measure()
+    for name in LIST_QUERIES:
+        assert large[name][0] == small[name][0], (name, small[name], large[name])
+    grew = {name for name in LIST_QUERIES if large[name][1] > small[name][1]}
+    # the lists that hold the households, their nested lists and the audit log did grow
+    assert {"HouseholdConnection.edges", "Query.dueForReview", "AuditEventConnection.edges"} <= grew
