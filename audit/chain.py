@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from audit import fields as F
 from audit.record import canonical
+from store.crypto import Cipher, KeyRing
 from store.fastread import Reads
 from store.models import AuditArchive, AuditEntry, AuditHead, AuditRetention
 from store.types import UtcDateTime
@@ -72,9 +73,26 @@ def head_signature(key: bytes, seq: int, hash_: str, *, kind: str = "head") -> s
     return hmac.new(key, f"{kind}|{seq}|{hash_}".encode(), hashlib.sha256).hexdigest()
 
 
+def sign(keys: KeyRing, seq: int, hash_: str, *, kind: str = "head") -> str:
+    """A checkpoint signature under the current audit key."""
+    return head_signature(keys.audit_key, seq, hash_, kind=kind)
+
+
+def signature_holds(keys: KeyRing, signature: str, seq: int, hash_: str, *, kind: str) -> bool:
+    """Signed under any audit key version of the ring (checkpoints made before a
+    rotation carry an older key; every key of the ring is the operator's own)."""
+    return any(
+        hmac.compare_digest(head_signature(key, seq, hash_, kind=kind), signature)
+        for key in keys.audit_keys.values()
+    )
+
+
 class AuditChain:
-    def __init__(self, key: bytes) -> None:
-        self._key = key
+    """Appends entries; each records the audit key version it is hashed with, so the
+    chain stays verifiable across key rotations (the source's ring is read per append)."""
+
+    def __init__(self, keys: Cipher | KeyRing) -> None:
+        self._source = keys
         self._lock = asyncio.Lock()
         self._head: tuple[int, str] | None = None
 
@@ -82,20 +100,23 @@ class AuditChain:
         self, conn: AsyncSession | AsyncConnection | Reads, entry: dict[str, Any]
     ) -> int:
         """Append one entry in the caller's transaction; returns its sequence number."""
-        body = canonical(entry)
+        ring = self._source.keys if isinstance(self._source, Cipher) else self._source
+        version = ring.current_version
+        body = canonical({**entry, F.KEY_VERSION: version})
+        key = ring.audit_keys[version]
         async with self._lock:
             for _ in range(MAX_ATTEMPTS):
                 if self._head is None:
                     self._head = await _read_head(conn)
                 prev_seq, prev_hash = self._head
                 seq = prev_seq + 1
-                digest = entry_hash(self._key, prev_hash, seq, body)
+                digest = entry_hash(key, prev_hash, seq, body)
                 values = {
                     "seq": seq,
                     "prev_seq": prev_seq,
                     "prev_hash": prev_hash,
                     "hash": digest,
-                    "signature": head_signature(self._key, seq, digest),
+                    "signature": head_signature(key, seq, digest),
                     "time": dt.datetime.fromisoformat(entry[F.TIME]),
                     "principal": entry[F.PRINCIPAL],
                     "role": entry[F.ROLE],
@@ -164,7 +185,7 @@ async def _entries(session: AsyncSession, up_to: int) -> AsyncIterator[AuditEntr
         yield row
 
 
-async def verify(session: AsyncSession, key: bytes) -> Verification:
+async def verify(session: AsyncSession, keys: KeyRing) -> Verification:
     """Recompute the chain from the first entry; name the first entry that does not hold."""
     # the head first: an entry and the head move in one statement (or transaction),
     # so every entry up to the head's sequence is committed and can be checked
@@ -177,8 +198,8 @@ async def verify(session: AsyncSession, key: bytes) -> Verification:
     for seq, archive_no in rows.all():
         archives.setdefault(int(seq), set()).add(archive_no)
     prev_hash, expected, count = head.base_hash, head.base_seq + 1, 0
-    if head.base_seq and not hmac.compare_digest(
-        head_signature(key, head.base_seq, head.base_hash, kind="base"), head.base_signature
+    if head.base_seq and not signature_holds(
+        keys, head.base_signature, head.base_seq, head.base_hash, kind="base"
     ):
         return Verification(
             False, 0, head.base_seq + 1, "the purge checkpoint's signature is wrong"
@@ -191,12 +212,13 @@ async def verify(session: AsyncSession, key: bytes) -> Verification:
                 False, count, row.seq, f"entry {row.seq} does not follow entry {row.seq - 1}"
             )
         body = row.entry.encode()
-        if not hmac.compare_digest(entry_hash(key, prev_hash, row.seq, body), row.hash):
-            return Verification(False, count, row.seq, f"entry {row.seq} was altered")
         try:
             entry = orjson.loads(body)
-        except orjson.JSONDecodeError:
+            key = keys.audit_keys[int(entry.get(F.KEY_VERSION, 1))]
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
             return Verification(False, count, row.seq, f"entry {row.seq} is not readable")
+        if not hmac.compare_digest(entry_hash(key, prev_hash, row.seq, body), row.hash):
+            return Verification(False, count, row.seq, f"entry {row.seq} was altered")
         columns_agree = (
             entry[F.PRINCIPAL] == row.principal
             and entry[F.ROLE] == row.role
@@ -213,7 +235,7 @@ async def verify(session: AsyncSession, key: bytes) -> Verification:
         orphan = min(archives)
         return Verification(False, count, orphan, f"archive index rows for missing entry {orphan}")
     last = expected - 1
-    signed = hmac.compare_digest(head_signature(key, head.seq, head.hash), head.signature)
+    signed = signature_holds(keys, head.signature, head.seq, head.hash, kind="head")
     if head.seq == 0 and last == 0 and head.hash == GENESIS:
         return Verification(True, 0)
     if not signed:
@@ -230,7 +252,7 @@ async def verify(session: AsyncSession, key: bytes) -> Verification:
     return Verification(True, count)
 
 
-async def purge(session: AsyncSession, key: bytes, *, now: dt.datetime) -> int:
+async def purge(session: AsyncSession, keys: KeyRing, *, now: dt.datetime) -> int:
     """Delete the oldest entries past the retention window; returns how many.
 
     Only a prefix of the chain goes, so what remains is still one chain; its
@@ -254,6 +276,6 @@ async def purge(session: AsyncSession, key: bytes, *, now: dt.datetime) -> int:
     )
     await session.execute(delete(AuditArchive).where(AuditArchive.seq <= last_purged))
     head.base_seq, head.base_hash = last_purged, base_hash
-    head.base_signature = head_signature(key, last_purged, base_hash, kind="base")
+    head.base_signature = sign(keys, last_purged, base_hash, kind="base")
     await session.flush()
     return int(removed.rowcount)  # type: ignore[attr-defined]

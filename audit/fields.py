@@ -21,6 +21,7 @@ DURATION_MS = "duration_ms"
 TRACE_ID = "trace_id"
 HTTP_STATUS = "http_status"
 SEQ = "seq"
+KEY_VERSION = "key_version"  # the audit key version the entry is hashed with
 
 # outcomes
 ALLOWED = "allowed"

@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import ssl
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -43,6 +44,8 @@ app.add_typer(db_app, name="db")
 audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 app.add_typer(audit_app, name="audit")
+keys_app = typer.Typer(help="Encryption, index and audit keys.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
 
 err = Console(stderr=True)
 out = Console(highlight=False, soft_wrap=True)
@@ -112,6 +115,58 @@ async def _seed(runtime: Runtime, households: int, seed: int) -> None:
     err.print(
         f"seeded {report.households} households, {report.members} members, "
         f"{report.payments} payments in {report.seconds:.1f} s"
+    )
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    settle: Annotated[
+        float,
+        typer.Option(help="Seconds for running servers to take up the new keys before rewriting."),
+    ] = 3.0,
+) -> None:
+    """New current data, index and audit keys; then re-encrypt and re-index old rows.
+
+    Runs while the service serves: servers reload the key file within a second;
+    rows are rewritten in batches, each only if unchanged meanwhile. Run it again
+    to resume after an interruption. Old keys stay in the file (old audit entries
+    and backups need them).
+    """
+    from store.crypto import rotate_key_file
+    from store.rekey import count_rows, rekey
+
+    settings = load_settings()
+    try:
+        ring = rotate_key_file(settings.key_file)
+    except KeyFileError as exc:
+        err.print(f"[red]error[/red] (KEY_FILE): {exc}")
+        raise typer.Exit(2) from None
+    err.print(f"key version {ring.current_version} is current; waiting {settle:g} s for servers")
+    time.sleep(max(0.0, settle))
+
+    async def work(runtime: Runtime) -> Any:
+        total = await count_rows(runtime.engine)
+        with Progress(
+            TextColumn("[bold]re-encrypting"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=err,
+            transient=False,
+        ) as progress:
+            task = progress.add_task("rekey", total=total)
+            return await rekey(
+                runtime.engine,
+                runtime.cipher,
+                progress=lambda n: progress.advance(task, n),
+            )
+
+    report = _run(settings, work)
+    rewritten = sum(report.rows_rewritten.values())
+    out.print(
+        f"key version {report.version}: {rewritten} rows rewritten of "
+        f"{sum(report.rows_seen.values())}, {report.claims_added} ID claims re-indexed, "
+        f"{report.rows_skipped} changed meanwhile (already current)"
     )
 
 
@@ -236,7 +291,7 @@ def audit_verify() -> None:
 
     async def work(runtime: Runtime) -> Verification:
         async with runtime.sessions() as session:
-            return await verify(session, runtime.cipher.keys.audit_key)
+            return await verify(session, runtime.cipher.keys)
 
     result = _run(load_settings(), work)
     if result.ok:
@@ -294,7 +349,7 @@ def audit_purge() -> None:
 
     async def work(runtime: Runtime) -> int:
         async with runtime.sessions.begin() as session:
-            return await purge(session, runtime.cipher.keys.audit_key, now=utcnow())
+            return await purge(session, runtime.cipher.keys, now=utcnow())
 
     removed = _run(load_settings(), work)
     out.print(f"purged {removed} entries older than the retention window")

@@ -157,7 +157,7 @@ class GraphQLEndpoint:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.schema = build_schema(max_tokens=runtime.limits.max_tokens)
-        self.chain = AuditChain(runtime.cipher.keys.audit_key)
+        self.chain = AuditChain(runtime.cipher)
         self.tracer = trace.get_tracer("dibao.gateway", tracer_provider=runtime.tracer_provider)
         self.ide = (
             GraphQL(self.schema, graphql_ide="graphiql") if runtime.settings.graphiql else None

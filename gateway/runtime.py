@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -22,6 +23,9 @@ from store.db import create_engine, session_factory
 from store.fastread import FastReader
 from store.types import utcnow
 
+log = logging.getLogger("dibao.runtime")
+KEY_POLL_SECONDS = 1.0
+
 
 @dataclass
 class Runtime:
@@ -36,6 +40,8 @@ class Runtime:
     policy: PolicyEngine | None = None
     _watcher: asyncio.Task[None] | None = None
     _reader: FastReader | None = None
+    _key_watcher: asyncio.Task[None] | None = None
+    _key_stamp: int | None = None
     _limiter: RateLimiter | None = None
 
     @property
@@ -68,10 +74,43 @@ class Runtime:
         )
 
     async def start(self) -> None:
-        """Load the policy from the database and keep it current."""
+        """Load the policy from the database and keep it current; follow the key file."""
         if self.policy is None:
             self.policy = await policy_sync.load_engine(self.sessions)
             self._watcher = asyncio.create_task(policy_sync.watch(self.policy, self.sessions))
+        if self._key_watcher is None and self.settings.key_file.name:
+            self._key_watcher = asyncio.create_task(self._watch_keys())
+
+    def reload_keys(self) -> bool:
+        """Take up a rotated key file; True when the ring changed."""
+        path = self.settings.key_file
+        try:
+            stamp = path.stat().st_mtime_ns
+        except OSError:
+            return False
+        if stamp == self._key_stamp:
+            return False
+        self._key_stamp = stamp
+        ring = load_or_create_keys(path)
+        if ring == self.cipher.keys:
+            return False
+        if ring.current_version < self.cipher.keys.current_version:
+            log.warning("key file holds an older current version; keeping %s", ring.current_version)
+            return False
+        self.cipher.reload(ring)
+        log.info("key ring reloaded: current version %s", ring.current_version)
+        return True
+
+    async def _watch_keys(self) -> None:
+        """A rotation (dibao keys rotate) reaches this process within a second."""
+        while True:
+            await asyncio.sleep(KEY_POLL_SECONDS)
+            try:
+                self.reload_keys()
+            except Exception:  # a half-written or unreadable file: keep the current ring
+                log.warning(
+                    "key file reload failed; keeping version %s", self.cipher.keys.current_version
+                )
 
     @property
     def policy_engine(self) -> PolicyEngine:
@@ -81,7 +120,8 @@ class Runtime:
 
     async def close(self) -> None:
         await policy_sync.stop(self._watcher)
-        self._watcher = None
+        await policy_sync.stop(self._key_watcher)
+        self._watcher = self._key_watcher = None
         if self._reader is not None:
             await self._reader.close()
         await self.engine.dispose()

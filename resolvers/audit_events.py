@@ -230,7 +230,7 @@ async def verify_audit_chain(info: Info) -> AuditVerificationRun:
     """Recompute the whole chain now; the result is kept for the console's status view."""
     ctx = info.context
     async with ctx.sessions() as session:
-        result = await verify(session, ctx.cipher.keys.audit_key)
+        result = await verify(session, ctx.cipher.keys)
     row = AuditVerification(
         at=ctx.now,
         ok=result.ok,

@@ -89,7 +89,7 @@ async def verify_recipient(info: Info, id_number: str) -> RecipientCheck:
     ctx = info.context
     async with ctx.reading() as session:
         found = await store.recipient_by_index(
-            session, scope=ctx.principal.scope, id_index=ctx.cipher.blind_index(number)
+            session, scope=ctx.principal.scope, id_indexes=ctx.cipher.blind_indexes(number)
         )
     if found is None:
         return RecipientCheck(

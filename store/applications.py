@@ -116,7 +116,7 @@ async def submit_application(
     ]
     session.add_all(members)
     await session.flush()
-    await claim_ids(session, members=members, archive_no=archive_no, scope=scope, now=now)
+    await claim_ids(session, cipher, members=members, archive_no=archive_no, scope=scope, now=now)
     session.add(
         Review(
             archive_no=archive_no,
@@ -134,14 +134,29 @@ async def submit_application(
 
 
 async def claim_ids(
-    session: AsyncSession, *, members: list[Member], archive_no: str, scope: str, now: dt.datetime
+    session: AsyncSession,
+    cipher: Cipher,
+    *,
+    members: list[Member],
+    archive_no: str,
+    scope: str,
+    now: dt.datetime,
 ) -> None:
     """Claim every member's ID number; a clash with another household is a CONFLICT.
 
     The check reads first to give a helpful answer; the primary key on the
-    blind index is what makes it hold under concurrent submissions.
+    blind index is what makes it hold under concurrent submissions. A claim is
+    a row per index key version this process knows: during a key rotation two
+    processes may disagree on the current version, but both know the old one,
+    so two claims of one person still meet on a primary key.
     """
-    indexes = [m.id_index for m in members]
+    per_member = {
+        m.id: cipher.blind_indexes(
+            cipher.decrypt(m.id_number_enc, table="members", column="id_number", row_id=m.id)
+        )
+        for m in members
+    }
+    indexes = [ix for found in per_member.values() for ix in found]
     clash = (
         await session.execute(
             select(IdClaim.archive_no, Household.village_code)
@@ -152,8 +167,9 @@ async def claim_ids(
     ).first()
     if clash is None:
         session.add_all(
-            IdClaim(id_index=m.id_index, archive_no=archive_no, member_id=m.id, claimed_at=now)
+            IdClaim(id_index=ix, archive_no=archive_no, member_id=m.id, claimed_at=now)
             for m in members
+            for ix in per_member[m.id]
         )
         try:
             await session.flush()

@@ -92,7 +92,9 @@ async def report_change(
             raise InvalidInput("newMember: the joining member", field="newMember")
         member = await _add_member(session, cipher, household, new_member)
         if HouseholdStatus(household.status) in CLAIMING_STATUSES:
-            await claim_ids(session, members=[member], archive_no=archive_no, scope=scope, now=now)
+            await claim_ids(
+                session, cipher, members=[member], archive_no=archive_no, scope=scope, now=now
+            )
         before = {"members": member.position}
         after = {"members": member.position + 1, "joined": member.position}
     else:

@@ -31,51 +31,106 @@ class KeyFileError(RuntimeError):
 
 @dataclass(frozen=True, slots=True)
 class KeyRing:
+    """Versioned keys: AES-GCM data keys, blind-index keys and audit keys.
+
+    A rotation adds version N+1 of all three and makes it current; older versions
+    stay to open old ciphertexts, match old indexes and verify old audit entries.
+    """
+
     data_keys: dict[int, bytes]
     current_version: int
-    index_key: bytes
-    audit_key: bytes
+    index_keys: dict[int, bytes]
+    audit_keys: dict[int, bytes]
+
+    @property
+    def index_key(self) -> bytes:
+        return self.index_keys[self.current_version]
+
+    @property
+    def audit_key(self) -> bytes:
+        return self.audit_keys[self.current_version]
 
     @classmethod
     def generate(cls) -> KeyRing:
         return cls(
             data_keys={1: AESGCM.generate_key(bit_length=256)},
             current_version=1,
-            index_key=secrets.token_bytes(32),
-            audit_key=secrets.token_bytes(32),
+            index_keys={1: secrets.token_bytes(32)},
+            audit_keys={1: secrets.token_bytes(32)},
+        )
+
+    def rotated(self) -> KeyRing:
+        """This ring plus a new current version of every key."""
+        version = max(self.data_keys) + 1
+        return KeyRing(
+            data_keys={**self.data_keys, version: AESGCM.generate_key(bit_length=256)},
+            current_version=version,
+            index_keys={**self.index_keys, version: secrets.token_bytes(32)},
+            audit_keys={**self.audit_keys, version: secrets.token_bytes(32)},
         )
 
     def to_json(self) -> bytes:
-        def b64(raw: bytes) -> str:
-            return base64.b64encode(raw).decode()
+        def b64(keys: dict[int, bytes]) -> dict[str, str]:
+            return {str(v): base64.b64encode(k).decode() for v, k in sorted(keys.items())}
 
         return orjson.dumps(
             {
-                "format": 1,
+                "format": 2,
                 "current_version": self.current_version,
-                "data_keys": {str(v): b64(k) for v, k in self.data_keys.items()},
-                "index_key": b64(self.index_key),
-                "audit_key": b64(self.audit_key),
+                "data_keys": b64(self.data_keys),
+                "index_keys": b64(self.index_keys),
+                "audit_keys": b64(self.audit_keys),
             },
             option=orjson.OPT_INDENT_2,
         )
 
     @classmethod
     def from_json(cls, raw: bytes) -> KeyRing:
+        def keys(doc: dict[str, str]) -> dict[int, bytes]:
+            return {int(v): base64.b64decode(k) for v, k in doc.items()}
+
         try:
             doc = orjson.loads(raw)
-            data_keys = {int(v): base64.b64decode(k) for v, k in doc["data_keys"].items()}
+            if doc.get("format", 1) == 1:  # one index and one audit key, version 1
+                doc["index_keys"] = {"1": doc["index_key"]}
+                doc["audit_keys"] = {"1": doc["audit_key"]}
             ring = cls(
-                data_keys=data_keys,
+                data_keys=keys(doc["data_keys"]),
                 current_version=int(doc["current_version"]),
-                index_key=base64.b64decode(doc["index_key"]),
-                audit_key=base64.b64decode(doc["audit_key"]),
+                index_keys=keys(doc["index_keys"]),
+                audit_keys=keys(doc["audit_keys"]),
             )
-        except (KeyError, ValueError, TypeError, orjson.JSONDecodeError) as exc:
+        except (KeyError, ValueError, TypeError, AttributeError, orjson.JSONDecodeError) as exc:
             raise KeyFileError("key file is malformed") from exc
-        if ring.current_version not in data_keys or any(len(k) != 32 for k in data_keys.values()):
+        version = ring.current_version
+        present = all(
+            version in keys for keys in (ring.data_keys, ring.index_keys, ring.audit_keys)
+        )
+        if not present or any(len(k) != 32 for k in ring.data_keys.values()):
             raise KeyFileError("key file has no valid current data key")
         return ring
+
+
+def write_key_file(path: Path, ring: KeyRing) -> None:
+    """Replace the key file atomically (readers see the old or the new, whole), 0600."""
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(ring.to_json())
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def rotate_key_file(path: Path) -> KeyRing:
+    """Add a new current version to the key file; returns the new ring."""
+    ring = load_or_create_keys(path).rotated()
+    write_key_file(path, ring)
+    return ring
 
 
 def load_or_create_keys(path: Path) -> KeyRing:
@@ -97,7 +152,10 @@ def load_or_create_keys(path: Path) -> KeyRing:
 
 
 class Cipher:
-    """Encrypts and decrypts single column values; one instance per process."""
+    """Encrypts and decrypts single column values; one instance per process.
+
+    `reload` swaps in a rotated key ring while the process runs (see Runtime).
+    """
 
     def __init__(self, keys: KeyRing) -> None:
         self._keys = keys
@@ -106,6 +164,10 @@ class Cipher:
     @property
     def keys(self) -> KeyRing:
         return self._keys
+
+    def reload(self, keys: KeyRing) -> None:
+        aead = {version: AESGCM(key) for version, key in keys.data_keys.items()}
+        self._aead, self._keys = aead, keys  # readers see the old pair or the new one
 
     @staticmethod
     def _aad(table: str, column: str, row_id: str, version: int) -> bytes:
@@ -129,5 +191,22 @@ class Cipher:
         )
         return plain.decode()
 
+    def is_current(self, blob: bytes) -> bool:
+        return int.from_bytes(blob[1:3], "big") == self._keys.current_version
+
     def blind_index(self, normalized: str) -> bytes:
+        """The index under the current key: what new rows store."""
         return hmac.new(self._keys.index_key, normalized.encode(), hashlib.sha256).digest()
+
+    def blind_indexes(self, normalized: str) -> tuple[bytes, ...]:
+        """The index under every key version, current first: what lookups match, so
+        rows not yet re-indexed after a rotation are still found."""
+        keys = self._keys
+        ordered = [
+            keys.current_version,
+            *sorted(v for v in keys.index_keys if v != keys.current_version),
+        ]
+        return tuple(
+            hmac.new(keys.index_keys[v], normalized.encode(), hashlib.sha256).digest()
+            for v in ordered
+        )

@@ -93,6 +93,8 @@ UNREACHABLE: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.OperatorInterventionError,  # shutting down, starting up, crashed
     asyncpg.exceptions.TooManyConnectionsError,
     asyncpg.exceptions.InterfaceError,  # "connection is closed"
+    # a connection the server dropped mid-operation ("cannot switch to state ...")
+    asyncpg.exceptions._base.InternalClientError,
 )
 
 

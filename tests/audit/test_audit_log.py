@@ -120,7 +120,7 @@ async def test_every_outcome_leaves_exactly_one_entry(api: Api, runtime: Runtime
     assert denied["error_codes"] == ["FORBIDDEN"]
     assert log[7]["principal"] is None and log[7]["http_status"] == 401
     async with runtime.sessions() as session:
-        result = await verify(session, runtime.cipher.keys.audit_key)
+        result = await verify(session, runtime.cipher.keys)
     assert result.ok and result.entries == len(expected)
 
 

@@ -27,7 +27,7 @@ async def _append(runtime: Runtime, chain: AuditChain, when: dt.datetime) -> Non
 async def test_purge_removes_only_entries_past_retention(
     runtime: Runtime, settings: Settings
 ) -> None:
-    chain = AuditChain(runtime.cipher.keys.audit_key)
+    chain = AuditChain(runtime.cipher)
     now = utcnow()
     for days in (400, 300, 200, 10, 1):
         await _append(runtime, chain, now - dt.timedelta(days=days))

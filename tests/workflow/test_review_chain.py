@@ -166,7 +166,7 @@ async def test_the_whole_chain_by_the_right_roles(api: Api, runtime: Runtime) ->
     assert later_batch["data"]["generatePayments"]["created"] == 0
 
     async with runtime.sessions() as session:
-        assert (await verify(session, runtime.cipher.keys.audit_key)).ok
+        assert (await verify(session, runtime.cipher.keys)).ok
 
 
 async def test_out_of_order_and_missing_reasons(api: Api, runtime: Runtime) -> None:
