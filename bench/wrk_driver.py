@@ -16,47 +16,29 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-LUA = r"""
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-%(auth)s
-local template = %(body)s
-local fresh = %(fresh)s
+# Shared by every wrk script here (this driver, bench/soak.py): thread registry,
+# fresh valid ID numbers (GB 11643 check character), error counting, and the
+# sum over threads. Plain Lua: inserted after the templates are %-formatted.
+LUA_COMMON = r"""
 local threads = {}
-local counter = 0
-
 function setup(thread)
   thread:set("tid", #threads)
   table.insert(threads, thread)
-end
-
-function init(args)
-  errors = 0
-  first_error = ""
-  -- fresh ID numbers: birth dates from 1940 on, one day per 1000 numbers; each
-  -- run (and its warm-up) starts elsewhere, so no number is sent twice
-  counter = (tonumber(args[1]) or %(base)d) + tid * 2000000
 end
 
 local weights = {7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
 local checks = "10X98765432"
 local epoch = os.time{year = 1940, month = 1, day = 1, hour = 12}
 
-local function id_number()
+function id_number()
   counter = counter + 1
   local day = math.floor(counter / 1000)
-  local body = "110101" .. os.date("%%Y%%m%%d", epoch + day * 86400)
-    .. string.format("%%03d", counter %% 1000)
+  local body = "110101" .. os.date("%Y%m%d", epoch + day * 86400)
+    .. string.format("%03d", counter % 1000)
   local sum = 0
   for i = 1, 17 do sum = sum + tonumber(body:sub(i, i)) * weights[i] end
-  local k = sum %% 11 + 1
+  local k = sum % 11 + 1
   return body .. checks:sub(k, k)
-end
-
-function request()
-  if not fresh then return wrk.format(nil, nil, nil, template) end
-  local body = template:gsub("__ID__", id_number)
-  return wrk.format(nil, nil, nil, body)
 end
 
 function response(status, headers, body)
@@ -66,14 +48,41 @@ function response(status, headers, body)
   end
 end
 
-function done(summary, latency, requests)
+function gather(summary)
   local errs, first = 0, ""
   for _, t in ipairs(threads) do
     errs = errs + t:get("errors")
     if first == "" then first = t:get("first_error") end
   end
   local s = summary.errors
-  errs = errs + s.connect + s.read + s.write + s.timeout
+  return errs + s.connect + s.read + s.write + s.timeout, first
+end
+"""
+
+LUA = r"""
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+%(auth)s
+local template = %(body)s
+local fresh = %(fresh)s
+__COMMON__
+
+function init(args)
+  errors = 0
+  first_error = ""
+  -- fresh ID numbers: birth dates from 1940 on, one day per 1000 numbers; each
+  -- run (and its warm-up) starts elsewhere, so no number is sent twice
+  counter = (tonumber(args[1]) or %(base)d) + tid * 2000000
+end
+
+function request()
+  if not fresh then return wrk.format(nil, nil, nil, template) end
+  local body = template:gsub("__ID__", id_number)
+  return wrk.format(nil, nil, nil, body)
+end
+
+function done(summary, latency, requests)
+  local errs, first = gather(summary)
   io.write(string.format(
     '{"requests": %%d, "seconds": %%.3f, "errors": %%d, "p50_us": %%d, "p95_us": %%d, ' ..
     '"p99_us": %%d, "first_error": %%q}\n',
@@ -98,16 +107,13 @@ def script(body: dict[str, Any], token: str | None, fresh_ids: int | None, path:
             member["idNumber"] = "__ID__"
         text = json.dumps(body, ensure_ascii=True)
     auth = f'wrk.headers["Authorization"] = {_lua_string("Bearer " + token)}' if token else ""
-    path.write_text(
-        LUA
-        % {
-            "auth": auth,
-            "body": _lua_string(text),
-            "fresh": "true" if fresh_ids is not None else "false",
-            "base": fresh_ids or 0,
-        },
-        encoding="utf-8",
-    )
+    text_lua = LUA % {
+        "auth": auth,
+        "body": _lua_string(text),
+        "fresh": "true" if fresh_ids is not None else "false",
+        "base": fresh_ids or 0,
+    }
+    path.write_text(text_lua.replace("__COMMON__", LUA_COMMON), encoding="utf-8")
     return path
 
 
