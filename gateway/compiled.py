@@ -335,16 +335,17 @@ class CompiledReads:
     def plan(self, text: str, operation_name: str | None) -> Plan | None:
         """The cached plan for this text (parsed and validated once), or None."""
         key = (text, operation_name)
+        if key in self._plans:
+            self._plans.move_to_end(key)
+            return self._plans[key]
+        # a span only where work is done: parsing, validating and planning a new text
         with self.tracer.start_as_current_span("graphql.parse") as span:
             span.set_attribute(ATTR_EXECUTION, "compiled")
-            if key in self._plans:
-                self._plans.move_to_end(key)
-                return self._plans[key]
             found = compile_plan(self.schema, text, operation_name, max_tokens=self.max_tokens)
-            self._plans[key] = found
-            if len(self._plans) > PLAN_CACHE:
-                self._plans.popitem(last=False)
-            return found
+        self._plans[key] = found
+        if len(self._plans) > PLAN_CACHE:
+            self._plans.popitem(last=False)
+        return found
 
     async def execute(
         self, plan: Plan, ctx: Context, variables: dict[str, Any] | None
