@@ -79,16 +79,16 @@ def code_prefix(
 def in_scope(scope: str) -> ColumnElement[bool]:
     """Rows of households whose village code starts with the scope ("" = national).
 
-    The same range on the archive number (which begins with the village code, a
-    rule the database enforces: migration 0008) lets the primary key serve a
-    scoped page in page order, stopping after one page; on the village code alone
-    a township's page read and sorted every household of the township first.
+    Written as a range on the archive number, which begins with the village code
+    (a rule the database enforces: migration 0008), so the primary key serves a
+    scoped page in page order and stops after one page. With the village code's
+    range as well, the planner multiplied the two (correlated) selectivities and
+    chose to read and sort the whole township: 28 ms against 0.5 ms for a
+    township of 3,700 households (EXPLAIN ANALYZE, 100k households).
     """
     if not scope:
         return true()
-    return and_(
-        code_prefix(Household.village_code, scope), code_prefix(Household.archive_no, scope)
-    )
+    return code_prefix(Household.archive_no, scope)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,10 +119,7 @@ S = TypeVar("S", bound=Select)  # type: ignore[type-arg]
 def _filtered(stmt: S, flt: HouseholdFilter, today: dt.date) -> S:
     stmt = stmt.where(in_scope(flt.scope))
     if flt.region:
-        stmt = stmt.where(
-            code_prefix(Household.village_code, flt.region),
-            code_prefix(Household.archive_no, flt.region),
-        )
+        stmt = stmt.where(code_prefix(Household.archive_no, flt.region))  # as in_scope
     if flt.statuses:
         stmt = stmt.where(Household.status.in_([s.value for s in flt.statuses]))
     if flt.area is not None:
