@@ -93,17 +93,22 @@ def db_upgrade() -> None:
     err.print("database is at the newest schema")
 
 
-async def _seed(runtime: Runtime, households: int, seed: int) -> None:
-    from store.seed import seed as run_seed
-
-    with Progress(
-        TextColumn("[bold]seeding households"),
+def _progress(label: str) -> Progress:
+    """The progress bar of long commands (seeding, re-encryption), on stderr."""
+    return Progress(
+        TextColumn(f"[bold]{label}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
         console=err,
         transient=False,
-    ) as progress:
+    )
+
+
+async def _seed(runtime: Runtime, households: int, seed: int) -> None:
+    from store.seed import seed as run_seed
+
+    with _progress("seeding households") as progress:
         task = progress.add_task("seed", total=households)
         report = await run_seed(
             runtime.engine,
@@ -146,14 +151,7 @@ def keys_rotate(
 
     async def work(runtime: Runtime) -> Any:
         total = await count_rows(runtime.engine)
-        with Progress(
-            TextColumn("[bold]re-encrypting"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            console=err,
-            transient=False,
-        ) as progress:
+        with _progress("re-encrypting") as progress:
             task = progress.add_task("rekey", total=total)
             return await rekey(
                 runtime.engine,
