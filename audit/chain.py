@@ -20,6 +20,7 @@ import hashlib
 import hmac
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -28,6 +29,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from audit import fields as F
+from audit.anchors import AnchorSet, AnchorWriter, read_anchors
 from audit.record import canonical
 from store.crypto import Cipher, KeyRing
 from store.fastread import Reads
@@ -36,6 +38,7 @@ from store.types import UtcDateTime
 
 GENESIS = "0" * 64
 MAX_ATTEMPTS = 100
+MAX_IN_FLIGHT = 1024
 
 _PG_APPEND = text(
     """
@@ -91,10 +94,13 @@ class AuditChain:
     """Appends entries; each records the audit key version it is hashed with, so the
     chain stays verifiable across key rotations (the source's ring is read per append)."""
 
-    def __init__(self, keys: Cipher | KeyRing) -> None:
+    def __init__(self, keys: Cipher | KeyRing, *, anchors: AnchorWriter | None = None) -> None:
         self._source = keys
         self._lock = asyncio.Lock()
         self._head: tuple[int, str] | None = None
+        self._anchors = anchors
+        # appended but not yet known to be committed: only committed entries are anchored
+        self._in_flight: dict[int, str] = {}
 
     async def append(
         self, conn: AsyncSession | AsyncConnection | Reads, entry: dict[str, Any]
@@ -126,6 +132,10 @@ class AuditChain:
                 }
                 if await self._write(conn, values):
                     self._head = (seq, digest)
+                    if self._anchors is not None:
+                        self._in_flight[seq] = digest
+                        if len(self._in_flight) > MAX_IN_FLIGHT:  # a caller that never said
+                            del self._in_flight[next(iter(self._in_flight))]
                     return seq
                 self._head = None  # another process appended first: start from its head
         raise RuntimeError("could not append to the audit chain")
@@ -133,6 +143,16 @@ class AuditChain:
     def forget_head(self) -> None:
         """After a rolled-back transaction the cached head may be one that never committed."""
         self._head = None
+        self._in_flight.clear()
+
+    def committed(self, seq: int) -> None:
+        """The caller committed entry `seq`: it may now be anchored outside the database.
+
+        Entries commit in sequence order (each append waits for the head row the
+        one before it moved), so a committed entry implies all before it are."""
+        digest = self._in_flight.pop(seq, None)
+        if digest is not None and self._anchors is not None:
+            self._anchors.committed(seq, digest)
 
     async def _write(
         self, conn: AsyncSession | AsyncConnection | Reads, values: dict[str, Any]
@@ -175,6 +195,8 @@ class Verification:
     entries: int
     first_bad: int | None = None
     reason: str | None = None
+    warning: str | None = None  # intact, but something the operator should look at
+    head: tuple[int, str] | None = None  # what was verified, to anchor it
 
 
 async def _entries(session: AsyncSession, up_to: int) -> AsyncIterator[AuditEntry]:
@@ -185,8 +207,64 @@ async def _entries(session: AsyncSession, up_to: int) -> AsyncIterator[AuditEntr
         yield row
 
 
-async def verify(session: AsyncSession, keys: KeyRing) -> Verification:
-    """Recompute the chain from the first entry; name the first entry that does not hold."""
+async def verify(
+    session: AsyncSession, keys: KeyRing, *, anchor_file: Path | None = None
+) -> Verification:
+    """Recompute the chain from the first entry; name the first entry that does not hold.
+
+    With an anchor file, every entry anchored outside the database must still be
+    in the chain (or inside a signed purge base) with the hash it had."""
+    # the anchors before the head: anchors name committed entries only, so each one
+    # read now is at or below the head read next, even while servers keep appending
+    anchors = None
+    if anchor_file is not None:
+        anchors = await asyncio.to_thread(read_anchors, anchor_file, keys)
+        if anchors.problem is not None:
+            return Verification(False, 0, None, anchors.problem)
+    result = await _verify_chain(session, keys, anchors)
+    if not result.ok or anchors is None:
+        return result
+    if anchors.missing and result.head is not None:
+        warning: str | None = (
+            "the anchor file is missing: a wiped or rolled-back log cannot be "
+            "detected until anchors are written"
+        )
+    else:
+        warning = anchors.warning
+    return Verification(True, result.entries, warning=warning, head=result.head)
+
+
+def _anchors_hold(anchors: AnchorSet | None, head: AuditHead, count: int) -> Verification | None:
+    """A failure when the chain no longer reaches, or no longer holds, what was anchored."""
+    newest = anchors.newest if anchors is not None else None
+    if newest is None:
+        return None
+    if newest.seq > head.seq:
+        what = "the log is empty" if head.seq == 0 else f"the log ends at entry {head.seq}"
+        return Verification(
+            False,
+            count,
+            head.seq + 1,
+            f"{what} but entry {newest.seq} was anchored at {newest.time} "
+            f"(line {newest.line}): entries {head.seq + 1} to {newest.seq} are missing; "
+            "the log was wiped, rolled back or cut",
+        )
+    at_base = anchors.by_seq.get(head.base_seq) if anchors is not None else None
+    if head.base_seq and at_base is not None and at_base.hash != head.base_hash:
+        return Verification(
+            False,
+            count,
+            head.base_seq,
+            f"the purge checkpoint at entry {head.base_seq} differs from its anchor "
+            f"(line {at_base.line})",
+        )
+    return None
+
+
+async def _verify_chain(
+    session: AsyncSession, keys: KeyRing, anchors: AnchorSet | None
+) -> Verification:
+    anchored = anchors.by_seq if anchors is not None else {}
     # the head first: an entry and the head move in one statement (or transaction),
     # so every entry up to the head's sequence is committed and can be checked
     # while other requests keep appending past it
@@ -219,6 +297,14 @@ async def verify(session: AsyncSession, keys: KeyRing) -> Verification:
             return Verification(False, count, row.seq, f"entry {row.seq} is not readable")
         if not hmac.compare_digest(entry_hash(key, prev_hash, row.seq, body), row.hash):
             return Verification(False, count, row.seq, f"entry {row.seq} was altered")
+        anchor = anchored.get(row.seq)
+        if anchor is not None and anchor.hash != row.hash:
+            return Verification(
+                False,
+                count,
+                row.seq,
+                f"entry {row.seq} differs from its anchor (line {anchor.line})",
+            )
         columns_agree = (
             entry[F.PRINCIPAL] == row.principal
             and entry[F.ROLE] == row.role
@@ -235,8 +321,12 @@ async def verify(session: AsyncSession, keys: KeyRing) -> Verification:
         orphan = min(archives)
         return Verification(False, count, orphan, f"archive index rows for missing entry {orphan}")
     last = expected - 1
+    # anchors below a signed purge base were legitimately purged with their entries
+    lost = _anchors_hold(anchors, head, count)
+    if lost is not None:
+        return lost
     signed = signature_holds(keys, head.signature, head.seq, head.hash, kind="head")
-    if head.seq == 0 and last == 0 and head.hash == GENESIS:
+    if head.seq == 0 and last == 0 and head.hash == GENESIS:  # no anchor exists (checked above)
         return Verification(True, 0)
     if not signed:
         return Verification(False, count, head.seq, "the head checkpoint's signature is wrong")
@@ -249,7 +339,7 @@ async def verify(session: AsyncSession, keys: KeyRing) -> Verification:
     stray = (await session.execute(select(AuditHead.seq, beyond).where(AuditHead.id == 1))).one()
     if stray[1]:
         return Verification(False, count, int(stray[0]) + 1, "entries beyond the signed head")
-    return Verification(True, count)
+    return Verification(True, count, head=(head.seq, head.hash))
 
 
 async def purge(session: AsyncSession, keys: KeyRing, *, now: dt.datetime) -> int:

@@ -29,7 +29,7 @@ from gateway.tls import certificate_fingerprint
 from store import credentials as creds
 from store.crypto import KeyFileError
 from store.migrate import upgrade
-from store.models import AuditRetention, Household
+from store.models import AuditHead, AuditRetention, Household
 from store.types import utcnow
 
 T = TypeVar("T")
@@ -285,17 +285,28 @@ def token_revoke(credential_id: Annotated[str, typer.Argument(metavar="ID")]) ->
 
 @audit_app.command("verify")
 def audit_verify() -> None:
-    """Exit 0 when the audit log is intact; otherwise name the first broken entry."""
+    """Exit 0 when the audit log is intact; otherwise name the first broken entry.
+
+    Entries anchored outside the database (DIBAO_AUDIT_ANCHOR_FILE) must still be
+    in the chain; an intact log's head is anchored in turn."""
+    settings = load_settings()
 
     async def work(runtime: Runtime) -> Verification:
         async with runtime.sessions() as session:
-            return await verify(session, runtime.cipher.keys)
+            result = await verify(session, runtime.cipher.keys, anchor_file=settings.anchor_file)
+        if result.ok and result.head is not None:
+            runtime.anchors.anchor(*result.head)
+        return result
 
-    result = _run(load_settings(), work)
+    result = _run(settings, work)
+    anchored = f" (anchor file: {settings.anchor_file})" if settings.anchor_file else ""
+    if result.warning:
+        err.print(f"[yellow]warning[/yellow]: {result.warning}{anchored}")
     if result.ok:
         out.print(f"audit log intact: {result.entries} entries")
         return
-    err.print(f"[red]audit log broken[/red] at entry {result.first_bad}: {result.reason}")
+    where = f" at entry {result.first_bad}" if result.first_bad is not None else ""
+    err.print(f"[red]audit log broken[/red]{where}: {result.reason}{anchored}")
     raise typer.Exit(1)
 
 
@@ -347,7 +358,11 @@ def audit_purge() -> None:
 
     async def work(runtime: Runtime) -> int:
         async with runtime.sessions.begin() as session:
-            return await purge(session, runtime.cipher.keys, now=utcnow())
+            removed = await purge(session, runtime.cipher.keys, now=utcnow())
+        async with runtime.sessions() as session:  # committed: anchor where the chain now is
+            head = (await session.execute(select(AuditHead.seq, AuditHead.hash))).one()
+        runtime.anchors.anchor(int(head.seq), str(head.hash))
+        return removed
 
     removed = _run(load_settings(), work)
     out.print(f"purged {removed} entries older than the retention window")

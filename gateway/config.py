@@ -12,6 +12,8 @@ from gateway.ratelimit import DEFAULT_RATES, Rate, parse_rate_limits
 
 DEFAULT_DATABASE_FILE = "dibao.db"
 DEFAULT_KEY_FILE = "dibao-keys.json"
+DEFAULT_ANCHOR_FILE = "dibao-audit-anchors.jsonl"
+OFF = {"", "0", "false", "off", "no", "none"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +30,12 @@ class Settings:
     fast_path: bool = True
     # requests per second and burst per credential, by role (DIBAO_RATE_LIMITS)
     rate_limits: dict[str, Rate] = field(default_factory=lambda: dict(DEFAULT_RATES))
+    # audit chain checkpoints outside the database (audit/anchors.py): a file and/or
+    # syslog, every N entries or T seconds; None: that sink is off
+    anchor_file: Path | None = None
+    anchor_syslog: str | None = None
+    anchor_every: int = 1000
+    anchor_seconds: float = 10.0
 
     @property
     def is_postgres(self) -> bool:
@@ -57,18 +65,49 @@ def load_settings(*, demo: bool = False) -> Settings:
         stage_limits=parse_stage_limits(os.environ.get("DIBAO_STAGE_LIMITS", "")),
         fast_path=os.environ.get("DIBAO_FAST_PATH", "1").strip() not in {"0", "false", "off"},
         rate_limits=parse_rate_limits(os.environ.get("DIBAO_RATE_LIMITS", "")),
+        anchor_file=_anchor_file(os.environ.get("DIBAO_AUDIT_ANCHOR_FILE")),
+        anchor_syslog=_anchor_syslog(os.environ.get("DIBAO_AUDIT_ANCHOR_SYSLOG", "")),
+        anchor_every=_positive(os.environ.get("DIBAO_AUDIT_ANCHOR_EVERY"), 1000, "entries"),
+        anchor_seconds=_seconds(os.environ.get("DIBAO_AUDIT_ANCHOR_SECONDS"), 10.0),
     )
 
 
-def _positive(value: str | None, default: int) -> int:
+def _anchor_file(value: str | None) -> Path | None:
+    """On by default: a wiped database is only detectable against something kept outside it."""
+    if value is None or not value.strip():
+        return Path.cwd() / DEFAULT_ANCHOR_FILE
+    return None if value.strip().lower() in OFF else Path(value.strip())
+
+
+def _anchor_syslog(value: str) -> str | None:
+    """`1` for the host's syslog, or an address: `/dev/log`, `host:port` (UDP)."""
+    value = value.strip()
+    if value.lower() in OFF:
+        return None
+    return "local" if value.lower() in {"1", "true", "on", "yes", "local"} else value
+
+
+def _seconds(value: str | None, default: float) -> float:
+    if value is None or not value.strip():
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a positive number of seconds") from None
+    if not number > 0 or number == float("inf"):
+        raise ValueError(f"{value!r} is not a positive number of seconds")
+    return number
+
+
+def _positive(value: str | None, default: int, unit: str = "days") -> int:
     if value is None or not value.strip():
         return default
     try:
         number = int(value)
     except ValueError:
-        raise ValueError(f"{value!r} is not a positive number of days") from None
+        raise ValueError(f"{value!r} is not a positive number of {unit}") from None
     if number < 1:
-        raise ValueError(f"{value!r} is not a positive number of days")
+        raise ValueError(f"{value!r} is not a positive number of {unit}")
     return number
 
 

@@ -157,7 +157,7 @@ class GraphQLEndpoint:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.schema = build_schema(max_tokens=runtime.limits.max_tokens)
-        self.chain = AuditChain(runtime.cipher)
+        self.chain = AuditChain(runtime.cipher, anchors=runtime.anchors)
         self.tracer = trace.get_tracer("dibao.gateway", tracer_provider=runtime.tracer_provider)
         self.ide = (
             GraphQL(self.schema, graphql_ide="graphiql") if runtime.settings.graphiql else None
@@ -352,12 +352,14 @@ class GraphQLEndpoint:
         try:
             with self.tracer.start_as_current_span(F.SPAN_AUDIT) as span:
                 if tx is not None and not record.error_codes:
-                    span.set_attribute(F.ATTR_AUDIT_SEQ, await self.chain.append(tx, entry))
+                    seq = await self.chain.append(tx, entry)
                     await tx.commit()
                 else:
                     if tx is not None:
                         await tx.rollback()  # any error: the request changes nothing
-                    span.set_attribute(F.ATTR_AUDIT_SEQ, await self._append_alone(entry))
+                    seq = await self._append_alone(entry)
+                span.set_attribute(F.ATTR_AUDIT_SEQ, seq)
+                self.chain.committed(seq)
         except Exception as exc:
             self.chain.forget_head()
             if tx is not None:

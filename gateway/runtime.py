@@ -12,6 +12,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from audit.anchors import AnchorWriter
 from audit.tracing import instrument_engine, provider_from_env
 from gateway import policy_sync
 from gateway.config import Settings
@@ -43,6 +44,8 @@ class Runtime:
     _key_watcher: asyncio.Task[None] | None = None
     _key_stamp: int | None = None
     _limiter: RateLimiter | None = None
+    _anchors: AnchorWriter | None = None
+    _anchor_ticker: asyncio.Task[None] | None = None
 
     @property
     def limiter(self) -> RateLimiter:
@@ -50,6 +53,19 @@ class Runtime:
         if self._limiter is None:
             self._limiter = RateLimiter(dict(self.settings.rate_limits))
         return self._limiter
+
+    @property
+    def anchors(self) -> AnchorWriter:
+        """Checkpoints of the audit chain outside the database, process-wide."""
+        if self._anchors is None:
+            self._anchors = AnchorWriter(
+                self.cipher,
+                path=self.settings.anchor_file,
+                syslog=self.settings.anchor_syslog,
+                every=self.settings.anchor_every,
+                seconds=self.settings.anchor_seconds,
+            )
+        return self._anchors
 
     @property
     def reader(self) -> FastReader:
@@ -80,6 +96,8 @@ class Runtime:
             self._watcher = asyncio.create_task(policy_sync.watch(self.policy, self.sessions))
         if self._key_watcher is None and self.settings.key_file.name:
             self._key_watcher = asyncio.create_task(self._watch_keys())
+        if self._anchor_ticker is None and self.anchors.enabled:
+            self._anchor_ticker = asyncio.create_task(self.anchors.run())
 
     def reload_keys(self) -> bool:
         """Take up a rotated key file; True when the ring changed."""
@@ -122,6 +140,9 @@ class Runtime:
         await policy_sync.stop(self._watcher)
         await policy_sync.stop(self._key_watcher)
         self._watcher = self._key_watcher = None
+        if self._anchors is not None:  # the last committed entries, anchored at shutdown
+            await self._anchors.stop(self._anchor_ticker)
+            self._anchor_ticker = None
         if self._reader is not None:
             await self._reader.close()
         await self.engine.dispose()

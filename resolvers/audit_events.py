@@ -230,13 +230,13 @@ async def verify_audit_chain(info: Info) -> AuditVerificationRun:
     """Recompute the whole chain now; the result is kept for the console's status view."""
     ctx = info.context
     async with ctx.sessions() as session:
-        result = await verify(session, ctx.cipher.keys)
+        result = await verify(session, ctx.cipher.keys, anchor_file=ctx.settings.anchor_file)
     row = AuditVerification(
         at=ctx.now,
         ok=result.ok,
         entries=result.entries,
         first_bad=result.first_bad,
-        reason=result.reason,
+        reason=result.reason or result.warning,
         verified_by=ctx.principal.name,
     )
     async with ctx.writing() as session:

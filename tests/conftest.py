@@ -135,6 +135,14 @@ async def _pg_reset(url: str, truncate: str) -> None:
         await engine.dispose()
 
 
+@pytest.fixture(autouse=True)
+def anchor_file_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Servers and commands started by a test anchor into that test's own file, the
+    one the `settings` fixture names, never into one in the working folder."""
+    monkeypatch.setenv("DIBAO_AUDIT_ANCHOR_FILE", str(tmp_path / "anchors.jsonl"))
+    monkeypatch.delenv("DIBAO_AUDIT_ANCHOR_SYSLOG", raising=False)
+
+
 @pytest.fixture
 def key_ring() -> KeyRing:
     return KeyRing.generate()
@@ -167,6 +175,7 @@ def settings(database_url: str, key_file: Path, execution_path: str) -> Settings
         key_file=key_file,
         fast_path=execution_path == "compiled",
         rate_limits=TEST_RATES,  # tests fire requests back to back; tests/api/test_rate_limits.py
+        anchor_file=key_file.parent / "anchors.jsonl",  # as anchor_file_env names it
     )
 
 

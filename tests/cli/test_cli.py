@@ -25,6 +25,8 @@ def dibao(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
         **os.environ,
         "DIBAO_DATABASE_URL": settings.database_url,
         "DIBAO_KEY_FILE": str(settings.key_file),
+        "DIBAO_AUDIT_ANCHOR_FILE": str(settings.anchor_file or "off"),
+        "DIBAO_AUDIT_ANCHOR_SYSLOG": settings.anchor_syslog or "off",
         "COLUMNS": "200",
     }
     return subprocess.run(
