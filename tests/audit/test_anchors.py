@@ -7,6 +7,7 @@ import asyncio
 import dataclasses
 import datetime as dt
 import json
+import socket
 import stat
 from pathlib import Path
 from typing import Any
@@ -234,3 +235,21 @@ async def test_timer_anchors_a_quiet_tail(tmp_path: Path) -> None:
     assert anchors.problem is None and list(anchors.by_seq) == [1]
     # another ring's key does not make an anchor
     assert read_anchors(tmp_path / "a.jsonl", KeyRing.generate()).problem is not None
+
+
+def test_syslog_receives_the_same_anchor(tmp_path: Path) -> None:
+    receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    receiver.bind(("127.0.0.1", 0))
+    receiver.settimeout(5)
+    port = receiver.getsockname()[1]
+    keys = KeyRing.generate()
+    writer = AnchorWriter(keys, path=tmp_path / "a.jsonl", syslog=f"127.0.0.1:{port}", every=1)
+    try:
+        writer.committed(7, "b" * 64)
+        message = receiver.recv(4096).decode()
+    finally:
+        writer.close()
+        receiver.close()
+    assert message.startswith("<") and "dibao-audit-anchor: " in message  # priority, then tag
+    line = message.split("dibao-audit-anchor: ", 1)[1].rstrip("\x00")
+    assert line + "\n" == (tmp_path / "a.jsonl").read_text()
