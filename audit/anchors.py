@@ -226,9 +226,10 @@ class AnchorWriter:
                 self._syslog.emit(
                     logging.makeLogRecord({"msg": line.decode().rstrip(), "levelno": logging.INFO})
                 )
-        except (OSError, ValueError) as exc:
-            # the entry itself is committed; a missed anchor only weakens the evidence,
-            # so say so loudly once and try again with the next one
+        except Exception as exc:
+            # the entry itself is committed, and its request must not turn into an error
+            # now; a missed anchor only weakens the evidence, so say so loudly once and
+            # try again with the next one
             if not self._failing:
                 log.error("audit anchor not written (%s); retrying with the next", exc)
             self._failing = True

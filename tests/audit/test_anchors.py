@@ -253,3 +253,12 @@ def test_syslog_receives_the_same_anchor(tmp_path: Path) -> None:
     assert message.startswith("<") and "dibao-audit-anchor: " in message  # priority, then tag
     line = message.split("dibao-audit-anchor: ", 1)[1].rstrip("\x00")
     assert line + "\n" == (tmp_path / "a.jsonl").read_text()
+
+
+async def test_an_unwritable_anchor_file_never_fails_a_request(
+    api: Api, runtime: Runtime, caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    runtime.anchors.path = tmp_path / "no-such-folder" / "anchors.jsonl"
+    await _requests(api, runtime, 4)  # each answered 200 or 401, as without anchors
+    assert "audit anchor not written" in caplog.text
+    assert caplog.text.count("audit anchor not written") == 1  # said once, not per entry
