@@ -223,6 +223,7 @@ async def test_generated_operations_for_every_role(api: Api, runtime: Runtime) -
     tokens = {role: await issue_token(runtime, role, SCOPES[role]) for role in ROLES}
     sent = 0
     answers: Counter[str] = Counter()
+    roots_with_data: set[str] = set()
     failures: list[str] = []
     for label, bodies in operations():
         assert bodies, f"no examples for {label}"
@@ -253,12 +254,20 @@ async def test_generated_operations_for_every_role(api: Api, runtime: Runtime) -
             body = response.json()
             codes = [e.get("extensions", {}).get("code") for e in body.get("errors") or []]
             answers[codes[0] if codes else "data"] += 1
+            if not codes:
+                roots_with_data.add(label)
             if "INTERNAL" in codes or None in codes:
                 failures.append(f"{label} as {role}: {codes}\n{document}")
             failures.extend(f"{label} as {role}: {p}" for p in conforms(SCHEMA, document, body))
     print(f"fuzz: {sent} generated operations over {len(operations())} root fields, {answers}")
     assert not failures, "\n\n".join(failures[:10])
     assert sent >= len(operations()) * len(ROLES) * EXAMPLES // 2
+    # a fuzz that only ever reached refusals (every token rejected, every input
+    # invalid) would pass the checks above while testing nothing past the door
+    answered = sum(answers.values())
+    assert answers["UNAUTHENTICATED"] == 0, answers
+    assert answers["data"] >= answered // 10, f"too few answers carry data: {answers}"
+    assert len(roots_with_data) >= len(operations()) // 4, sorted(roots_with_data)
 
 
 @pytest.mark.parametrize(

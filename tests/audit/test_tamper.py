@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from audit.chain import verify
 from gateway.config import Settings
 from gateway.runtime import Runtime
 from tests.cli.test_cli import dibao
@@ -105,12 +106,39 @@ async def test_intact_log_verifies_and_exports(
     assert later.stdout == ""
 
 
-async def test_triggers_refuse_updates_and_deletes(api: Api, runtime: Runtime) -> None:
-    await _requests(api, runtime, 2)
-    for statement in ("UPDATE audit_entries SET outcome = 'x'", "DELETE FROM audit_entries"):
-        with pytest.raises(Exception, match="append-only"):
-            async with runtime.engine.begin() as conn:
-                await conn.execute(text(statement))
+# every operation the README says the database refuses on the audit tables, tried
+REFUSED = [
+    "UPDATE audit_entries SET outcome = 'x'",
+    "UPDATE audit_entries SET seq = seq + 1000",
+    "DELETE FROM audit_entries",
+    "DELETE FROM audit_entries WHERE seq = 1",
+    "UPDATE audit_archives SET archive_no = 'x'",
+    "DELETE FROM audit_archives",
+    "TRUNCATE audit_entries",
+    "TRUNCATE audit_archives",
+    "TRUNCATE audit_entries, audit_archives CASCADE",
+]
+
+
+@pytest.mark.parametrize("statement", REFUSED)
+async def test_triggers_refuse_updates_deletes_and_truncates(
+    api: Api, runtime: Runtime, statement: str
+) -> None:
+    token = await issue_token(runtime, "caseworker", CASEWORKER_TOWNSHIP)
+    for _ in range(2):  # lookups by archive number also leave archive index rows
+        await api.gql(token, '{ household(archiveNo: "220183100001-2026-000001") { status } }')
+    if statement.startswith("TRUNCATE") and runtime.engine.dialect.name == "sqlite":
+        pytest.skip("SQLite has no TRUNCATE; its DELETE without WHERE is tried above")
+    async with runtime.sessions() as session:
+        before = (await session.execute(text("SELECT count(*) FROM audit_archives"))).scalar()
+    assert before, "the requests must have left archive index rows to refuse deleting"
+    with pytest.raises(Exception, match="append-only"):
+        async with runtime.engine.begin() as conn:
+            await conn.execute(text(statement))
+    async with runtime.sessions() as session:
+        assert (await verify(session, runtime.cipher.keys)).entries == 2
+        after = (await session.execute(text("SELECT count(*) FROM audit_archives"))).scalar()
+    assert after == before
 
 
 @pytest.mark.parametrize(("kind", "tamper", "first_bad"), CASES, ids=[c[0] for c in CASES])
