@@ -14,7 +14,7 @@ import datetime as dt
 import strawberry
 
 from domain.errors import InvalidInput
-from policies.rules import validate_inheritance, validate_permission
+from policies.rules import refuse_masked_id_conflicts, validate_inheritance, validate_permission
 from resolvers.context import Info
 from store import credentials as creds
 from store import policy as policy_store
@@ -86,6 +86,9 @@ async def _change(info: Info, rule: tuple[str, ...], *, add: bool) -> PolicyChan
             changed = await policy_store.remove_rule(
                 session, rule, actor=ctx.principal.name, now=ctx.now
             )
+        if changed:  # judged on the whole resulting policy; refused, the change rolls back
+            await session.flush()
+            refuse_masked_id_conflicts((await policy_store.load_rules(session))[1])
         version = await policy_store.policy_version(session)
     return PolicyChange(changed=changed, version=version)
 
