@@ -274,7 +274,7 @@ class GraphQLEndpoint:
             ),
         )
         if self.compiled is not None:
-            plan = self.compiled.plan(query, gql.operation_name)
+            plan = self.compiled.plan(query, gql.operation_name, context.gate.limits)
             if plan is not None:
                 data = await self.compiled.execute(plan, context, gql.variables)
                 if data is not None:
