@@ -51,7 +51,7 @@ from audit import fields as F
 from domain.archive import parse_archive_no
 from domain.errors import DomainError
 from domain.region import validate_scope
-from gateway.document_limits import document_refusal
+from gateway.document_limits import document_refusal, validation_key
 from gateway.policy_gate import GateError, Limits, analyse, apply_masks, limit_error
 from policies.engine import Decision
 from resolvers.context import Context
@@ -341,7 +341,11 @@ class CompiledReads:
 
     def plan(self, text: str, operation_name: str | None, limits: Limits) -> Plan | None:
         """The cached plan for this text (parsed and validated once), or None."""
-        key = (text, operation_name, limits)
+        try:
+            tokens = validation_key(text)  # comments and spacing do not make a new plan
+        except GraphQLError:
+            return None
+        key = (tokens, operation_name, limits)
         if key in self._plans:
             self._plans.move_to_end(key)
             return self._plans[key]

@@ -144,6 +144,7 @@ def too_complex(limit: str, allowed: int) -> GateError:
     )
 
 
+@lru_cache(maxsize=DOCUMENT_CACHE)
 def validation_key(text: str) -> str:
     """The document as validation sees it: its tokens, without comments, whitespace
     or commas. Lexing alone is cheaper than printing the parsed tree again."""
@@ -158,7 +159,6 @@ def validation_key(text: str) -> str:
     return digest.hexdigest()
 
 
-_validation_key = lru_cache(maxsize=DOCUMENT_CACHE)(validation_key)
 _VALIDATED: OrderedDict[tuple[int, tuple[type[ASTValidationRule], ...], str], list[GraphQLError]]
 _VALIDATED = OrderedDict()
 
@@ -185,7 +185,7 @@ class CheckedValidation(SchemaExtension):
             return
         schema = ctx.schema._schema
         rules = tuple(ctx.validation_rules)
-        key = (id(schema), rules, _validation_key(ctx.query) if ctx.query else print_ast(document))
+        key = (id(schema), rules, validation_key(ctx.query) if ctx.query else print_ast(document))
         errors = _VALIDATED.get(key)
         if errors is None:
             errors = validate_document(schema, document, rules)
