@@ -54,7 +54,7 @@ class Query:
     policy_rules: list[PolicyRule] = strawberry.field(
         resolver=admin.policy_rules, description="The access policy in force (secadmin)."
     )
-    due_for_review: list[Household] = strawberry.field(
+    due_for_review: HouseholdConnection = strawberry.field(
         resolver=workflow.due_for_review,
         description="Active households whose periodic re-review falls on or before a date.",
     )
@@ -66,7 +66,7 @@ class Query:
         resolver=duplicate_resolvers.duplicate_candidates,
         description="ID numbers held by more than one pending or active household (reviewers).",
     )
-    overdue: list[Household] = strawberry.field(
+    overdue: HouseholdConnection = strawberry.field(
         resolver=timeliness.overdue,
         description="Households in a stage longer than its time limit (时效性).",
     )

@@ -222,8 +222,8 @@ async def test_comments_do_not_defeat_the_validation_cache(
 
 
 async def test_nested_lists_are_priced_by_their_bound(api: Api, token: str) -> None:
-    # a household's payments can run to hundreds of rows: not "ten"
-    query = "{ households(first: 100) { edges { node { payments { period amount status } } } } }"
+    # a household's payments run to one a month for years: not "ten"
+    query = "{ households(first: 300) { edges { node { payments { period amount status } } } } }"
     assert_too_complex(await api.gql(token, query), "cost")
     small = "{ households(first: 10) { edges { node { payments { period amount status } } } } }"
     assert "errors" not in await api.gql(token, small)
@@ -258,3 +258,20 @@ def test_every_list_field_has_a_declared_bound() -> None:
         for f in t.fields
     }
     assert not stale, f"bounds for fields the schema no longer has: {stale}"
+
+
+async def test_due_for_review_and_overdue_are_connections(api: Api, runtime: Runtime) -> None:
+    reviewer = await issue_token(runtime, "county_reviewer", CASEWORKER_TOWNSHIP[:6])
+    query = """query($first: Int, $after: String) {
+      dueForReview(before: "2100-01-01", first: $first, after: $after) {
+        totalCount pageInfo { hasNextPage endCursor } edges { cursor node { archiveNo } } }
+      overdue(stage: SUBMITTED, first: 1) { totalCount edges { node { archiveNo } } } }"""
+    body = await api.gql(reviewer, query, {"first": 1})
+    assert "errors" not in body, body
+    assert body["data"]["dueForReview"]["pageInfo"]["hasNextPage"] is False
+    assert body["data"]["dueForReview"]["totalCount"] == 0
+    too_many = await api.gql(reviewer, query, {"first": 501})
+    assert too_many["errors"][0]["extensions"] == {
+        "code": "BAD_USER_INPUT",
+        "field": "first",
+    }
