@@ -49,6 +49,14 @@ class _Exceeded(Exception):
         self.allowed = allowed
 
 
+class TooComplex(Exception):
+    """A document refused by its size, before validation."""
+
+    def __init__(self, error: GateError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
 class _Measure:
     def __init__(self, fragments: Mapping[str, FragmentDefinitionNode], limits: Limits) -> None:
         self.fragments = fragments
@@ -129,11 +137,46 @@ def document_refusal(document: DocumentNode, limits: Limits) -> GateError | None
     return None
 
 
+def scan(text: str, limits: Limits) -> None:
+    """Tokens and aliases, read off the token stream before anything is parsed.
+
+    Outside parentheses (arguments, variable definitions, directive arguments)
+    a colon can only follow an alias, so this counts the aliases written in the
+    text: a lower bound of the expanded count, enough to stop the documents
+    that cost most, for the price of lexing up to the first limit exceeded.
+    """
+    lexer = Lexer(Source(text))
+    tokens = aliases = parens = 0
+    token = lexer.advance()
+    while token.kind is not TokenKind.EOF:
+        tokens += 1
+        if tokens > limits.max_tokens:
+            raise _Exceeded("tokens", limits.max_tokens)
+        kind = token.kind
+        if kind is TokenKind.PAREN_L:
+            parens += 1
+        elif kind is TokenKind.PAREN_R:
+            parens -= 1
+        elif kind is TokenKind.COLON and parens <= 0:
+            aliases += 1
+            if aliases > limits.max_aliases:
+                raise _Exceeded("aliases", limits.max_aliases)
+        token = lexer.advance()
+
+
 @lru_cache(maxsize=DOCUMENT_CACHE)
 def text_refusal(text: str, limits: Limits) -> GateError | None:
-    """`document_refusal` of a text, remembered per text (raises GraphQLError when
-    the text does not parse or has more tokens than the gateway parses)."""
-    return document_refusal(parse_cached(text), limits)
+    """The refusal of a text over a limit, or None, remembered per text: first the
+    token stream, then the parsed document. A text that is not GraphQL is not
+    refused here: validation reports it in its usual place."""
+    try:
+        scan(text, limits)
+        document = parse_cached(text)
+    except _Exceeded as exceeded:
+        return too_complex(exceeded.limit, exceeded.allowed)
+    except GraphQLError:
+        return None
+    return document_refusal(document, limits)
 
 
 def too_complex(limit: str, allowed: int) -> GateError:
