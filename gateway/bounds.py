@@ -38,7 +38,7 @@ LIST_BOUNDS: Final[dict[str, Bound]] = {
     "PaymentBatchSummary.byStatus": 3,
     # audit records: one entry names at most the fields of the schema and the
     # archives of one request
-    "AuditEvent.fields": 250,
+    "AuditEvent.fields": 230,
     "AuditEvent.archiveNos": 500,
     "AuditEvent.errorCodes": 20,
     "CredentialInfo.fields": 500,
