@@ -51,7 +51,8 @@ from audit import fields as F
 from domain.archive import parse_archive_no
 from domain.errors import DomainError
 from domain.region import validate_scope
-from gateway.policy_gate import GateError, analyse, apply_masks, limit_error
+from gateway.document_limits import document_refusal, validation_key
+from gateway.policy_gate import GateError, Limits, analyse, apply_masks, limit_error
 from policies.engine import Decision
 from resolvers.context import Context
 from store import households as store
@@ -252,14 +253,20 @@ ROOT_ARGUMENTS = {"household": {"archiveNo"}, "households": {"first", "after", "
 
 
 def compile_plan(
-    schema: GraphQLSchema, text: str, operation_name: str | None, *, max_tokens: int
+    schema: GraphQLSchema,
+    text: str,
+    operation_name: str | None,
+    *,
+    max_tokens: int,
+    limits: Limits,
 ) -> Plan | None:
     """A plan for a valid document the compiled path covers, else None."""
     try:
         document = parse(text, max_tokens=max_tokens)  # the gateway's own token limit
     except GraphQLError:
         return None
-    if validate(schema, document):
+    # the generic path's own limits, before validation: it gives the refusal
+    if document_refusal(document, limits) is not None or validate(schema, document):
         return None
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     if len(document.definitions) != len(operations):
@@ -330,18 +337,24 @@ class CompiledReads:
         self.reader = reader
         self.tracer = tracer
         self.max_tokens = max_tokens
-        self._plans: OrderedDict[tuple[str, str | None], Plan | None] = OrderedDict()
+        self._plans: OrderedDict[tuple[str, str | None, Limits], Plan | None] = OrderedDict()
 
-    def plan(self, text: str, operation_name: str | None) -> Plan | None:
+    def plan(self, text: str, operation_name: str | None, limits: Limits) -> Plan | None:
         """The cached plan for this text (parsed and validated once), or None."""
-        key = (text, operation_name)
+        try:
+            tokens = validation_key(text)  # comments and spacing do not make a new plan
+        except GraphQLError:
+            return None
+        key = (tokens, operation_name, limits)
         if key in self._plans:
             self._plans.move_to_end(key)
             return self._plans[key]
         # a span only where work is done: parsing, validating and planning a new text
         with self.tracer.start_as_current_span("graphql.parse") as span:
             span.set_attribute(ATTR_EXECUTION, "compiled")
-            found = compile_plan(self.schema, text, operation_name, max_tokens=self.max_tokens)
+            found = compile_plan(
+                self.schema, text, operation_name, max_tokens=self.max_tokens, limits=limits
+            )
         self._plans[key] = found
         if len(self._plans) > PLAN_CACHE:
             self._plans.popitem(last=False)

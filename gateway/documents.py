@@ -117,9 +117,14 @@ def shape_hash(text: str) -> str:
     same operation with other values should hash alike.
     """
     lexer = Lexer(Source(text))
-    parts = []
+    parts: list[str] = []
     token = lexer.advance()
     while token.kind is not TokenKind.EOF:
+        if len(parts) > MAX_TOKENS:
+            # refused for its size anyway: the shape of what was read is enough,
+            # and reading on would cost the server per byte the caller sends
+            parts.append("...")
+            break
         parts.append("?" if token.kind in _LITERALS else (token.value or token.kind.value))
         token = lexer.advance()
     return "shape:" + hashlib.sha256(" ".join(parts).encode()).hexdigest()

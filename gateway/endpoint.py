@@ -36,6 +36,7 @@ from domain.errors import DomainError, Forbidden, InvalidInput
 from domain.principal import Principal
 from gateway.auth import authenticate, peer_fingerprint
 from gateway.compiled import CompiledReads
+from gateway.document_limits import TooComplex, text_refusal
 from gateway.documents import (
     PREFIX,
     document_id_of,
@@ -259,6 +260,9 @@ class GraphQLEndpoint:
         except DomainError as exc:
             record.error_codes = [exc.code]
             return JSONResponse(error_body(exc.code, exc.message)), None
+        except TooComplex as exc:  # refused before validation: cheap, and still audited
+            record.error_codes = ["QUERY_TOO_COMPLEX"]
+            return ORJSONResponse({"data": None, "errors": [format_error(exc.error)]}), None
         context = Context(
             principal=principal,
             sessions=self.runtime.sessions,
@@ -274,7 +278,7 @@ class GraphQLEndpoint:
             ),
         )
         if self.compiled is not None:
-            plan = self.compiled.plan(query, gql.operation_name)
+            plan = self.compiled.plan(query, gql.operation_name, context.gate.limits)
             if plan is not None:
                 data = await self.compiled.execute(plan, context, gql.variables)
                 if data is not None:
@@ -311,12 +315,7 @@ class GraphQLEndpoint:
         else:
             assert gql.query is not None
             text = gql.query
-            try:
-                doc_id = document_id_of(text)  # cached per text (was 4% of a lookup)
-            except GraphQLError:
-                doc_id = ""  # not a document at all: it cannot be an approved one
-        sinks = sinks_of(text)
-        record.variables = redact_variables(gql.variables, sinks) if gql.variables else None
+            doc_id = None
         try:
             record.document_hash = shape_hash(text)
         except GraphQLError:  # not even tokens: keyed, so its content cannot be guessed back
@@ -326,8 +325,21 @@ class GraphQLEndpoint:
                     self.runtime.cipher.keys.audit_key, text.encode(), hashlib.sha256
                 ).hexdigest()
             )
-        if principal.documents is not None and doc_id not in principal.documents:
-            raise Forbidden("This credential may only send its approved documents.")
+        # size limits before any other reading of the document (see document_limits)
+        refusal = text_refusal(text, self.runtime.limits)
+        if refusal is not None:
+            record.variables = redact_variables(gql.variables, None) if gql.variables else None
+            raise TooComplex(refusal)
+        sinks = sinks_of(text)
+        record.variables = redact_variables(gql.variables, sinks) if gql.variables else None
+        if principal.documents is not None:
+            if doc_id is None:
+                try:
+                    doc_id = document_id_of(text)  # cached per text (was 4% of a lookup)
+                except GraphQLError:
+                    doc_id = ""  # not a document at all: it cannot be an approved one
+            if doc_id not in principal.documents:
+                raise Forbidden("This credential may only send its approved documents.")
         return text
 
     @staticmethod

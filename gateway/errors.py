@@ -54,6 +54,8 @@ def format_error(error: GraphQLError) -> dict[str, Any]:
     else:
         message = error.message
         extensions.update({k: v for k, v in (error.extensions or {}).items() if k != "code"})
+        if code == "QUERY_TOO_COMPLEX" and isinstance(error, GraphQLSyntaxError):
+            extensions["limit"] = "tokens"
     formatted: dict[str, Any] = {"message": message, "extensions": extensions}
     if error.locations:
         formatted["locations"] = [

@@ -2,8 +2,9 @@
 
 After validation and before any resolver runs, the operation (fragments,
 inline fragments and aliases included) is walked against the schema. Each
-distinct `Type.field` is decided once through the policy engine; query limits
-(depth, aliases, cost) are measured on the same walk. A denied field fails the
+distinct `Type.field` is decided once through the policy engine; the cost limit
+is measured on the same walk (size limits ran before validation, in
+gateway.document_limits). A denied field fails the
 whole operation with FORBIDDEN naming the fields; a masked field is resolved
 and then masked in the result by the plan the walk built. Resolvers never see
 roles.
@@ -34,6 +35,7 @@ from graphql import (
     SelectionSetNode,
     StringValueNode,
     VariableNode,
+    value_from_ast_untyped,
 )
 from graphql import ExecutionResult as GraphQLExecutionResult
 from opentelemetry import trace
@@ -41,6 +43,7 @@ from strawberry.extensions import SchemaExtension
 
 from audit import fields as F
 from domain.principal import Principal
+from gateway.bounds import LIST_BOUNDS, MAX_PAGE, PAGE
 from policies.engine import Decision, PolicyEngine
 from policies.masking import MASKERS
 
@@ -51,16 +54,12 @@ class Limits:
     max_aliases: int = 15
     max_tokens: int = 2000
     max_cost: int = 100_000
-    default_page: int = 50
-    max_page: int = 500
-    # assumed sizes of nested lists for the cost estimate
-    nested_list_size: int = 10
+    # fields after fragments are expanded, and fields repeating a response key in
+    # one selection set (validation compares those pairwise)
+    max_fields: int = 500
+    max_duplicates: int = 15
 
 
-# How many items a list field can return, for the cost estimate: a connection's
-# `first` argument sizes its edges; other lists count as the assumed nested size.
-PAGED_FIELDS = frozenset({"Query.households"})
-EDGE_FIELDS = frozenset({"HouseholdConnection.edges"})
 ARCHIVE_ARGUMENT = "archiveNo"
 # fields where archiveNo filters the audit log rather than naming a household accessed
 ARCHIVE_FILTERS = frozenset({"Query.auditEvents"})
@@ -90,8 +89,6 @@ class Analysis:
     operation_name: str | None
     decisions: dict[str, Decision] = field(default_factory=dict)
     plan: dict[str, PlanNode] = field(default_factory=dict)
-    depth: int = 0
-    aliases: int = 0
     cost: int = 0
     introspection: bool = False
     # archive numbers named in arguments: a refused request is still about them
@@ -114,10 +111,12 @@ class _Walker:
         decide: Decide,
         limits: Limits,
         analysis: Analysis,
+        defaults: Mapping[str, Any],
     ) -> None:
         self.schema = schema
         self.fragments = fragments
         self.variables = variables
+        self.defaults = defaults
         self.decide = decide
         self.limits = limits
         self.analysis = analysis
@@ -178,9 +177,6 @@ class _Walker:
         if name == "__typename":
             return
         analysis = self.analysis
-        if node.alias is not None:
-            analysis.aliases += 1
-        analysis.depth = max(analysis.depth, depth)
         analysis.cost += multiplier
         if name in INTROSPECTION_FIELDS:
             analysis.introspection = True
@@ -204,13 +200,17 @@ class _Walker:
         if not isinstance(inner, GraphQLObjectType):
             raise GateError("Abstract result types are not supported.", "BAD_USER_INPUT")
         child_page = 1
-        if obj in PAGED_FIELDS:
+        if "first" in definition.args and inner.name.endswith("Connection"):
+            # priced at the page the resolver will fetch: the variable's value, else
+            # the variable's default, else the argument's own default
             size = 1
-            child_page = max(1, self._int_argument(node, "first", self.limits.default_page))
-        elif obj in EDGE_FIELDS:
-            size = page
+            default = definition.args["first"].default_value
+            first = self._int_argument(node, "first", default)
+            if not 0 <= first <= MAX_PAGE:  # as every connection resolver refuses it
+                raise GateError(f"first: between 0 and {MAX_PAGE}", "BAD_USER_INPUT", field="first")
+            child_page = max(1, first)
         else:
-            size = self._list_size(definition.type)
+            size = self._list_size(obj, definition.type, page)
         self.walk(
             node.selection_set,
             inner,
@@ -221,10 +221,16 @@ class _Walker:
             page=child_page,
         )
 
-    def _list_size(self, type_: GraphQLOutputType) -> int:
+    @staticmethod
+    def _list_size(obj: str, type_: GraphQLOutputType, page: int) -> int:
         while isinstance(type_, GraphQLNonNull):
             type_ = type_.of_type
-        return self.limits.nested_list_size if isinstance(type_, GraphQLList) else 1
+        if not isinstance(type_, GraphQLList):
+            return 1
+        bound = LIST_BOUNDS.get(obj)
+        if bound is None:  # a list nobody declared: priced as the largest page
+            return MAX_PAGE
+        return page if bound == PAGE else bound
 
     def _argument(self, node: FieldNode, name: str) -> Any:
         """An argument's value, literal or from a variable (None when absent)."""
@@ -233,16 +239,21 @@ class _Walker:
                 continue
             value = argument.value
             if isinstance(value, VariableNode):
-                return self.variables.get(value.name.value)
+                variable = value.name.value
+                if variable in self.variables:
+                    return self.variables[variable]
+                return self.defaults.get(variable)
             if isinstance(value, IntValueNode):
                 return int(value.value)
             if isinstance(value, StringValueNode):
                 return value.value
         return None
 
-    def _int_argument(self, node: FieldNode, name: str, default: int) -> int:
-        found = self._argument(node, name)
-        return found if isinstance(found, int) and not isinstance(found, bool) else default
+    def _int_argument(self, node: FieldNode, name: str, default: Any) -> int:
+        for found in (self._argument(node, name), default):
+            if isinstance(found, int) and not isinstance(found, bool):
+                return found
+        return MAX_PAGE  # nothing known: priced as the largest page
 
 
 def _named(type_: GraphQLOutputType) -> GraphQLNamedType:
@@ -280,7 +291,13 @@ def analyse(
         operation_type=operation.operation.value,
         operation_name=operation.name.value if operation.name else None,
     )
-    walker = _Walker(schema, fragments, variables or {}, decide, limits, analysis)
+    # a variable the request leaves out takes its declared default
+    defaults = {
+        d.variable.name.value: value_from_ast_untyped(d.default_value)
+        for d in operation.variable_definitions or ()
+        if d.default_value is not None
+    }
+    walker = _Walker(schema, fragments, variables or {}, decide, limits, analysis, defaults)
     walker.walk(
         operation.selection_set,
         root,
@@ -294,18 +311,14 @@ def analyse(
 
 
 def limit_error(analysis: Analysis, limits: Limits) -> GateError | None:
-    checks = (
-        ("depth", analysis.depth, limits.max_depth),
-        ("aliases", analysis.aliases, limits.max_aliases),
-        ("cost", analysis.cost, limits.max_cost),
-    )
-    for limit, measured, allowed in checks:
-        if measured > allowed:
-            return GateError(
-                f"Query too complex: {limit} {measured} exceeds the limit of {allowed}.",
-                "QUERY_TOO_COMPLEX",
-                limit=limit,
-            )
+    """The cost limit; depth, aliases, fields and tokens were measured before
+    validation (gateway.document_limits)."""
+    if analysis.cost > limits.max_cost:
+        return GateError(
+            f"Query too complex: cost {analysis.cost} exceeds the limit of {limits.max_cost}.",
+            "QUERY_TOO_COMPLEX",
+            limit="cost",
+        )
     return None
 
 

@@ -5,9 +5,12 @@ and goes into SQL through `store.households`; nothing here filters rows in Pytho
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Sequence
+from typing import Annotated, Any
 
 import strawberry
+from sqlalchemy import Select
+from sqlalchemy.orm import InstrumentedAttribute
 
 from domain.archive import parse_archive_no
 from domain.enums import Area, Category, HouseholdStatus
@@ -23,6 +26,7 @@ from schema.types import (
     page_info,
 )
 from store import households as store
+from store import models
 from store.households import HouseholdFilter, encode_cursor
 
 DEFAULT_PAGE = 50
@@ -51,9 +55,7 @@ async def households(
     first: int | None = DEFAULT_PAGE,
     after: str | None = None,
 ) -> HouseholdConnection:
-    size = DEFAULT_PAGE if first is None else first
-    if not 0 <= size <= MAX_PAGE:
-        raise InvalidInput(f"first: between 0 and {MAX_PAGE}", field="first")
+    size = page_size(first)
     flt = HouseholdFilter(
         scope=info.context.principal.scope,
         region=validate_scope(region, field="region") if region else None,
@@ -71,6 +73,49 @@ async def households(
     async def count() -> int:
         async with ctx.reading() as session:
             return await store.count_households(session, flt=flt, today=ctx.today)
+
+    edges = [
+        HouseholdEdge(node=Household.from_row(r), cursor=encode_cursor(r.archive_no)) for r in rows
+    ]
+    return HouseholdConnection(
+        edges=edges,
+        page_info=page_info([e.cursor for e in edges], has_next=has_next, after=after),
+        count=count,
+    )
+
+
+def page_size(first: int | None) -> int:
+    """A connection's `first`, checked as every connection checks it."""
+    size = DEFAULT_PAGE if first is None else first
+    if not 0 <= size <= MAX_PAGE:
+        raise InvalidInput(f"first: between 0 and {MAX_PAGE}", field="first")
+    return size
+
+
+async def household_page(
+    info: Info,
+    stmt: Select[models.Household] | None,
+    *,
+    key: InstrumentedAttribute[Any],
+    first: int | None,
+    after: str | None,
+) -> HouseholdConnection:
+    """A page of households selected by `stmt` (None: none) in (key, archive number)
+    order, as a connection like `households`, with its cursors."""
+    size = page_size(first)
+    ctx = info.context
+    rows: Sequence[models.Household] = []
+    has_next = False
+    if stmt is not None:
+        async with ctx.reading() as session:
+            rows, has_next = await store.page_by(session, stmt, key=key, first=size, after=after)
+    ctx.touched.update(r.archive_no for r in rows)
+
+    async def count() -> int:
+        if stmt is None:
+            return 0
+        async with ctx.reading() as session:
+            return await store.count_of(session, stmt)
 
     edges = [
         HouseholdEdge(node=Household.from_row(r), cursor=encode_cursor(r.archive_no)) for r in rows

@@ -11,7 +11,9 @@ from domain.enums import Area, Category, HouseholdStatus
 from domain.errors import InvalidInput
 from domain.region import validate_scope
 from resolvers.context import Info
-from schema.types import Household
+from resolvers.households import DEFAULT_PAGE, household_page
+from schema.types import HouseholdConnection
+from store import models
 from store import timeliness as store
 
 PERIOD_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -46,19 +48,24 @@ class Statistics:
     payments: list[PaymentTotal]
 
 
-async def overdue(info: Info, stage: HouseholdStatus, region: str | None = None) -> list[Household]:
+async def overdue(
+    info: Info,
+    stage: HouseholdStatus,
+    region: str | None = None,
+    first: int | None = DEFAULT_PAGE,
+    after: str | None = None,
+) -> HouseholdConnection:
     ctx = info.context
-    async with ctx.reading() as session:
-        rows = await store.overdue(
-            session,
-            scope=ctx.principal.scope,
-            region=validate_scope(region) if region else None,
-            stage=stage,
-            now=ctx.now,
-            limits=ctx.settings.stage_limits,
-        )
-    ctx.touched.update(r.archive_no for r in rows)
-    return [Household.from_row(r) for r in rows]
+    stmt = store.overdue(
+        scope=ctx.principal.scope,
+        region=validate_scope(region) if region else None,
+        stage=stage,
+        now=ctx.now,
+        limits=ctx.settings.stage_limits,
+    )
+    return await household_page(
+        info, stmt, key=models.Household.status_changed_at, first=first, after=after
+    )
 
 
 async def statistics(info: Info, period: str, region: str | None = None) -> Statistics:

@@ -17,7 +17,9 @@ from domain.errors import InvalidInput
 from domain.region import validate_scope
 from domain.workflow import Step
 from resolvers.context import Info
-from schema.types import Household
+from resolvers.households import DEFAULT_PAGE, household_page
+from schema.types import Household, HouseholdConnection
+from store import models
 from store import workflow as store
 from store.households import get_household
 
@@ -140,18 +142,21 @@ async def archive_household(info: Info, archive_no: str) -> Household:
     return await _step(info, archive_no, Step.ARCHIVE)
 
 
-async def due_for_review(info: Info, before: dt.date, region: str | None = None) -> list[Household]:
-    ctx = info.context
-    async with ctx.reading() as session:
-        rows = await store.due_for_review(
-            session,
-            scope=ctx.principal.scope,
-            region=validate_scope(region) if region else None,
-            before=before,
-            limit=MAX_DUE,
-        )
-    ctx.touched.update(r.archive_no for r in rows)
-    return [Household.from_row(r) for r in rows]
+async def due_for_review(
+    info: Info,
+    before: dt.date,
+    region: str | None = None,
+    first: int | None = DEFAULT_PAGE,
+    after: str | None = None,
+) -> HouseholdConnection:
+    stmt = store.due_for_review(
+        scope=info.context.principal.scope,
+        region=validate_scope(region) if region else None,
+        before=before,
+    )
+    return await household_page(
+        info, stmt, key=models.Household.next_review_on, first=first, after=after
+    )
 
 
 async def archive_due(info: Info, region: str | None = None) -> list[str]:

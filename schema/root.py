@@ -7,15 +7,12 @@ from collections.abc import Callable
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import (
-    MaxTokensLimiter,
-    SchemaExtension,
-    ValidationCache,
-)
+from strawberry.extensions import MaxTokensLimiter, SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from audit.tracing import GraphQLSpans
+from gateway.document_limits import CheckedValidation
 from gateway.documents import CachedParse
 from gateway.errors import error_code
 from gateway.policy_gate import PolicyGate
@@ -57,7 +54,7 @@ class Query:
     policy_rules: list[PolicyRule] = strawberry.field(
         resolver=admin.policy_rules, description="The access policy in force (secadmin)."
     )
-    due_for_review: list[Household] = strawberry.field(
+    due_for_review: HouseholdConnection = strawberry.field(
         resolver=workflow.due_for_review,
         description="Active households whose periodic re-review falls on or before a date.",
     )
@@ -69,7 +66,7 @@ class Query:
         resolver=duplicate_resolvers.duplicate_candidates,
         description="ID numbers held by more than one pending or active household (reviewers).",
     )
-    overdue: list[Household] = strawberry.field(
+    overdue: HouseholdConnection = strawberry.field(
         resolver=timeliness.overdue,
         description="Households in a stage longer than its time limit (时效性).",
     )
@@ -226,9 +223,10 @@ def build_schema(*, max_tokens: int = 2000, gate: bool = True) -> strawberry.Sch
             lambda: MaxTokensLimiter(max_token_count=max_tokens),
             GraphQLSpans,
             # parsing and validation depend only on the text: cached per process
-            # (measured as ~30% of a light request's CPU); the policy walk is not
+            # (measured as ~30% of a light request's CPU); the policy walk is not.
+            # Size limits run between the two, before validation can cost much.
             CachedParse,
-            lambda: ValidationCache(maxsize=1024),
+            CheckedValidation,
             PolicyGate,
         ]
     return QuietSchema(

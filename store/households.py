@@ -26,6 +26,7 @@ from sqlalchemy import (
     exists,
     func,
     literal_column,
+    or_,
     select,
     true,
 )
@@ -396,3 +397,26 @@ async def active_member_rows(
     for row in await reads.all(key, build, archive_nos=list(archive_nos)):
         grouped[row["archive_no"]].append(row)
     return grouped
+
+
+async def page_by(
+    session: AsyncSession,
+    stmt: Select[Household],
+    *,
+    key: InstrumentedAttribute[Any],
+    first: int,
+    after: str | None,
+) -> tuple[Sequence[Household], bool]:
+    """One page of `stmt` in (key, archive number) order after the cursor's household,
+    and whether another page follows. The cursor is the household's, as everywhere."""
+    if after is not None:
+        archive_no = decode_cursor(after)
+        anchor = select(key).where(Household.archive_no == archive_no).scalar_subquery()
+        stmt = stmt.where(or_(key > anchor, and_(key == anchor, Household.archive_no > archive_no)))
+    result = await session.scalars(stmt.order_by(key, Household.archive_no).limit(first + 1))
+    rows: Sequence[Household] = result.all()
+    return rows[:first], len(rows) > first
+
+
+async def count_of(session: AsyncSession, stmt: Select[Household]) -> int:
+    return int(await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)

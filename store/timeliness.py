@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -15,22 +14,21 @@ from domain.enums import Category, HouseholdStatus
 from store.households import category_clause, code_prefix, in_scope
 from store.models import Household, Payment
 
-MAX_OVERDUE = 500
 Q = TypeVar("Q", bound=Select[*tuple[Any, ...]])
 
 
-async def overdue(
-    session: AsyncSession,
+def overdue(
     *,
     scope: str,
     region: str | None,
     stage: HouseholdStatus,
     now: dt.datetime,
     limits: dict[str, int],
-) -> Sequence[Household]:
+) -> Select[Household] | None:
+    """Households in `stage` longer than its time limit, in scope (None: no limit set)."""
     limit = limits.get(stage.value)
     if limit is None:
-        return []
+        return None
     stmt = select(Household).where(
         in_scope(scope),
         Household.status == stage.value,
@@ -38,8 +36,7 @@ async def overdue(
     )
     if region:
         stmt = stmt.where(code_prefix(Household.village_code, region))
-    rows = await session.scalars(stmt.order_by(Household.status_changed_at).limit(MAX_OVERDUE))
-    return rows.all()
+    return stmt
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Select, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -175,9 +175,8 @@ async def record_objection(
     return objection
 
 
-async def due_for_review(
-    session: AsyncSession, *, scope: str, region: str | None, before: dt.date, limit: int
-) -> Sequence[Household]:
+def due_for_review(*, scope: str, region: str | None, before: dt.date) -> Select[Household]:
+    """Active households whose re-review falls on or before `before`, in scope."""
     stmt = select(Household).where(
         in_scope(scope),
         Household.status == HouseholdStatus.ACTIVE.value,
@@ -185,10 +184,7 @@ async def due_for_review(
     )
     if region:
         stmt = stmt.where(code_prefix(Household.village_code, region))
-    rows = await session.scalars(
-        stmt.order_by(Household.next_review_on, Household.archive_no).limit(limit)
-    )
-    return rows.all()
+    return stmt
 
 
 async def archive_due(

@@ -124,3 +124,8 @@ def application(
         ],
         **extra,
     }
+
+
+def nodes(connection: dict[str, Any]) -> list[Any]:
+    """The nodes of a connection in a response, in order."""
+    return [edge["node"] for edge in connection["edges"]]

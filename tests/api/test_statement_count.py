@@ -107,9 +107,14 @@ LIST_QUERIES: dict[str, tuple[str, str]] = {
     "Query.policyRules": ("secadmin", "{ policyRules { kind subject object } }"),
     "Query.dueForReview": (
         "county_reviewer",
-        '{ dueForReview(before: "2100-01-01") { ' + HOUSEHOLD_LISTS + " } }",
+        '{ dueForReview(before: "2100-01-01") { totalCount edges { cursor node { '
+        + HOUSEHOLD_LISTS
+        + " } } } }",
     ),
-    "Query.overdue": ("county_reviewer", "{ overdue(stage: ACTIVE) { " + HOUSEHOLD_LISTS + " } }"),
+    "Query.overdue": (
+        "county_reviewer",
+        "{ overdue(stage: ACTIVE) { totalCount edges { node { " + HOUSEHOLD_LISTS + " } } } }",
+    ),
     "Query.paymentBatches": (
         "finance_officer",
         '{ paymentBatches(countyCode: "220183") { id count byStatus { status count } } }',
@@ -135,11 +140,11 @@ LIST_QUERIES: dict[str, tuple[str, str]] = {
     ),
     "AuditEventConnection.edges": (
         "auditor",
-        "{ auditEvents(first: 500) { edges { node { seq fields { field decision } archiveNos } } } }",
+        "{ auditEvents(first: 100) { edges { node { seq fields { field decision } archiveNos } } } }",
     ),
     "HouseholdConnection.edges": (
         "county_reviewer",
-        "{ households(first: 500) { edges { node { " + HOUSEHOLD_LISTS + " } } } }",
+        "{ households(first: 100) { edges { node { " + HOUSEHOLD_LISTS + " } } } }",
     ),
 }
 # lists read by the queries above (nested, or siblings of a listed field)
@@ -184,8 +189,12 @@ def object_lists() -> set[str]:
     return found
 
 
+# root fields that are connections now, measured as the lists they page
+CONNECTION_ROOTS = {"Query.dueForReview", "Query.overdue"}
+
+
 def test_every_list_of_the_schema_is_measured() -> None:
-    assert object_lists() == set(LIST_QUERIES) | set(COVERED_BY)
+    assert object_lists() == (set(LIST_QUERIES) - CONNECTION_ROOTS) | set(COVERED_BY)
 
 
 async def test_every_list_costs_the_same_statements_for_more_rows(

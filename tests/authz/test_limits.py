@@ -6,8 +6,14 @@ import dataclasses
 from typing import Any
 
 import pytest
+import strawberry.schema.schema as strawberry_schema
+from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType
 
+from gateway import compiled
+from gateway.bounds import LIST_BOUNDS
 from gateway.runtime import Runtime
+from schema.root import build_schema
+from tests.audit.test_audit_log import entries
 from tests.conftest import Api
 from tests.helpers import CASEWORKER_TOWNSHIP, issue_token
 
@@ -132,3 +138,147 @@ async def test_batched_requests_are_refused(api: Api, token: str) -> None:
     )
     assert response.status_code == 400
     assert "__typename" not in response.text or "Query" not in response.text
+
+
+# Fail on the commit issue 12 was written against: limits measured on the parsed
+# document before validation, the validation cache keyed on tokens, real list
+# bounds, variable defaults priced.
+
+# the document STACK-NOTES measured: seconds inside validate(), under the token limit
+HUGE_ALIASES = "{ " + "a:__typename a:credentials " * 330 + "}"
+
+
+class ValidateCalls:
+    """Counts graphql-core validations on both read paths."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls = 0
+        for module in (strawberry_schema, compiled):
+            original = module.validate
+
+            def counted(*args: Any, _original: Any = original, **kwargs: Any) -> Any:
+                self.calls += 1
+                return _original(*args, **kwargs)
+
+            monkeypatch.setattr(module, "validate", counted)
+
+
+async def test_typename_aliases_count_through_fragments(api: Api, token: str) -> None:
+    fragment = "fragment T on Query { " + " ".join(f"t{i}: __typename" for i in range(4)) + " }"
+    body = await api.gql(token, "{ ...T ...T ...T ...T __typename } " + fragment)
+    assert_too_complex(body, "aliases")
+    assert body["errors"][0]["extensions"]["limit"] == "aliases"
+
+
+async def test_huge_alias_document_is_refused_before_validation(
+    api: Api, runtime: Runtime, token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    validations = ValidateCalls(monkeypatch)
+    before = len(await entries(runtime))
+    body = await api.gql(token, HUGE_ALIASES)
+    assert_too_complex(body, "aliases")
+    assert validations.calls == 0, "an over-limit document must not be validated"
+    audited = await entries(runtime)
+    assert len(audited) == before + 1
+    assert audited[-1]["error_codes"] == ["QUERY_TOO_COMPLEX"]
+
+
+async def test_repeated_fields_and_fragment_fan_out_are_refused_before_validation(
+    api: Api, token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    validations = ValidateCalls(monkeypatch)
+    repeated = "{ " + "households { totalCount } " * 40 + "}"
+    assert_too_complex(await api.gql(token, repeated), "duplicates")
+    # each fragment spreads the next ten times: 10^4 fields from a short text
+    fan = " ".join(
+        f"fragment F{i} on HouseholdConnection {{ " + f"...F{i + 1} " * 10 + "}" for i in range(4)
+    )
+    body = await api.gql(
+        token,
+        f"{{ households {{ ...F0 }} }} {fan} fragment F4 on HouseholdConnection {{ totalCount }}",
+    )
+    assert_too_complex(body, "duplicates")
+    assert validations.calls == 0, "over-limit documents must not be validated"
+    # a cycle is skipped by the count and reported by validation
+    cycle = "{ households { ...A } } fragment A on HouseholdConnection { totalCount ...A }"
+    assert (await api.gql(token, cycle))["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_comments_do_not_defeat_the_validation_cache(
+    api: Api, token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    validations = ValidateCalls(monkeypatch)
+    for query in (
+        "{ households(first: 1) { totalCount edges { cursor } } }",  # the compiled path
+        "{ ...Q } fragment Q on Query { __typename }",  # the generic path
+    ):
+        assert "errors" not in await api.gql(token, query)
+        start = validations.calls
+        assert start > 0
+        for i in range(3):
+            body = await api.gql(token, f"# request {i}\n{query}\n" + " ," * i)
+            assert "errors" not in body, body
+        assert validations.calls == start, f"validated again for a new comment: {query}"
+
+
+async def test_nested_lists_are_priced_by_their_bound(api: Api, token: str) -> None:
+    # a household's payments run to one a month for years: not "ten"
+    query = "{ households(first: 300) { edges { node { payments { period amount status } } } } }"
+    assert_too_complex(await api.gql(token, query), "cost")
+    small = "{ households(first: 10) { edges { node { payments { period amount status } } } } }"
+    assert "errors" not in await api.gql(token, small)
+
+
+async def test_variable_defaults_are_priced_at_the_value_used(
+    api: Api, runtime: Runtime, token: str
+) -> None:
+    runtime.limits = type(runtime.limits)(max_cost=10_000)
+    query = "query($n: Int = 500) { households(first: $n) { edges { node { members { name } } } } }"
+    assert_too_complex(await api.gql(token, query), "cost")
+    assert "errors" not in await api.gql(token, query, {"n": 5})
+
+
+def test_every_list_field_has_a_declared_bound() -> None:
+    schema = build_schema()._schema
+    missing = []
+    for type_name, named in schema.type_map.items():
+        if type_name.startswith("__") or not isinstance(named, GraphQLObjectType):
+            continue
+        for field_name, definition in named.fields.items():
+            output = definition.type
+            while isinstance(output, GraphQLNonNull):
+                output = output.of_type
+            if isinstance(output, GraphQLList) and f"{type_name}.{field_name}" not in LIST_BOUNDS:
+                missing.append(f"{type_name}.{field_name}")
+    assert not missing, f"lists without a bound in gateway/bounds.py: {missing}"
+    stale = set(LIST_BOUNDS) - {
+        f"{n}.{f}"
+        for n, t in schema.type_map.items()
+        if isinstance(t, GraphQLObjectType)
+        for f in t.fields
+    }
+    assert not stale, f"bounds for fields the schema no longer has: {stale}"
+    # an audit entry names each Type.field a request touched at most once
+    every_field = sum(
+        len(t.fields)
+        for n, t in schema.type_map.items()
+        if isinstance(t, GraphQLObjectType) and not n.startswith("__")
+    )
+    assert every_field < LIST_BOUNDS["AuditEvent.fields"], every_field
+
+
+async def test_due_for_review_and_overdue_are_connections(api: Api, runtime: Runtime) -> None:
+    reviewer = await issue_token(runtime, "county_reviewer", CASEWORKER_TOWNSHIP[:6])
+    query = """query($first: Int, $after: String) {
+      dueForReview(before: "2100-01-01", first: $first, after: $after) {
+        totalCount pageInfo { hasNextPage endCursor } edges { cursor node { archiveNo } } }
+      overdue(stage: SUBMITTED, first: 1) { totalCount edges { node { archiveNo } } } }"""
+    body = await api.gql(reviewer, query, {"first": 1})
+    assert "errors" not in body, body
+    assert body["data"]["dueForReview"]["pageInfo"]["hasNextPage"] is False
+    assert body["data"]["dueForReview"]["totalCount"] == 0
+    too_many = await api.gql(reviewer, query, {"first": 501})
+    assert too_many["errors"][0]["extensions"] == {
+        "code": "BAD_USER_INPUT",
+        "field": "first",
+    }

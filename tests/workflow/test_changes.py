@@ -14,6 +14,7 @@ from tests.helpers import (
     issue_token,
     load_regions,
     member,
+    nodes,
 )
 from tests.workflow.test_review_chain import SUBMIT, URBAN_STANDARD, ok
 from tests.workflow.test_standards_timeliness import active_household
@@ -95,10 +96,10 @@ async def test_income_member_and_address_changes(api: Api, runtime: Runtime) -> 
     assert "王小宝" not in str(moved["changes"])  # history names positions, never people
     flagged = await api.gql(
         worker,
-        "query($b: Date!) { dueForReview(before: $b) { archiveNo } }",
+        "query($b: Date!) { dueForReview(before: $b) { edges { node { archiveNo } } } }",
         {"b": (dt.date.today() + dt.timedelta(days=8)).isoformat()},
     )
-    assert flagged["data"]["dueForReview"] == [{"archiveNo": archive}]
+    assert nodes(flagged["data"]["dueForReview"]) == [{"archiveNo": archive}]
 
 
 async def test_a_joining_member_held_elsewhere_is_a_conflict(api: Api, runtime: Runtime) -> None:

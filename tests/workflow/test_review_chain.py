@@ -15,7 +15,7 @@ from gateway.runtime import Runtime
 from store.regions_data import STANDARDS
 from store.types import utcnow
 from tests.conftest import Api
-from tests.helpers import CASEWORKER_TOWNSHIP, application, issue_token, load_regions, member
+from tests.helpers import CASEWORKER_TOWNSHIP, application, issue_token, load_regions, member, nodes
 
 URBAN_STANDARD = STANDARDS[("220183", Area.URBAN)]
 SUBMIT = (
@@ -51,7 +51,7 @@ DISBURSE = (
     'mutation($id: ID!) { recordDisbursement(paymentId: $id, outcome: DISBURSED, bankReference: "ICBC-1") '
     "{ status } }"
 )
-DUE = "query($b: Date!) { dueForReview(before: $b) { archiveNo reviewClass } }"
+DUE = "query($b: Date!) { dueForReview(before: $b) { edges { node { archiveNo reviewClass } } } }"
 
 
 def ok(body: dict[str, Any], name: str) -> dict[str, Any]:
@@ -214,9 +214,9 @@ async def test_due_for_review(api: Api, runtime: Runtime) -> None:
     ok(await api.gql(reviewer, ACTIVATE, {"a": archive}), "activateHousehold")
     months = {"A": 12, "B": 6, "C": 3}[approved["reviewClass"]]
     soon = (dt.date.today() + dt.timedelta(days=30)).isoformat()
-    assert ok(await api.gql(reviewer, DUE, {"b": soon}), "dueForReview") == []
+    assert nodes(ok(await api.gql(reviewer, DUE, {"b": soon}), "dueForReview")) == []
     due_date = (dt.date.today() + dt.timedelta(days=7 + months * 31 + 1)).isoformat()
-    assert ok(await api.gql(reviewer, DUE, {"b": due_date}), "dueForReview") == [
+    assert nodes(ok(await api.gql(reviewer, DUE, {"b": due_date}), "dueForReview")) == [
         {"archiveNo": archive, "reviewClass": approved["reviewClass"]}
     ]
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from gateway.runtime import Runtime
 from tests.conftest import Api
-from tests.helpers import CASEWORKER_TOWNSHIP, application, issue_token, load_regions
+from tests.helpers import CASEWORKER_TOWNSHIP, application, issue_token, load_regions, nodes
 from tests.workflow.test_review_chain import (
     ACTIVATE,
     APPROVE,
@@ -28,7 +28,9 @@ mutation($c: String!, $amount: Decimal!, $from: Date!) {
 """
 ONE = "query($a: String!) { household(archiveNo: $a) { monthlyBenefit stageDays { status days } } }"
 STANDARDS = '{ standards(countyCode: "220183") { area monthlyAmount effectiveFrom effectiveTo } }'
-OVERDUE = "query($s: HouseholdStatus!) { overdue(stage: $s) { archiveNo status } }"
+OVERDUE = (
+    "query($s: HouseholdStatus!) { overdue(stage: $s) { edges { node { archiveNo status } } } }"
+)
 STATS = """
 query($p: String!) { statistics(period: $p) {
   byStatus { area status households } byCategory { category households } payments { area amount } } }
@@ -73,9 +75,11 @@ async def test_a_new_standard_recomputes_and_flags_active_households(
         urban[0]["effectiveTo"] == (dt.date.fromisoformat(start) - dt.timedelta(days=1)).isoformat()
     )
     due = await api.gql(
-        reviewer, "query($b: Date!) { dueForReview(before: $b) { archiveNo } }", {"b": start}
+        reviewer,
+        "query($b: Date!) { dueForReview(before: $b) { edges { node { archiveNo } } } }",
+        {"b": start},
     )
-    assert due["data"]["dueForReview"] == [{"archiveNo": archive}]
+    assert nodes(due["data"]["dueForReview"]) == [{"archiveNo": archive}]
     same_day = await api.gql(reviewer, SET, {"c": "220183", "amount": "950.00", "from": start})
     assert same_day["errors"][0]["extensions"]["code"] == "CONFLICT"
     worker = await issue_token(runtime, "caseworker", CASEWORKER_TOWNSHIP)
@@ -98,9 +102,9 @@ async def test_stage_days_overdue_and_statistics(api: Api, runtime: Runtime) -> 
         "SUBMITTED", "ACCEPTED", "INVESTIGATED", "TOWNSHIP_REVIEWED", "NOTICE", "APPROVED", "ACTIVE",
     ]  # fmt: skip
     assert stages[4]["days"] >= 7  # the notice ran its seven days
-    assert ok(await api.gql(reviewer, OVERDUE, {"s": "SUBMITTED"}), "overdue") == []
+    assert nodes(ok(await api.gql(reviewer, OVERDUE, {"s": "SUBMITTED"}), "overdue")) == []
     later(runtime, 7 + 4)  # submitted on day 7 of the clock; acceptance allows 3 days
-    assert ok(await api.gql(reviewer, OVERDUE, {"s": "SUBMITTED"}), "overdue") == [
+    assert nodes(ok(await api.gql(reviewer, OVERDUE, {"s": "SUBMITTED"}), "overdue")) == [
         {"archiveNo": waiting, "status": "SUBMITTED"}
     ]
     stats = ok(await api.gql(reviewer, STATS, {"p": "2026-11"}), "statistics")

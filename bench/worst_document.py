@@ -1,0 +1,202 @@
+"""The worst documents a credential can send, and what a flood of them does to others.
+
+Prints JSON. For each hostile document: its size, the milliseconds the service
+took to answer it (through the whole pipeline: authentication, limits, audit),
+milliseconds per KB, its error code, and for reference, in the same run, what
+graphql-core's validate() alone would have spent on it (what the service spent
+before limits ran ahead of validation). Then a flood: one partner credential
+sends those documents, each with a fresh comment, as fast as it can, while
+other callers send ordinary reads; their p50/p99 are reported next to the same
+reads measured with no flood.
+
+    python bench/worst_document.py [--households 2000] [--seconds 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import itertools
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from graphql import parse, validate
+
+from gateway.app import create_app
+from gateway.config import Settings
+from gateway.runtime import Runtime
+from schema.root import build_schema
+from store.credentials import issue_credential
+from store.migrate import upgrade
+from store.seed import seed
+from store.types import utcnow
+
+TOWNSHIP = "220183100"
+FAN = " ".join(
+    f"fragment F{i} on HouseholdConnection {{ " + f"...F{i + 1} " * 10 + "}" for i in range(6)
+)
+WORST: dict[str, str] = {
+    # STACK-NOTES: seconds inside validate() before limits ran ahead of it
+    "aliases_330_pairs": "{ " + "a:__typename a:credentials " * 330 + "}",
+    "repeated_field_500": "{ " + "households { totalCount } " * 499 + "}",
+    "fragment_fan_out_10^6": "{ households { ...F0 } } "
+    + FAN
+    + " fragment F6 on HouseholdConnection { totalCount }",
+    "fragment_cycle": "{ households { ...A } } fragment A on HouseholdConnection { ...B } "
+    "fragment B on HouseholdConnection { totalCount ...A }",
+    "tokens_over_limit": "{ households { " + "totalCount " * 5000 + "} }",
+    "comment_padded_250kb": "#" + "x" * 250_000 + "\n{ __typename }",
+    "deepest_valid": "{ households { edges { node { members { name } } } } }",
+    "page_500_all_lists": "{ households(first: 500) { edges { node { archiveNo "
+    "members { name idNumber phone } payments { period amount } reviews { step } } } } }",
+    "largest_accepted": "{ households(first: 30) { totalCount edges { cursor node { archiveNo "
+    "status address members { name idNumber phone relation monthlyIncome } "
+    "payments { period amount status } reviews { step toStatus } } } } }",
+}
+LIGHT = "{ households(first: 5) { totalCount edges { node { archiveNo status } } } }"
+
+
+def ms(seconds: float) -> float:
+    return round(seconds * 1000, 2)
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * p))]
+
+
+async def token(runtime: Runtime, role: str, region: str, principal: str) -> str:
+    async with runtime.sessions.begin() as session:
+        _, issued = await issue_credential(
+            session,
+            principal=principal,
+            role=role,
+            region=region,
+            ttl=dt.timedelta(days=1),
+            fields=None,
+            now=utcnow(),
+        )
+    return issued
+
+
+async def post(client: httpx.AsyncClient, bearer: str, query: str) -> tuple[float, Any]:
+    start = time.perf_counter()
+    response = await client.post(
+        "/graphql", json={"query": query}, headers={"authorization": f"Bearer {bearer}"}
+    )
+    elapsed = time.perf_counter() - start
+    if response.status_code == 429:
+        return elapsed, "RATE_LIMITED"
+    body = response.json()
+    errors = body.get("errors") or []
+    return elapsed, errors[0]["extensions"]["code"] if errors else "OK"
+
+
+async def main(households: int, seconds: float) -> dict[str, Any]:
+    folder = Path(tempfile.mkdtemp(prefix="dibao-bench-"))
+    settings = Settings(database_url=f"sqlite+aiosqlite:///{folder}/b.db", key_file=folder / "k")
+    runtime = Runtime.from_settings(settings, traced=False)
+    await upgrade(runtime.engine)
+    await seed(runtime.engine, runtime.cipher, households=households, seed=1)
+    app = create_app(settings, runtime)
+    schema = build_schema()._schema
+    report: dict[str, Any] = {"households": households, "documents": {}}
+    light = parse(LIGHT)
+    start = time.perf_counter()
+    for _ in range(100):
+        validate(schema, light)
+    # a machine-speed yardstick in the same run: one ordinary validation
+    report["reference_validate_light_ms"] = ms((time.perf_counter() - start) / 100)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+            tokens = {
+                role: await token(runtime, role, region, f"bench-{role}")
+                for role, region in (
+                    ("caseworker", TOWNSHIP),
+                    ("county_reviewer", TOWNSHIP[:6]),
+                    ("supervisor", "22"),
+                    ("partner", "22"),
+                )
+            }
+            for name, query in WORST.items():
+                times: list[float] = []
+                worst = 0.0
+                code = ""
+                for role, bearer in tokens.items():
+                    for i in range(3):  # a fresh comment each time: no cache helps
+                        elapsed, found = await post(client, bearer, f"# {role} {i}\n{query}")
+                        times.append(elapsed)
+                        if elapsed > worst:
+                            worst, code = elapsed, found
+                kb = len(query.encode()) / 1024
+                try:
+                    document = parse(query)
+                    start = time.perf_counter()
+                    validate(schema, document)
+                    reference: float | None = ms(time.perf_counter() - start)
+                except Exception:
+                    reference = None
+                report["documents"][name] = {
+                    "kb": round(kb, 1),
+                    "median_ms": ms(statistics.median(times)),
+                    "worst_ms": ms(worst),
+                    "median_ms_per_kb": round(statistics.median(times) * 1000 / kb, 3),
+                    "code": code,
+                    "validate_alone_ms": reference,
+                }
+
+            async def reader(bearer: str, until: float, out: list[float]) -> None:
+                while time.perf_counter() < until:
+                    elapsed, _ = await post(client, bearer, LIGHT)
+                    out.append(elapsed)
+                    await asyncio.sleep(0.01)
+
+            async def flood(bearer: str, until: float, codes: dict[str, int]) -> None:
+                counter = itertools.count()
+                hostile = [q for n, q in WORST.items() if "accepted" not in n]
+                while time.perf_counter() < until:
+                    query = hostile[next(counter) % len(hostile)]
+                    _, code = await post(client, bearer, f"# {next(counter)}\n{query}")
+                    codes[code] = codes.get(code, 0) + 1
+
+            others = [tokens["caseworker"], tokens["county_reviewer"], tokens["supervisor"]]
+            quiet: list[float] = []
+            until = time.perf_counter() + seconds / 2
+            await asyncio.gather(*(reader(b, until, quiet) for b in others))
+            loud: list[float] = []
+            codes: dict[str, int] = {}
+            until = time.perf_counter() + seconds
+            await asyncio.gather(
+                *(reader(b, until, loud) for b in others),
+                *(flood(tokens["partner"], until, codes) for _ in range(8)),
+            )
+            report["flood"] = {
+                "others_without_flood": {
+                    "requests": len(quiet),
+                    "p50_ms": ms(statistics.median(quiet)),
+                    "p99_ms": ms(percentile(quiet, 0.99)),
+                },
+                "others_during_flood": {
+                    "requests": len(loud),
+                    "p50_ms": ms(statistics.median(loud)),
+                    "p99_ms": ms(percentile(loud, 0.99)),
+                },
+                "partner_answers": codes,
+            }
+    await runtime.engine.dispose()
+    return report
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--households", type=int, default=2000)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    args = parser.parse_args()
+    print(json.dumps(asyncio.run(main(args.households, args.seconds)), indent=2))

@@ -1,0 +1,56 @@
+"""How many items each list field of the schema can return: the cost model's table.
+
+A connection's edges are as many as its `first` (PAGE); every other list has a
+declared bound here. tests/authz/test_limits.py enumerates the schema's list
+fields and fails on one missing from this table, so a new list cannot be
+priced by a guess.
+"""
+
+from __future__ import annotations
+
+from typing import Final, Literal
+
+PAGE: Final = "page"  # sized by the enclosing connection's `first`
+Bound = int | Literal["page"]
+
+MAX_PAGE = 500  # the largest `first` any connection accepts
+
+LIST_BOUNDS: Final[dict[str, Bound]] = {
+    # connections
+    "HouseholdConnection.edges": PAGE,
+    "AuditEventConnection.edges": PAGE,
+    # a household's own records: members are capped on submission and by change
+    # reports; histories grow by one row per step, change or month
+    "Household.members": 30,
+    "Household.categories": 4,
+    "Household.reviews": 50,
+    "Household.objections": 50,
+    "Household.benefitHistory": 200,
+    "Household.changes": 200,
+    "Household.stageDays": 20,
+    "Household.payments": 120,
+    "Household.assets": 50,
+    "Member.categories": 4,
+    # small enumerations: tracks x statuses, categories, payment statuses
+    "Statistics.byStatus": 40,
+    "Statistics.byCategory": 4,
+    "Statistics.payments": 10,
+    "PaymentBatchSummary.byStatus": 3,
+    # audit records: one entry names at most the fields of the schema and the
+    # archives of one request
+    "AuditEvent.fields": 230,
+    "AuditEvent.archiveNos": 500,
+    "AuditEvent.errorCodes": 20,
+    "CredentialInfo.fields": 500,
+    "DuplicateCandidate.archiveNos": 50,
+    # root lists that stay lists: naturally bounded by their arguments or by
+    # administration (one county's standards; one county's batches; the policy)
+    "Query.standards": 100,
+    "Query.paymentBatches": 500,
+    "Query.policyRules": 5000,
+    "Query.credentials": 5000,
+    "Query.auditActivity": 5000,
+    # groups of one ID number held twice: the store builds them all before answering
+    "Query.duplicateCandidates": 5000,
+    "Mutation.archiveDue": MAX_PAGE,
+}
