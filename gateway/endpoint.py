@@ -30,7 +30,8 @@ from strawberry.asgi import GraphQL
 
 from audit import fields as F
 from audit.chain import AuditChain
-from audit.record import AuditRecord, outcome_for, redact_variables
+from audit.logsafe import describe
+from audit.record import MAX_NAME, AuditRecord, outcome_for
 from audit.tracing import current_trace_id
 from domain.errors import DomainError, Forbidden, InvalidInput
 from domain.principal import Principal
@@ -41,9 +42,9 @@ from gateway.documents import (
     document_id_of,
     load_document,
     shape_hash,
-    sinks_of,
 )
 from gateway.errors import error_body, format_error
+from gateway.inputs import InputRules
 from gateway.policy_gate import RequestGate
 from gateway.ratelimit import retry_after_header
 from gateway.runtime import Runtime
@@ -104,6 +105,8 @@ def parse_request(body: bytes, content_type: str) -> GraphQLRequest:
         raise BadRequest("`query` is empty.")
     if not isinstance(variables, dict | None) or not isinstance(name, str | None):
         raise BadRequest("`variables` must be an object and `operationName` a string.")
+    if name is not None and len(name) > MAX_NAME:
+        raise BadRequest(f"`operationName` is longer than {MAX_NAME} characters.")
     if _too_deep(variables, 0):
         raise BadRequest(f"Variables nest deeper than {MAX_VARIABLE_DEPTH} levels.")
     if _has_nul(query) or _has_nul(variables) or (query is not None and _NUL_ESCAPE.search(query)):
@@ -158,6 +161,7 @@ class GraphQLEndpoint:
         self.runtime = runtime
         self.schema = build_schema(max_tokens=runtime.limits.max_tokens)
         self.chain = AuditChain(runtime.cipher)
+        self.inputs = InputRules(self.schema._schema, runtime.cipher.keys.audit_key)
         self.tracer = trace.get_tracer("dibao.gateway", tracer_provider=runtime.tracer_provider)
         self.ide = (
             GraphQL(self.schema, graphql_ide="graphiql") if runtime.settings.graphiql else None
@@ -206,7 +210,7 @@ class GraphQLEndpoint:
                 status_code=503,
                 headers={"retry-after": "5"},
             )
-        log.exception("request failed before it could be answered")
+        log.error("request failed before it could be answered: %s", describe(exc))
         record.error_codes = ["INTERNAL"]
         return JSONResponse(
             error_body("INTERNAL", "Internal error. The request was not completed."),
@@ -258,7 +262,10 @@ class GraphQLEndpoint:
             ), None
         except DomainError as exc:
             record.error_codes = [exc.code]
-            return JSONResponse(error_body(exc.code, exc.message)), None
+            refusal = error_body(exc.code, exc.message)
+            if exc.field is not None:
+                refusal["errors"][0]["extensions"]["field"] = exc.field
+            return JSONResponse(refusal), None
         context = Context(
             principal=principal,
             sessions=self.runtime.sessions,
@@ -315,8 +322,8 @@ class GraphQLEndpoint:
                 doc_id = document_id_of(text)  # cached per text (was 4% of a lookup)
             except GraphQLError:
                 doc_id = ""  # not a document at all: it cannot be an approved one
-        sinks = sinks_of(text)
-        record.variables = redact_variables(gql.variables, sinks) if gql.variables else None
+        inputs = self.inputs.analyse(text, gql.operation_name)
+        record.variables, problem = self.inputs.check(inputs, gql.variables)
         try:
             record.document_hash = shape_hash(text)
         except GraphQLError:  # not even tokens: keyed, so its content cannot be guessed back
@@ -328,6 +335,8 @@ class GraphQLEndpoint:
             )
         if principal.documents is not None and doc_id not in principal.documents:
             raise Forbidden("This credential may only send its approved documents.")
+        if problem is not None:  # after the trust check: an unapproved text learns nothing
+            raise problem
         return text
 
     @staticmethod
@@ -372,7 +381,7 @@ class GraphQLEndpoint:
                     status_code=503,
                     headers={"retry-after": "5"},
                 )
-            log.exception("audit write failed; answering without data")
+            log.error("audit write failed; answering without data: %s", describe(exc))
             return JSONResponse(error_body("INTERNAL", AUDIT_FAILED), status_code=503)
         return response
 
