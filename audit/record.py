@@ -80,6 +80,7 @@ class AuditRecord:
     error_codes: list[str] = field(default_factory=list)
     duration_ms: float = 0.0
     http_status: int = 200
+    refused_count: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -100,6 +101,7 @@ class AuditRecord:
             F.DURATION_MS: round(self.duration_ms, 3),
             F.TRACE_ID: self.trace_id,
             F.HTTP_STATUS: self.http_status,
+            **({F.REFUSED_COUNT: self.refused_count} if self.refused_count is not None else {}),
         }
 
 

@@ -10,6 +10,7 @@ own. If it cannot be written, the caller gets an error and no data.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import hmac
@@ -46,7 +47,7 @@ from gateway.documents import (
 from gateway.errors import error_body, format_error
 from gateway.inputs import InputRules
 from gateway.policy_gate import RequestGate
-from gateway.ratelimit import retry_after_header
+from gateway.ratelimit import ANONYMOUS, AddressLimiter, address_key, retry_after_header
 from gateway.runtime import Runtime
 from policies.engine import Decision
 from resolvers.context import Context
@@ -56,6 +57,7 @@ from store.db import is_unavailable
 log = logging.getLogger("dibao.gateway")
 MAX_BODY = 256 * 1024
 MAX_VARIABLE_DEPTH = 32
+SUMMARY_SECONDS = 60.0  # how often refusals over the anonymous limit are audited in sum
 AUDIT_FAILED = "The request could not be recorded in the audit log, so it was not completed."
 UNAVAILABLE = "The archive database is unavailable; nothing was done. Retry shortly."
 
@@ -65,6 +67,10 @@ class ORJSONResponse(JSONResponse):
 
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content)
+
+
+class Unrecorded(JSONResponse):
+    """A refusal counted instead of audited one by one (see AddressLimiter)."""
 
 
 class BadRequest(Exception):
@@ -161,6 +167,7 @@ class GraphQLEndpoint:
         self.runtime = runtime
         self.schema = build_schema(max_tokens=runtime.limits.max_tokens)
         self.chain = AuditChain(runtime.cipher)
+        self.anonymous = AddressLimiter(runtime.limiter.rate_for(ANONYMOUS))
         self.inputs = InputRules(self.schema._schema, runtime.cipher.keys.audit_key)
         self.tracer = trace.get_tracer("dibao.gateway", tracer_provider=runtime.tracer_provider)
         self.ide = (
@@ -220,7 +227,13 @@ class GraphQLEndpoint:
     async def _handle(
         self, request: Request, record: AuditRecord
     ) -> tuple[Response, Context | None]:
-        if request.method == "GET":
+        if request.method != "POST":
+            if (refused := self._over_anonymous_limit(request)) is not None:
+                return refused, None
+            if request.method != "GET":  # routed here so that it is audited like the rest
+                record.error_codes = ["BAD_USER_INPUT"]
+                refusal = error_body("BAD_USER_INPUT", "Send GraphQL operations with POST.")
+                return JSONResponse(refusal, status_code=405, headers={"allow": "POST"}), None
             record.operation_type = "ide"
             if self.ide is not None and "text/html" in request.headers.get("accept", ""):
                 return await self.ide.render_graphql_ide(request), None
@@ -231,6 +244,8 @@ class GraphQLEndpoint:
             request, self.reader, fingerprint=peer_fingerprint(request.scope)
         )
         if principal is None:
+            if (refused := self._over_anonymous_limit(request)) is not None:
+                return refused, None
             record.error_codes = ["UNAUTHENTICATED"]
             return JSONResponse(
                 error_body("UNAUTHENTICATED", "A valid bearer token is required."),
@@ -301,6 +316,41 @@ class GraphQLEndpoint:
             body["errors"] = errors
         return ORJSONResponse(body), context
 
+    def _over_anonymous_limit(self, request: Request) -> Response | None:
+        """Over its address's limit, a request without a credential is refused and only
+        counted; `flush_refusals` audits the counts."""
+        key = address_key(request.client.host if request.client else None)
+        wait = self.anonymous.take(key)
+        if wait is None:
+            return None
+        self.anonymous.refuse(key)
+        return Unrecorded(
+            error_body(
+                "RATE_LIMITED", "Too many requests without a valid credential; retry later."
+            ),
+            status_code=429,
+            headers={"retry-after": retry_after_header(wait)},
+        )
+
+    async def flush_refusals(self) -> None:
+        """One audit entry per address for the refusals counted since the last flush."""
+        counts = self.anonymous.drain()
+        for key, count in counts.items():
+            record = AuditRecord(time=self.runtime.clock(), client=key, trace_id=None)
+            record.error_codes, record.outcome = ["RATE_LIMITED"], F.RATE_LIMITED
+            record.http_status, record.refused_count = 429, count
+            try:
+                await self._append_alone(record.as_dict())
+            except Exception as exc:  # kept for the next flush: counted, not lost
+                self.chain.forget_head()
+                self.anonymous.restore(key, count)
+                log.warning("refusal summary not written yet (%s)", type(exc).__name__)
+
+    async def summarise_refusals(self) -> None:
+        while True:
+            await asyncio.sleep(SUMMARY_SECONDS)
+            await self.flush_refusals()
+
     async def _document(
         self, principal: Principal, gql: GraphQLRequest, record: AuditRecord
     ) -> str:
@@ -352,6 +402,9 @@ class GraphQLEndpoint:
     async def _finish(
         self, record: AuditRecord, response: Response, context: Context | None, started: float
     ) -> Response:
+        if isinstance(response, Unrecorded):
+            record.outcome = F.RATE_LIMITED
+            return response
         masked = any(v == Decision.MASKED.value for v in record.fields.values())
         record.outcome = outcome_for(record.error_codes, masked=masked)
         record.http_status = response.status_code
