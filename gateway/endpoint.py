@@ -386,7 +386,8 @@ class GraphQLEndpoint:
         if principal.documents is not None and doc_id not in principal.documents:
             raise Forbidden("This credential may only send its approved documents.")
         if problem is not None:  # after the trust check: an unapproved text learns nothing
-            raise problem
+            # a fresh error: the cached one would gather every request's traceback
+            raise InvalidInput(problem.message, field=problem.field)
         return text
 
     @staticmethod

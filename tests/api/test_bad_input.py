@@ -295,7 +295,7 @@ CASES = [
     # digits of other scripts where only ASCII digits make sense
     Case(
         "full-width digits in a phone",
-        js(submit(head(phone="１３８１２３４５６７８"))),
+        js(submit(head(phone="13８１２３４５６７８"))),
         200,
         "BAD_USER_INPUT",
         "members[0].phone",
