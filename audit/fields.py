@@ -20,6 +20,9 @@ ERROR_CODES = "error_codes"
 DURATION_MS = "duration_ms"
 TRACE_ID = "trace_id"
 HTTP_STATUS = "http_status"
+# in a summary entry only: requests from one address refused over its limit and not
+# recorded one by one since the previous summary
+REFUSED_COUNT = "refused_count"
 SEQ = "seq"
 KEY_VERSION = "key_version"  # the audit key version the entry is hashed with
 

@@ -1,17 +1,18 @@
 """What one audit entry says about one request, and how it is made safe to keep.
 
-Variables are redacted before they are recorded: values under personal keys
-(names, ID numbers, phones, bank accounts) and any string shaped like an ID
-number, phone or bank account are replaced, so the audit log never becomes a
-second copy of the archive.
+Variables are redacted before they are recorded. What may be kept is decided
+by the schema (`schema/inputs.py`, applied by `gateway/inputs.py`): a value is
+kept only where the argument or input field it feeds is declared plain; any ID
+number inside a kept string is replaced as well, and the whole is capped. The
+audit log must never become a second copy of the archive.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import re
-from collections.abc import Mapping
-from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,81 +21,44 @@ import orjson
 from audit import fields as F
 
 REDACTED = "[redacted]"
-# arguments and input fields whose values are not personal: kept in the audit
-# entry; everything else a variable feeds is redacted (an allow-list, so a new
-# field is redacted until someone decides otherwise)
-PLAIN_SINKS = frozenset(
-    {
-        "archiveNo", "region", "villageCode", "countyCode", "period", "first", "after",
-        "status", "category", "area", "stage", "before", "since", "until", "bucket", "by",
-        "outcome", "principal", "role", "kind", "relation", "action", "subject", "object",
-        "scope", "effect", "member", "memberPosition", "paymentId", "id", "documentId",
-    }
-)  # fmt: skip
-SENSITIVE_KEYS = frozenset(
-    {"name", "idnumber", "phone", "bankaccount", "address", "id", "token", "monthlyincome"}
-)
-# region codes and archive numbers look like long digit strings but are not personal
-PLAIN_KEYS = frozenset({"villagecode", "region", "archiveno", "countycode", "period"})
-_SENSITIVE_VALUE = re.compile(r"^\s*(\d{17}[\dXx]|\d{15}|1\d{10}|\d{16,19}|dibao_\S+)\s*$")
-MAX_VARIABLE_TEXT = 200
+# an ID number (GB 11643) anywhere inside a kept string, unless it is part of a
+# longer run of digits
+ID_PATTERN = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])")
+MAX_TEXT = 200  # characters of one kept string
+MAX_NAME = 100  # characters of a kept variable or operation name
+MAX_VARIABLES_JSON = 4096  # bytes of kept variables; the rest is replaced by its keyed hash
+OMITTED = "_omitted"
 
 
-MAX_DEPTH = 12
+def scrub(text: str, limit: int = MAX_TEXT) -> str:
+    """A string the schema declared plain, safe to keep: bounded, no ID number in it."""
+    return ID_PATTERN.sub(REDACTED, text[:limit])
 
 
-def redact(value: Any, key: str | None = None, depth: int = 0) -> Any:
-    normalized = key.replace("_", "").lower() if key is not None else None
-    if normalized in SENSITIVE_KEYS:
-        return REDACTED
-    if normalized in PLAIN_KEYS and isinstance(value, str):
-        return value[:MAX_VARIABLE_TEXT]
-    if depth >= MAX_DEPTH:
-        return REDACTED
-    if isinstance(value, dict):
-        return {str(k)[:100]: redact(v, str(k), depth + 1) for k, v in list(value.items())[:200]}
-    if isinstance(value, list):
-        return [redact(v, None, depth + 1) for v in value[:200]]
-    if isinstance(value, str):
-        if _SENSITIVE_VALUE.match(value):
-            return REDACTED
-        return value[:MAX_VARIABLE_TEXT]
-    if isinstance(value, bool | int | float) or value is None:
-        return value
-    return REDACTED
+def cap_variables(kept: dict[str, Any], *, key: bytes) -> dict[str, Any]:
+    """Variables (already redacted) within MAX_VARIABLES_JSON bytes.
 
-
-def redact_variables(
-    variables: dict[str, Any], sinks: Mapping[str, AbstractSet[str]] | None
-) -> Any:
-    """Keep a variable's value only when everything it feeds is a plain argument."""
-    if sinks is None:  # the document could not be read: keep nothing
-        return {str(k)[:100]: REDACTED for k in list(variables)[:200]}
-    kept: dict[str, Any] = {}
-    for name, value in list(variables.items())[:200]:
-        fed = sinks.get(name, frozenset())
-        if fed and fed <= PLAIN_SINKS and not isinstance(value, dict | list):
-            kept[str(name)[:100]] = redact(value)
-        elif isinstance(value, dict | list) and fed:
-            kept[str(name)[:100]] = _keep_plain(value, 0)
+    Variables are kept in order while they fit; the ones that do not are
+    replaced by their count and an HMAC under the audit key, so an auditor can
+    confirm a claimed value without the log holding it, and nobody without the
+    key can guess it back.
+    """
+    whole = canonical(kept)
+    if len(whole) <= MAX_VARIABLES_JSON:
+        return kept
+    head: dict[str, Any] = {}
+    rest: dict[str, Any] = {}
+    size = 2
+    for name, value in kept.items():
+        piece = len(canonical({name: value}))
+        if not rest and size + piece <= MAX_VARIABLES_JSON - 200:  # room for the summary
+            head[name] = value
+            size += piece
         else:
-            kept[str(name)[:100]] = REDACTED
-    return kept
-
-
-def _keep_plain(value: Any, depth: int, key: str | None = None) -> Any:
-    """Inside an input object, keep only the fields named in PLAIN_SINKS."""
-    if depth >= MAX_DEPTH:
-        return REDACTED
-    if isinstance(value, dict):
-        return {
-            str(k)[:100]: _keep_plain(v, depth + 1, str(k)) for k, v in list(value.items())[:200]
-        }
-    if isinstance(value, list):
-        return [_keep_plain(v, depth + 1, key) for v in value[:200]]
-    if key in PLAIN_SINKS:
-        return redact(value)
-    return REDACTED
+            rest[name] = value
+    digest = hmac.new(key, canonical(rest), hashlib.sha256).hexdigest()
+    head[OMITTED] = {"count": len(rest), "hmac": digest}
+    return head
 
 
 @dataclass
@@ -116,6 +80,7 @@ class AuditRecord:
     error_codes: list[str] = field(default_factory=list)
     duration_ms: float = 0.0
     http_status: int = 200
+    refused_count: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -126,7 +91,7 @@ class AuditRecord:
             F.CREDENTIAL_ID: self.credential_id,
             F.CLIENT: self.client,
             F.OPERATION_TYPE: self.operation_type,
-            F.OPERATION_NAME: self.operation_name,
+            F.OPERATION_NAME: scrub(self.operation_name, MAX_NAME) if self.operation_name else None,
             F.DOCUMENT_HASH: self.document_hash,
             F.VARIABLES: self.variables,
             F.FIELDS: dict(sorted(self.fields.items())),
@@ -136,6 +101,7 @@ class AuditRecord:
             F.DURATION_MS: round(self.duration_ms, 3),
             F.TRACE_ID: self.trace_id,
             F.HTTP_STATUS: self.http_status,
+            **({F.REFUSED_COUNT: self.refused_count} if self.refused_count is not None else {}),
         }
 
 

@@ -18,8 +18,10 @@ from domain.errors import InvalidInput
 from domain.idnumber import IdInfo, parse_id_number
 from domain.region import validate_village_code
 
-_PHONE_RE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
-_BANK_RE = re.compile(r"^\d{12,19}$")
+# ASCII digits only: `\d` would take full-width and Arabic-Indic digits too, which
+# banks and carriers do not, and which would defeat duplicate checks on the value
+_PHONE_RE = re.compile(r"\A(1[3-9][0-9]{9}|0[0-9]{2,3}-?[0-9]{7,8})\Z")
+_BANK_RE = re.compile(r"\A[0-9]{12,19}\Z")
 # CJK ideographs incl. the rare ones of the supplementary planes (生僻字 in real names
 # live there), compatibility ideographs, Latin letters, the middle dot of minority
 # and foreign names, and single spaces. No digits, quotes, brackets or emoji.

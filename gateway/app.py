@@ -98,17 +98,26 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
             return JSONResponse({"status": "unavailable"}, status_code=503)
         return JSONResponse({"status": "ready"})
 
+    graphql = GraphQLEndpoint(runtime)
+
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await runtime.start()
+        summaries = asyncio.create_task(graphql.summarise_refusals())
         try:
             yield
         finally:
+            summaries.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await summaries
+            with contextlib.suppress(Exception):  # shutting down: the log says if it failed
+                await graphql.flush_refusals()
             await runtime.close()
 
     app = Starlette(
         routes=[
-            Route("/graphql", GraphQLEndpoint(runtime), methods=["GET", "POST"]),
+            # every method reaches the endpoint, so that each refusal is audited too
+            Route("/graphql", graphql),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/console", console_root),

@@ -12,18 +12,13 @@ from collections.abc import Iterator, Sequence
 from functools import lru_cache
 
 from graphql import (
-    ArgumentNode,
     DocumentNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
-    ListValueNode,
-    ObjectValueNode,
     OperationDefinitionNode,
     Source,
     TokenKind,
-    ValueNode,
-    VariableNode,
     parse,
     print_ast,
     visit,
@@ -128,38 +123,6 @@ def shape_hash(text: str) -> str:
         parts.append("?" if token.kind in _LITERALS else (token.value or token.kind.value))
         token = lexer.advance()
     return "shape:" + hashlib.sha256(" ".join(parts).encode()).hexdigest()
-
-
-@lru_cache(maxsize=DOCUMENT_CACHE)
-def sinks_of(text: str) -> dict[str, frozenset[str]] | None:
-    """What each variable of a document feeds (None when it does not parse); cached."""
-    try:
-        document = parse_cached(text)
-    except GraphQLError:
-        return None
-    return {name: frozenset(fed) for name, fed in variable_sinks(document).items()}
-
-
-def variable_sinks(document: DocumentNode) -> dict[str, set[str]]:
-    """For each variable, the names of the arguments and input fields it feeds."""
-    sinks: dict[str, set[str]] = {}
-
-    def value(node: ValueNode, sink: str) -> None:
-        if isinstance(node, VariableNode):
-            sinks.setdefault(node.name.value, set()).add(sink)
-        elif isinstance(node, ListValueNode):
-            for item in node.values:
-                value(item, sink)
-        elif isinstance(node, ObjectValueNode):
-            for field in node.fields:
-                value(field.value, field.name.value)
-
-    class Arguments(Visitor):
-        def enter_argument(self, node: ArgumentNode, *_: object) -> None:
-            value(node.value, node.name.value)
-
-    visit(document, Arguments())
-    return sinks
 
 
 async def store_documents(session: AsyncSession, texts: Sequence[str]) -> list[str]:

@@ -10,6 +10,7 @@ own. If it cannot be written, the caller gets an error and no data.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import hmac
@@ -30,7 +31,8 @@ from strawberry.asgi import GraphQL
 
 from audit import fields as F
 from audit.chain import AuditChain
-from audit.record import AuditRecord, outcome_for, redact_variables
+from audit.logsafe import describe
+from audit.record import MAX_NAME, AuditRecord, outcome_for
 from audit.tracing import current_trace_id
 from domain.errors import DomainError, Forbidden, InvalidInput
 from domain.principal import Principal
@@ -42,11 +44,11 @@ from gateway.documents import (
     document_id_of,
     load_document,
     shape_hash,
-    sinks_of,
 )
 from gateway.errors import error_body, format_error
+from gateway.inputs import InputRules
 from gateway.policy_gate import RequestGate
-from gateway.ratelimit import retry_after_header
+from gateway.ratelimit import ANONYMOUS, AddressLimiter, address_key, retry_after_header
 from gateway.runtime import Runtime
 from policies.engine import Decision
 from resolvers.context import Context
@@ -56,6 +58,7 @@ from store.db import is_unavailable
 log = logging.getLogger("dibao.gateway")
 MAX_BODY = 256 * 1024
 MAX_VARIABLE_DEPTH = 32
+SUMMARY_SECONDS = 60.0  # how often refusals over the anonymous limit are audited in sum
 AUDIT_FAILED = "The request could not be recorded in the audit log, so it was not completed."
 UNAVAILABLE = "The archive database is unavailable; nothing was done. Retry shortly."
 
@@ -65,6 +68,10 @@ class ORJSONResponse(JSONResponse):
 
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content)
+
+
+class Unrecorded(JSONResponse):
+    """A refusal counted instead of audited one by one (see AddressLimiter)."""
 
 
 class BadRequest(Exception):
@@ -105,6 +112,8 @@ def parse_request(body: bytes, content_type: str) -> GraphQLRequest:
         raise BadRequest("`query` is empty.")
     if not isinstance(variables, dict | None) or not isinstance(name, str | None):
         raise BadRequest("`variables` must be an object and `operationName` a string.")
+    if name is not None and len(name) > MAX_NAME:
+        raise BadRequest(f"`operationName` is longer than {MAX_NAME} characters.")
     if _too_deep(variables, 0):
         raise BadRequest(f"Variables nest deeper than {MAX_VARIABLE_DEPTH} levels.")
     if _has_nul(query) or _has_nul(variables) or (query is not None and _NUL_ESCAPE.search(query)):
@@ -159,6 +168,8 @@ class GraphQLEndpoint:
         self.runtime = runtime
         self.schema = build_schema(max_tokens=runtime.limits.max_tokens)
         self.chain = AuditChain(runtime.cipher, anchors=runtime.anchors)
+        self.anonymous = AddressLimiter(runtime.limiter.rate_for(ANONYMOUS))
+        self.inputs = InputRules(self.schema._schema, runtime.cipher.keys.audit_key)
         self.tracer = trace.get_tracer("dibao.gateway", tracer_provider=runtime.tracer_provider)
         self.ide = (
             GraphQL(self.schema, graphql_ide="graphiql") if runtime.settings.graphiql else None
@@ -207,7 +218,7 @@ class GraphQLEndpoint:
                 status_code=503,
                 headers={"retry-after": "5"},
             )
-        log.exception("request failed before it could be answered")
+        log.error("request failed before it could be answered: %s", describe(exc))
         record.error_codes = ["INTERNAL"]
         return JSONResponse(
             error_body("INTERNAL", "Internal error. The request was not completed."),
@@ -217,7 +228,13 @@ class GraphQLEndpoint:
     async def _handle(
         self, request: Request, record: AuditRecord
     ) -> tuple[Response, Context | None]:
-        if request.method == "GET":
+        if request.method != "POST":
+            if (refused := self._over_anonymous_limit(request)) is not None:
+                return refused, None
+            if request.method != "GET":  # routed here so that it is audited like the rest
+                record.error_codes = ["BAD_USER_INPUT"]
+                refusal = error_body("BAD_USER_INPUT", "Send GraphQL operations with POST.")
+                return JSONResponse(refusal, status_code=405, headers={"allow": "POST"}), None
             record.operation_type = "ide"
             if self.ide is not None and "text/html" in request.headers.get("accept", ""):
                 return await self.ide.render_graphql_ide(request), None
@@ -228,6 +245,8 @@ class GraphQLEndpoint:
             request, self.reader, fingerprint=peer_fingerprint(request.scope)
         )
         if principal is None:
+            if (refused := self._over_anonymous_limit(request)) is not None:
+                return refused, None
             record.error_codes = ["UNAUTHENTICATED"]
             return JSONResponse(
                 error_body("UNAUTHENTICATED", "A valid bearer token is required."),
@@ -259,7 +278,10 @@ class GraphQLEndpoint:
             ), None
         except DomainError as exc:
             record.error_codes = [exc.code]
-            return JSONResponse(error_body(exc.code, exc.message)), None
+            refusal = error_body(exc.code, exc.message)
+            if exc.field is not None:
+                refusal["errors"][0]["extensions"]["field"] = exc.field
+            return JSONResponse(refusal), None
         except TooComplex as exc:  # refused before validation: cheap, and still audited
             record.error_codes = ["QUERY_TOO_COMPLEX"]
             return ORJSONResponse({"data": None, "errors": [format_error(exc.error)]}), None
@@ -298,6 +320,41 @@ class GraphQLEndpoint:
             body["errors"] = errors
         return ORJSONResponse(body), context
 
+    def _over_anonymous_limit(self, request: Request) -> Response | None:
+        """Over its address's limit, a request without a credential is refused and only
+        counted; `flush_refusals` audits the counts."""
+        key = address_key(request.client.host if request.client else None)
+        wait = self.anonymous.take(key)
+        if wait is None:
+            return None
+        self.anonymous.refuse(key)
+        return Unrecorded(
+            error_body(
+                "RATE_LIMITED", "Too many requests without a valid credential; retry later."
+            ),
+            status_code=429,
+            headers={"retry-after": retry_after_header(wait)},
+        )
+
+    async def flush_refusals(self) -> None:
+        """One audit entry per address for the refusals counted since the last flush."""
+        counts = self.anonymous.drain()
+        for key, count in counts.items():
+            record = AuditRecord(time=self.runtime.clock(), client=key, trace_id=None)
+            record.error_codes, record.outcome = ["RATE_LIMITED"], F.RATE_LIMITED
+            record.http_status, record.refused_count = 429, count
+            try:
+                await self._append_alone(record.as_dict())
+            except Exception as exc:  # kept for the next flush: counted, not lost
+                self.chain.forget_head()
+                self.anonymous.restore(key, count)
+                log.warning("refusal summary not written yet (%s)", type(exc).__name__)
+
+    async def summarise_refusals(self) -> None:
+        while True:
+            await asyncio.sleep(SUMMARY_SECONDS)
+            await self.flush_refusals()
+
     async def _document(
         self, principal: Principal, gql: GraphQLRequest, record: AuditRecord
     ) -> str:
@@ -328,10 +385,10 @@ class GraphQLEndpoint:
         # size limits before any other reading of the document (see document_limits)
         refusal = text_refusal(text, self.runtime.limits)
         if refusal is not None:
-            record.variables = redact_variables(gql.variables, None) if gql.variables else None
+            record.variables, _ = self.inputs.check(None, gql.variables)  # nothing kept
             raise TooComplex(refusal)
-        sinks = sinks_of(text)
-        record.variables = redact_variables(gql.variables, sinks) if gql.variables else None
+        inputs = self.inputs.analyse(text, gql.operation_name)
+        record.variables, problem = self.inputs.check(inputs, gql.variables)
         if principal.documents is not None:
             if doc_id is None:
                 try:
@@ -340,6 +397,9 @@ class GraphQLEndpoint:
                     doc_id = ""  # not a document at all: it cannot be an approved one
             if doc_id not in principal.documents:
                 raise Forbidden("This credential may only send its approved documents.")
+        if problem is not None:  # after the trust check: an unapproved text learns nothing
+            # a fresh error: the cached one would gather every request's traceback
+            raise InvalidInput(problem.message, field=problem.field)
         return text
 
     @staticmethod
@@ -355,6 +415,9 @@ class GraphQLEndpoint:
     async def _finish(
         self, record: AuditRecord, response: Response, context: Context | None, started: float
     ) -> Response:
+        if isinstance(response, Unrecorded):
+            record.outcome = F.RATE_LIMITED
+            return response
         masked = any(v == Decision.MASKED.value for v in record.fields.values())
         record.outcome = outcome_for(record.error_codes, masked=masked)
         record.http_status = response.status_code
@@ -386,7 +449,7 @@ class GraphQLEndpoint:
                     status_code=503,
                     headers={"retry-after": "5"},
                 )
-            log.exception("audit write failed; answering without data")
+            log.error("audit write failed; answering without data: %s", describe(exc))
             return JSONResponse(error_body("INTERNAL", AUDIT_FAILED), status_code=503)
         return response
 

@@ -14,6 +14,7 @@ import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from audit.logsafe import describe
 from policies.engine import PolicyEngine
 from store.policy import load_rules, policy_version
 
@@ -45,8 +46,10 @@ async def watch(engine: PolicyEngine, sessions: async_sessionmaker[AsyncSession]
             await refresh(engine, sessions)
         except asyncio.CancelledError:
             raise
-        except Exception:  # the database may be away for a while; keep the last good policy
-            log.warning("policy refresh failed; keeping version %s", engine.version, exc_info=True)
+        except Exception as exc:  # the database may be away for a while; keep the last good policy
+            log.warning(
+                "policy refresh failed; keeping version %s: %s", engine.version, describe(exc)
+            )
 
 
 async def stop(task: asyncio.Task[None] | None) -> None:

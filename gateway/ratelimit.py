@@ -8,12 +8,21 @@ strictest default.
 
     DIBAO_RATE_LIMITS="partner=20/40,default=100/200"   # role=rate/burst, per second
 
+Requests without a valid credential (none, bad, expired, revoked; and methods
+other than POST) are limited per client address instead, by the pseudo-role
+`anonymous` (`DIBAO_RATE_LIMITS="anonymous=1/10"`). The address is the ASGI
+peer address: behind a proxy, that is the proxy's, unless the server is run
+with forwarded-header support for trusted proxies (uvicorn's
+`--forwarded-allow-ips`). IPv6 peers are grouped by /64, since one host
+commonly holds a whole /64.
+
 Limits are per server process; with several processes behind a balancer each
 enforces its share.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import time
 from collections.abc import Callable
@@ -28,7 +37,8 @@ class Rate:
     burst: float
 
 
-DEFAULT_RATES = {"partner": Rate(20, 40), "default": Rate(100, 200)}
+ANONYMOUS = "anonymous"
+DEFAULT_RATES = {"partner": Rate(20, 40), "default": Rate(100, 200), ANONYMOUS: Rate(1, 10)}
 
 
 def parse_rate_limits(text: str) -> dict[str, Rate]:
@@ -84,3 +94,57 @@ class RateLimiter:
 
 def retry_after_header(seconds: float) -> str:
     return str(max(1, math.ceil(seconds)))
+
+
+MAX_ADDRESSES = 10_000  # addresses whose refusals are counted one by one; the rest pooled
+OTHER_ADDRESSES = "*"
+
+
+def address_key(host: str | None) -> str:
+    """The limiter's key for a peer: the IPv4 address, or the IPv6 /64."""
+    if not host:
+        return OTHER_ADDRESSES
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host[:64]
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
+
+
+@dataclass
+class AddressLimiter:
+    """A bucket per client address for requests without a valid credential.
+
+    Within the bucket each request is audited as usual. Over it, requests are
+    refused and only counted here; `drain` hands the counts to the gateway,
+    which writes one summary audit entry per address. The audit log then grows
+    by at most the burst plus one entry per address and summary interval,
+    however hard an address hammers, and no refusal goes unrecorded.
+    """
+
+    rate: Rate
+    clock: Callable[[], float] = time.monotonic
+    _buckets: RateLimiter = field(init=False)
+    _refused: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._buckets = RateLimiter({"default": self.rate}, clock=self.clock)
+
+    def take(self, key: str) -> float | None:
+        return self._buckets.take(key, ANONYMOUS)
+
+    def refuse(self, key: str) -> None:
+        if key not in self._refused and len(self._refused) >= MAX_ADDRESSES:
+            key = OTHER_ADDRESSES
+        self._refused[key] = self._refused.get(key, 0) + 1
+
+    def restore(self, key: str, count: int) -> None:
+        self._refused[key] = self._refused.get(key, 0) + count
+
+    def drain(self) -> dict[str, int]:
+        counts, self._refused = self._refused, {}
+        return counts

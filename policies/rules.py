@@ -38,8 +38,8 @@ ADMIN_OBJECTS = frozenset(
 )
 ACTIONS = frozenset({"read", "read_masked", "write"})
 EFFECTS = frozenset({"allow", "deny"})
-_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
-_OBJ_RE = re.compile(r"^([A-Z][A-Za-z0-9]*)\.(\*|[a-z_][A-Za-z0-9_]*)$")
+_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{1,39}\Z")
+_OBJ_RE = re.compile(r"^([A-Z][A-Za-z0-9]*)\.(\*|[a-z_][A-Za-z0-9_]*)\Z")
 
 
 def validate_permission(
@@ -52,7 +52,9 @@ def validate_permission(
             "subject: administrators (auditor, secadmin, sysadmin) cannot be granted data access",
             field="subject",
         )
-    if scope != "*" and (not scope.isdigit() or len(scope) not in SCOPE_LENGTHS):
+    if scope != "*" and (
+        not (scope.isascii() and scope.isdigit()) or len(scope) not in SCOPE_LENGTHS
+    ):
         raise InvalidInput("scope: * or a region prefix of 2, 4, 6, 9 or 12 digits", field="scope")
     match = _OBJ_RE.match(obj)
     if not match or match.group(1) not in types:

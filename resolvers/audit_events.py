@@ -93,8 +93,16 @@ def _after(cursor: str | None) -> int | None:
     if cursor is None:
         return None
     try:
-        raw = base64.urlsafe_b64decode(cursor.encode()).decode()
-        if raw.startswith("a:") and 0 < (seq := int(raw[2:])) < 2**62:
+        raw = base64.b64decode(cursor.encode("ascii"), altchars=b"-_", validate=True).decode(
+            "ascii"
+        )
+        digits = raw.removeprefix("a:")
+        if (
+            raw.startswith("a:")
+            and digits.isascii()
+            and digits.isdigit()
+            and 0 < (seq := int(digits)) < 2**62
+        ):
             return seq
     except (ValueError, UnicodeDecodeError):
         pass

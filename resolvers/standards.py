@@ -25,16 +25,37 @@ class StandardChange:
     )
 
 
-def _county(info: Info, county_code: str) -> str:
-    if len(county_code) != 6 or not county_code.isdigit():
+# how far from the request's date a standard may start: far enough to backdate a
+# late decision or announce the next year's, near enough that a typing mistake
+# (9999) cannot lock the county's track against every later standard
+EFFECTIVE_WINDOW = dt.timedelta(days=366)
+
+
+def _county(info: Info, county_code: str, *, reading: bool = False) -> str:
+    """A county the caller may act on: inside its scope. Reading also allows the
+    county that contains the caller's scope (a township reads its own county's)."""
+    if len(county_code) != 6 or not (county_code.isascii() and county_code.isdigit()):
         raise InvalidInput("countyCode: six digits", field="countyCode")
-    if not in_scope(county_code, info.context.principal.scope):
+    scope = info.context.principal.scope
+    if not (in_scope(county_code, scope) or (reading and in_scope(scope, county_code))):
         raise InvalidInput("countyCode: no such county in your region", field="countyCode")
     return county_code
 
 
+def _effective(info: Info, effective_from: dt.date) -> dt.date:
+    today = info.context.today
+    earliest, latest = today - EFFECTIVE_WINDOW, today + EFFECTIVE_WINDOW
+    if not earliest <= effective_from <= latest:
+        raise InvalidInput(
+            f"effectiveFrom: between {earliest} and {latest}, within a year of today "
+            "(生效日期须在前后一年之内)",
+            field="effectiveFrom",
+        )
+    return effective_from
+
+
 async def standards(info: Info, county_code: str) -> list[Standard]:
-    county = _county(info, county_code)
+    county = _county(info, county_code, reading=True)
     async with info.context.reading() as session:
         return [
             Standard.from_row(r) for r in await store.list_standards(session, county_code=county)
@@ -45,6 +66,7 @@ async def set_standard(
     info: Info, county_code: str, area: Area, monthly_amount: Decimal, effective_from: dt.date
 ) -> StandardChange:
     county = _county(info, county_code)
+    effective_from = _effective(info, effective_from)
     amount = to_money(monthly_amount)
     if amount <= 0 or amount > Decimal("100000"):
         raise InvalidInput("monthlyAmount: a positive amount in yuan", field="monthlyAmount")
@@ -56,6 +78,7 @@ async def set_standard(
             area=area,
             amount=amount,
             effective_from=effective_from,
+            today=ctx.today,
             actor=ctx.principal.name,
         )
     ctx.touched.update(change.flagged)

@@ -16,7 +16,7 @@ from schema.types import HouseholdConnection
 from store import models
 from store import timeliness as store
 
-PERIOD_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+PERIOD_RE = re.compile(r"\A[0-9]{4}-(0[1-9]|1[0-2])\Z")
 
 
 @strawberry.type

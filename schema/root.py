@@ -11,6 +11,7 @@ from strawberry.extensions import MaxTokensLimiter, SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from audit.logsafe import describe
 from audit.tracing import GraphQLSpans
 from gateway.document_limits import CheckedValidation
 from gateway.documents import CachedParse
@@ -202,13 +203,12 @@ class QuietSchema(strawberry.Schema):
         for error in errors:
             if error_code(error) != "INTERNAL":
                 continue
-            # never the document or the values: the class, the path and the traceback
+            # never the document, the values or a message: the path, classes and frames
             original = error.original_error
             log.error(
                 "internal error at %s: %s",
                 ".".join(str(p) for p in error.path or ()) or "-",
-                type(original).__name__ if original else "GraphQLError",
-                exc_info=(type(original), original, original.__traceback__) if original else None,
+                describe(original) if original else "GraphQLError",
             )
 
 

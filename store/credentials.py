@@ -24,7 +24,7 @@ from store.models import Credential
 
 TOKEN_PREFIX = "dibao_"  # noqa: S105 - a public marker, not a secret
 NATIONAL_SCOPE = "*"
-_TTL_RE = re.compile(r"^(\d{1,5})([dhm])$")
+_TTL_RE = re.compile(r"\A([0-9]{1,5})([dhm])\Z")
 _FIELD_RE = re.compile(r"^[A-Z][A-Za-z0-9]*\.[a-z][A-Za-z0-9]*$")
 
 

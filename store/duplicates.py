@@ -29,7 +29,7 @@ class Candidate:
 def _view(scope: str, region: str | None) -> ColumnElement[bool]:
     clause = in_scope(scope)
     if region:
-        if not region.isdigit():
+        if not (region.isascii() and region.isdigit()):
             raise ValueError("region must be digits")
         clause = and_(clause, code_prefix(Household.village_code, region))
     return clause

@@ -33,6 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from domain.archive import ARCHIVE_NO_RE
 from domain.categories import elderly_born_on_or_before, minor_born_after
 from domain.enums import Area, Category, HouseholdStatus
 from domain.errors import InvalidInput
@@ -135,13 +136,16 @@ def encode_cursor(archive_no: str) -> str:
 
 
 def decode_cursor(cursor: str) -> str:
+    """The archive number inside a cursor, checked as strictly as one sent directly:
+    whatever else a decoded cursor holds (a NUL, other scripts) never reaches SQL."""
     try:
-        raw = base64.urlsafe_b64decode(cursor.encode()).decode()
-    except (ValueError, UnicodeDecodeError):
+        raw = base64.b64decode(cursor.encode("ascii"), altchars=b"-_", validate=True)
+        archive_no = raw.decode("ascii").removeprefix("h:")
+    except ValueError:  # not ASCII, not base64, not text
         raise InvalidInput("after: not a cursor from this API", field="after") from None
-    if not raw.startswith("h:"):
+    if not raw.startswith(b"h:") or ARCHIVE_NO_RE.fullmatch(archive_no) is None:
         raise InvalidInput("after: not a cursor from this API", field="after")
-    return raw[2:]
+    return archive_no
 
 
 async def page_households(

@@ -85,7 +85,7 @@ def county_overlaps(scope: str) -> ColumnElement[bool]:
     """Batches whose county lies inside the scope, or contains it (a narrower caller)."""
     if not scope:
         return true()
-    if not scope.isdigit():
+    if not (scope.isascii() and scope.isdigit()):
         raise ValueError("region scope must be digits")
     if len(scope) <= 6:
         return code_prefix(PaymentBatch.county_code, scope)

@@ -76,7 +76,7 @@ URBAN_MAX_VILLAGE_PART: Final = 199
 
 def area_of_village(code: str) -> Area:
     """The track of a 12-digit village code: 001–199 are urban communities, the rest rural."""
-    if len(code) != 12 or not code.isdigit():
+    if len(code) != 12 or not (code.isascii() and code.isdigit()):
         raise ValueError("village code must be 12 digits")
     return Area.URBAN if 1 <= int(code[9:]) <= URBAN_MAX_VILLAGE_PART else Area.RURAL
 

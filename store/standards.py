@@ -1,8 +1,14 @@
 """Local standards per county and track, and what a change of standard does.
 
-A new standard closes the one in force the day before it starts, recomputes
+A new standard closes its predecessor the day before it starts, recomputes
 the benefit of every ACTIVE household of that county and track (history kept
 in benefit_history) and flags each one whose amount changed for re-review.
+
+A standard that has not taken effect yet can be replaced: a new standard
+starting on or before it withdraws it. The withdrawn row is kept, with its end
+the day before its start (never in force), so who set it stays on record; a
+standard that has taken effect is never withdrawn, and a new one must start
+after it.
 """
 
 from __future__ import annotations
@@ -47,27 +53,31 @@ async def set_standard(
     area: Area,
     amount: Decimal,
     effective_from: dt.date,
+    today: dt.date,
     actor: str,
 ) -> StandardChange:
-    current = (
+    rows = (
         await session.scalars(
             select(Standard)
-            .where(
-                Standard.county_code == county_code,
-                Standard.area == area.value,
-                Standard.effective_to.is_(None),
-            )
+            .where(Standard.county_code == county_code, Standard.area == area.value)
+            .order_by(Standard.effective_from)
             .with_for_update()
         )
     ).all()
-    for standard in current:
-        if standard.effective_from >= effective_from:
+    live = [r for r in rows if r.effective_to is None or r.effective_to >= r.effective_from]
+    for standard in live:
+        if standard.effective_from > today and standard.effective_from >= effective_from:
+            standard.effective_to = standard.effective_from - dt.timedelta(days=1)  # withdrawn
+    remaining = [r for r in live if r.effective_to is None or r.effective_to >= r.effective_from]
+    if remaining:
+        previous = remaining[-1]
+        if previous.effective_from >= effective_from:
             raise Conflict(
-                f"effectiveFrom: a standard already starts on {standard.effective_from}; "
+                f"effectiveFrom: a standard in force since {previous.effective_from}; "
                 "a new one must start later",
                 field="effectiveFrom",
             )
-        standard.effective_to = effective_from - dt.timedelta(days=1)
+        previous.effective_to = effective_from - dt.timedelta(days=1)
     new = Standard(
         county_code=county_code,
         area=area.value,

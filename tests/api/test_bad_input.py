@@ -6,6 +6,7 @@ Table-driven: add a row, and the same four checks apply to it.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 from collections.abc import Callable
@@ -25,6 +26,17 @@ from tests.helpers import CASEWORKER_TOWNSHIP, application, issue_token, load_re
 
 SUBMIT = "mutation($input: ApplicationInput!) { submitApplication(input: $input) { archiveNo } }"
 PAGE = "query($region: String) { households(first: 5, region: $region) { totalCount } }"
+AFTER = "query($after: String) { households(first: 5, after: $after) { totalCount } }"
+ARCHIVE = "220183100001-2026-000001"  # bounds are checked before anything is looked up
+INVESTIGATE = (
+    "mutation($a: String!, $i: InvestigationInput!) "
+    "{ recordInvestigation(archiveNo: $a, investigation: $i) { archiveNo } }"
+)
+CHANGE = (
+    "mutation($a: String!, $c: ChangeInput!) { reportChange(archiveNo: $a, change: $c) "
+    "{ archiveNo } }"
+)
+REJECT = "mutation($a: String!, $r: String!) { rejectApplication(archiveNo: $a, reason: $r) { archiveNo } }"
 SQL = "'; DROP TABLE households; --"
 SCRIPT = "<script>alert(1)</script>"
 
@@ -259,6 +271,197 @@ CASES = [
         "members",
     ),
     Case("empty query", js({"query": ""}), 400, "BAD_USER_INPUT"),
+    # operation names
+    Case(
+        "operationName over 100 characters",
+        js({"query": "query Q { __typename }", "operationName": "Q" * 101}),
+        400,
+        "BAD_USER_INPUT",
+    ),
+    Case(
+        "operationName not in the document",
+        js({"query": "query Q { __typename }", "operationName": "Other"}),
+        200,
+        "BAD_USER_INPUT",
+        "operationName",
+    ),
+    Case(
+        "two operations and no operationName",
+        js({"query": "query A { __typename } query B { __typename }"}),
+        200,
+        "BAD_USER_INPUT",
+        "operationName",
+    ),
+    # digits of other scripts where only ASCII digits make sense
+    Case(
+        "full-width digits in a phone",
+        js(submit(head(phone="13８１２３４５６７８"))),
+        200,
+        "BAD_USER_INPUT",
+        "members[0].phone",
+    ),
+    Case(
+        "Arabic-Indic digits in a bank account",
+        js(submit(head(), bankAccount="٦٢٢٢٠٢١٢٣٤٥٦٧٨٩٠١٢٣")),
+        200,
+        "BAD_USER_INPUT",
+        "bankAccount",
+    ),
+    # cursors are decoded strictly
+    *(
+        Case(
+            f"cursor {label}",
+            js({"query": AFTER, "variables": {"after": cursor}}),
+            200,
+            "BAD_USER_INPUT",
+            "after",
+        )
+        for label, cursor in (
+            ("holding a NUL", base64.urlsafe_b64encode(b"h:\x00").decode()),
+            (
+                "holding a NUL after an archive number",
+                base64.urlsafe_b64encode(f"h:{ARCHIVE}\x00".encode()).decode(),
+            ),
+            ("holding full-width digits", base64.urlsafe_b64encode("h:２２".encode()).decode()),
+            ("of other characters", "不是游标"),
+        )
+    ),
+    # free text and lists are bounded, in variables and in literals alike
+    Case(
+        "investigation findings too long",
+        js(
+            {
+                "query": INVESTIGATE,
+                "variables": {
+                    "a": ARCHIVE,
+                    "i": {
+                        "visitedOn": "2026-01-05",
+                        "visitors": ["李四"],
+                        "findings": "情况属实" * 1001,
+                    },
+                },
+            }
+        ),
+        200,
+        "BAD_USER_INPUT",
+        "findings",
+    ),
+    Case(
+        "too many visitors",
+        js(
+            {
+                "query": INVESTIGATE,
+                "variables": {
+                    "a": ARCHIVE,
+                    "i": {
+                        "visitedOn": "2026-01-05",
+                        "visitors": ["李四"] * 11,
+                        "findings": "情况属实",
+                    },
+                },
+            }
+        ),
+        200,
+        "BAD_USER_INPUT",
+        "visitors",
+    ),
+    Case(
+        "visitor name too long",
+        js(
+            {
+                "query": INVESTIGATE,
+                "variables": {
+                    "a": ARCHIVE,
+                    "i": {
+                        "visitedOn": "2026-01-05",
+                        "visitors": ["李" * 61],
+                        "findings": "情况属实",
+                    },
+                },
+            }
+        ),
+        200,
+        "BAD_USER_INPUT",
+        "visitors[0]",
+    ),
+    Case(
+        "visit dated in the year 1",
+        js(
+            {
+                "query": INVESTIGATE,
+                "variables": {
+                    "a": ARCHIVE,
+                    "i": {"visitedOn": "0001-01-01", "visitors": ["李四"], "findings": "情况属实"},
+                },
+            }
+        ),
+        200,
+        "BAD_USER_INPUT",
+        "visitedOn",
+    ),
+    Case(
+        "rejection reason too long",
+        js({"query": REJECT, "variables": {"a": ARCHIVE, "r": "不符合" * 700}}),
+        200,
+        "BAD_USER_INPUT",
+        "reason",
+    ),
+    Case(
+        "objection too long, written into the document",
+        js(
+            {
+                "query": f'mutation {{ recordObjection(archiveNo: "{ARCHIVE}", '
+                f'text: "{"有异议" * 700}") {{ archiveNo }} }}'
+            }
+        ),
+        200,
+        "BAD_USER_INPUT",
+        "text",
+    ),
+    Case(
+        "change reason too long",
+        js(
+            {
+                "query": CHANGE,
+                "variables": {
+                    "a": ARCHIVE,
+                    "c": {"kind": "INCOME", "reason": "收入变化" * 501, "monthlyIncome": "100.00"},
+                },
+            }
+        ),
+        200,
+        "BAD_USER_INPUT",
+        "reason",
+    ),
+    Case(
+        "change address too long",
+        js(
+            {
+                "query": CHANGE,
+                "variables": {
+                    "a": ARCHIVE,
+                    "c": {"kind": "ADDRESS", "reason": "搬家", "address": "幸福路" * 70},
+                },
+            }
+        ),
+        200,
+        "BAD_USER_INPUT",
+        "address",
+    ),
+    Case(
+        "twenty-one members",
+        js(submit(*[head(relation="OTHER") for _ in range(21)])),
+        200,
+        "BAD_USER_INPUT",
+        "members",
+    ),
+    Case(
+        "a date in the year 9999 as a default value",
+        js({"query": 'query($d: Date! = "9999-12-31") { dueForReview(before: $d) { archiveNo } }'}),
+        200,
+        "BAD_USER_INPUT",
+        "before",
+    ),
     Case("blank query", js({"query": "  \n "}), 400, "BAD_USER_INPUT"),
 ]
 

@@ -93,6 +93,8 @@ async def server(settings: Settings, tmp_path: Path) -> AsyncIterator[str]:
         **os.environ,
         "DIBAO_DATABASE_URL": settings.database_url,
         "DIBAO_KEY_FILE": str(settings.key_file),
+        # the burst of bad tokens below is meant to be audited one by one
+        "DIBAO_RATE_LIMITS": f"anonymous={UNAUTHENTICATED_BURST}/{UNAUTHENTICATED_BURST}",
     }
     log_path = tmp_path / "serve.log"
     with log_path.open("wb") as log:

@@ -1,0 +1,154 @@
+"""Every argument and input field of the public schema, with its bounds and its
+audit decision, in one table.
+
+The gateway enforces the bounds on literals and variables before anything runs
+(`gateway/inputs.py`), and keeps a value in the audit entry only where its row
+says `plain`. A test holds that every argument and input field has a row, and
+that every String has a length and every list a count: a new argument has no
+bound and is redacted until someone writes its row here.
+
+Keys are GraphQL schema coordinates: `Type.field(argument:)` for arguments,
+`InputType.field` for input fields, `@directive(argument:)` for directives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Bound:
+    max_length: int | None = None  # characters, for String and ID
+    max_items: int | None = None  # elements, for lists
+    plain: bool = False  # not personal and not free text: the audit entry may keep it
+
+
+# fallbacks for a coordinate without a row: bounded all the same, never kept
+DEFAULT = Bound(max_length=200, max_items=100)
+
+# dates and times outside these years are typing mistakes or probes, never records
+MIN_YEAR = 1900
+MAX_YEAR = 2199
+
+CODE = Bound(max_length=32, plain=True)  # region, county, village codes, periods
+ARCHIVE_NO = Bound(max_length=32, plain=True)
+CURSOR = Bound(max_length=200, plain=True)
+PLAIN = Bound(plain=True)  # enums, numbers, dates, booleans that say nothing of a person
+PERSONAL = Bound()  # numbers and flags that describe a person: never kept
+REASON = Bound(max_length=2000)  # free text written by staff: may name anyone
+NAME = Bound(max_length=100, plain=True)  # account, role and policy names (not persons)
+
+_REASONED = (
+    "acceptApplication",
+    "approveApplication",
+    "rejectApplication",
+    "suspendHousehold",
+    "resumeHousehold",
+    "terminateHousehold",
+)
+
+INPUT_BOUNDS: dict[str, Bound] = {
+    # reads
+    "Query.household(archiveNo:)": ARCHIVE_NO,
+    "Query.households(region:)": CODE,
+    "Query.households(status:)": Bound(max_items=20, plain=True),
+    "Query.households(category:)": PLAIN,
+    "Query.households(area:)": PLAIN,
+    "Query.households(first:)": PLAIN,
+    "Query.households(after:)": CURSOR,
+    "Query.verifyRecipient(idNumber:)": Bound(max_length=32),
+    "Query.dueForReview(before:)": PLAIN,
+    "Query.dueForReview(region:)": CODE,
+    "Query.paymentBatches(countyCode:)": CODE,
+    "Query.paymentBatches(period:)": CODE,
+    "Query.duplicateCandidates(region:)": CODE,
+    "Query.overdue(stage:)": PLAIN,
+    "Query.overdue(region:)": CODE,
+    "Query.statistics(period:)": CODE,
+    "Query.statistics(region:)": CODE,
+    "Query.standards(countyCode:)": CODE,
+    "Query.auditEvents(principal:)": NAME,
+    "Query.auditEvents(role:)": NAME,
+    "Query.auditEvents(archiveNo:)": ARCHIVE_NO,
+    "Query.auditEvents(outcome:)": NAME,
+    "Query.auditEvents(since:)": PLAIN,
+    "Query.auditEvents(until:)": PLAIN,
+    "Query.auditEvents(first:)": PLAIN,
+    "Query.auditEvents(after:)": CURSOR,
+    "Query.auditActivity(since:)": PLAIN,
+    "Query.auditActivity(until:)": PLAIN,
+    "Query.auditActivity(bucket:)": PLAIN,
+    "Query.auditActivity(by:)": PLAIN,
+    # the review chain
+    "Mutation.submitApplication(input:)": PLAIN,  # an input object: its fields decide
+    **{f"Mutation.{m}(archiveNo:)": ARCHIVE_NO for m in _REASONED},
+    **{f"Mutation.{m}(reason:)": REASON for m in _REASONED},
+    "Mutation.recordInvestigation(archiveNo:)": ARCHIVE_NO,
+    "Mutation.recordInvestigation(investigation:)": PLAIN,
+    "Mutation.reviewInTownship(archiveNo:)": ARCHIVE_NO,
+    "Mutation.reviewInTownship(opinion:)": REASON,
+    "Mutation.publishNotice(archiveNo:)": ARCHIVE_NO,
+    "Mutation.recordObjection(archiveNo:)": ARCHIVE_NO,
+    "Mutation.recordObjection(text:)": REASON,
+    "Mutation.activateHousehold(archiveNo:)": ARCHIVE_NO,
+    "Mutation.archiveHousehold(archiveNo:)": ARCHIVE_NO,
+    "Mutation.archiveDue(region:)": CODE,
+    "Mutation.reportChange(archiveNo:)": ARCHIVE_NO,
+    "Mutation.reportChange(change:)": PLAIN,
+    # payments and standards
+    "Mutation.generatePayments(countyCode:)": CODE,
+    "Mutation.generatePayments(period:)": CODE,
+    "Mutation.recordDisbursement(paymentId:)": Bound(max_length=64, plain=True),
+    "Mutation.recordDisbursement(outcome:)": PLAIN,
+    "Mutation.recordDisbursement(bankReference:)": Bound(max_length=100),
+    "Mutation.recordDisbursement(failureReason:)": Bound(max_length=500),
+    "Mutation.setStandard(countyCode:)": CODE,
+    "Mutation.setStandard(area:)": PLAIN,
+    "Mutation.setStandard(monthlyAmount:)": PLAIN,  # a county's standard, not a person's
+    "Mutation.setStandard(effectiveFrom:)": PLAIN,
+    # administration (policy and credentials, never personal data)
+    "Mutation.grantPermission(input:)": PLAIN,
+    "Mutation.revokePermission(input:)": PLAIN,
+    "Mutation.grantRole(member:)": NAME,
+    "Mutation.grantRole(role:)": NAME,
+    "Mutation.revokeRole(member:)": NAME,
+    "Mutation.revokeRole(role:)": NAME,
+    "Mutation.revokeCredential(id:)": Bound(max_length=64, plain=True),
+    "PermissionInput.subject": NAME,
+    "PermissionInput.object": NAME,
+    "PermissionInput.action": NAME,
+    "PermissionInput.scope": CODE,
+    "PermissionInput.effect": NAME,
+    # an application and its members
+    "ApplicationInput.villageCode": CODE,
+    "ApplicationInput.members": Bound(max_items=20, plain=True),
+    "ApplicationInput.address": Bound(max_length=200),
+    "ApplicationInput.bankAccount": Bound(max_length=40),
+    "ApplicationInput.bankName": Bound(max_length=100),
+    "MemberInput.name": Bound(max_length=60),
+    "MemberInput.idNumber": Bound(max_length=32),
+    "MemberInput.relation": PLAIN,
+    "MemberInput.monthlyIncome": PERSONAL,
+    "MemberInput.phone": Bound(max_length=32),
+    "MemberInput.disabilityGrade": PERSONAL,
+    "MemberInput.seriousIllness": PERSONAL,
+    "MemberInput.student": PERSONAL,
+    # the home visit and change reports
+    "InvestigationInput.visitedOn": PLAIN,
+    "InvestigationInput.visitors": Bound(max_length=60, max_items=10),
+    "InvestigationInput.findings": Bound(max_length=4000),
+    "InvestigationInput.photoRefs": Bound(max_length=200, max_items=20),
+    "ChangeInput.kind": PLAIN,
+    "ChangeInput.reason": REASON,
+    "ChangeInput.memberPosition": PLAIN,
+    "ChangeInput.monthlyIncome": PERSONAL,
+    "ChangeInput.newMember": PLAIN,
+    "ChangeInput.address": Bound(max_length=200),
+    # executable directives
+    "@include(if:)": PLAIN,
+    "@skip(if:)": PLAIN,
+}
+
+
+def bound_of(coordinate: str) -> Bound:
+    return INPUT_BOUNDS.get(coordinate, DEFAULT)

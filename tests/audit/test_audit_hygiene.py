@@ -1,0 +1,131 @@
+"""What the audit log and the server log keep of a request: the schema decides which
+values are plain; free text, names and ID numbers are never kept, nor logged."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+
+from gateway.runtime import Runtime
+from store import workflow as store_workflow
+from tests.audit.test_audit_log import entries
+from tests.conftest import Api
+from tests.helpers import CASEWORKER_TOWNSHIP, id_number, issue_token, load_regions
+
+REJECT = (
+    "mutation Reject($a: String!, $r: String!) "
+    "{ rejectApplication(archiveNo: $a, reason: $r) { archiveNo } }"
+)
+ARCHIVE = "220183100001-2026-000001"
+STATUS = "query($region: String) { households(first: 1, region: $region) { totalCount } }"
+
+
+async def raw_audit(runtime: Runtime) -> str:
+    rows = ""
+    async with runtime.engine.connect() as conn:
+        for table in ("audit_entries", "audit_archives"):
+            rows += str((await conn.execute(text(f"SELECT * FROM {table}"))).all())  # noqa: S608
+    return rows
+
+
+async def test_free_text_is_redacted_and_plain_values_kept(api: Api, runtime: Runtime) -> None:
+    await load_regions(runtime)
+    reviewer = await issue_token(runtime, "county_reviewer", "220183")
+    number = id_number()
+    reason = f"申请人张三丰（身份证 {number}）隐瞒收入"
+    await api.post(reviewer, REJECT, {"a": ARCHIVE, "r": reason})
+    # a plain argument holding an ID number inside it: the value is kept, the number not
+    await api.post(reviewer, STATUS, {"region": f"x{number}y"})
+    # a literal in the document: only the document's shape is recorded
+    await api.post(reviewer, f'mutation {{ recordObjection(archiveNo: "{ARCHIVE}", '
+                             f'text: "{reason}") {{ archiveNo }} }}')  # fmt: skip
+    # an operation named after a person, and a variable named after an ID number
+    await api.client.post(
+        "/graphql",
+        json={
+            "query": f"query Q{number} {{ __typename }}",
+            "operationName": f"Q{number}",
+            "variables": {f"v{number}": number},
+        },
+        headers={"authorization": f"Bearer {reviewer}"},
+    )
+    log = await entries(runtime)
+    assert log[0]["variables"] == {"a": ARCHIVE, "r": "[redacted]"}
+    assert log[1]["variables"] == {"region": "x[redacted]y"}
+    assert log[2]["variables"] is None
+    assert log[3]["operation_name"] == "Q[redacted]"
+    assert log[3]["variables"] == {"v[redacted]": "[redacted]"}
+    raw = await raw_audit(runtime)
+    for secret in (number, "张三丰", "隐瞒收入"):
+        assert secret not in raw
+
+
+@pytest.mark.both_paths
+async def test_operation_names_are_bounded_and_must_exist(api: Api, runtime: Runtime) -> None:
+    await load_regions(runtime)
+    worker = await issue_token(runtime, "caseworker", CASEWORKER_TOWNSHIP)
+    headers = {"authorization": f"Bearer {worker}"}
+    read = "query Read($a: String!) { household(archiveNo: $a) { archiveNo } }"
+    unknown = await api.client.post(
+        "/graphql",
+        json={"query": read, "operationName": "Other", "variables": {"a": ARCHIVE}},
+        headers=headers,
+    )
+    assert unknown.status_code == 200, unknown.text
+    assert unknown.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    huge = await api.client.post(
+        "/graphql",
+        json={"query": read, "operationName": "N" * 250_000, "variables": {"a": ARCHIVE}},
+        headers=headers,
+    )
+    assert huge.status_code == 400
+    assert huge.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    log = await entries(runtime)
+    assert [e["outcome"] for e in log] == ["invalid", "invalid"]
+    assert len(log[0]["operation_name"] or "") <= 100
+    assert len(str(log[1])) < 4096
+
+
+async def test_stored_variables_are_capped_with_a_keyed_hash(api: Api, runtime: Runtime) -> None:
+    await load_regions(runtime)
+    worker = await issue_token(runtime, "caseworker", CASEWORKER_TOWNSHIP)
+    many: dict[str, Any] = {f"region{i}": "2201831000" + "0" * 20 for i in range(100)}
+    query = "query(" + ", ".join(f"${k}: String" for k in many) + ") { __typename "
+    query += " ".join(f"a{i}: households(first: 1, region: ${k}) {{ totalCount }}"
+                      for i, k in enumerate(many)) + " }"  # fmt: skip
+    await api.post(worker, query, many)
+    entry = (await entries(runtime))[-1]
+    kept = entry["variables"]
+    assert len(str(kept).encode()) < 4096 + 200
+    assert kept["_omitted"]["count"] > 0
+    assert len(kept["_omitted"]["hmac"]) == 64
+    assert kept["region0"] == many["region0"]  # what fits is kept as it was
+
+
+async def test_logs_carry_no_values(
+    api: Api, runtime: Runtime, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database error quotes the statement's parameters: the server log must not."""
+    await load_regions(runtime)
+    reviewer = await issue_token(runtime, "county_reviewer", "220183")
+    number = id_number()
+
+    async def broken(*_: Any, reason: str | None = None, **__: Any) -> Any:
+        raise IntegrityError(
+            "UPDATE households SET reason = $1", {"reason": reason}, ValueError(f"bad {reason}")
+        )
+
+    monkeypatch.setattr(store_workflow, "apply_step", broken)
+    caplog.set_level(logging.DEBUG)
+    response = await api.post(reviewer, REJECT, {"a": ARCHIVE, "r": f"身份证 {number}"})
+    assert response.json()["errors"][0]["extensions"]["code"] == "INTERNAL"
+    assert number not in response.text
+    assert caplog.records, "the fault is logged"
+    formatter = logging.Formatter()
+    for record in caplog.records:
+        assert number not in formatter.format(record)
+    assert number not in caplog.text
