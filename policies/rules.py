@@ -34,7 +34,7 @@ ADMIN_OBJECTS = frozenset(
         "Mutation.verifyAuditChain",
     }
 )
-ACTIONS = frozenset({"read", "read_masked", "write"})
+ACTIONS = frozenset({"read", "read_masked", "write", "default"})
 EFFECTS = frozenset({"allow", "deny"})
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 _OBJ_RE = re.compile(r"^([A-Z][A-Za-z0-9]*)\.(\*|[a-z_][A-Za-z0-9_]*)$")
@@ -60,7 +60,7 @@ def validate_permission(
             "object: administration stays with the administrators (三员分立)", field="object"
         )
     if action not in ACTIONS:
-        raise InvalidInput("action: read, read_masked or write", field="action")
+        raise InvalidInput("action: read, read_masked, write or default", field="action")
     if effect not in EFFECTS:
         raise InvalidInput("effect: allow or deny", field="effect")
     return ("p", subject, scope, obj, action, effect)
