@@ -8,6 +8,7 @@ from pathlib import Path
 
 from domain.enums import HouseholdStatus
 from domain.workflow import ARCHIVE_AFTER_DAYS, STAGE_LIMITS
+from gateway.quota import DEFAULT_QUOTAS, Quota, parse_lookup_quotas
 from gateway.ratelimit import DEFAULT_RATES, Rate, parse_rate_limits
 
 DEFAULT_DATABASE_FILE = "dibao.db"
@@ -28,6 +29,9 @@ class Settings:
     fast_path: bool = True
     # requests per second and burst per credential, by role (DIBAO_RATE_LIMITS)
     rate_limits: dict[str, Rate] = field(default_factory=lambda: dict(DEFAULT_RATES))
+    # verifyRecipient answers per credential, per minute and per day, by role
+    # (DIBAO_LOOKUP_QUOTAS)
+    lookup_quotas: dict[str, Quota] = field(default_factory=lambda: dict(DEFAULT_QUOTAS))
 
     @property
     def is_postgres(self) -> bool:
@@ -57,6 +61,7 @@ def load_settings(*, demo: bool = False) -> Settings:
         stage_limits=parse_stage_limits(os.environ.get("DIBAO_STAGE_LIMITS", "")),
         fast_path=os.environ.get("DIBAO_FAST_PATH", "1").strip() not in {"0", "false", "off"},
         rate_limits=parse_rate_limits(os.environ.get("DIBAO_RATE_LIMITS", "")),
+        lookup_quotas=parse_lookup_quotas(os.environ.get("DIBAO_LOOKUP_QUOTAS", "")),
     )
 
 

@@ -35,6 +35,7 @@ from audit.tracing import current_trace_id
 from domain.errors import DomainError, Forbidden, InvalidInput
 from domain.principal import Principal
 from gateway.auth import authenticate, peer_fingerprint
+from gateway.charging import RETRY_AFTER, charge_for
 from gateway.compiled import CompiledReads
 from gateway.documents import (
     PREFIX,
@@ -271,6 +272,7 @@ class GraphQLEndpoint:
                 limits=self.runtime.limits,
                 introspection_allowed=self.runtime.settings.demo,
                 tracer=self.tracer,
+                charge=charge_for(principal, self.runtime.limiter, self.runtime.quotas),
             ),
         )
         if self.compiled is not None:
@@ -292,6 +294,10 @@ class GraphQLEndpoint:
         body: dict[str, Any] = {"data": result.data}
         if errors:
             body["errors"] = errors
+        limited = next((e for e in errors if e["extensions"]["code"] == "RATE_LIMITED"), None)
+        if limited is not None:  # the gate charged the operation's calls: refused whole
+            retry = str(limited["extensions"].get(RETRY_AFTER, 1))
+            return ORJSONResponse(body, status_code=429, headers={"retry-after": retry}), context
         return ORJSONResponse(body), context
 
     async def _document(

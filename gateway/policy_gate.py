@@ -96,6 +96,13 @@ class Analysis:
     introspection: bool = False
     # archive numbers named in arguments: a refused request is still about them
     archive_arguments: set[str] = field(default_factory=set)
+    # root field calls by `Type.field`, each alias and each fragment use a call:
+    # what the rate limit and the lookup quotas charge
+    root_calls: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def calls(self) -> int:
+        return sum(self.root_calls.values())
 
     @property
     def denied(self) -> list[str]:
@@ -103,6 +110,9 @@ class Analysis:
 
 
 Decide = Callable[[str, bool], Decision]
+# Charges a walked operation's calls (rate limit, lookup quotas): None when they
+# are covered, else the refusal. Passed in by the gateway, run once per request.
+Charge = Callable[[Analysis], GateError | None]
 
 
 class _Walker:
@@ -182,10 +192,12 @@ class _Walker:
             analysis.aliases += 1
         analysis.depth = max(analysis.depth, depth)
         analysis.cost += multiplier
+        obj = f"{parent.name}.{name}"
+        if depth == 1:
+            analysis.root_calls[obj] = analysis.root_calls.get(obj, 0) + 1
         if name in INTROSPECTION_FIELDS:
             analysis.introspection = True
             return
-        obj = f"{parent.name}.{name}"
         archive_no = self._argument(node, ARCHIVE_ARGUMENT)
         if isinstance(archive_no, str) and obj not in ARCHIVE_FILTERS:
             analysis.archive_arguments.add(archive_no[:24])
@@ -353,7 +365,11 @@ class PolicyGate(SchemaExtension):
                 yield
                 return
             gate.analysis = analysis
-            refusal = limit_error(analysis, gate.limits) or gate.refusal(analysis)
+            refusal = (
+                limit_error(analysis, gate.limits)
+                or gate.refusal(analysis)
+                or gate.settle(analysis)
+            )
             span.set_attribute(F.ATTR_DECISIONS, len(analysis.decisions))
             span.set_attribute(F.ATTR_DENIED, analysis.denied)
             span.set_attribute(
@@ -380,7 +396,9 @@ class RequestGate:
     introspection_allowed: bool
     tracer: trace.Tracer | None = None
     analysis: Analysis | None = None
+    charge: Charge | None = None
     _memo: dict[tuple[str, bool], Decision] = field(default_factory=dict)
+    _settled: tuple[GateError | None] | None = None
 
     def decide(self, obj: str, write: bool) -> Decision:
         key = (obj, write)
@@ -388,6 +406,16 @@ class RequestGate:
         if found is None:
             found = self._memo[key] = self.engine.decide(self.principal, obj, write=write)
         return found
+
+    def settle(self, analysis: Analysis) -> GateError | None:
+        """Charge the operation's calls once per request, whichever path asks first.
+
+        The compiled path walks the same document and may hand the request to the
+        generic path, which walks it again: the second walk sees the first charge.
+        """
+        if self._settled is None:
+            self._settled = (self.charge(analysis) if self.charge is not None else None,)
+        return self._settled[0]
 
     def refusal(self, analysis: Analysis) -> GateError | None:
         if analysis.introspection and not (

@@ -16,6 +16,7 @@ from audit.tracing import instrument_engine, provider_from_env
 from gateway import policy_sync
 from gateway.config import Settings
 from gateway.policy_gate import Limits
+from gateway.quota import LookupQuotas
 from gateway.ratelimit import RateLimiter
 from policies.engine import PolicyEngine
 from store.crypto import Cipher, load_or_create_keys
@@ -43,6 +44,7 @@ class Runtime:
     _key_watcher: asyncio.Task[None] | None = None
     _key_stamp: int | None = None
     _limiter: RateLimiter | None = None
+    _quotas: LookupQuotas | None = None
 
     @property
     def limiter(self) -> RateLimiter:
@@ -50,6 +52,13 @@ class Runtime:
         if self._limiter is None:
             self._limiter = RateLimiter(dict(self.settings.rate_limits))
         return self._limiter
+
+    @property
+    def quotas(self) -> LookupQuotas:
+        """Lookup answers per credential, process-wide (gateway/quota.py says why)."""
+        if self._quotas is None:
+            self._quotas = LookupQuotas(dict(self.settings.lookup_quotas))
+        return self._quotas
 
     @property
     def reader(self) -> FastReader:
