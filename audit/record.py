@@ -116,6 +116,7 @@ class AuditRecord:
     error_codes: list[str] = field(default_factory=list)
     duration_ms: float = 0.0
     http_status: int = 200
+    lookups: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -136,6 +137,7 @@ class AuditRecord:
             F.DURATION_MS: round(self.duration_ms, 3),
             F.TRACE_ID: self.trace_id,
             F.HTTP_STATUS: self.http_status,
+            F.LOOKUPS: list(self.lookups),
         }
 
 

@@ -17,6 +17,7 @@ import json
 import logging
 import re
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +31,7 @@ from strawberry.asgi import GraphQL
 
 from audit import fields as F
 from audit.chain import AuditChain
+from audit.lookups import lookup
 from audit.record import AuditRecord, outcome_for, redact_variables
 from audit.tracing import current_trace_id
 from domain.errors import DomainError, Forbidden, InvalidInput
@@ -51,6 +53,7 @@ from gateway.runtime import Runtime
 from policies.engine import Decision
 from resolvers.context import Context
 from schema.root import build_schema
+from store.applications import ClaimConflict
 from store.db import is_unavailable
 
 log = logging.getLogger("dibao.gateway")
@@ -152,6 +155,18 @@ def _has_nul(value: Any) -> bool:
 def client_address(scope: Scope) -> str | None:
     client = scope.get("client")
     return f"{client[0]}:{client[1]}" if client else None
+
+
+def claim_conflicts(errors: Iterable[GraphQLError]) -> list[dict[str, Any]]:
+    """Applications refused because an ID number is already claimed: the caller learns
+    that much, so the audit keeps whom (blind index) and the claiming county."""
+    found = []
+    for error in errors:
+        original = error.original_error
+        if isinstance(original, ClaimConflict) and original.id_index is not None:
+            item = lookup(F.LOOKUP_CLAIM, original.id_index, found=True, county=original.county)
+            found.append(item)
+    return found
 
 
 class GraphQLEndpoint:
@@ -291,6 +306,7 @@ class GraphQLEndpoint:
         errors = [format_error(e) for e in result.errors or []]
         record.error_codes = [e["extensions"]["code"] for e in errors]
         self._describe(record, context)
+        record.lookups.extend(claim_conflicts(result.errors or ()))
         body: dict[str, Any] = {"data": result.data}
         if errors:
             body["errors"] = errors
@@ -345,6 +361,7 @@ class GraphQLEndpoint:
             record.fields = {k: v.value for k, v in analysis.decisions.items()}
         named = analysis.archive_arguments if analysis is not None else set()
         record.archive_nos = sorted(context.touched | named)
+        record.lookups = list(context.lookups)
 
     async def _finish(
         self, record: AuditRecord, response: Response, context: Context | None, started: float

@@ -17,7 +17,15 @@ from domain.region import SCOPE_LENGTHS
 ADMIN_ROLES = frozenset({Role.AUDITOR.value, Role.SECADMIN.value, Role.SYSADMIN.value})
 # no rule may hand policy, credential or audit administration to another role
 ADMIN_TYPES = frozenset(
-    {"PolicyRule", "PolicyChange", "CredentialInfo", "AuditEvent", "AuditEventConnection"}
+    {
+        "PolicyRule",
+        "PolicyChange",
+        "CredentialInfo",
+        "AuditEvent",
+        "AuditEventConnection",
+        "LookupRecord",
+        "LookupAlert",
+    }
 )
 ADMIN_OBJECTS = frozenset(
     {
@@ -26,6 +34,7 @@ ADMIN_OBJECTS = frozenset(
         "Query.auditEvents",
         "Query.auditActivity",
         "Query.auditChain",
+        "Query.lookupAlerts",
         "Mutation.grantPermission",
         "Mutation.revokePermission",
         "Mutation.grantRole",
