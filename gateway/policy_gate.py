@@ -29,10 +29,12 @@ from graphql import (
     GraphQLSchema,
     InlineFragmentNode,
     IntValueNode,
+    NullValueNode,
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
     StringValueNode,
+    ValueNode,
     VariableNode,
 )
 from graphql import ExecutionResult as GraphQLExecutionResult
@@ -41,6 +43,7 @@ from strawberry.extensions import SchemaExtension
 
 from audit import fields as F
 from domain.principal import Principal
+from policies.arguments import filtered_field
 from policies.engine import Decision, PolicyEngine
 from policies.masking import MASKERS
 
@@ -99,6 +102,8 @@ class Analysis:
     # root field calls by `Type.field`, each alias and each fragment use a call:
     # what the rate limit and the lookup quotas charge
     root_calls: dict[str, int] = field(default_factory=dict)
+    # fields used as filter arguments that the caller may not read in clear
+    denied_filters: set[str] = field(default_factory=set)
 
     @property
     def calls(self) -> int:
@@ -106,7 +111,8 @@ class Analysis:
 
     @property
     def denied(self) -> list[str]:
-        return sorted(k for k, v in self.decisions.items() if v is Decision.DENIED)
+        refused = {k for k, v in self.decisions.items() if v is Decision.DENIED}
+        return sorted(refused | self.denied_filters)
 
 
 Decide = Callable[[str, bool], Decision]
@@ -124,7 +130,9 @@ class _Walker:
         decide: Decide,
         limits: Limits,
         analysis: Analysis,
+        defaulted: frozenset[str] = frozenset(),
     ) -> None:
+        self.defaulted = defaulted  # variables whose definition has a non-null default
         self.schema = schema
         self.fragments = fragments
         self.variables = variables
@@ -205,6 +213,7 @@ class _Walker:
         if decision is None:
             decision = self.decide(obj, root_write)
             analysis.decisions[obj] = decision
+        self._filters(node, obj)
         key = node.alias.value if node.alias else name
         entry = plan.setdefault(key, PlanNode())
         if decision is Decision.MASKED:
@@ -232,6 +241,30 @@ class _Walker:
             root_write=False,
             page=child_page,
         )
+
+    def _filters(self, node: FieldNode, obj: str) -> None:
+        """A filter argument needs its field readable in clear (policies/arguments.py)."""
+        for argument in node.arguments or ():
+            filtered = filtered_field(obj, argument.name.value)
+            if filtered is None or not self._given(argument.value):
+                continue
+            decisions = self.analysis.decisions
+            decision = decisions.get(filtered)
+            if decision is None:
+                decision = decisions[filtered] = self.decide(filtered, False)
+            if decision is not Decision.CLEAR:
+                self.analysis.denied_filters.add(filtered)
+
+    def _given(self, value: ValueNode) -> bool:
+        """Whether an argument filters at all: a null, or a variable left out, does not."""
+        if isinstance(value, NullValueNode):
+            return False
+        if isinstance(value, VariableNode):
+            name = value.name.value
+            if name in self.variables:
+                return self.variables[name] is not None
+            return name in self.defaulted  # left out: its default filters, if it has one
+        return True
 
     def _list_size(self, type_: GraphQLOutputType) -> int:
         while isinstance(type_, GraphQLNonNull):
@@ -292,7 +325,12 @@ def analyse(
         operation_type=operation.operation.value,
         operation_name=operation.name.value if operation.name else None,
     )
-    walker = _Walker(schema, fragments, variables or {}, decide, limits, analysis)
+    defaulted = frozenset(
+        d.variable.name.value
+        for d in operation.variable_definitions or ()
+        if d.default_value is not None and not isinstance(d.default_value, NullValueNode)
+    )
+    walker = _Walker(schema, fragments, variables or {}, decide, limits, analysis, defaulted)
     walker.walk(
         operation.selection_set,
         root,
