@@ -128,6 +128,11 @@ LIST_QUERIES: dict[str, tuple[str, str]] = {
         f'until: "{UNTIL:%Y-%m-%dT%H:%M:%SZ}", bucket: DAY, by: ROLE) {{ key count }} }}',
     ),
     "Query.credentials": ("sysadmin", "{ credentials { id role } }"),
+    "Query.lookupAlerts": (
+        "auditor",
+        f'{{ lookupAlerts(since: "{SINCE:%Y-%m-%dT%H:%M:%SZ}", '
+        f'until: "{UNTIL:%Y-%m-%dT%H:%M:%SZ}", threshold: 1) {{ principal misses }} }}',
+    ),
     "Statistics.byStatus": (
         "county_reviewer",
         '{ statistics(period: "2026-11") { byStatus { status households } byCategory {'
@@ -135,7 +140,8 @@ LIST_QUERIES: dict[str, tuple[str, str]] = {
     ),
     "AuditEventConnection.edges": (
         "auditor",
-        "{ auditEvents(first: 500) { edges { node { seq fields { field decision } archiveNos } } } }",
+        "{ auditEvents(first: 500) { edges { node { seq fields { field decision } archiveNos"
+        " lookups { kind found } } } } }",
     ),
     "HouseholdConnection.edges": (
         "county_reviewer",
@@ -161,6 +167,7 @@ COVERED_BY = {
     "Statistics.byCategory": "Statistics.byStatus",
     "Statistics.payments": "Statistics.byStatus",
     "AuditEvent.fields": "AuditEventConnection.edges",
+    "AuditEvent.lookups": "AuditEventConnection.edges",
 }
 
 
