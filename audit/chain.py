@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from audit import fields as F
 from audit.anchors import AnchorSet, AnchorWriter, read_anchors
+from audit.lookups import search_keys
 from audit.record import canonical
 from store.crypto import Cipher, KeyRing
 from store.fastread import Reads
@@ -128,7 +129,7 @@ class AuditChain:
                     "role": entry[F.ROLE],
                     "outcome": entry[F.OUTCOME],
                     "entry": body.decode(),
-                    "archives": list(entry[F.ARCHIVE_NOS]),
+                    "archives": [*entry[F.ARCHIVE_NOS], *sorted(search_keys(entry))],
                 }
                 if await self._write(conn, values):
                     self._head = (seq, digest)
@@ -310,7 +311,7 @@ async def _verify_chain(
             and entry[F.ROLE] == row.role
             and entry[F.OUTCOME] == row.outcome
             and dt.datetime.fromisoformat(entry[F.TIME]) == row.time
-            and set(entry[F.ARCHIVE_NOS]) == archives.pop(row.seq, set())
+            and set(entry[F.ARCHIVE_NOS]) | search_keys(entry) == archives.pop(row.seq, set())
         )
         if not columns_agree:
             return Verification(

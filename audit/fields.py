@@ -24,6 +24,14 @@ HTTP_STATUS = "http_status"
 # recorded one by one since the previous summary
 REFUSED_COUNT = "refused_count"
 SEQ = "seq"
+# people looked up by ID number: [{kind, blind_index, found[, county]}], never the ID
+LOOKUPS = "lookups"
+LOOKUP_KIND = "kind"
+LOOKUP_BLIND_INDEX = "blind_index"  # hex HMAC under the current index key
+LOOKUP_FOUND = "found"
+LOOKUP_COUNTY = "county"  # for a claim conflict: the county of the claiming household
+LOOKUP_VERIFY = "verify"  # verifyRecipient
+LOOKUP_CLAIM = "claim"  # an application claiming the ID number (found: already claimed)
 KEY_VERSION = "key_version"  # the audit key version the entry is hashed with
 
 # outcomes

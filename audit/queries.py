@@ -20,6 +20,8 @@ class AuditFilter:
     outcome: str | None = None
     since: dt.datetime | None = None
     until: dt.datetime | None = None
+    # entries that looked up or claimed a person: audit.lookups search keys
+    lookup_keys: tuple[str, ...] | None = None
 
 
 def _filtered(flt: AuditFilter) -> Select[AuditEntry]:
@@ -38,6 +40,12 @@ def _filtered(flt: AuditFilter) -> Select[AuditEntry]:
         stmt = stmt.where(
             AuditEntry.seq.in_(
                 select(AuditArchive.seq).where(AuditArchive.archive_no == flt.archive_no)
+            )
+        )
+    if flt.lookup_keys is not None:
+        stmt = stmt.where(
+            AuditEntry.seq.in_(
+                select(AuditArchive.seq).where(AuditArchive.archive_no.in_(flt.lookup_keys))
             )
         )
     return stmt

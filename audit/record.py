@@ -81,6 +81,7 @@ class AuditRecord:
     duration_ms: float = 0.0
     http_status: int = 200
     refused_count: int | None = None
+    lookups: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -102,6 +103,7 @@ class AuditRecord:
             F.TRACE_ID: self.trace_id,
             F.HTTP_STATUS: self.http_status,
             **({F.REFUSED_COUNT: self.refused_count} if self.refused_count is not None else {}),
+            F.LOOKUPS: list(self.lookups),
         }
 
 

@@ -146,7 +146,19 @@ async def prepare(url: str, key_file: Path, households: int, seed_value: int) ->
     }
 
 
-def issue(env: dict[str, str], principal: str, role: str, region: str) -> str:
+# what the benchmark's partner agreement lists: its page and the verification entry point
+PARTNER_FIELDS = (
+    "Query.households,Household.archiveNo,Household.regionCode,Household.area,"
+    "Household.status,Household.members,Member.relation,Member.name,Member.idNumber,"
+    "Query.verifyRecipient,RecipientCheck.isRecipient,RecipientCheck.status,"
+    "RecipientCheck.countyCode,RecipientCheck.name,RecipientCheck.idNumber"
+)
+
+
+def issue(
+    env: dict[str, str], principal: str, role: str, region: str, fields: str | None = None
+) -> str:
+    listed = ["--fields", fields] if fields is not None else []
     out = subprocess.run(  # noqa: S603 (our own fixed argv)
         [
             str(BIN / "dibao"),
@@ -158,6 +170,7 @@ def issue(env: dict[str, str], principal: str, role: str, region: str) -> str:
             role,
             "--region",
             region,
+            *listed,
         ],
         env=env,
         capture_output=True,
@@ -348,12 +361,13 @@ def main() -> None:
             "DIBAO_KEY_FILE": str(key_file),
             # the load generator is one credential per role at full speed: no rate limit
             "DIBAO_RATE_LIMITS": "default=1000000/1000000,partner=1000000/1000000",
+            "DIBAO_LOOKUP_QUOTAS": "default=1000000/1000000,partner=1000000/1000000",
         }
         for var in [v for v in env if v.startswith("OTEL_EXPORTER")]:
             env.pop(var)  # tracing on, no exporter
         tokens = {
             "caseworker": issue(env, "bench-caseworker", "caseworker", CASEWORKER_SCOPE),
-            "partner": issue(env, "bench-partner", "partner", PARTNER_SCOPE),
+            "partner": issue(env, "bench-partner", "partner", PARTNER_SCOPE, PARTNER_FIELDS),
             "auditor": issue(env, "bench-auditor", "auditor", "*"),
         }
 

@@ -113,10 +113,11 @@ def main() -> None:
             "DIBAO_DATABASE_URL": url,
             "DIBAO_KEY_FILE": str(key_file),
             "DIBAO_RATE_LIMITS": "default=1000000/1000000,partner=1000000/1000000",
+            "DIBAO_LOOKUP_QUOTAS": "default=1000000/1000000,partner=1000000/1000000",
         }
         tokens = {
             "caseworker": issue(env, "soak-caseworker", "caseworker", CASEWORKER_SCOPE),
-            "partner": issue(env, "soak-partner", "partner", PARTNER_SCOPE),
+            "partner": issue(env, "soak-partner", "partner", PARTNER_SCOPE, run.PARTNER_FIELDS),
             "auditor": issue(env, "soak-auditor", "auditor", "*"),
         }
         port = free_port()

@@ -441,6 +441,10 @@ def serve(
         for role, scope, token in tokens:
             out.print(f"  {role:<16} {scope:<10} {token}")
         out.print(
+            "  (the partner token answers verifyRecipient only; a partner reads more with"
+            " `dibao token issue --role partner --fields Query.households,Household.status,...`)"
+        )
+        out.print(
             f"GraphiQL: http://{host}:{port}/graphql  (set header Authorization: Bearer <token>)"
         )
         auditor = next(token for role, _, token in tokens if role == Role.AUDITOR.value)

@@ -404,7 +404,11 @@ class CompiledReads:
                 )
             except GateError:
                 raise Fallback from None
-            if limit_error(analysis, gate.limits) or gate.refusal(analysis):
+            if (
+                limit_error(analysis, gate.limits)
+                or gate.refusal(analysis)
+                or gate.settle(analysis)  # charged once; the generic path answers a refusal
+            ):
                 raise Fallback
             span.set_attribute(F.ATTR_DECISIONS, len(analysis.decisions))
             span.set_attribute(F.ATTR_DENIED, analysis.denied)

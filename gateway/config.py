@@ -8,6 +8,7 @@ from pathlib import Path
 
 from domain.enums import HouseholdStatus
 from domain.workflow import ARCHIVE_AFTER_DAYS, STAGE_LIMITS
+from gateway.quota import DEFAULT_QUOTAS, Quota, parse_lookup_quotas
 from gateway.ratelimit import DEFAULT_RATES, Rate, parse_rate_limits
 
 DEFAULT_DATABASE_FILE = "dibao.db"
@@ -36,6 +37,9 @@ class Settings:
     anchor_syslog: str | None = None
     anchor_every: int = 1000
     anchor_seconds: float = 10.0
+    # verifyRecipient answers per credential, per minute and per day, by role
+    # (DIBAO_LOOKUP_QUOTAS)
+    lookup_quotas: dict[str, Quota] = field(default_factory=lambda: dict(DEFAULT_QUOTAS))
 
     @property
     def is_postgres(self) -> bool:
@@ -69,6 +73,7 @@ def load_settings(*, demo: bool = False) -> Settings:
         anchor_syslog=_anchor_syslog(os.environ.get("DIBAO_AUDIT_ANCHOR_SYSLOG", "")),
         anchor_every=_positive(os.environ.get("DIBAO_AUDIT_ANCHOR_EVERY"), 1000, "entries"),
         anchor_seconds=_seconds(os.environ.get("DIBAO_AUDIT_ANCHOR_SECONDS"), 10.0),
+        lookup_quotas=parse_lookup_quotas(os.environ.get("DIBAO_LOOKUP_QUOTAS", "")),
     )
 
 

@@ -18,6 +18,7 @@ import json
 import logging
 import re
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,11 +33,13 @@ from strawberry.asgi import GraphQL
 from audit import fields as F
 from audit.chain import AuditChain
 from audit.logsafe import describe
+from audit.lookups import lookup
 from audit.record import MAX_NAME, AuditRecord, outcome_for
 from audit.tracing import current_trace_id
 from domain.errors import DomainError, Forbidden, InvalidInput
 from domain.principal import Principal
 from gateway.auth import authenticate, peer_fingerprint
+from gateway.charging import RETRY_AFTER, charge_for
 from gateway.compiled import CompiledReads
 from gateway.document_limits import TooComplex, text_refusal
 from gateway.documents import (
@@ -53,6 +56,7 @@ from gateway.runtime import Runtime
 from policies.engine import Decision
 from resolvers.context import Context
 from schema.root import build_schema
+from store.applications import ClaimConflict
 from store.db import is_unavailable
 
 log = logging.getLogger("dibao.gateway")
@@ -161,6 +165,18 @@ def _has_nul(value: Any) -> bool:
 def client_address(scope: Scope) -> str | None:
     client = scope.get("client")
     return f"{client[0]}:{client[1]}" if client else None
+
+
+def claim_conflicts(errors: Iterable[GraphQLError]) -> list[dict[str, Any]]:
+    """Applications refused because an ID number is already claimed: the caller learns
+    that much, so the audit keeps whom (blind index) and the claiming county."""
+    found = []
+    for error in errors:
+        original = error.original_error
+        if isinstance(original, ClaimConflict) and original.id_index is not None:
+            item = lookup(F.LOOKUP_CLAIM, original.id_index, found=True, county=original.county)
+            found.append(item)
+    return found
 
 
 class GraphQLEndpoint:
@@ -297,6 +313,7 @@ class GraphQLEndpoint:
                 limits=self.runtime.limits,
                 introspection_allowed=self.runtime.settings.demo,
                 tracer=self.tracer,
+                charge=charge_for(principal, self.runtime.limiter, self.runtime.quotas),
             ),
         )
         if self.compiled is not None:
@@ -315,9 +332,14 @@ class GraphQLEndpoint:
         errors = [format_error(e) for e in result.errors or []]
         record.error_codes = [e["extensions"]["code"] for e in errors]
         self._describe(record, context)
+        record.lookups.extend(claim_conflicts(result.errors or ()))
         body: dict[str, Any] = {"data": result.data}
         if errors:
             body["errors"] = errors
+        limited = next((e for e in errors if e["extensions"]["code"] == "RATE_LIMITED"), None)
+        if limited is not None:  # the gate charged the operation's calls: refused whole
+            retry = str(limited["extensions"].get(RETRY_AFTER, 1))
+            return ORJSONResponse(body, status_code=429, headers={"retry-after": retry}), context
         return ORJSONResponse(body), context
 
     def _over_anonymous_limit(self, request: Request) -> Response | None:
@@ -411,6 +433,7 @@ class GraphQLEndpoint:
             record.fields = {k: v.value for k, v in analysis.decisions.items()}
         named = analysis.archive_arguments if analysis is not None else set()
         record.archive_nos = sorted(context.touched | named)
+        record.lookups = list(context.lookups)
 
     async def _finish(
         self, record: AuditRecord, response: Response, context: Context | None, started: float

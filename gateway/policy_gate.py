@@ -30,10 +30,12 @@ from graphql import (
     GraphQLSchema,
     InlineFragmentNode,
     IntValueNode,
+    NullValueNode,
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
     StringValueNode,
+    ValueNode,
     VariableNode,
     value_from_ast_untyped,
 )
@@ -44,6 +46,7 @@ from strawberry.extensions import SchemaExtension
 from audit import fields as F
 from domain.principal import Principal
 from gateway.bounds import LIST_BOUNDS, MAX_PAGE, PAGE
+from policies.arguments import filtered_field
 from policies.engine import Decision, PolicyEngine
 from policies.masking import MASKERS
 
@@ -93,13 +96,26 @@ class Analysis:
     introspection: bool = False
     # archive numbers named in arguments: a refused request is still about them
     archive_arguments: set[str] = field(default_factory=set)
+    # root field calls by `Type.field`, each alias and each fragment use a call:
+    # what the rate limit and the lookup quotas charge
+    root_calls: dict[str, int] = field(default_factory=dict)
+    # fields used as filter arguments that the caller may not read in clear
+    denied_filters: set[str] = field(default_factory=set)
+
+    @property
+    def calls(self) -> int:
+        return sum(self.root_calls.values())
 
     @property
     def denied(self) -> list[str]:
-        return sorted(k for k, v in self.decisions.items() if v is Decision.DENIED)
+        refused = {k for k, v in self.decisions.items() if v is Decision.DENIED}
+        return sorted(refused | self.denied_filters)
 
 
 Decide = Callable[[str, bool], Decision]
+# Charges a walked operation's calls (rate limit, lookup quotas): None when they
+# are covered, else the refusal. Passed in by the gateway, run once per request.
+Charge = Callable[[Analysis], GateError | None]
 
 
 class _Walker:
@@ -178,10 +194,12 @@ class _Walker:
             return
         analysis = self.analysis
         analysis.cost += multiplier
+        obj = f"{parent.name}.{name}"
+        if depth == 1:
+            analysis.root_calls[obj] = analysis.root_calls.get(obj, 0) + 1
         if name in INTROSPECTION_FIELDS:
             analysis.introspection = True
             return
-        obj = f"{parent.name}.{name}"
         archive_no = self._argument(node, ARCHIVE_ARGUMENT)
         if isinstance(archive_no, str) and obj not in ARCHIVE_FILTERS:
             analysis.archive_arguments.add(archive_no[:24])
@@ -189,6 +207,7 @@ class _Walker:
         if decision is None:
             decision = self.decide(obj, root_write)
             analysis.decisions[obj] = decision
+        self._filters(node, obj)
         key = node.alias.value if node.alias else name
         entry = plan.setdefault(key, PlanNode())
         if decision is Decision.MASKED:
@@ -220,6 +239,30 @@ class _Walker:
             root_write=False,
             page=child_page,
         )
+
+    def _filters(self, node: FieldNode, obj: str) -> None:
+        """A filter argument needs its field readable in clear (policies/arguments.py)."""
+        for argument in node.arguments or ():
+            filtered = filtered_field(obj, argument.name.value)
+            if filtered is None or not self._given(argument.value):
+                continue
+            decisions = self.analysis.decisions
+            decision = decisions.get(filtered)
+            if decision is None:
+                decision = decisions[filtered] = self.decide(filtered, False)
+            if decision is not Decision.CLEAR:
+                self.analysis.denied_filters.add(filtered)
+
+    def _given(self, value: ValueNode) -> bool:
+        """Whether an argument filters at all: a null, or a variable left out, does not."""
+        if isinstance(value, NullValueNode):
+            return False
+        if isinstance(value, VariableNode):
+            name = value.name.value
+            if name in self.variables:
+                return self.variables[name] is not None
+            return self.defaults.get(name) is not None  # left out: its default, if any
+        return True
 
     @staticmethod
     def _list_size(obj: str, type_: GraphQLOutputType, page: int) -> int:
@@ -366,7 +409,11 @@ class PolicyGate(SchemaExtension):
                 yield
                 return
             gate.analysis = analysis
-            refusal = limit_error(analysis, gate.limits) or gate.refusal(analysis)
+            refusal = (
+                limit_error(analysis, gate.limits)
+                or gate.refusal(analysis)
+                or gate.settle(analysis)
+            )
             span.set_attribute(F.ATTR_DECISIONS, len(analysis.decisions))
             span.set_attribute(F.ATTR_DENIED, analysis.denied)
             span.set_attribute(
@@ -393,7 +440,9 @@ class RequestGate:
     introspection_allowed: bool
     tracer: trace.Tracer | None = None
     analysis: Analysis | None = None
+    charge: Charge | None = None
     _memo: dict[tuple[str, bool], Decision] = field(default_factory=dict)
+    _settled: tuple[GateError | None] | None = None
 
     def decide(self, obj: str, write: bool) -> Decision:
         key = (obj, write)
@@ -401,6 +450,16 @@ class RequestGate:
         if found is None:
             found = self._memo[key] = self.engine.decide(self.principal, obj, write=write)
         return found
+
+    def settle(self, analysis: Analysis) -> GateError | None:
+        """Charge the operation's calls once per request, whichever path asks first.
+
+        The compiled path walks the same document and may hand the request to the
+        generic path, which walks it again: the second walk sees the first charge.
+        """
+        if self._settled is None:
+            self._settled = (self.charge(analysis) if self.charge is not None else None,)
+        return self._settled[0]
 
     def refusal(self, analysis: Analysis) -> GateError | None:
         if analysis.introspection and not (

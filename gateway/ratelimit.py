@@ -16,6 +16,10 @@ with forwarded-header support for trusted proxies (uvicorn's
 `--forwarded-allow-ips`). IPv6 peers are grouped by /64, since one host
 commonly holds a whole /64.
 
+The gateway takes one token when a request arrives, before its body is read,
+and after the policy walk one more for every further root field call (each
+alias a call): a document of fifteen aliased lookups costs fifteen tokens.
+
 Limits are per server process; with several processes behind a balancer each
 enforces its share.
 """
@@ -74,8 +78,11 @@ class RateLimiter:
     def rate_for(self, role: str) -> Rate:
         return self.rates.get(role) or self.rates["default"]
 
-    def take(self, credential_id: str, role: str) -> float | None:
-        """None when the request may go ahead; else seconds until it would."""
+    def take(self, credential_id: str, role: str, n: float = 1) -> float | None:
+        """None when `n` calls may go ahead (and are taken); else seconds until they could.
+
+        A refusal takes nothing. More calls than the burst are never covered at once.
+        """
         rate = self.rate_for(role)
         now = self.clock()
         bucket = self._buckets.get(credential_id)
@@ -86,10 +93,10 @@ class RateLimiter:
         else:
             bucket.tokens = min(rate.burst, bucket.tokens + (now - bucket.stamp) * rate.per_second)
             bucket.stamp = now
-        if bucket.tokens >= 1:
-            bucket.tokens -= 1
+        if bucket.tokens >= n:
+            bucket.tokens -= n
             return None
-        return (1 - bucket.tokens) / rate.per_second
+        return (n - bucket.tokens) / rate.per_second
 
 
 def retry_after_header(seconds: float) -> str:

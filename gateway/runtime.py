@@ -17,6 +17,7 @@ from audit.tracing import instrument_engine, provider_from_env
 from gateway import policy_sync
 from gateway.config import Settings
 from gateway.policy_gate import Limits
+from gateway.quota import LookupQuotas
 from gateway.ratelimit import RateLimiter
 from policies.engine import PolicyEngine
 from store.crypto import Cipher, load_or_create_keys
@@ -46,6 +47,7 @@ class Runtime:
     _limiter: RateLimiter | None = None
     _anchors: AnchorWriter | None = None
     _anchor_ticker: asyncio.Task[None] | None = None
+    _quotas: LookupQuotas | None = None
 
     @property
     def limiter(self) -> RateLimiter:
@@ -66,6 +68,13 @@ class Runtime:
                 seconds=self.settings.anchor_seconds,
             )
         return self._anchors
+
+    @property
+    def quotas(self) -> LookupQuotas:
+        """Lookup answers per credential, process-wide (gateway/quota.py says why)."""
+        if self._quotas is None:
+            self._quotas = LookupQuotas(dict(self.settings.lookup_quotas))
+        return self._quotas
 
     @property
     def reader(self) -> FastReader:

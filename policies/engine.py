@@ -21,6 +21,23 @@ from policies.masking import MASKERS
 MODEL_FILE = Path(__file__).with_name("model.conf")
 DEFAULT_POLICY_FILE = Path(__file__).with_name("default_policy.csv")
 ANY_SCOPE = "*"
+# A role holding this object with act `required` reads, on a credential without a
+# field list, only the objects its policy grants with act `default`; anything more
+# must be named on the credential (`dibao token issue --fields`). Kept as policy
+# data so the same walk and the same secadmin tools govern it.
+FIELD_LIST_OBJECT = "Credential.fieldList"
+FIELD_LIST_ACT = "required"
+DEFAULT_ACT = "default"
+
+
+def is_plumbing(obj: str) -> bool:
+    """Connection plumbing (edges, node, pageInfo, cursor, totalCount): never listed.
+
+    It carries no archive data of its own; the entry point above it and the
+    fields below it are what a field list names. The policy still decides it.
+    """
+    type_name = obj.partition(".")[0]
+    return type_name == "PageInfo" or type_name.endswith(("Connection", "Edge"))
 
 
 class Decision(enum.StrEnum):
@@ -108,10 +125,12 @@ class PolicyEngine:
         return found
 
     def decide(self, principal: Principal, obj: str, *, write: bool = False) -> Decision:
-        """Decision for one field: the role's policy, narrowed by a credential's allow-list."""
-        if principal.fields is not None and not any(
-            field_match(obj, allowed) for allowed in principal.fields
-        ):
+        """Decision for one field: the role's policy, narrowed by a credential's allow-list.
+
+        A credential without a list reads what the policy grants its role, unless
+        the role requires a list: then only the role's default grants.
+        """
+        if not self._listed(principal, obj):
             return Decision.DENIED
         if write:
             allowed = self.allows(principal.role, principal.scope, obj, "write")
@@ -121,3 +140,13 @@ class PolicyEngine:
         if obj in MASKERS and self.allows(principal.role, principal.scope, obj, "read_masked"):
             return Decision.MASKED
         return Decision.DENIED
+
+    def _listed(self, principal: Principal, obj: str) -> bool:
+        if is_plumbing(obj):
+            return True
+        if principal.fields is not None:
+            return any(field_match(obj, allowed) for allowed in principal.fields)
+        role, scope = principal.role, principal.scope
+        if not self.allows(role, scope, FIELD_LIST_OBJECT, FIELD_LIST_ACT):
+            return True
+        return self.allows(role, scope, obj, DEFAULT_ACT)

@@ -21,6 +21,7 @@ __all__ = [
     "mask_id_number",
     "mask_name",
     "mask_phone",
+    "mask_small_count",
 ]
 
 # Common two-character (复姓) surnames; a name starting with one keeps both characters.
@@ -104,6 +105,28 @@ def mask_bank_account(value: str | None) -> str | None:
     return "*" * (len(value) - 4) + value[-4:]
 
 
+SMALL_CELL = 5  # counts below this are shown as "<5" to roles that may not read the rows
+SMALL_CELL_LABEL = f"<{SMALL_CELL}"
+
+
+@overload
+def mask_small_count(value: str) -> str: ...
+@overload
+def mask_small_count(value: None) -> None: ...
+@overload
+def mask_small_count(value: str | None) -> str | None: ...
+def mask_small_count(value: str | None) -> str | None:
+    """Small-cell suppression of a count label: "<5" under five (zero included, since
+    "none" is as telling as "one"), the count itself from five up."""
+    if value is None:
+        return None
+    try:
+        count = int(value)
+    except ValueError:
+        return SMALL_CELL_LABEL  # not a count: show nothing more exact than the floor
+    return SMALL_CELL_LABEL if count < SMALL_CELL else value
+
+
 # "Type.field" -> masker. A field absent here has no masked form, so a
 # `read_masked` decision on it must be refused rather than served in clear.
 MASKERS: Mapping[str, Masker] = MappingProxyType(
@@ -115,5 +138,8 @@ MASKERS: Mapping[str, Masker] = MappingProxyType(
         "Payment.bankAccount": mask_bank_account,
         "RecipientCheck.name": mask_name,
         "RecipientCheck.idNumber": mask_id_number,
+        "StatusCount.householdsLabel": mask_small_count,
+        "CategoryCount.householdsLabel": mask_small_count,
+        "PaymentTotal.paymentsLabel": mask_small_count,
     }
 )

@@ -19,7 +19,15 @@ from policies.engine import ANY_SCOPE, Decision, PolicyEngine
 ADMIN_ROLES = frozenset({Role.AUDITOR.value, Role.SECADMIN.value, Role.SYSADMIN.value})
 # no rule may hand policy, credential or audit administration to another role
 ADMIN_TYPES = frozenset(
-    {"PolicyRule", "PolicyChange", "CredentialInfo", "AuditEvent", "AuditEventConnection"}
+    {
+        "PolicyRule",
+        "PolicyChange",
+        "CredentialInfo",
+        "AuditEvent",
+        "AuditEventConnection",
+        "LookupRecord",
+        "LookupAlert",
+    }
 )
 ADMIN_OBJECTS = frozenset(
     {
@@ -28,6 +36,7 @@ ADMIN_OBJECTS = frozenset(
         "Query.auditEvents",
         "Query.auditActivity",
         "Query.auditChain",
+        "Query.lookupAlerts",
         "Mutation.grantPermission",
         "Mutation.revokePermission",
         "Mutation.grantRole",
@@ -36,7 +45,7 @@ ADMIN_OBJECTS = frozenset(
         "Mutation.verifyAuditChain",
     }
 )
-ACTIONS = frozenset({"read", "read_masked", "write"})
+ACTIONS = frozenset({"read", "read_masked", "write", "default"})
 EFFECTS = frozenset({"allow", "deny"})
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]{1,39}\Z")
 _OBJ_RE = re.compile(r"^([A-Z][A-Za-z0-9]*)\.(\*|[a-z_][A-Za-z0-9_]*)\Z")
@@ -64,7 +73,7 @@ def validate_permission(
             "object: administration stays with the administrators (三员分立)", field="object"
         )
     if action not in ACTIONS:
-        raise InvalidInput("action: read, read_masked or write", field="action")
+        raise InvalidInput("action: read, read_masked, write or default", field="action")
     if effect not in EFFECTS:
         raise InvalidInput("effect: allow or deny", field="effect")
     return ("p", subject, scope, obj, action, effect)

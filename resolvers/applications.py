@@ -6,6 +6,8 @@ from decimal import Decimal
 
 import strawberry
 
+from audit import fields as F
+from audit.lookups import lookup
 from domain.application import ApplicationDraft, MemberDraft, validate_application
 from domain.enums import Relation
 from resolvers.context import Info
@@ -70,4 +72,10 @@ async def submit_application(info: Info, input: ApplicationInput) -> Household:
             now=ctx.now,
         )
     ctx.touched.add(row.archive_no)
+    # who claimed whom, by blind index: "who looked up this person" includes applications
+    # (a refused claim is recorded by the gateway from the error, rolled back or not)
+    ctx.lookups.extend(
+        lookup(F.LOOKUP_CLAIM, ctx.cipher.blind_index(m.id_info.number), found=False)
+        for m in valid.members
+    )
     return Household.from_row(row)

@@ -5,15 +5,18 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import enum
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
 import strawberry
 
+from audit import fields as F
 from audit.chain import verify
+from audit.lookups import lookup_tallies, search_key
 from audit.queries import AuditFilter, chain_status, page_entries, refused_activity
 from domain.archive import parse_archive_no
 from domain.errors import InvalidInput
+from domain.idnumber import normalize_id_number, parse_id_number
 from resolvers.context import Info
 from schema.types import PageInfo, page_info
 from store.models import AuditEntry, AuditVerification
@@ -25,6 +28,23 @@ MAX_PAGE = 500
 class FieldDecision:
     field: str
     decision: str
+
+
+@strawberry.type(description="A person looked up or claimed by ID number, by blind index.")
+class LookupRecord:
+    kind: str = strawberry.field(description="verify (verifyRecipient) or claim (application)")
+    blind_index: str = strawberry.field(description="HMAC of the ID number, never the number")
+    found: bool = strawberry.field(description="verify: a record matched; claim: already held")
+    county: str | None = strawberry.field(description="claim conflicts: the claiming county")
+
+    @classmethod
+    def from_entry(cls, item: dict[str, Any]) -> LookupRecord:
+        return cls(
+            kind=item[F.LOOKUP_KIND],
+            blind_index=item[F.LOOKUP_BLIND_INDEX],
+            found=item[F.LOOKUP_FOUND],
+            county=item.get(F.LOOKUP_COUNTY),
+        )
 
 
 @strawberry.type(description="One audited request.")
@@ -46,6 +66,7 @@ class AuditEvent:
     error_codes: list[str]
     duration_ms: float
     trace_id: str | None
+    lookups: list[LookupRecord]
 
     @classmethod
     def from_row(cls, row: AuditEntry) -> AuditEvent:
@@ -70,6 +91,7 @@ class AuditEvent:
             error_codes=entry["error_codes"],
             duration_ms=entry["duration_ms"],
             trace_id=entry["trace_id"],
+            lookups=[LookupRecord.from_entry(i) for i in entry.get(F.LOOKUPS) or ()],
         )
 
 
@@ -131,6 +153,13 @@ async def audit_events(
     until: dt.datetime | None = None,
     first: int | None = 50,
     after: str | None = None,
+    looked_up_id_number: Annotated[
+        str | None,
+        strawberry.argument(
+            description="Entries that looked up or claimed this person (matched by blind "
+            "index; the number itself is never recorded, here or in this request's entry)."
+        ),
+    ] = None,
 ) -> AuditEventConnection:
     size = 50 if first is None else first
     if not 0 <= size <= MAX_PAGE:
@@ -145,6 +174,7 @@ async def audit_events(
         outcome=outcome,
         since=since,
         until=until,
+        lookup_keys=_lookup_keys(info, looked_up_id_number),
     )
     async with info.context.reading() as session:
         rows, has_next = await page_entries(session, flt=flt, first=size, after_seq=_after(after))
@@ -153,6 +183,62 @@ async def audit_events(
         edges=edges,
         page_info=page_info([e.cursor for e in edges], has_next=has_next, after=after),
     )
+
+
+def _lookup_keys(info: Info, id_number: str | None) -> tuple[str, ...] | None:
+    if id_number is None:
+        return None
+    number = parse_id_number(normalize_id_number(id_number), field="lookedUpIdNumber").number
+    # every index key version: entries from before a rotation are found too
+    return tuple(search_key(ix.hex()) for ix in info.context.cipher.blind_indexes(number))
+
+
+@strawberry.type(
+    description="A credential's lookups by ID number in a window: a run of verification "
+    "misses or claim conflicts at or above the threshold is what an enumeration looks like."
+)
+class LookupAlert:
+    principal: str | None
+    role: str | None
+    credential_id: str | None
+    lookups: int
+    misses: int
+    conflicts: int
+    first_at: dt.datetime
+    last_at: dt.datetime
+
+
+DEFAULT_ALERT_THRESHOLD = 20
+
+
+async def lookup_alerts(
+    info: Info,
+    since: dt.datetime,
+    until: dt.datetime,
+    threshold: int = DEFAULT_ALERT_THRESHOLD,
+) -> list[LookupAlert]:
+    """Credentials whose verification misses plus claim conflicts reach the threshold."""
+    _check_times(since, until)
+    if not dt.timedelta(0) < until - since <= MAX_ACTIVITY_SPAN:
+        raise InvalidInput("until: after since, at most 93 days later", field="until")
+    if threshold < 1:
+        raise InvalidInput("threshold: at least 1", field="threshold")
+    async with info.context.reading() as session:
+        tallies = await lookup_tallies(session, since=since, until=until)
+    return [
+        LookupAlert(
+            principal=t.principal,
+            role=t.role,
+            credential_id=t.credential_id,
+            lookups=t.lookups,
+            misses=t.misses,
+            conflicts=t.conflicts,
+            first_at=t.first_at,
+            last_at=t.last_at,
+        )
+        for t in tallies
+        if t.misses + t.conflicts >= threshold
+    ]
 
 
 @strawberry.enum

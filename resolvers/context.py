@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -92,6 +92,8 @@ class Context:
     gate: RequestGate
     settings: Settings = field(default_factory=lambda: Settings(database_url="", key_file=Path()))
     touched: set[str] = field(default_factory=set)  # archive numbers read or changed
+    # people looked up or claimed by ID number, by blind index (audit/lookups.py)
+    lookups: list[dict[str, Any]] = field(default_factory=list)
     loaders: Loaders = field(init=False)
     _tx: AsyncSession | None = field(default=None, init=False)
     _tx_lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)

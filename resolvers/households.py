@@ -12,6 +12,8 @@ import strawberry
 from sqlalchemy import Select
 from sqlalchemy.orm import InstrumentedAttribute
 
+from audit import fields as F
+from audit.lookups import lookup
 from domain.archive import parse_archive_no
 from domain.enums import Area, Category, HouseholdStatus
 from domain.errors import InvalidInput
@@ -132,10 +134,13 @@ async def verify_recipient(info: Info, id_number: str) -> RecipientCheck:
     for every role by the shipped policy (RecipientCheck.name, .idNumber read_masked)."""
     number = parse_id_number(normalize_id_number(id_number), field="idNumber").number
     ctx = info.context
+    indexes = ctx.cipher.blind_indexes(number)
     async with ctx.reading() as session:
         found = await store.recipient_by_index(
-            session, scope=ctx.principal.scope, id_indexes=ctx.cipher.blind_indexes(number)
+            session, scope=ctx.principal.scope, id_indexes=indexes
         )
+    # hits and misses alike: a run of misses is what an enumeration looks like
+    ctx.lookups.append(lookup(F.LOOKUP_VERIFY, indexes[0], found=found is not None))
     if found is None:
         return RecipientCheck(
             is_recipient=False, status=None, county_code=None, name=None, id_number=None

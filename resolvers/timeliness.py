@@ -19,24 +19,33 @@ from store import timeliness as store
 PERIOD_RE = re.compile(r"\A[0-9]{4}-(0[1-9]|1[0-2])\Z")
 
 
+LABEL = (
+    "The count as text, for every reader: exact where the policy lets the caller read "
+    'the rows, else small-cell suppressed ("<5" under five). Show this one.'
+)
+
+
 @strawberry.type
 class StatusCount:
     area: Area
     status: HouseholdStatus
-    households: int
+    households: int = strawberry.field(description="Exact count (readers of the rows).")
+    households_label: str = strawberry.field(description=LABEL)
 
 
 @strawberry.type
 class CategoryCount:
     category: Category
     households: int = strawberry.field(description="Active households with such a member.")
+    households_label: str = strawberry.field(description=LABEL)
 
 
 @strawberry.type
 class PaymentTotal:
     area: Area
     status: str
-    payments: int
+    payments: int = strawberry.field(description="Exact count (readers of the rows).")
+    payments_label: str = strawberry.field(description=LABEL)
     amount: Decimal
 
 
@@ -83,14 +92,17 @@ async def statistics(info: Info, period: str, region: str | None = None) -> Stat
     return Statistics(
         period=period,
         by_status=[
-            StatusCount(area=Area(a), status=HouseholdStatus(s), households=n)
+            StatusCount(
+                area=Area(a), status=HouseholdStatus(s), households=n, households_label=str(n)
+            )
             for a, s, n in found.by_status
         ],
         by_category=[
-            CategoryCount(category=Category(c), households=n) for c, n in found.by_category
+            CategoryCount(category=Category(c), households=n, households_label=str(n))
+            for c, n in found.by_category
         ],
         payments=[
-            PaymentTotal(area=Area(a), status=s, payments=n, amount=t)
+            PaymentTotal(area=Area(a), status=s, payments=n, payments_label=str(n), amount=t)
             for a, s, n, t in found.payments
         ],
     )

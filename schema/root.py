@@ -29,6 +29,7 @@ from resolvers.audit_events import (
     AuditChainStatus,
     AuditEventConnection,
     AuditVerificationRun,
+    LookupAlert,
 )
 from resolvers.duplicates import DuplicateCandidate
 from resolvers.payments import Payment, PaymentBatchResult, PaymentBatchSummary
@@ -86,6 +87,10 @@ class Query:
     audit_activity: list[ActivityBucket] = strawberry.field(
         resolver=audit_resolvers.audit_activity,
         description="Refused and failed requests over time, per principal or role (auditor).",
+    )
+    lookup_alerts: list[LookupAlert] = strawberry.field(
+        resolver=audit_resolvers.lookup_alerts,
+        description="Credentials with runs of lookup misses or claim conflicts (auditor).",
     )
     audit_chain: AuditChainStatus = strawberry.field(
         resolver=audit_resolvers.audit_chain,

@@ -159,7 +159,7 @@ async def claim_ids(
     indexes = [ix for found in per_member.values() for ix in found]
     clash = (
         await session.execute(
-            select(IdClaim.archive_no, Household.village_code)
+            select(IdClaim.archive_no, Household.village_code, IdClaim.id_index)
             .join(Household, Household.archive_no == IdClaim.archive_no)
             .where(IdClaim.id_index.in_(indexes))
             .limit(1)
@@ -180,14 +180,33 @@ async def claim_ids(
     raise _duplicate(clash, scope)
 
 
-def _duplicate(clash: Row[str, str] | None, scope: str) -> Conflict:
+class ClaimConflict(Conflict):
+    """An ID number already claimed: the answer says so, and no more outside the caller's
+    region. Which person (blind index) and which county are kept for the audit log."""
+
+    def __init__(self, message: str, *, id_index: bytes | None, county: str | None) -> None:
+        super().__init__(message, field="idNumber")
+        self.id_index = id_index
+        self.county = county
+
+
+def _duplicate(clash: Row[str, str, bytes] | None, scope: str) -> ClaimConflict:
     if clash is not None:
-        other_archive, other_village = clash
+        other_archive, other_village, id_index = clash
         if code_in_scope(other_village, scope):
-            return Conflict(
+            return ClaimConflict(
                 f"idNumber: already held by pending or active household {other_archive}",
-                field="idNumber",
+                id_index=id_index,
+                county=other_village[:6],
             )
-    return Conflict(
-        "idNumber: already held by a pending or active household elsewhere", field="idNumber"
+        return ClaimConflict(
+            "idNumber: already held by a pending or active household elsewhere",
+            id_index=id_index,
+            county=other_village[:6],
+        )
+    # lost a race on the primary key: which row won is not known in this transaction
+    return ClaimConflict(
+        "idNumber: already held by a pending or active household elsewhere",
+        id_index=None,
+        county=None,
     )

@@ -42,6 +42,19 @@ POINT = f"query Pt($a: String!) {{ household(archiveNo: $a) {{ {HOUSEHOLD_ALL} }
 POINT_LITERAL = 'query { household(archiveNo: "%s") { archiveNo status members { name } } }'
 PARTNER_SAFE = """query { households(first: 40) { edges { node {
   archiveNo regionCode area status members { relation name idNumber } } } } }"""
+# what a partner credential reading pages is issued with (--fields)
+PARTNER_FIELDS = [
+    "Query.households",
+    "Query.household",
+    "Household.archiveNo",
+    "Household.regionCode",
+    "Household.area",
+    "Household.status",
+    "Household.members",
+    "Member.relation",
+    "Member.name",
+    "Member.idNumber",
+]
 # the partner's policy denies bank accounts: a refusal, on both paths alike
 PARTNER_DENIED = "query { households(first: 5) { edges { node { archiveNo bankAccount } } } }"
 # shapes the compiled path leaves to the generic executor
@@ -107,6 +120,7 @@ async def pair(
 async def test_both_paths_answer_alike(pair: Pair, runtime: Runtime) -> None:
     await seed(runtime.engine, runtime.cipher, households=80, seed=11)
     tokens = {role: await issue_token(runtime, role, scope) for role, scope in ROLES.items()}
+    tokens["partner"] = await issue_token(runtime, "partner", "22", fields=PARTNER_FIELDS)
     national = await issue_token(runtime, "county_reviewer", "*", principal="national")
 
     first, _, compiled = await pair.both(national, PAGE_ALL, {"first": 25})
@@ -165,7 +179,7 @@ async def test_paging_and_scope_alike(pair: Pair, runtime: Runtime) -> None:
 async def test_refusals_errors_and_other_shapes_alike(pair: Pair, runtime: Runtime) -> None:
     await seed(runtime.engine, runtime.cipher, households=20, seed=3)
     reviewer = await issue_token(runtime, "county_reviewer", "22")
-    partner = await issue_token(runtime, "partner", "22")
+    partner = await issue_token(runtime, "partner", "22", fields=PARTNER_FIELDS)
     archive = (await pair.both(reviewer, PAGE_ALL, {"first": 1}))[0].json()["data"]["households"][
         "edges"
     ][0]["node"]["archiveNo"]

@@ -133,6 +133,11 @@ LIST_QUERIES: dict[str, tuple[str, str]] = {
         f'until: "{UNTIL:%Y-%m-%dT%H:%M:%SZ}", bucket: DAY, by: ROLE) {{ key count }} }}',
     ),
     "Query.credentials": ("sysadmin", "{ credentials { id role } }"),
+    "Query.lookupAlerts": (
+        "auditor",
+        f'{{ lookupAlerts(since: "{SINCE:%Y-%m-%dT%H:%M:%SZ}", '
+        f'until: "{UNTIL:%Y-%m-%dT%H:%M:%SZ}", threshold: 1) {{ principal misses }} }}',
+    ),
     "Statistics.byStatus": (
         "county_reviewer",
         '{ statistics(period: "2026-11") { byStatus { status households } byCategory {'
@@ -140,7 +145,8 @@ LIST_QUERIES: dict[str, tuple[str, str]] = {
     ),
     "AuditEventConnection.edges": (
         "auditor",
-        "{ auditEvents(first: 100) { edges { node { seq fields { field decision } archiveNos } } } }",
+        "{ auditEvents(first: 100) { edges { node { seq fields { field decision } archiveNos"
+        " lookups { kind found } } } } }",
     ),
     "HouseholdConnection.edges": (
         "county_reviewer",
@@ -166,6 +172,7 @@ COVERED_BY = {
     "Statistics.byCategory": "Statistics.byStatus",
     "Statistics.payments": "Statistics.byStatus",
     "AuditEvent.fields": "AuditEventConnection.edges",
+    "AuditEvent.lookups": "AuditEventConnection.edges",
 }
 
 

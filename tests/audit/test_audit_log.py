@@ -36,7 +36,9 @@ async def test_every_outcome_leaves_exactly_one_entry(api: Api, runtime: Runtime
     await load_regions(runtime)
     worker = await issue_token(runtime, "caseworker", CASEWORKER_TOWNSHIP, principal="cw-1")
     supervisor = await issue_token(runtime, "supervisor", "22", principal="sup-1")
-    partner = await issue_token(runtime, "partner", "22", principal="partner-1")
+    partner = await issue_token(
+        runtime, "partner", "22", principal="partner-1", fields=["Query.household"]
+    )
     shared = id_number()
     created = await api.gql(
         worker, SUBMIT, {"input": application(members=[member("HEAD", number=shared)])}

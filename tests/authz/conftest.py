@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from graphql import GraphQLObjectType
 
 from gateway.runtime import Runtime
+from schema.root import build_schema
 from store.models import Payment
 from tests.conftest import Api
 from tests.helpers import (
@@ -43,6 +45,27 @@ SCOPES = {
     "secadmin": "*",
     "sysadmin": "*",
 }
+
+
+# credentials other than a role's plain one: a column of the table each
+def _every_field(*type_names: str) -> tuple[str, ...]:
+    schema = build_schema()._schema
+    found = []
+    for name in type_names:
+        type_ = schema.type_map[name]
+        assert isinstance(type_, GraphQLObjectType)
+        found.extend(f"{name}.{field}" for field in type_.fields)
+    return tuple(found)
+
+
+LISTED_FIELDS = (
+    "Query.household",
+    "Query.households",
+    *_every_field("Household", "Member", "Review", "Payment"),
+)
+CREDENTIALS = {"partner_listed": ("partner", LISTED_FIELDS)}
+COLUMNS = (*ROLES, *CREDENTIALS)
+SCOPES["partner_listed"] = SCOPES["partner"]
 EXPECTED_FILE = Path(__file__).with_name("expected_decisions.csv")
 BANK = "6222021234567890123"
 SUBMIT = "mutation($input: ApplicationInput!) { submitApplication(input: $input) { archiveNo } }"
@@ -117,4 +140,8 @@ async def archive(api: Api, runtime: Runtime) -> Archive:
             )
             session.add(payment)
     tokens = {role: await issue_token(runtime, role, SCOPES[role]) for role in ROLES}
+    for column, (role, fields) in CREDENTIALS.items():
+        tokens[column] = await issue_token(
+            runtime, role, SCOPES[column], fields=list(fields), principal=column
+        )
     return Archive(archive_in, archive_out, head_id, head_name, phone, tokens)

@@ -18,6 +18,7 @@ from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLSchem
 from domain.principal import Principal
 from gateway.policy_gate import Limits, PolicyGate, RequestGate
 from gateway.runtime import Runtime
+from policies.engine import Decision, is_plumbing
 from schema.root import build_schema
 from tests.conftest import Api
 from tests.helpers import issue_token
@@ -97,7 +98,22 @@ async def test_every_schema_field_goes_through_a_decision(api: Api, runtime: Run
         assert body["data"] is None, (type_name, field, body)
         error = body["errors"][0]
         assert error["extensions"]["code"] == "FORBIDDEN", (type_name, field, body)
+        if is_plumbing(f"{type_name}.{field}"):
+            # never named on a list: the policy alone decides it, and the entry
+            # point above it (which a list must name) is what refuses here
+            assert error["extensions"]["denied"], (type_name, field)
+            continue
         assert f"{type_name}.{field}" in error["extensions"]["denied"], (type_name, field)
+
+
+def test_plumbing_is_exempt_from_the_list_not_from_the_policy(runtime: Runtime) -> None:
+    engine = runtime.policy_engine
+    listed = Principal("c", "p", "partner", "22", frozenset({"Query.households"}))
+    assert engine.decide(listed, "HouseholdConnection.edges") is Decision.CLEAR
+    assert engine.decide(listed, "PageInfo.endCursor") is Decision.CLEAR
+    assert engine.decide(listed, "Household.status") is Decision.DENIED  # data: must be listed
+    no_grant = Principal("c", "p", "finance_officer", "220183", frozenset())
+    assert engine.decide(no_grant, "AuditEventConnection.edges") is Decision.DENIED
 
 
 async def test_a_field_no_policy_names_is_denied(runtime: Runtime) -> None:

@@ -9,6 +9,7 @@ from policies.masking import (
     mask_id_number,
     mask_name,
     mask_phone,
+    mask_small_count,
 )
 
 
@@ -106,6 +107,9 @@ def test_maskers_registry() -> None:
         "Payment.bankAccount": mask_bank_account,
         "RecipientCheck.name": mask_name,
         "RecipientCheck.idNumber": mask_id_number,
+        "StatusCount.householdsLabel": mask_small_count,
+        "CategoryCount.householdsLabel": mask_small_count,
+        "PaymentTotal.paymentsLabel": mask_small_count,
     }
     assert MASKERS["Member.idNumber"]("22018319900101123X") == "220183********123X"
     assert "Member.monthlyIncome" not in MASKERS  # no masked form: cannot be read masked
@@ -114,3 +118,9 @@ def test_maskers_registry() -> None:
 def test_maskers_registry_is_read_only() -> None:
     with pytest.raises(TypeError):
         MASKERS["Member.address"] = mask_name  # type: ignore[index]
+
+
+def test_small_cells_are_suppressed() -> None:
+    assert [mask_small_count(str(n)) for n in (0, 1, 4, 5, 123)] == ["<5", "<5", "<5", "5", "123"]
+    assert mask_small_count("many") == "<5"
+    assert mask_small_count(None) is None

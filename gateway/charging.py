@@ -1,0 +1,42 @@
+"""Charging a walked operation: every root field call against the rate limit, lookups
+against their quota. Wired into the policy gate as its charge hook, so the compiled
+and the generic path charge in the same place, once per request."""
+
+from __future__ import annotations
+
+from domain.principal import Principal
+from gateway.policy_gate import Analysis, Charge, GateError
+from gateway.quota import LOOKUP_FIELDS, LookupQuotas
+from gateway.ratelimit import RateLimiter, retry_after_header
+
+RETRY_AFTER = "retryAfter"  # extension the endpoint turns into the Retry-After header
+
+
+def rate_limited(message: str, wait: float) -> GateError:
+    return GateError(message, "RATE_LIMITED", **{RETRY_AFTER: int(retry_after_header(wait))})
+
+
+def charge_for(principal: Principal, limiter: RateLimiter, quotas: LookupQuotas) -> Charge:
+    credential, role = principal.credential_id, principal.role
+
+    def charge(analysis: Analysis) -> GateError | None:
+        # the request's first call was taken at the door, before its body was read
+        extra = analysis.calls - 1
+        if extra > 0:
+            wait = limiter.take(credential, role, extra)
+            if wait is not None:
+                return rate_limited(
+                    f"Too many calls for this credential: this operation makes {analysis.calls}"
+                    "; retry later.",
+                    wait,
+                )
+        lookups = sum(n for obj, n in analysis.root_calls.items() if obj in LOOKUP_FIELDS)
+        wait = quotas.take(credential, role, lookups)
+        if wait is not None:
+            return rate_limited(
+                "Lookup quota of this credential used up; nothing was answered. Retry later.",
+                wait,
+            )
+        return None
+
+    return charge
