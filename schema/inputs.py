@@ -79,6 +79,11 @@ INPUT_BOUNDS: dict[str, Bound] = {
     "Query.auditEvents(until:)": PLAIN,
     "Query.auditEvents(first:)": PLAIN,
     "Query.auditEvents(after:)": CURSOR,
+    # an auditor asking who looked up a person types that person's ID number: never kept
+    "Query.auditEvents(lookedUpIdNumber:)": Bound(max_length=32),
+    "Query.lookupAlerts(since:)": PLAIN,
+    "Query.lookupAlerts(until:)": PLAIN,
+    "Query.lookupAlerts(threshold:)": PLAIN,
     "Query.auditActivity(since:)": PLAIN,
     "Query.auditActivity(until:)": PLAIN,
     "Query.auditActivity(bucket:)": PLAIN,
