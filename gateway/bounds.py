@@ -38,9 +38,12 @@ LIST_BOUNDS: Final[dict[str, Bound]] = {
     "PaymentBatchSummary.byStatus": 3,
     # audit records: one entry names at most the fields of the schema and the
     # archives of one request
-    "AuditEvent.fields": 230,
+    "AuditEvent.fields": 300,
     "AuditEvent.archiveNos": 500,
     "AuditEvent.errorCodes": 20,
+    # lookups of one request: its aliased verifyRecipient calls (under the alias
+    # limit) or the members of one application (capped on submission)
+    "AuditEvent.lookups": 50,
     "CredentialInfo.fields": 500,
     "DuplicateCandidate.archiveNos": 50,
     # root lists that stay lists: naturally bounded by their arguments or by
@@ -50,6 +53,7 @@ LIST_BOUNDS: Final[dict[str, Bound]] = {
     "Query.policyRules": 5000,
     "Query.credentials": 5000,
     "Query.auditActivity": 5000,
+    "Query.lookupAlerts": 5000,  # one row per credential over the threshold
     # groups of one ID number held twice: the store builds them all before answering
     "Query.duplicateCandidates": 5000,
     "Mutation.archiveDue": MAX_PAGE,

@@ -30,6 +30,8 @@ _AUDIT = ("principal", "role", "archiveNo", "outcome", "since", "until", "looked
 NOT_FIELD_FILTERS: frozenset[tuple[str, str]] = frozenset(
     {
         *(("Query.households", a) for a in _PAGING),
+        *(("Query.dueForReview", a) for a in _PAGING),
+        *(("Query.overdue", a) for a in _PAGING),
         ("Query.household", "archiveNo"),  # the record asked for, not a filter over many
         ("Query.verifyRecipient", "idNumber"),  # the question itself: counted and audited
         ("Query.dueForReview", "before"),  # the review date is the entry point's own subject

@@ -98,6 +98,7 @@ NOT_ARCHIVE_ROWS = {
     "Query.policyRules",
     "Query.credentials",
     "Query.auditActivity",
+    "Query.lookupAlerts",
     "AuditEventConnection.edges",
 }
 BY_VALUE = {"Statistics.byStatus", "Query.standards"}

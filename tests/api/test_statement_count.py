@@ -145,7 +145,7 @@ LIST_QUERIES: dict[str, tuple[str, str]] = {
     ),
     "AuditEventConnection.edges": (
         "auditor",
-        "{ auditEvents(first: 100) { edges { node { seq fields { field decision } archiveNos"
+        "{ auditEvents(first: 50) { edges { node { seq fields { field decision } archiveNos"
         " lookups { kind found } } } } }",
     ),
     "HouseholdConnection.edges": (
