@@ -375,7 +375,7 @@ def run_target(target: Target, *, limit: int | None, retest: bool, log: Any) -> 
             file=log,
             flush=True,
         )
-        for n, item in enumerate(pending[:limit] if limit else pending, 1):
+        for n, item in enumerate(pending if limit is None else pending[:limit], 1):
             result = mutate_and_test(item.mutations, command, timeout)
             db.set_result(item.job_id, result)
             spec = item.mutations[0]
