@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PACKAGES := gateway schema resolvers policies audit store domain
 
-.PHONY: install demo test check lint typecheck format schema postgres bench-audit clean
+.PHONY: install demo test check lint typecheck format schema postgres bench-audit clean mutate
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -77,3 +77,10 @@ soak: install postgres
 # the schemathesis fuzz of `make test`, longer and randomized
 fuzz: install postgres
 	DIBAO_FUZZ_EXAMPLES=$${DIBAO_FUZZ_EXAMPLES:-25} DIBAO_FUZZ_RANDOM=1 $(PY) -m pytest -q tests/api/test_fuzz.py
+
+# mutation testing of the modules that keep the README's promises (not part of `make test`):
+# each mutant runs only its module's tests (bench/mutate.py has the table); prints JSON.
+# MUTATE_ARGS="--only chain" narrows it, "--report" prints the last figures.
+mutate: install postgres
+	$(PY) -m pip install --quiet -e ".[dev,mutate]"
+	$(PY) bench/mutate.py $(MUTATE_ARGS)

@@ -207,3 +207,28 @@ async def test_verify_recipient_gives_masked_details_only(api: Api, runtime: Run
     assert hidden["data"]["verifyRecipient"]["status"] is None
     bad = await api.gql(partner, VERIFY, {"id": "123"})
     assert codes(bad) == ["BAD_USER_INPUT"]
+
+
+PAGE_INFO = """
+query Page($first: Int!, $status: [HouseholdStatus!]) {
+  households(first: $first, status: $status) {
+    pageInfo { hasNextPage } edges { node { archiveNo } }
+  }
+}
+"""
+
+
+@pytest.mark.parametrize("status", [None, ["SUBMITTED"]], ids=["unfiltered", "status"])
+async def test_exactly_full_last_page_has_no_next_page(
+    api: Api, runtime: Runtime, status: list[str] | None
+) -> None:
+    """A status filter takes the generic page on either path; both must agree on the end."""
+    await load_regions(runtime)
+    token = await issue_token(runtime, "caseworker", CASEWORKER_TOWNSHIP)
+    for _ in range(2):
+        assert "errors" not in await submit(api, token, application(members=[member()]))
+    full = await api.gql(token, PAGE_INFO, {"first": 2, "status": status})
+    assert full["data"]["households"]["pageInfo"] == {"hasNextPage": False}
+    assert len(full["data"]["households"]["edges"]) == 2
+    short = await api.gql(token, PAGE_INFO, {"first": 1, "status": status})
+    assert short["data"]["households"]["pageInfo"] == {"hasNextPage": True}

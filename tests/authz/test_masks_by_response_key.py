@@ -53,6 +53,12 @@ fragment M on Member { id2: idNumber nm: name }
 PAGE = """
 { households(first: 5) { edges { node { archiveNo members { a: idNumber b: name c: phone } } } } }
 """
+# a member without a phone: the null comes first in the plan, masked values after it
+PHONELESS_ID = id_number(birth=dt.date(1990, 6, 15))
+PHONELESS = member("CHILD", name="欧阳小明", number=PHONELESS_ID, phone=None)
+NULL_FIRST = """
+query($a: String!) { household(archiveNo: $a) { members { phone name idNumber } } }
+"""
 ACCOUNTS = "query($a: String!) { household(archiveNo: $a) { acct: bankAccount bankAccount } }"
 
 
@@ -145,3 +151,17 @@ async def test_aliased_bank_account_masked_for_case_staff_clear_for_finance(
     assert body["data"]["household"] == {"acct": masked, "bankAccount": masked}
     body = await api.gql(finance, ACCOUNTS, {"a": archive})
     assert body["data"]["household"] == {"acct": ACCOUNT, "bankAccount": ACCOUNT}
+
+
+async def test_masked_values_after_a_null_come_back_masked(api: Api, runtime: Runtime) -> None:
+    """A null masked value is skipped, not taken as the end of the plan."""
+    await load_regions(runtime)
+    worker = await issue_token(runtime, "caseworker", CASEWORKER_TOWNSHIP)
+    people = [*PEOPLE, PHONELESS]
+    body = await api.gql(worker, SUBMIT, {"i": application(members=people)})
+    archive_no = body["data"]["submitApplication"]["archiveNo"]
+    supervisor = await issue_token(runtime, "supervisor", "22")
+    body = await api.gql(supervisor, NULL_FIRST, {"a": archive_no})
+    assert "errors" not in body, body
+    found = [m for m in body["data"]["household"]["members"] if m["phone"] is None]
+    assert found == [{"phone": None, "name": "欧阳**", "idNumber": masked_id(PHONELESS_ID)}]

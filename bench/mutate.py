@@ -1,0 +1,493 @@
+"""Mutation testing of the modules that keep the README's promises (`make mutate`).
+
+Each target below names a module, the functions in it that keep a promise (all of
+it when none are named) and the tests that can notice a break there. Every mutant
+is one small change to the file on disk (Cosmic Ray's operators, plus one of ours
+that drops a call made for its effect, such as an audit append); the target's
+tests then run with `-x` and a timeout. A mutant the tests do not fail on survived.
+
+Why this shape:
+- Only the tests that can kill a mutant run: the whole suite takes minutes, a
+  focused selection seconds. The table is the contract: a promise's tests belong
+  in its row.
+- SQLite only, unless the module branches on the dialect (the chain's append, the
+  hot-path reader, the request pipeline's lone append): then PostgreSQL runs too.
+  A mutant elsewhere is the same Python on both backends.
+- Mutants are counted per target; `strict` targets (scoped queries, mask
+  application, audit write paths) must have no survivor, the rest at least 90%
+  killed. An equivalent mutant is listed with its reason in
+  tests/mutation-equivalents.txt and counted apart.
+- Results are kept per target in .mutate/ (Cosmic Ray work databases) keyed by
+  the module's text, so an interrupted run resumes; `--retest-survivors` runs the
+  survivors again after a test was added.
+
+Prints JSON: per target mutants, killed, timeouts, survived, equivalent, and each
+survivor with its file:line and diff. Exit status 1 when a target misses its goal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import hashlib
+import json
+import os
+import signal
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import parso
+from cosmic_ray import plugins
+from cosmic_ray.ast import ast_nodes, get_ast_from_path
+from cosmic_ray.mutating import mutate_and_test
+from cosmic_ray.operators.operator import Example, Operator
+from cosmic_ray.testing import run_tests
+from cosmic_ray.work_db import WorkDB, use_db
+from cosmic_ray.work_item import MutationSpec, TestOutcome, WorkerOutcome, WorkItem
+
+ROOT = Path(__file__).resolve().parent.parent
+SESSIONS = ROOT / ".mutate"
+EQUIVALENTS = ROOT / "tests" / "mutation-equivalents.txt"
+GOAL_REST = 0.90
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    module: str
+    tests: tuple[str, ...]
+    functions: frozenset[str] = frozenset()  # empty: the whole module
+    strict: bool = False  # zero survivors expected
+    postgres: bool = False  # run the PostgreSQL variants too (dialect branches)
+
+
+def _fns(*names: str) -> frozenset[str]:
+    return frozenset(names)
+
+
+# Test selections: the files whose tests can notice a break in the module.
+MASK_TESTS = (
+    "tests/policies/test_masking.py",
+    "tests/authz/test_masks_by_response_key.py",
+)
+# test_matrix.py (the whole decision table, ~20 s) is left to `make test`: every_field
+# asks the same engine for every field of the schema in a few seconds
+POLICY_TESTS = (
+    "tests/authz/test_every_field.py",
+    "tests/authz/test_limits.py",
+)
+PIPELINE_TESTS = (
+    "tests/api/test_pipeline_entries.py",
+    "tests/api/test_errors.py",
+    "tests/audit/test_audit_log.py",
+)
+APPEND_TESTS = (
+    "tests/audit/test_audit_log.py",
+    "tests/api/test_pipeline_entries.py",
+    "tests/audit/test_tamper.py",
+)
+VERIFY_TESTS = (
+    "tests/audit/test_tamper.py",
+    "tests/audit/test_audit_log.py",
+    "tests/audit/test_retention.py",
+    "tests/audit/test_anchors.py",
+)
+SCOPE_TESTS = (
+    "tests/api/test_households.py",
+    "tests/api/test_statement_count.py",
+    "tests/api/test_compiled_path.py",
+    "tests/authz/test_masks_by_response_key.py",
+)
+AUTH_TESTS = (
+    "tests/api/test_authentication.py",
+    "tests/cli/test_cli.py",
+)
+
+TARGETS = (
+    Target(
+        "mask application",
+        "gateway/policy_gate.py",
+        MASK_TESTS,
+        _fns("apply_masks", "has_masks", "PlanNode", "analyse"),
+        strict=True,
+    ),
+    Target("maskers", "policies/masking.py", MASK_TESTS, strict=True),
+    Target(
+        "policy walk",
+        "gateway/policy_gate.py",
+        (*POLICY_TESTS, *MASK_TESTS),
+        _fns("_Walker", "select_operation", "limit_error", "PolicyGate", "RequestGate", "_named"),
+    ),
+    Target("policy engine", "policies/engine.py", (*POLICY_TESTS, "tests/authz/test_admin.py")),
+    Target(
+        "pipeline audit paths",
+        "gateway/endpoint.py",
+        PIPELINE_TESTS,
+        _fns("_finish", "_append_alone", "_failure"),
+        strict=True,
+        postgres=True,
+    ),
+    Target("audit record", "audit/record.py", PIPELINE_TESTS, strict=True),
+    Target(
+        "audit chain: append",
+        "audit/chain.py",
+        APPEND_TESTS,
+        _fns("_read_head", "entry_hash", "head_signature", "sign", "AuditChain"),
+        strict=True,
+        postgres=True,
+    ),
+    Target(
+        "audit chain: verify and purge",
+        "audit/chain.py",
+        VERIFY_TESTS,
+        _fns("signature_holds", "verify", "_anchors_hold", "_verify_chain", "purge", "_entries"),
+    ),
+    Target("scoped reads: households", "store/households.py", SCOPE_TESTS, strict=True),
+    Target(
+        "scoped reads: fast reader", "store/fastread.py", SCOPE_TESTS, strict=True, postgres=True
+    ),
+    Target(
+        "scoped reads: duplicates",
+        "store/duplicates.py",
+        ("tests/workflow/test_duplicates.py",),
+        strict=True,
+    ),
+    Target(
+        "scoped reads: timeliness",
+        "store/timeliness.py",
+        ("tests/workflow/test_standards_timeliness.py",),
+        strict=True,
+    ),
+    Target("credential checks: gateway", "gateway/auth.py", AUTH_TESTS),
+    Target("credential checks: store", "store/credentials.py", AUTH_TESTS),
+)
+
+
+class RemoveCallStatement(Operator):  # type: ignore[misc]
+    """Drops a call made for its effect: `await chain.append(tx, entry)` becomes `None`.
+
+    Cosmic Ray has no statement deletion; this is the mutation behind "a branch
+    stops writing its entry"."""
+
+    def mutation_positions(self, node: Any) -> Iterator[tuple[Any, Any]]:
+        if (
+            node.type in ("atom_expr", "power")
+            and node.parent is not None
+            and node.parent.type == "simple_stmt"
+            and node.children[-1].type == "trailer"
+            and node.children[-1].children[0].value == "("
+        ):
+            yield (node.start_pos, node.end_pos)
+
+    def mutate(self, node: Any, index: int) -> Any:
+        return parso.python.tree.Keyword("None", node.start_pos, node.get_first_leaf().prefix)
+
+    @classmethod
+    def examples(cls) -> tuple[Example, ...]:
+        return (Example("f(x)\n", "None\n"),)
+
+
+plugins.OPERATOR_PROVIDERS["dibao"] = {"RemoveCallStatement": RemoveCallStatement}
+
+# A small set that says something each: boundary and negation of comparisons,
+# one swap per arithmetic operator, and/or, not, constants, loops, except clauses.
+OPERATORS = (
+    "core/ReplaceComparisonOperator_Eq_NotEq",
+    "core/ReplaceComparisonOperator_NotEq_Eq",
+    "core/ReplaceComparisonOperator_Lt_LtE",
+    "core/ReplaceComparisonOperator_Lt_GtE",
+    "core/ReplaceComparisonOperator_LtE_Lt",
+    "core/ReplaceComparisonOperator_LtE_Gt",
+    "core/ReplaceComparisonOperator_Gt_GtE",
+    "core/ReplaceComparisonOperator_Gt_LtE",
+    "core/ReplaceComparisonOperator_GtE_Gt",
+    "core/ReplaceComparisonOperator_GtE_Lt",
+    "core/ReplaceComparisonOperator_Is_IsNot",
+    "core/ReplaceComparisonOperator_IsNot_Is",
+    "core/ReplaceBinaryOperator_Add_Sub",
+    "core/ReplaceBinaryOperator_Sub_Add",
+    "core/ReplaceBinaryOperator_Mul_Add",
+    "core/ReplaceBinaryOperator_Div_Mul",
+    "core/ReplaceBinaryOperator_FloorDiv_Mul",
+    "core/ReplaceBinaryOperator_Mod_FloorDiv",
+    "core/ReplaceBinaryOperator_BitOr_BitAnd",
+    "core/ReplaceBinaryOperator_BitAnd_BitOr",
+    "core/ReplaceUnaryOperator_Delete_Not",
+    "core/ReplaceUnaryOperator_USub_UAdd",
+    "core/AddNot",
+    "core/ReplaceTrueWithFalse",
+    "core/ReplaceFalseWithTrue",
+    "core/ReplaceAndWithOr",
+    "core/ReplaceOrWithAnd",
+    "core/ReplaceBreakWithContinue",
+    "core/ReplaceContinueWithBreak",
+    "core/ZeroIterationForLoop",
+    "core/NumberReplacer",
+    "core/ExceptionReplacer",
+    "dibao/RemoveCallStatement",
+)
+
+
+# --- where a mutation may go ------------------------------------------------------
+
+
+def _char_col(lines: list[str], lineno: int, byte_col: int) -> int:
+    return len(lines[lineno - 1].encode()[:byte_col].decode(errors="ignore"))
+
+
+class _Places:
+    """Line ranges of the selected functions, and the spans of annotations and
+    docstrings (text that never runs: a mutant there is no mutant)."""
+
+    def __init__(self, source: str, functions: frozenset[str]) -> None:
+        self.lines = source.splitlines()
+        tree = ast.parse(source)
+        self.ranges: list[tuple[int, int]] = []
+        self.inert: list[tuple[tuple[int, int], tuple[int, int]]] = []
+        for node in ast.walk(tree):
+            definition = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+            if isinstance(node, definition) and node.name in functions:
+                start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+                self.ranges.append((start, node.end_lineno or node.lineno))
+            annotations: list[ast.expr | None] = []
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                annotations.append(node.returns)
+            elif isinstance(node, ast.arg | ast.AnnAssign):
+                annotations.append(node.annotation)
+            for annotation in annotations:
+                if annotation is not None:
+                    self.inert.append(self._span(annotation))
+        self.everywhere = not functions
+
+    def _span(self, node: ast.expr) -> tuple[tuple[int, int], tuple[int, int]]:
+        end_line = node.end_lineno or node.lineno
+        return (
+            (node.lineno, _char_col(self.lines, node.lineno, node.col_offset)),
+            (end_line, _char_col(self.lines, end_line, node.end_col_offset or 0)),
+        )
+
+    def allows(self, start: tuple[int, int]) -> bool:
+        if any(lo <= start <= hi for lo, hi in self.inert):
+            return False
+        return self.everywhere or any(lo <= start[0] <= hi for lo, hi in self.ranges)
+
+
+def _work_items(target: Target) -> Iterator[WorkItem]:
+    path = ROOT / target.module
+    places = _Places(path.read_text(encoding="utf-8"), target.functions)
+    module_ast = get_ast_from_path(path)
+    for operator_name in OPERATORS:
+        operator = plugins.get_operator(operator_name)()
+        positions = (
+            (node, start, end)
+            for node in ast_nodes(module_ast)
+            for start, end in operator.mutation_positions(node)
+        )
+        # occurrences count over the whole file, as the operator applies them
+        for occurrence, (_node, start, end) in enumerate(positions):
+            if places.allows(start):
+                spec = MutationSpec(
+                    module_path=target.module,
+                    operator_name=operator_name,
+                    occurrence=occurrence,
+                    start_pos=start,
+                    end_pos=end,
+                )
+                yield WorkItem.single(uuid.uuid4().hex, spec)
+
+
+# --- equivalents ------------------------------------------------------------------
+
+
+def load_equivalents() -> dict[tuple[str, str, str], str]:
+    """`module | operator | source line, stripped | reason`, one a line."""
+    found: dict[tuple[str, str, str], str] = {}
+    if not EQUIVALENTS.exists():
+        return found
+    for raw in EQUIVALENTS.read_text(encoding="utf-8").splitlines():
+        if not raw.strip() or raw.lstrip().startswith("#"):
+            continue
+        parts = [p.strip() for p in raw.split(" | ")]
+        if len(parts) != 4 or not parts[3]:
+            sys.exit(f"{EQUIVALENTS}: want 'module | operator | line | reason': {raw!r}")
+        found[(parts[0], parts[1], parts[2])] = parts[3]
+    return found
+
+
+# --- running ----------------------------------------------------------------------
+
+
+def test_command(target: Target) -> str:
+    selection = "" if target.postgres else ' -k "not postgres"'
+    return (
+        f"{sys.executable} -m pytest -x -q -p no:cacheprovider --no-header"
+        f"{selection} {' '.join(target.tests)}"
+    )
+
+
+def session_path(target: Target) -> Path:
+    text = (ROOT / target.module).read_bytes()
+    key = hashlib.sha256(
+        text + repr((target, OPERATORS)).encode() + RemoveCallStatement.__doc__.encode()  # type: ignore[union-attr]
+    ).hexdigest()[:12]
+    slug = "".join(c if c.isalnum() else "-" for c in target.name)
+    return SESSIONS / f"{slug}-{key}.sqlite"
+
+
+def _forget_bytecode(module: str) -> None:
+    # a mutant of the same size written in the same second as a cached .pyc would
+    # otherwise run as the original; the test runs write no bytecode
+    path = ROOT / module
+    for pyc in (path.parent / "__pycache__").glob(f"{path.stem}.*.pyc"):
+        pyc.unlink()
+
+
+def run_target(target: Target, *, limit: int | None, retest: bool, log: Any) -> None:
+    SESSIONS.mkdir(exist_ok=True)
+    _forget_bytecode(target.module)
+    with use_db(str(session_path(target)), WorkDB.Mode.create) as db:
+        if db.num_work_items == 0:
+            db.add_work_items(_work_items(target))
+        pending = list(db.pending_work_items)
+        if retest:
+            survivors = [
+                item
+                for item, result in db.completed_work_items
+                if result.test_outcome == TestOutcome.SURVIVED
+            ]
+            pending = survivors + pending
+        if not pending:
+            return
+        command = test_command(target)
+        started = time.monotonic()
+        outcome, output = run_tests(command, 900)
+        baseline = time.monotonic() - started
+        if outcome != TestOutcome.SURVIVED:
+            sys.exit(f"{target.name}: the tests fail without any mutant:\n{output[-3000:]}")
+        timeout = max(30.0, 3 * baseline)
+        print(
+            f"{target.name}: {len(pending)} mutants to run, baseline {baseline:.1f}s",
+            file=log,
+            flush=True,
+        )
+        for n, item in enumerate(pending if limit is None else pending[:limit], 1):
+            result = mutate_and_test(item.mutations, command, timeout)
+            db.set_result(item.job_id, result)
+            spec = item.mutations[0]
+            print(
+                f"  [{n}] {spec.module_path}:{spec.start_pos[0]} {spec.operator_name}"
+                f" -> {result.test_outcome.value if result.test_outcome else 'n/a'}",
+                file=log,
+                flush=True,
+            )
+
+
+def _line(module: str, lineno: int) -> str:
+    return (ROOT / module).read_text(encoding="utf-8").splitlines()[lineno - 1].strip()
+
+
+def report(target: Target, equivalents: dict[tuple[str, str, str], str]) -> dict[str, Any]:
+    path = session_path(target)
+    counts = {"mutants": 0, "killed": 0, "timeouts": 0, "survived": 0, "equivalent": 0}
+    survivors: list[dict[str, Any]] = []
+    equivalent: list[dict[str, str]] = []
+    pending = 0
+    if path.exists():
+        with use_db(str(path), WorkDB.Mode.open) as db:
+            pending = db.num_work_items - db.num_results
+            for item, result in db.completed_work_items:
+                if result.worker_outcome in (WorkerOutcome.SKIPPED, WorkerOutcome.NO_TEST):
+                    continue
+                spec = item.mutations[0]
+                line = _line(spec.module_path.as_posix(), spec.start_pos[0])
+                where = f"{spec.module_path.as_posix()}:{spec.start_pos[0]}"
+                counts["mutants"] += 1
+                if result.test_outcome != TestOutcome.SURVIVED:
+                    counts["killed"] += 1
+                    counts["timeouts"] += result.output == "timeout"
+                    continue
+                reason = equivalents.get((spec.module_path.as_posix(), spec.operator_name, line))
+                if reason is not None:
+                    counts["equivalent"] += 1
+                    equivalent.append(
+                        {"location": where, "mutation": spec.operator_name, "reason": reason}
+                    )
+                    continue
+                counts["survived"] += 1
+                survivors.append(
+                    {
+                        "location": where,
+                        "mutation": spec.operator_name,
+                        "line": line,
+                        "diff": "\n".join(
+                            d
+                            for d in (result.diff or "").splitlines()
+                            if d[:1] in "+-" and d[:3] not in ("+++", "---")
+                        ),
+                    }
+                )
+    judged = counts["mutants"] - counts["equivalent"]
+    rate = counts["killed"] / judged if judged else None
+    goal = "no survivor" if target.strict else f">= {GOAL_REST:.0%} killed"
+    met = (counts["survived"] == 0) if target.strict else (rate is not None and rate >= GOAL_REST)
+    return {
+        "target": target.name,
+        "module": target.module,
+        "functions": sorted(target.functions) or "all",
+        "tests": list(target.tests),
+        "backends": ["sqlite", "postgres"] if target.postgres else ["sqlite"],
+        **counts,
+        "not_run": pending,
+        "kill_rate": round(rate, 4) if rate is not None else None,
+        "goal": goal,
+        "goal_met": met and pending == 0,
+        "survivors": survivors,
+        "equivalents": equivalent,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument(
+        "--only", action="append", default=[], help="targets whose name or module contains this"
+    )
+    parser.add_argument(
+        "--limit", type=int, help="at most this many mutants per target (development)"
+    )
+    parser.add_argument("--retest-survivors", action="store_true", help="run survivors again")
+    parser.add_argument("--report", action="store_true", help="print the figures; run nothing")
+    parser.add_argument(
+        "--list", action="store_true", help="count the mutants per target; run nothing"
+    )
+    args = parser.parse_args()
+    os.chdir(ROOT)
+    # a stop between mutating a file and restoring it must still restore it
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    targets = [
+        t for t in TARGETS if not args.only or any(o in t.name or o in t.module for o in args.only)
+    ]
+    if args.list:
+        print(json.dumps({t.name: sum(1 for _ in _work_items(t)) for t in targets}, indent=2))
+        return 0
+    if not args.report:
+        for target in targets:
+            run_target(target, limit=args.limit, retest=args.retest_survivors, log=sys.stderr)
+    equivalents = load_equivalents()
+    reports = [report(t, equivalents) for t in targets]
+    total = {
+        k: sum(r[k] for r in reports)
+        for k in ("mutants", "killed", "timeouts", "survived", "equivalent", "not_run")
+    }
+    judged = total["mutants"] - total["equivalent"]
+    total["kill_rate"] = round(total["killed"] / judged, 4) if judged else None
+    print(json.dumps({"total": total, "targets": reports}, indent=2, ensure_ascii=False))
+    return 0 if all(r["goal_met"] for r in reports) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
