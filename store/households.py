@@ -404,14 +404,22 @@ async def page_by(
     stmt: Select[Household],
     *,
     key: InstrumentedAttribute[Any],
+    scope: str,
     first: int,
     after: str | None,
 ) -> tuple[Sequence[Household], bool]:
     """One page of `stmt` in (key, archive number) order after the cursor's household,
-    and whether another page follows. The cursor is the household's, as everywhere."""
+    and whether another page follows. The cursor is the household's, as everywhere.
+
+    The anchor's sort value is looked up in the caller's scope: a cursor naming an
+    archive outside it finds no anchor and reads as one naming no archive at all
+    (an empty page), so pages cannot be used to learn where others' archives sort.
+    """
     if after is not None:
         archive_no = decode_cursor(after)
-        anchor = select(key).where(Household.archive_no == archive_no).scalar_subquery()
+        anchor = (
+            select(key).where(Household.archive_no == archive_no, in_scope(scope)).scalar_subquery()
+        )
         stmt = stmt.where(or_(key > anchor, and_(key == anchor, Household.archive_no > archive_no)))
     result = await session.scalars(stmt.order_by(key, Household.archive_no).limit(first + 1))
     rows: Sequence[Household] = result.all()
