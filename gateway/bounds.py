@@ -19,6 +19,7 @@ LIST_BOUNDS: Final[dict[str, Bound]] = {
     # connections
     "HouseholdConnection.edges": PAGE,
     "AuditEventConnection.edges": PAGE,
+    "DuplicateCandidateConnection.edges": PAGE,
     # a household's own records: members are capped on submission and by change
     # reports; histories grow by one row per step, change or month
     "Household.members": 30,
@@ -50,7 +51,5 @@ LIST_BOUNDS: Final[dict[str, Bound]] = {
     "Query.policyRules": 5000,
     "Query.credentials": 5000,
     "Query.auditActivity": 5000,
-    # groups of one ID number held twice: the store builds them all before answering
-    "Query.duplicateCandidates": 5000,
     "Mutation.archiveDue": MAX_PAGE,
 }

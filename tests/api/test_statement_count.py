@@ -121,7 +121,7 @@ LIST_QUERIES: dict[str, tuple[str, str]] = {
     ),
     "Query.duplicateCandidates": (
         "county_reviewer",
-        "{ duplicateCandidates { archiveNos elsewhere members } }",
+        "{ duplicateCandidates { totalCount edges { cursor node { archiveNos elsewhere members } } } }",
     ),
     "Query.standards": (
         "county_reviewer",
@@ -166,6 +166,7 @@ COVERED_BY = {
     "Statistics.byCategory": "Statistics.byStatus",
     "Statistics.payments": "Statistics.byStatus",
     "AuditEvent.fields": "AuditEventConnection.edges",
+    "DuplicateCandidateConnection.edges": "Query.duplicateCandidates",
 }
 
 
@@ -190,7 +191,7 @@ def object_lists() -> set[str]:
 
 
 # root fields that are connections now, measured as the lists they page
-CONNECTION_ROOTS = {"Query.dueForReview", "Query.overdue"}
+CONNECTION_ROOTS = {"Query.dueForReview", "Query.overdue", "Query.duplicateCandidates"}
 
 
 def test_every_list_of_the_schema_is_measured() -> None:
