@@ -31,8 +31,9 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.orm import InstrumentedAttribute, aliased
 
+from domain import bounds
 from domain.categories import elderly_born_on_or_before, minor_born_after
 from domain.enums import Area, Category, HouseholdStatus
 from domain.errors import InvalidInput
@@ -178,29 +179,47 @@ async def _children_by_archive(
     *,
     scope: str,
     archive_nos: Sequence[str],
-    order: Sequence[ColumnElement[object]],
+    order: Sequence[InstrumentedAttribute[Any]],
+    bound: int,
+    where: ColumnElement[bool] | InstrumentedAttribute[bool] | None = None,
 ) -> dict[str, list[T]]:
-    stmt = (
-        select(model)
+    """Each household's rows in `order`, at most `bound` of them: the last ones in
+    that order (the newest, for histories), cut in SQL by a rank per household."""
+    recent = func.row_number().over(
+        partition_by=model.archive_no, order_by=[column.desc() for column in order[1:]]
+    )
+    ranked = (
+        select(model, recent.label("recent"))
         .join(Household, Household.archive_no == model.archive_no)
         .where(model.archive_no.in_(archive_nos), in_scope(scope))
-        .order_by(*order)
+    )
+    if where is not None:
+        ranked = ranked.where(where)
+    inner = ranked.subquery()
+    row = aliased(model, inner)
+    stmt = (
+        select(row)
+        .where(inner.c.recent <= bound)
+        .order_by(*(getattr(row, column.key) for column in order))
     )
     grouped: dict[str, list[T]] = defaultdict(list)
-    for row in (await session.scalars(stmt)).all():
-        grouped[row.archive_no].append(row)
+    for found in (await session.scalars(stmt)).all():
+        grouped[found.archive_no].append(found)
     return grouped
 
 
 async def members_by_archive(
     session: AsyncSession, *, scope: str, archive_nos: Sequence[str]
 ) -> dict[str, list[Member]]:
+    """Current members only: former ones are neither listed nor counted."""
     return await _children_by_archive(
         session,
         Member,
         scope=scope,
         archive_nos=archive_nos,
-        order=[Member.archive_no, Member.position],  # type: ignore[list-item]
+        order=[Member.archive_no, Member.position],
+        bound=bounds.MEMBERS,
+        where=Member.active,
     )
 
 
@@ -212,7 +231,8 @@ async def reviews_by_archive(
         Review,
         scope=scope,
         archive_nos=archive_nos,
-        order=[Review.archive_no, Review.created_at, Review.id],  # type: ignore[list-item]
+        order=[Review.archive_no, Review.created_at, Review.id],
+        bound=bounds.REVIEWS,
     )
 
 
@@ -224,7 +244,8 @@ async def payments_by_archive(
         Payment,
         scope=scope,
         archive_nos=archive_nos,
-        order=[Payment.archive_no, Payment.period],  # type: ignore[list-item]
+        order=[Payment.archive_no, Payment.period],
+        bound=bounds.PAYMENTS,
     )
 
 
@@ -236,7 +257,8 @@ async def assets_by_archive(
         Asset,
         scope=scope,
         archive_nos=archive_nos,
-        order=[Asset.archive_no, Asset.kind, Asset.id],  # type: ignore[list-item]
+        order=[Asset.archive_no, Asset.kind, Asset.id],
+        bound=bounds.ASSETS,
     )
 
 
@@ -248,7 +270,8 @@ async def changes_by_archive(
         ChangeReport,
         scope=scope,
         archive_nos=archive_nos,
-        order=[ChangeReport.archive_no, ChangeReport.created_at, ChangeReport.id],  # type: ignore[list-item]
+        order=[ChangeReport.archive_no, ChangeReport.created_at, ChangeReport.id],
+        bound=bounds.CHANGES,
     )
 
 
@@ -260,7 +283,8 @@ async def objections_by_archive(
         Objection,
         scope=scope,
         archive_nos=archive_nos,
-        order=[Objection.archive_no, Objection.created_at, Objection.id],  # type: ignore[list-item]
+        order=[Objection.archive_no, Objection.created_at, Objection.id],
+        bound=bounds.OBJECTIONS,
     )
 
 
@@ -273,10 +297,11 @@ async def benefits_by_archive(
         scope=scope,
         archive_nos=archive_nos,
         order=[
-            BenefitHistory.archive_no,  # type: ignore[list-item]
-            BenefitHistory.effective_from,  # type: ignore[list-item]
-            BenefitHistory.created_at,  # type: ignore[list-item]
+            BenefitHistory.archive_no,
+            BenefitHistory.effective_from,
+            BenefitHistory.created_at,
         ],
+        bound=bounds.BENEFIT_HISTORY,
     )
 
 
@@ -385,11 +410,21 @@ async def active_member_rows(
             wanted = and_(MEMBERS.c.archive_no == any_(keys), HOUSEHOLDS.c.archive_no == any_(keys))
         else:
             wanted = MEMBERS.c.archive_no.in_(bindparam("archive_nos", expanding=True))
-        return (
-            select(*(MEMBERS.c[c] for c in columns))
+        # the same cut as `members_by_archive`: the last members by position
+        recent = func.row_number().over(
+            partition_by=MEMBERS.c.archive_no, order_by=MEMBERS.c.position.desc()
+        )
+        wanted_columns = [*columns, *(() if "position" in columns else ("position",))]
+        inner = (
+            select(*(MEMBERS.c[c] for c in wanted_columns), recent.label("recent"))
             .join(HOUSEHOLDS, HOUSEHOLDS.c.archive_no == MEMBERS.c.archive_no)
             .where(wanted, MEMBERS.c.active, in_scope(scope))
-            .order_by(MEMBERS.c.archive_no, MEMBERS.c.position)
+            .subquery()
+        )
+        return (
+            select(*(inner.c[c] for c in columns))
+            .where(inner.c.recent <= bounds.MEMBERS)
+            .order_by(inner.c.archive_no, inner.c.position)
         )
 
     grouped: dict[str, list[Record]] = defaultdict(list)
