@@ -9,8 +9,13 @@ a refused document costs at most a bounded number of steps whatever its shape
 (fragment cycles are skipped and left to validation to report; a fan-out of
 fragments spreading fragments counts every step it takes).
 
-Both the generic and the compiled read path call `document_refusal` before
-they validate anything.
+Before that, `read_text` lexes the text once (the gateway has already refused
+a text over the byte cap unread): the same pass gives the audit's shape hash,
+the key that parse and validation caches share, and lower bounds of the counts,
+so most over-limit documents are refused without being parsed. Each later step
+reuses what that pass and the shared parse found, instead of reading the text
+again. Both the generic and the compiled read path call `document_refusal`
+before they validate anything.
 """
 
 from __future__ import annotations
