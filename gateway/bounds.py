@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Final, Literal
 
+from domain import bounds
+
 PAGE: Final = "page"  # sized by the enclosing connection's `first`
 Bound = int | Literal["page"]
 
@@ -19,17 +21,17 @@ LIST_BOUNDS: Final[dict[str, Bound]] = {
     # connections
     "HouseholdConnection.edges": PAGE,
     "AuditEventConnection.edges": PAGE,
-    # a household's own records: members are capped on submission and by change
-    # reports; histories grow by one row per step, change or month
-    "Household.members": 30,
+    "DuplicateCandidateConnection.edges": PAGE,
+    # a household's own records: the store reads no more than these (domain/bounds.py)
+    "Household.members": bounds.MEMBERS,
     "Household.categories": 4,
-    "Household.reviews": 50,
-    "Household.objections": 50,
-    "Household.benefitHistory": 200,
-    "Household.changes": 200,
+    "Household.reviews": bounds.REVIEWS,
+    "Household.objections": bounds.OBJECTIONS,
+    "Household.benefitHistory": bounds.BENEFIT_HISTORY,
+    "Household.changes": bounds.CHANGES,
     "Household.stageDays": 20,
-    "Household.payments": 120,
-    "Household.assets": 50,
+    "Household.payments": bounds.PAYMENTS,
+    "Household.assets": bounds.ASSETS,
     "Member.categories": 4,
     # small enumerations: tracks x statuses, categories, payment statuses
     "Statistics.byStatus": 40,
@@ -45,7 +47,7 @@ LIST_BOUNDS: Final[dict[str, Bound]] = {
     # limit) or the members of one application (capped on submission)
     "AuditEvent.lookups": 50,
     "CredentialInfo.fields": 500,
-    "DuplicateCandidate.archiveNos": 50,
+    "DuplicateCandidate.archiveNos": bounds.DUPLICATE_ARCHIVES,
     # root lists that stay lists: naturally bounded by their arguments or by
     # administration (one county's standards; one county's batches; the policy)
     "Query.standards": 100,
@@ -54,7 +56,5 @@ LIST_BOUNDS: Final[dict[str, Bound]] = {
     "Query.credentials": 5000,
     "Query.auditActivity": 5000,
     "Query.lookupAlerts": 5000,  # one row per credential over the threshold
-    # groups of one ID number held twice: the store builds them all before answering
-    "Query.duplicateCandidates": 5000,
     "Mutation.archiveDue": MAX_PAGE,
 }

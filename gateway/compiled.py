@@ -41,7 +41,6 @@ from graphql import (
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
-    parse,
     validate,
 )
 from graphql.execution.values import get_argument_values, get_variable_values
@@ -52,6 +51,7 @@ from domain.archive import parse_archive_no
 from domain.errors import DomainError
 from domain.region import validate_scope
 from gateway.document_limits import document_refusal, validation_key
+from gateway.documents import parse_cached
 from gateway.policy_gate import GateError, Limits, analyse, apply_masks, limit_error
 from policies.engine import Decision
 from resolvers.context import Context
@@ -257,12 +257,11 @@ def compile_plan(
     text: str,
     operation_name: str | None,
     *,
-    max_tokens: int,
     limits: Limits,
 ) -> Plan | None:
     """A plan for a valid document the compiled path covers, else None."""
     try:
-        document = parse(text, max_tokens=max_tokens)  # the gateway's own token limit
+        document = parse_cached(text)  # the parse the generic path shares
     except GraphQLError:
         return None
     # the generic path's own limits, before validation: it gives the refusal
@@ -352,9 +351,7 @@ class CompiledReads:
         # a span only where work is done: parsing, validating and planning a new text
         with self.tracer.start_as_current_span("graphql.parse") as span:
             span.set_attribute(ATTR_EXECUTION, "compiled")
-            found = compile_plan(
-                self.schema, text, operation_name, max_tokens=self.max_tokens, limits=limits
-            )
+            found = compile_plan(self.schema, text, operation_name, limits=limits)
         self._plans[key] = found
         if len(self._plans) > PLAN_CACHE:
             self._plans.popitem(last=False)

@@ -9,15 +9,20 @@ a refused document costs at most a bounded number of steps whatever its shape
 (fragment cycles are skipped and left to validation to report; a fan-out of
 fragments spreading fragments counts every step it takes).
 
-Both the generic and the compiled read path call `document_refusal` before
-they validate anything.
+Before that, `read_text` lexes the text once (the gateway has already refused
+a text over the byte cap unread): the same pass gives the audit's shape hash,
+the key that parse and validation caches share, and lower bounds of the counts,
+so most over-limit documents are refused without being parsed. Each later step
+reuses what that pass and the shared parse found, instead of reading the text
+again. Both the generic and the compiled read path call `document_refusal`
+before they validate anything.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 
 from graphql import (
@@ -38,7 +43,16 @@ from graphql.language import Lexer
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 
-from gateway.documents import DOCUMENT_CACHE, parse_cached
+from gateway.documents import (
+    DOCUMENT_CACHE,
+    SHAPE,
+    digest,
+    key_parts,
+    parse_cached,
+    remember_token_key,
+    shape_part,
+    token_key,
+)
 from gateway.policy_gate import GateError, Limits
 
 
@@ -137,46 +151,103 @@ def document_refusal(document: DocumentNode, limits: Limits) -> GateError | None
     return None
 
 
-def scan(text: str, limits: Limits) -> None:
-    """Tokens and aliases, read off the token stream before anything is parsed.
+@dataclass(frozen=True, slots=True)
+class TextFacts:
+    """What the one lexing pass of a text found."""
 
-    Outside parentheses (arguments, variable definitions, directive arguments)
-    a colon can only follow an alias, so this counts the aliases written in the
-    text: a lower bound of the expanded count, enough to stop the documents
-    that cost most, for the price of lexing up to the first limit exceeded.
+    shape: str | None  # the audit's shape hash; None: the text is not GraphQL tokens
+    refusal: GateError | None  # the first limit exceeded, or None
+
+
+_NOT_KEYS = frozenset({TokenKind.AT, TokenKind.SPREAD, TokenKind.COLON})
+
+
+def _scan(text: str, limits: Limits, shape: list[str]) -> str:
+    """Lexes the text once: the shape (filled as it goes), the tokens' key
+    (returned), and the counts, stopping at the first limit exceeded.
+
+    The counts are lower bounds of what `measure` finds on the parsed document, so
+    a text refused here would be refused there, only later and dearer:
+    - a colon outside parentheses can only follow an alias;
+    - a name inside a selection set, not after `@`, `...`, `... on` or an alias's
+      colon, is a response key; a repeated key in one selection set (an inline
+      fragment shares its parent's) is what validation compares pairwise;
+    - fields written in fragments count once where written, not once per spread.
     """
     lexer = Lexer(Source(text))
-    tokens = aliases = parens = 0
+    parts: list[str] = []
+    tokens = aliases = fields = duplicates = parens = 0
+    sets: list[set[str]] = []
+    inline = False
+    before = after_spread = TokenKind.SOF
     token = lexer.advance()
     while token.kind is not TokenKind.EOF:
         tokens += 1
         if tokens > limits.max_tokens:
             raise _Exceeded("tokens", limits.max_tokens)
+        shape.append(shape_part(token))
+        parts.append(key_parts(token))
         kind = token.kind
         if kind is TokenKind.PAREN_L:
             parens += 1
         elif kind is TokenKind.PAREN_R:
             parens -= 1
-        elif kind is TokenKind.COLON and parens <= 0:
+        elif parens > 0:
+            pass  # arguments, variable definitions and their values
+        elif kind is TokenKind.NAME:
+            if before is TokenKind.SPREAD:
+                inline = token.value == "on"
+            elif sets and before not in _NOT_KEYS and after_spread is not TokenKind.SPREAD:
+                fields += 1
+                if fields > limits.max_fields:
+                    raise _Exceeded("fields", limits.max_fields)
+                keys, name = sets[-1], token.value or ""
+                if name in keys:
+                    duplicates += 1
+                    if duplicates > limits.max_duplicates:
+                        raise _Exceeded("duplicates", limits.max_duplicates)
+                keys.add(name)
+        elif kind is TokenKind.COLON:
             aliases += 1
             if aliases > limits.max_aliases:
                 raise _Exceeded("aliases", limits.max_aliases)
+        elif kind is TokenKind.BRACE_L:
+            sets.append(sets[-1] if inline and sets else set())
+            inline = False
+        elif kind is TokenKind.BRACE_R:
+            if sets:
+                sets.pop()
+        elif kind is TokenKind.SPREAD:
+            inline = True  # until a fragment's name says otherwise
+        # `... on T`: T follows `on`, which follows the spread
+        after_spread = before if kind is TokenKind.NAME and token.value == "on" else kind
+        before = kind
         token = lexer.advance()
+    return digest(parts)
 
 
 @lru_cache(maxsize=DOCUMENT_CACHE)
-def text_refusal(text: str, limits: Limits) -> GateError | None:
-    """The refusal of a text over a limit, or None, remembered per text: first the
-    token stream, then the parsed document. A text that is not GraphQL is not
-    refused here: validation reports it in its usual place."""
+def read_text(text: str, limits: Limits) -> TextFacts:
+    """The text read once, remembered per text: shape hash, tokens' key and counts
+    from one lexing pass, then the parsed document (shared by texts with the same
+    tokens) measured. A text that is not GraphQL is not refused here: validation
+    reports it in its usual place."""
+    shape: list[str] = []
     try:
-        scan(text, limits)
-        document = parse_cached(text)
+        key = _scan(text, limits, shape)
     except _Exceeded as exceeded:
-        return too_complex(exceeded.limit, exceeded.allowed)
+        # the shape of what was read is enough: reading on would cost per byte sent
+        return TextFacts(
+            digest([*shape, "..."], SHAPE), too_complex(exceeded.limit, exceeded.allowed)
+        )
     except GraphQLError:
-        return None
-    return document_refusal(document, limits)
+        return TextFacts(None, None)
+    remember_token_key(text, key)
+    try:
+        document = parse_cached(text)
+    except GraphQLError:
+        return TextFacts(digest(shape, SHAPE), None)
+    return TextFacts(digest(shape, SHAPE), document_refusal(document, limits))
 
 
 def too_complex(limit: str, allowed: int) -> GateError:
@@ -187,19 +258,7 @@ def too_complex(limit: str, allowed: int) -> GateError:
     )
 
 
-@lru_cache(maxsize=DOCUMENT_CACHE)
-def validation_key(text: str) -> str:
-    """The document as validation sees it: its tokens, without comments, whitespace
-    or commas. Lexing alone is cheaper than printing the parsed tree again."""
-    lexer = Lexer(Source(text))
-    digest = hashlib.sha256()
-    token = lexer.advance()
-    while token.kind is not TokenKind.EOF:
-        value = token.value or ""
-        # length-prefixed: `"a b"` and `"a" "b"` must not read alike
-        digest.update(f"{token.kind.value}{len(value)}:{value}".encode())
-        token = lexer.advance()
-    return digest.hexdigest()
+validation_key = token_key  # the name the compiled path knows it by
 
 
 _VALIDATED: OrderedDict[tuple[int, tuple[type[ASTValidationRule], ...], str], list[GraphQLError]]
@@ -220,7 +279,9 @@ class CheckedValidation(SchemaExtension):
         assert document is not None
         limits: Limits = ctx.context.gate.limits
         refusal = (
-            text_refusal(ctx.query, limits) if ctx.query else document_refusal(document, limits)
+            read_text(ctx.query, limits).refusal
+            if ctx.query
+            else document_refusal(document, limits)
         )
         if refusal is not None:
             ctx.pre_execution_errors = [refusal]
@@ -228,7 +289,7 @@ class CheckedValidation(SchemaExtension):
             return
         schema = ctx.schema._schema
         rules = tuple(ctx.validation_rules)
-        key = (id(schema), rules, validation_key(ctx.query) if ctx.query else print_ast(document))
+        key = (id(schema), rules, token_key(ctx.query) if ctx.query else print_ast(document))
         errors = _VALIDATED.get(key)
         if errors is None:
             errors = validate_document(schema, document, rules)

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
-from functools import lru_cache
+from typing import TypeVar
 
 from graphql import (
     DocumentNode,
@@ -18,6 +19,7 @@ from graphql import (
     GraphQLError,
     OperationDefinitionNode,
     Source,
+    Token,
     TokenKind,
     parse,
     print_ast,
@@ -90,39 +92,93 @@ _LITERALS = frozenset({TokenKind.STRING, TokenKind.BLOCK_STRING, TokenKind.INT, 
 
 DOCUMENT_CACHE = 1024  # distinct document texts remembered per process
 
-
-@lru_cache(maxsize=DOCUMENT_CACHE)
-def parse_cached(text: str) -> DocumentNode:
-    """Parsed documents, shared and never mutated: clients send few distinct texts."""
-    return parse(text, max_tokens=MAX_TOKENS)
+K = TypeVar("K")
+V = TypeVar("V")
 
 
-@lru_cache(maxsize=DOCUMENT_CACHE)
-def document_id_of(text: str) -> str:
-    """The trusted-document id of a text (raises GraphQLError when it does not parse)."""
-    return document_id(normalize(parse_cached(text)))
+class Recent(OrderedDict[K, V]):
+    """A small LRU map: what clients sent lately, bounded."""
+
+    def __init__(self, size: int = DOCUMENT_CACHE) -> None:
+        super().__init__()
+        self.size = size
+
+    def recall(self, key: K) -> V | None:
+        value = self.get(key)
+        if value is not None:
+            self.move_to_end(key)
+        return value
+
+    def remember(self, key: K, value: V) -> V:
+        self[key] = value
+        self.move_to_end(key)
+        if len(self) > self.size:
+            self.popitem(last=False)
+        return value
 
 
-@lru_cache(maxsize=DOCUMENT_CACHE)
-def shape_hash(text: str) -> str:
-    """SHA-256 of the document normalized and stripped of literal values.
+def key_parts(token: Token) -> str:
+    """One token as the validation key reads it; length-prefixed, so that `"a b"`
+    and `"a" "b"` do not read alike."""
+    value = token.value or ""
+    return f"{token.kind.value}{len(value)}:{value}"
 
-    The audit log records this, not the raw text's hash: a literal (an ID number
-    written into the query) must not be recoverable by hashing guesses, and the
-    same operation with other values should hash alike.
-    """
+
+def shape_part(token: Token) -> str:
+    return "?" if token.kind in _LITERALS else (token.value or token.kind.value)
+
+
+SHAPE = "shape:"
+
+
+def digest(parts: list[str], prefix: str = "") -> str:
+    return prefix + hashlib.sha256(" ".join(parts).encode()).hexdigest()
+
+
+_TOKEN_KEYS: Recent[str, str] = Recent()  # text -> its tokens' key
+_BY_TOKENS: Recent[str, DocumentNode] = Recent()  # tokens' key -> parsed document
+_SINKS: Recent[str, dict[str, frozenset[str]]] = Recent()
+_IDS: Recent[str, str] = Recent()
+
+
+def remember_token_key(text: str, key: str) -> None:
+    """Told by the gateway's one lexing pass, so no later step lexes the text again."""
+    _TOKEN_KEYS.remember(text, key)
+
+
+def token_key(text: str) -> str:
+    """The document as validation sees it: its tokens, without comments, whitespace
+    or commas (raises GraphQLError when it does not lex). Usually known already."""
+    known = _TOKEN_KEYS.recall(text)
+    if known is not None:
+        return known
     lexer = Lexer(Source(text))
     parts: list[str] = []
     token = lexer.advance()
     while token.kind is not TokenKind.EOF:
-        if len(parts) > MAX_TOKENS:
-            # refused for its size anyway: the shape of what was read is enough,
-            # and reading on would cost the server per byte the caller sends
-            parts.append("...")
-            break
-        parts.append("?" if token.kind in _LITERALS else (token.value or token.kind.value))
+        parts.append(key_parts(token))
         token = lexer.advance()
-    return "shape:" + hashlib.sha256(" ".join(parts).encode()).hexdigest()
+    return _TOKEN_KEYS.remember(text, digest(parts))
+
+
+def parse_cached(text: str) -> DocumentNode:
+    """Parsed documents, shared and never mutated, one per token stream: a text
+    differing only in comments or spacing reuses the parse (its error locations
+    are those of the first such text, as with the validation cache)."""
+    key = token_key(text)
+    document = _BY_TOKENS.recall(key)
+    if document is None:
+        document = _BY_TOKENS.remember(key, parse(text, max_tokens=MAX_TOKENS))
+    return document
+
+
+def document_id_of(text: str) -> str:
+    """The trusted-document id of a text (raises GraphQLError when it does not parse)."""
+    key = token_key(text)
+    found = _IDS.recall(key)
+    if found is None:
+        found = _IDS.remember(key, document_id(normalize(parse_cached(text))))
+    return found
 
 
 async def store_documents(session: AsyncSession, texts: Sequence[str]) -> list[str]:

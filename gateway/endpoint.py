@@ -41,12 +41,11 @@ from domain.principal import Principal
 from gateway.auth import authenticate, peer_fingerprint
 from gateway.charging import RETRY_AFTER, charge_for
 from gateway.compiled import CompiledReads
-from gateway.document_limits import TooComplex, text_refusal
+from gateway.document_limits import TooComplex, read_text
 from gateway.documents import (
     PREFIX,
     document_id_of,
     load_document,
-    shape_hash,
 )
 from gateway.errors import error_body, format_error
 from gateway.inputs import InputRules
@@ -395,20 +394,22 @@ class GraphQLEndpoint:
             assert gql.query is not None
             text = gql.query
             doc_id = None
-        try:
-            record.document_hash = shape_hash(text)
-        except GraphQLError:  # not even tokens: keyed, so its content cannot be guessed back
-            record.document_hash = (
-                "raw:"
-                + hmac.new(
-                    self.runtime.cipher.keys.audit_key, text.encode(), hashlib.sha256
-                ).hexdigest()
-            )
+            limit = self.runtime.limits.max_query_bytes
+            # before any reading of the text: each pass over it costs per byte sent
+            if len(text) > limit or len(text.encode()) > limit:
+                record.document_hash = self._raw_hash(text)
+                raise BadRequest(
+                    f"The query text is over {limit // 1024} KB: send a smaller document, "
+                    "or the documentId of an approved one.",
+                    413,
+                )
         # size limits before any other reading of the document (see document_limits)
-        refusal = text_refusal(text, self.runtime.limits)
-        if refusal is not None:
+        facts = read_text(text, self.runtime.limits)
+        # not even tokens: keyed, so its content cannot be guessed back
+        record.document_hash = facts.shape or self._raw_hash(text)
+        if facts.refusal is not None:
             record.variables, _ = self.inputs.check(None, gql.variables)  # nothing kept
-            raise TooComplex(refusal)
+            raise TooComplex(facts.refusal)
         inputs = self.inputs.analyse(text, gql.operation_name)
         record.variables, problem = self.inputs.check(inputs, gql.variables)
         if principal.documents is not None:
@@ -423,6 +424,10 @@ class GraphQLEndpoint:
             # a fresh error: the cached one would gather every request's traceback
             raise InvalidInput(problem.message, field=problem.field)
         return text
+
+    def _raw_hash(self, text: str) -> str:
+        key = self.runtime.cipher.keys.audit_key
+        return "raw:" + hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
 
     @staticmethod
     def _describe(record: AuditRecord, context: Context) -> None:

@@ -61,6 +61,9 @@ class Limits:
     # one selection set (validation compares those pairwise)
     max_fields: int = 500
     max_duplicates: int = 15
+    # the query text itself, checked before it is read at all (trusted documents,
+    # stored by the host, are exempt): an honest client's documents are small
+    max_query_bytes: int = 32 * 1024
 
 
 ARCHIVE_ARGUMENT = "archiveNo"

@@ -32,6 +32,7 @@ NOT_FIELD_FILTERS: frozenset[tuple[str, str]] = frozenset(
         *(("Query.households", a) for a in _PAGING),
         *(("Query.dueForReview", a) for a in _PAGING),
         *(("Query.overdue", a) for a in _PAGING),
+        *(("Query.duplicateCandidates", a) for a in _PAGING),
         ("Query.household", "archiveNo"),  # the record asked for, not a filter over many
         ("Query.verifyRecipient", "idNumber"),  # the question itself: counted and audited
         ("Query.dueForReview", "before"),  # the review date is the entry point's own subject

@@ -2,35 +2,49 @@
 
 from __future__ import annotations
 
-import strawberry
-
 from domain.region import validate_scope
 from resolvers.context import Info
+from resolvers.households import DEFAULT_PAGE, page_size
+from schema.types import (
+    DuplicateCandidate,
+    DuplicateCandidateConnection,
+    DuplicateCandidateEdge,
+    page_info,
+)
 from store import duplicates as store
 
 
-@strawberry.type(
-    description="One ID number held by several pending or active households: the archive "
-    "numbers in your region, and how many others hold it elsewhere."
-)
-class DuplicateCandidate:
-    archive_nos: list[str]
-    elsewhere: int = strawberry.field(description="Households outside your region holding it.")
-    members: int = strawberry.field(description="Member records carrying the ID number.")
-
-
-async def duplicate_candidates(info: Info, region: str | None = None) -> list[DuplicateCandidate]:
+async def duplicate_candidates(
+    info: Info,
+    region: str | None = None,
+    first: int | None = DEFAULT_PAGE,
+    after: str | None = None,
+) -> DuplicateCandidateConnection:
     ctx = info.context
+    size = page_size(first)
     narrowed = validate_scope(region, field="region") if region else None
     async with ctx.reading() as session:
-        found = await store.duplicate_candidates(
-            session, scope=ctx.principal.scope, region=narrowed
+        found, has_next = await store.duplicate_candidates(
+            session, scope=ctx.principal.scope, region=narrowed, first=size, after=after
         )
     for candidate in found:
         ctx.touched.update(candidate.archive_nos)
-    return [
-        DuplicateCandidate(
-            archive_nos=list(c.archive_nos), elsewhere=c.elsewhere, members=c.members
+
+    async def count() -> int:
+        async with ctx.reading() as session:
+            return await store.count_candidates(session, scope=ctx.principal.scope, region=narrowed)
+
+    edges = [
+        DuplicateCandidateEdge(
+            node=DuplicateCandidate(
+                archive_nos=list(c.archive_nos), elsewhere=c.elsewhere, members=c.members
+            ),
+            cursor=c.cursor,
         )
         for c in found
     ]
+    return DuplicateCandidateConnection(
+        edges=edges,
+        page_info=page_info([e.cursor for e in edges], has_next=has_next, after=after),
+        count=count,
+    )

@@ -110,7 +110,9 @@ async def household_page(
     has_next = False
     if stmt is not None:
         async with ctx.reading() as session:
-            rows, has_next = await store.page_by(session, stmt, key=key, first=size, after=after)
+            rows, has_next = await store.page_by(
+                session, stmt, key=key, scope=ctx.principal.scope, first=size, after=after
+            )
     ctx.touched.update(r.archive_no for r in rows)
 
     async def count() -> int:

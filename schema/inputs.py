@@ -60,6 +60,8 @@ INPUT_BOUNDS: dict[str, Bound] = {
     "Query.dueForReview(after:)": CURSOR,
     "Query.overdue(first:)": PLAIN,
     "Query.overdue(after:)": CURSOR,
+    "Query.duplicateCandidates(first:)": PLAIN,
+    "Query.duplicateCandidates(after:)": CURSOR,
     "Query.verifyRecipient(idNumber:)": Bound(max_length=32),
     "Query.dueForReview(before:)": PLAIN,
     "Query.dueForReview(region:)": CODE,

@@ -31,11 +31,16 @@ from resolvers.audit_events import (
     AuditVerificationRun,
     LookupAlert,
 )
-from resolvers.duplicates import DuplicateCandidate
 from resolvers.payments import Payment, PaymentBatchResult, PaymentBatchSummary
 from resolvers.standards import StandardChange
 from resolvers.timeliness import Statistics
-from schema.types import Household, HouseholdConnection, RecipientCheck, Standard
+from schema.types import (
+    DuplicateCandidateConnection,
+    Household,
+    HouseholdConnection,
+    RecipientCheck,
+    Standard,
+)
 
 
 @strawberry.type
@@ -64,7 +69,7 @@ class Query:
         resolver=payment_resolvers.payment_batches,
         description="A county's payment batches, newest first, with totals per status.",
     )
-    duplicate_candidates: list[DuplicateCandidate] = strawberry.field(
+    duplicate_candidates: DuplicateCandidateConnection = strawberry.field(
         resolver=duplicate_resolvers.duplicate_candidates,
         description="ID numbers held by more than one pending or active household (reviewers).",
     )

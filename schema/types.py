@@ -379,6 +379,33 @@ class HouseholdConnection:
         return int(await self.count())  # type: ignore[operator]
 
 
+@strawberry.type(
+    description="One ID number held by several pending or active households: the archive "
+    "numbers in your region, and how many others hold it elsewhere."
+)
+class DuplicateCandidate:
+    archive_nos: list[str]
+    elsewhere: int = strawberry.field(description="Households outside your region holding it.")
+    members: int = strawberry.field(description="Member records carrying the ID number.")
+
+
+@strawberry.type
+class DuplicateCandidateEdge:
+    node: DuplicateCandidate
+    cursor: str
+
+
+@strawberry.type(description="A page of duplicate candidates (Relay connection).")
+class DuplicateCandidateConnection:
+    edges: list[DuplicateCandidateEdge]
+    page_info: PageInfo
+    count: strawberry.Private[object]  # awaitable factory for totalCount, run only when asked
+
+    @strawberry.field(description="All candidates in your region.")
+    async def total_count(self) -> int:
+        return int(await self.count())  # type: ignore[operator]
+
+
 @strawberry.type(description="Answer to a partner's question: is this person a current recipient?")
 class RecipientCheck:
     is_recipient: bool

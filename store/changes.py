@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain import bounds
 from domain.application import ValidMember
 from domain.benefit import monthly_benefit
 from domain.enums import CLAIMING_STATUSES, Area, ChangeKind, HouseholdStatus
@@ -90,6 +91,14 @@ async def report_change(
     elif kind is ChangeKind.MEMBER_JOINED:
         if new_member is None:
             raise InvalidInput("newMember: the joining member", field="newMember")
+        current = await session.scalar(
+            select(func.count()).where(Member.archive_no == archive_no, Member.active)
+        )
+        if int(current or 0) >= bounds.MEMBERS:  # reads list no more than this
+            raise Conflict(
+                f"members: a household lists at most {bounds.MEMBERS} current members",
+                field="members",
+            )
         member = await _add_member(session, cipher, household, new_member)
         if HouseholdStatus(household.status) in CLAIMING_STATUSES:
             await claim_ids(

@@ -5,25 +5,31 @@ The `id_claims` primary key stops new ones; this finds those already there
 blind index alone, in SQL, so no ID number is ever decrypted. A group is shown
 to a caller only when at least one of its households is in the caller's view
 (region scope, narrowed by an optional region); of the rest, only a count.
+Groups are paged in SQL, by keyset, so a page costs its own groups only.
 """
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, case, distinct, func, select
+from sqlalchemy import ColumnElement, Subquery, and_, case, distinct, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.archive import ARCHIVE_NO_RE
+from domain.bounds import DUPLICATE_ARCHIVES as MAX_ARCHIVES
 from domain.enums import CLAIMING_STATUSES
+from domain.errors import InvalidInput
 from store.households import code_prefix, in_scope
 from store.models import Household, Member
 
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
-    archive_nos: tuple[str, ...]  # inside the caller's view
+    archive_nos: tuple[str, ...]  # inside the caller's view, at most MAX_ARCHIVES
     elsewhere: int  # households outside it
     members: int  # member records carrying the ID number, across all households
+    cursor: str  # where the next page starts after this group
 
 
 def _view(scope: str, region: str | None) -> ColumnElement[bool]:
@@ -35,14 +41,15 @@ def _view(scope: str, region: str | None) -> ColumnElement[bool]:
     return clause
 
 
-async def duplicate_candidates(
-    session: AsyncSession, *, scope: str, region: str | None
-) -> list[Candidate]:
-    visible = _view(scope, region)
-    claiming = and_(
-        Member.active,
-        Household.status.in_(sorted(s.value for s in CLAIMING_STATUSES)),
-    )
+def _claiming() -> ColumnElement[bool]:
+    return and_(Member.active, Household.status.in_(sorted(s.value for s in CLAIMING_STATUSES)))
+
+
+def _groups(visible: ColumnElement[bool]) -> Subquery:
+    """One row per ID number held by more than one claiming household, one of them
+    in view; placed by its first archive in view, then its rank among the groups
+    sharing that first archive (the blind index orders them but never leaves SQL)."""
+    claiming = _claiming()
     # only people held by a household in the view are grouped: a county reviewer's
     # query scans the county's members, not the nation's
     in_view = (
@@ -53,12 +60,14 @@ async def duplicate_candidates(
     )
     households = func.count(distinct(Household.archive_no))
     inside = func.count(distinct(case((visible, Household.archive_no))))
-    groups = (
+    first = func.min(case((visible, Household.archive_no)))
+    grouped = (
         select(
             Member.id_index.label("id_index"),
             households.label("households"),
             inside.label("inside"),
             func.count(Member.id).label("members"),
+            first.label("first"),
         )
         .join(Household, Household.archive_no == Member.archive_no)
         .where(claiming, Member.id_index.in_(in_view))
@@ -66,29 +75,79 @@ async def duplicate_candidates(
         .having(households > 1, inside > 0)
         .subquery()
     )
-    # one statement (one snapshot): each group with its households inside the view
+    nth = func.row_number().over(partition_by=grouped.c.first, order_by=grouped.c.id_index)
+    return select(grouped, nth.label("nth")).subquery()
+
+
+def encode_cursor(first: str, nth: int) -> str:
+    return base64.urlsafe_b64encode(f"d:{first}:{nth}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[str, int]:
+    try:
+        kind, first, nth = base64.urlsafe_b64decode(cursor.encode()).decode().split(":")
+        if kind != "d" or ARCHIVE_NO_RE.fullmatch(first) is None:
+            raise ValueError(kind)
+        return first, int(nth)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInput("after: not a cursor from this API", field="after") from None
+
+
+async def duplicate_candidates(
+    session: AsyncSession,
+    *,
+    scope: str,
+    region: str | None,
+    first: int,
+    after: str | None,
+) -> tuple[list[Candidate], bool]:
+    """One page of groups in (first archive in view, rank) order after the cursor,
+    and whether another page follows: the page is cut in SQL, and only its groups'
+    households are read."""
+    visible = _view(scope, region)
+    groups = _groups(visible)
+    stmt = select(groups)
+    if after is not None:
+        archive_no, nth = decode_cursor(after)
+        stmt = stmt.where(
+            or_(groups.c.first > archive_no, and_(groups.c.first == archive_no, groups.c.nth > nth))
+        )
+    page = stmt.order_by(groups.c.first, groups.c.nth).limit(first + 1).subquery()
+    # one statement (one snapshot): the page's groups with their households in view
     rows = (
         await session.execute(
             select(
-                groups.c.id_index,
-                groups.c.households,
-                groups.c.inside,
-                groups.c.members,
+                page.c.first,
+                page.c.nth,
+                page.c.households,
+                page.c.inside,
+                page.c.members,
                 Household.archive_no,
             )
-            .join(Member, Member.id_index == groups.c.id_index)
+            .join(Member, Member.id_index == page.c.id_index)
             .join(Household, Household.archive_no == Member.archive_no)
-            .where(claiming, visible)
-            .order_by(groups.c.id_index, Household.archive_no)
+            .where(_claiming(), visible)
+            .order_by(page.c.first, page.c.nth, Household.archive_no)
         )
     ).all()
-    by_group: dict[bytes, tuple[int, int, int, list[str]]] = {}
-    for id_index, total, seen, members, archive_no in rows:
-        entry = by_group.setdefault(id_index, (int(total), int(seen), int(members), []))
-        if archive_no not in entry[3]:
-            entry[3].append(archive_no)
+    by_group: dict[tuple[str, int], tuple[int, int, int, list[str]]] = {}
+    for first_no, nth, total, seen, members, archive_no in rows:
+        entry = by_group.setdefault((first_no, nth), (int(total), int(seen), int(members), []))
+        numbers = entry[3]
+        if archive_no not in numbers and len(numbers) < MAX_ARCHIVES:
+            numbers.append(archive_no)
     candidates = [
-        Candidate(archive_nos=tuple(numbers), elsewhere=total - seen, members=members)
-        for total, seen, members, numbers in by_group.values()
+        Candidate(
+            archive_nos=tuple(numbers),
+            elsewhere=total - seen,
+            members=members,
+            cursor=encode_cursor(*key),
+        )
+        for key, (total, seen, members, numbers) in by_group.items()
     ]
-    return sorted(candidates, key=lambda c: (c.archive_nos, c.elsewhere))
+    return candidates[:first], len(candidates) > first
+
+
+async def count_candidates(session: AsyncSession, *, scope: str, region: str | None) -> int:
+    groups = _groups(_view(scope, region))
+    return int(await session.scalar(select(func.count()).select_from(groups)) or 0)

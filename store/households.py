@@ -31,8 +31,9 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.orm import InstrumentedAttribute, aliased
 
+from domain import bounds
 from domain.archive import ARCHIVE_NO_RE
 from domain.categories import elderly_born_on_or_before, minor_born_after
 from domain.enums import Area, Category, HouseholdStatus
@@ -182,29 +183,47 @@ async def _children_by_archive(
     *,
     scope: str,
     archive_nos: Sequence[str],
-    order: Sequence[ColumnElement[object]],
+    order: Sequence[InstrumentedAttribute[Any]],
+    bound: int,
+    where: ColumnElement[bool] | InstrumentedAttribute[bool] | None = None,
 ) -> dict[str, list[T]]:
-    stmt = (
-        select(model)
+    """Each household's rows in `order`, at most `bound` of them: the last ones in
+    that order (the newest, for histories), cut in SQL by a rank per household."""
+    recent = func.row_number().over(
+        partition_by=model.archive_no, order_by=[column.desc() for column in order[1:]]
+    )
+    ranked = (
+        select(model, recent.label("recent"))
         .join(Household, Household.archive_no == model.archive_no)
         .where(model.archive_no.in_(archive_nos), in_scope(scope))
-        .order_by(*order)
+    )
+    if where is not None:
+        ranked = ranked.where(where)
+    inner = ranked.subquery()
+    row = aliased(model, inner)
+    stmt = (
+        select(row)
+        .where(inner.c.recent <= bound)
+        .order_by(*(getattr(row, column.key) for column in order))
     )
     grouped: dict[str, list[T]] = defaultdict(list)
-    for row in (await session.scalars(stmt)).all():
-        grouped[row.archive_no].append(row)
+    for found in (await session.scalars(stmt)).all():
+        grouped[found.archive_no].append(found)
     return grouped
 
 
 async def members_by_archive(
     session: AsyncSession, *, scope: str, archive_nos: Sequence[str]
 ) -> dict[str, list[Member]]:
+    """Current members only: former ones are neither listed nor counted."""
     return await _children_by_archive(
         session,
         Member,
         scope=scope,
         archive_nos=archive_nos,
-        order=[Member.archive_no, Member.position],  # type: ignore[list-item]
+        order=[Member.archive_no, Member.position],
+        bound=bounds.MEMBERS,
+        where=Member.active,
     )
 
 
@@ -216,7 +235,8 @@ async def reviews_by_archive(
         Review,
         scope=scope,
         archive_nos=archive_nos,
-        order=[Review.archive_no, Review.created_at, Review.id],  # type: ignore[list-item]
+        order=[Review.archive_no, Review.created_at, Review.id],
+        bound=bounds.REVIEWS,
     )
 
 
@@ -228,7 +248,8 @@ async def payments_by_archive(
         Payment,
         scope=scope,
         archive_nos=archive_nos,
-        order=[Payment.archive_no, Payment.period],  # type: ignore[list-item]
+        order=[Payment.archive_no, Payment.period],
+        bound=bounds.PAYMENTS,
     )
 
 
@@ -240,7 +261,8 @@ async def assets_by_archive(
         Asset,
         scope=scope,
         archive_nos=archive_nos,
-        order=[Asset.archive_no, Asset.kind, Asset.id],  # type: ignore[list-item]
+        order=[Asset.archive_no, Asset.kind, Asset.id],
+        bound=bounds.ASSETS,
     )
 
 
@@ -252,7 +274,8 @@ async def changes_by_archive(
         ChangeReport,
         scope=scope,
         archive_nos=archive_nos,
-        order=[ChangeReport.archive_no, ChangeReport.created_at, ChangeReport.id],  # type: ignore[list-item]
+        order=[ChangeReport.archive_no, ChangeReport.created_at, ChangeReport.id],
+        bound=bounds.CHANGES,
     )
 
 
@@ -264,7 +287,8 @@ async def objections_by_archive(
         Objection,
         scope=scope,
         archive_nos=archive_nos,
-        order=[Objection.archive_no, Objection.created_at, Objection.id],  # type: ignore[list-item]
+        order=[Objection.archive_no, Objection.created_at, Objection.id],
+        bound=bounds.OBJECTIONS,
     )
 
 
@@ -277,10 +301,11 @@ async def benefits_by_archive(
         scope=scope,
         archive_nos=archive_nos,
         order=[
-            BenefitHistory.archive_no,  # type: ignore[list-item]
-            BenefitHistory.effective_from,  # type: ignore[list-item]
-            BenefitHistory.created_at,  # type: ignore[list-item]
+            BenefitHistory.archive_no,
+            BenefitHistory.effective_from,
+            BenefitHistory.created_at,
         ],
+        bound=bounds.BENEFIT_HISTORY,
     )
 
 
@@ -389,11 +414,21 @@ async def active_member_rows(
             wanted = and_(MEMBERS.c.archive_no == any_(keys), HOUSEHOLDS.c.archive_no == any_(keys))
         else:
             wanted = MEMBERS.c.archive_no.in_(bindparam("archive_nos", expanding=True))
-        return (
-            select(*(MEMBERS.c[c] for c in columns))
+        # the same cut as `members_by_archive`: the last members by position
+        recent = func.row_number().over(
+            partition_by=MEMBERS.c.archive_no, order_by=MEMBERS.c.position.desc()
+        )
+        wanted_columns = [*columns, *(() if "position" in columns else ("position",))]
+        inner = (
+            select(*(MEMBERS.c[c] for c in wanted_columns), recent.label("recent"))
             .join(HOUSEHOLDS, HOUSEHOLDS.c.archive_no == MEMBERS.c.archive_no)
             .where(wanted, MEMBERS.c.active, in_scope(scope))
-            .order_by(MEMBERS.c.archive_no, MEMBERS.c.position)
+            .subquery()
+        )
+        return (
+            select(*(inner.c[c] for c in columns))
+            .where(inner.c.recent <= bounds.MEMBERS)
+            .order_by(inner.c.archive_no, inner.c.position)
         )
 
     grouped: dict[str, list[Record]] = defaultdict(list)
@@ -408,14 +443,22 @@ async def page_by(
     stmt: Select[Household],
     *,
     key: InstrumentedAttribute[Any],
+    scope: str,
     first: int,
     after: str | None,
 ) -> tuple[Sequence[Household], bool]:
     """One page of `stmt` in (key, archive number) order after the cursor's household,
-    and whether another page follows. The cursor is the household's, as everywhere."""
+    and whether another page follows. The cursor is the household's, as everywhere.
+
+    The anchor's sort value is looked up in the caller's scope: a cursor naming an
+    archive outside it finds no anchor and reads as one naming no archive at all
+    (an empty page), so pages cannot be used to learn where others' archives sort.
+    """
     if after is not None:
         archive_no = decode_cursor(after)
-        anchor = select(key).where(Household.archive_no == archive_no).scalar_subquery()
+        anchor = (
+            select(key).where(Household.archive_no == archive_no, in_scope(scope)).scalar_subquery()
+        )
         stmt = stmt.where(or_(key > anchor, and_(key == anchor, Household.archive_no > archive_no)))
     result = await session.scalars(stmt.order_by(key, Household.archive_no).limit(first + 1))
     rows: Sequence[Household] = result.all()

@@ -51,7 +51,7 @@ def _overdue(data: dict[str, Any]) -> list[str]:
 
 
 def _duplicates(data: dict[str, Any]) -> list[str]:
-    return [a for c in data["duplicateCandidates"] for a in c["archiveNos"]]
+    return [a for e in data["duplicateCandidates"]["edges"] for a in e["node"]["archiveNos"]]
 
 
 def _batches(data: dict[str, Any]) -> list[str]:
@@ -82,7 +82,10 @@ SCOPED: dict[str, Case] = {
     ),
     "Query.overdue": Case("county_reviewer", COUNTY, OVERDUE, _overdue),
     "Query.duplicateCandidates": Case(
-        "county_reviewer", COUNTY, "{ duplicateCandidates { archiveNos } }", _duplicates
+        "county_reviewer",
+        COUNTY,
+        "{ duplicateCandidates(first: 500) { edges { node { archiveNos } } } }",
+        _duplicates,
     ),
     "Query.paymentBatches": Case(
         "finance_officer",

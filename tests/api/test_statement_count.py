@@ -121,7 +121,7 @@ LIST_QUERIES: dict[str, tuple[str, str]] = {
     ),
     "Query.duplicateCandidates": (
         "county_reviewer",
-        "{ duplicateCandidates { archiveNos elsewhere members } }",
+        "{ duplicateCandidates { totalCount edges { cursor node { archiveNos elsewhere members } } } }",
     ),
     "Query.standards": (
         "county_reviewer",
@@ -173,6 +173,7 @@ COVERED_BY = {
     "Statistics.payments": "Statistics.byStatus",
     "AuditEvent.fields": "AuditEventConnection.edges",
     "AuditEvent.lookups": "AuditEventConnection.edges",
+    "DuplicateCandidateConnection.edges": "Query.duplicateCandidates",
 }
 
 
@@ -197,7 +198,7 @@ def object_lists() -> set[str]:
 
 
 # root fields that are connections now, measured as the lists they page
-CONNECTION_ROOTS = {"Query.dueForReview", "Query.overdue"}
+CONNECTION_ROOTS = {"Query.dueForReview", "Query.overdue", "Query.duplicateCandidates"}
 
 
 def test_every_list_of_the_schema_is_measured() -> None:

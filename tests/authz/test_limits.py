@@ -7,10 +7,13 @@ from typing import Any
 
 import pytest
 import strawberry.schema.schema as strawberry_schema
-from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType
+from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType, parse
+from graphql.language import Lexer
 
-from gateway import compiled
+from gateway import compiled, document_limits, documents
 from gateway.bounds import LIST_BOUNDS
+from gateway.document_limits import document_refusal
+from gateway.policy_gate import Limits
 from gateway.runtime import Runtime
 from schema.root import build_schema
 from tests.audit.test_audit_log import entries
@@ -94,7 +97,9 @@ async def test_page_size_is_capped(api: Api, token: str) -> None:
 
 
 async def test_tokens_are_limited(api: Api, token: str) -> None:
-    body = await api.gql(token, "{ households { " + "totalCount " * 2100 + "} }")
+    # tokens alone: a repeated field would be refused for its repeats first
+    values = ", ".join(["1"] * 2100)
+    body = await api.gql(token, f"query($v: [Int] = [{values}]) {{ __typename }}")
     assert_too_complex(body, "tokens")
     fragments = "".join(
         f"fragment F{i} on HouseholdConnection {{ totalCount }} " for i in range(300)
@@ -282,3 +287,106 @@ async def test_due_for_review_and_overdue_are_connections(api: Api, runtime: Run
         "code": "BAD_USER_INPUT",
         "field": "first",
     }
+
+
+# Fail before the query text was capped and read in one pass: a comment-padded
+# text was read five times, a repeated field was parsed before it was refused.
+
+
+class Parses:
+    """Counts graphql-core parses behind the shared parse cache."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls = 0
+        original = documents.parse
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            self.calls += 1
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(documents, "parse", counted)
+
+
+async def test_a_query_text_over_the_byte_cap_is_refused_unread(
+    api: Api, runtime: Runtime, token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lexed: list[str] = []
+    monkeypatch.setattr(document_limits, "Lexer", lambda s: lexed.append(s) or Lexer(s))
+    cap = runtime.limits.max_query_bytes
+    padded = "#" + "x" * cap + "\n{ __typename }"
+    response = await api.post(token, padded)
+    assert response.status_code == 413
+    error = response.json()["errors"][0]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert f"{cap // 1024} KB" in error["message"]
+    assert lexed == [], "an oversized text must not be lexed"
+    audited = (await entries(runtime))[-1]
+    assert audited["error_codes"] == ["BAD_USER_INPUT"]
+    assert audited["http_status"] == 413
+    assert audited["document_hash"].startswith("raw:")
+    # counted in bytes: a text of fewer characters but more bytes is over as well
+    wide = "#" + "字" * (cap // 3 + 1) + "\n{ __typename }"
+    assert len(wide) < cap
+    assert (await api.post(token, wide)).status_code == 413
+    # under the cap, padding is only comments
+    fits = "#" + "x" * (cap - 100) + "\n{ __typename }"
+    assert "errors" not in await api.gql(token, fits)
+
+
+async def test_repeats_and_aliases_are_refused_from_the_token_stream_unparsed(
+    api: Api, token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parses = Parses(monkeypatch)
+    repeated = "{ " + "households { totalCount } " * 40 + "}"
+    assert_too_complex(await api.gql(token, repeated), "duplicates")
+    inline = "{ households { " + "... on HouseholdConnection { totalCount } " * 20 + "} }"
+    assert_too_complex(await api.gql(token, inline), "duplicates")
+    assert_too_complex(await api.gql(token, HUGE_ALIASES), "aliases")
+    assert parses.calls == 0, "refused documents must not be parsed"
+
+
+async def test_a_fresh_comment_reuses_the_parse(
+    api: Api, token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parses = Parses(monkeypatch)
+    for query in (
+        "{ households(first: 1) { totalCount edges { cursor } } }",  # the compiled path
+        "query($r: String) { ...Q } fragment Q on Query { households(region: $r) { totalCount } }",
+    ):
+        assert "errors" not in await api.gql(token, query)
+        start = parses.calls
+        for i in range(3):
+            assert "errors" not in await api.gql(token, f"# fresh {i}\n{query}")
+        assert parses.calls == start, f"parsed again for a new comment: {query}"
+
+
+# documents the token pass must not refuse where the parsed count would not:
+# names after `@`, `...`, `... on` and aliases' colons are not response keys
+LOWER_BOUND_CORPUS = [
+    "{ a: households { totalCount } b: households { totalCount } }",
+    "{ households { totalCount ...F ...F } } fragment F on HouseholdConnection { totalCount }",
+    "{ households { ... on HouseholdConnection { totalCount } totalCount } }",
+    "{ households @include(if: true) { include: totalCount ... @skip(if: false) { skip: totalCount } } }",
+    "query on($on: Int) { on: households(first: $on) { ...F } } "
+    "fragment F on HouseholdConnection { on: totalCount ... on HouseholdConnection { on: totalCount } }",
+    "{ households { pageInfo { hasNextPage } edges { pageInfo: cursor } } }",
+    "{ x: __typename ... on Query { x: __typename } y: __typename }",
+]
+
+
+@pytest.mark.parametrize("text", LOWER_BOUND_CORPUS)
+def test_the_token_pass_counts_no_more_than_the_parsed_document(text: str) -> None:
+    for limit in range(6):
+        for limits in (
+            Limits(max_duplicates=limit),
+            Limits(max_fields=limit),
+            Limits(max_aliases=limit),
+        ):
+            try:
+                document_limits._scan(text, limits, [])
+            except document_limits._Exceeded:
+                early = True
+            else:
+                early = False
+            if early:
+                assert document_refusal(parse(text), limits) is not None, (text, limits)

@@ -5,6 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+import pytest
+
+from domain import bounds
 from gateway.runtime import Runtime
 from tests.conftest import Api
 from tests.helpers import (
@@ -142,3 +145,24 @@ async def test_a_joining_member_held_elsewhere_is_a_conflict(api: Api, runtime: 
         {"a": mine, "c": {"kind": "MEMBER_LEFT", "reason": "x", "memberPosition": 0}},
     )
     assert last["errors"][0]["extensions"]["code"] == "CONFLICT"
+
+
+async def test_a_household_at_its_member_bound_takes_no_one_more(
+    api: Api, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reads list at most the bound: a member over it would be kept but never shown."""
+    await load_regions(runtime)
+    worker = await issue_token(runtime, "caseworker", CASEWORKER_TOWNSHIP)
+    mine = ok(
+        await api.gql(
+            worker, SUBMIT, {"input": application(members=[member("HEAD"), member("CHILD")])}
+        ),
+        "submitApplication",
+    )["archiveNo"]
+    monkeypatch.setattr(bounds, "MEMBERS", 2)
+    full = await api.gql(
+        worker,
+        CHANGE,
+        {"a": mine, "c": {"kind": "MEMBER_JOINED", "reason": "投靠", "newMember": member("OTHER")}},
+    )
+    assert full["errors"][0]["extensions"] == {"code": "CONFLICT", "field": "members"}

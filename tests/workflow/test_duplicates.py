@@ -7,7 +7,7 @@ import itertools
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import event, update
 
 from domain.application import ApplicationDraft, MemberDraft, validate_application
 from domain.enums import Relation
@@ -23,9 +23,11 @@ from tests.helpers import (
     URBAN_VILLAGE,
     issue_token,
     load_regions,
+    nodes,
 )
 
-QUERY = """query($r: String) { duplicateCandidates(region: $r) { archiveNos elsewhere members } }"""
+QUERY = """query($r: String) {
+  duplicateCandidates(region: $r) { edges { node { archiveNos elsewhere members } } } }"""
 OTHER_TOWNSHIP_VILLAGE = "220183101001"
 
 _people = itertools.count()
@@ -79,8 +81,7 @@ async def household(runtime: Runtime, village: str, status: str, *numbers: str) 
 async def candidates(api: Api, token: str, region: str | None = None) -> list[dict[str, Any]]:
     body = await api.gql(token, QUERY, {"r": region})
     assert "errors" not in body, body
-    found: list[dict[str, Any]] = body["data"]["duplicateCandidates"]
-    return found
+    return nodes(body["data"]["duplicateCandidates"])
 
 
 async def test_shared_person_inside_and_outside_the_region(api: Api, runtime: Runtime) -> None:
@@ -175,3 +176,62 @@ async def test_other_roles_are_forbidden(api: Api, runtime: Runtime) -> None:
         assert body["data"] is None, role
         assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN", role
         assert "Query.duplicateCandidates" in body["errors"][0]["extensions"]["denied"]
+
+
+PAGE = """query($first: Int, $after: String) {
+  duplicateCandidates(first: $first, after: $after) {
+    totalCount pageInfo { hasNextPage endCursor } edges { cursor node { archiveNos } } } }"""
+
+
+async def test_candidates_are_paged_in_sql(api: Api, runtime: Runtime) -> None:
+    await load_regions(runtime)
+    groups = []
+    for _ in range(3):
+        shared = person("220183")
+        groups.append(
+            sorted(
+                [
+                    await household(runtime, URBAN_VILLAGE, "ACTIVE", shared),
+                    await household(runtime, RURAL_VILLAGE, "NOTICE", shared),
+                ]
+            )
+        )
+    # two groups whose first archive is the same household: the cursor must tell them apart
+    a, b = person("220183"), person("220183")
+    both = await household(runtime, URBAN_VILLAGE, "ACTIVE", a, b)
+    groups += [
+        [both, await household(runtime, RURAL_VILLAGE, "ACTIVE", a)],
+        [both, await household(runtime, RURAL_VILLAGE, "ACTIVE", b)],
+    ]
+    reviewer = await issue_token(runtime, "county_reviewer", "220183")
+
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    event.listen(runtime.engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        walked, after, pages = [], None, 0
+        while True:
+            body = await api.gql(reviewer, PAGE, {"first": 2, "after": after})
+            assert "errors" not in body, body
+            page = body["data"]["duplicateCandidates"]
+            assert page["totalCount"] == len(groups)
+            walked += [n["archiveNos"] for n in nodes(page)]
+            pages += 1
+            if not page["pageInfo"]["hasNextPage"]:
+                break
+            after = page["pageInfo"]["endCursor"]
+    finally:
+        event.remove(runtime.engine.sync_engine, "before_cursor_execute", seen)
+    assert pages == 3
+    assert sorted(walked) == sorted(groups)
+    assert walked == sorted(walked, key=lambda numbers: numbers[0])
+    paged = [s for s in statements if "row_number" in s.lower()]
+    assert paged and all("LIMIT" in s.upper() for s in paged if "count(" not in s.lower())
+
+    too_many = await api.gql(reviewer, PAGE, {"first": 501})
+    assert too_many["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "first"}
+    forged = await api.gql(reviewer, PAGE, {"after": "bm90IGEgY3Vyc29y"})
+    assert forged["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "after"}

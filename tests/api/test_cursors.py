@@ -1,0 +1,45 @@
+"""Keyset cursors answer only inside the caller's scope."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from gateway.runtime import Runtime
+from store.households import encode_cursor
+from store.models import Household
+from store.seed import seed
+from tests.conftest import Api
+from tests.helpers import issue_token, nodes
+
+DUE = """query($after: String) {
+  dueForReview(before: "2100-01-01", first: 500, after: $after) { edges { node { archiveNo } } } }"""
+
+
+async def test_a_cursor_naming_an_archive_outside_scope_reads_as_a_missing_one(
+    api: Api, runtime: Runtime
+) -> None:
+    await seed(runtime.engine, runtime.cipher, households=120, seed=7)
+    async with runtime.sessions() as session:
+        active = (
+            await session.execute(
+                select(Household.archive_no, Household.next_review_on)
+                .where(Household.status == "ACTIVE", Household.next_review_on.is_not(None))
+                .order_by(Household.next_review_on, Household.archive_no)
+            )
+        ).all()
+    county = active[-1].archive_no[:6]
+    # the earliest due archive of another county: all of this county's sort after it
+    outside = next(a for a in active if not a.archive_no.startswith(county))
+    reviewer = await issue_token(runtime, "county_reviewer", county)
+    later = [
+        a
+        for a in active
+        if a.archive_no.startswith(county) and a.next_review_on > outside.next_review_on
+    ]
+    assert later, "the test needs in-scope archives sorting after the foreign anchor"
+
+    missing = await api.gql(reviewer, DUE, {"after": encode_cursor("no such archive")})
+    foreign = await api.gql(reviewer, DUE, {"after": encode_cursor(outside.archive_no)})
+    assert "errors" not in foreign, foreign
+    assert foreign == missing
+    assert nodes(foreign["data"]["dueForReview"]) == []
