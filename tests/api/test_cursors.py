@@ -38,7 +38,9 @@ async def test_a_cursor_naming_an_archive_outside_scope_reads_as_a_missing_one(
     ]
     assert later, "the test needs in-scope archives sorting after the foreign anchor"
 
-    missing = await api.gql(reviewer, DUE, {"after": encode_cursor("no such archive")})
+    # well formed, in the same county as the foreign one, never issued
+    never = outside.archive_no[:-6] + "999999"
+    missing = await api.gql(reviewer, DUE, {"after": encode_cursor(never)})
     foreign = await api.gql(reviewer, DUE, {"after": encode_cursor(outside.archive_no)})
     assert "errors" not in foreign, foreign
     assert foreign == missing
