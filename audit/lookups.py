@@ -48,11 +48,21 @@ def lookup(
 
 
 def is_alerting(item: dict[str, Any]) -> bool:
-    """A miss of a verification, or an application refused because the ID is claimed:
-    what an enumeration of ID numbers produces in runs."""
+    """A miss of a verification or a search, an application refused because the ID is
+    claimed, or a claim checked by a request that then rolled back: what an
+    enumeration of ID numbers produces in runs."""
     if item.get(F.LOOKUP_KIND) == F.LOOKUP_CLAIM:
-        return bool(item.get(F.LOOKUP_FOUND))
+        return bool(item.get(F.LOOKUP_FOUND) or item.get(F.LOOKUP_PROBE))
     return not item.get(F.LOOKUP_FOUND)
+
+
+def is_conflict(item: dict[str, Any]) -> bool:
+    return item.get(F.LOOKUP_KIND) == F.LOOKUP_CLAIM and bool(item.get(F.LOOKUP_FOUND))
+
+
+def as_probe(item: dict[str, Any]) -> dict[str, Any]:
+    """A claim checked and found free in a request that did not commit."""
+    return {**item, F.LOOKUP_PROBE: True}
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +113,7 @@ async def lookup_tallies(
         for item in items:
             tally["lookups"] += 1
             if is_alerting(item):
-                kind = "conflicts" if item.get(F.LOOKUP_KIND) == F.LOOKUP_CLAIM else "misses"
+                kind = "conflicts" if is_conflict(item) else "misses"  # probes are misses
                 tally[kind] += 1
     return [
         LookupTally(credential_id=credential, **values)

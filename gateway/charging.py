@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from domain.principal import Principal
 from gateway.policy_gate import Analysis, Charge, GateError
-from gateway.quota import LOOKUP_FIELDS, LookupQuotas
+from gateway.quota import LookupQuotas
 from gateway.ratelimit import RateLimiter, retry_after_header
 
 RETRY_AFTER = "retryAfter"  # extension the endpoint turns into the Retry-After header
@@ -30,13 +30,17 @@ def charge_for(principal: Principal, limiter: RateLimiter, quotas: LookupQuotas)
                     "; retry later.",
                     wait,
                 )
-        lookups = sum(n for obj, n in analysis.root_calls.items() if obj in LOOKUP_FIELDS)
-        wait = quotas.take(credential, role, lookups)
-        if wait is not None:
-            return rate_limited(
-                "Lookup quota of this credential used up; nothing was answered. Retry later.",
-                wait,
-            )
-        return None
+        return charge_lookups(principal, quotas, analysis.lookups)
 
     return charge
+
+
+def charge_lookups(principal: Principal, quotas: LookupQuotas, count: int) -> GateError | None:
+    """`count` answers about full ID numbers against the credential's lookup quota: all of
+    them fit and are counted, or none is and the refusal says when to retry."""
+    wait = quotas.take(principal.credential_id, principal.role, count)
+    if wait is None:
+        return None
+    return rate_limited(
+        "Lookup quota of this credential used up; nothing was answered. Retry later.", wait
+    )

@@ -33,13 +33,13 @@ from strawberry.asgi import GraphQL
 from audit import fields as F
 from audit.chain import AuditChain
 from audit.logsafe import describe
-from audit.lookups import lookup
+from audit.lookups import as_probe, lookup
 from audit.record import MAX_NAME, AuditRecord, outcome_for
 from audit.tracing import current_trace_id
 from domain.errors import DomainError, Forbidden, InvalidInput
 from domain.principal import Principal
 from gateway.auth import authenticate, peer_fingerprint
-from gateway.charging import RETRY_AFTER, charge_for
+from gateway.charging import RETRY_AFTER, charge_for, charge_lookups
 from gateway.compiled import CompiledReads
 from gateway.document_limits import TooComplex, read_text
 from gateway.documents import (
@@ -164,6 +164,25 @@ def _has_nul(value: Any) -> bool:
 def client_address(scope: Scope) -> str | None:
     client = scope.get("client")
     return f"{client[0]}:{client[1]}" if client else None
+
+
+def settle_claims(
+    items: list[dict[str, Any]], errors: Iterable[GraphQLError], *, committed: bool
+) -> list[dict[str, Any]]:
+    """The claims a request checked, as they turned out: the one found held becomes its
+    conflict; in a request that did not commit, the others become probes (the caller
+    learned they are free and kept nothing)."""
+    conflicts = {c[F.LOOKUP_BLIND_INDEX]: c for c in claim_conflicts(errors)}
+    settled = []
+    for item in items:
+        if item.get(F.LOOKUP_KIND) == F.LOOKUP_CLAIM and not item.get(F.LOOKUP_FOUND):
+            clash = conflicts.pop(item[F.LOOKUP_BLIND_INDEX], None)
+            if clash is not None:
+                item = clash
+            elif not committed:
+                item = as_probe(item)
+        settled.append(item)
+    return settled + list(conflicts.values())
 
 
 def claim_conflicts(errors: Iterable[GraphQLError]) -> list[dict[str, Any]]:
@@ -313,6 +332,7 @@ class GraphQLEndpoint:
                 introspection_allowed=self.runtime.settings.demo,
                 tracer=self.tracer,
                 charge=charge_for(principal, self.runtime.limiter, self.runtime.quotas),
+                charge_lookups=lambda n: charge_lookups(principal, self.runtime.quotas, n),
             ),
         )
         if self.compiled is not None:
@@ -331,7 +351,10 @@ class GraphQLEndpoint:
         errors = [format_error(e) for e in result.errors or []]
         record.error_codes = [e["extensions"]["code"] for e in errors]
         self._describe(record, context)
-        record.lookups.extend(claim_conflicts(result.errors or ()))
+        # any error rolls the request back (see _finish): claims checked in it were probes
+        record.lookups = settle_claims(
+            record.lookups, result.errors or (), committed=not record.error_codes
+        )
         body: dict[str, Any] = {"data": result.data}
         if errors:
             body["errors"] = errors

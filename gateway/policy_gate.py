@@ -46,6 +46,7 @@ from strawberry.extensions import SchemaExtension
 from audit import fields as F
 from domain.principal import Principal
 from gateway.bounds import LIST_BOUNDS, MAX_PAGE, PAGE
+from gateway.quota import LOOKUP_ARGUMENTS, LOOKUP_FIELDS
 from policies.arguments import filtered_field
 from policies.engine import Decision, PolicyEngine
 from policies.masking import MASKERS
@@ -104,6 +105,9 @@ class Analysis:
     root_calls: dict[str, int] = field(default_factory=dict)
     # fields used as filter arguments that the caller may not read in clear
     denied_filters: set[str] = field(default_factory=set)
+    # answers about a full ID number the operation asks for (gateway/quota.py); claims
+    # checked by mutations are charged by their resolvers, where the count is known
+    lookups: int = 0
 
     @property
     def calls(self) -> int:
@@ -200,6 +204,8 @@ class _Walker:
         obj = f"{parent.name}.{name}"
         if depth == 1:
             analysis.root_calls[obj] = analysis.root_calls.get(obj, 0) + 1
+            if obj in LOOKUP_FIELDS or self._looks_up(node, obj):
+                analysis.lookups += 1
         if name in INTROSPECTION_FIELDS:
             analysis.introspection = True
             return
@@ -255,6 +261,12 @@ class _Walker:
                 decision = decisions[filtered] = self.decide(filtered, False)
             if decision is not Decision.CLEAR:
                 self.analysis.denied_filters.add(filtered)
+
+    def _looks_up(self, node: FieldNode, obj: str) -> bool:
+        argument = LOOKUP_ARGUMENTS.get(obj)
+        return argument is not None and any(
+            a.name.value == argument and self._given(a.value) for a in node.arguments or ()
+        )
 
     def _given(self, value: ValueNode) -> bool:
         """Whether an argument filters at all: a null, or a variable left out, does not."""
@@ -353,6 +365,14 @@ def analyse(
         root_write=is_mutation,
     )
     analysis.plan = {k: v for k, v in analysis.plan.items() if v.has_masks()}
+    if is_mutation and analysis.calls > 1:
+        # each mutation commits or rolls back alone: paired with a field that fails on
+        # purpose, a write becomes a question whose side effects are undone
+        raise GateError(
+            "Send one mutation field per request: this operation has "
+            f"{analysis.calls} (aliases and fragment uses included).",
+            "BAD_USER_INPUT",
+        )
     return analysis
 
 
@@ -444,6 +464,9 @@ class RequestGate:
     tracer: trace.Tracer | None = None
     analysis: Analysis | None = None
     charge: Charge | None = None
+    # charges answers about full ID numbers found while resolving (claims checked by a
+    # mutation) against the same lookup quota; None when they fit and are counted
+    charge_lookups: Callable[[int], GateError | None] | None = None
     _memo: dict[tuple[str, bool], Decision] = field(default_factory=dict)
     _settled: tuple[GateError | None] | None = None
 

@@ -6,8 +6,6 @@ from decimal import Decimal
 
 import strawberry
 
-from audit import fields as F
-from audit.lookups import lookup
 from domain.application import ApplicationDraft, MemberDraft, validate_application
 from domain.enums import Relation
 from resolvers.context import Info
@@ -70,12 +68,8 @@ async def submit_application(info: Info, input: ApplicationInput) -> Household:
             actor=ctx.principal.name,
             actor_role=ctx.principal.role,
             now=ctx.now,
+            # who claimed whom, by blind index, charged before the check (Context)
+            before_claim_check=ctx.check_claims,
         )
     ctx.touched.add(row.archive_no)
-    # who claimed whom, by blind index: "who looked up this person" includes applications
-    # (a refused claim is recorded by the gateway from the error, rolled back or not)
-    ctx.lookups.extend(
-        lookup(F.LOOKUP_CLAIM, ctx.cipher.blind_index(m.id_info.number), found=False)
-        for m in valid.members
-    )
     return Household.from_row(row)

@@ -12,7 +12,7 @@ import strawberry
 
 from audit import fields as F
 from audit.chain import verify
-from audit.lookups import lookup_tallies, search_key
+from audit.lookups import lookup, lookup_tallies, search_key
 from audit.queries import AuditFilter, chain_status, page_entries, refused_activity
 from domain.archive import parse_archive_no
 from domain.errors import InvalidInput
@@ -32,10 +32,18 @@ class FieldDecision:
 
 @strawberry.type(description="A person looked up or claimed by ID number, by blind index.")
 class LookupRecord:
-    kind: str = strawberry.field(description="verify (verifyRecipient) or claim (application)")
+    kind: str = strawberry.field(
+        description="verify (verifyRecipient), claim (application or joining member) or "
+        "search (auditEvents by ID number)"
+    )
     blind_index: str = strawberry.field(description="HMAC of the ID number, never the number")
-    found: bool = strawberry.field(description="verify: a record matched; claim: already held")
+    found: bool = strawberry.field(
+        description="verify: a record matched; claim: already held; search: an entry matched"
+    )
     county: str | None = strawberry.field(description="claim conflicts: the claiming county")
+    probe: bool = strawberry.field(
+        description="claim: checked free in a request that did not commit (counted as a miss)"
+    )
 
     @classmethod
     def from_entry(cls, item: dict[str, Any]) -> LookupRecord:
@@ -44,6 +52,7 @@ class LookupRecord:
             blind_index=item[F.LOOKUP_BLIND_INDEX],
             found=item[F.LOOKUP_FOUND],
             county=item.get(F.LOOKUP_COUNTY),
+            probe=bool(item.get(F.LOOKUP_PROBE)),
         )
 
 
@@ -178,6 +187,12 @@ async def audit_events(
     )
     async with info.context.reading() as session:
         rows, has_next = await page_entries(session, flt=flt, first=size, after_seq=_after(after))
+    if looked_up_id_number is not None:
+        # a search by ID number is itself an answer about a person (charged by the gate
+        # against the lookup quota): recorded like one, by blind index
+        number = parse_id_number(normalize_id_number(looked_up_id_number)).number
+        index = info.context.cipher.blind_index(number)
+        info.context.lookups.append(lookup(F.LOOKUP_SEARCH, index, found=bool(rows)))
     edges = [AuditEventEdge(node=AuditEvent.from_row(r), cursor=_cursor(r.seq)) for r in rows]
     return AuditEventConnection(
         edges=edges,

@@ -55,6 +55,7 @@ async def report_change(info: Info, archive_no: str, change: ChangeInput) -> Hou
             reason=change.reason,
             actor=ctx.principal.name,
             now=ctx.now,
+            before_claim_check=ctx.check_claims,
             position=change.member_position,
             income=income,
             new_member=joining,

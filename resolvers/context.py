@@ -21,6 +21,8 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry.dataloader import DataLoader
 
+from audit import fields as F
+from audit.lookups import lookup
 from domain.principal import Principal
 from gateway.config import Settings
 from gateway.policy_gate import RequestGate
@@ -125,6 +127,17 @@ class Context:
             self._tx = self.sessions()
         async with self._tx_lock:
             yield self._tx
+
+    def check_claims(self, blind_indexes: list[bytes]) -> None:
+        """Before ID numbers are checked for a claim elsewhere (store.applications): each
+        is an answer about a person, charged against the lookup quota like a
+        verification, refused whole (429) when it does not fit, and recorded. Whether
+        the request commits decides later if they were claims or probes."""
+        charge = self.gate.charge_lookups
+        refusal = charge(len(blind_indexes)) if charge is not None else None
+        if refusal is not None:
+            raise refusal
+        self.lookups.extend(lookup(F.LOOKUP_CLAIM, ix, found=False) for ix in blind_indexes)
 
     async def close(self) -> None:
         if self._tx is not None:

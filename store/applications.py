@@ -6,6 +6,7 @@ all in the caller's transaction, so a failure at any point leaves nothing behind
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from sqlalchemy import Row, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -20,6 +21,12 @@ from domain.region import in_scope as code_in_scope
 from domain.region import level_of
 from store.crypto import Cipher
 from store.models import ArchiveSequence, Household, IdClaim, Member, Region, Review, new_id
+
+# Called with the blind index (current key) of every ID number about to be checked for
+# a claim, before the check runs. "Is this person claimed anywhere?" is an answer
+# about a full ID number like verifyRecipient's: the caller charges it against the
+# lookup quota (raising to refuse) and records it for the audit entry.
+BeforeClaimCheck = Callable[[list[bytes]], None]
 
 
 async def allocate_archive_no(session: AsyncSession, *, village_code: str, year: int) -> str:
@@ -76,6 +83,7 @@ async def submit_application(
     actor: str,
     actor_role: str,
     now: dt.datetime,
+    before_claim_check: BeforeClaimCheck,
 ) -> Household:
     village = await session.get(Region, application.village_code)
     if (
@@ -116,7 +124,15 @@ async def submit_application(
     ]
     session.add_all(members)
     await session.flush()
-    await claim_ids(session, cipher, members=members, archive_no=archive_no, scope=scope, now=now)
+    await claim_ids(
+        session,
+        cipher,
+        members=members,
+        archive_no=archive_no,
+        scope=scope,
+        now=now,
+        before_check=before_claim_check,
+    )
     session.add(
         Review(
             archive_no=archive_no,
@@ -141,8 +157,12 @@ async def claim_ids(
     archive_no: str,
     scope: str,
     now: dt.datetime,
+    before_check: BeforeClaimCheck,
 ) -> None:
     """Claim every member's ID number; a clash with another household is a CONFLICT.
+
+    `before_check` sees every ID number (by blind index) before the one query that
+    checks them all: each is an answer the caller receives, so each is charged.
 
     The check reads first to give a helpful answer; the primary key on the
     blind index is what makes it hold under concurrent submissions. A claim is
@@ -156,6 +176,7 @@ async def claim_ids(
         )
         for m in members
     }
+    before_check([found[0] for found in per_member.values()])
     indexes = [ix for found in per_member.values() for ix in found]
     clash = (
         await session.execute(
@@ -177,7 +198,7 @@ async def claim_ids(
             clash = None  # lost a race: the whole transaction is rolled back by the caller
         else:
             return
-    raise _duplicate(clash, scope)
+    raise _duplicate(clash, scope, list(per_member.values()))
 
 
 class ClaimConflict(Conflict):
@@ -190,9 +211,14 @@ class ClaimConflict(Conflict):
         self.county = county
 
 
-def _duplicate(clash: Row[str, str, bytes] | None, scope: str) -> ClaimConflict:
+def _duplicate(
+    clash: Row[str, str, bytes] | None, scope: str, per_member: list[tuple[bytes, ...]]
+) -> ClaimConflict:
     if clash is not None:
-        other_archive, other_village, id_index = clash
+        other_archive, other_village, held = clash
+        # named by its current-key index, as the check was recorded, whichever key
+        # version the claim row was written under
+        id_index = next((found[0] for found in per_member if held in found), held)
         if code_in_scope(other_village, scope):
             return ClaimConflict(
                 f"idNumber: already held by pending or active household {other_archive}",

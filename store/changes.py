@@ -19,7 +19,7 @@ from domain.application import ValidMember
 from domain.benefit import monthly_benefit
 from domain.enums import CLAIMING_STATUSES, Area, ChangeKind, HouseholdStatus
 from domain.errors import Conflict, InvalidInput
-from store.applications import claim_ids, sealed_member
+from store.applications import BeforeClaimCheck, claim_ids, sealed_member
 from store.crypto import Cipher
 from store.households import standards_in_force
 from store.models import ChangeReport, Household, IdClaim, Member
@@ -54,6 +54,7 @@ async def report_change(
     reason: str,
     actor: str,
     now: dt.datetime,
+    before_claim_check: BeforeClaimCheck,
     position: int | None = None,
     income: Any = None,
     new_member: ValidMember | None = None,
@@ -102,7 +103,13 @@ async def report_change(
         member = await _add_member(session, cipher, household, new_member)
         if HouseholdStatus(household.status) in CLAIMING_STATUSES:
             await claim_ids(
-                session, cipher, members=[member], archive_no=archive_no, scope=scope, now=now
+                session,
+                cipher,
+                members=[member],
+                archive_no=archive_no,
+                scope=scope,
+                now=now,
+                before_check=before_claim_check,
             )
         before = {"members": member.position}
         after = {"members": member.position + 1, "joined": member.position}

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from audit.chain import verify
+from gateway.quota import LookupQuotas, Quota
 from gateway.runtime import Runtime
 from tests.audit.test_audit_log import entries
 from tests.conftest import Api
@@ -136,3 +137,43 @@ async def test_runs_of_misses_raise_an_alert(api: Api, runtime: Runtime) -> None
     alerts = (await api.gql(auditor, ALERTS, window()))["data"]["lookupAlerts"]
     assert [(a["principal"], a["lookups"], a["misses"]) for a in alerts] == [("enumerator", 4, 4)]
     assert alerts[0]["role"] == "partner" and alerts[0]["credentialId"]
+
+
+async def test_an_auditors_search_by_id_number_is_charged_and_recorded(
+    api: Api, runtime: Runtime
+) -> None:
+    """`auditEvents(lookedUpIdNumber:)` tells whether a person was ever looked up or
+    claimed: an answer about a full ID number like verifyRecipient's. Each call is
+    charged to the auditor's lookup quota (aliases included, refused whole) and leaves
+    the searched person's blind index in the auditor's own entry."""
+    known = await submitted(api, runtime)
+    unknown = id_number()
+    auditor = await issue_token(runtime, "auditor", "*", principal="officer")
+    frozen = dt.datetime(2026, 3, 2, 9, 30, 5, tzinfo=dt.UTC)
+    runtime._quotas = LookupQuotas({"default": Quota(3, 100)}, clock=lambda: frozen)
+    for number in (known, unknown):
+        assert "errors" not in await api.gql(auditor, WHO, {"id": number})
+    both = """query($a: String!, $b: String!) {
+      a: auditEvents(lookedUpIdNumber: $a) { edges { cursor } }
+      b: auditEvents(lookedUpIdNumber: $b) { edges { cursor } } }"""
+    refused = await api.post(auditor, both, {"a": known, "b": unknown})
+    assert refused.status_code == 429
+    assert refused.json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+    # a search without an ID number is no lookup: not charged
+    plain = "{ auditEvents(first: 1) { edges { cursor } } }"
+    assert "errors" not in await api.gql(auditor, plain)
+
+    log = [e for e in await entries(runtime) if e["principal"] == "officer"]
+    assert [e["lookups"] for e in log] == [
+        [{"kind": "search", "blind_index": runtime.cipher.blind_index(known).hex(), "found": True}],
+        [
+            {
+                "kind": "search",
+                "blind_index": runtime.cipher.blind_index(unknown).hex(),
+                "found": False,
+            }
+        ],
+        [],
+        [],
+    ]
+    assert log[2]["outcome"] == "rate_limited"

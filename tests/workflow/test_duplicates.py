@@ -64,6 +64,7 @@ async def household(runtime: Runtime, village: str, status: str, *numbers: str) 
             actor="test",
             actor_role="caseworker",
             now=utcnow(),
+            before_claim_check=lambda _: None,  # seeding, not a request: nothing to charge
         )
         row.status = status
         await session.flush()

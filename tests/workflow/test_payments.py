@@ -98,6 +98,7 @@ async def household(
             actor="test",
             actor_role="caseworker",
             now=utcnow(),
+            before_claim_check=lambda _: None,  # seeding, not a request: nothing to charge
         )
         row.status = status
         row.monthly_benefit = None if benefit is None else Decimal(benefit)
