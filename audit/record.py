@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import hmac
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,15 +25,36 @@ REDACTED = "[redacted]"
 # an ID number (GB 11643) anywhere inside a kept string, unless it is part of a
 # longer run of digits
 ID_PATTERN = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])")
+# digits written apart (`220183 19820530.5726`, `220183-1982...`): a run of ASCII
+# digits joined by separators, after NFKC has made full-width digits and separators
+# ASCII. A run holding as many digits as an ID number (15 in the first generation,
+# 18 now) is cut out whole, whatever else it holds.
+_DIGIT_RUN = re.compile(r"[0-9](?:[\s.\-_/]*[0-9])*(?:[\s.\-_/]*[Xx](?![A-Za-z]))?")
+MIN_ID_DIGITS = 15
+_NAME_RE = re.compile(r"\A[_A-Za-z][_0-9A-Za-z]*\Z")  # GraphQL's Name
 MAX_TEXT = 200  # characters of one kept string
 MAX_NAME = 100  # characters of a kept variable or operation name
 MAX_VARIABLES_JSON = 4096  # bytes of kept variables; the rest is replaced by its keyed hash
 OMITTED = "_omitted"
+UNDECLARED = "#undeclared"  # how many variables the operation does not declare (not a Name)
+NOT_A_NAME = "[not a name]"
+
+
+def _cut_id_runs(match: re.Match[str]) -> str:
+    run = match.group(0)
+    return REDACTED if sum(c.isdigit() for c in run) >= MIN_ID_DIGITS else run
 
 
 def scrub(text: str, limit: int = MAX_TEXT) -> str:
-    """A string the schema declared plain, safe to keep: bounded, no ID number in it."""
-    return ID_PATTERN.sub(REDACTED, text[:limit])
+    """A string the schema declared plain, safe to keep: bounded, no ID number in it,
+    however its digits are written (full-width, spaced, dotted, hyphenated)."""
+    normal = unicodedata.normalize("NFKC", text[: limit + 64])
+    return ID_PATTERN.sub(REDACTED, _DIGIT_RUN.sub(_cut_id_runs, normal))[:limit]
+
+
+def scrub_name(name: str) -> str:
+    """A variable or operation name: kept only when it is a GraphQL Name (no ID in it)."""
+    return scrub(name, MAX_NAME) if _NAME_RE.match(name) else NOT_A_NAME
 
 
 def cap_variables(kept: dict[str, Any], *, key: bytes) -> dict[str, Any]:
@@ -92,7 +114,7 @@ class AuditRecord:
             F.CREDENTIAL_ID: self.credential_id,
             F.CLIENT: self.client,
             F.OPERATION_TYPE: self.operation_type,
-            F.OPERATION_NAME: scrub(self.operation_name, MAX_NAME) if self.operation_name else None,
+            F.OPERATION_NAME: scrub_name(self.operation_name) if self.operation_name else None,
             F.DOCUMENT_HASH: self.document_hash,
             F.VARIABLES: self.variables,
             F.FIELDS: dict(sorted(self.fields.items())),

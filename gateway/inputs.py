@@ -22,6 +22,7 @@ from graphql import (
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
+    GraphQLEnumType,
     GraphQLError,
     GraphQLInputObjectType,
     GraphQLInputType,
@@ -42,7 +43,7 @@ from graphql import (
 )
 from graphql.utilities import value_from_ast_untyped
 
-from audit.record import MAX_NAME, REDACTED, cap_variables, scrub
+from audit.record import MAX_NAME, REDACTED, UNDECLARED, cap_variables, scrub, scrub_name
 from domain.errors import InvalidInput
 from gateway.documents import DOCUMENT_CACHE, parse_cached
 from schema.inputs import MAX_YEAR, MIN_YEAR, Bound, bound_of
@@ -51,6 +52,8 @@ MAX_KEPT_ITEMS = 50  # list elements the audit entry keeps; the cap on bytes fol
 _TEXT_TYPES = frozenset({"String", "ID"})
 _DATE_TYPES = frozenset({"Date", "DateTime"})
 _YEAR = re.compile(r"^\s*([+-]?[0-9]+)-")
+_DATE_TEXT = re.compile(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9:.]{5,15}(Z|[+-][0-9:]{2,5})?)?\Z")
+_NUMBER_TYPES = frozenset({"Int", "Float", "Boolean"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +70,7 @@ class Sink:
 class OperationInputs:
     sinks: dict[str, list[Sink]] = field(default_factory=dict)
     defaults: dict[str, Any] = field(default_factory=dict)  # untyped literal defaults
+    declared: frozenset[str] = frozenset()  # the operation's variables
     problem: InvalidInput | None = None  # the first literal over its bound, or a bad name
 
 
@@ -95,7 +99,9 @@ class InputRules:
         operation = _select(document, operation_name)
         if isinstance(operation, InvalidInput):
             return OperationInputs(problem=operation)
-        found = OperationInputs()
+        found = OperationInputs(
+            declared=frozenset(d.variable.name.value for d in operation.variable_definitions or ())
+        )
         for definition in operation.variable_definitions or ():
             if definition.default_value is not None:
                 found.defaults[definition.variable.name.value] = value_from_ast_untyped(
@@ -159,11 +165,16 @@ class InputRules:
                 if name not in given:  # a default the execution will use: bounded the same
                     self._walk(default, inputs.sinks.get(name, []), problems)
         kept: dict[str, Any] = {}
+        undeclared = 0
         for name, value in given.items():
-            sinks = inputs.sinks.get(name, []) if inputs is not None else []
-            kept[scrub(str(name), MAX_NAME)] = self._walk(value, sinks, problems)
+            if inputs is None or name not in inputs.declared:
+                undeclared += 1  # the execution never reads it: only counted
+                continue
+            kept[scrub_name(str(name))] = self._walk(value, inputs.sinks.get(name, []), problems)
         if not variables:
             return None, problems[0]
+        if undeclared:
+            kept[UNDECLARED] = undeclared
         return cap_variables(kept, key=self._key), problems[0]
 
     def _walk(self, value: Any, sinks: list[Sink], problems: list[InvalidInput | None]) -> Any:
@@ -202,10 +213,9 @@ class InputRules:
             out: dict[str, Any] = {}
             for name, item in value.items():
                 child = type_.fields.get(name)
-                key = scrub(str(name), MAX_NAME)
                 if child is None:
-                    out[key] = REDACTED
-                    continue
+                    continue  # not a field of the input: GraphQL's coercion names it
+                key = scrub(str(name), MAX_NAME)
                 where = f"{type_.name}.{name}"
                 out[key] = self._value(
                     item, child.type, bound_of(where), where, _join(path, name), problems
@@ -216,7 +226,7 @@ class InputRules:
         if not bound.plain:
             return REDACTED
         if isinstance(value, str):
-            return scrub(value)
+            return _kept_string(value, type_, bound)
         if isinstance(value, bool | int | float):
             return value
         return REDACTED
@@ -263,6 +273,22 @@ def _select(document: DocumentNode, name: str | None) -> OperationDefinitionNode
     return InvalidInput(
         "operationName: no operation of that name in the document", field="operationName"
     )
+
+
+def _kept_string(value: str, type_: GraphQLInputType, bound: Bound) -> str:
+    """A string in a plain place, kept only when it has that place's format: a value
+    that does not is not what the place holds, whatever it is (GraphQL may refuse it
+    after this is recorded)."""
+    if bound.well_formed is not None:  # codes, cursors, archive numbers: no free text
+        return value if bound.well_formed(value) else REDACTED
+    if isinstance(type_, GraphQLEnumType):
+        return value if value in type_.values else REDACTED
+    named = type_.name if isinstance(type_, GraphQLNamedType) else ""
+    if named in _DATE_TYPES:
+        return value if _DATE_TEXT.match(value) else REDACTED
+    if named in _NUMBER_TYPES:
+        return REDACTED  # a string where a number goes: refused by coercion, not kept
+    return scrub(value)
 
 
 def _leaf_problem(

@@ -50,6 +50,7 @@ from gateway.quota import LOOKUP_ARGUMENTS, LOOKUP_FIELDS
 from policies.arguments import filtered_field
 from policies.engine import Decision, PolicyEngine
 from policies.masking import MASKERS
+from schema.inputs import is_archive_no
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,8 +211,9 @@ class _Walker:
             analysis.introspection = True
             return
         archive_no = self._argument(node, ARCHIVE_ARGUMENT)
-        if isinstance(archive_no, str) and obj not in ARCHIVE_FILTERS:
-            analysis.archive_arguments.add(archive_no[:24])
+        if isinstance(archive_no, str) and obj not in ARCHIVE_FILTERS and is_archive_no(archive_no):
+            # only a well-formed number names a household; anything else is not kept
+            analysis.archive_arguments.add(archive_no)
         decision = analysis.decisions.get(obj)
         if decision is None:
             decision = self.decide(obj, root_write)

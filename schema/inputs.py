@@ -13,7 +13,13 @@ Keys are GraphQL schema coordinates: `Type.field(argument:)` for arguments,
 
 from __future__ import annotations
 
+import base64
+import binascii
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from domain.archive import ARCHIVE_NO_RE
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +27,39 @@ class Bound:
     max_length: int | None = None  # characters, for String and ID
     max_items: int | None = None  # elements, for lists
     plain: bool = False  # not personal and not free text: the audit entry may keep it
+    # for a plain string declared by its place: the value is kept only when it has the
+    # place's format (a code is digits, a cursor is one of ours), else `[redacted]`.
+    # Being in a plain place is not enough: any text can be sent there.
+    well_formed: Callable[[str], bool] | None = None
+
+
+_CODE_RE = re.compile(r"\A(\*|[0-9]{2}|[0-9]{4}|[0-9]{6}|[0-9]{9}|[0-9]{12}|[0-9]{4}-[0-9]{2})\Z")
+_BASE64_RE = re.compile(r"\A[A-Za-z0-9_\-+/]{4,200}={0,2}\Z")
+_ARCHIVE = ARCHIVE_NO_RE.pattern.removeprefix("\\A").removesuffix("\\Z")
+# what this API's cursors decode to (store/households.py, store/duplicates.py,
+# resolvers/audit_events.py); an audit sequence of 16 digits or more is not kept
+_CURSOR_RE = re.compile(rf"\A(h:{_ARCHIVE}|d:{_ARCHIVE}:[0-9]{{1,9}}|a:[0-9]{{1,15}})\Z")
+
+
+def is_code(value: str) -> bool:
+    """A region, county or village code (ASCII digits of a level's length), a period
+    (YYYY-MM), or `*`."""
+    return _CODE_RE.match(value) is not None
+
+
+def is_archive_no(value: str) -> bool:
+    return ARCHIVE_NO_RE.match(value) is not None
+
+
+def is_cursor(value: str) -> bool:
+    """The base64 alphabet and length, and inside it a cursor this API hands out."""
+    if _BASE64_RE.match(value) is None:
+        return False
+    try:
+        raw = base64.b64decode(value.encode("ascii"), altchars=b"-_", validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return raw.isascii() and _CURSOR_RE.match(raw.decode("ascii")) is not None
 
 
 # fallbacks for a coordinate without a row: bounded all the same, never kept
@@ -30,9 +69,9 @@ DEFAULT = Bound(max_length=200, max_items=100)
 MIN_YEAR = 1900
 MAX_YEAR = 2199
 
-CODE = Bound(max_length=32, plain=True)  # region, county, village codes, periods
-ARCHIVE_NO = Bound(max_length=32, plain=True)
-CURSOR = Bound(max_length=200, plain=True)
+CODE = Bound(max_length=32, plain=True, well_formed=is_code)  # region codes, periods
+ARCHIVE_NO = Bound(max_length=32, plain=True, well_formed=is_archive_no)
+CURSOR = Bound(max_length=200, plain=True, well_formed=is_cursor)
 PLAIN = Bound(plain=True)  # enums, numbers, dates, booleans that say nothing of a person
 PERSONAL = Bound()  # numbers and flags that describe a person: never kept
 REASON = Bound(max_length=2000)  # free text written by staff: may name anyone

@@ -38,7 +38,7 @@ async def test_free_text_is_redacted_and_plain_values_kept(api: Api, runtime: Ru
     number = id_number()
     reason = f"申请人张三丰（身份证 {number}）隐瞒收入"
     await api.post(reviewer, REJECT, {"a": ARCHIVE, "r": reason})
-    # a plain argument holding an ID number inside it: the value is kept, the number not
+    # a code holding anything but a code: not kept at all (see the tests below)
     await api.post(reviewer, STATUS, {"region": f"x{number}y"})
     # a literal in the document: only the document's shape is recorded
     await api.post(reviewer, f'mutation {{ recordObjection(archiveNo: "{ARCHIVE}", '
@@ -55,10 +55,10 @@ async def test_free_text_is_redacted_and_plain_values_kept(api: Api, runtime: Ru
     )
     log = await entries(runtime)
     assert log[0]["variables"] == {"a": ARCHIVE, "r": "[redacted]"}
-    assert log[1]["variables"] == {"region": "x[redacted]y"}
+    assert log[1]["variables"] == {"region": "[redacted]"}
     assert log[2]["variables"] is None
     assert log[3]["operation_name"] == "Q[redacted]"
-    assert log[3]["variables"] == {"v[redacted]": "[redacted]"}
+    assert log[3]["variables"] == {"#undeclared": 1}  # not declared: only counted
     raw = await raw_audit(runtime)
     for secret in (number, "张三丰", "隐瞒收入"):
         assert secret not in raw
@@ -93,7 +93,7 @@ async def test_operation_names_are_bounded_and_must_exist(api: Api, runtime: Run
 async def test_stored_variables_are_capped_with_a_keyed_hash(api: Api, runtime: Runtime) -> None:
     await load_regions(runtime)
     worker = await issue_token(runtime, "caseworker", CASEWORKER_TOWNSHIP)
-    many: dict[str, Any] = {f"region{i}": "2201831000" + "0" * 20 for i in range(300)}
+    many: dict[str, Any] = {f"region{i}": "220183100001" for i in range(300)}
     # one variable used and many declared: within the alias and field limits, which
     # are refused before any variable is looked at
     query = "query(" + ", ".join(f"${k}: String" for k in many) + ") { "
@@ -130,3 +130,76 @@ async def test_logs_carry_no_values(
     for record in caplog.records:
         assert number not in formatter.format(record)
     assert number not in caplog.text
+
+
+# the planted ID number's birth date and tail however written, and the phone number
+# ("220183" alone is the county's code, kept where a code is well formed)
+PLANTED_DIGITS = ("19820530", "0530 5726", "0530.5726", "13800138000", "２２０１８３", "572６")
+
+
+async def test_plain_places_keep_only_well_formed_values(api: Api, runtime: Runtime) -> None:
+    """The tester's four requests: free text with an ID number written apart (spaces,
+    dots, full-width digits) in a cursor, a region code, an archive number and a
+    variable's name. None of it is kept: not in the entry, not in its archive index."""
+    await load_regions(runtime)
+    worker = await issue_token(runtime, "caseworker", CASEWORKER_TOWNSHIP, principal="planter")
+    after = "query($a: String) { households(first: 1, after: $a) { totalCount } }"
+    region = "query($r: String) { households(first: 1, region: $r) { totalCount } }"
+    read = "query($n: String!) { household(archiveNo: $n) { archiveNo } }"
+    cursor = "张三丰 身份证 220183 19820530 5726 手机13800138000"
+    await api.post(worker, after, {"a": cursor})
+    await api.post(worker, '{ households(first: 1, after: "' + cursor + '") { totalCount } }')
+    await api.post(worker, region, {"r": "王五 22018319820530572６"})
+    await api.post(worker, '{ households(region: "王五 22018319820530572６") { totalCount } }')
+    await api.post(worker, read, {"n": "赵六-220183.19820530.5726"})
+    await api.post(worker, '{ household(archiveNo: "赵六-220183.19820530.5726") { archiveNo } }')
+    await api.client.post(
+        "/graphql",
+        json={
+            "query": region,
+            "variables": {"r": "220183", "李四 ２２０１８３１９８２０５３０５７２６": 1},
+        },
+        headers={"authorization": f"Bearer {worker}"},
+    )
+    # and what is well formed is kept as it was
+    await api.post(worker, region, {"r": "220183100"})
+    await api.post(worker, read, {"n": ARCHIVE})
+
+    log = [e for e in await entries(runtime) if e["principal"] == "planter"]
+    assert [e["variables"] for e in log] == [
+        {"a": "[redacted]"},
+        None,
+        {"r": "[redacted]"},
+        None,
+        {"n": "[redacted]"},
+        None,
+        {"r": "220183", "#undeclared": 1},
+        {"r": "220183100"},
+        {"n": ARCHIVE},
+    ]
+    assert [e["archive_nos"] for e in log[4:6]] == [[], []]
+    assert log[-1]["archive_nos"] == [ARCHIVE]
+    raw = await raw_audit(runtime)
+    for secret in (*PLANTED_DIGITS, "张三丰", "王五", "赵六", "李四"):
+        assert secret not in raw, secret
+    assert "220183100" in raw  # the kept code: the check above is not vacuous
+
+
+async def test_kept_strings_lose_id_numbers_however_written(api: Api, runtime: Runtime) -> None:
+    """A plain place without a format (account names) keeps its text, NFKC-normalised,
+    with any run of digits as long as an ID number cut out, separators or not."""
+    await load_regions(runtime)
+    auditor = await issue_token(runtime, "auditor", "*", principal="reader")
+    query = "query($p: String) { auditEvents(principal: $p, first: 1) { edges { cursor } } }"
+    for written in (
+        "王五 22018319820530572６",
+        "x220183.19820530.572X",
+        "a 220183-19820530-5726 b",
+    ):
+        await api.post(auditor, query, {"p": written})
+    log = [e for e in await entries(runtime) if e["principal"] == "reader"]
+    assert [e["variables"]["p"] for e in log] == [
+        "王五 [redacted]",
+        "x[redacted]",
+        "a [redacted] b",
+    ]
