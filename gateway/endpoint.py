@@ -263,7 +263,17 @@ class GraphQLEndpoint:
         self, request: Request, record: AuditRecord
     ) -> tuple[Response, Context | None]:
         if request.method != "POST":
-            if (refused := self._over_anonymous_limit(request)) is not None:
+            caller = None
+            if request.method != "GET" and "authorization" in request.headers:
+                # a valid token names the caller in the entry, and is charged as a call
+                caller = await authenticate(
+                    request, self.reader, fingerprint=peer_fingerprint(request.scope)
+                )
+            if caller is not None:
+                self._name(record, caller)
+                if (refused := self._over_credential_limit(record, caller)) is not None:
+                    return refused, None
+            elif (refused := self._over_anonymous_limit(request)) is not None:
                 return refused, None
             if request.method != "GET":  # routed here so that it is audited like the rest
                 record.error_codes = ["BAD_USER_INPUT"]
@@ -287,16 +297,9 @@ class GraphQLEndpoint:
                 status_code=401,
                 headers={"www-authenticate": 'Bearer realm="dibao"'},
             ), None
-        record.principal, record.role = principal.name, principal.role
-        record.scope, record.credential_id = principal.scope_label, principal.credential_id
-        wait = self.runtime.limiter.take(principal.credential_id, principal.role)
-        if wait is not None:  # refused before the body is read: cheap, and still audited
-            record.error_codes = ["RATE_LIMITED"]
-            return JSONResponse(
-                error_body("RATE_LIMITED", "Too many requests for this credential; retry later."),
-                status_code=429,
-                headers={"retry-after": retry_after_header(wait)},
-            ), None
+        self._name(record, principal)
+        if (refused := self._over_credential_limit(record, principal)) is not None:
+            return refused, None
         try:
             try:
                 raw = await request.body()
@@ -363,6 +366,23 @@ class GraphQLEndpoint:
             retry = str(limited["extensions"].get(RETRY_AFTER, 1))
             return ORJSONResponse(body, status_code=429, headers={"retry-after": retry}), context
         return ORJSONResponse(body), context
+
+    @staticmethod
+    def _name(record: AuditRecord, principal: Principal) -> None:
+        record.principal, record.role = principal.name, principal.role
+        record.scope, record.credential_id = principal.scope_label, principal.credential_id
+
+    def _over_credential_limit(self, record: AuditRecord, principal: Principal) -> Response | None:
+        wait = self.runtime.limiter.take(principal.credential_id, principal.role)
+        if wait is None:
+            return None
+        # refused before the body is read: cheap, and still audited
+        record.error_codes = ["RATE_LIMITED"]
+        return JSONResponse(
+            error_body("RATE_LIMITED", "Too many requests for this credential; retry later."),
+            status_code=429,
+            headers={"retry-after": retry_after_header(wait)},
+        )
 
     def _over_anonymous_limit(self, request: Request) -> Response | None:
         """Over its address's limit, a request without a credential is refused and only

@@ -114,3 +114,19 @@ def test_address_keys() -> None:
     assert address_key("2001:db8::1") == address_key("2001:db8::ffff") == "2001:db8::/64"
     assert address_key("::ffff:203.0.113.7") == "203.0.113.7"
     assert address_key(None) == "*"
+
+
+async def test_other_methods_with_a_valid_token_name_the_caller(api: Api, runtime: Runtime) -> None:
+    token = await issue_token(runtime, "caseworker", "220183100", principal="cw-options")
+    headers = {"authorization": f"Bearer {token}"}
+    for method in ("OPTIONS", "PUT", "DELETE", "PATCH"):
+        response = await api.client.request(method, "/graphql", json=QUERY, headers=headers)
+        assert response.status_code == 405, method
+    # a token that is not valid: anonymous, as before
+    bad = {"authorization": "Bearer dibao_not-a-token"}
+    assert (await api.client.request("PUT", "/graphql", json=QUERY, headers=bad)).status_code == 405
+    log = await entries(runtime)
+    assert [(e["principal"], e["role"], e["http_status"]) for e in log] == [
+        ("cw-options", "caseworker", 405)
+    ] * 4 + [(None, None, 405)]
+    assert all(e["credential_id"] for e in log[:4])
