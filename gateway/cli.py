@@ -424,6 +424,15 @@ def serve(
         Path | None,
         typer.Option(help="CA for client certificates (requested, verified when sent)."),
     ] = None,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            envvar="DIBAO_FORWARDED_ALLOW_IPS",
+            help="Reverse proxies (comma-separated addresses or networks) whose "
+            "X-Forwarded-For and X-Forwarded-Proto are believed. Without it those headers "
+            "are ignored: the client is the connection's peer.",
+        ),
+    ] = None,
 ) -> None:
     """Serve GraphQL at http://HOST:PORT/graphql (https with --tls-cert)."""
     if (tls_cert is None) != (tls_key is None) or (client_ca is not None and tls_cert is None):
@@ -459,6 +468,17 @@ def serve(
         }
         if client_ca is not None:
             tls.update(ssl_ca_certs=str(client_ca), ssl_cert_reqs=ssl.CERT_OPTIONAL)
+    # uvicorn believes X-Forwarded-For from 127.0.0.1 unless told otherwise: anyone on
+    # the host (or any client, when a local proxy passes the header through) could then
+    # pick the address the anonymous limit counts and the audit entry names
+    trusted = (forwarded_allow_ips or "").strip()
     uvicorn.run(
-        create_app(settings), host=host, port=port, log_level="info", access_log=False, **tls
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level="info",
+        access_log=False,
+        proxy_headers=bool(trusted),
+        forwarded_allow_ips=trusted or None,
+        **tls,
     )
