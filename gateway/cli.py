@@ -18,7 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlalchemy import func, select
 
-from audit.chain import Verification, purge, verify
+from audit.chain import Verification, purge, retention_days, verify
 from audit.queries import AuditFilter, stream_entries
 from domain.enums import Role
 from domain.errors import DomainError
@@ -385,7 +385,8 @@ def audit_retention(
             assert row is not None
             if days is not None:
                 row.days = days
-            return row.days
+                return row.days
+            return await retention_days(session)  # below the minimum: refused as tampering
 
     out.print(f"audit entries are kept {_run(load_settings(), work)} days")
 
