@@ -35,7 +35,14 @@ from audit.record import canonical
 from domain.errors import DomainError
 from store.crypto import Cipher, KeyRing
 from store.fastread import Reads
-from store.models import AuditArchive, AuditEntry, AuditHead, AuditRetention
+from store.models import (
+    AuditArchive,
+    AuditEntry,
+    AuditHead,
+    AuditRetention,
+    Credential,
+    PolicyState,
+)
 from store.types import UtcDateTime
 
 GENESIS = "0" * 64
@@ -299,6 +306,7 @@ async def verify(
     *,
     anchor_file: Path | None = None,
     now: dt.datetime | None = None,
+    allow_unanchored: bool = False,
 ) -> Verification:
     """Recompute the chain from the first entry; name the first entry that does not hold.
 
@@ -314,6 +322,20 @@ async def verify(
     result = await _verify_chain(session, keys, anchors, now or dt.datetime.now(dt.UTC))
     if not result.ok or anchors is None:
         return result
+    if result.head is None and not anchors.by_seq:
+        # an empty log and no anchor: a fresh installation, or a wipe whose anchors
+        # were taken away too. The rest of the database tells which.
+        history = await _history_before(session, (now or dt.datetime.now(dt.UTC)) - SETTLED)
+        if history is not None:
+            what = "missing" if anchors.missing else "empty"
+            message = (
+                f"the audit log is empty and the anchor file is {what}, but the database "
+                f"holds {history}: the log may have been wiped with its anchors"
+            )
+            if not allow_unanchored:
+                return Verification(False, 0, 1, message)
+            return Verification(True, 0, warning=message + " (accepted: --allow-unanchored)")
+        return result
     if anchors.missing and result.head is not None:
         warning: str | None = (
             "the anchor file is missing: a wiped or rolled-back log cannot be "
@@ -322,6 +344,24 @@ async def verify(
     else:
         warning = anchors.warning
     return Verification(True, result.entries, warning=warning, head=result.head)
+
+
+SETTLED = dt.timedelta(minutes=10)
+
+
+async def _history_before(session: AsyncSession, before: dt.datetime) -> str | None:
+    """What shows the installation was in use before `before`, if anything does: any
+    request then would have left audit entries (and anchors). Credentials carry the
+    time they were issued; households do not serve (seeded or migrated archives
+    carry their own, historical dates)."""
+    checks = (
+        ("credentials issued", select(func.count()).where(Credential.created_at < before)),
+        ("policy changes", select(func.count()).where(PolicyState.version > 1)),
+    )
+    for what, query in checks:
+        if await session.scalar(query):
+            return f"{what} before {_stamp(before)}"
+    return None
 
 
 def _anchors_hold(anchors: AnchorSet | None, head: AuditHead, count: int) -> Verification | None:

@@ -284,7 +284,15 @@ def token_revoke(credential_id: Annotated[str, typer.Argument(metavar="ID")]) ->
 
 
 @audit_app.command("verify")
-def audit_verify() -> None:
+def audit_verify(
+    allow_unanchored: Annotated[
+        bool,
+        typer.Option(
+            help="Accept an empty log without anchors although the database holds older "
+            "credentials, households or policy changes (an installation that never served)."
+        ),
+    ] = False,
+) -> None:
     """Exit 0 when the audit log is intact; otherwise name the first broken entry.
 
     Entries anchored outside the database (DIBAO_AUDIT_ANCHOR_FILE) must still be
@@ -293,7 +301,12 @@ def audit_verify() -> None:
 
     async def work(runtime: Runtime) -> Verification:
         async with runtime.sessions() as session:
-            result = await verify(session, runtime.cipher.keys, anchor_file=settings.anchor_file)
+            result = await verify(
+                session,
+                runtime.cipher.keys,
+                anchor_file=settings.anchor_file,
+                allow_unanchored=allow_unanchored,
+            )
         if result.ok and result.head is not None:
             runtime.anchors.anchor(*result.head)
         return result
