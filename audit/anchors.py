@@ -114,6 +114,14 @@ def read_anchors(path: Path, keys: KeyRing) -> AnchorSet:
         by_seq[anchor.seq] = dataclasses.replace(anchor, line=number)
     warning = None
     if torn.strip():
+        if not by_seq:
+            # a torn last line is tolerated beside whole anchors, never instead of them:
+            # a file cut to a fragment would otherwise read as "no anchor yet"
+            return AnchorSet(
+                path,
+                problem=f"anchor file line {len(lines) + 1} is incomplete and no complete "
+                "anchor precedes it: the file was cut short",
+            )
         warning = f"anchor file line {len(lines) + 1} is incomplete (a write cut short); ignored"
     return AnchorSet(path, by_seq, warning=warning)
 

@@ -32,13 +32,26 @@ from audit import fields as F
 from audit.anchors import AnchorSet, AnchorWriter, read_anchors
 from audit.lookups import search_keys
 from audit.record import canonical
+from domain.errors import DomainError
 from store.crypto import Cipher, KeyRing
 from store.fastread import Reads
-from store.models import AuditArchive, AuditEntry, AuditHead, AuditRetention
+from store.models import (
+    AuditArchive,
+    AuditEntry,
+    AuditHead,
+    AuditRetention,
+    Credential,
+    PolicyState,
+)
 from store.types import UtcDateTime
 
 GENESIS = "0" * 64
 MAX_ATTEMPTS = 100
+# the Cybersecurity Law (art. 21): network logs are kept at least six months. Held
+# here, not only by the retention table's CHECK: the table is the database owner's
+MIN_RETENTION_DAYS = 183
+MIN_RETENTION = dt.timedelta(days=MIN_RETENTION_DAYS)
+CLOCK_SKEW = dt.timedelta(minutes=5)
 MAX_IN_FLIGHT = 1024
 
 _PG_APPEND = text(
@@ -89,6 +102,85 @@ def signature_holds(keys: KeyRing, signature: str, seq: int, hash_: str, *, kind
         hmac.compare_digest(head_signature(key, seq, hash_, kind=kind), signature)
         for key in keys.audit_keys.values()
     )
+
+
+class RetentionTampered(DomainError):
+    """The retention table says less than the legal minimum: someone went around its CHECK."""
+
+    code = "AUDIT_TAMPERED"
+
+
+def base_signature(
+    key: bytes, seq: int, hash_: str, base_time: dt.datetime, purged_at: dt.datetime
+) -> str:
+    """A purge checkpoint: where the chain now starts, when that entry was written and
+    when it was purged, so verification can tell a purge inside the minimum retention."""
+    message = f"base|{seq}|{hash_}|{_stamp(base_time)}|{_stamp(purged_at)}"
+    return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
+
+
+def _stamp(when: dt.datetime) -> str:
+    return when.astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+
+def _base_holds(keys: KeyRing, head: AuditHead) -> bool:
+    if head.base_time is None or head.purged_at is None:  # a purge from before timed bases
+        return signature_holds(
+            keys, head.base_signature, head.base_seq, head.base_hash, kind="base"
+        )
+    return any(
+        hmac.compare_digest(
+            base_signature(key, head.base_seq, head.base_hash, head.base_time, head.purged_at),
+            head.base_signature,
+        )
+        for key in keys.audit_keys.values()
+    )
+
+
+def _purged_too_early(head: AuditHead, anchors: AnchorSet | None, now: dt.datetime) -> str | None:
+    """Why the purge that made the chain's base removed entries inside the minimum
+    retention, if it did.
+
+    A timed base says (signed) when its entry was written and when it was purged.
+    A base from before timed bases is judged by the anchors: one at or below the
+    base written within the minimum retention of now names an entry that was at
+    most that old when purged (the server anchors an entry within seconds of its
+    commit; only a verify or purge run over a log idle for six months anchors an
+    older one)."""
+    if not head.base_seq:
+        return None
+    if head.base_time is not None and head.purged_at is not None:
+        if head.purged_at > now + CLOCK_SKEW:
+            return f"the purge checkpoint at entry {head.base_seq} is dated in the future"
+        if head.purged_at - head.base_time < MIN_RETENTION:
+            age = head.purged_at - head.base_time
+            return (
+                f"entries up to {head.base_seq} were purged at {_stamp(head.purged_at)} when "
+                f"entry {head.base_seq} was {age.days} days old, inside the minimum retention "
+                f"of {MIN_RETENTION_DAYS} days: the log was purged too early"
+            )
+        return None
+    recent = [
+        a
+        for seq, a in (anchors.by_seq.items() if anchors is not None else ())
+        if seq <= head.base_seq and now - _anchor_time(a.time) < MIN_RETENTION
+    ]
+    if recent:
+        first = min(recent, key=lambda a: a.seq)
+        return (
+            f"entry {first.seq} was anchored at {first.time} (line {first.line}) and has been "
+            f"purged, inside the minimum retention of {MIN_RETENTION_DAYS} days: the log "
+            "was purged too early"
+        )
+    return None
+
+
+def _anchor_time(stamp: str) -> dt.datetime:
+    try:
+        parsed = dt.datetime.fromisoformat(stamp)
+    except ValueError:
+        return dt.datetime.max.replace(tzinfo=dt.UTC)  # unreadable: treat as recent
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 class AuditChain:
@@ -209,7 +301,12 @@ async def _entries(session: AsyncSession, up_to: int) -> AsyncIterator[AuditEntr
 
 
 async def verify(
-    session: AsyncSession, keys: KeyRing, *, anchor_file: Path | None = None
+    session: AsyncSession,
+    keys: KeyRing,
+    *,
+    anchor_file: Path | None = None,
+    now: dt.datetime | None = None,
+    allow_unanchored: bool = False,
 ) -> Verification:
     """Recompute the chain from the first entry; name the first entry that does not hold.
 
@@ -222,8 +319,22 @@ async def verify(
         anchors = await asyncio.to_thread(read_anchors, anchor_file, keys)
         if anchors.problem is not None:
             return Verification(False, 0, None, anchors.problem)
-    result = await _verify_chain(session, keys, anchors)
+    result = await _verify_chain(session, keys, anchors, now or dt.datetime.now(dt.UTC))
     if not result.ok or anchors is None:
+        return result
+    if result.head is None and not anchors.by_seq:
+        # an empty log and no anchor: a fresh installation, or a wipe whose anchors
+        # were taken away too. The rest of the database tells which.
+        history = await _history_before(session, (now or dt.datetime.now(dt.UTC)) - SETTLED)
+        if history is not None:
+            what = "missing" if anchors.missing else "empty"
+            message = (
+                f"the audit log is empty and the anchor file is {what}, but the database "
+                f"holds {history}: the log may have been wiped with its anchors"
+            )
+            if not allow_unanchored:
+                return Verification(False, 0, 1, message)
+            return Verification(True, 0, warning=message + " (accepted: --allow-unanchored)")
         return result
     if anchors.missing and result.head is not None:
         warning: str | None = (
@@ -233,6 +344,24 @@ async def verify(
     else:
         warning = anchors.warning
     return Verification(True, result.entries, warning=warning, head=result.head)
+
+
+SETTLED = dt.timedelta(minutes=10)
+
+
+async def _history_before(session: AsyncSession, before: dt.datetime) -> str | None:
+    """What shows the installation was in use before `before`, if anything does: any
+    request then would have left audit entries (and anchors). Credentials carry the
+    time they were issued; households do not serve (seeded or migrated archives
+    carry their own, historical dates)."""
+    checks = (
+        ("credentials issued", select(func.count()).where(Credential.created_at < before)),
+        ("policy changes", select(func.count()).where(PolicyState.version > 1)),
+    )
+    for what, query in checks:
+        if await session.scalar(query):
+            return f"{what} before {_stamp(before)}"
+    return None
 
 
 def _anchors_hold(anchors: AnchorSet | None, head: AuditHead, count: int) -> Verification | None:
@@ -263,7 +392,7 @@ def _anchors_hold(anchors: AnchorSet | None, head: AuditHead, count: int) -> Ver
 
 
 async def _verify_chain(
-    session: AsyncSession, keys: KeyRing, anchors: AnchorSet | None
+    session: AsyncSession, keys: KeyRing, anchors: AnchorSet | None, now: dt.datetime
 ) -> Verification:
     anchored = anchors.by_seq if anchors is not None else {}
     # the head first: an entry and the head move in one statement (or transaction),
@@ -277,12 +406,13 @@ async def _verify_chain(
     for seq, archive_no in rows.all():
         archives.setdefault(int(seq), set()).add(archive_no)
     prev_hash, expected, count = head.base_hash, head.base_seq + 1, 0
-    if head.base_seq and not signature_holds(
-        keys, head.base_signature, head.base_seq, head.base_hash, kind="base"
-    ):
+    if head.base_seq and not _base_holds(keys, head):
         return Verification(
             False, 0, head.base_seq + 1, "the purge checkpoint's signature is wrong"
         )
+    too_early = _purged_too_early(head, anchors, now)
+    if too_early is not None:
+        return Verification(False, 0, head.base_seq, too_early)
     async for row in _entries(session, head.seq):
         if row.seq != expected:
             return Verification(False, count, expected, f"entry {expected} is missing")
@@ -343,15 +473,31 @@ async def _verify_chain(
     return Verification(True, count, head=(head.seq, head.hash))
 
 
+async def retention_days(session: AsyncSession) -> int:
+    """The retention window, refused when the table says less than the legal minimum."""
+    days = await session.scalar(select(AuditRetention.days).where(AuditRetention.id == 1))
+    if days is None or int(days) < MIN_RETENTION_DAYS:
+        raise RetentionTampered(
+            f"the audit_retention table says {days} days, below the legal minimum of "
+            f"{MIN_RETENTION_DAYS}: it was changed around its CHECK constraint (tampering); "
+            f"nothing was purged. Set it back (dibao audit retention needs >= "
+            f"{MIN_RETENTION_DAYS}) and find out who changed it"
+        )
+    return int(days)
+
+
 async def purge(session: AsyncSession, keys: KeyRing, *, now: dt.datetime) -> int:
     """Delete the oldest entries past the retention window; returns how many.
 
     Only a prefix of the chain goes, so what remains is still one chain; its
-    new starting point is signed, so a deletion beyond it is still detected.
-    The database triggers refuse anything inside the window whatever we ask.
+    new starting point is signed, with when its entry was written and when it
+    was purged, so a deletion beyond it, or a purge inside the minimum
+    retention, is still detected. The window is never shorter than the legal
+    minimum, whatever the retention table says (a table below it is refused as
+    tampering), and the database triggers refuse anything inside it as well.
     """
-    days = await session.scalar(select(AuditRetention.days).where(AuditRetention.id == 1))
-    cutoff = now - dt.timedelta(days=int(days or 0), minutes=1)
+    days = max(await retention_days(session), MIN_RETENTION_DAYS)
+    cutoff = now - dt.timedelta(days=days, minutes=1)
     head = (await session.execute(select(AuditHead).with_for_update())).scalar_one()
     first_kept = await session.scalar(
         select(func.min(AuditEntry.seq)).where(AuditEntry.time >= cutoff)
@@ -359,14 +505,30 @@ async def purge(session: AsyncSession, keys: KeyRing, *, now: dt.datetime) -> in
     last_purged = (int(first_kept) - 1) if first_kept is not None else head.seq
     if last_purged <= head.base_seq:
         return 0
-    base_hash = await session.scalar(select(AuditEntry.hash).where(AuditEntry.seq == last_purged))
-    if base_hash is None:
+    base = (
+        await session.execute(
+            select(AuditEntry.hash, AuditEntry.entry).where(AuditEntry.seq == last_purged)
+        )
+    ).one_or_none()
+    if base is None:
         raise RuntimeError("the audit chain is broken; run dibao audit verify")
+    # the time the entry itself carries (under its hash), not the indexed column
+    base_time = dt.datetime.fromisoformat(orjson.loads(base.entry)[F.TIME])
+    if base_time.tzinfo is None:
+        base_time = base_time.replace(tzinfo=dt.UTC)
+    if now - base_time < MIN_RETENTION:
+        raise RetentionTampered(
+            f"entry {last_purged} is inside the minimum retention of {MIN_RETENTION_DAYS} "
+            "days though its indexed time says otherwise (tampering); nothing was purged"
+        )
     removed = await session.execute(
         delete(AuditEntry).where(AuditEntry.seq <= last_purged, AuditEntry.seq > head.base_seq)
     )
     await session.execute(delete(AuditArchive).where(AuditArchive.seq <= last_purged))
-    head.base_seq, head.base_hash = last_purged, base_hash
-    head.base_signature = sign(keys, last_purged, base_hash, kind="base")
+    head.base_seq, head.base_hash = last_purged, str(base.hash)
+    head.base_time, head.purged_at = base_time, now
+    head.base_signature = base_signature(
+        keys.audit_key, last_purged, str(base.hash), base_time, now
+    )
     await session.flush()
     return int(removed.rowcount)  # type: ignore[attr-defined]

@@ -67,6 +67,15 @@ WORST: dict[str, str] = {
     "comment_padded_250kb": "#" + "x" * 250_000 + "\n{ __typename }",
     # the largest text under the byte cap: one lexing pass over it, then cached
     "comment_padded_under_cap": "#" + "x" * 32_000 + "\n{ __typename }",
+    # each call scans the scope (3 s for 15 on 32k households): priced as a scan now,
+    # so the document is refused before any runs (a supervisor, or a partner granted it)
+    "statistics_aliases_15": "{ "
+    + " ".join(
+        f's{i}: statistics(period: "2026-10") '
+        "{ byStatus { householdsLabel } byCategory { householdsLabel } }"
+        for i in range(15)
+    )
+    + " }",
     "deepest_valid": "{ households { edges { node { members { name } } } } }",
     "page_500_all_lists": "{ households(first: 500) { edges { node { archiveNo "
     "members { name idNumber phone } payments { period amount } reviews { step } } } } }",

@@ -58,3 +58,36 @@ LIST_BOUNDS: Final[dict[str, Bound]] = {
     "Query.lookupAlerts": 5000,  # one row per credential over the threshold
     "Mutation.archiveDue": MAX_PAGE,
 }
+
+# What one call of a field costs, beyond the 1 every field costs: the fields that
+# aggregate over a whole scope (a region's households, the audit log) rather than
+# read rows by key or by page. Each is priced above half the cost limit
+# (gateway/policy_gate.py, Limits.max_cost = 100,000), so one document holds at
+# most one of them: fifteen aliases of `statistics` are refused before a scan
+# runs, whatever their speed. tests/authz/test_limits.py requires every root
+# field and every `totalCount` to be classified here (0: reads by key or by
+# page, priced by its list bounds above), so a new aggregate cannot slip in at 1.
+SCAN: Final = 60_000
+FIELD_COSTS: Final[dict[str, int]] = {
+    # aggregates over a scope: at most one per document
+    "Query.statistics": SCAN,  # group-by over every household of the scope
+    "Query.auditActivity": SCAN,  # buckets over up to 93 days of the audit log
+    "Query.lookupAlerts": SCAN,  # misses and conflicts over up to 93 days of the log
+    "Query.auditChain": SCAN,  # counts every audit entry
+    "DuplicateCandidateConnection.totalCount": SCAN,  # groups the blind index nationwide
+    # one county's payments grouped by batch: a few per document
+    "Query.paymentBatches": 20_000,
+    # a count over the scope by index: cheaper, still not free
+    "HouseholdConnection.totalCount": 1_000,
+    # reads by key, by page, or of small administrative tables
+    "Query.household": 0,
+    "Query.households": 0,
+    "Query.verifyRecipient": 0,
+    "Query.policyRules": 0,
+    "Query.dueForReview": 0,
+    "Query.duplicateCandidates": 0,
+    "Query.overdue": 0,
+    "Query.standards": 0,
+    "Query.auditEvents": 0,
+    "Query.credentials": 0,
+}

@@ -18,7 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlalchemy import func, select
 
-from audit.chain import Verification, purge, verify
+from audit.chain import Verification, purge, retention_days, verify
 from audit.queries import AuditFilter, stream_entries
 from domain.enums import Role
 from domain.errors import DomainError
@@ -284,7 +284,15 @@ def token_revoke(credential_id: Annotated[str, typer.Argument(metavar="ID")]) ->
 
 
 @audit_app.command("verify")
-def audit_verify() -> None:
+def audit_verify(
+    allow_unanchored: Annotated[
+        bool,
+        typer.Option(
+            help="Accept an empty log without anchors although the database holds older "
+            "credentials, households or policy changes (an installation that never served)."
+        ),
+    ] = False,
+) -> None:
     """Exit 0 when the audit log is intact; otherwise name the first broken entry.
 
     Entries anchored outside the database (DIBAO_AUDIT_ANCHOR_FILE) must still be
@@ -293,7 +301,12 @@ def audit_verify() -> None:
 
     async def work(runtime: Runtime) -> Verification:
         async with runtime.sessions() as session:
-            result = await verify(session, runtime.cipher.keys, anchor_file=settings.anchor_file)
+            result = await verify(
+                session,
+                runtime.cipher.keys,
+                anchor_file=settings.anchor_file,
+                allow_unanchored=allow_unanchored,
+            )
         if result.ok and result.head is not None:
             runtime.anchors.anchor(*result.head)
         return result
@@ -385,7 +398,8 @@ def audit_retention(
             assert row is not None
             if days is not None:
                 row.days = days
-            return row.days
+                return row.days
+            return await retention_days(session)  # below the minimum: refused as tampering
 
     out.print(f"audit entries are kept {_run(load_settings(), work)} days")
 
@@ -424,6 +438,15 @@ def serve(
         Path | None,
         typer.Option(help="CA for client certificates (requested, verified when sent)."),
     ] = None,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            envvar="DIBAO_FORWARDED_ALLOW_IPS",
+            help="Reverse proxies (comma-separated addresses or networks) whose "
+            "X-Forwarded-For and X-Forwarded-Proto are believed. Without it those headers "
+            "are ignored: the client is the connection's peer.",
+        ),
+    ] = None,
 ) -> None:
     """Serve GraphQL at http://HOST:PORT/graphql (https with --tls-cert)."""
     if (tls_cert is None) != (tls_key is None) or (client_ca is not None and tls_cert is None):
@@ -459,6 +482,17 @@ def serve(
         }
         if client_ca is not None:
             tls.update(ssl_ca_certs=str(client_ca), ssl_cert_reqs=ssl.CERT_OPTIONAL)
+    # uvicorn believes X-Forwarded-For from 127.0.0.1 unless told otherwise: anyone on
+    # the host (or any client, when a local proxy passes the header through) could then
+    # pick the address the anonymous limit counts and the audit entry names
+    trusted = (forwarded_allow_ips or "").strip()
     uvicorn.run(
-        create_app(settings), host=host, port=port, log_level="info", access_log=False, **tls
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level="info",
+        access_log=False,
+        proxy_headers=bool(trusted),
+        forwarded_allow_ips=trusted or None,
+        **tls,
     )

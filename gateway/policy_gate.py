@@ -45,7 +45,7 @@ from strawberry.extensions import SchemaExtension
 
 from audit import fields as F
 from domain.principal import Principal
-from gateway.bounds import LIST_BOUNDS, MAX_PAGE, PAGE
+from gateway.bounds import FIELD_COSTS, LIST_BOUNDS, MAX_PAGE, PAGE
 from gateway.quota import LOOKUP_ARGUMENTS, LOOKUP_FIELDS
 from policies.arguments import filtered_field
 from policies.engine import Decision, PolicyEngine
@@ -201,8 +201,9 @@ class _Walker:
         if name == "__typename":
             return
         analysis = self.analysis
-        analysis.cost += multiplier
         obj = f"{parent.name}.{name}"
+        # every call costs 1, an aggregate over a scope its declared price (gateway/bounds.py)
+        analysis.cost += multiplier * (1 + FIELD_COSTS.get(obj, 0))
         if depth == 1:
             analysis.root_calls[obj] = analysis.root_calls.get(obj, 0) + 1
             if obj in LOOKUP_FIELDS or self._looks_up(node, obj):

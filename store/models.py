@@ -342,6 +342,10 @@ class AuditHead(Base):
     base_seq: Mapped[int] = mapped_column(BigInteger, server_default="0")
     base_hash: Mapped[str] = mapped_column(String(64), server_default="0" * 64)
     base_signature: Mapped[str] = mapped_column(String(64), server_default="")
+    # when the base entry was written and when it was purged, signed with the base:
+    # a purge inside the minimum retention is seen by verification (null: an older purge)
+    base_time: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    purged_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class AuditVerification(Base):

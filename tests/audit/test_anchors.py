@@ -262,3 +262,48 @@ async def test_an_unwritable_anchor_file_never_fails_a_request(
     await _requests(api, runtime, 4)  # each answered 200 or 401, as without anchors
     assert "audit anchor not written" in caplog.text
     assert caplog.text.count("audit anchor not written") == 1  # said once, not per entry
+
+
+async def _wipe(runtime: Runtime) -> None:
+    async with runtime.engine.begin() as conn:
+        await _bypass_triggers(conn)
+        await _cut_after(conn, 0)
+        await _set_head(conn, GENESIS_HEAD)
+
+
+async def test_a_file_cut_to_one_incomplete_line_fails(
+    api: Api, runtime: Runtime, settings: Settings
+) -> None:
+    await _requests(api, runtime)
+    await _wipe(runtime)
+    assert settings.anchor_file is not None
+    first = settings.anchor_file.read_text().splitlines()[0]
+    settings.anchor_file.write_text(first[: len(first) // 2])  # cut short, no newline
+    result = await adibao(settings, "audit", "verify")
+    assert result.returncode == 1, (result.stdout, result.stderr)
+    assert "incomplete" in result.stderr and "cut short" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("anchor_file", ["missing", "empty"])
+async def test_an_emptied_log_without_anchors_fails_when_the_database_has_history(
+    api: Api, runtime: Runtime, settings: Settings, anchor_file: str
+) -> None:
+    await _requests(api, runtime)
+    await _wipe(runtime)
+    async with runtime.engine.begin() as conn:  # the credential was issued an hour ago
+        await conn.execute(
+            text("UPDATE credentials SET created_at = :t"),
+            {"t": utcnow() - dt.timedelta(hours=1)},
+        )
+    assert settings.anchor_file is not None
+    settings.anchor_file.unlink()
+    if anchor_file == "empty":
+        settings.anchor_file.write_text("")
+    result = await adibao(settings, "audit", "verify")
+    assert result.returncode == 1, (result.stdout, result.stderr)
+    message = " ".join(result.stderr.split())
+    assert "audit log is empty" in message and "credentials issued" in message, message
+    # an installation that never served says so on purpose, and is still warned
+    allowed = await adibao(settings, "audit", "verify", "--allow-unanchored")
+    assert allowed.returncode == 0, allowed.stderr
+    assert "warning" in allowed.stderr and "--allow-unanchored" in allowed.stderr

@@ -11,7 +11,7 @@ from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType, parse
 from graphql.language import Lexer
 
 from gateway import compiled, document_limits, documents
-from gateway.bounds import LIST_BOUNDS
+from gateway.bounds import FIELD_COSTS, LIST_BOUNDS
 from gateway.document_limits import document_refusal
 from gateway.policy_gate import Limits
 from gateway.runtime import Runtime
@@ -270,6 +270,51 @@ def test_every_list_field_has_a_declared_bound() -> None:
         if isinstance(t, GraphQLObjectType) and not n.startswith("__")
     )
     assert every_field < LIST_BOUNDS["AuditEvent.fields"], every_field
+
+
+STATISTICS = (
+    "{ "
+    + " ".join(
+        f's{i}: statistics(period: "2026-10") {{ byStatus {{ households }} '
+        "byCategory { households } }"
+        for i in range(15)
+    )
+    + " }"
+)
+
+
+async def test_one_scope_aggregate_per_document(api: Api, runtime: Runtime) -> None:
+    # each statistics call scans the whole scope: priced as such, not as one field
+    supervisor = await issue_token(runtime, "supervisor", "22")
+    one = STATISTICS.split(" s1:")[0] + " }"
+    assert "errors" not in await api.gql(supervisor, one)
+    two = STATISTICS.split(" s2:")[0] + " }"
+    assert_too_complex(await api.gql(supervisor, two), "cost")
+    assert_too_complex(await api.gql(supervisor, STATISTICS), "cost")
+    # two different aggregates are two scans as well
+    auditor = await issue_token(runtime, "auditor", "*")
+    both = (
+        '{ auditChain { entries } lookupAlerts(since: "2026-01-01T00:00:00Z", '
+        'until: "2026-01-02T00:00:00Z") { principal } }'
+    )
+    assert_too_complex(await api.gql(auditor, both), "cost")
+
+
+def test_every_root_field_and_count_has_a_declared_cost() -> None:
+    # a new root field, or a new totalCount, is priced on purpose: an aggregate over
+    # a scope at its scan price, a read by key or by page at 0 (its lists' bounds)
+    schema = build_schema()._schema
+    assert schema.query_type is not None
+    priced = {f"Query.{name}" for name in schema.query_type.fields} | {
+        f"{type_name}.totalCount"
+        for type_name, named in schema.type_map.items()
+        if isinstance(named, GraphQLObjectType) and "totalCount" in named.fields
+    }
+    missing = priced - set(FIELD_COSTS)
+    assert not missing, f"fields without a declared cost in gateway/bounds.py: {sorted(missing)}"
+    assert not set(FIELD_COSTS) - priced, "costs for fields the schema no longer has"
+    scans = [name for name, cost in FIELD_COSTS.items() if cost * 2 > Limits().max_cost]
+    assert "Query.statistics" in scans and "Query.auditActivity" in scans, scans
 
 
 async def test_due_for_review_and_overdue_are_connections(api: Api, runtime: Runtime) -> None:

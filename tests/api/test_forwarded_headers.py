@@ -1,0 +1,117 @@
+"""`dibao serve` believes X-Forwarded-For only from proxies it is told to trust: a
+client that rotates the header neither escapes the per-address anonymous limit
+nor chooses the address its audit entries name."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from gateway.config import Settings
+from tests.cli.test_cli import adibao
+
+DIBAO = Path(sys.executable).parent / "dibao"
+BURST = 3
+FORGED = [f"203.0.113.{i}" for i in range(1, 13)]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.asynccontextmanager
+async def serving(settings: Settings, folder: Path, *extra: str) -> AsyncIterator[str]:
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DIBAO_DATABASE_URL": settings.database_url,
+        "DIBAO_KEY_FILE": str(settings.key_file),
+        "DIBAO_RATE_LIMITS": f"anonymous=1/{BURST}",
+    }
+    env.pop("DIBAO_FORWARDED_ALLOW_IPS", None)
+    env.pop("FORWARDED_ALLOW_IPS", None)
+    log_path = folder / f"serve-{port}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [str(DIBAO), "serve", "--port", str(port), *extra],
+            env=env,
+            cwd=folder,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(base_url=base, timeout=2) as client:
+            for _ in range(300):
+                if process.poll() is not None:
+                    pytest.fail(f"dibao serve exited early:\n{log_path.read_text()}")
+                with contextlib.suppress(httpx.TransportError):
+                    if (await client.get("/readyz")).status_code == 200:
+                        break
+                await asyncio.sleep(0.1)
+            else:
+                pytest.fail(f"dibao serve did not become ready:\n{log_path.read_text()}")
+        yield base
+    finally:
+        process.terminate()  # at shutdown the refused requests are audited as a count
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+async def _rotating(base: str) -> list[int]:
+    async with httpx.AsyncClient(base_url=base, timeout=5) as client:
+        return [
+            (
+                await client.post(
+                    "/graphql",
+                    json={"query": "{ __typename }"},
+                    headers={"x-forwarded-for": forged},
+                )
+            ).status_code
+            for forged in FORGED
+        ]
+
+
+async def _clients(settings: Settings) -> set[str]:
+    """The addresses the audit names (a request's entry adds the peer's port)."""
+    exported = await adibao(settings, "audit", "export")
+    assert exported.returncode == 0, exported.stderr
+    clients = [json.loads(line).get("client") for line in exported.stdout.splitlines()]
+    assert clients and all(isinstance(c, str) for c in clients), clients
+    return {c.rsplit(":", 1)[0] if c.count(":") == 1 else c for c in clients}
+
+
+async def test_forged_forwarded_for_is_ignored_by_default(
+    settings: Settings, tmp_path: Path
+) -> None:
+    async with serving(settings, tmp_path) as base:
+        codes = await _rotating(base)
+    # one real peer: its burst, then refusals, whatever address each request claims
+    assert codes.count(401) <= BURST + 1, codes
+    assert codes.count(429) >= len(FORGED) - BURST - 1, codes
+    clients = await _clients(settings)
+    assert clients == {"127.0.0.1"}, clients
+
+
+async def test_a_named_proxy_is_believed(settings: Settings, tmp_path: Path) -> None:
+    # the operator's own reverse proxy on 127.0.0.1: now the header names the client
+    async with serving(settings, tmp_path, "--forwarded-allow-ips", "127.0.0.1") as base:
+        codes = await _rotating(base)
+    assert codes.count(429) == 0, codes
+    clients = await _clients(settings)
+    assert clients == set(FORGED), clients
