@@ -1,6 +1,6 @@
 """The benchmark's baseline: the same resolvers and DataLoaders, nothing in front.
 
-A bare `strawberry.asgi.GraphQL` app on uvicorn over `build_schema(gate=False)`,
+A bare `strawberry.asgi.GraphQL` app on uvicorn over `build_schema()`,
 with a national-scope principal, the project's engine, sessions and cipher
 (`Runtime.from_settings`, untraced) and a `RequestGate` the bare schema never
 consults: no authentication, policy, masking, audit or tracing. A mutation's
@@ -33,7 +33,7 @@ PRINCIPAL = Principal(credential_id="bench", name="bench", role="county_reviewer
 
 class Baseline(GraphQL[Context, None]):
     def __init__(self, runtime: Runtime, policy: PolicyEngine) -> None:
-        super().__init__(build_schema(gate=False), graphql_ide=None, allow_queries_via_get=False)
+        super().__init__(build_schema(), graphql_ide=None, allow_queries_via_get=False)
         self.runtime = runtime
         self.policy = policy
 

@@ -472,7 +472,7 @@ def main() -> None:
             "order": "each system twice per query (A B C, then C B A); figures = mean of the two",
             "project": "dibao serve: auth, policy, masking, audit, tracing (no exporter); "
             "project_fast_on = compiled read path on, project_fast_off = generic executor",
-            "baseline": "strawberry.asgi.GraphQL over build_schema(gate=False), "
+            "baseline": "strawberry.asgi.GraphQL over build_schema(), "
             "national principal, same Runtime engine/sessions/cipher; "
             "no auth, policy, masking, audit, tracing",
             "postgraphile": "PostGraphile 4 (Node, npm) on the same database, same rows and values"

@@ -47,14 +47,14 @@ from gateway.documents import (
     document_id_of,
     load_document,
 )
-from gateway.errors import error_body, format_error
 from gateway.inputs import InputRules
 from gateway.policy_gate import RequestGate
 from gateway.ratelimit import ANONYMOUS, AddressLimiter, address_key, retry_after_header
 from gateway.runtime import Runtime
+from gateway.served import served_schema
 from policies.engine import Decision
 from resolvers.context import Context
-from schema.root import build_schema
+from schema.errors import error_body, format_error
 from store.applications import ClaimConflict
 from store.db import is_unavailable
 
@@ -181,7 +181,7 @@ def claim_conflicts(errors: Iterable[GraphQLError]) -> list[dict[str, Any]]:
 class GraphQLEndpoint:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
-        self.schema = build_schema(max_tokens=runtime.limits.max_tokens)
+        self.schema = served_schema(max_tokens=runtime.limits.max_tokens)
         self.chain = AuditChain(runtime.cipher, anchors=runtime.anchors)
         self.anonymous = AddressLimiter(runtime.limiter.rate_for(ANONYMOUS))
         self.inputs = InputRules(self.schema._schema, runtime.cipher.keys.audit_key)
