@@ -41,6 +41,7 @@ from domain.principal import Principal
 from gateway.auth import authenticate, peer_fingerprint
 from gateway.charging import RETRY_AFTER, charge_for
 from gateway.compiled import CompiledReads
+from gateway.context import RequestContext
 from gateway.document_limits import TooComplex, read_text
 from gateway.documents import (
     PREFIX,
@@ -53,7 +54,6 @@ from gateway.ratelimit import ANONYMOUS, AddressLimiter, address_key, retry_afte
 from gateway.runtime import Runtime
 from gateway.served import served_schema
 from policies.engine import Decision
-from resolvers.context import Context
 from schema.errors import error_body, format_error
 from store.applications import ClaimConflict
 from store.db import is_unavailable
@@ -208,7 +208,7 @@ class GraphQLEndpoint:
                 time=self.runtime.clock(), client=client_address(scope), trace_id=current_trace_id()
             )
             started = time.perf_counter()
-            context: Context | None = None
+            context: RequestContext | None = None
             try:
                 try:
                     response, context = await self._handle(request, record)
@@ -242,7 +242,7 @@ class GraphQLEndpoint:
 
     async def _handle(
         self, request: Request, record: AuditRecord
-    ) -> tuple[Response, Context | None]:
+    ) -> tuple[Response, RequestContext | None]:
         if request.method != "POST":
             if (refused := self._over_anonymous_limit(request)) is not None:
                 return refused, None
@@ -300,7 +300,7 @@ class GraphQLEndpoint:
         except TooComplex as exc:  # refused before validation: cheap, and still audited
             record.error_codes = ["QUERY_TOO_COMPLEX"]
             return ORJSONResponse({"data": None, "errors": [format_error(exc.error)]}), None
-        context = Context(
+        context = RequestContext(
             principal=principal,
             sessions=self.runtime.sessions,
             cipher=self.runtime.cipher,
@@ -430,7 +430,7 @@ class GraphQLEndpoint:
         return "raw:" + hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
 
     @staticmethod
-    def _describe(record: AuditRecord, context: Context) -> None:
+    def _describe(record: AuditRecord, context: RequestContext) -> None:
         analysis = context.gate.analysis
         if analysis is not None:
             record.operation_type = analysis.operation_type
@@ -441,7 +441,11 @@ class GraphQLEndpoint:
         record.lookups = list(context.lookups)
 
     async def _finish(
-        self, record: AuditRecord, response: Response, context: Context | None, started: float
+        self,
+        record: AuditRecord,
+        response: Response,
+        context: RequestContext | None,
+        started: float,
     ) -> Response:
         if isinstance(response, Unrecorded):
             record.outcome = F.RATE_LIMITED
