@@ -65,7 +65,7 @@ def _pg_available() -> bool:
 async def _migrate(url: str) -> None:
     engine = create_engine(url, pool=False)
     try:
-        await upgrade(engine)
+        await upgrade(engine, shipped_rules=default_rules())
     finally:
         await engine.dispose()
 
