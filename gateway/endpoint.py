@@ -35,7 +35,6 @@ from audit.chain import AuditChain
 from audit.logsafe import describe
 from audit.lookups import lookup
 from audit.record import MAX_NAME, AuditRecord, outcome_for
-from audit.tracing import current_trace_id
 from domain.errors import DomainError, Forbidden, InvalidInput
 from domain.principal import Principal
 from gateway.auth import authenticate, peer_fingerprint
@@ -53,6 +52,7 @@ from gateway.policy_gate import RequestGate
 from gateway.ratelimit import ANONYMOUS, AddressLimiter, address_key, retry_after_header
 from gateway.runtime import Runtime
 from gateway.served import served_schema
+from gateway.tracing import current_trace_id
 from policies.engine import Decision
 from schema.errors import error_body, format_error
 from store.applications import ClaimConflict

@@ -9,10 +9,10 @@ from __future__ import annotations
 import strawberry
 from strawberry.extensions import MaxTokensLimiter
 
-from audit.tracing import GraphQLSpans
 from gateway.document_limits import CheckedValidation
 from gateway.documents import CachedParse
 from gateway.policy_gate import PolicyGate
+from gateway.tracing import GraphQLSpans
 from schema.root import Extension, build_schema
 
 
