@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from audit.chain import AuditChain
 from audit.record import AuditRecord
+from policies.engine import default_rules
 from store.db import create_engine
 from store.migrate import upgrade
 from store.types import utcnow
@@ -35,7 +36,7 @@ async def main(appends: int) -> dict[str, object]:
         await conn.execute(text(f'CREATE DATABASE "{name}"'))
     engine = create_engine(ADMIN.rsplit("/", 1)[0] + f"/{name}")
     try:
-        await upgrade(engine)
+        await upgrade(engine, shipped_rules=default_rules())
         chain = AuditChain(b"k" * 32)
         statements: list[str] = []
         event.listen(

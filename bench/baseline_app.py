@@ -1,9 +1,9 @@
 """The benchmark's baseline: the same resolvers and DataLoaders, nothing in front.
 
-A bare `strawberry.asgi.GraphQL` app on uvicorn over `build_schema(gate=False)`,
+A bare `strawberry.asgi.GraphQL` app on uvicorn over `build_schema()`,
 with a national-scope principal, the project's engine, sessions and cipher
-(`Runtime.from_settings`, untraced) and a `RequestGate` the bare schema never
-consults: no authentication, policy, masking, audit or tracing. A mutation's
+(`Runtime.from_settings`, untraced) and the resolvers' own context: no
+authentication, policy, masking, audit or tracing. A mutation's
 transaction is committed after execution (the gateway commits it with the audit
 entry), so a write costs the same writes minus the audit entry.
 
@@ -22,7 +22,6 @@ from strawberry.asgi import GraphQL
 from domain.principal import Principal
 from gateway import policy_sync
 from gateway.config import load_settings
-from gateway.policy_gate import Limits, RequestGate
 from gateway.runtime import Runtime
 from policies.engine import PolicyEngine
 from resolvers.context import Context
@@ -33,7 +32,7 @@ PRINCIPAL = Principal(credential_id="bench", name="bench", role="county_reviewer
 
 class Baseline(GraphQL[Context, None]):
     def __init__(self, runtime: Runtime, policy: PolicyEngine) -> None:
-        super().__init__(build_schema(gate=False), graphql_ide=None, allow_queries_via_get=False)
+        super().__init__(build_schema(), graphql_ide=None, allow_queries_via_get=False)
         self.runtime = runtime
         self.policy = policy
 
@@ -45,9 +44,6 @@ class Baseline(GraphQL[Context, None]):
             cipher=rt.cipher,
             now=rt.clock(),
             settings=rt.settings,
-            gate=RequestGate(
-                principal=PRINCIPAL, engine=self.policy, limits=Limits(), introspection_allowed=True
-            ),
         )
 
     async def run(self, request: Any, context: Any = None, root_value: Any = None) -> Any:

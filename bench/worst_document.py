@@ -44,6 +44,7 @@ from graphql import parse, validate
 from gateway.app import create_app
 from gateway.config import Settings
 from gateway.runtime import Runtime
+from policies.engine import default_rules
 from schema.root import build_schema
 from store.credentials import issue_credential
 from store.migrate import upgrade
@@ -172,7 +173,7 @@ async def main(
     url = database_url or f"sqlite+aiosqlite:///{folder}/b.db"
     settings = Settings(database_url=url, key_file=folder / "k")
     runtime = Runtime.from_settings(settings, traced=False)
-    await upgrade(runtime.engine)
+    await upgrade(runtime.engine, shipped_rules=default_rules())
     await seed(runtime.engine, runtime.cipher, households=households, seed=1)
     app = create_app(settings, runtime)
     schema = build_schema()._schema

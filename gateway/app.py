@@ -19,10 +19,10 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from audit.tracing import current_trace_id
 from gateway.config import Settings
 from gateway.endpoint import GraphQLEndpoint
 from gateway.runtime import Runtime
+from gateway.tracing import current_trace_id
 
 CONSOLE_DIR = Path(__file__).with_name("console")
 # the console runs in closed networks: everything from this origin, no inline script

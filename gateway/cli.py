@@ -26,6 +26,7 @@ from gateway.config import Settings, load_settings
 from gateway.documents import split_operations, store_documents
 from gateway.runtime import Runtime
 from gateway.tls import certificate_fingerprint
+from policies.engine import default_rules
 from store import credentials as creds
 from store.crypto import KeyFileError
 from store.migrate import upgrade
@@ -87,7 +88,7 @@ def db_upgrade() -> None:
     """Migrate the database to the newest schema."""
 
     async def work(runtime: Runtime) -> None:
-        await upgrade(runtime.engine)
+        await upgrade(runtime.engine, shipped_rules=default_rules())
 
     _run(load_settings(), work)
     err.print("database is at the newest schema")
@@ -176,7 +177,7 @@ def seed(
     """Add deterministic synthetic households (valid ID numbers, real region structure)."""
 
     async def work(runtime: Runtime) -> None:
-        await upgrade(runtime.engine)
+        await upgrade(runtime.engine, shipped_rules=default_rules())
         await _seed(runtime, households, seed)
 
     _run(load_settings(), work)
@@ -405,7 +406,7 @@ def audit_retention(
 
 
 async def _prepare_demo(runtime: Runtime) -> list[tuple[str, str, str]]:
-    await upgrade(runtime.engine)
+    await upgrade(runtime.engine, shipped_rules=default_rules())
     async with runtime.sessions() as session:
         existing = await session.scalar(select(func.count()).select_from(Household))
     if not existing:

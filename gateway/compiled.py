@@ -50,11 +50,11 @@ from audit import fields as F
 from domain.archive import parse_archive_no
 from domain.errors import DomainError
 from domain.region import validate_scope
+from gateway.context import RequestContext
 from gateway.document_limits import document_refusal, validation_key
 from gateway.documents import parse_cached
 from gateway.policy_gate import GateError, Limits, analyse, apply_masks, limit_error
 from policies.engine import Decision
-from resolvers.context import Context
 from store import households as store
 from store.crypto import Cipher
 from store.fastread import FastReader
@@ -358,7 +358,7 @@ class CompiledReads:
         return found
 
     async def execute(
-        self, plan: Plan, ctx: Context, variables: dict[str, Any] | None
+        self, plan: Plan, ctx: RequestContext, variables: dict[str, Any] | None
     ) -> dict[str, Any] | None:
         """The `data` of the response, or None: the generic path answers instead."""
         with self.tracer.start_as_current_span("graphql.execute") as span:
@@ -378,7 +378,7 @@ class CompiledReads:
         return None
 
     async def _execute(
-        self, plan: Plan, ctx: Context, variables: dict[str, Any] | None
+        self, plan: Plan, ctx: RequestContext, variables: dict[str, Any] | None
     ) -> dict[str, Any]:
         gate = ctx.gate
         with self.tracer.start_as_current_span("graphql.validate"):  # the variables' turn
@@ -426,7 +426,7 @@ class CompiledReads:
             apply_masks(data, analysis.plan)
         return data
 
-    async def _household(self, plan: Plan, ctx: Context, args: dict[str, Any]) -> Any:
+    async def _household(self, plan: Plan, ctx: RequestContext, args: dict[str, Any]) -> Any:
         archive_no = args["archiveNo"]
         parse_archive_no(archive_no)
         scope = ctx.principal.scope
@@ -446,7 +446,7 @@ class CompiledReads:
         ctx.touched.add(row["archive_no"])
         return _build(plan.entries, row, members, ctx.cipher)
 
-    async def _households(self, plan: Plan, ctx: Context, args: dict[str, Any]) -> Any:
+    async def _households(self, plan: Plan, ctx: RequestContext, args: dict[str, Any]) -> Any:
         first = args.get("first")
         size = 50 if first is None else first
         if not 0 <= size <= MAX_PAGE:

@@ -35,26 +35,26 @@ from audit.chain import AuditChain
 from audit.logsafe import describe
 from audit.lookups import as_probe, lookup
 from audit.record import MAX_NAME, AuditRecord, outcome_for
-from audit.tracing import current_trace_id
 from domain.errors import DomainError, Forbidden, InvalidInput
 from domain.principal import Principal
 from gateway.auth import authenticate, peer_fingerprint
 from gateway.charging import RETRY_AFTER, charge_for, charge_lookups
 from gateway.compiled import CompiledReads
+from gateway.context import RequestContext
 from gateway.document_limits import TooComplex, read_text
 from gateway.documents import (
     PREFIX,
     document_id_of,
     load_document,
 )
-from gateway.errors import error_body, format_error
 from gateway.inputs import InputRules
 from gateway.policy_gate import RequestGate
 from gateway.ratelimit import ANONYMOUS, AddressLimiter, address_key, retry_after_header
 from gateway.runtime import Runtime
+from gateway.served import served_schema
+from gateway.tracing import current_trace_id
 from policies.engine import Decision
-from resolvers.context import Context
-from schema.root import build_schema
+from schema.errors import error_body, format_error
 from store.applications import ClaimConflict
 from store.db import is_unavailable
 
@@ -200,7 +200,7 @@ def claim_conflicts(errors: Iterable[GraphQLError]) -> list[dict[str, Any]]:
 class GraphQLEndpoint:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
-        self.schema = build_schema(max_tokens=runtime.limits.max_tokens)
+        self.schema = served_schema(max_tokens=runtime.limits.max_tokens)
         self.chain = AuditChain(runtime.cipher, anchors=runtime.anchors)
         self.anonymous = AddressLimiter(runtime.limiter.rate_for(ANONYMOUS))
         self.inputs = InputRules(self.schema._schema, runtime.cipher.keys.audit_key)
@@ -227,7 +227,7 @@ class GraphQLEndpoint:
                 time=self.runtime.clock(), client=client_address(scope), trace_id=current_trace_id()
             )
             started = time.perf_counter()
-            context: Context | None = None
+            context: RequestContext | None = None
             try:
                 try:
                     response, context = await self._handle(request, record)
@@ -261,7 +261,7 @@ class GraphQLEndpoint:
 
     async def _handle(
         self, request: Request, record: AuditRecord
-    ) -> tuple[Response, Context | None]:
+    ) -> tuple[Response, RequestContext | None]:
         if request.method != "POST":
             caller = None
             if request.method != "GET" and "authorization" in request.headers:
@@ -322,7 +322,7 @@ class GraphQLEndpoint:
         except TooComplex as exc:  # refused before validation: cheap, and still audited
             record.error_codes = ["QUERY_TOO_COMPLEX"]
             return ORJSONResponse({"data": None, "errors": [format_error(exc.error)]}), None
-        context = Context(
+        context = RequestContext(
             principal=principal,
             sessions=self.runtime.sessions,
             cipher=self.runtime.cipher,
@@ -473,7 +473,7 @@ class GraphQLEndpoint:
         return "raw:" + hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
 
     @staticmethod
-    def _describe(record: AuditRecord, context: Context) -> None:
+    def _describe(record: AuditRecord, context: RequestContext) -> None:
         analysis = context.gate.analysis
         if analysis is not None:
             record.operation_type = analysis.operation_type
@@ -484,7 +484,11 @@ class GraphQLEndpoint:
         record.lookups = list(context.lookups)
 
     async def _finish(
-        self, record: AuditRecord, response: Response, context: Context | None, started: float
+        self,
+        record: AuditRecord,
+        response: Response,
+        context: RequestContext | None,
+        started: float,
     ) -> Response:
         if isinstance(response, Unrecorded):
             record.outcome = F.RATE_LIMITED

@@ -1,4 +1,7 @@
-"""The per-request context: who asks, sessions, the cipher, DataLoaders, and the gate.
+"""The per-request context: who asks, sessions, the cipher, DataLoaders, the settings.
+
+Defined here, below the gateway: the gateway fills it in (and extends it with
+its policy gate, gateway/context.py); resolvers see only what is declared here.
 
 Reads open a short session each (sibling loaders run concurrently, and one
 AsyncSession must never be shared between tasks). Once a mutation opens the
@@ -15,7 +18,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -24,8 +27,7 @@ from strawberry.dataloader import DataLoader
 from audit import fields as F
 from audit.lookups import lookup
 from domain.principal import Principal
-from gateway.config import Settings
-from gateway.policy_gate import RequestGate
+from domain.workflow import ARCHIVE_AFTER_DAYS, STAGE_LIMITS
 from store import households as store
 from store.crypto import Cipher
 from store.models import (
@@ -42,6 +44,26 @@ from store.models import (
 T = TypeVar("T")
 CHINA_TIME = dt.timezone(dt.timedelta(hours=8), "CST")  # dates of the archive are Beijing dates
 Reading = Callable[[], AbstractAsyncContextManager[AsyncSession]]
+
+
+class Settings(Protocol):
+    """The configuration resolvers read (the gateway's Settings has these and more)."""
+
+    @property
+    def archive_after_days(self) -> int: ...
+    @property
+    def stage_limits(self) -> dict[str, int]: ...
+    @property
+    def anchor_file(self) -> Path | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class DefaultSettings:
+    """The domain's defaults, for a context built without configuration."""
+
+    archive_after_days: int = ARCHIVE_AFTER_DAYS
+    stage_limits: dict[str, int] = field(default_factory=lambda: dict(STAGE_LIMITS))
+    anchor_file: Path | None = None
 
 
 @dataclass
@@ -91,8 +113,7 @@ class Context:
     sessions: async_sessionmaker[AsyncSession]
     cipher: Cipher
     now: dt.datetime
-    gate: RequestGate
-    settings: Settings = field(default_factory=lambda: Settings(database_url="", key_file=Path()))
+    settings: Settings = field(default_factory=DefaultSettings)
     touched: set[str] = field(default_factory=set)  # archive numbers read or changed
     # people looked up or claimed by ID number, by blind index (audit/lookups.py)
     lookups: list[dict[str, Any]] = field(default_factory=list)

@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaxTokensLimiter, SchemaExtension
+from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from audit.logsafe import describe
-from audit.tracing import GraphQLSpans
-from gateway.document_limits import CheckedValidation
-from gateway.documents import CachedParse
-from gateway.errors import error_code
-from gateway.policy_gate import PolicyGate
 from resolvers import admin, applications, changes, timeliness, workflow
 from resolvers import audit_events as audit_resolvers
 from resolvers import duplicates as duplicate_resolvers
@@ -34,6 +29,7 @@ from resolvers.audit_events import (
 from resolvers.payments import Payment, PaymentBatchResult, PaymentBatchSummary
 from resolvers.standards import StandardChange
 from resolvers.timeliness import Statistics
+from schema.errors import error_code
 from schema.types import (
     DuplicateCandidateConnection,
     Household,
@@ -222,26 +218,19 @@ class QuietSchema(strawberry.Schema):
             )
 
 
-def build_schema(*, max_tokens: int = 2000, gate: bool = True) -> strawberry.Schema:
-    """The served schema: the policy gate decides every field before execution.
+Extension = type[SchemaExtension] | Callable[[], SchemaExtension]
 
-    `gate=False` gives the bare schema the benchmark uses as its baseline.
+
+def build_schema(*, extensions: Sequence[Extension] = ()) -> strawberry.Schema:
+    """The schema with the extensions its caller passes in, run in that order.
+
+    The gateway passes the served pipeline (limits, tracing, the policy gate:
+    gateway/served.py); without extensions this is the bare schema that the
+    schema file and the benchmark's baseline use.
     """
-    extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = []
-    if gate:
-        extensions = [
-            lambda: MaxTokensLimiter(max_token_count=max_tokens),
-            GraphQLSpans,
-            # parsing and validation depend only on the text: cached per process
-            # (measured as ~30% of a light request's CPU); the policy walk is not.
-            # Size limits run between the two, before validation can cost much.
-            CachedParse,
-            CheckedValidation,
-            PolicyGate,
-        ]
     return QuietSchema(
         query=Query,
         mutation=Mutation,
-        extensions=extensions,
+        extensions=list(extensions),
         config=StrawberryConfig(disable_field_suggestions=True),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from alembic import command
@@ -9,7 +10,6 @@ from alembic.config import Config
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from policies.engine import default_rules
 from store.policy import sync_shipped
 from store.types import utcnow
 
@@ -29,9 +29,13 @@ def _upgrade(connection: Connection) -> None:
     command.upgrade(config, "head")
 
 
-async def upgrade(engine: AsyncEngine) -> None:
-    """Migrate, then add any shipped default policy rules this database has not had yet."""
+async def upgrade(engine: AsyncEngine, *, shipped_rules: Sequence[Sequence[str]]) -> None:
+    """Migrate, then add any shipped default policy rules this database has not had yet.
+
+    The rules come from the caller (`policies.engine.default_rules()`): the store
+    keeps rules, it does not know which ones ship.
+    """
     async with engine.begin() as connection:
         await connection.run_sync(_upgrade)
     async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
-        await sync_shipped(session, default_rules(), now=utcnow())
+        await sync_shipped(session, shipped_rules, now=utcnow())

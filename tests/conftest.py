@@ -24,11 +24,11 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from audit.tracing import instrument_engine
 from gateway.app import create_app
 from gateway.config import Settings, sqlite_url
 from gateway.ratelimit import Rate
 from gateway.runtime import Runtime
+from gateway.tracing import instrument_engine
 from policies.engine import default_rules
 from store.crypto import Cipher, KeyRing
 from store.db import create_engine, session_factory
@@ -65,7 +65,7 @@ def _pg_available() -> bool:
 async def _migrate(url: str) -> None:
     engine = create_engine(url, pool=False)
     try:
-        await upgrade(engine)
+        await upgrade(engine, shipped_rules=default_rules())
     finally:
         await engine.dispose()
 

@@ -209,3 +209,41 @@ async def test_refusals_errors_and_other_shapes_alike(pair: Pair, runtime: Runti
     assert compiled and literal.json()["data"]["household"]["archiveNo"] == archive
     fragment, _, compiled = await pair.both(reviewer, WITH_FRAGMENT, None)
     assert not compiled and len(fragment.json()["data"]["households"]["edges"]) == 3
+
+
+async def test_two_scopes_same_document_share_no_answer(pair: Pair, runtime: Runtime) -> None:
+    """Callers of different scopes send the same text: plans and statements are cached
+    per document, so a cache key that left out the scope would serve one caller's
+    region to the other. Checked against the scope itself, not only the other path."""
+    await seed(runtime.engine, runtime.cipher, households=80, seed=13)
+    national = await issue_token(runtime, "county_reviewer", "*", principal="national")
+    everything = (await pair.both(national, PAGE_ALL, {"first": 80}))[0].json()
+    counties = sorted(
+        {e["node"]["regionCode"][:6] for e in everything["data"]["households"]["edges"]}
+    )
+    assert len(counties) >= 2, counties
+    scopes = counties[:2]
+    tokens = [await issue_token(runtime, "county_reviewer", s, principal=s) for s in scopes]
+    archive_of = {
+        s: next(
+            e["node"]["archiveNo"]
+            for e in everything["data"]["households"]["edges"]
+            if e["node"]["regionCode"].startswith(s)
+        )
+        for s in scopes
+    }
+
+    pages: dict[str, set[str]] = {}
+    for _ in range(2):  # alternate, so each caller follows the other on a warm cache
+        for scope, token in zip(scopes, tokens, strict=True):
+            response, _, compiled = await pair.both(token, PAGE_REGION, {"region": None})
+            assert compiled
+            nodes = [e["node"] for e in response.json()["data"]["households"]["edges"]]
+            assert nodes and all(n["regionCode"].startswith(scope) for n in nodes), scope
+            pages.setdefault(scope, set()).update(n["archiveNo"] for n in nodes)
+            for other in scopes:
+                point, _, compiled = await pair.both(token, POINT, {"a": archive_of[other]})
+                assert compiled
+                found = point.json()["data"]["household"]
+                assert (found is not None) == (other == scope), (scope, other)
+    assert not pages[scopes[0]] & pages[scopes[1]]

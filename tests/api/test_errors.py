@@ -6,8 +6,8 @@ import base64
 
 from sqlalchemy import update
 
-from gateway.errors import INTERNAL_MESSAGE
 from gateway.runtime import Runtime
+from schema.errors import INTERNAL_MESSAGE
 from store.models import Household
 from tests.conftest import Api
 from tests.helpers import CASEWORKER_TOWNSHIP, application, issue_token, load_regions

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import delete, select
 
 from gateway.runtime import Runtime
+from policies.engine import default_rules
 from store.migrate import upgrade
 from store.models import PolicyRule, PolicyShipped
 from store.policy import find_rule, policy_version, rule_key
@@ -24,13 +25,13 @@ async def test_upgrade_adds_new_shipped_rules_but_not_removed_ones(runtime: Runt
             delete(PolicyShipped).where(PolicyShipped.rule == rule_key(NEW_IN_RELEASE))
         )
         before = await policy_version(session)
-    await upgrade(runtime.engine)
+    await upgrade(runtime.engine, shipped_rules=default_rules())
     async with runtime.sessions() as session:
         assert await find_rule(session, NEW_IN_RELEASE) is not None
         assert await find_rule(session, REMOVED_BY_SECADMIN) is None
         assert await policy_version(session) == before + 1
         rules = (await session.scalars(select(PolicyRule.id))).all()
-    await upgrade(runtime.engine)  # idempotent
+    await upgrade(runtime.engine, shipped_rules=default_rules())  # idempotent
     async with runtime.sessions() as session:
         assert len((await session.scalars(select(PolicyRule.id))).all()) == len(rules)
         assert await policy_version(session) == before + 1

@@ -27,6 +27,7 @@ from domain.categories import age_on
 from domain.enums import CLAIMING_STATUSES, Area, HouseholdStatus, Relation, Sex
 from domain.idnumber import parse_id_number
 from domain.region import county_of
+from policies.engine import default_rules
 from store.crypto import Cipher, KeyRing
 from store.db import create_engine
 from store.migrate import upgrade
@@ -82,7 +83,7 @@ async def make_db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
             url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
         engine = create_engine(url, pool=False)
         engines.append(engine)
-        await upgrade(engine)
+        await upgrade(engine, shipped_rules=default_rules())
         return engine
 
     yield make

@@ -1,0 +1,17 @@
+"""The gateway's request context: the resolvers' context plus the policy gate.
+
+Resolvers never see the gate (resolvers/context.py knows nothing above it); the
+gateway's extensions and the compiled path reach it here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gateway.policy_gate import RequestGate
+from resolvers.context import Context
+
+
+@dataclass(kw_only=True)
+class RequestContext(Context):
+    gate: RequestGate

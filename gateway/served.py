@@ -1,0 +1,31 @@
+"""The served schema: the composition root hands the schema its request pipeline.
+
+The schema package knows no gateway; the gateway decides which extensions run
+around every operation, and in which order.
+"""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.extensions import MaxTokensLimiter
+
+from gateway.document_limits import CheckedValidation
+from gateway.documents import CachedParse
+from gateway.policy_gate import PolicyGate
+from gateway.tracing import GraphQLSpans
+from schema.root import Extension, build_schema
+
+
+def served_schema(*, max_tokens: int = 2000) -> strawberry.Schema:
+    """The schema with the policy gate deciding every field before execution."""
+    extensions: list[Extension] = [
+        lambda: MaxTokensLimiter(max_token_count=max_tokens),
+        GraphQLSpans,
+        # parsing and validation depend only on the text: cached per process;
+        # the policy walk is not. Size limits run between the two, before
+        # validation can cost much.
+        CachedParse,
+        CheckedValidation,
+        PolicyGate,
+    ]
+    return build_schema(extensions=extensions)
