@@ -15,3 +15,7 @@ from resolvers.context import Context
 @dataclass(kw_only=True)
 class RequestContext(Context):
     gate: RequestGate
+
+    def charge_lookups(self, count: int) -> Exception | None:
+        charge = self.gate.charge_lookups
+        return charge(count) if charge is not None else None

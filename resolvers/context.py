@@ -154,11 +154,15 @@ class Context:
         is an answer about a person, charged against the lookup quota like a
         verification, refused whole (429) when it does not fit, and recorded. Whether
         the request commits decides later if they were claims or probes."""
-        charge = self.gate.charge_lookups
-        refusal = charge(len(blind_indexes)) if charge is not None else None
+        refusal = self.charge_lookups(len(blind_indexes))
         if refusal is not None:
             raise refusal
         self.lookups.extend(lookup(F.LOOKUP_CLAIM, ix, found=False) for ix in blind_indexes)
+
+    def charge_lookups(self, count: int) -> Exception | None:
+        """The refusal when `count` more lookups do not fit the caller's quota; the
+        gateway's context charges them (resolvers know no quotas)."""
+        return None
 
     async def close(self) -> None:
         if self._tx is not None:
