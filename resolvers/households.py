@@ -5,7 +5,7 @@ and goes into SQL through `store.households`; nothing here filters rows in Pytho
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Annotated, Any
 
 import strawberry
@@ -76,6 +76,17 @@ async def households(
         async with ctx.reading() as session:
             return await store.count_households(session, flt=flt, today=ctx.today)
 
+    return _connection(rows, has_next=has_next, after=after, count=count)
+
+
+def _connection(
+    rows: Sequence[models.Household],
+    *,
+    has_next: bool,
+    after: str | None,
+    count: Callable[[], Awaitable[int]],
+) -> HouseholdConnection:
+    """Every household connection is built alike: the same cursors and pageInfo."""
     edges = [
         HouseholdEdge(node=Household.from_row(r), cursor=encode_cursor(r.archive_no)) for r in rows
     ]
@@ -121,14 +132,7 @@ async def household_page(
         async with ctx.reading() as session:
             return await store.count_of(session, stmt)
 
-    edges = [
-        HouseholdEdge(node=Household.from_row(r), cursor=encode_cursor(r.archive_no)) for r in rows
-    ]
-    return HouseholdConnection(
-        edges=edges,
-        page_info=page_info([e.cursor for e in edges], has_next=has_next, after=after),
-        count=count,
-    )
+    return _connection(rows, has_next=has_next, after=after, count=count)
 
 
 async def verify_recipient(info: Info, id_number: str) -> RecipientCheck:
