@@ -18,7 +18,7 @@ from domain.archive import parse_archive_no
 from domain.errors import InvalidInput
 from domain.idnumber import normalize_id_number, parse_id_number
 from resolvers.context import Info
-from schema.types import PageInfo, page_info
+from schema.connections import PageInfo, page_info
 from store.models import AuditEntry, AuditVerification
 
 MAX_PAGE = 500
