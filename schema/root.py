@@ -26,14 +26,13 @@ from resolvers.audit_events import (
     AuditVerificationRun,
     LookupAlert,
 )
-from resolvers.payments import Payment, PaymentBatchResult, PaymentBatchSummary
-from resolvers.standards import StandardChange
 from schema import input_types  # noqa: F401  # the resolvers' inputs, made GraphQL inputs
 from schema.connections import DuplicateCandidateConnection, HouseholdConnection
 from schema.errors import error_code
-from schema.resolve import optional, returning
+from schema.finance import PaymentBatchResult, PaymentBatchSummary, StandardChange
+from schema.resolve import each, optional, returning
 from schema.statistics import Statistics
-from schema.types import Household, RecipientCheck, Standard
+from schema.types import Household, Payment, RecipientCheck, Standard
 
 
 @strawberry.type
@@ -59,7 +58,9 @@ class Query:
         description="Active households whose periodic re-review falls on or before a date.",
     )
     payment_batches: list[PaymentBatchSummary] = strawberry.field(
-        resolver=payment_resolvers.payment_batches,
+        resolver=returning(
+            each(PaymentBatchSummary.from_summary), payment_resolvers.payment_batches
+        ),
         description="A county's payment batches, newest first, with totals per status.",
     )
     duplicate_candidates: DuplicateCandidateConnection = strawberry.field(
@@ -77,7 +78,7 @@ class Query:
         description="Counts and amounts by track, status and category in your region.",
     )
     standards: list[Standard] = strawberry.field(
-        resolver=standard_resolvers.standards,
+        resolver=returning(each(Standard.from_row), standard_resolvers.standards),
         description="A county's standards, with effective dates.",
     )
     audit_events: AuditEventConnection = strawberry.field(
@@ -156,11 +157,11 @@ class Mutation:
         description="Archive (归档) a terminated or rejected household (county reviewer).",
     )
     generate_payments: PaymentBatchResult = strawberry.field(
-        resolver=payment_resolvers.generate_payments,
+        resolver=returning(PaymentBatchResult.from_outcome, payment_resolvers.generate_payments),
         description="Run a county's monthly batch: one payment per ACTIVE household (finance).",
     )
     record_disbursement: Payment = strawberry.field(
-        resolver=payment_resolvers.record_disbursement,
+        resolver=returning(Payment.from_row, payment_resolvers.record_disbursement),
         description="Record what the bank did with a PENDING payment (finance).",
     )
     archive_due: list[str] = strawberry.field(
@@ -172,7 +173,7 @@ class Mutation:
         description="Report a change (income, members, address, death) (caseworker).",
     )
     set_standard: StandardChange = strawberry.field(
-        resolver=standard_resolvers.set_standard,
+        resolver=returning(StandardChange.from_change, standard_resolvers.set_standard),
         description="New local standard; recomputes, flags active households (county reviewer).",
     )
     grant_permission: PolicyChange = strawberry.field(
