@@ -19,14 +19,14 @@ from resolvers import households as household_resolvers
 from resolvers import payments as payment_resolvers
 from resolvers import standards as standard_resolvers
 from resolvers.admin import CredentialInfo, PolicyChange, PolicyRule
-from resolvers.audit_events import (
+from schema import input_types  # noqa: F401  # the resolvers' inputs, made GraphQL inputs
+from schema.audit_log import (
     ActivityBucket,
     AuditChainStatus,
     AuditEventConnection,
     AuditVerificationRun,
     LookupAlert,
 )
-from schema import input_types  # noqa: F401  # the resolvers' inputs, made GraphQL inputs
 from schema.connections import DuplicateCandidateConnection, HouseholdConnection
 from schema.errors import error_code
 from schema.finance import PaymentBatchResult, PaymentBatchSummary, StandardChange
@@ -82,19 +82,19 @@ class Query:
         description="A county's standards, with effective dates.",
     )
     audit_events: AuditEventConnection = strawberry.field(
-        resolver=audit_resolvers.audit_events,
+        resolver=returning(AuditEventConnection.from_page, audit_resolvers.audit_events),
         description="The audit log, newest first, filtered (auditor).",
     )
     audit_activity: list[ActivityBucket] = strawberry.field(
-        resolver=audit_resolvers.audit_activity,
+        resolver=returning(each(ActivityBucket.from_row), audit_resolvers.audit_activity),
         description="Refused and failed requests over time, per principal or role (auditor).",
     )
     lookup_alerts: list[LookupAlert] = strawberry.field(
-        resolver=audit_resolvers.lookup_alerts,
+        resolver=returning(each(LookupAlert.from_tally), audit_resolvers.lookup_alerts),
         description="Credentials with runs of lookup misses or claim conflicts (auditor).",
     )
     audit_chain: AuditChainStatus = strawberry.field(
-        resolver=audit_resolvers.audit_chain,
+        resolver=returning(AuditChainStatus.from_status, audit_resolvers.audit_chain),
         description="Size and head of the audit chain, and its last verification (auditor).",
     )
     credentials: list[CredentialInfo] = strawberry.field(
@@ -189,7 +189,7 @@ class Mutation:
         resolver=admin.revoke_role, description="Remove a role inheritance (secadmin)."
     )
     verify_audit_chain: AuditVerificationRun = strawberry.field(
-        resolver=audit_resolvers.verify_audit_chain,
+        resolver=returning(AuditVerificationRun.from_row, audit_resolvers.verify_audit_chain),
         description="Recompute the audit chain now and record the result (auditor).",
     )
     revoke_credential: CredentialInfo = strawberry.field(
