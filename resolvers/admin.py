@@ -51,8 +51,12 @@ class PolicyChange:
     version: int
 
 
-@strawberry.input(description="A permission: role, region scope, Type.field, action, effect.")
 class PermissionInput:
+    """A permission: role, region scope, Type.field, action, effect.
+
+    A plain shape here; the schema makes it the GraphQL input (schema/input_types.py).
+    """
+
     subject: str
     object: str
     action: str

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import strawberry
-
 from domain.application import ApplicationDraft, MemberDraft, validate_application
 from domain.enums import Relation
 from resolvers.context import Info
-from schema.types import Household
+from store import models
 from store.applications import submit_application as store_submit
 
 
-@strawberry.input(description="A member of the applying household.")
 class MemberInput:
+    """A member of the applying household.
+
+    A plain shape here; the schema makes it the GraphQL input (schema/input_types.py).
+    """
+
     name: str
     id_number: str
     relation: Relation
@@ -25,8 +27,12 @@ class MemberInput:
     student: bool = False
 
 
-@strawberry.input(description="A new application (申请): the household and all its members.")
 class ApplicationInput:
+    """A new application (申请): the household and all its members.
+
+    A plain shape here; the schema makes it the GraphQL input (schema/input_types.py).
+    """
+
     village_code: str
     members: list[MemberInput]
     address: str | None = None
@@ -47,7 +53,7 @@ def member_draft(m: MemberInput) -> MemberDraft:
     )
 
 
-async def submit_application(info: Info, input: ApplicationInput) -> Household:
+async def submit_application(info: Info, input: ApplicationInput) -> models.Household:
     ctx = info.context
     valid = validate_application(
         ApplicationDraft(
@@ -72,4 +78,4 @@ async def submit_application(info: Info, input: ApplicationInput) -> Household:
             before_claim_check=ctx.check_claims,
         )
     ctx.touched.add(row.archive_no)
-    return Household.from_row(row)
+    return row

@@ -4,22 +4,22 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import strawberry
-
 from domain.application import refuse_controls, validate_member, validate_money, validate_text
 from domain.archive import parse_archive_no
 from domain.enums import ChangeKind
 from domain.errors import InvalidInput
 from resolvers.applications import MemberInput, member_draft
 from resolvers.context import Info
-from schema.types import Household
+from store import models
 from store.changes import report_change as store_report
 
-strawberry.enum(ChangeKind, description="What changed in the household.")
 
-
-@strawberry.input(description="A change report; give the fields its kind needs.")
 class ChangeInput:
+    """A change report; give the fields its kind needs.
+
+    A plain shape here; the schema makes it the GraphQL input (schema/input_types.py).
+    """
+
     kind: ChangeKind
     reason: str
     member_position: int | None = None
@@ -28,7 +28,7 @@ class ChangeInput:
     address: str | None = None
 
 
-async def report_change(info: Info, archive_no: str, change: ChangeInput) -> Household:
+async def report_change(info: Info, archive_no: str, change: ChangeInput) -> models.Household:
     parse_archive_no(archive_no)
     if not change.reason.strip() or len(change.reason) > 2000:
         raise InvalidInput("reason: 1 to 2000 characters", field="reason")
@@ -62,4 +62,4 @@ async def report_change(info: Info, archive_no: str, change: ChangeInput) -> Hou
             address=address,
         )
     ctx.touched.add(row.archive_no)
-    return Household.from_row(row)
+    return row

@@ -5,12 +5,7 @@ from __future__ import annotations
 from domain.region import validate_scope
 from resolvers.context import Info
 from resolvers.households import DEFAULT_PAGE, page_size
-from schema.types import (
-    DuplicateCandidate,
-    DuplicateCandidateConnection,
-    DuplicateCandidateEdge,
-    page_info,
-)
+from resolvers.pages import Page
 from store import duplicates as store
 
 
@@ -19,7 +14,7 @@ async def duplicate_candidates(
     region: str | None = None,
     first: int | None = DEFAULT_PAGE,
     after: str | None = None,
-) -> DuplicateCandidateConnection:
+) -> Page[store.Candidate]:
     ctx = info.context
     size = page_size(first)
     narrowed = validate_scope(region, field="region") if region else None
@@ -34,17 +29,4 @@ async def duplicate_candidates(
         async with ctx.reading() as session:
             return await store.count_candidates(session, scope=ctx.principal.scope, region=narrowed)
 
-    edges = [
-        DuplicateCandidateEdge(
-            node=DuplicateCandidate(
-                archive_nos=list(c.archive_nos), elsewhere=c.elsewhere, members=c.members
-            ),
-            cursor=c.cursor,
-        )
-        for c in found
-    ]
-    return DuplicateCandidateConnection(
-        edges=edges,
-        page_info=page_info([e.cursor for e in edges], has_next=has_next, after=after),
-        count=count,
-    )
+    return Page(rows=[(c, c.cursor) for c in found], has_next=has_next, after=after, count=count)

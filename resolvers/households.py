@@ -6,6 +6,7 @@ and goes into SQL through `store.households`; nothing here filters rows in Pytho
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import strawberry
@@ -20,13 +21,7 @@ from domain.errors import InvalidInput
 from domain.idnumber import normalize_id_number, parse_id_number
 from domain.region import validate_scope
 from resolvers.context import Info
-from schema.types import (
-    Household,
-    HouseholdConnection,
-    HouseholdEdge,
-    RecipientCheck,
-    page_info,
-)
+from resolvers.pages import Page
 from store import households as store
 from store import models
 from store.households import HouseholdFilter, encode_cursor
@@ -35,9 +30,20 @@ DEFAULT_PAGE = 50
 MAX_PAGE = 500
 
 
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """The answer to `verifyRecipient`, before the schema (and the gate's masks) see it."""
+
+    is_recipient: bool
+    status: HouseholdStatus | None
+    county_code: str | None
+    name: str | None
+    id_number: str | None
+
+
 async def household(
     info: Info, archive_no: Annotated[str, strawberry.argument(description="一户一号")]
-) -> Household | None:
+) -> models.Household | None:
     parse_archive_no(archive_no)
     ctx = info.context
     async with ctx.reading() as session:
@@ -45,7 +51,7 @@ async def household(
     if row is None:
         return None
     ctx.touched.add(row.archive_no)
-    return Household.from_row(row)
+    return row
 
 
 async def households(
@@ -56,7 +62,7 @@ async def households(
     area: Area | None = None,
     first: int | None = DEFAULT_PAGE,
     after: str | None = None,
-) -> HouseholdConnection:
+) -> Page[models.Household]:
     size = page_size(first)
     flt = HouseholdFilter(
         scope=info.context.principal.scope,
@@ -76,23 +82,21 @@ async def households(
         async with ctx.reading() as session:
             return await store.count_households(session, flt=flt, today=ctx.today)
 
-    return _connection(rows, has_next=has_next, after=after, count=count)
+    return _page(rows, has_next=has_next, after=after, count=count)
 
 
-def _connection(
+def _page(
     rows: Sequence[models.Household],
     *,
     has_next: bool,
     after: str | None,
     count: Callable[[], Awaitable[int]],
-) -> HouseholdConnection:
-    """Every household connection is built alike: the same cursors and pageInfo."""
-    edges = [
-        HouseholdEdge(node=Household.from_row(r), cursor=encode_cursor(r.archive_no)) for r in rows
-    ]
-    return HouseholdConnection(
-        edges=edges,
-        page_info=page_info([e.cursor for e in edges], has_next=has_next, after=after),
+) -> Page[models.Household]:
+    """Every page of households is built alike: the same cursors."""
+    return Page(
+        rows=[(r, encode_cursor(r.archive_no)) for r in rows],
+        has_next=has_next,
+        after=after,
         count=count,
     )
 
@@ -112,7 +116,7 @@ async def household_page(
     key: InstrumentedAttribute[Any],
     first: int | None,
     after: str | None,
-) -> HouseholdConnection:
+) -> Page[models.Household]:
     """A page of households selected by `stmt` (None: none) in (key, archive number)
     order, as a connection like `households`, with its cursors."""
     size = page_size(first)
@@ -132,10 +136,10 @@ async def household_page(
         async with ctx.reading() as session:
             return await store.count_of(session, stmt)
 
-    return _connection(rows, has_next=has_next, after=after, count=count)
+    return _page(rows, has_next=has_next, after=after, count=count)
 
 
-async def verify_recipient(info: Info, id_number: str) -> RecipientCheck:
+async def verify_recipient(info: Info, id_number: str) -> Recipient:
     """Partners ask whether a person currently receives dibao. Its details are masked
     for every role by the shipped policy (RecipientCheck.name, .idNumber read_masked)."""
     number = parse_id_number(normalize_id_number(id_number), field="idNumber").number
@@ -148,13 +152,13 @@ async def verify_recipient(info: Info, id_number: str) -> RecipientCheck:
     # hits and misses alike: a run of misses is what an enumeration looks like
     ctx.lookups.append(lookup(F.LOOKUP_VERIFY, indexes[0], found=found is not None))
     if found is None:
-        return RecipientCheck(
+        return Recipient(
             is_recipient=False, status=None, county_code=None, name=None, id_number=None
         )
     row, member = found
     ctx.touched.add(row.archive_no)  # who asked about whom is exactly what auditors need
     name = ctx.cipher.decrypt(member.name_enc, table="members", column="name", row_id=member.id)
-    return RecipientCheck(
+    return Recipient(
         is_recipient=row.status == HouseholdStatus.ACTIVE.value,
         status=HouseholdStatus(row.status),
         county_code=row.village_code[:6],

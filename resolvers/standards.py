@@ -5,25 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-import strawberry
-
 from domain.benefit import to_money
 from domain.enums import Area
 from domain.errors import InvalidInput
 from domain.region import in_scope
 from resolvers.context import Info
-from schema.types import Standard
+from store import models
 from store import standards as store
-
-
-@strawberry.type(description="A new standard and what it changed.")
-class StandardChange:
-    standard: Standard
-    recomputed: int = strawberry.field(description="Active households of the county and track.")
-    flagged: int = strawberry.field(
-        description="Of those, whose benefit changed: due for re-review."
-    )
-
 
 # how far from the request's date a standard may start: far enough to backdate a
 # late decision or announce the next year's, near enough that a typing mistake
@@ -54,17 +42,15 @@ def _effective(info: Info, effective_from: dt.date) -> dt.date:
     return effective_from
 
 
-async def standards(info: Info, county_code: str) -> list[Standard]:
+async def standards(info: Info, county_code: str) -> list[models.Standard]:
     county = _county(info, county_code, reading=True)
     async with info.context.reading() as session:
-        return [
-            Standard.from_row(r) for r in await store.list_standards(session, county_code=county)
-        ]
+        return list(await store.list_standards(session, county_code=county))
 
 
 async def set_standard(
     info: Info, county_code: str, area: Area, monthly_amount: Decimal, effective_from: dt.date
-) -> StandardChange:
+) -> store.StandardChange:
     county = _county(info, county_code)
     effective_from = _effective(info, effective_from)
     amount = to_money(monthly_amount)
@@ -82,8 +68,4 @@ async def set_standard(
             actor=ctx.principal.name,
         )
     ctx.touched.update(change.flagged)
-    return StandardChange(
-        standard=Standard.from_row(change.standard),
-        recomputed=change.recomputed,
-        flagged=len(change.flagged),
-    )
+    return change

@@ -3,58 +3,26 @@
 from __future__ import annotations
 
 import re
-from decimal import Decimal
+from dataclasses import dataclass
 
-import strawberry
-
-from domain.enums import Area, Category, HouseholdStatus
+from domain.enums import HouseholdStatus
 from domain.errors import InvalidInput
 from domain.region import validate_scope
 from resolvers.context import Info
 from resolvers.households import DEFAULT_PAGE, household_page
-from schema.types import HouseholdConnection
+from resolvers.pages import Page
 from store import models
 from store import timeliness as store
 
 PERIOD_RE = re.compile(r"\A[0-9]{4}-(0[1-9]|1[0-2])\Z")
 
 
-LABEL = (
-    "The count as text, for every reader: exact where the policy lets the caller read "
-    'the rows, else small-cell suppressed ("<5" under five). Show this one.'
-)
+@dataclass(frozen=True, slots=True)
+class PeriodStatistics:
+    """What `statistics` found for a period, before the schema shapes it."""
 
-
-@strawberry.type
-class StatusCount:
-    area: Area
-    status: HouseholdStatus
-    households: int = strawberry.field(description="Exact count (readers of the rows).")
-    households_label: str = strawberry.field(description=LABEL)
-
-
-@strawberry.type
-class CategoryCount:
-    category: Category
-    households: int = strawberry.field(description="Active households with such a member.")
-    households_label: str = strawberry.field(description=LABEL)
-
-
-@strawberry.type
-class PaymentTotal:
-    area: Area
-    status: str
-    payments: int = strawberry.field(description="Exact count (readers of the rows).")
-    payments_label: str = strawberry.field(description=LABEL)
-    amount: Decimal
-
-
-@strawberry.type(description="Counts and amounts in your region, by track, status and category.")
-class Statistics:
     period: str
-    by_status: list[StatusCount]
-    by_category: list[CategoryCount]
-    payments: list[PaymentTotal]
+    found: store.Statistics
 
 
 async def overdue(
@@ -63,7 +31,7 @@ async def overdue(
     region: str | None = None,
     first: int | None = DEFAULT_PAGE,
     after: str | None = None,
-) -> HouseholdConnection:
+) -> Page[models.Household]:
     ctx = info.context
     stmt = store.overdue(
         scope=ctx.principal.scope,
@@ -77,7 +45,7 @@ async def overdue(
     )
 
 
-async def statistics(info: Info, period: str, region: str | None = None) -> Statistics:
+async def statistics(info: Info, period: str, region: str | None = None) -> PeriodStatistics:
     if not PERIOD_RE.match(period):
         raise InvalidInput("period: YYYY-MM", field="period")
     ctx = info.context
@@ -89,20 +57,4 @@ async def statistics(info: Info, period: str, region: str | None = None) -> Stat
             period=period,
             today=ctx.today,
         )
-    return Statistics(
-        period=period,
-        by_status=[
-            StatusCount(
-                area=Area(a), status=HouseholdStatus(s), households=n, households_label=str(n)
-            )
-            for a, s, n in found.by_status
-        ],
-        by_category=[
-            CategoryCount(category=Category(c), households=n, households_label=str(n))
-            for c, n in found.by_category
-        ],
-        payments=[
-            PaymentTotal(area=Area(a), status=s, payments=n, payments_label=str(n), amount=t)
-            for a, s, n, t in found.payments
-        ],
-    )
+    return PeriodStatistics(period=period, found=found)

@@ -18,7 +18,7 @@ from domain.region import validate_scope
 from domain.workflow import Step
 from resolvers.context import Info
 from resolvers.households import DEFAULT_PAGE, household_page
-from schema.types import Household, HouseholdConnection
+from resolvers.pages import Page
 from store import models
 from store import workflow as store
 from store.households import get_household
@@ -26,8 +26,12 @@ from store.households import get_household
 MAX_DUE = 500
 
 
-@strawberry.input(description="The home visit (入户调查): when, who, what was found.")
 class InvestigationInput:
+    """The home visit (入户调查): when, who, what was found.
+
+    A plain shape here; the schema makes it the GraphQL input (schema/input_types.py).
+    """
+
     visited_on: dt.date
     visitors: list[str]
     findings: str
@@ -40,7 +44,7 @@ async def _step(
     step: Step,
     reason: str | None = None,
     details: dict[str, Any] | None = None,
-) -> Household:
+) -> models.Household:
     parse_archive_no(archive_no)
     if reason is not None and len(reason) > 2000:
         raise InvalidInput("reason: at most 2000 characters", field="reason")
@@ -59,16 +63,18 @@ async def _step(
             archive_after_days=ctx.settings.archive_after_days,
         )
     ctx.touched.add(row.archive_no)
-    return Household.from_row(row)
+    return row
 
 
-async def accept_application(info: Info, archive_no: str, reason: str | None = None) -> Household:
+async def accept_application(
+    info: Info, archive_no: str, reason: str | None = None
+) -> models.Household:
     return await _step(info, archive_no, Step.ACCEPT, reason)
 
 
 async def record_investigation(
     info: Info, archive_no: str, investigation: InvestigationInput
-) -> Household:
+) -> models.Household:
     if not investigation.visitors or not investigation.findings.strip():
         raise InvalidInput(
             "investigation: visitors and findings are required", field="investigation"
@@ -84,17 +90,17 @@ async def record_investigation(
     return await _step(info, archive_no, Step.INVESTIGATE, None, details)
 
 
-async def review_in_township(info: Info, archive_no: str, opinion: str) -> Household:
+async def review_in_township(info: Info, archive_no: str, opinion: str) -> models.Household:
     if not opinion.strip():
         raise InvalidInput("opinion: the township's opinion is required", field="opinion")
     return await _step(info, archive_no, Step.TOWNSHIP_REVIEW, opinion)
 
 
-async def publish_notice(info: Info, archive_no: str) -> Household:
+async def publish_notice(info: Info, archive_no: str) -> models.Household:
     return await _step(info, archive_no, Step.PUBLISH_NOTICE)
 
 
-async def record_objection(info: Info, archive_no: str, text: str) -> Household:
+async def record_objection(info: Info, archive_no: str, text: str) -> models.Household:
     parse_archive_no(archive_no)
     if not text.strip() or len(text) > 2000:
         raise InvalidInput("text: 1 to 2000 characters", field="text")
@@ -111,34 +117,36 @@ async def record_objection(info: Info, archive_no: str, text: str) -> Household:
         row = await get_household(session, scope=ctx.principal.scope, archive_no=archive_no)
     assert row is not None
     ctx.touched.add(archive_no)
-    return Household.from_row(row)
+    return row
 
 
-async def approve_application(info: Info, archive_no: str, reason: str | None = None) -> Household:
+async def approve_application(
+    info: Info, archive_no: str, reason: str | None = None
+) -> models.Household:
     return await _step(info, archive_no, Step.APPROVE, reason)
 
 
-async def reject_application(info: Info, archive_no: str, reason: str) -> Household:
+async def reject_application(info: Info, archive_no: str, reason: str) -> models.Household:
     return await _step(info, archive_no, Step.REJECT, reason)
 
 
-async def activate_household(info: Info, archive_no: str) -> Household:
+async def activate_household(info: Info, archive_no: str) -> models.Household:
     return await _step(info, archive_no, Step.ACTIVATE)
 
 
-async def suspend_household(info: Info, archive_no: str, reason: str) -> Household:
+async def suspend_household(info: Info, archive_no: str, reason: str) -> models.Household:
     return await _step(info, archive_no, Step.SUSPEND, reason)
 
 
-async def resume_household(info: Info, archive_no: str, reason: str) -> Household:
+async def resume_household(info: Info, archive_no: str, reason: str) -> models.Household:
     return await _step(info, archive_no, Step.RESUME, reason)
 
 
-async def terminate_household(info: Info, archive_no: str, reason: str) -> Household:
+async def terminate_household(info: Info, archive_no: str, reason: str) -> models.Household:
     return await _step(info, archive_no, Step.TERMINATE, reason)
 
 
-async def archive_household(info: Info, archive_no: str) -> Household:
+async def archive_household(info: Info, archive_no: str) -> models.Household:
     return await _step(info, archive_no, Step.ARCHIVE)
 
 
@@ -148,7 +156,7 @@ async def due_for_review(
     region: str | None = None,
     first: int | None = DEFAULT_PAGE,
     after: str | None = None,
-) -> HouseholdConnection:
+) -> Page[models.Household]:
     stmt = store.due_for_review(
         scope=info.context.principal.scope,
         region=validate_scope(region) if region else None,

@@ -19,38 +19,34 @@ from resolvers import households as household_resolvers
 from resolvers import payments as payment_resolvers
 from resolvers import standards as standard_resolvers
 from resolvers.admin import CredentialInfo, PolicyChange, PolicyRule
-from resolvers.audit_events import (
+from schema import input_types  # noqa: F401  # the resolvers' inputs, made GraphQL inputs
+from schema.audit_log import (
     ActivityBucket,
     AuditChainStatus,
     AuditEventConnection,
     AuditVerificationRun,
     LookupAlert,
 )
-from resolvers.payments import Payment, PaymentBatchResult, PaymentBatchSummary
-from resolvers.standards import StandardChange
-from resolvers.timeliness import Statistics
+from schema.connections import DuplicateCandidateConnection, HouseholdConnection
 from schema.errors import error_code
-from schema.types import (
-    DuplicateCandidateConnection,
-    Household,
-    HouseholdConnection,
-    RecipientCheck,
-    Standard,
-)
+from schema.finance import PaymentBatchResult, PaymentBatchSummary, StandardChange
+from schema.resolve import each, optional, returning
+from schema.statistics import Statistics
+from schema.types import Household, Payment, RecipientCheck, Standard
 
 
 @strawberry.type
 class Query:
     household: Household | None = strawberry.field(
-        resolver=household_resolvers.household,
+        resolver=returning(optional(Household.from_row), household_resolvers.household),
         description="One archive by its number, if in your region.",
     )
     households: HouseholdConnection | None = strawberry.field(
-        resolver=household_resolvers.households,
+        resolver=returning(HouseholdConnection.from_page, household_resolvers.households),
         description="Archives in your region, filtered and paged.",
     )
     verify_recipient: RecipientCheck | None = strawberry.field(
-        resolver=household_resolvers.verify_recipient,
+        resolver=returning(RecipientCheck.from_answer, household_resolvers.verify_recipient),
         description="Whether a person is a current recipient; masked details only.",
     )
 
@@ -58,43 +54,47 @@ class Query:
         resolver=admin.policy_rules, description="The access policy in force (secadmin)."
     )
     due_for_review: HouseholdConnection = strawberry.field(
-        resolver=workflow.due_for_review,
+        resolver=returning(HouseholdConnection.from_page, workflow.due_for_review),
         description="Active households whose periodic re-review falls on or before a date.",
     )
     payment_batches: list[PaymentBatchSummary] = strawberry.field(
-        resolver=payment_resolvers.payment_batches,
+        resolver=returning(
+            each(PaymentBatchSummary.from_summary), payment_resolvers.payment_batches
+        ),
         description="A county's payment batches, newest first, with totals per status.",
     )
     duplicate_candidates: DuplicateCandidateConnection = strawberry.field(
-        resolver=duplicate_resolvers.duplicate_candidates,
+        resolver=returning(
+            DuplicateCandidateConnection.from_page, duplicate_resolvers.duplicate_candidates
+        ),
         description="ID numbers held by more than one pending or active household (reviewers).",
     )
     overdue: HouseholdConnection = strawberry.field(
-        resolver=timeliness.overdue,
+        resolver=returning(HouseholdConnection.from_page, timeliness.overdue),
         description="Households in a stage longer than its time limit (时效性).",
     )
     statistics: Statistics = strawberry.field(
-        resolver=timeliness.statistics,
+        resolver=returning(Statistics.from_found, timeliness.statistics),
         description="Counts and amounts by track, status and category in your region.",
     )
     standards: list[Standard] = strawberry.field(
-        resolver=standard_resolvers.standards,
+        resolver=returning(each(Standard.from_row), standard_resolvers.standards),
         description="A county's standards, with effective dates.",
     )
     audit_events: AuditEventConnection = strawberry.field(
-        resolver=audit_resolvers.audit_events,
+        resolver=returning(AuditEventConnection.from_page, audit_resolvers.audit_events),
         description="The audit log, newest first, filtered (auditor).",
     )
     audit_activity: list[ActivityBucket] = strawberry.field(
-        resolver=audit_resolvers.audit_activity,
+        resolver=returning(each(ActivityBucket.from_row), audit_resolvers.audit_activity),
         description="Refused and failed requests over time, per principal or role (auditor).",
     )
     lookup_alerts: list[LookupAlert] = strawberry.field(
-        resolver=audit_resolvers.lookup_alerts,
+        resolver=returning(each(LookupAlert.from_tally), audit_resolvers.lookup_alerts),
         description="Credentials with runs of lookup misses or claim conflicts (auditor).",
     )
     audit_chain: AuditChainStatus = strawberry.field(
-        resolver=audit_resolvers.audit_chain,
+        resolver=returning(AuditChainStatus.from_status, audit_resolvers.audit_chain),
         description="Size and head of the audit chain, and its last verification (auditor).",
     )
     credentials: list[CredentialInfo] = strawberry.field(
@@ -105,63 +105,63 @@ class Query:
 @strawberry.type
 class Mutation:
     submit_application: Household = strawberry.field(
-        resolver=applications.submit_application,
+        resolver=returning(Household.from_row, applications.submit_application),
         description="Submit a new application; the household enters the review chain as SUBMITTED.",
     )
     accept_application: Household = strawberry.field(
-        resolver=workflow.accept_application,
+        resolver=returning(Household.from_row, workflow.accept_application),
         description="Township acceptance of a submitted application (caseworker).",
     )
     record_investigation: Household = strawberry.field(
-        resolver=workflow.record_investigation,
+        resolver=returning(Household.from_row, workflow.record_investigation),
         description="Record the home visit (入户调查) (caseworker).",
     )
     review_in_township: Household = strawberry.field(
-        resolver=workflow.review_in_township,
+        resolver=returning(Household.from_row, workflow.review_in_township),
         description="The township's review opinion (caseworker).",
     )
     publish_notice: Household = strawberry.field(
-        resolver=workflow.publish_notice,
+        resolver=returning(Household.from_row, workflow.publish_notice),
         description="Start the seven-day public notice (公示) (caseworker).",
     )
     record_objection: Household = strawberry.field(
-        resolver=workflow.record_objection,
+        resolver=returning(Household.from_row, workflow.record_objection),
         description="Record an objection raised during the notice (caseworker).",
     )
     approve_application: Household = strawberry.field(
-        resolver=workflow.approve_application,
+        resolver=returning(Household.from_row, workflow.approve_application),
         description="County approval after the notice; sets the benefit (county reviewer).",
     )
     reject_application: Household = strawberry.field(
-        resolver=workflow.reject_application,
+        resolver=returning(Household.from_row, workflow.reject_application),
         description="County rejection, with a reason (county reviewer).",
     )
     activate_household: Household = strawberry.field(
-        resolver=workflow.activate_household,
+        resolver=returning(Household.from_row, workflow.activate_household),
         description="Start paying an approved household (county reviewer).",
     )
     suspend_household: Household = strawberry.field(
-        resolver=workflow.suspend_household,
+        resolver=returning(Household.from_row, workflow.suspend_household),
         description="Suspend an active household, with a reason (county reviewer).",
     )
     resume_household: Household = strawberry.field(
-        resolver=workflow.resume_household,
+        resolver=returning(Household.from_row, workflow.resume_household),
         description="Resume a suspended household, with a reason (county reviewer).",
     )
     terminate_household: Household = strawberry.field(
-        resolver=workflow.terminate_household,
+        resolver=returning(Household.from_row, workflow.terminate_household),
         description="Terminate, with a reason; the archive is kept (county reviewer).",
     )
     archive_household: Household = strawberry.field(
-        resolver=workflow.archive_household,
+        resolver=returning(Household.from_row, workflow.archive_household),
         description="Archive (归档) a terminated or rejected household (county reviewer).",
     )
     generate_payments: PaymentBatchResult = strawberry.field(
-        resolver=payment_resolvers.generate_payments,
+        resolver=returning(PaymentBatchResult.from_outcome, payment_resolvers.generate_payments),
         description="Run a county's monthly batch: one payment per ACTIVE household (finance).",
     )
     record_disbursement: Payment = strawberry.field(
-        resolver=payment_resolvers.record_disbursement,
+        resolver=returning(Payment.from_row, payment_resolvers.record_disbursement),
         description="Record what the bank did with a PENDING payment (finance).",
     )
     archive_due: list[str] = strawberry.field(
@@ -169,11 +169,11 @@ class Mutation:
         description="Archive every terminated or rejected household past the period (county).",
     )
     report_change: Household = strawberry.field(
-        resolver=changes.report_change,
+        resolver=returning(Household.from_row, changes.report_change),
         description="Report a change (income, members, address, death) (caseworker).",
     )
     set_standard: StandardChange = strawberry.field(
-        resolver=standard_resolvers.set_standard,
+        resolver=returning(StandardChange.from_change, standard_resolvers.set_standard),
         description="New local standard; recomputes, flags active households (county reviewer).",
     )
     grant_permission: PolicyChange = strawberry.field(
@@ -189,7 +189,7 @@ class Mutation:
         resolver=admin.revoke_role, description="Remove a role inheritance (secadmin)."
     )
     verify_audit_chain: AuditVerificationRun = strawberry.field(
-        resolver=audit_resolvers.verify_audit_chain,
+        resolver=returning(AuditVerificationRun.from_row, audit_resolvers.verify_audit_chain),
         description="Recompute the audit chain now and record the result (auditor).",
     )
     revoke_credential: CredentialInfo = strawberry.field(

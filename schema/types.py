@@ -13,16 +13,10 @@ import strawberry
 from strawberry.scalars import JSON
 
 from domain.categories import MemberFacts, household_categories, member_categories
-from domain.enums import Area, Category, HouseholdStatus, PaymentStatus, Relation, Sex
 from resolvers.context import Info
+from resolvers.households import Recipient
+from schema.enums import Area, Category, HouseholdStatus, PaymentStatus, Relation, Sex
 from store import models
-
-strawberry.enum(Area, description="The dual track (双轨): urban or rural standard.")
-strawberry.enum(HouseholdStatus, description="Where the archive stands in the review chain.")
-strawberry.enum(Category, description="Special archives (专项档案) derived from the members.")
-strawberry.enum(Sex)
-strawberry.enum(Relation, description="Relation to the head of household.")
-strawberry.enum(PaymentStatus)
 
 
 def _facts(row: models.Member) -> MemberFacts:
@@ -345,67 +339,6 @@ class Household:
         return [Asset.from_row(r) for r in await info.context.loaders.assets.load(self.archive_no)]
 
 
-@strawberry.type
-class PageInfo:
-    has_next_page: bool
-    has_previous_page: bool
-    start_cursor: str | None
-    end_cursor: str | None
-
-
-def page_info(cursors: list[str], *, has_next: bool, after: str | None) -> PageInfo:
-    return PageInfo(
-        has_next_page=has_next,
-        has_previous_page=after is not None,
-        start_cursor=cursors[0] if cursors else None,
-        end_cursor=cursors[-1] if cursors else None,
-    )
-
-
-@strawberry.type
-class HouseholdEdge:
-    node: Household
-    cursor: str
-
-
-@strawberry.type(description="A page of households (Relay connection).")
-class HouseholdConnection:
-    edges: list[HouseholdEdge]
-    page_info: PageInfo
-    count: strawberry.Private[object]  # awaitable factory for totalCount, run only when asked
-
-    @strawberry.field(description="All households matching the filters in your region.")
-    async def total_count(self) -> int:
-        return int(await self.count())  # type: ignore[operator]
-
-
-@strawberry.type(
-    description="One ID number held by several pending or active households: the archive "
-    "numbers in your region, and how many others hold it elsewhere."
-)
-class DuplicateCandidate:
-    archive_nos: list[str]
-    elsewhere: int = strawberry.field(description="Households outside your region holding it.")
-    members: int = strawberry.field(description="Member records carrying the ID number.")
-
-
-@strawberry.type
-class DuplicateCandidateEdge:
-    node: DuplicateCandidate
-    cursor: str
-
-
-@strawberry.type(description="A page of duplicate candidates (Relay connection).")
-class DuplicateCandidateConnection:
-    edges: list[DuplicateCandidateEdge]
-    page_info: PageInfo
-    count: strawberry.Private[object]  # awaitable factory for totalCount, run only when asked
-
-    @strawberry.field(description="All candidates in your region.")
-    async def total_count(self) -> int:
-        return int(await self.count())  # type: ignore[operator]
-
-
 @strawberry.type(description="Answer to a partner's question: is this person a current recipient?")
 class RecipientCheck:
     is_recipient: bool
@@ -413,3 +346,13 @@ class RecipientCheck:
     county_code: str | None
     name: str | None
     id_number: str | None
+
+    @classmethod
+    def from_answer(cls, answer: Recipient) -> RecipientCheck:
+        return cls(
+            is_recipient=answer.is_recipient,
+            status=answer.status,
+            county_code=answer.county_code,
+            name=answer.name,
+            id_number=answer.id_number,
+        )

@@ -5,6 +5,7 @@ caller is not told the county, and runs of conflicts raise the lookup alert."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 
@@ -75,10 +76,13 @@ def fail_after_submitting(monkeypatch: pytest.MonkeyPatch) -> None:
     attacker's way to ask "is anyone of these claimed?" and keep nothing. Which failure
     does it does not matter; this one stands for all of them."""
 
-    def broken(_row: object) -> object:
+    submit = applications.store_submit
+
+    async def broken(*args: Any, **kwargs: Any) -> object:
+        await submit(*args, **kwargs)
         raise RuntimeError("a later step failed")
 
-    monkeypatch.setattr(applications.Household, "from_row", broken)
+    monkeypatch.setattr(applications, "store_submit", broken)
 
 
 async def test_a_probe_rolled_back_by_a_later_failure_is_still_recorded(
