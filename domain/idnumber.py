@@ -82,10 +82,11 @@ PROVINCES = frozenset(
 )
 
 
-def parse_id_number(value: str, *, field: str = "idNumber", today: date | None = None) -> IdInfo:
+def parse_id_number(value: str, *, today: date, field: str = "idNumber") -> IdInfo:
     """Validate an ID number and derive birth date, sex and region from it.
 
-    `today` is injectable so the future-birth-date rule is testable.
+    `today` comes from the caller: the domain reads no clock (the request's own time
+    decides, so a request straddling midnight judges every number alike).
     """
     number = normalize_id_number(value)
     if _SHAPE_RE.fullmatch(number) is None:
@@ -100,7 +101,7 @@ def parse_id_number(value: str, *, field: str = "idNumber", today: date | None =
     birth_date = _birth_date(number)
     if birth_date is None:
         raise InvalidInput(f"{field}: birth date is not a possible date", field=field)
-    if birth_date > (today if today is not None else date.today()):
+    if birth_date > today:
         raise InvalidInput(f"{field}: birth date is in the future", field=field)
     sex = Sex.MALE if int(number[16]) % 2 == 1 else Sex.FEMALE
     return IdInfo(number=number, birth_date=birth_date, sex=sex, region_code=number[:6])

@@ -97,7 +97,9 @@ async def audit_events(
     if looked_up_id_number is not None:
         # a search by ID number is itself an answer about a person (charged by the gate
         # against the lookup quota): recorded like one, by blind index
-        number = parse_id_number(normalize_id_number(looked_up_id_number)).number
+        number = parse_id_number(
+            normalize_id_number(looked_up_id_number), today=info.context.today
+        ).number
         index = info.context.cipher.blind_index(number)
         info.context.lookups.append(lookup(F.LOOKUP_SEARCH, index, found=bool(rows)))
     return Page(rows=[(r, _cursor(r.seq)) for r in rows], has_next=has_next, after=after)
@@ -106,7 +108,9 @@ async def audit_events(
 def _lookup_keys(info: Info, id_number: str | None) -> tuple[str, ...] | None:
     if id_number is None:
         return None
-    number = parse_id_number(normalize_id_number(id_number), field="lookedUpIdNumber").number
+    number = parse_id_number(
+        normalize_id_number(id_number), field="lookedUpIdNumber", today=info.context.today
+    ).number
     # every index key version: entries from before a rotation are found too
     return tuple(search_key(ix.hex()) for ix in info.context.cipher.blind_indexes(number))
 

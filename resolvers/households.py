@@ -142,8 +142,10 @@ async def household_page(
 async def verify_recipient(info: Info, id_number: str) -> Recipient:
     """Partners ask whether a person currently receives dibao. Its details are masked
     for every role by the shipped policy (RecipientCheck.name, .idNumber read_masked)."""
-    number = parse_id_number(normalize_id_number(id_number), field="idNumber").number
     ctx = info.context
+    number = parse_id_number(
+        normalize_id_number(id_number), field="idNumber", today=ctx.today
+    ).number
     indexes = ctx.cipher.blind_indexes(number)
     async with ctx.reading() as session:
         found = await store.recipient_by_index(
