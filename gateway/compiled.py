@@ -51,10 +51,12 @@ from domain.archive import parse_archive_no
 from domain.errors import DomainError
 from domain.region import validate_scope
 from gateway.context import RequestContext
-from gateway.document_limits import document_refusal, validation_key
+from gateway.document_limits import validation_key
 from gateway.documents import parse_cached
-from gateway.policy_gate import GateError, Limits, analyse, apply_masks, limit_error
 from policies.engine import Decision
+from policies.errors import GateError
+from policies.limits import Limits, document_refusal
+from policies.walk import analyse, apply_masks, limit_error
 from store import households as store
 from store.crypto import Cipher
 from store.fastread import FastReader
