@@ -45,9 +45,11 @@ from graphql import (
 )
 from graphql.execution.values import get_argument_values, get_variable_values
 from opentelemetry import trace
+from strawberry.utils.str_converters import to_camel_case
 
 from audit import fields as F
 from domain.archive import parse_archive_no
+from domain.bounds import page_size
 from domain.errors import DomainError
 from domain.region import validate_scope
 from gateway.context import RequestContext
@@ -57,6 +59,7 @@ from policies.engine import Decision
 from policies.errors import GateError
 from policies.limits import Limits, document_refusal
 from policies.walk import analyse, apply_masks, limit_error
+from schema.types import PageInfo, page_info
 from store import households as store
 from store.crypto import Cipher
 from store.fastread import FastReader
@@ -64,7 +67,6 @@ from store.households import HouseholdFilter, encode_cursor
 
 log = logging.getLogger("dibao.compiled")
 PLAN_CACHE = 1024
-MAX_PAGE = 500
 ATTR_EXECUTION = "dibao.execution"
 
 Row = Any  # a row of households or members, by column name
@@ -123,7 +125,12 @@ MEMBER_FIELDS: dict[str, Field] = {
     "idNumber": _secret("members", "id_number", "id"),
     "phone": _secret("members", "phone", "id"),
 }
-PAGE_INFO_FIELDS = ("hasNextPage", "hasPreviousPage", "startCursor", "endCursor")
+# PageInfo's GraphQL names and attributes, read off the type the generic path returns:
+# both paths build it with the same `page_info`
+PAGE_INFO_FIELDS: dict[str, str] = {
+    to_camel_case(f.python_name): f.python_name
+    for f in PageInfo.__strawberry_definition__.fields  # type: ignore[attr-defined]
+}
 
 
 class NotCompilable(Exception):
@@ -449,10 +456,7 @@ class CompiledReads:
         return _build(plan.entries, row, members, ctx.cipher)
 
     async def _households(self, plan: Plan, ctx: RequestContext, args: dict[str, Any]) -> Any:
-        first = args.get("first")
-        size = 50 if first is None else first
-        if not 0 <= size <= MAX_PAGE:
-            raise Fallback
+        size = page_size(args.get("first"))  # refused: the generic path says why
         region = args.get("region")
         after = args.get("after")
         flt = HouseholdFilter(
@@ -485,12 +489,7 @@ class CompiledReads:
             )
         ctx.touched.update(r["archive_no"] for r in rows)
         cursors = [encode_cursor(r["archive_no"]) for r in rows]
-        info = {
-            "hasNextPage": has_next,
-            "hasPreviousPage": after is not None,
-            "startCursor": cursors[0] if cursors else None,
-            "endCursor": cursors[-1] if cursors else None,
-        }
+        info = page_info(cursors, has_next=has_next, after=after)
         out: dict[str, Any] = {}
         for kind, key, arg in plan.entries:
             if kind == "typename":
@@ -498,7 +497,9 @@ class CompiledReads:
             elif kind == "totalCount":
                 out[key] = total
             elif kind == "pageInfo":
-                out[key] = {k: (info[a] if t == "info" else a) for t, k, a in arg}
+                out[key] = {
+                    k: (getattr(info, PAGE_INFO_FIELDS[a]) if t == "info" else a) for t, k, a in arg
+                }
             else:  # edges
                 out[key] = [
                     self._edge(arg, row, cursor, members, ctx.cipher)

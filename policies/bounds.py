@@ -15,7 +15,7 @@ from domain import bounds
 PAGE: Final = "page"  # sized by the enclosing connection's `first`
 Bound = int | Literal["page"]
 
-MAX_PAGE = 500  # the largest `first` any connection accepts
+MAX_PAGE: Final = bounds.MAX_PAGE  # the largest `first` any connection accepts
 
 LIST_BOUNDS: Final[dict[str, Bound]] = {
     # connections

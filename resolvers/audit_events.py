@@ -15,13 +15,12 @@ from audit.chain import verify
 from audit.lookups import lookup, lookup_tallies, search_key
 from audit.queries import AuditFilter, chain_status, page_entries, refused_activity
 from domain.archive import parse_archive_no
+from domain.bounds import DEFAULT_PAGE, page_size
 from domain.errors import InvalidInput
 from domain.idnumber import normalize_id_number, parse_id_number
 from resolvers.context import Info
 from schema.types import PageInfo, page_info
 from store.models import AuditEntry, AuditVerification
-
-MAX_PAGE = 500
 
 
 @strawberry.type(description="One field an operation touched, and the policy's decision.")
@@ -160,7 +159,7 @@ async def audit_events(
     outcome: str | None = None,
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
-    first: int | None = 50,
+    first: int | None = DEFAULT_PAGE,
     after: str | None = None,
     looked_up_id_number: Annotated[
         str | None,
@@ -170,9 +169,7 @@ async def audit_events(
         ),
     ] = None,
 ) -> AuditEventConnection:
-    size = 50 if first is None else first
-    if not 0 <= size <= MAX_PAGE:
-        raise InvalidInput(f"first: between 0 and {MAX_PAGE}", field="first")
+    size = page_size(first)
     if archive_no is not None:
         parse_archive_no(archive_no)
     _check_times(since, until)

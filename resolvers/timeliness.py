@@ -7,11 +7,12 @@ from decimal import Decimal
 
 import strawberry
 
+from domain.bounds import DEFAULT_PAGE
 from domain.enums import Area, Category, HouseholdStatus
 from domain.errors import InvalidInput
 from domain.region import validate_scope
 from resolvers.context import Info
-from resolvers.households import DEFAULT_PAGE, household_page
+from resolvers.households import household_page
 from schema.types import HouseholdConnection
 from store import models
 from store import timeliness as store
