@@ -12,7 +12,7 @@ answers, as it does whenever the compiled path is switched off.
 Every guarantee stays where it is, shared with the generic path:
 - the same parse cache, validation and token limit decide whether the document is
   well-formed (the compiler only accepts documents that validate);
-- the same policy walk (`analyse`) decides every field; a refusal, a limit or an
+- the same policy walk (`RequestGate.admit`) decides every field; a refusal, a limit or an
   input the resolvers would reject (bad archive number, cursor, page size) is left
   to the generic path, which answers it with its own error;
 - region scope goes into the SQL `WHERE` by the same clauses (`store.households`);
@@ -47,7 +47,6 @@ from graphql.execution.values import get_argument_values, get_variable_values
 from opentelemetry import trace
 from strawberry.utils.str_converters import to_camel_case
 
-from audit import fields as F
 from domain.archive import parse_archive_no
 from domain.bounds import page_size
 from domain.errors import DomainError
@@ -55,10 +54,9 @@ from domain.region import validate_scope
 from gateway.context import RequestContext
 from gateway.document_limits import validation_key
 from gateway.documents import parse_cached
-from policies.engine import Decision
 from policies.errors import GateError
 from policies.limits import Limits, document_refusal
-from policies.walk import analyse, apply_masks, limit_error
+from policies.walk import apply_masks
 from schema.types import PageInfo, page_info
 from store import households as store
 from store.crypto import Cipher
@@ -338,13 +336,10 @@ def _build(entries: Sequence[Entry], row: Row, members: Mapping[str, list[Row]],
 
 
 class CompiledReads:
-    def __init__(
-        self, schema: GraphQLSchema, reader: FastReader, tracer: trace.Tracer, *, max_tokens: int
-    ) -> None:
+    def __init__(self, schema: GraphQLSchema, reader: FastReader, tracer: trace.Tracer) -> None:
         self.schema = schema
         self.reader = reader
         self.tracer = tracer
-        self.max_tokens = max_tokens
         self._plans: OrderedDict[tuple[str, str | None, Limits], Plan | None] = OrderedDict()
 
     def plan(self, text: str, operation_name: str | None, limits: Limits) -> Plan | None:
@@ -397,31 +392,17 @@ class CompiledReads:
             if isinstance(coerced, list):
                 raise Fallback
             args = get_argument_values(plan.field_def, plan.field_node, coerced)
-        with self.tracer.start_as_current_span(F.SPAN_POLICY) as span:
-            span.set_attribute(F.ATTR_ROLE, gate.principal.role)
-            try:
-                analysis = analyse(
-                    self.schema,
-                    plan.document,
-                    operation_name=plan.operation.name.value if plan.operation.name else None,
-                    variables=variables,
-                    decide=gate.decide,
-                    limits=gate.limits,
-                )
-            except GateError:
-                raise Fallback from None
-            if (
-                limit_error(analysis, gate.limits)
-                or gate.refusal(analysis)
-                or gate.settle(analysis)  # charged once; the generic path answers a refusal
-            ):
-                raise Fallback
-            span.set_attribute(F.ATTR_DECISIONS, len(analysis.decisions))
-            span.set_attribute(F.ATTR_DENIED, analysis.denied)
-            span.set_attribute(
-                F.ATTR_MASKED,
-                sorted(k for k, v in analysis.decisions.items() if v is Decision.MASKED),
+        try:
+            analysis, refusal = gate.admit(
+                self.schema,
+                plan.document,
+                operation_name=plan.operation.name.value if plan.operation.name else None,
+                variables=variables,
             )
+        except GateError:
+            raise Fallback from None
+        if refusal is not None:  # charged once; the generic path answers the refusal
+            raise Fallback
         try:
             if plan.root == "household":
                 value = await self._household(plan, ctx, args)

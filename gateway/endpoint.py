@@ -215,7 +215,6 @@ class GraphQLEndpoint:
                 self.schema._schema,
                 self.reader,
                 self.tracer,
-                max_tokens=runtime.limits.max_tokens,
             )
             if runtime.settings.fast_path
             else None

@@ -6,9 +6,11 @@ must and masks the result after; `RequestGate` is the gate's per-request state.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
+from graphql import DocumentNode, GraphQLSchema
 from graphql import ExecutionResult as GraphQLExecutionResult
 from opentelemetry import trace
 from strawberry.extensions import SchemaExtension
@@ -28,36 +30,18 @@ class PolicyGate(SchemaExtension):
         ctx = self.execution_context
         gate: RequestGate = ctx.context.gate
         assert ctx.graphql_document is not None
-        tracer = gate.tracer or trace.get_tracer(
-            __name__, tracer_provider=trace.NoOpTracerProvider()
-        )
-        with tracer.start_as_current_span(F.SPAN_POLICY) as span:
-            span.set_attribute(F.ATTR_ROLE, gate.principal.role)
-            try:
-                analysis = analyse(
-                    self.execution_context.schema._schema,
-                    ctx.graphql_document,
-                    operation_name=ctx.operation_name,
-                    variables=ctx.variables,
-                    decide=gate.decide,
-                    limits=gate.limits,
-                )
-            except GateError as error:
-                ctx.result = GraphQLExecutionResult(data=None, errors=[error])
-                yield
-                return
-            gate.analysis = analysis
-            refusal = (
-                limit_error(analysis, gate.limits)
-                or gate.refusal(analysis)
-                or gate.settle(analysis)
+        try:
+            analysis, refusal = gate.admit(
+                ctx.schema._schema,
+                ctx.graphql_document,
+                operation_name=ctx.operation_name,
+                variables=ctx.variables,
             )
-            span.set_attribute(F.ATTR_DECISIONS, len(analysis.decisions))
-            span.set_attribute(F.ATTR_DENIED, analysis.denied)
-            span.set_attribute(
-                F.ATTR_MASKED,
-                sorted(k for k, v in analysis.decisions.items() if v is Decision.MASKED),
-            )
+        except GateError as error:
+            ctx.result = GraphQLExecutionResult(data=None, errors=[error])
+            yield
+            return
+        gate.analysis = analysis
         if refusal is not None:
             ctx.result = GraphQLExecutionResult(data=None, errors=[refusal])
             yield
@@ -91,6 +75,46 @@ class RequestGate:
         if found is None:
             found = self._memo[key] = self.engine.decide(self.principal, obj, write=write)
         return found
+
+    def admit(
+        self,
+        schema: GraphQLSchema,
+        document: DocumentNode,
+        *,
+        operation_name: str | None,
+        variables: Mapping[str, Any] | None,
+    ) -> tuple[Analysis, GateError | None]:
+        """The policy walk of one operation, traced: what it found, and the refusal if
+        any (the cost limit, a denied field, introspection, the charge). Raises
+        GateError when the walk itself refuses the operation. Both read paths ask
+        here, so they decide, limit and charge alike."""
+        tracer = self.tracer or trace.get_tracer(
+            __name__, tracer_provider=trace.NoOpTracerProvider()
+        )
+        with tracer.start_as_current_span(
+            F.SPAN_POLICY, record_exception=False, set_status_on_exception=False
+        ) as span:
+            span.set_attribute(F.ATTR_ROLE, self.principal.role)
+            analysis = analyse(
+                schema,
+                document,
+                operation_name=operation_name,
+                variables=variables,
+                decide=self.decide,
+                limits=self.limits,
+            )
+            refusal = (
+                limit_error(analysis, self.limits)
+                or self.refusal(analysis)
+                or self.settle(analysis)
+            )
+            span.set_attribute(F.ATTR_DECISIONS, len(analysis.decisions))
+            span.set_attribute(F.ATTR_DENIED, analysis.denied)
+            span.set_attribute(
+                F.ATTR_MASKED,
+                sorted(k for k, v in analysis.decisions.items() if v is Decision.MASKED),
+            )
+        return analysis, refusal
 
     def settle(self, analysis: Analysis) -> GateError | None:
         """Charge the operation's calls once per request, whichever path asks first.
