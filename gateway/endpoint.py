@@ -199,7 +199,7 @@ def claim_conflicts(errors: Iterable[GraphQLError]) -> list[dict[str, Any]]:
 
 
 class GraphQLEndpoint:
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, *, fast_path: bool) -> None:
         self.runtime = runtime
         self.schema = served_schema(max_tokens=runtime.limits.max_tokens)
         self.chain = AuditChain(runtime.cipher, anchors=runtime.anchors)
@@ -216,7 +216,7 @@ class GraphQLEndpoint:
                 self.reader,
                 self.tracer,
             )
-            if runtime.settings.fast_path
+            if fast_path
             else None
         )
 
