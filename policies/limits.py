@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Final
 
 from graphql import (
     DocumentNode,
@@ -31,12 +32,14 @@ from graphql import (
 
 from policies.errors import GateError
 
+MAX_TOKENS: Final = 2000  # the default; a text longer than the limit is not parsed
+
 
 @dataclass(frozen=True, slots=True)
 class Limits:
     max_depth: int = 8
     max_aliases: int = 15
-    max_tokens: int = 2000
+    max_tokens: int = MAX_TOKENS
     max_cost: int = 100_000
     # fields after fragments are expanded, and fields repeating a response key in
     # one selection set (validation compares those pairwise)
