@@ -76,7 +76,7 @@ _PG_APPEND = text(
 
 async def _read_head(conn: AsyncSession | AsyncConnection | Reads) -> tuple[int, str]:
     if isinstance(conn, Reads):
-        rows = await conn.all("audit.head", lambda: select(AuditHead.seq, AuditHead.hash))
+        rows = await conn.all(select(AuditHead.seq, AuditHead.hash))
         return int(rows[0]["seq"]), str(rows[0]["hash"])
     row = (await conn.execute(select(AuditHead.seq, AuditHead.hash))).one()
     return int(row.seq), str(row.hash)
@@ -251,7 +251,7 @@ class AuditChain:
         self, conn: AsyncSession | AsyncConnection | Reads, values: dict[str, Any]
     ) -> bool:
         if isinstance(conn, Reads):  # PostgreSQL's hot-path pool, autocommit
-            return bool(await conn.scalar("audit.append", lambda: _PG_APPEND, **values))
+            return bool(await conn.scalar(_PG_APPEND, **values))
         dialect = conn.get_bind().dialect if isinstance(conn, AsyncSession) else conn.dialect
         if dialect.name == "postgresql":
             return bool((await conn.execute(_PG_APPEND, values)).scalar_one())

@@ -98,7 +98,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
             return JSONResponse({"status": "unavailable"}, status_code=503)
         return JSONResponse({"status": "ready"})
 
-    graphql = GraphQLEndpoint(runtime)
+    # the settings given here decide the path, even with a runtime shared between apps
+    graphql = GraphQLEndpoint(runtime, fast_path=settings.fast_path)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:

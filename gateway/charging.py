@@ -5,9 +5,10 @@ and the generic path charge in the same place, once per request."""
 from __future__ import annotations
 
 from domain.principal import Principal
-from gateway.policy_gate import Analysis, Charge, GateError
 from gateway.quota import LookupQuotas
 from gateway.ratelimit import RateLimiter, retry_after_header
+from policies.errors import GateError
+from policies.walk import Analysis, Charge
 
 RETRY_AFTER = "retryAfter"  # extension the endpoint turns into the Retry-After header
 

@@ -12,7 +12,7 @@ answers, as it does whenever the compiled path is switched off.
 Every guarantee stays where it is, shared with the generic path:
 - the same parse cache, validation and token limit decide whether the document is
   well-formed (the compiler only accepts documents that validate);
-- the same policy walk (`analyse`) decides every field; a refusal, a limit or an
+- the same policy walk (`RequestGate.admit`) decides every field; a refusal, a limit or an
   input the resolvers would reject (bad archive number, cursor, page size) is left
   to the generic path, which answers it with its own error;
 - region scope goes into the SQL `WHERE` by the same clauses (`store.households`);
@@ -45,16 +45,19 @@ from graphql import (
 )
 from graphql.execution.values import get_argument_values, get_variable_values
 from opentelemetry import trace
+from strawberry.utils.str_converters import to_camel_case
 
-from audit import fields as F
 from domain.archive import parse_archive_no
+from domain.bounds import page_size
 from domain.errors import DomainError
 from domain.region import validate_scope
 from gateway.context import RequestContext
-from gateway.document_limits import document_refusal, validation_key
+from gateway.document_limits import validation_key
 from gateway.documents import parse_cached
-from gateway.policy_gate import GateError, Limits, analyse, apply_masks, limit_error
-from policies.engine import Decision
+from policies.errors import GateError
+from policies.limits import Limits, document_refusal
+from policies.walk import apply_masks
+from schema.connections import PageInfo, page_info
 from store import households as store
 from store.crypto import Cipher
 from store.fastread import FastReader
@@ -62,7 +65,6 @@ from store.households import HouseholdFilter, encode_cursor
 
 log = logging.getLogger("dibao.compiled")
 PLAN_CACHE = 1024
-MAX_PAGE = 500
 ATTR_EXECUTION = "dibao.execution"
 
 Row = Any  # a row of households or members, by column name
@@ -121,7 +123,12 @@ MEMBER_FIELDS: dict[str, Field] = {
     "idNumber": _secret("members", "id_number", "id"),
     "phone": _secret("members", "phone", "id"),
 }
-PAGE_INFO_FIELDS = ("hasNextPage", "hasPreviousPage", "startCursor", "endCursor")
+# PageInfo's GraphQL names and attributes, read off the type the generic path returns:
+# both paths build it with the same `page_info`
+PAGE_INFO_FIELDS: dict[str, str] = {
+    to_camel_case(f.python_name): f.python_name
+    for f in PageInfo.__strawberry_definition__.fields  # type: ignore[attr-defined]
+}
 
 
 class NotCompilable(Exception):
@@ -329,13 +336,10 @@ def _build(entries: Sequence[Entry], row: Row, members: Mapping[str, list[Row]],
 
 
 class CompiledReads:
-    def __init__(
-        self, schema: GraphQLSchema, reader: FastReader, tracer: trace.Tracer, *, max_tokens: int
-    ) -> None:
+    def __init__(self, schema: GraphQLSchema, reader: FastReader, tracer: trace.Tracer) -> None:
         self.schema = schema
         self.reader = reader
         self.tracer = tracer
-        self.max_tokens = max_tokens
         self._plans: OrderedDict[tuple[str, str | None, Limits], Plan | None] = OrderedDict()
 
     def plan(self, text: str, operation_name: str | None, limits: Limits) -> Plan | None:
@@ -388,31 +392,17 @@ class CompiledReads:
             if isinstance(coerced, list):
                 raise Fallback
             args = get_argument_values(plan.field_def, plan.field_node, coerced)
-        with self.tracer.start_as_current_span(F.SPAN_POLICY) as span:
-            span.set_attribute(F.ATTR_ROLE, gate.principal.role)
-            try:
-                analysis = analyse(
-                    self.schema,
-                    plan.document,
-                    operation_name=plan.operation.name.value if plan.operation.name else None,
-                    variables=variables,
-                    decide=gate.decide,
-                    limits=gate.limits,
-                )
-            except GateError:
-                raise Fallback from None
-            if (
-                limit_error(analysis, gate.limits)
-                or gate.refusal(analysis)
-                or gate.settle(analysis)  # charged once; the generic path answers a refusal
-            ):
-                raise Fallback
-            span.set_attribute(F.ATTR_DECISIONS, len(analysis.decisions))
-            span.set_attribute(F.ATTR_DENIED, analysis.denied)
-            span.set_attribute(
-                F.ATTR_MASKED,
-                sorted(k for k, v in analysis.decisions.items() if v is Decision.MASKED),
+        try:
+            analysis, refusal = gate.admit(
+                self.schema,
+                plan.document,
+                operation_name=plan.operation.name.value if plan.operation.name else None,
+                variables=variables,
             )
+        except GateError:
+            raise Fallback from None
+        if refusal is not None:  # charged once; the generic path answers the refusal
+            raise Fallback
         try:
             if plan.root == "household":
                 value = await self._household(plan, ctx, args)
@@ -447,10 +437,7 @@ class CompiledReads:
         return _build(plan.entries, row, members, ctx.cipher)
 
     async def _households(self, plan: Plan, ctx: RequestContext, args: dict[str, Any]) -> Any:
-        first = args.get("first")
-        size = 50 if first is None else first
-        if not 0 <= size <= MAX_PAGE:
-            raise Fallback
+        size = page_size(args.get("first"))  # refused: the generic path says why
         region = args.get("region")
         after = args.get("after")
         flt = HouseholdFilter(
@@ -483,12 +470,7 @@ class CompiledReads:
             )
         ctx.touched.update(r["archive_no"] for r in rows)
         cursors = [encode_cursor(r["archive_no"]) for r in rows]
-        info = {
-            "hasNextPage": has_next,
-            "hasPreviousPage": after is not None,
-            "startCursor": cursors[0] if cursors else None,
-            "endCursor": cursors[-1] if cursors else None,
-        }
+        info = page_info(cursors, has_next=has_next, after=after)
         out: dict[str, Any] = {}
         for kind, key, arg in plan.entries:
             if kind == "typename":
@@ -496,7 +478,9 @@ class CompiledReads:
             elif kind == "totalCount":
                 out[key] = total
             elif kind == "pageInfo":
-                out[key] = {k: (info[a] if t == "info" else a) for t, k, a in arg}
+                out[key] = {
+                    k: (getattr(info, PAGE_INFO_FIELDS[a]) if t == "info" else a) for t, k, a in arg
+                }
             else:  # edges
                 out[key] = [
                     self._edge(arg, row, cursor, members, ctx.cipher)

@@ -1,15 +1,7 @@
-"""Size limits measured on the parsed document, before graphql-core validates it.
+"""Size limits on the document text, and validation after them (the hook into execution).
 
-Validation is not linear: its overlapping-fields rule compares every pair of
-fields that share a response key, so a few hundred repeated or aliased fields
-cost seconds inside `validate()`. These counts need no schema: they walk the
-syntax tree once, expanding fragments where they are spread (so a fragment
-spread ten times counts ten times), and stop at the first limit exceeded, so
-a refused document costs at most a bounded number of steps whatever its shape
-(fragment cycles are skipped and left to validation to report; a fan-out of
-fragments spreading fragments counts every step it takes).
-
-Before that, `read_text` lexes the text once (the gateway has already refused
+The limits themselves, measured on the parsed document, are policies/limits.py. Before
+that, `read_text` lexes the text once (the gateway has already refused
 a text over the byte cap unread): the same pass gives the audit's shape hash,
 the key that parse and validation caches share, and lower bounds of the counts,
 so most over-limit documents are refused without being parsed. Each later step
@@ -21,20 +13,13 @@ before they validate anything.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
 from graphql import (
     ASTValidationRule,
-    DocumentNode,
-    FieldNode,
-    FragmentDefinitionNode,
-    FragmentSpreadNode,
     GraphQLError,
-    InlineFragmentNode,
-    OperationDefinitionNode,
-    SelectionSetNode,
     Source,
     TokenKind,
     print_ast,
@@ -53,102 +38,8 @@ from gateway.documents import (
     shape_part,
     token_key,
 )
-from gateway.policy_gate import GateError, Limits
-
-
-class _Exceeded(Exception):
-    def __init__(self, limit: str, allowed: int) -> None:
-        super().__init__(limit)
-        self.limit = limit
-        self.allowed = allowed
-
-
-class TooComplex(Exception):
-    """A document refused by its size, before validation."""
-
-    def __init__(self, error: GateError) -> None:
-        super().__init__(error.message)
-        self.error = error
-
-
-class _Measure:
-    def __init__(self, fragments: Mapping[str, FragmentDefinitionNode], limits: Limits) -> None:
-        self.fragments = fragments
-        self.limits = limits
-        self.fields = 0
-        self.aliases = 0
-        self.duplicates = 0
-        self.steps = 0
-        self.reached: set[str] = set()
-
-    def selection_set(self, node: SelectionSetNode, depth: int, spreading: frozenset[str]) -> None:
-        if depth > self.limits.max_depth:
-            raise _Exceeded("depth", self.limits.max_depth)
-        # one set of response keys per merged selection set, as validation merges them:
-        # fields brought in by fragments at this level share it
-        self._collect(node, depth, spreading, set())
-
-    def _collect(
-        self, node: SelectionSetNode, depth: int, spreading: frozenset[str], keys: set[str]
-    ) -> None:
-        limits = self.limits
-        for selection in node.selections:
-            # every step counts, fields or not: a fan-out of spreads is work too
-            self.steps += 1
-            if self.steps > 2 * limits.max_fields:
-                raise _Exceeded("fields", limits.max_fields)
-            if isinstance(selection, FieldNode):
-                self.fields += 1
-                if self.fields > limits.max_fields:
-                    raise _Exceeded("fields", limits.max_fields)
-                key = selection.name.value
-                if selection.alias is not None:
-                    key = selection.alias.value
-                    self.aliases += 1
-                    if self.aliases > limits.max_aliases:
-                        raise _Exceeded("aliases", limits.max_aliases)
-                if key in keys:
-                    # the pairs validation compares grow with the square of these
-                    self.duplicates += 1
-                    if self.duplicates > limits.max_duplicates:
-                        raise _Exceeded("duplicates", limits.max_duplicates)
-                keys.add(key)
-                if selection.selection_set is not None:
-                    self.selection_set(selection.selection_set, depth + 1, spreading)
-            elif isinstance(selection, InlineFragmentNode):
-                self._collect(selection.selection_set, depth, spreading, keys)
-            elif isinstance(selection, FragmentSpreadNode):
-                name = selection.name.value
-                fragment = self.fragments.get(name)
-                if fragment is None or name in spreading:
-                    continue  # unknown or cyclic: validation says so, cheaply
-                self.reached.add(name)
-                self._collect(fragment.selection_set, depth, spreading | {name}, keys)
-
-
-def measure(document: DocumentNode, limits: Limits) -> None:
-    """Raises `_Exceeded` at the first limit the document goes over."""
-    fragments: dict[str, FragmentDefinitionNode] = {}
-    for definition in document.definitions:
-        if isinstance(definition, FragmentDefinitionNode):
-            fragments.setdefault(definition.name.value, definition)
-    counter = _Measure(fragments, limits)
-    for definition in document.definitions:
-        if isinstance(definition, OperationDefinitionNode):
-            counter.selection_set(definition.selection_set, 1, frozenset())
-    # validation reads fragments nobody spreads as well: they count once, where defined
-    for name, fragment in fragments.items():
-        if name not in counter.reached:
-            counter.selection_set(fragment.selection_set, 1, frozenset({name}))
-
-
-def document_refusal(document: DocumentNode, limits: Limits) -> GateError | None:
-    """QUERY_TOO_COMPLEX naming the first limit exceeded, or None."""
-    try:
-        measure(document, limits)
-    except _Exceeded as exceeded:
-        return too_complex(exceeded.limit, exceeded.allowed)
-    return None
+from policies.errors import GateError
+from policies.limits import Exceeded, Limits, document_refusal, too_complex
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,7 +75,7 @@ def _scan(text: str, limits: Limits, shape: list[str]) -> str:
     while token.kind is not TokenKind.EOF:
         tokens += 1
         if tokens > limits.max_tokens:
-            raise _Exceeded("tokens", limits.max_tokens)
+            raise Exceeded("tokens", limits.max_tokens)
         shape.append(shape_part(token))
         parts.append(key_parts(token))
         kind = token.kind
@@ -200,17 +91,17 @@ def _scan(text: str, limits: Limits, shape: list[str]) -> str:
             elif sets and before not in _NOT_KEYS and after_spread is not TokenKind.SPREAD:
                 fields += 1
                 if fields > limits.max_fields:
-                    raise _Exceeded("fields", limits.max_fields)
+                    raise Exceeded("fields", limits.max_fields)
                 keys, name = sets[-1], token.value or ""
                 if name in keys:
                     duplicates += 1
                     if duplicates > limits.max_duplicates:
-                        raise _Exceeded("duplicates", limits.max_duplicates)
+                        raise Exceeded("duplicates", limits.max_duplicates)
                 keys.add(name)
         elif kind is TokenKind.COLON:
             aliases += 1
             if aliases > limits.max_aliases:
-                raise _Exceeded("aliases", limits.max_aliases)
+                raise Exceeded("aliases", limits.max_aliases)
         elif kind is TokenKind.BRACE_L:
             sets.append(sets[-1] if inline and sets else set())
             inline = False
@@ -235,7 +126,7 @@ def read_text(text: str, limits: Limits) -> TextFacts:
     shape: list[str] = []
     try:
         key = _scan(text, limits, shape)
-    except _Exceeded as exceeded:
+    except Exceeded as exceeded:
         # the shape of what was read is enough: reading on would cost per byte sent
         return TextFacts(
             digest([*shape, "..."], SHAPE), too_complex(exceeded.limit, exceeded.allowed)
@@ -248,14 +139,6 @@ def read_text(text: str, limits: Limits) -> TextFacts:
     except GraphQLError:
         return TextFacts(digest(shape, SHAPE), None)
     return TextFacts(digest(shape, SHAPE), document_refusal(document, limits))
-
-
-def too_complex(limit: str, allowed: int) -> GateError:
-    return GateError(
-        f"Query too complex: {limit} exceed the limit of {allowed}.",
-        "QUERY_TOO_COMPLEX",
-        limit=limit,
-    )
 
 
 validation_key = token_key  # the name the compiled path knows it by

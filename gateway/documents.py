@@ -31,10 +31,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.extensions import SchemaExtension
 
 from domain.errors import InvalidInput
+from policies.limits import MAX_TOKENS
 from store.models import TrustedDocument
 
 PREFIX = "sha256:"
-MAX_TOKENS = 2000  # the gateway's token limit: a longer text is not parsed at all
 
 
 def normalize(document: str | DocumentNode) -> str:

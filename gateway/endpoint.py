@@ -41,7 +41,7 @@ from gateway.auth import authenticate, peer_fingerprint
 from gateway.charging import RETRY_AFTER, charge_for, charge_lookups
 from gateway.compiled import CompiledReads
 from gateway.context import RequestContext
-from gateway.document_limits import TooComplex, read_text
+from gateway.document_limits import read_text
 from gateway.documents import (
     PREFIX,
     document_id_of,
@@ -54,6 +54,7 @@ from gateway.runtime import Runtime
 from gateway.served import served_schema
 from gateway.tracing import current_trace_id
 from policies.engine import Decision
+from policies.limits import TooComplex
 from schema.errors import error_body, format_error
 from store.applications import ClaimConflict
 from store.db import is_unavailable
@@ -198,7 +199,7 @@ def claim_conflicts(errors: Iterable[GraphQLError]) -> list[dict[str, Any]]:
 
 
 class GraphQLEndpoint:
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, *, fast_path: bool) -> None:
         self.runtime = runtime
         self.schema = served_schema(max_tokens=runtime.limits.max_tokens)
         self.chain = AuditChain(runtime.cipher, anchors=runtime.anchors)
@@ -214,9 +215,8 @@ class GraphQLEndpoint:
                 self.schema._schema,
                 self.reader,
                 self.tracer,
-                max_tokens=runtime.limits.max_tokens,
             )
-            if runtime.settings.fast_path
+            if fast_path
             else None
         )
 

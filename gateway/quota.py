@@ -1,6 +1,7 @@
 """Lookup quotas: how many answers about a full ID number a credential gets, per minute and day.
 
-What counts: each `verifyRecipient` call, each `auditEvents(lookedUpIdNumber:)` call,
+What counts (`LOOKUP_FIELDS`, `LOOKUP_ARGUMENTS` in policies/walk.py): each
+`verifyRecipient` call, each `auditEvents(lookedUpIdNumber:)` call,
 and each ID number an application or a change report checks for a claim elsewhere
 (charged by the resolver through `Context.charge_claims`, before the check runs).
 
@@ -29,10 +30,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 BEIJING = dt.timezone(dt.timedelta(hours=8))
-LOOKUP_FIELDS = frozenset({"Query.verifyRecipient"})  # what counts as a lookup
-# fields that are a lookup only when this argument is given: an auditor's search by ID
-# number answers "was this person ever looked up or claimed", an oracle like the others
-LOOKUP_ARGUMENTS = {"Query.auditEvents": "lookedUpIdNumber"}
 MAX_CREDENTIALS = 100_000  # idle counters are dropped beyond this (a new window resets them)
 
 

@@ -15,11 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from audit.anchors import AnchorWriter
 from gateway import policy_sync
 from gateway.config import Settings
-from gateway.policy_gate import Limits
 from gateway.quota import LookupQuotas
 from gateway.ratelimit import RateLimiter
 from gateway.tracing import instrument_engine, provider_from_env
 from policies.engine import PolicyEngine
+from policies.limits import Limits
 from store.crypto import Cipher, load_or_create_keys
 from store.db import create_engine, session_factory
 from store.fastread import FastReader

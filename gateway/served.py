@@ -13,10 +13,11 @@ from gateway.document_limits import CheckedValidation
 from gateway.documents import CachedParse
 from gateway.policy_gate import PolicyGate
 from gateway.tracing import GraphQLSpans
+from policies.limits import MAX_TOKENS
 from schema.root import Extension, build_schema
 
 
-def served_schema(*, max_tokens: int = 2000) -> strawberry.Schema:
+def served_schema(*, max_tokens: int = MAX_TOKENS) -> strawberry.Schema:
     """The schema with the policy gate deciding every field before execution."""
     extensions: list[Extension] = [
         lambda: MaxTokensLimiter(max_token_count=max_tokens),

@@ -14,13 +14,12 @@ from audit.chain import verify
 from audit.lookups import LookupTally, lookup, lookup_tallies, search_key
 from audit.queries import AuditFilter, chain_status, page_entries, refused_activity
 from domain.archive import parse_archive_no
+from domain.bounds import DEFAULT_PAGE, page_size
 from domain.errors import InvalidInput
 from domain.idnumber import normalize_id_number, parse_id_number
 from resolvers.context import Info
 from resolvers.pages import Page
 from store.models import AuditEntry, AuditVerification
-
-MAX_PAGE = 500
 
 
 def _cursor(seq: int) -> str:
@@ -67,7 +66,7 @@ async def audit_events(
     outcome: str | None = None,
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
-    first: int | None = 50,
+    first: int | None = DEFAULT_PAGE,
     after: str | None = None,
     looked_up_id_number: Annotated[
         str | None,
@@ -77,9 +76,7 @@ async def audit_events(
         ),
     ] = None,
 ) -> Page[AuditEntry]:
-    size = 50 if first is None else first
-    if not 0 <= size <= MAX_PAGE:
-        raise InvalidInput(f"first: between 0 and {MAX_PAGE}", field="first")
+    size = page_size(first)
     if archive_no is not None:
         parse_archive_no(archive_no)
     _check_times(since, until)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from domain.bounds import DEFAULT_PAGE, page_size
 from domain.region import validate_scope
 from resolvers.context import Info
-from resolvers.households import DEFAULT_PAGE, page_size
 from resolvers.pages import Page
 from store import duplicates as store
 

@@ -16,8 +16,8 @@ from sqlalchemy.orm import InstrumentedAttribute
 from audit import fields as F
 from audit.lookups import lookup
 from domain.archive import parse_archive_no
+from domain.bounds import DEFAULT_PAGE, page_size
 from domain.enums import Area, Category, HouseholdStatus
-from domain.errors import InvalidInput
 from domain.idnumber import normalize_id_number, parse_id_number
 from domain.region import validate_scope
 from resolvers.context import Info
@@ -25,9 +25,6 @@ from resolvers.pages import Page
 from store import households as store
 from store import models
 from store.households import HouseholdFilter, encode_cursor
-
-DEFAULT_PAGE = 50
-MAX_PAGE = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,14 +96,6 @@ def _page(
         after=after,
         count=count,
     )
-
-
-def page_size(first: int | None) -> int:
-    """A connection's `first`, checked as every connection checks it."""
-    size = DEFAULT_PAGE if first is None else first
-    if not 0 <= size <= MAX_PAGE:
-        raise InvalidInput(f"first: between 0 and {MAX_PAGE}", field="first")
-    return size
 
 
 async def household_page(

@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from domain.bounds import DEFAULT_PAGE
 from domain.enums import HouseholdStatus
 from domain.errors import InvalidInput
 from domain.region import validate_scope
 from resolvers.context import Info
-from resolvers.households import DEFAULT_PAGE, household_page
+from resolvers.households import household_page
 from resolvers.pages import Page
 from store import models
 from store import timeliness as store

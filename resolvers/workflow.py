@@ -13,11 +13,12 @@ from typing import Any
 import strawberry
 
 from domain.archive import parse_archive_no
+from domain.bounds import DEFAULT_PAGE
 from domain.errors import InvalidInput
 from domain.region import validate_scope
 from domain.workflow import Step
 from resolvers.context import Info
-from resolvers.households import DEFAULT_PAGE, household_page
+from resolvers.households import household_page
 from resolvers.pages import Page
 from store import models
 from store import workflow as store

@@ -131,7 +131,7 @@ async def valid_credential_row(reads: Reads, *, token: str, now: dt.datetime) ->
     def build() -> Select[Any]:
         return select(table).where(table.c.token_hash == bindparam("token_hash", type_=LargeBinary))
 
-    rows = await reads.all("credential", build, token_hash=hash_token(token))
+    rows = await reads.all(build(), token_hash=hash_token(token))
     if not rows or rows[0]["revoked_at"] is not None or rows[0]["expires_at"] <= now:
         return None
     return rows[0]

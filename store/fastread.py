@@ -1,7 +1,7 @@
 """Statements on the hot path, with as little in between as the backend allows.
 
 Used by authentication, the compiled read path and the audit append of reads.
-On PostgreSQL a statement is built and compiled to SQL once per key and run on
+On PostgreSQL a statement is compiled to SQL once per text and run on
 a small asyncpg pool of its own, whose statement cache prepares it once per
 connection; a single statement runs in autocommit (no BEGIN/ROLLBACK round
 trips). Values pass through the result processors SQLAlchemy itself applies
@@ -35,7 +35,6 @@ from sqlalchemy.types import TypeEngine
 from store.db import CONNECT_TIMEOUT_S, statement_timeout_ms
 
 Record = Mapping[str, Any]
-Build = Callable[[], Executable]
 COMPILED_CACHE = 512
 POOL_SIZE = 10
 
@@ -51,10 +50,12 @@ class _Statement:
 
 
 class FastReader:
-    """Statements built and compiled once per key; only named parameters vary.
+    """Statements compiled once per SQL text and parameters; only named parameters vary.
 
-    The key names everything that shapes the statement (its columns, the caller's
-    scope, which filters are present); per-request values are `bindparam`s.
+    The cache key is the statement's own: SQLAlchemy's cache key (everything that
+    shapes the SQL text, the scope's range constants included) and the values fixed
+    when it was built. No caller writes a key, so none can leave out the scope.
+    Per-request values are `bindparam`s.
     """
 
     def __init__(self, engine: AsyncEngine, tracer: trace.Tracer) -> None:
@@ -96,10 +97,10 @@ class FastReader:
             yield Reads(self, sa_conn)
             await sa_conn.commit()  # SQLite: end the read (or the autocommitted write)
 
-    def statement(self, key: Hashable, build: Build) -> _Statement:
+    def statement(self, stmt: Executable) -> _Statement:
+        key = statement_key(stmt)
         found = self._statements.get(key)
         if found is None:
-            stmt = build()
             dialect = self.engine.dialect
             compiled = stmt.compile(dialect=dialect)  # type: ignore[attr-defined]
             columns = stmt.selected_columns if isinstance(stmt, Select) else ()
@@ -121,6 +122,19 @@ class FastReader:
                 self._statements.clear()
             self._statements[key] = found
         return found
+
+
+def statement_key(stmt: Executable) -> Hashable:
+    """What makes two statements one: the SQL they compile to and the values fixed in
+    them (a per-request `bindparam` has none)."""
+    cache_key = stmt._generate_cache_key()  # type: ignore[attr-defined]
+    if cache_key is None:
+        raise TypeError("a hot-path statement must be cacheable")
+    fixed = tuple(
+        None if p.required else (p.type.__class__.__name__, repr(p.effective_value))
+        for p in cache_key.bindparams
+    )
+    return (cache_key.key, fixed)
 
 
 async def _json_codecs(conn: asyncpg.Connection) -> None:
@@ -155,14 +169,14 @@ class Reads:
         self.reader = reader
         self.conn = conn
 
-    async def all(self, key: Hashable, build: Build, **params: Any) -> Sequence[Record]:
-        entry = self.reader.statement(key, build)
-        if isinstance(self.conn, AsyncConnection):
-            result = await self.conn.execute(entry.stmt, params)
+    async def all(self, stmt: Executable, **params: Any) -> Sequence[Record]:
+        if isinstance(self.conn, AsyncConnection):  # SQLAlchemy caches its own compilation
+            result = await self.conn.execute(stmt, params)
             if not result.returns_rows:
                 return []
             found: Sequence[Record] = result.mappings().all()  # type: ignore[assignment]
             return found
+        entry = self.reader.statement(stmt)
         args = [params[n] if n in params else entry.defaults[n] for n in entry.names]
         with self.reader.tracer.start_as_current_span(
             entry.span_name,
@@ -180,6 +194,6 @@ class Reads:
             rows.append(row)
         return rows
 
-    async def scalar(self, key: Hashable, build: Build, **params: Any) -> Any:
-        found = await self.all(key, build, **params)
+    async def scalar(self, stmt: Executable, **params: Any) -> Any:
+        found = await self.all(stmt, **params)
         return next(iter(found[0].values())) if found else None

@@ -370,11 +370,10 @@ async def page_household_rows(
             stmt = stmt.where(HOUSEHOLDS.c.archive_no > bindparam("after", type_=String))
         return stmt.order_by(HOUSEHOLDS.c.archive_no).limit(bindparam("limit", type_=Integer))
 
-    key = ("page", columns, flt.scope, flt.region, after is not None)
     params: dict[str, Any] = {"limit": first + 1}
     if after is not None:
         params["after"] = decode_cursor(after)
-    rows = await reads.all(key, build, **params)
+    rows = await reads.all(build(), **params)
     return rows[:first], len(rows) > first
 
 
@@ -385,7 +384,7 @@ async def count_household_rows(reads: Reads, *, flt: HouseholdFilter, today: dt.
     def build() -> Select[Any]:
         return _filtered(select(func.count().label("n")).select_from(HOUSEHOLDS), flt, today)
 
-    return int(await reads.scalar(("count", flt.scope, flt.region), build) or 0)
+    return int(await reads.scalar(build()) or 0)
 
 
 async def household_row(
@@ -396,7 +395,7 @@ async def household_row(
             HOUSEHOLDS.c.archive_no == bindparam("archive_no", type_=String), in_scope(scope)
         )
 
-    rows = await reads.all(("household", columns, scope), build, archive_no=archive_no)
+    rows = await reads.all(build(), archive_no=archive_no)
     return rows[0] if rows else None
 
 
@@ -432,8 +431,7 @@ async def active_member_rows(
         )
 
     grouped: dict[str, list[Record]] = defaultdict(list)
-    key = ("members", columns, scope)
-    for row in await reads.all(key, build, archive_nos=list(archive_nos)):
+    for row in await reads.all(build(), archive_nos=list(archive_nos)):
         grouped[row["archive_no"]].append(row)
     return grouped
 

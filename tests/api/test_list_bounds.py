@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import func, insert, select
 
 from domain import bounds
-from gateway.bounds import LIST_BOUNDS
 from gateway.runtime import Runtime
+from policies.bounds import LIST_BOUNDS
 from store import models
 from store.seed import seed
 from tests.conftest import Api

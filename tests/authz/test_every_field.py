@@ -16,9 +16,10 @@ import strawberry
 from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLSchema
 
 from domain.principal import Principal
-from gateway.policy_gate import Limits, PolicyGate, RequestGate
+from gateway.policy_gate import PolicyGate, RequestGate
 from gateway.runtime import Runtime
 from policies.engine import Decision, is_plumbing
+from policies.limits import Limits
 from schema.root import build_schema
 from tests.conftest import Api
 from tests.helpers import issue_token

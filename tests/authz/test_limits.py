@@ -11,10 +11,9 @@ from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType, parse
 from graphql.language import Lexer
 
 from gateway import compiled, document_limits, documents
-from gateway.bounds import FIELD_COSTS, LIST_BOUNDS
-from gateway.document_limits import document_refusal
-from gateway.policy_gate import Limits
 from gateway.runtime import Runtime
+from policies.bounds import FIELD_COSTS, LIST_BOUNDS
+from policies.limits import Exceeded, Limits, document_refusal
 from schema.root import build_schema
 from tests.audit.test_audit_log import entries
 from tests.conftest import Api
@@ -255,7 +254,7 @@ def test_every_list_field_has_a_declared_bound() -> None:
                 output = output.of_type
             if isinstance(output, GraphQLList) and f"{type_name}.{field_name}" not in LIST_BOUNDS:
                 missing.append(f"{type_name}.{field_name}")
-    assert not missing, f"lists without a bound in gateway/bounds.py: {missing}"
+    assert not missing, f"lists without a bound in policies/bounds.py: {missing}"
     stale = set(LIST_BOUNDS) - {
         f"{n}.{f}"
         for n, t in schema.type_map.items()
@@ -311,7 +310,7 @@ def test_every_root_field_and_count_has_a_declared_cost() -> None:
         if isinstance(named, GraphQLObjectType) and "totalCount" in named.fields
     }
     missing = priced - set(FIELD_COSTS)
-    assert not missing, f"fields without a declared cost in gateway/bounds.py: {sorted(missing)}"
+    assert not missing, f"fields without a declared cost in policies/bounds.py: {sorted(missing)}"
     assert not set(FIELD_COSTS) - priced, "costs for fields the schema no longer has"
     scans = [name for name, cost in FIELD_COSTS.items() if cost * 2 > Limits().max_cost]
     assert "Query.statistics" in scans and "Query.auditActivity" in scans, scans
@@ -429,7 +428,7 @@ def test_the_token_pass_counts_no_more_than_the_parsed_document(text: str) -> No
         ):
             try:
                 document_limits._scan(text, limits, [])
-            except document_limits._Exceeded:
+            except Exceeded:
                 early = True
             else:
                 early = False

@@ -15,7 +15,7 @@ from domain import bounds
 PAGE: Final = "page"  # sized by the enclosing connection's `first`
 Bound = int | Literal["page"]
 
-MAX_PAGE = 500  # the largest `first` any connection accepts
+MAX_PAGE: Final = bounds.MAX_PAGE  # the largest `first` any connection accepts
 
 LIST_BOUNDS: Final[dict[str, Bound]] = {
     # connections
@@ -62,7 +62,7 @@ LIST_BOUNDS: Final[dict[str, Bound]] = {
 # What one call of a field costs, beyond the 1 every field costs: the fields that
 # aggregate over a whole scope (a region's households, the audit log) rather than
 # read rows by key or by page. Each is priced above half the cost limit
-# (gateway/policy_gate.py, Limits.max_cost = 100,000), so one document holds at
+# (policies/limits.py, Limits.max_cost = 100,000), so one document holds at
 # most one of them: fifteen aliases of `statistics` are refused before a scan
 # runs, whatever their speed. tests/authz/test_limits.py requires every root
 # field and every `totalCount` to be classified here (0: reads by key or by
