@@ -111,7 +111,7 @@ AUTH_TESTS = (
 TARGETS = (
     Target(
         "mask application",
-        "gateway/policy_gate.py",
+        "policies/walk.py",
         MASK_TESTS,
         _fns("apply_masks", "has_masks", "PlanNode", "analyse"),
         strict=True,
@@ -119,9 +119,15 @@ TARGETS = (
     Target("maskers", "policies/masking.py", MASK_TESTS, strict=True),
     Target(
         "policy walk",
+        "policies/walk.py",
+        (*POLICY_TESTS, *MASK_TESTS),
+        _fns("_Walker", "select_operation", "limit_error", "_named"),
+    ),
+    Target(
+        "policy gate",
         "gateway/policy_gate.py",
         (*POLICY_TESTS, *MASK_TESTS),
-        _fns("_Walker", "select_operation", "limit_error", "PolicyGate", "RequestGate", "_named"),
+        _fns("PolicyGate", "RequestGate"),
     ),
     Target("policy engine", "policies/engine.py", (*POLICY_TESTS, "tests/authz/test_admin.py")),
     Target(
