@@ -2,7 +2,7 @@
 
 Comparing the compiled path with the generic one (test_compiled_path.py) cannot see
 a bug in a piece they share: the page default and maximum (domain/bounds.py) and the
-pageInfo builder (schema.types.page_info). These tests state what those pieces must
+pageInfo builder (schema.connections.page_info). These tests state what those pieces must
 give; the last ones break the compiled path's use of each on purpose and check that
 the comparison sees it, so a copy that drifts from the shared piece is caught.
 """
@@ -14,7 +14,7 @@ import pytest
 from domain.bounds import DEFAULT_PAGE, MAX_PAGE
 from gateway import compiled
 from gateway.runtime import Runtime
-from schema.types import PageInfo
+from schema.connections import PageInfo
 from store.seed import seed
 from tests.api.test_compiled_path import PAGE_SHAPED, Pair
 from tests.api.test_compiled_path import pair as pair  # the fixture
