@@ -4,36 +4,24 @@ nor chooses the address its audit entries name."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
-import socket
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
-import pytest
 
 from gateway.config import Settings
 from tests.cli.test_cli import adibao
+from tests.serving import dibao_serve
 
-DIBAO = Path(sys.executable).parent / "dibao"
 BURST = 3
 FORGED = [f"203.0.113.{i}" for i in range(1, 13)]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextlib.asynccontextmanager
 async def serving(settings: Settings, folder: Path, *extra: str) -> AsyncIterator[str]:
-    port = _free_port()
     env = {
         **os.environ,
         "DIBAO_DATABASE_URL": settings.database_url,
@@ -42,35 +30,8 @@ async def serving(settings: Settings, folder: Path, *extra: str) -> AsyncIterato
     }
     env.pop("DIBAO_FORWARDED_ALLOW_IPS", None)
     env.pop("FORWARDED_ALLOW_IPS", None)
-    log_path = folder / f"serve-{port}.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [str(DIBAO), "serve", "--port", str(port), *extra],
-            env=env,
-            cwd=folder,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        async with httpx.AsyncClient(base_url=base, timeout=2) as client:
-            for _ in range(300):
-                if process.poll() is not None:
-                    pytest.fail(f"dibao serve exited early:\n{log_path.read_text()}")
-                with contextlib.suppress(httpx.TransportError):
-                    if (await client.get("/readyz")).status_code == 200:
-                        break
-                await asyncio.sleep(0.1)
-            else:
-                pytest.fail(f"dibao serve did not become ready:\n{log_path.read_text()}")
+    async with dibao_serve(env, folder, extra) as base:
         yield base
-    finally:
-        process.terminate()  # at shutdown the refused requests are audited as a count
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
 
 
 async def _rotating(base: str) -> list[int]:

@@ -8,15 +8,11 @@ land in test-artifacts/console/.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import importlib.util
 import json
 import os
 import re
-import socket
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +25,7 @@ from gateway.config import Settings
 from gateway.runtime import Runtime
 from tests.conftest import Api
 from tests.helpers import CASEWORKER_TOWNSHIP, application, issue_token, load_regions, member
+from tests.serving import dibao_serve
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -43,7 +40,6 @@ CHROMIUM_ARGS = [
 ]
 REQUIRE_BROWSER = os.environ.get("DIBAO_REQUIRE_BROWSER") == "1"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
-DIBAO = Path(sys.executable).parent / "dibao"
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
@@ -79,16 +75,9 @@ def chromium(database_url: str) -> Path:
     return CHROMIUM
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 async def server(settings: Settings, tmp_path: Path) -> AsyncIterator[str]:
     """`dibao serve` on a free port, on this test's database and key file."""
-    port = _free_port()
     env = {
         **os.environ,
         "DIBAO_DATABASE_URL": settings.database_url,
@@ -96,35 +85,8 @@ async def server(settings: Settings, tmp_path: Path) -> AsyncIterator[str]:
         # the burst of bad tokens below is meant to be audited one by one
         "DIBAO_RATE_LIMITS": f"anonymous={UNAUTHENTICATED_BURST}/{UNAUTHENTICATED_BURST}",
     }
-    log_path = tmp_path / "serve.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [str(DIBAO), "serve", "--port", str(port)],
-            env=env,
-            cwd=tmp_path,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        async with httpx.AsyncClient(base_url=base, timeout=2) as client:
-            for _ in range(300):
-                if process.poll() is not None:
-                    pytest.fail(f"dibao serve exited early:\n{log_path.read_text()}")
-                with contextlib.suppress(httpx.TransportError):
-                    if (await client.get("/readyz")).status_code == 200:
-                        break
-                await asyncio.sleep(0.1)
-            else:
-                pytest.fail(f"dibao serve did not become ready:\n{log_path.read_text()}")
+    async with dibao_serve(env, tmp_path) as base:
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
 
 
 @dataclass
