@@ -25,7 +25,7 @@ postgres:
 		for i in $$(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done; }
 	@pg_isready -h 127.0.0.1 -p 5432
 
-test: install postgres browser
+test: install postgres browser http-audit
 	$(PY) -m pytest
 
 lint: install
@@ -57,6 +57,15 @@ browser:
 	-@command -v chromium >/dev/null || (timeout 600 apt-get update -q && \
 		DEBIAN_FRONTEND=noninteractive timeout 900 \
 		apt-get install -y -q --no-install-recommends chromium fonts-wqy-microhei)
+
+# the graphql-http server audit (npm, pinned by tests/http_audit/package-lock.json) for
+# tests/api/test_http_audit.py. Best effort: without Node the test skips, unless
+# DIBAO_REQUIRE_NODE=1 (which .ci/run sets: Node is on every machine of this kind).
+HTTP_AUDIT := tests/http_audit
+.PHONY: http-audit
+http-audit:
+	-@if command -v npm >/dev/null; then [ -d $(HTTP_AUDIT)/node_modules/graphql-http ] || \
+		(cd $(HTTP_AUDIT) && timeout 300 npm ci --no-audit --no-fund --loglevel=error); fi
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache dibao.db dibao.db-wal dibao.db-shm

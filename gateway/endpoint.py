@@ -48,6 +48,7 @@ from gateway.documents import (
     load_document,
 )
 from gateway.inputs import InputRules
+from gateway.media import Media, is_request_error, negotiate, shape
 from gateway.policy_gate import RequestGate
 from gateway.ratelimit import ANONYMOUS, AddressLimiter, address_key, retry_after_header
 from gateway.runtime import Runtime
@@ -108,6 +109,8 @@ def parse_request(body: bytes, content_type: str) -> GraphQLRequest:
         raise BadRequest("The body must be a JSON object.")
     query, doc_id = data.get("query"), data.get("documentId")
     variables, name = data.get("variables"), data.get("operationName")
+    if not isinstance(data.get("extensions"), dict | None):
+        raise BadRequest("`extensions` must be an object.")
     if not isinstance(query, str | None) or not isinstance(doc_id, str | None):
         raise BadRequest("`query` and `documentId` must be strings.")
     if (query is None) == (doc_id is None):
@@ -198,6 +201,16 @@ def claim_conflicts(errors: Iterable[GraphQLError]) -> list[dict[str, Any]]:
     return found
 
 
+def _status(body: dict[str, Any], media: Media) -> int:
+    """200 for a GraphQL response; under application/graphql-response+json, 400 for a
+    request that never reached execution (the spec's rule; application/json keeps 200)."""
+    if media is Media.GRAPHQL_RESPONSE and is_request_error(
+        body.get("data"), body.get("errors", [])
+    ):
+        return 400
+    return 200
+
+
 class GraphQLEndpoint:
     def __init__(self, runtime: Runtime, *, fast_path: bool) -> None:
         self.runtime = runtime
@@ -228,15 +241,18 @@ class GraphQLEndpoint:
             )
             started = time.perf_counter()
             context: RequestContext | None = None
+            media = negotiate(request.headers.get("accept"))
             try:
                 try:
-                    response, context = await self._handle(request, record)
+                    response, context = await self._handle(request, record, media)
                 except Exception as exc:  # whatever broke, the caller gets a code; audited
                     response = self._failure(record, exc)
                 response = await self._finish(record, response, context, started)
             finally:
                 if context is not None:
                     await context.close()
+            # the status is in the entry already; only the body's form follows the media type
+            response = shape(response, media)
             span.set_attribute(F.ATTR_OUTCOME, record.outcome)
             if record.operation_type:
                 span.set_attribute(F.ATTR_OPERATION_TYPE, record.operation_type)
@@ -260,7 +276,7 @@ class GraphQLEndpoint:
         )
 
     async def _handle(
-        self, request: Request, record: AuditRecord
+        self, request: Request, record: AuditRecord, media: Media
     ) -> tuple[Response, RequestContext | None]:
         if request.method != "POST":
             caller = None
@@ -318,10 +334,11 @@ class GraphQLEndpoint:
             refusal = error_body(exc.code, exc.message)
             if exc.field is not None:
                 refusal["errors"][0]["extensions"]["field"] = exc.field
-            return JSONResponse(refusal), None
+            return JSONResponse(refusal, status_code=_status(refusal, media)), None
         except TooComplex as exc:  # refused before validation: cheap, and still audited
             record.error_codes = ["QUERY_TOO_COMPLEX"]
-            return ORJSONResponse({"data": None, "errors": [format_error(exc.error)]}), None
+            refusal = {"data": None, "errors": [format_error(exc.error)]}
+            return ORJSONResponse(refusal, status_code=_status(refusal, media)), None
         context = RequestContext(
             principal=principal,
             sessions=self.runtime.sessions,
@@ -365,7 +382,7 @@ class GraphQLEndpoint:
         if limited is not None:  # the gate charged the operation's calls: refused whole
             retry = str(limited["extensions"].get(RETRY_AFTER, 1))
             return ORJSONResponse(body, status_code=429, headers={"retry-after": retry}), context
-        return ORJSONResponse(body), context
+        return ORJSONResponse(body, status_code=_status(body, media)), context
 
     @staticmethod
     def _name(record: AuditRecord, principal: Principal) -> None:
