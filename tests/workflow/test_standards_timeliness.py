@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from gateway.runtime import Runtime
+from store.types import utcnow
 from tests.conftest import Api
 from tests.helpers import (
     CASEWORKER_TOWNSHIP,
@@ -150,10 +151,36 @@ async def test_payment_statistics_count_and_sum_each_area_and_status(
 
     reviewer = await issue_token(runtime, "county_reviewer", "220183")
     query = """query($p: String!) { statistics(period: $p) {
-      payments { area status payments amount } } }"""
+      byCategory { category households } payments { area status payments amount } } }"""
     stats = ok(await api.gql(reviewer, query, {"p": "2026-05"}), "statistics")
+    # the four active households in the county each have one member born in the 1950s
+    assert stats["byCategory"] == [
+        {"category": "DISABLED", "households": 0},
+        {"category": "ELDERLY", "households": 4},
+        {"category": "MINOR", "households": 0},
+        {"category": "SERIOUSLY_ILL", "households": 0},
+    ]
     assert stats["payments"] == [
         {"area": "RURAL", "status": "PENDING", "payments": 1, "amount": "200.00"},
         {"area": "URBAN", "status": "DISBURSED", "payments": 1, "amount": "333.33"},
         {"area": "URBAN", "status": "PENDING", "payments": 2, "amount": "0.30"},
+    ]
+
+
+async def test_a_stage_is_overdue_only_once_its_limit_has_passed(
+    api: Api, runtime: Runtime
+) -> None:
+    """Acceptance allows 3 days: at exactly 3 days an application is on time, a second
+    later it is overdue."""
+    await load_regions(runtime)
+    worker = await issue_token(runtime, "caseworker", CASEWORKER_TOWNSHIP)
+    reviewer = await issue_token(runtime, "county_reviewer", "220183")
+    start = utcnow()
+    runtime.clock = lambda: start
+    waiting = ok(await api.gql(worker, SUBMIT, {"input": application()}), "submitApplication")
+    runtime.clock = lambda: start + dt.timedelta(days=3)
+    assert nodes(ok(await api.gql(reviewer, OVERDUE, {"s": "SUBMITTED"}), "overdue")) == []
+    runtime.clock = lambda: start + dt.timedelta(days=3, seconds=1)
+    assert nodes(ok(await api.gql(reviewer, OVERDUE, {"s": "SUBMITTED"}), "overdue")) == [
+        {"archiveNo": waiting["archiveNo"], "status": "SUBMITTED"}
     ]
