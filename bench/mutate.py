@@ -82,6 +82,7 @@ MASK_APPLICATION_TESTS = (
     *MASK_TESTS,
     "tests/authz/test_limits.py::test_cost_is_each_field_times_the_pages_above_it",
     "tests/workflow/test_claim_oracle.py::test_a_write_cannot_be_paired_with_a_failing_one",
+    "tests/api/test_rate_limits.py::test_lookup_quota_per_minute_and_per_day",
 )
 # test_matrix.py (the whole decision table, ~20 s) is left to `make test`: every_field
 # asks the same engine for every field of the schema in a few seconds

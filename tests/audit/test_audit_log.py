@@ -314,3 +314,32 @@ async def test_after_a_failed_commit_the_next_entry_follows_the_committed_head(
     assert [e["principal"] for e in log[before:]] == ["other-process", "cw-commit"]
     async with runtime.sessions() as session:
         assert (await verify(session, runtime.cipher.keys)).ok
+
+
+async def test_an_unreachable_audit_store_is_503_unavailable_without_data(
+    api: Api, runtime: Runtime
+) -> None:
+    """The connection lost while the entry is written: the caller is told to retry (503,
+    UNAVAILABLE, retry-after), and what the request read or wrote does not leave."""
+    await load_regions(runtime)
+    worker = await issue_token(runtime, "caseworker", CASEWORKER_TOWNSHIP)
+    created = await api.gql(worker, SUBMIT, {"input": application()})
+    archive = created["data"]["submitApplication"]["archiveNo"]
+    with pytest.MonkeyPatch.context() as patch:
+
+        async def lost(*_: Any, **__: Any) -> int:
+            raise ConnectionResetError("injected fault")
+
+        patch.setattr(AuditChain, "append", lost)
+        read = await api.post(worker, READ, {"a": archive})
+        write = await api.post(worker, SUBMIT, {"input": application()})
+    for response in (read, write):
+        assert response.status_code == 503
+        assert response.headers["retry-after"] == "5"
+        assert response.json()["data"] is None
+        assert response.json()["errors"][0]["extensions"]["code"] == "UNAVAILABLE"
+        assert "injected fault" not in response.text
+    assert archive not in read.text
+    async with runtime.sessions() as session:
+        households = await session.scalar(select(func.count()).select_from(Household))
+    assert households == 1  # the second application was rolled back
