@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -160,6 +161,19 @@ async def _escapes_before_authentication(p: Pipeline) -> httpx.Response:
         return await p.post(json=QUERY)
 
 
+async def _database_unreachable(p: Pipeline) -> httpx.Response:
+    # the connection refused mid-request: 503 with a retry-after, not an internal error
+    with pytest.MonkeyPatch.context() as patch:
+
+        def refused(*_: Any, **__: Any) -> Any:
+            raise ConnectionRefusedError("injected fault")
+
+        patch.setattr("gateway.endpoint.parse_request", refused)
+        response = await p.post(json=QUERY)
+    assert response.headers["retry-after"] == "5"
+    return response
+
+
 async def _allowed(p: Pipeline) -> httpx.Response:
     return await p.post(json=QUERY)
 
@@ -186,6 +200,7 @@ EXITS: list[tuple[Exit, int, str, str | None, bool]] = [
     (_get_without_ide, 405, "invalid", "BAD_USER_INPUT", False),
     (_escapes_the_handler, 500, "failed", "INTERNAL", True),
     (_escapes_before_authentication, 500, "failed", "INTERNAL", False),
+    (_database_unreachable, 503, "failed", "UNAVAILABLE", True),
 ]
 
 
@@ -203,7 +218,9 @@ async def test_each_exit_leaves_exactly_one_entry(
     known: bool,
 ) -> None:
     before = len(await entries(pipeline.runtime))
+    started = time.perf_counter()
     response = await exit_(pipeline)
+    elapsed_ms = (time.perf_counter() - started) * 1000
     assert response.status_code == status, response.text
     if code is not None:
         assert response.json()["errors"][0]["extensions"]["code"] == code
@@ -218,5 +235,7 @@ async def test_each_exit_leaves_exactly_one_entry(
     assert last["http_status"] == status
     assert last["error_codes"] == ([code] if code else [])
     assert (last["principal"] == PRINCIPAL) is known
+    # the time the request took, as the server measured it: within what the client saw
+    assert 0 <= last["duration_ms"] <= elapsed_ms
     async with pipeline.runtime.sessions() as session:
         assert (await verify(session, pipeline.runtime.cipher.keys)).ok

@@ -5,11 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+import pytest
 from sqlalchemy import func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from audit.chain import verify
+from audit.chain import AuditChain, verify
+from audit.record import AuditRecord
 from gateway.runtime import Runtime
 from store.models import AuditEntry, Household
+from store.types import utcnow
 from tests.conftest import Api
 from tests.helpers import (
     CASEWORKER_TOWNSHIP,
@@ -279,3 +283,63 @@ async def test_redaction_follows_what_a_variable_feeds_not_its_name(
     raw = str(log)
     assert number not in raw
     assert "张三丰" not in raw
+
+
+async def test_after_a_failed_commit_the_next_entry_follows_the_committed_head(
+    api: Api, runtime: Runtime
+) -> None:
+    """A write whose commit fails rolls back its entry; the head the chain had cached
+    for it never existed. Another writer (a second server process) then appends at
+    that very sequence number: the next entry must follow that one, not the ghost."""
+    await load_regions(runtime)
+    worker = await issue_token(runtime, "caseworker", CASEWORKER_TOWNSHIP, principal="cw-commit")
+    before = len(await entries(runtime))
+    with pytest.MonkeyPatch.context() as patch:
+
+        async def refused(*_: Any, **__: Any) -> None:
+            raise RuntimeError("injected commit failure")
+
+        patch.setattr(AsyncSession, "commit", refused)
+        failed = await api.post(worker, SUBMIT, {"input": application()})
+    assert failed.status_code == 503, failed.text
+    assert "archiveNo" not in failed.text
+    assert len(await entries(runtime)) == before  # rolled back with its changes
+
+    other = AuditRecord(time=utcnow(), client=None, trace_id=None, principal="other-process")
+    async with runtime.sessions.begin() as session:
+        await AuditChain(runtime.cipher).append(session, other.as_dict())
+    created = await api.gql(worker, SUBMIT, {"input": application()})
+    assert "errors" not in created, created
+    log = await entries(runtime)
+    assert [e["principal"] for e in log[before:]] == ["other-process", "cw-commit"]
+    async with runtime.sessions() as session:
+        assert (await verify(session, runtime.cipher.keys)).ok
+
+
+async def test_an_unreachable_audit_store_is_503_unavailable_without_data(
+    api: Api, runtime: Runtime
+) -> None:
+    """The connection lost while the entry is written: the caller is told to retry (503,
+    UNAVAILABLE, retry-after), and what the request read or wrote does not leave."""
+    await load_regions(runtime)
+    worker = await issue_token(runtime, "caseworker", CASEWORKER_TOWNSHIP)
+    created = await api.gql(worker, SUBMIT, {"input": application()})
+    archive = created["data"]["submitApplication"]["archiveNo"]
+    with pytest.MonkeyPatch.context() as patch:
+
+        async def lost(*_: Any, **__: Any) -> int:
+            raise ConnectionResetError("injected fault")
+
+        patch.setattr(AuditChain, "append", lost)
+        read = await api.post(worker, READ, {"a": archive})
+        write = await api.post(worker, SUBMIT, {"input": application()})
+    for response in (read, write):
+        assert response.status_code == 503
+        assert response.headers["retry-after"] == "5"
+        assert response.json()["data"] is None
+        assert response.json()["errors"][0]["extensions"]["code"] == "UNAVAILABLE"
+        assert "injected fault" not in response.text
+    assert archive not in read.text
+    async with runtime.sessions() as session:
+        households = await session.scalar(select(func.count()).select_from(Household))
+    assert households == 1  # the second application was rolled back

@@ -434,3 +434,16 @@ def test_the_token_pass_counts_no_more_than_the_parsed_document(text: str) -> No
                 early = False
             if early:
                 assert document_refusal(parse(text), limits) is not None, (text, limits)
+
+
+async def test_cost_is_each_field_times_the_pages_above_it(
+    api: Api, runtime: Runtime, token: str
+) -> None:
+    # households 1 + edges 1 + two pages of (node 1 + archiveNo 1) = 6: the walk starts
+    # at one call and takes `first` from the variables the request sends
+    query = "query($n: Int!) { households(first: $n) { edges { node { archiveNo } } } }"
+    runtime.limits = type(runtime.limits)(max_cost=5)
+    body = await api.gql(token, query, {"n": 2})
+    assert_too_complex(body, "cost 6 exceeds the limit of 5")
+    runtime.limits = type(runtime.limits)(max_cost=6)
+    assert "errors" not in await api.gql(token, query, {"n": 2})

@@ -7,8 +7,18 @@ from decimal import Decimal
 from typing import Any
 
 from gateway.runtime import Runtime
+from store.types import utcnow
 from tests.conftest import Api
-from tests.helpers import CASEWORKER_TOWNSHIP, application, issue_token, load_regions, nodes
+from tests.helpers import (
+    CASEWORKER_TOWNSHIP,
+    OTHER_COUNTY_VILLAGE,
+    RURAL_VILLAGE,
+    application,
+    issue_token,
+    load_regions,
+    nodes,
+)
+from tests.workflow.test_payments import generate, household, payments_of, record, result
 from tests.workflow.test_review_chain import (
     ACTIVATE,
     APPROVE,
@@ -120,3 +130,57 @@ async def test_stage_days_overdue_and_statistics(api: Api, runtime: Runtime) -> 
     far = await issue_token(runtime, "supervisor", "52")
     empty = ok(await api.gql(far, STATS, {"p": "2026-11"}), "statistics")
     assert empty["byStatus"] == []
+
+
+async def test_payment_statistics_count_and_sum_each_area_and_status(
+    api: Api, runtime: Runtime
+) -> None:
+    """Per track and status: how many payments of the period and their sum to the cent,
+    inside the caller's scope only (another county's batch of the same month stays out)."""
+    await load_regions(runtime)
+    urban = [await household(runtime, benefit=b) for b in ("333.33", "0.10", "0.20")]
+    await household(runtime, village=RURAL_VILLAGE, benefit="200.00")
+    await household(runtime, village=OTHER_COUNTY_VILLAGE, benefit="999.00")
+    finance = await issue_token(runtime, "finance_officer", "220183")
+    result(await generate(api, finance, "2026-05"))
+    result(await generate(api, finance, "2026-04"))  # another period: not counted
+    guizhou = await issue_token(runtime, "finance_officer", "520121")
+    result(await generate(api, guizhou, "2026-05", county="520121"))
+    [paid] = [p for p in await payments_of(api, finance, urban[0]) if p["period"] == "2026-05"]
+    assert "errors" not in await record(api, finance, paid["id"], "DISBURSED", ref="R1")
+
+    reviewer = await issue_token(runtime, "county_reviewer", "220183")
+    query = """query($p: String!) { statistics(period: $p) {
+      byCategory { category households } payments { area status payments amount } } }"""
+    stats = ok(await api.gql(reviewer, query, {"p": "2026-05"}), "statistics")
+    # the four active households in the county each have one member born in the 1950s
+    assert stats["byCategory"] == [
+        {"category": "DISABLED", "households": 0},
+        {"category": "ELDERLY", "households": 4},
+        {"category": "MINOR", "households": 0},
+        {"category": "SERIOUSLY_ILL", "households": 0},
+    ]
+    assert stats["payments"] == [
+        {"area": "RURAL", "status": "PENDING", "payments": 1, "amount": "200.00"},
+        {"area": "URBAN", "status": "DISBURSED", "payments": 1, "amount": "333.33"},
+        {"area": "URBAN", "status": "PENDING", "payments": 2, "amount": "0.30"},
+    ]
+
+
+async def test_a_stage_is_overdue_only_once_its_limit_has_passed(
+    api: Api, runtime: Runtime
+) -> None:
+    """Acceptance allows 3 days: at exactly 3 days an application is on time, a second
+    later it is overdue."""
+    await load_regions(runtime)
+    worker = await issue_token(runtime, "caseworker", CASEWORKER_TOWNSHIP)
+    reviewer = await issue_token(runtime, "county_reviewer", "220183")
+    start = utcnow()
+    runtime.clock = lambda: start
+    waiting = ok(await api.gql(worker, SUBMIT, {"input": application()}), "submitApplication")
+    runtime.clock = lambda: start + dt.timedelta(days=3)
+    assert nodes(ok(await api.gql(reviewer, OVERDUE, {"s": "SUBMITTED"}), "overdue")) == []
+    runtime.clock = lambda: start + dt.timedelta(days=3, seconds=1)
+    assert nodes(ok(await api.gql(reviewer, OVERDUE, {"s": "SUBMITTED"}), "overdue")) == [
+        {"archiveNo": waiting["archiveNo"], "status": "SUBMITTED"}
+    ]
