@@ -350,8 +350,9 @@ async def complete_review(
 ) -> Household:
     """Record a periodic check; the next one is due one interval later.
 
-    ADJUST sets the members' incomes found and recomputes the benefit; above the
-    line, the household enters its gradual exit instead. PROPOSE_TERMINATION
+    ADJUST sets the members' incomes found; CONTINUE and ADJUST recompute the
+    benefit at today's standard; above the line, the household enters its gradual
+    exit instead. PROPOSE_TERMINATION
     records the township's proposal for the county to decide.
     """
     if outcome is ReviewOutcome.ADJUST and not incomes:
@@ -378,6 +379,8 @@ async def complete_review(
                 )
             for member_id, income in incomes.items():
                 by_id[member_id].monthly_income = income
+        if outcome is not ReviewOutcome.PROPOSE_TERMINATION:
+            # every check measures the household against the standard in force today
             above_line = not await _recompute(session, household, members, actor=actor, today=today)
         if termination is not None:
             household.termination_proposal = termination.value

@@ -240,7 +240,10 @@ async def record_objection(
         archive_no=archive_no, text=text.strip(), recorded_by=actor, created_at=now
     )
     session.add(objection)
-    await session.flush()
+    # a new version of the household: an approval racing this objection (which it
+    # would not have counted as open) finds its version gone and is a CONFLICT
+    household.updated_at = now
+    await flush_or_conflict(session)
     return objection
 
 
@@ -323,6 +326,13 @@ async def archive_due(
     return archived
 
 
+def flag_for_review(household: Household, *, on: dt.date, reason: str) -> None:
+    """Due for re-review from `on` (never later than it was already due), and why."""
+    household.review_flag = f"{reason} ({on.isoformat()})"
+    if household.next_review_on is None or household.next_review_on > on:
+        household.next_review_on = on
+
+
 def regrant(
     session: AsyncSession,
     household: Household,
@@ -335,9 +345,7 @@ def regrant(
     """A new amount after a change: kept in the history, and the household flagged
     for re-review from that day (never later than it was already due)."""
     household.monthly_benefit = amount
-    household.review_flag = f"{reason} ({on.isoformat()})"
-    if household.next_review_on is None or household.next_review_on > on:
-        household.next_review_on = on
+    flag_for_review(household, on=on, reason=reason)
     session.add(
         BenefitHistory(
             archive_no=household.archive_no,

@@ -19,7 +19,7 @@ from tests.conftest import Api
 from tests.helpers import CASEWORKER_TOWNSHIP, issue_token, load_regions, nodes
 from tests.workflow.test_changes import CHANGE, member_ids
 from tests.workflow.test_review_chain import URBAN_STANDARD, code, later, ok
-from tests.workflow.test_standards_timeliness import active_household
+from tests.workflow.test_standards_timeliness import SET, active_household
 
 STATE = (
     "status reviewClass nextReviewOn monthlyBenefit gradualExitUntil terminationProposal "
@@ -155,3 +155,27 @@ async def test_the_gradual_exit_period_is_configurable(api: Api, runtime: Runtim
     found = [{"memberId": head, "monthlyIncome": str(URBAN_STANDARD * 3)}]
     exiting = await check(api, worker, archive, "ADJUST", i=found)
     assert exiting["gradualExitUntil"] == add_months(beijing_today(runtime), 3).isoformat()
+
+
+async def test_a_standard_below_the_household_keeps_its_benefit_until_the_check(
+    api: Api, runtime: Runtime
+) -> None:
+    await load_regions(runtime)
+    archive, reviewer = await active_household(api, runtime)  # incomes 0 and 100
+    worker = await issue_token(runtime, "caseworker", CASEWORKER_TOWNSHIP)
+    before = (await api.gql(worker, ONE, {"a": archive}))["data"]["household"]
+    today = beijing_today(runtime)
+    lowered = ok(
+        await api.gql(reviewer, SET, {"c": "220183", "amount": "40.00", "from": today.isoformat()}),
+        "setStandard",
+    )
+    assert lowered["flagged"] == 1
+    kept = (await api.gql(worker, ONE, {"a": archive}))["data"]["household"]
+    assert kept["status"] == "ACTIVE"
+    assert kept["monthlyBenefit"] == before["monthlyBenefit"]  # never zero
+    due = await api.gql(worker, DUE, {"b": today.isoformat()})
+    assert nodes(due["data"]["dueForReview"]) == [{"archiveNo": archive}]
+    # the check finds it above the line: its gradual exit begins
+    checked = await check(api, worker, archive, "CONTINUE")
+    assert checked["status"] == "GRADUAL_EXIT"
+    assert checked["monthlyBenefit"] == before["monthlyBenefit"]
