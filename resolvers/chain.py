@@ -23,7 +23,7 @@ from domain.errors import InvalidInput
 from domain.region import validate_scope
 from domain.workflow import ReviewClass
 from resolvers.context import Info
-from store import chain, models
+from store import chain, models, rechecks
 
 MAX_TEXT = 2000  # reasons, opinions and decisions written by staff
 MAX_MISSING = bounds.MISSING_MATERIALS
@@ -182,7 +182,7 @@ async def complete_review(
     return await _write(
         info,
         archive_no,
-        chain.complete_review,
+        rechecks.complete_review,
         outcome=outcome,
         findings=text_of(findings, "findings", max_length=4000),
         incomes=found,
@@ -196,7 +196,7 @@ async def end_gradual_exits(info: Info, region: str | None = None) -> list[str]:
     """Terminate every household whose gradual exit (渐退期) has ended, in scope."""
     ctx = info.context
     async with ctx.writing() as session:
-        ended = await chain.end_gradual_exits(
+        ended = await rechecks.end_gradual_exits(
             session,
             scope=ctx.principal.scope,
             region=validate_scope(region) if region else None,

@@ -23,10 +23,10 @@ from domain.enums import CLAIMING_STATUSES, Area, ChangeKind, HouseholdStatus
 from domain.errors import Conflict, InvalidInput
 from domain.workflow import GRADUAL_EXIT_MONTHS
 from store.applications import BeforeClaimCheck, claim_ids, sealed_member
-from store.chain import enter_gradual_exit
 from store.crypto import Cipher
 from store.households import standards_in_force
 from store.models import ChangeReport, Household, IdClaim, Member
+from store.rechecks import enter_gradual_exit
 from store.workflow import flush_or_conflict, household_in_scope, regrant
 
 CST = dt.timezone(dt.timedelta(hours=8))
