@@ -45,6 +45,7 @@ class MemberDraft:
     disability_grade: int | None = None
     serious_illness: bool = False
     student: bool = False
+    staff_relative: bool = False  # 近亲属备案: approval then needs the county's own visit
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ BENEFIT_HISTORY: Final = 200
 CHANGES: Final = 200
 PAYMENTS: Final = 120  # monthly: the newest years of payments
 ASSETS: Final = 50
+MISSING_MATERIALS: Final = 20  # materials asked for in one return for correction (补正)
 DUPLICATE_ARCHIVES: Final = 50  # households in view holding one ID number
 
 

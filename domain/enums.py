@@ -15,14 +15,17 @@ class Area(enum.StrEnum):
 class HouseholdStatus(enum.StrEnum):
     DRAFT = "DRAFT"
     SUBMITTED = "SUBMITTED"
+    AWAITING_CORRECTION = "AWAITING_CORRECTION"  # returned for missing materials (补正)
     ACCEPTED = "ACCEPTED"
     INVESTIGATED = "INVESTIGATED"
     TOWNSHIP_REVIEWED = "TOWNSHIP_REVIEWED"
     NOTICE = "NOTICE"
     APPROVED = "APPROVED"
     REJECTED = "REJECTED"
+    WITHDRAWN = "WITHDRAWN"  # the applicant withdrew before a decision
     ACTIVE = "ACTIVE"
     SUSPENDED = "SUSPENDED"
+    GRADUAL_EXIT = "GRADUAL_EXIT"  # income above the line, benefit kept for a while (渐退期)
     TERMINATED = "TERMINATED"
     ARCHIVED = "ARCHIVED"
 
@@ -32,6 +35,7 @@ class HouseholdStatus(enum.StrEnum):
 CLAIMING_STATUSES = frozenset(
     {
         HouseholdStatus.SUBMITTED,
+        HouseholdStatus.AWAITING_CORRECTION,
         HouseholdStatus.ACCEPTED,
         HouseholdStatus.INVESTIGATED,
         HouseholdStatus.TOWNSHIP_REVIEWED,
@@ -39,6 +43,7 @@ CLAIMING_STATUSES = frozenset(
         HouseholdStatus.APPROVED,
         HouseholdStatus.ACTIVE,
         HouseholdStatus.SUSPENDED,
+        HouseholdStatus.GRADUAL_EXIT,
     }
 )
 
@@ -90,3 +95,42 @@ class ChangeKind(enum.StrEnum):
     MEMBER_LEFT = "MEMBER_LEFT"
     ADDRESS = "ADDRESS"
     DEATH = "DEATH"
+
+
+class RejectionReason(enum.StrEnum):
+    """Why an application is refused (不予批准), as the written decision names it."""
+
+    INCOME_ABOVE_LINE = "INCOME_ABOVE_LINE"
+    ASSETS_ABOVE_LIMIT = "ASSETS_ABOVE_LIMIT"
+    FALSE_INFORMATION = "FALSE_INFORMATION"
+    REFUSED_INVESTIGATION = "REFUSED_INVESTIGATION"  # the visit or the authorisation to check
+    NOT_RESIDENT = "NOT_RESIDENT"  # not resident, or not registered, in the county
+    OTHER = "OTHER"
+
+
+class TerminationReason(enum.StrEnum):
+    """Why a household's cover ends (停保)."""
+
+    INCOME_ABOVE_LINE = "INCOME_ABOVE_LINE"  # also the end of a gradual exit
+    ASSETS_ABOVE_LIMIT = "ASSETS_ABOVE_LIMIT"
+    DEATH = "DEATH"
+    MOVED_AWAY = "MOVED_AWAY"
+    REFUSED_REVIEW = "REFUSED_REVIEW"  # refused or repeatedly missed the periodic check
+    FALSE_INFORMATION = "FALSE_INFORMATION"
+    VOLUNTARY = "VOLUNTARY"  # the household asked to leave
+    OTHER = "OTHER"
+
+
+class ObjectionStatus(enum.StrEnum):
+    OPEN = "OPEN"  # blocks the decision until dismissed or upheld
+    DISMISSED = "DISMISSED"  # a county reviewer found it unfounded, with reasons
+    UPHELD = "UPHELD"  # the case went back to INVESTIGATED for re-investigation
+    RECORDED = "RECORDED"  # recorded before objections were decided (migration 0010)
+
+
+class ReviewOutcome(enum.StrEnum):
+    """What a periodic re-check (定期核查) found."""
+
+    CONTINUE = "CONTINUE"
+    ADJUST = "ADJUST"
+    PROPOSE_TERMINATION = "PROPOSE_TERMINATION"

@@ -31,15 +31,24 @@ STAGE_LIMITS: dict[str, int] = {
 
 class Step(enum.StrEnum):
     SUBMIT = "SUBMIT"
+    RETURN_FOR_CORRECTION = "RETURN_FOR_CORRECTION"  # 补正: materials missing
+    RESUBMIT = "RESUBMIT"
     ACCEPT = "ACCEPT"
     INVESTIGATE = "INVESTIGATE"
     TOWNSHIP_REVIEW = "TOWNSHIP_REVIEW"
     PUBLISH_NOTICE = "PUBLISH_NOTICE"
+    DISMISS_OBJECTION = "DISMISS_OBJECTION"
+    UPHOLD_OBJECTION = "UPHOLD_OBJECTION"  # back to INVESTIGATED for re-investigation
+    COUNTY_VISIT = "COUNTY_VISIT"  # the county's own home visit (staff relatives)
     APPROVE = "APPROVE"
     REJECT = "REJECT"
+    WITHDRAW = "WITHDRAW"
     ACTIVATE = "ACTIVATE"
     SUSPEND = "SUSPEND"
     RESUME = "RESUME"
+    COMPLETE_REVIEW = "COMPLETE_REVIEW"  # the periodic re-check (定期核查)
+    ENTER_GRADUAL_EXIT = "ENTER_GRADUAL_EXIT"
+    PROPOSE_TERMINATION = "PROPOSE_TERMINATION"
     TERMINATE = "TERMINATE"
     ARCHIVE = "ARCHIVE"
 
@@ -47,23 +56,38 @@ class Step(enum.StrEnum):
 @dataclass(frozen=True, slots=True)
 class Rule:
     sources: frozenset[S]
-    target: S
+    target: S | None  # None: the step is recorded, the status stays
     reason_required: bool = False
 
 
+PENDING = frozenset({S.ACCEPTED, S.INVESTIGATED, S.TOWNSHIP_REVIEWED, S.NOTICE})
+PAID = frozenset({S.ACTIVE, S.SUSPENDED, S.GRADUAL_EXIT})
+
 RULES: dict[Step, Rule] = {
     Step.SUBMIT: Rule(frozenset({S.DRAFT}), S.SUBMITTED),
+    Step.RETURN_FOR_CORRECTION: Rule(frozenset({S.SUBMITTED}), S.AWAITING_CORRECTION),
+    Step.RESUBMIT: Rule(frozenset({S.AWAITING_CORRECTION}), S.SUBMITTED),
     Step.ACCEPT: Rule(frozenset({S.SUBMITTED}), S.ACCEPTED),
     Step.INVESTIGATE: Rule(frozenset({S.ACCEPTED}), S.INVESTIGATED),
     Step.TOWNSHIP_REVIEW: Rule(frozenset({S.INVESTIGATED}), S.TOWNSHIP_REVIEWED),
     Step.PUBLISH_NOTICE: Rule(frozenset({S.TOWNSHIP_REVIEWED}), S.NOTICE),
+    Step.DISMISS_OBJECTION: Rule(frozenset({S.NOTICE}), None, reason_required=True),
+    Step.UPHOLD_OBJECTION: Rule(frozenset({S.NOTICE}), S.INVESTIGATED, reason_required=True),
+    Step.COUNTY_VISIT: Rule(frozenset({S.TOWNSHIP_REVIEWED, S.NOTICE}), None, reason_required=True),
     Step.APPROVE: Rule(frozenset({S.NOTICE}), S.APPROVED),
-    Step.REJECT: Rule(frozenset({S.NOTICE}), S.REJECTED, reason_required=True),
+    # refusal needs no notice: only cases proposed for approval are posted (57号)
+    Step.REJECT: Rule(PENDING, S.REJECTED, reason_required=True),
+    Step.WITHDRAW: Rule(
+        PENDING | {S.SUBMITTED, S.AWAITING_CORRECTION}, S.WITHDRAWN, reason_required=True
+    ),
     Step.ACTIVATE: Rule(frozenset({S.APPROVED}), S.ACTIVE),
     Step.SUSPEND: Rule(frozenset({S.ACTIVE}), S.SUSPENDED, reason_required=True),
     Step.RESUME: Rule(frozenset({S.SUSPENDED}), S.ACTIVE, reason_required=True),
-    Step.TERMINATE: Rule(frozenset({S.ACTIVE, S.SUSPENDED}), S.TERMINATED, reason_required=True),
-    Step.ARCHIVE: Rule(frozenset({S.TERMINATED, S.REJECTED}), S.ARCHIVED),
+    Step.COMPLETE_REVIEW: Rule(frozenset({S.ACTIVE, S.SUSPENDED}), None, reason_required=True),
+    Step.ENTER_GRADUAL_EXIT: Rule(frozenset({S.ACTIVE}), S.GRADUAL_EXIT, reason_required=True),
+    Step.PROPOSE_TERMINATION: Rule(PAID, None, reason_required=True),
+    Step.TERMINATE: Rule(PAID, S.TERMINATED, reason_required=True),
+    Step.ARCHIVE: Rule(frozenset({S.TERMINATED, S.REJECTED, S.WITHDRAWN}), S.ARCHIVED),
 }
 
 
@@ -75,6 +99,12 @@ class Situation:
     notice_ends_on: dt.date | None = None
     status_since: dt.date | None = None
     archive_after_days: int = ARCHIVE_AFTER_DAYS
+    # separation inside the chain (approval only)
+    actor: str | None = None
+    township_reviewers: frozenset[str] = frozenset()
+    open_objections: int = 0
+    county_visit_needed: bool = False  # a member is a relative of staff (近亲属备案)
+    county_visited: bool = False
 
 
 def notice_end(published_on: dt.date) -> dt.date:
@@ -82,32 +112,47 @@ def notice_end(published_on: dt.date) -> dt.date:
     return published_on + dt.timedelta(days=NOTICE_DAYS)
 
 
+def _conflict(message: str) -> Conflict:
+    return Conflict(f"status: {message}", field="status")
+
+
 def next_status(current: S, step: Step, *, reason: str | None, situation: Situation) -> S:
+    """The status after `step`, or a CONFLICT naming why it cannot be taken now."""
     rule = RULES[step]
     if current not in rule.sources:
         allowed = ", ".join(sorted(s.value for s in rule.sources))
-        raise Conflict(
-            f"status: the household is {current.value}; {step.value} needs {allowed}",
-            field="status",
-        )
+        raise _conflict(f"the household is {current.value}; {step.value} needs {allowed}")
     if rule.reason_required and not (reason and reason.strip()):
         raise InvalidInput(f"reason: {step.value} needs a reason", field="reason")
     notice_running = situation.notice_ends_on is None or situation.today < situation.notice_ends_on
-    if step in {Step.APPROVE, Step.REJECT} and notice_running:
+    if current is S.NOTICE and step in {Step.APPROVE, Step.REJECT} and notice_running:
         ends = situation.notice_ends_on.isoformat() if situation.notice_ends_on else "unknown"
-        raise Conflict(
-            f"status: the household is NOTICE until {ends}; the notice cannot be cut short",
-            field="status",
-        )
+        raise _conflict(f"the household is NOTICE until {ends}; the notice cannot be cut short")
+    if step is Step.APPROVE:
+        _check_approval(situation)
     if step is Step.ARCHIVE:
         since = situation.status_since or situation.today
         if (situation.today - since).days < situation.archive_after_days:
-            raise Conflict(
-                f"status: the household is {current.value} since {since.isoformat()}; "
-                f"archiving waits {situation.archive_after_days} days",
-                field="status",
+            raise _conflict(
+                f"the household is {current.value} since {since.isoformat()}; "
+                f"archiving waits {situation.archive_after_days} days"
             )
-    return rule.target
+    return current if rule.target is None else rule.target
+
+
+def _check_approval(situation: Situation) -> None:
+    if situation.open_objections:
+        raise _conflict(
+            f"{situation.open_objections} objection(s) still open; dismiss or uphold them first"
+        )
+    if situation.actor is not None and situation.actor in situation.township_reviewers:
+        raise _conflict(
+            "the township review of this case was recorded by you; another reviewer approves"
+        )
+    if situation.county_visit_needed and not situation.county_visited:
+        raise _conflict(
+            "a member is a relative of staff (近亲属备案); a county home visit is needed first"
+        )
 
 
 class ReviewClass(enum.StrEnum):
@@ -118,7 +163,11 @@ class ReviewClass(enum.StrEnum):
     C = "C"
 
 
-REVIEW_MONTHS = {ReviewClass.A: 12, ReviewClass.B: 6, ReviewClass.C: 3}
+# interval in months per class. The default follows 57号: a yearly check, half-yearly
+# where a member able to work has an irregular income (B, C); a county may configure
+# its local A/B/C scheme (DIBAO_REVIEW_MONTHS, e.g. `A=12,B=6,C=3`)
+REVIEW_MONTHS: dict[ReviewClass, int] = {ReviewClass.A: 12, ReviewClass.B: 6, ReviewClass.C: 6}
+GRADUAL_EXIT_MONTHS = 6  # a household above the line keeps its benefit this long (渐退期)
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,5 +207,13 @@ def add_months(day: dt.date, months: int) -> dt.date:
     raise ValueError("unreachable")  # pragma: no cover
 
 
-def next_review(approved_on: dt.date, klass: ReviewClass) -> dt.date:
-    return add_months(approved_on, REVIEW_MONTHS[klass])
+def next_review(
+    approved_on: dt.date, klass: ReviewClass, months: dict[ReviewClass, int] | None = None
+) -> dt.date:
+    """The next periodic check after a decision or a check on `approved_on`."""
+    return add_months(approved_on, (months or REVIEW_MONTHS)[klass])
+
+
+def gradual_exit_end(entered_on: dt.date, months: int = GRADUAL_EXIT_MONTHS) -> dt.date:
+    """The day a gradual exit ends: the benefit is paid for the months before it."""
+    return add_months(entered_on, months)

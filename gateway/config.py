@@ -7,7 +7,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from domain.enums import HouseholdStatus
-from domain.workflow import ARCHIVE_AFTER_DAYS, STAGE_LIMITS
+from domain.workflow import (
+    ARCHIVE_AFTER_DAYS,
+    GRADUAL_EXIT_MONTHS,
+    REVIEW_MONTHS,
+    STAGE_LIMITS,
+    ReviewClass,
+)
 from gateway.quota import DEFAULT_QUOTAS, Quota, parse_lookup_quotas
 from gateway.ratelimit import DEFAULT_RATES, Rate, parse_rate_limits
 
@@ -40,6 +46,12 @@ class Settings:
     # verifyRecipient answers per credential, per minute and per day, by role
     # (DIBAO_LOOKUP_QUOTAS)
     lookup_quotas: dict[str, Quota] = field(default_factory=lambda: dict(DEFAULT_QUOTAS))
+    # months between periodic checks per review class (DIBAO_REVIEW_MONTHS, `A=12,B=6,C=6`)
+    review_months: dict[str, int] = field(
+        default_factory=lambda: {k.value: v for k, v in REVIEW_MONTHS.items()}
+    )
+    # months a household above the line keeps its benefit (DIBAO_GRADUAL_EXIT_MONTHS)
+    gradual_exit_months: int = GRADUAL_EXIT_MONTHS
 
     @property
     def is_postgres(self) -> bool:
@@ -74,6 +86,10 @@ def load_settings(*, demo: bool = False) -> Settings:
         anchor_every=_positive(os.environ.get("DIBAO_AUDIT_ANCHOR_EVERY"), 1000, "entries"),
         anchor_seconds=_seconds(os.environ.get("DIBAO_AUDIT_ANCHOR_SECONDS"), 10.0),
         lookup_quotas=parse_lookup_quotas(os.environ.get("DIBAO_LOOKUP_QUOTAS", "")),
+        review_months=parse_review_months(os.environ.get("DIBAO_REVIEW_MONTHS", "")),
+        gradual_exit_months=_positive(
+            os.environ.get("DIBAO_GRADUAL_EXIT_MONTHS"), GRADUAL_EXIT_MONTHS, "months"
+        ),
     )
 
 
@@ -125,3 +141,18 @@ def parse_stage_limits(text: str) -> dict[str, int]:
             raise ValueError(f"DIBAO_STAGE_LIMITS: unknown stage {stage.strip()!r}")
         limits[stage.strip()] = _positive(days, 0) if days.strip() else _positive("0", 0)
     return limits
+
+
+def parse_review_months(text: str) -> dict[str, int]:
+    """`A=12,B=6,C=3`: a county's local scheme, months between checks per class
+    (overrides the 57号 default: yearly, half-yearly where income is irregular)."""
+    months = {k.value: v for k, v in REVIEW_MONTHS.items()}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        klass, _, value = part.partition("=")
+        if klass.strip() not in {c.value for c in ReviewClass}:
+            raise ValueError(f"DIBAO_REVIEW_MONTHS: unknown class {klass.strip()!r}")
+        number = _positive(value, 0, "months")
+        if number > 24:
+            raise ValueError(f"DIBAO_REVIEW_MONTHS: {number} months is more than two years")
+        months[klass.strip()] = number
+    return months

@@ -32,6 +32,8 @@ LIST_BOUNDS: Final[dict[str, Bound]] = {
     "Household.stageDays": 20,
     "Household.payments": bounds.PAYMENTS,
     "Household.assets": bounds.ASSETS,
+    "Household.rejectionReasons": 6,  # the RejectionReason enum
+    "Household.missingMaterials": bounds.MISSING_MATERIALS,
     "Member.categories": 4,
     # small enumerations: tracks x statuses, categories, payment statuses
     "Statistics.byStatus": 40,
@@ -57,6 +59,7 @@ LIST_BOUNDS: Final[dict[str, Bound]] = {
     "Query.auditActivity": 5000,
     "Query.lookupAlerts": 5000,  # one row per credential over the threshold
     "Mutation.archiveDue": MAX_PAGE,
+    "Mutation.endGradualExits": MAX_PAGE,
 }
 
 # What one call of a field costs, beyond the 1 every field costs: the fields that

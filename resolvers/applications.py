@@ -25,6 +25,7 @@ class MemberInput:
     disability_grade: int | None = None
     serious_illness: bool = False
     student: bool = False
+    staff_relative: bool = False  # a close relative of social assistance staff (近亲属备案)
 
 
 class ApplicationInput:
@@ -50,6 +51,7 @@ def member_draft(m: MemberInput) -> MemberDraft:
         disability_grade=m.disability_grade,
         serious_illness=m.serious_illness,
         student=m.student,
+        staff_relative=m.staff_relative,
     )
 
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import strawberry
+
 from domain.application import refuse_controls, validate_member, validate_money, validate_text
 from domain.archive import parse_archive_no
 from domain.enums import ChangeKind
 from domain.errors import InvalidInput
 from resolvers.applications import MemberInput, member_draft
+from resolvers.chain import row_id
 from resolvers.context import Info
 from store import models
 from store.changes import report_change as store_report
@@ -22,7 +25,7 @@ class ChangeInput:
 
     kind: ChangeKind
     reason: str
-    member_position: int | None = None
+    member_id: strawberry.ID | None = None
     monthly_income: Decimal | None = None
     new_member: MemberInput | None = None
     address: str | None = None
@@ -56,10 +59,12 @@ async def report_change(info: Info, archive_no: str, change: ChangeInput) -> mod
             actor=ctx.principal.name,
             now=ctx.now,
             before_claim_check=ctx.check_claims,
-            position=change.member_position,
+            member_id=row_id(change.member_id, "memberId") if change.member_id else None,
             income=income,
             new_member=joining,
             address=address,
+            actor_role=ctx.principal.role,
+            gradual_exit_months=ctx.settings.gradual_exit_months,
         )
     ctx.touched.add(row.archive_no)
     return row

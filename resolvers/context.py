@@ -27,7 +27,7 @@ from strawberry.dataloader import DataLoader
 from audit import fields as F
 from audit.lookups import lookup
 from domain.principal import Principal
-from domain.workflow import ARCHIVE_AFTER_DAYS, STAGE_LIMITS
+from domain.workflow import ARCHIVE_AFTER_DAYS, GRADUAL_EXIT_MONTHS, REVIEW_MONTHS, STAGE_LIMITS
 from store import households as store
 from store.crypto import Cipher
 from store.models import (
@@ -55,6 +55,10 @@ class Settings(Protocol):
     def stage_limits(self) -> dict[str, int]: ...
     @property
     def anchor_file(self) -> Path | None: ...
+    @property
+    def review_months(self) -> dict[str, int]: ...
+    @property
+    def gradual_exit_months(self) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +68,10 @@ class DefaultSettings:
     archive_after_days: int = ARCHIVE_AFTER_DAYS
     stage_limits: dict[str, int] = field(default_factory=lambda: dict(STAGE_LIMITS))
     anchor_file: Path | None = None
+    review_months: dict[str, int] = field(
+        default_factory=lambda: {k.value: v for k, v in REVIEW_MONTHS.items()}
+    )
+    gradual_exit_months: int = GRADUAL_EXIT_MONTHS
 
 
 @dataclass

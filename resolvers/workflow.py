@@ -16,7 +16,7 @@ from domain.archive import parse_archive_no
 from domain.bounds import DEFAULT_PAGE
 from domain.errors import InvalidInput
 from domain.region import validate_scope
-from domain.workflow import Step
+from domain.workflow import ReviewClass, Step
 from resolvers.context import Info
 from resolvers.households import household_page
 from resolvers.pages import Page
@@ -62,6 +62,7 @@ async def _step(
             actor_role=ctx.principal.role,
             now=ctx.now,
             archive_after_days=ctx.settings.archive_after_days,
+            review_months={ReviewClass(k): v for k, v in ctx.settings.review_months.items()},
         )
     ctx.touched.add(row.archive_no)
     return row
@@ -127,10 +128,6 @@ async def approve_application(
     return await _step(info, archive_no, Step.APPROVE, reason)
 
 
-async def reject_application(info: Info, archive_no: str, reason: str) -> models.Household:
-    return await _step(info, archive_no, Step.REJECT, reason)
-
-
 async def activate_household(info: Info, archive_no: str) -> models.Household:
     return await _step(info, archive_no, Step.ACTIVATE)
 
@@ -141,10 +138,6 @@ async def suspend_household(info: Info, archive_no: str, reason: str) -> models.
 
 async def resume_household(info: Info, archive_no: str, reason: str) -> models.Household:
     return await _step(info, archive_no, Step.RESUME, reason)
-
-
-async def terminate_household(info: Info, archive_no: str, reason: str) -> models.Household:
-    return await _step(info, archive_no, Step.TERMINATE, reason)
 
 
 async def archive_household(info: Info, archive_no: str) -> models.Household:

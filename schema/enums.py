@@ -13,12 +13,28 @@ from domain.enums import (
     Category,
     ChangeKind,
     HouseholdStatus,
+    ObjectionStatus,
     PaymentStatus,
+    RejectionReason,
     Relation,
+    ReviewOutcome,
     Sex,
+    TerminationReason,
 )
 
-__all__ = ["Area", "Category", "ChangeKind", "HouseholdStatus", "PaymentStatus", "Relation", "Sex"]
+__all__ = [
+    "Area",
+    "Category",
+    "ChangeKind",
+    "HouseholdStatus",
+    "ObjectionStatus",
+    "PaymentStatus",
+    "RejectionReason",
+    "Relation",
+    "ReviewOutcome",
+    "Sex",
+    "TerminationReason",
+]
 
 strawberry.enum(Area, description="The dual track (双轨): urban or rural standard.")
 strawberry.enum(HouseholdStatus, description="Where the archive stands in the review chain.")
@@ -27,3 +43,13 @@ strawberry.enum(Sex)
 strawberry.enum(Relation, description="Relation to the head of household.")
 strawberry.enum(PaymentStatus)
 strawberry.enum(ChangeKind, description="What changed in the household.")
+strawberry.enum(
+    RejectionReason,
+    description="Why an application is refused (不予批准), as the decision names it.",
+)
+strawberry.enum(TerminationReason, description="Why a household's cover ends (停保).")
+strawberry.enum(
+    ObjectionStatus,
+    description="OPEN blocks approval; DISMISSED (county, reasons) or UPHELD (re-investigated).",
+)
+strawberry.enum(ReviewOutcome, description="What a periodic re-check (定期核查) found.")

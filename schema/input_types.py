@@ -12,6 +12,7 @@ import strawberry
 
 from resolvers.admin import PermissionInput
 from resolvers.applications import ApplicationInput, MemberInput
+from resolvers.chain import MemberIncomeInput
 from resolvers.changes import ChangeInput
 from resolvers.workflow import InvestigationInput
 from schema import enums  # noqa: F401  # the enums the inputs name, described first
@@ -20,6 +21,7 @@ __all__ = [
     "ApplicationInput",
     "ChangeInput",
     "InvestigationInput",
+    "MemberIncomeInput",
     "MemberInput",
     "PermissionInput",
 ]
@@ -34,4 +36,7 @@ strawberry.input(
 )
 strawberry.input(
     PermissionInput, description="A permission: role, region scope, Type.field, action, effect."
+)
+strawberry.input(
+    MemberIncomeInput, description="A member's monthly income as a periodic check found it."
 )

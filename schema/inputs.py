@@ -80,11 +80,31 @@ NAME = Bound(max_length=100, plain=True)  # account, role and policy names (not 
 _REASONED = (
     "acceptApplication",
     "approveApplication",
-    "rejectApplication",
     "suspendHousehold",
     "resumeHousehold",
-    "terminateHousehold",
+    "withdrawApplication",
 )
+# steps on one archive whose free text is `text`, `reasons` or `findings`
+_ARCHIVE_STEPS = (
+    "rejectApplication",
+    "returnForCorrection",
+    "resubmitApplication",
+    "dismissObjection",
+    "upholdObjection",
+    "recordCountyVisit",
+    "proposeTermination",
+    "terminateHousehold",
+    "completeReview",
+)
+_ROW_ID_RE = re.compile(r"\A[0-9a-f]{32}\Z")
+
+
+def is_row_id(value: str) -> bool:
+    """An id of a member or objection as this API hands them out."""
+    return _ROW_ID_RE.match(value) is not None
+
+
+ROW_ID = Bound(max_length=32, plain=True, well_formed=is_row_id)
 
 INPUT_BOUNDS: dict[str, Bound] = {
     # reads
@@ -133,6 +153,27 @@ INPUT_BOUNDS: dict[str, Bound] = {
     "Mutation.submitApplication(input:)": PLAIN,  # an input object: its fields decide
     **{f"Mutation.{m}(archiveNo:)": ARCHIVE_NO for m in _REASONED},
     **{f"Mutation.{m}(reason:)": REASON for m in _REASONED},
+    **{f"Mutation.{m}(archiveNo:)": ARCHIVE_NO for m in _ARCHIVE_STEPS},
+    "Mutation.rejectApplication(reasons:)": Bound(max_items=6, plain=True),  # enums
+    "Mutation.rejectApplication(text:)": REASON,
+    # the materials asked for are free text: they may name a person
+    "Mutation.returnForCorrection(missing:)": Bound(max_length=200, max_items=20),
+    "Mutation.dismissObjection(objectionId:)": ROW_ID,
+    "Mutation.dismissObjection(reasons:)": REASON,
+    "Mutation.upholdObjection(objectionId:)": ROW_ID,
+    "Mutation.upholdObjection(reasons:)": REASON,
+    "Mutation.recordCountyVisit(findings:)": Bound(max_length=4000),
+    "Mutation.proposeTermination(reason:)": PLAIN,
+    "Mutation.proposeTermination(text:)": REASON,
+    "Mutation.terminateHousehold(reason:)": PLAIN,
+    "Mutation.terminateHousehold(text:)": REASON,
+    "Mutation.completeReview(outcome:)": PLAIN,
+    "Mutation.completeReview(findings:)": Bound(max_length=4000),
+    "Mutation.completeReview(incomes:)": Bound(max_items=30, plain=True),  # fields decide
+    "Mutation.completeReview(terminationReason:)": PLAIN,
+    "Mutation.endGradualExits(region:)": CODE,
+    "MemberIncomeInput.memberId": ROW_ID,
+    "MemberIncomeInput.monthlyIncome": PERSONAL,
     "Mutation.recordInvestigation(archiveNo:)": ARCHIVE_NO,
     "Mutation.recordInvestigation(investigation:)": PLAIN,
     "Mutation.reviewInTownship(archiveNo:)": ARCHIVE_NO,
@@ -183,6 +224,7 @@ INPUT_BOUNDS: dict[str, Bound] = {
     "MemberInput.disabilityGrade": PERSONAL,
     "MemberInput.seriousIllness": PERSONAL,
     "MemberInput.student": PERSONAL,
+    "MemberInput.staffRelative": PERSONAL,
     # the home visit and change reports
     "InvestigationInput.visitedOn": PLAIN,
     "InvestigationInput.visitors": Bound(max_length=60, max_items=10),
@@ -190,7 +232,7 @@ INPUT_BOUNDS: dict[str, Bound] = {
     "InvestigationInput.photoRefs": Bound(max_length=200, max_items=20),
     "ChangeInput.kind": PLAIN,
     "ChangeInput.reason": REASON,
-    "ChangeInput.memberPosition": PLAIN,
+    "ChangeInput.memberId": ROW_ID,
     "ChangeInput.monthlyIncome": PERSONAL,
     "ChangeInput.newMember": PLAIN,
     "ChangeInput.address": Bound(max_length=200),

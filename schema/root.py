@@ -12,7 +12,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from audit.logsafe import describe
-from resolvers import admin, applications, changes, timeliness, workflow
+from resolvers import admin, applications, chain, changes, timeliness, workflow
 from resolvers import audit_events as audit_resolvers
 from resolvers import duplicates as duplicate_resolvers
 from resolvers import households as household_resolvers
@@ -133,8 +133,38 @@ class Mutation:
         description="County approval after the notice; sets the benefit (county reviewer).",
     )
     reject_application: Household = strawberry.field(
-        resolver=returning(Household.from_row, workflow.reject_application),
-        description="County rejection, with a reason (county reviewer).",
+        resolver=returning(Household.from_row, chain.reject_application),
+        description=(
+            "County refusal with coded reasons and the decision's text, from ACCEPTED to "
+            "NOTICE (after the notice ended) (county reviewer)."
+        ),
+    )
+    return_for_correction: Household = strawberry.field(
+        resolver=returning(Household.from_row, chain.return_for_correction),
+        description="Ask for missing materials (补正); the case waits (caseworker).",
+    )
+    resubmit_application: Household = strawberry.field(
+        resolver=returning(Household.from_row, chain.resubmit_application),
+        description="Materials complete: SUBMITTED again, acceptance restarts (caseworker).",
+    )
+    withdraw_application: Household = strawberry.field(
+        resolver=returning(Household.from_row, chain.withdraw_application),
+        description="The applicant withdraws before a decision (caseworker).",
+    )
+    dismiss_objection: Household = strawberry.field(
+        resolver=returning(Household.from_row, chain.dismiss_objection),
+        description="Dismiss an open objection with reasons; the notice goes on (county reviewer).",
+    )
+    uphold_objection: Household = strawberry.field(
+        resolver=returning(Household.from_row, chain.uphold_objection),
+        description=(
+            "Uphold an objection: back to INVESTIGATED; township review and a new notice "
+            "follow (caseworker, county reviewer)."
+        ),
+    )
+    record_county_visit: Household = strawberry.field(
+        resolver=returning(Household.from_row, chain.record_county_visit),
+        description="The county's own home visit, needed for relatives of staff (county reviewer).",
     )
     activate_household: Household = strawberry.field(
         resolver=returning(Household.from_row, workflow.activate_household),
@@ -148,9 +178,21 @@ class Mutation:
         resolver=returning(Household.from_row, workflow.resume_household),
         description="Resume a suspended household, with a reason (county reviewer).",
     )
+    propose_termination: Household = strawberry.field(
+        resolver=returning(Household.from_row, chain.propose_termination),
+        description="Propose ending the cover, with a coded reason (caseworker).",
+    )
     terminate_household: Household = strawberry.field(
-        resolver=returning(Household.from_row, workflow.terminate_household),
-        description="Terminate, with a reason; the archive is kept (county reviewer).",
+        resolver=returning(Household.from_row, chain.terminate_household),
+        description="Terminate, with a coded reason; the archive is kept (county reviewer).",
+    )
+    complete_review: Household = strawberry.field(
+        resolver=returning(Household.from_row, chain.complete_review),
+        description="Record a periodic re-check; the next is due one interval later (caseworker).",
+    )
+    end_gradual_exits: list[str] = strawberry.field(
+        resolver=chain.end_gradual_exits,
+        description="Terminate households whose gradual exit (渐退期) has ended (county).",
     )
     archive_household: Household = strawberry.field(
         resolver=returning(Household.from_row, workflow.archive_household),

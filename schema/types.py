@@ -15,7 +15,17 @@ from strawberry.scalars import JSON
 from domain.categories import MemberFacts, household_categories, member_categories
 from resolvers.context import Info
 from resolvers.households import Recipient
-from schema.enums import Area, Category, HouseholdStatus, PaymentStatus, Relation, Sex
+from schema.enums import (
+    Area,
+    Category,
+    HouseholdStatus,
+    ObjectionStatus,
+    PaymentStatus,
+    RejectionReason,
+    Relation,
+    Sex,
+    TerminationReason,
+)
 from store import models
 
 
@@ -42,6 +52,9 @@ class Region:
 @strawberry.type(description="A member of a household.")
 class Member:
     row: strawberry.Private[models.Member]
+    id: strawberry.ID = strawberry.field(
+        description="Stable identifier; change reports and re-checks name a member by it."
+    )
     relation: Relation
     sex: Sex
     birth_date: dt.date
@@ -49,11 +62,16 @@ class Member:
     disability_grade: int | None
     serious_illness: bool
     student: bool
+    staff_relative: bool = strawberry.field(
+        description="Declared a close relative of social assistance staff (近亲属备案)."
+    )
 
     @classmethod
     def from_row(cls, row: models.Member) -> Member:
         return cls(
             row=row,
+            id=strawberry.ID(row.id),
+            staff_relative=row.staff_relative,
             relation=Relation(row.relation),
             sex=Sex(row.sex),
             birth_date=row.birth_date,
@@ -121,6 +139,8 @@ class StageTime:
 def stage_times(reviews: list[models.Review], now: dt.datetime) -> list[StageTime]:
     """Each status the archive entered, and how long it stayed (to now for the current one)."""
     times: list[StageTime] = []
+    # steps recorded without a move (a county visit, a re-check) do not start a stage
+    reviews = [r for r in reviews if r.from_status != r.to_status]
     if not reviews:  # a household with no review steps yet has no stages to time
         return times
     for current, following in zip(reviews, [*reviews[1:], None], strict=True):
@@ -153,9 +173,27 @@ class ChangeRecord:
 
 @strawberry.type(description="An objection raised during the public notice (公示).")
 class ObjectionRecord:
+    id: strawberry.ID
     text: str
     recorded_by: str
     created_at: dt.datetime
+    status: ObjectionStatus
+    resolution: str | None = strawberry.field(description="Why it was dismissed or upheld.")
+    resolved_by: str | None
+    resolved_at: dt.datetime | None
+
+    @classmethod
+    def from_row(cls, row: models.Objection) -> ObjectionRecord:
+        return cls(
+            id=strawberry.ID(row.id),
+            text=row.text,
+            recorded_by=row.recorded_by,
+            created_at=row.created_at,
+            status=ObjectionStatus(row.status),
+            resolution=row.resolution,
+            resolved_by=row.resolved_by,
+            resolved_at=row.resolved_at,
+        )
 
 
 @strawberry.type(description="An amount the household was granted, from when, and why.")
@@ -246,10 +284,50 @@ class Household:
     review_class: str | None
     applied_at: dt.datetime
     updated_at: dt.datetime
+    next_review_on: dt.date | None = strawberry.field(description="The next periodic check.")
+    decided_on: dt.date | None = strawberry.field(
+        description="When the county approved, refused or terminated (the decision date)."
+    )
+    rejection_reasons: list[RejectionReason] = strawberry.field(
+        description="The coded reasons of a refusal; empty unless refused."
+    )
+    termination_reason: TerminationReason | None = strawberry.field(
+        description="The coded reason the cover ended, once terminated."
+    )
+    termination_proposal: TerminationReason | None = strawberry.field(
+        description="The township's proposal to end the cover, awaiting the county."
+    )
+    gradual_exit_until: dt.date | None = strawberry.field(
+        description="During a gradual exit (渐退期): the day it ends; paid until then."
+    )
+    missing_materials: list[str] = strawberry.field(
+        description="While AWAITING_CORRECTION: the materials asked for (补正)."
+    )
+    county_visit_on: dt.date | None = strawberry.field(
+        description="The county's own home visit, needed when a member is a relative of staff."
+    )
 
     @classmethod
     def from_row(cls, row: models.Household) -> Household:
+        closing = row.closing_reasons or {}
+        codes = closing.get("reasons", [])
         return cls(
+            next_review_on=row.next_review_on,
+            decided_on=row.decided_on,
+            rejection_reasons=(
+                [RejectionReason(c) for c in codes] if closing.get("step") == "REJECT" else []
+            ),
+            termination_reason=(
+                TerminationReason(codes[0])
+                if closing.get("step") == "TERMINATE" and codes
+                else None
+            ),
+            termination_proposal=(
+                TerminationReason(row.termination_proposal) if row.termination_proposal else None
+            ),
+            gradual_exit_until=row.gradual_exit_until,
+            missing_materials=list(row.missing_materials or []),
+            county_visit_on=row.county_visit_on,
             row=row,
             archive_no=row.archive_no,
             region_code=row.village_code,
@@ -299,10 +377,7 @@ class Household:
     @strawberry.field(description="Objections raised during the public notice.")
     async def objections(self, info: Info) -> list[ObjectionRecord]:
         rows = await info.context.loaders.objections.load(self.archive_no)
-        return [
-            ObjectionRecord(text=r.text, recorded_by=r.recorded_by, created_at=r.created_at)
-            for r in rows
-        ]
+        return [ObjectionRecord.from_row(r) for r in rows]
 
     @strawberry.field(
         description="Every amount granted, oldest first (approval, changes, standards)."

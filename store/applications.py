@@ -70,6 +70,7 @@ def sealed_member(cipher: Cipher, valid: ValidMember, *, archive_no: str, positi
         disability_grade=valid.draft.disability_grade,
         serious_illness=valid.draft.serious_illness,
         student=valid.draft.student,
+        staff_relative=valid.draft.staff_relative,
         active=True,
     )
 

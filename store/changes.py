@@ -1,9 +1,11 @@
 """Dynamic management (动态管理): change reports that update the archive with full history.
 
-Each report records what was and what is (never a personal value: members are
-named by their position), who reported it and when. A change to an ACTIVE
-household recomputes its benefit at the standard in force and, when the amount
-moves, records it and flags the household for re-review.
+Each report records what was and what is (members are named by their stable id),
+who reported it and when. A change to an ACTIVE household recomputes its benefit
+at the standard in force and, when the amount moves, records it and flags the
+household for re-review; when per-capita income is no longer below the line, the
+household enters its gradual exit (渐退期) with the benefit it had, never an ACTIVE
+household with a zero benefit that the payment batch would skip.
 """
 
 from __future__ import annotations
@@ -16,31 +18,29 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import bounds
 from domain.application import ValidMember
-from domain.benefit import monthly_benefit
+from domain.benefit import is_eligible, monthly_benefit
 from domain.enums import CLAIMING_STATUSES, Area, ChangeKind, HouseholdStatus
 from domain.errors import Conflict, InvalidInput
+from domain.workflow import GRADUAL_EXIT_MONTHS
 from store.applications import BeforeClaimCheck, claim_ids, sealed_member
 from store.crypto import Cipher
 from store.households import standards_in_force
 from store.models import ChangeReport, Household, IdClaim, Member
+from store.rechecks import enter_gradual_exit
 from store.workflow import flush_or_conflict, household_in_scope, regrant
 
 CST = dt.timezone(dt.timedelta(hours=8))
 CHANGEABLE = CLAIMING_STATUSES
 
 
-async def _member_at(session: AsyncSession, archive_no: str, position: int | None) -> Member:
-    if position is None:
-        raise InvalidInput("memberPosition: which member (0 is the first)", field="memberPosition")
+async def _member(session: AsyncSession, archive_no: str, member_id: str | None) -> Member:
+    if member_id is None:
+        raise InvalidInput("memberId: which member (Member.id)", field="memberId")
     member = await session.scalar(
-        select(Member).where(
-            Member.archive_no == archive_no, Member.position == position, Member.active
-        )
+        select(Member).where(Member.archive_no == archive_no, Member.id == member_id, Member.active)
     )
     if member is None:
-        raise InvalidInput(
-            "memberPosition: no current member at that position", field="memberPosition"
-        )
+        raise InvalidInput("memberId: not a current member of this household", field="memberId")
     return member
 
 
@@ -55,10 +55,12 @@ async def report_change(
     actor: str,
     now: dt.datetime,
     before_claim_check: BeforeClaimCheck,
-    position: int | None = None,
+    member_id: str | None = None,
     income: Any = None,
     new_member: ValidMember | None = None,
     address: str | None = None,
+    actor_role: str = "caseworker",
+    gradual_exit_months: int = GRADUAL_EXIT_MONTHS,
 ) -> Household:
     household = await household_in_scope(session, scope=scope, archive_no=archive_no)
     if HouseholdStatus(household.status) not in CHANGEABLE:
@@ -70,14 +72,14 @@ async def report_change(
     before: dict[str, Any]
     after: dict[str, Any]
     if kind is ChangeKind.INCOME:
-        member = await _member_at(session, archive_no, position)
+        member = await _member(session, archive_no, member_id)
         if income is None:
             raise InvalidInput("monthlyIncome: the new income", field="monthlyIncome")
-        before = {"member": member.position, "monthly_income": str(member.monthly_income)}
+        before = {"member": member.id, "monthly_income": str(member.monthly_income)}
         member.monthly_income = income
-        after = {"member": member.position, "monthly_income": str(income)}
+        after = {"member": member.id, "monthly_income": str(income)}
     elif kind in {ChangeKind.MEMBER_LEFT, ChangeKind.DEATH}:
-        member = await _member_at(session, archive_no, position)
+        member = await _member(session, archive_no, member_id)
         remaining = await session.scalar(
             select(func.count()).where(Member.archive_no == archive_no, Member.active)
         )
@@ -87,8 +89,8 @@ async def report_change(
             )
         member.active = False
         await session.execute(delete(IdClaim).where(IdClaim.member_id == member.id))
-        before = {"member": member.position, "active": True}
-        after = {"member": member.position, "active": False, "kind": kind.value}
+        before = {"member": member.id, "active": True}
+        after = {"member": member.id, "active": False, "kind": kind.value}
     elif kind is ChangeKind.MEMBER_JOINED:
         if new_member is None:
             raise InvalidInput("newMember: the joining member", field="newMember")
@@ -111,8 +113,8 @@ async def report_change(
                 now=now,
                 before_check=before_claim_check,
             )
-        before = {"members": member.position}
-        after = {"members": member.position + 1, "joined": member.position}
+        before = {"members": int(current or 0)}
+        after = {"members": int(current or 0) + 1, "joined": member.id}
     else:
         if not address or not address.strip() or len(address) > 200:
             raise InvalidInput("address: 1 to 200 characters", field="address")
@@ -132,7 +134,20 @@ async def report_change(
     household.updated_at = now
     await flush_or_conflict(session)
     if household.status == HouseholdStatus.ACTIVE.value:
-        await _recompute(session, household, actor=actor, today=now.astimezone(CST).date())
+        eligible = await _recompute(
+            session, household, actor=actor, today=now.astimezone(CST).date()
+        )
+        if not eligible:
+            await enter_gradual_exit(
+                session,
+                archive_no=archive_no,
+                scope=scope,
+                actor=actor,
+                actor_role=actor_role,
+                now=now,
+                months=gradual_exit_months,
+                why=f"change reported ({kind.value}): per-capita income above the local standard",
+            )
     await flush_or_conflict(session)
     return household
 
@@ -156,20 +171,25 @@ async def _add_member(
 
 async def _recompute(
     session: AsyncSession, household: Household, *, actor: str, today: dt.date
-) -> None:
+) -> bool:
+    """The benefit for the household as it now is; False when no longer eligible."""
     standard = await standards_in_force(
         session, county_code=household.village_code[:6], area=Area(household.area), on=today
     )
     if standard is None:
-        return
-    incomes = (
-        await session.scalars(
-            select(Member.monthly_income).where(
-                Member.archive_no == household.archive_no, Member.active
+        return True
+    incomes = list(
+        (
+            await session.scalars(
+                select(Member.monthly_income).where(
+                    Member.archive_no == household.archive_no, Member.active
+                )
             )
-        )
-    ).all()
-    amount = monthly_benefit(standard.monthly_amount, list(incomes))
-    if amount == household.monthly_benefit:
-        return
-    regrant(session, household, amount, on=today, reason="change reported", actor=actor)
+        ).all()
+    )
+    if not is_eligible(standard.monthly_amount, incomes):
+        return False
+    amount = monthly_benefit(standard.monthly_amount, incomes)
+    if amount != household.monthly_benefit:
+        regrant(session, household, amount, on=today, reason="change reported", actor=actor)
+    return True

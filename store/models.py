@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -77,6 +78,13 @@ class Household(Base):
     notice_ends_on: Mapped[dt.date | None] = mapped_column(Date)  # public notice (公示) end
     next_review_on: Mapped[dt.date | None] = mapped_column(Date, index=True)
     review_flag: Mapped[str | None] = mapped_column(String(200))  # why a re-review is due early
+    decided_on: Mapped[dt.date | None] = mapped_column(Date)  # the county's approval or refusal
+    # coded reasons of a refusal or a termination: {"step": "REJECT", "reasons": [...]}
+    closing_reasons: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    termination_proposal: Mapped[str | None] = mapped_column(String(30))  # the township's
+    gradual_exit_until: Mapped[dt.date | None] = mapped_column(Date)  # 渐退期 ends
+    missing_materials: Mapped[list[str] | None] = mapped_column(JSON)  # 补正, while waiting
+    county_visit_on: Mapped[dt.date | None] = mapped_column(Date)  # county's own home visit
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's declarative API
 
@@ -99,6 +107,8 @@ class Member(Base):
     serious_illness: Mapped[bool] = mapped_column(Boolean, default=False)
     student: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # declared a close relative of social assistance staff (近亲属备案)
+    staff_relative: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class IdClaim(Base):
@@ -218,6 +228,10 @@ class Objection(Base):
     text: Mapped[str] = mapped_column(Text)
     recorded_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    status: Mapped[str] = mapped_column(String(10), default="OPEN", server_default="OPEN")
+    resolution: Mapped[str | None] = mapped_column(Text)  # why dismissed or upheld
+    resolved_by: Mapped[str | None] = mapped_column(String(100))
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
 
 
 class ChangeReport(Base):

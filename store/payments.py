@@ -21,7 +21,18 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, case, func, select, true, type_coerce, update
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    bindparam,
+    case,
+    func,
+    or_,
+    select,
+    true,
+    type_coerce,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -74,6 +85,11 @@ def month_after(period: str) -> dt.datetime:
     """The first instant after the period (Beijing midnight of the next month's first day)."""
     end = last_day(period) + dt.timedelta(days=1)
     return dt.datetime(end.year, end.month, end.day, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+
+
+def first_day(period: str) -> dt.date:
+    year, month = parse_period(period)
+    return dt.date(year, month, 1)
 
 
 def last_day(period: str) -> dt.date:
@@ -220,7 +236,8 @@ async def _refresh_accounts(
 async def _payable_households(
     session: AsyncSession, *, county_code: str, period: str, scope: str
 ) -> Sequence[Any]:
-    """ACTIVE households of the county with no payment for the period yet, and the
+    """ACTIVE households of the county (and those in a gradual exit that has not ended
+    by the month's first day) with no payment for the period yet, and the
     benefit in force in that month: the latest history row from before its end.
 
     A household with no history at all (imported data) is paid its current benefit,
@@ -272,7 +289,15 @@ async def _payable_households(
         .where(
             in_scope(scope),
             code_prefix(Household.village_code, county_code),
-            Household.status == HouseholdStatus.ACTIVE.value,
+            or_(
+                Household.status == HouseholdStatus.ACTIVE.value,
+                # a gradual exit (渐退期) keeps the benefit for the months that start
+                # before it ends
+                and_(
+                    Household.status == HouseholdStatus.GRADUAL_EXIT.value,
+                    Household.gradual_exit_until > first_day(period),
+                ),
+            ),
         )
         .order_by(Household.archive_no)
     )

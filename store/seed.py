@@ -36,18 +36,43 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from domain.archive import format_archive_no
 from domain.benefit import is_eligible, monthly_benefit
 from domain.categories import age_on
-from domain.enums import CLAIMING_STATUSES, Area, PaymentStatus, Relation, Role, Sex
+from domain.enums import (
+    CLAIMING_STATUSES,
+    Area,
+    ObjectionStatus,
+    PaymentStatus,
+    RejectionReason,
+    Relation,
+    Role,
+    Sex,
+    TerminationReason,
+)
 from domain.enums import HouseholdStatus as HS
 from domain.idnumber import make_id_number
 from domain.region import county_of
-from domain.workflow import ReviewClass, next_review, notice_end
+from domain.workflow import (
+    ARCHIVE_AFTER_DAYS,
+    NOTICE_DAYS,
+    REVIEW_MONTHS,
+    MemberSituation,
+    ReviewClass,
+    Situation,
+    Step,
+    gradual_exit_end,
+    next_review,
+    next_status,
+    notice_end,
+    review_class,
+)
 from store.crypto import Cipher
 from store.models import (
     ArchiveSequence,
     Asset,
+    BenefitHistory,
     Household,
     IdClaim,
     Member,
+    Objection,
     Payment,
     Region,
     Review,
@@ -79,16 +104,19 @@ class SeedReport:
 
 # ~70 % ACTIVE; the rest spread over every other status.
 _STATUS_WEIGHTS: Final = (
-    (HS.ACTIVE, 70),
+    (HS.ACTIVE, 68),
     (HS.DRAFT, 2),
     (HS.SUBMITTED, 3),
+    (HS.AWAITING_CORRECTION, 1),
     (HS.ACCEPTED, 3),
     (HS.INVESTIGATED, 3),
     (HS.TOWNSHIP_REVIEWED, 2),
     (HS.NOTICE, 2),
     (HS.APPROVED, 2),
     (HS.REJECTED, 3),
+    (HS.WITHDRAWN, 1),
     (HS.SUSPENDED, 3),
+    (HS.GRADUAL_EXIT, 2),
     (HS.TERMINATED, 4),
     (HS.ARCHIVED, 3),
 )
@@ -97,89 +125,112 @@ _STATUS_CUM: Final = tuple(itertools.accumulate(w for _, w in _STATUS_WEIGHTS))
 
 # Households in these statuses have passed (or are about to pass) the means test.
 _QUALIFIED: Final = frozenset(
-    {HS.TOWNSHIP_REVIEWED, HS.NOTICE, HS.APPROVED, HS.ACTIVE, HS.SUSPENDED}
+    {HS.TOWNSHIP_REVIEWED, HS.NOTICE, HS.APPROVED, HS.ACTIVE, HS.SUSPENDED, HS.GRADUAL_EXIT}
 )
-_BENEFIT_STATUSES: Final = frozenset({HS.APPROVED, HS.ACTIVE, HS.SUSPENDED})
-_CLASSIFIED: Final = frozenset({HS.APPROVED, HS.ACTIVE, HS.SUSPENDED, HS.TERMINATED, HS.ARCHIVED})
+_BENEFIT_STATUSES: Final = frozenset({HS.APPROVED, HS.ACTIVE, HS.SUSPENDED, HS.GRADUAL_EXIT})
+_CLASSIFIED: Final = frozenset(
+    {HS.APPROVED, HS.ACTIVE, HS.SUSPENDED, HS.GRADUAL_EXIT, HS.TERMINATED, HS.ARCHIVED}
+)
 
 
 @dataclass(frozen=True, slots=True)
 class _Step:
-    name: str
-    from_status: HS | None
-    to_status: HS
+    """A step of the chain as the seed draws it: the domain's step, who takes it, and
+    how many days after the previous one. Its statuses come from the state machine."""
+
+    step: Step
     role: Role
     gap_days: tuple[int, int]  # days since the previous step
 
+    @property
+    def name(self) -> str:
+        return self.step.value
 
-_SUBMIT = _Step("SUBMIT", HS.DRAFT, HS.SUBMITTED, Role.CASEWORKER, (0, 0))
-_ACCEPT = _Step("ACCEPT", HS.SUBMITTED, HS.ACCEPTED, Role.CASEWORKER, (0, 3))
-_INVESTIGATE = _Step("INVESTIGATE", HS.ACCEPTED, HS.INVESTIGATED, Role.CASEWORKER, (2, 10))
-_TOWNSHIP = _Step("TOWNSHIP_REVIEW", HS.INVESTIGATED, HS.TOWNSHIP_REVIEWED, Role.CASEWORKER, (1, 7))
-_NOTICE = _Step("NOTICE", HS.TOWNSHIP_REVIEWED, HS.NOTICE, Role.CASEWORKER, (1, 5))
-_APPROVE = _Step("APPROVE", HS.NOTICE, HS.APPROVED, Role.COUNTY_REVIEWER, (7, 14))
-_REJECT = _Step("REJECT", HS.NOTICE, HS.REJECTED, Role.COUNTY_REVIEWER, (7, 14))
-_ACTIVATE = _Step("ACTIVATE", HS.APPROVED, HS.ACTIVE, Role.COUNTY_REVIEWER, (1, 10))
-_SUSPEND = _Step("SUSPEND", HS.ACTIVE, HS.SUSPENDED, Role.COUNTY_REVIEWER, (60, 1_500))
-_TERMINATE = _Step("TERMINATE", HS.ACTIVE, HS.TERMINATED, Role.COUNTY_REVIEWER, (90, 2_000))
-_ARCHIVE = _Step("ARCHIVE", HS.TERMINATED, HS.ARCHIVED, Role.COUNTY_REVIEWER, (10, 90))
+
+_SUBMIT = _Step(Step.SUBMIT, Role.CASEWORKER, (0, 0))
+_RETURN = _Step(Step.RETURN_FOR_CORRECTION, Role.CASEWORKER, (0, 2))
+_ACCEPT = _Step(Step.ACCEPT, Role.CASEWORKER, (0, 3))
+_INVESTIGATE = _Step(Step.INVESTIGATE, Role.CASEWORKER, (2, 10))
+_TOWNSHIP = _Step(Step.TOWNSHIP_REVIEW, Role.CASEWORKER, (1, 7))
+_NOTICE = _Step(Step.PUBLISH_NOTICE, Role.CASEWORKER, (1, 5))
+_APPROVE = _Step(Step.APPROVE, Role.COUNTY_REVIEWER, (NOTICE_DAYS, 14))
+_REJECT = _Step(Step.REJECT, Role.COUNTY_REVIEWER, (NOTICE_DAYS, 14))
+_WITHDRAW = _Step(Step.WITHDRAW, Role.CASEWORKER, (1, 20))
+_ACTIVATE = _Step(Step.ACTIVATE, Role.COUNTY_REVIEWER, (1, 10))
+_SUSPEND = _Step(Step.SUSPEND, Role.COUNTY_REVIEWER, (60, 1_500))
+_GRADUAL = _Step(Step.ENTER_GRADUAL_EXIT, Role.CASEWORKER, (60, 1_500))
+_TERMINATE = _Step(Step.TERMINATE, Role.COUNTY_REVIEWER, (90, 2_000))
+_ARCHIVE = _Step(Step.ARCHIVE, Role.COUNTY_REVIEWER, (ARCHIVE_AFTER_DAYS, 90))
 
 _TO_NOTICE: Final = (_SUBMIT, _ACCEPT, _INVESTIGATE, _TOWNSHIP, _NOTICE)
 _TO_ACTIVE: Final = (*_TO_NOTICE, _APPROVE, _ACTIVATE)
 _CHAIN: Final[dict[HS, tuple[_Step, ...]]] = {
     HS.DRAFT: (),
     HS.SUBMITTED: _TO_NOTICE[:1],
+    HS.AWAITING_CORRECTION: (_SUBMIT, _RETURN),
     HS.ACCEPTED: _TO_NOTICE[:2],
     HS.INVESTIGATED: _TO_NOTICE[:3],
     HS.TOWNSHIP_REVIEWED: _TO_NOTICE[:4],
     HS.NOTICE: _TO_NOTICE,
     HS.APPROVED: (*_TO_NOTICE, _APPROVE),
     HS.REJECTED: (*_TO_NOTICE, _REJECT),
+    HS.WITHDRAWN: (*_TO_NOTICE[:2], _WITHDRAW),
     HS.ACTIVE: _TO_ACTIVE,
     HS.SUSPENDED: (*_TO_ACTIVE, _SUSPEND),
+    HS.GRADUAL_EXIT: (*_TO_ACTIVE, _GRADUAL),
     HS.TERMINATED: (*_TO_ACTIVE, _TERMINATE),
     HS.ARCHIVED: (*_TO_ACTIVE, _TERMINATE, _ARCHIVE),
 }
 # Days between the last step and today. ACTIVE households were activated at
 # least three months ago, so their two seeded payment periods make sense; the
-# pending ones are recent, as a stage lasts days, not years.
+# pending ones are recent, as a stage lasts days, not years; a gradual exit
+# has not ended yet.
 _DWELL: Final[dict[HS, tuple[int, int]]] = {
     HS.DRAFT: (0, 10),
     HS.SUBMITTED: (0, 5),
+    HS.AWAITING_CORRECTION: (0, 20),
     HS.ACCEPTED: (0, 12),
     HS.INVESTIGATED: (0, 8),
     HS.TOWNSHIP_REVIEWED: (0, 5),
     HS.NOTICE: (0, 6),
     HS.APPROVED: (0, 8),
     HS.REJECTED: (1, 900),
+    HS.WITHDRAWN: (1, 25),
     HS.ACTIVE: (95, 3_300),
     HS.SUSPENDED: (1, 120),
+    HS.GRADUAL_EXIT: (1, 150),
     HS.TERMINATED: (1, 400),
     HS.ARCHIVED: (1, 700),
 }
+_MISSING: Final = ("户口簿复印件", "家庭经济状况核对授权书", "残疾证复印件", "收入证明")
+_OBJECTION: Final = "村民反映申请人家庭有经营性收入，请核实"
 
 _REASONS: Final[dict[str, tuple[str, ...]]] = {
     "SUBMIT": ("申请人提交低保申请及家庭经济状况核对授权书", "代为申请，提交申请材料"),
     "ACCEPT": ("申请材料齐全，予以受理", "材料补齐后受理"),
     "INVESTIGATE": ("入户调查完成，家庭收入、财产情况与申报一致", "入户调查完成，已邻里走访核实"),
     "TOWNSHIP_REVIEW": ("乡镇（街道）审核通过，拟提请公示", "经民主评议，审核通过"),
-    "NOTICE": ("在村（居）务公开栏公示7天", "公示7天，无异议"),
+    "PUBLISH_NOTICE": ("在村（居）务公开栏公示7天", "公示7天，无异议"),
+    "RETURN_FOR_CORRECTION": ("申请材料不齐全，一次性告知需补正的材料",),
+    "WITHDRAW": ("申请人书面申请撤回", "申请人外出务工，主动撤回申请"),
+    "ENTER_GRADUAL_EXIT": ("家庭成员就业，人均收入超过当地低保标准，给予渐退期",),
     "APPROVE": ("家庭人均收入低于当地低保标准，符合条件，予以批准",),
     "ACTIVATE": ("纳入低保，次月起按月发放低保金",),
     "SUSPEND": ("未按期参加年度复核，暂停发放", "家庭成员外出务工，收入情况待核实"),
-    "TERMINATE": (
-        "家庭人均收入超过当地低保标准，停止保障",
-        "户籍迁出本县，停止保障",
-        "户主去世，家庭无其他共同生活成员",
-        "本人申请自愿退出",
-    ),
     "ARCHIVE": ("终止保障满期，档案归档",),
 }
 _REJECT_INCOME = "经核查，家庭人均收入高于当地低保标准，不予批准"
+# the decision's text and its coded reason, as the service records them
 _REJECT_OTHER: Final = (
-    "家庭拥有非生活必需的机动车辆，不符合条件，不予批准",
-    "家庭存款超过规定标准，不符合条件，不予批准",
-    "公示期间接到实名举报并经核实，隐瞒家庭收入，不予批准",
+    ("家庭拥有非生活必需的机动车辆，不符合条件，不予批准", RejectionReason.ASSETS_ABOVE_LIMIT),
+    ("家庭存款超过规定标准，不符合条件，不予批准", RejectionReason.ASSETS_ABOVE_LIMIT),
+    ("公示期间接到实名举报并经核实，隐瞒家庭收入，不予批准", RejectionReason.FALSE_INFORMATION),
+)
+_TERMINATIONS: Final = (
+    ("家庭人均收入超过当地低保标准，停止保障", TerminationReason.INCOME_ABOVE_LINE),
+    ("户籍迁出本县，停止保障", TerminationReason.MOVED_AWAY),
+    ("户主去世，家庭无其他共同生活成员", TerminationReason.DEATH),
+    ("本人申请自愿退出", TerminationReason.VOLUNTARY),
 )
 
 # --------------------------------------------------------------------------- people
@@ -241,11 +292,14 @@ class _Batch:
     reviews: list[dict[str, Any]] = field(default_factory=list)
     assets: list[dict[str, Any]] = field(default_factory=list)
     payments: list[dict[str, Any]] = field(default_factory=list)
+    benefits: list[dict[str, Any]] = field(default_factory=list)
+    objections: list[dict[str, Any]] = field(default_factory=list)
 
     @staticmethod
     def table_order() -> tuple[Table, ...]:
         """The tables in foreign-key order."""
-        return tuple(_table(m) for m in (Household, Member, IdClaim, Review, Asset, Payment))
+        models = (Household, Member, IdClaim, Review, Asset, Payment, BenefitHistory, Objection)
+        return tuple(_table(m) for m in models)
 
     def tables(self) -> list[tuple[Table, list[dict[str, Any]]]]:
         rows = (
@@ -255,8 +309,23 @@ class _Batch:
             self.reviews,
             self.assets,
             self.payments,
+            self.benefits,
+            self.objections,
         )
         return list(zip(self.table_order(), rows, strict=True))
+
+
+@dataclass(slots=True)
+class _Facts:
+    """What a household's steps leave on its row."""
+
+    changed_at: dt.datetime
+    notice_ends_on: dt.date | None = None
+    approved_on: dt.date | None = None
+    approved_at: dt.datetime | None = None
+    decided_on: dt.date | None = None
+    closing_reasons: dict[str, Any] | None = None
+    gradual_exit_until: dt.date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -523,18 +592,20 @@ class _Generator:
             gap = _cents(standard) * len(people) - sum(p.income_cents for p in people)
             people[0].income_cents += (gap // 1_000 + self.rng.randint(5, 60)) * 1_000
 
-    @staticmethod
-    def _review_class(people: Sequence[_Person], standard: Decimal) -> str:
-        """A: no one able to work, income stable (yearly review); C: someone able to work
-        earns about the standard or more, income varies (quarterly); else B (half-yearly)."""
-        able = [
-            p for p in people
-            if 18 <= p.age < 60 and not p.student and not p.serious_illness
-            and (p.disability_grade is None or p.disability_grade > 2)
-        ]  # fmt: skip
-        if not able:
-            return "A"
-        return "C" if any(p.income_cents >= _cents(standard) for p in able) else "B"
+    def _review_class(self, people: Sequence[_Person]) -> ReviewClass:
+        """The service's own rule (domain.workflow.review_class), on the seeded people."""
+        return review_class(
+            [
+                MemberSituation(
+                    age=age_on(p.birth_date, self.today),
+                    disabled=p.disability_grade is not None and p.disability_grade <= 2,
+                    seriously_ill=p.serious_illness,
+                    student=p.student,
+                    has_income=p.income_cents > 0,
+                )
+                for p in people
+            ]
+        )
 
     # -- the household -------------------------------------------------------------
 
@@ -548,6 +619,7 @@ class _Generator:
             # finance officer each see every state of the chain on both tracks
             area = Area.URBAN if self.count < len(_STATUSES) else Area.RURAL
             village = next(v for v in self.villages[area] if v.startswith(SHOWCASE_TOWNSHIP))
+        showcase = self.count < 2 * len(_STATUSES)
         self.count += 1
         county = county_of(village)
         standard = self.standards[(county, area)]
@@ -556,6 +628,9 @@ class _Generator:
         steps = _CHAIN[status]
         gaps = [rng.randint(*s.gap_days) for s in steps]
         dwell = rng.randint(*_DWELL[status])
+        if showcase and status is HS.ACTIVE:
+            # the demo township shows a household whose periodic check is due
+            dwell = 400 + rng.randint(0, 30)
         applied_day = self.today - dt.timedelta(days=sum(gaps) + dwell)
         applied_at = self._moment(applied_day)
         day = applied_day
@@ -566,7 +641,6 @@ class _Generator:
             if step_times and moment <= step_times[-1]:  # same day: keep the order
                 moment = step_times[-1] + dt.timedelta(minutes=rng.randint(5, 90))
             step_times.append(moment)
-        changed_at = step_times[-1] if step_times else applied_at
 
         archive_no = self._archive_no(village, applied_day.year)
 
@@ -583,6 +657,10 @@ class _Generator:
             self._disqualify(people, standard)
         incomes = [_money(p.income_cents) for p in people]
         benefit = monthly_benefit(standard, incomes) if status in _BENEFIT_STATUSES else None
+        klass = self._review_class(people) if status in _CLASSIFIED else None
+        if status is HS.GRADUAL_EXIT:
+            # approved and paid, then an income rose above the line: the benefit is kept
+            self._disqualify(people, standard)
 
         # bank account: always where money is paid, most others too
         bank_account: str | None = None
@@ -606,7 +684,64 @@ class _Generator:
             place += f"{rng.randint(1, 12)}组{rng.randint(1, 80)}号"
         address = self._region_path(village) + place
 
-        review_class = self._review_class(people, standard) if status in _CLASSIFIED else None
+        township = village[:9]
+        reviews, facts = self._chain(
+            steps,
+            step_times,
+            applied_at=applied_at,
+            archive_no=archive_no,
+            scope={Role.CASEWORKER: township, Role.COUNTY_REVIEWER: county},
+            reject_for_income=reject_for_income,
+        )
+        changed_at = facts.changed_at
+        next_review_on: dt.date | None = None
+        if status is HS.ACTIVE and klass is not None:
+            # the last periodic check lies within the household's interval (none yet
+            # when it was activated more recently than that, or when one is due)
+            activated = changed_at.astimezone(_BEIJING).date()
+            months = REVIEW_MONTHS[klass]
+            checked = self.today - dt.timedelta(days=rng.randint(1, months * 30 - 1))
+            if checked > activated and not showcase:
+                at = self._moment(checked)
+                reviews.append(
+                    self._review(
+                        archive_no, Step.COMPLETE_REVIEW, HS.ACTIVE, HS.ACTIVE, at,
+                        actor=f"{Role.CASEWORKER.value}-{township}-{rng.randint(1, 3):02d}",
+                        role=Role.CASEWORKER, reason="定期核查：家庭情况无变化，继续保障",
+                        details={"outcome": "CONTINUE"},
+                    )
+                )  # fmt: skip
+                next_review_on = next_review(checked, klass)
+            else:
+                next_review_on = next_review(activated, klass)
+        batch.reviews.extend(reviews)
+        if benefit is not None and facts.approved_on is not None:
+            batch.benefits.append(
+                {
+                    "id": new_id(),
+                    "archive_no": archive_no,
+                    "amount": benefit,
+                    "effective_from": facts.approved_on,
+                    "reason": "approved",
+                    "created_at": facts.approved_at,
+                    "created_by": SEEDED_BY,
+                }
+            )
+        if status is HS.NOTICE and showcase:
+            # an objection the county has not decided yet: it blocks the approval
+            batch.objections.append(
+                {
+                    "id": new_id(),
+                    "archive_no": archive_no,
+                    "text": _OBJECTION,
+                    "recorded_by": f"{Role.CASEWORKER.value}-{township}-01",
+                    "created_at": changed_at + dt.timedelta(hours=rng.randint(2, 30)),
+                    "status": ObjectionStatus.OPEN.value,
+                    "resolution": None,
+                    "resolved_by": None,
+                    "resolved_at": None,
+                }
+            )
         batch.households.append(
             {
                 "archive_no": archive_no,
@@ -621,29 +756,32 @@ class _Generator:
                 ),
                 "bank_name": bank_name,
                 "monthly_benefit": benefit,
-                "review_class": review_class,
+                "review_class": None if klass is None else klass.value,
                 "version": 1,
-                # the public notice started when the archive entered NOTICE
-                "notice_ends_on": notice_end(changed_at.astimezone(_BEIJING).date())
-                if status is HS.NOTICE
-                else None,
-                "next_review_on": next_review(
-                    changed_at.astimezone(_BEIJING).date(), ReviewClass(review_class)
-                )
-                if status is HS.ACTIVE and review_class is not None
-                else None,
+                "notice_ends_on": facts.notice_ends_on if status is HS.NOTICE else None,
+                "next_review_on": next_review_on,
                 "review_flag": None,
+                "decided_on": facts.decided_on,
+                "closing_reasons": facts.closing_reasons,
+                "termination_proposal": None,
+                "gradual_exit_until": facts.gradual_exit_until,
+                "missing_materials": (
+                    sorted(rng.sample(_MISSING, rng.randint(1, 3)))
+                    if status is HS.AWAITING_CORRECTION
+                    else None
+                ),
+                "county_visit_on": None,
                 "applied_at": applied_at,
                 "status_changed_at": changed_at,
                 "created_at": applied_at,
-                "updated_at": changed_at,
+                "updated_at": max([changed_at, *(r["created_at"] for r in reviews[-1:])]),
                 "created_by": SEEDED_BY,
             }
         )
 
         claiming = status in CLAIMING_STATUSES
         names: set[str] = set()
-        for position, p in enumerate(people, start=1):
+        for position, p in enumerate(people):
             member_id = new_id()
             number, index = self._id_number(county, p)
             name = p.surname + self._given_name(p.sex, p.birth_date.year)
@@ -677,6 +815,7 @@ class _Generator:
                     "serious_illness": p.serious_illness,
                     "student": p.student,
                     "active": True,
+                    "staff_relative": False,
                 }
             )
             if claiming:
@@ -688,33 +827,6 @@ class _Generator:
                         "claimed_at": applied_at,
                     }
                 )
-
-        township = village[:9]
-        for step, at in zip(steps, step_times, strict=True):
-            scope = township if step.role is Role.CASEWORKER else county
-            if step is _REJECT:
-                reason = _REJECT_INCOME if reject_for_income else rng.choice(_REJECT_OTHER)
-            else:
-                reason = rng.choice(_REASONS[step.name])
-            details: dict[str, Any] | None = None
-            if step is _INVESTIGATE:
-                details = {"visitors": rng.randint(2, 3), "visited_on": at.date().isoformat()}
-            elif step is _NOTICE:
-                details = {"notice_days": 7, "objections": 0}
-            batch.reviews.append(
-                {
-                    "id": new_id(),
-                    "archive_no": archive_no,
-                    "step": step.name,
-                    "from_status": None if step.from_status is None else step.from_status.value,
-                    "to_status": step.to_status.value,
-                    "actor": f"{step.role.value}-{scope}-{rng.randint(1, 3):02d}",
-                    "actor_role": step.role.value,
-                    "reason": reason,
-                    "details": details,
-                    "created_at": at,
-                }
-            )
 
         for _ in range(rng.choices((0, 1, 2), weights=(40, 45, 15))[0]):
             kind, description, value = self._asset(area)
@@ -755,6 +867,105 @@ class _Generator:
                         else created,
                     }
                 )
+
+    def _chain(
+        self,
+        steps: Sequence[_Step],
+        times: Sequence[dt.datetime],
+        *,
+        applied_at: dt.datetime,
+        archive_no: str,
+        scope: dict[Role, str],
+        reject_for_income: bool,
+    ) -> tuple[list[dict[str, Any]], _Facts]:
+        """The review rows of the steps, each moved through the service's state machine
+        (domain.workflow.next_status) on its own day: what it refuses, the seed cannot
+        write; and what the steps leave on the household (dates, coded reasons)."""
+        rng = self.rng
+        facts = _Facts(changed_at=applied_at)
+        rows: list[dict[str, Any]] = []
+        current, since = HS.DRAFT, None
+        for step, at in zip(steps, times, strict=True):
+            day = at.astimezone(_BEIJING).date()
+            details: dict[str, Any] | None = None
+            if step.step is Step.REJECT:
+                reason, code = (
+                    (_REJECT_INCOME, RejectionReason.INCOME_ABOVE_LINE)
+                    if reject_for_income
+                    else rng.choice(_REJECT_OTHER)
+                )
+                details = {"reasons": [code.value]}
+                facts.closing_reasons = {"step": step.name, "reasons": [code.value]}
+                facts.decided_on = day
+            elif step.step is Step.TERMINATE:
+                reason, ended = rng.choice(_TERMINATIONS)
+                details = {"reasons": [ended.value]}
+                facts.closing_reasons = {"step": step.name, "reasons": [ended.value]}
+                facts.decided_on = day
+            else:
+                reason = rng.choice(_REASONS[step.name])
+            if step.step is Step.INVESTIGATE:
+                details = {"visitors": rng.randint(2, 3), "visited_on": day.isoformat()}
+            elif step.step is Step.PUBLISH_NOTICE:
+                details = {"notice_days": NOTICE_DAYS}
+            target = next_status(
+                current,
+                step.step,
+                reason=reason,
+                situation=Situation(
+                    today=day,
+                    notice_ends_on=facts.notice_ends_on,
+                    status_since=since or day,
+                    archive_after_days=ARCHIVE_AFTER_DAYS,
+                ),
+            )
+            if step.step is Step.PUBLISH_NOTICE:
+                facts.notice_ends_on = notice_end(day)
+            elif step.step is Step.APPROVE:
+                facts.approved_on, facts.approved_at, facts.decided_on = day, at, day
+            elif step.step is Step.ENTER_GRADUAL_EXIT:
+                facts.gradual_exit_until = gradual_exit_end(day)
+            rows.append(
+                self._review(
+                    archive_no,
+                    step.step,
+                    None if step.step is Step.SUBMIT else current,
+                    target,
+                    at,
+                    actor=f"{step.role.value}-{scope[step.role]}-{rng.randint(1, 3):02d}",
+                    role=step.role,
+                    reason=reason,
+                    details=details,
+                )
+            )
+            current, since, facts.changed_at = target, day, at
+        return rows, facts
+
+    @staticmethod
+    def _review(
+        archive_no: str,
+        step: Step,
+        from_status: HS | None,
+        to_status: HS,
+        at: dt.datetime,
+        *,
+        actor: str,
+        role: Role,
+        reason: str,
+        details: dict[str, Any] | None,
+    ) -> dict[str, Any]:
+        return {
+            "id": new_id(),
+            "archive_no": archive_no,
+            "step": step.value,
+            "from_status": None if from_status is None else from_status.value,
+            "to_status": to_status.value,
+            "actor": actor,
+            "actor_role": role.value,
+            "reason": reason,
+            "details": details,
+            "created_at": at,
+        }
 
     def _region_path(self, village: str) -> str:
         names = []

@@ -27,7 +27,7 @@ from domain.enums import Area, HouseholdStatus
 from domain.errors import Conflict
 from store.households import code_prefix
 from store.models import Household, Member, Standard
-from store.workflow import flush_or_conflict, regrant
+from store.workflow import flag_for_review, flush_or_conflict, regrant
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,5 +127,11 @@ async def _recompute(
         if benefit == household.monthly_benefit:
             continue
         flagged.append(household.archive_no)
+        if benefit == 0:
+            # above the new line: never an ACTIVE household with a zero benefit that the
+            # batch would skip; it keeps its amount and is due for its check from that
+            # day, which moves it into its gradual exit (store/chain.py complete_review)
+            flag_for_review(household, on=on, reason="local standard changed: above the line")
+            continue
         regrant(session, household, benefit, on=on, reason="local standard changed", actor=actor)
     return len(households), flagged

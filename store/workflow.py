@@ -8,22 +8,23 @@ gone, so exactly one decision is taken and the other is a CONFLICT.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, delete, insert, select, update
+from sqlalchemy import Select, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
 from domain.benefit import is_eligible, monthly_benefit
 from domain.categories import age_on
-from domain.enums import Area, HouseholdStatus
+from domain.enums import CLAIMING_STATUSES, Area, HouseholdStatus, ObjectionStatus
 from domain.errors import Conflict, NotFound
 from domain.workflow import (
     ARCHIVE_AFTER_DAYS,
     RULES,
     MemberSituation,
+    ReviewClass,
     Situation,
     Step,
     next_review,
@@ -35,6 +36,8 @@ from store.households import code_prefix, get_household, in_scope, standards_in_
 from store.models import BenefitHistory, Household, IdClaim, Member, Objection, Review, new_id
 
 CST = dt.timezone(dt.timedelta(hours=8))
+# a step into one of these ends the case's hold on its members' ID numbers
+RELEASING = frozenset(HouseholdStatus) - CLAIMING_STATUSES
 
 
 async def household_in_scope(session: AsyncSession, *, scope: str, archive_no: str) -> Household:
@@ -44,7 +47,7 @@ async def household_in_scope(session: AsyncSession, *, scope: str, archive_no: s
     return household
 
 
-async def _active_members(session: AsyncSession, archive_no: str) -> Sequence[Member]:
+async def active_members(session: AsyncSession, archive_no: str) -> Sequence[Member]:
     rows = await session.scalars(
         select(Member)
         .where(Member.archive_no == archive_no, Member.active)
@@ -53,10 +56,44 @@ async def _active_members(session: AsyncSession, archive_no: str) -> Sequence[Me
     return rows.all()
 
 
-async def _grant_benefit(
-    session: AsyncSession, household: Household, *, actor: str, today: dt.date, reason: str
+def member_situations(members: Sequence[Member], today: dt.date) -> list[MemberSituation]:
+    """What the review classification reads of each member (domain.workflow.review_class)."""
+    return [
+        MemberSituation(
+            age=age_on(m.birth_date, today),
+            disabled=m.disability_grade is not None and m.disability_grade <= 2,
+            seriously_ill=m.serious_illness,
+            student=m.student,
+            has_income=m.monthly_income > Decimal(0),
+        )
+        for m in members
+    ]
+
+
+def schedule_review(
+    household: Household,
+    members: Sequence[Member],
+    *,
+    today: dt.date,
+    review_months: dict[ReviewClass, int] | None,
 ) -> None:
-    members = await _active_members(session, household.archive_no)
+    """Classify the household again and set its next periodic check from `today`."""
+    klass = review_class(member_situations(members, today))
+    household.review_class = klass.value
+    household.next_review_on = next_review(today, klass, review_months)
+    household.review_flag = None
+
+
+async def _grant_benefit(
+    session: AsyncSession,
+    household: Household,
+    *,
+    actor: str,
+    today: dt.date,
+    reason: str,
+    review_months: dict[ReviewClass, int] | None,
+) -> None:
+    members = await active_members(session, household.archive_no)
     standard = await standards_in_force(
         session, county_code=household.village_code[:6], area=Area(household.area), on=today
     )
@@ -67,21 +104,7 @@ async def _grant_benefit(
         raise Conflict("status: per-capita income is not below the local standard; not eligible")
     amount = monthly_benefit(standard.monthly_amount, incomes)
     household.monthly_benefit = amount
-    klass = review_class(
-        [
-            MemberSituation(
-                age=age_on(m.birth_date, today),
-                disabled=m.disability_grade is not None,
-                seriously_ill=m.serious_illness,
-                student=m.student,
-                has_income=m.monthly_income > Decimal(0),
-            )
-            for m in members
-        ]
-    )
-    household.review_class = klass.value
-    household.next_review_on = next_review(today, klass)
-    household.review_flag = None
+    schedule_review(household, members, today=today, review_months=review_months)
     session.add(
         BenefitHistory(
             archive_no=household.archive_no,
@@ -91,6 +114,36 @@ async def _grant_benefit(
             created_by=actor,
         )
     )
+
+
+async def _approval_situation(session: AsyncSession, household: Household) -> dict[str, Any]:
+    """What approval checks besides the notice: separation and open objections."""
+    reviewers = await session.scalars(
+        select(Review.actor).where(
+            Review.archive_no == household.archive_no, Review.step == Step.TOWNSHIP_REVIEW.value
+        )
+    )
+    open_objections = await session.scalar(
+        select(func.count()).where(
+            Objection.archive_no == household.archive_no,
+            Objection.status == ObjectionStatus.OPEN.value,
+        )
+    )
+    relatives = await session.scalar(
+        select(func.count()).where(
+            Member.archive_no == household.archive_no, Member.active, Member.staff_relative
+        )
+    )
+    return {
+        "township_reviewers": frozenset(reviewers.all()),
+        "open_objections": int(open_objections or 0),
+        "county_visit_needed": bool(relatives),
+        "county_visited": household.county_visit_on is not None,
+    }
+
+
+# a step's own changes to the household, made once the state machine allows the step
+Effect = Callable[[AsyncSession, Household, dt.date], Awaitable[None]]
 
 
 async def apply_step(
@@ -105,10 +158,13 @@ async def apply_step(
     actor_role: str,
     now: dt.datetime,
     archive_after_days: int = ARCHIVE_AFTER_DAYS,
+    review_months: dict[ReviewClass, int] | None = None,
+    effect: Effect | None = None,
 ) -> Household:
     household = await household_in_scope(session, scope=scope, archive_no=archive_no)
     today = now.astimezone(CST).date()
     current = HouseholdStatus(household.status)
+    extra = await _approval_situation(session, household) if step is Step.APPROVE else {}
     target = next_status(
         current,
         step,
@@ -118,17 +174,30 @@ async def apply_step(
             notice_ends_on=household.notice_ends_on,
             status_since=household.status_changed_at.astimezone(CST).date(),
             archive_after_days=archive_after_days,
+            actor=actor,
+            **extra,
         ),
     )
     if step is Step.PUBLISH_NOTICE:
         household.notice_ends_on = notice_end(today)
     elif step is Step.APPROVE:
-        await _grant_benefit(session, household, actor=actor, today=today, reason="approved")
-    elif step in {Step.REJECT, Step.TERMINATE}:
-        # the people of a rejected or terminated household may be claimed elsewhere again
+        await _grant_benefit(
+            session,
+            household,
+            actor=actor,
+            today=today,
+            reason="approved",
+            review_months=review_months,
+        )
+        household.decided_on = today
+    if target in RELEASING:
+        # the people of a closed case may be claimed elsewhere again
         await session.execute(delete(IdClaim).where(IdClaim.archive_no == archive_no))
-    household.status = target.value
-    household.status_changed_at = now
+    if effect is not None:
+        await effect(session, household, today)
+    if target is not current:
+        household.status = target.value
+        household.status_changed_at = now
     household.updated_at = now
     session.add(
         Review(
@@ -171,7 +240,10 @@ async def record_objection(
         archive_no=archive_no, text=text.strip(), recorded_by=actor, created_at=now
     )
     session.add(objection)
-    await session.flush()
+    # a new version of the household: an approval racing this objection (which it
+    # would not have counted as open) finds its version gone and is a CONFLICT
+    household.updated_at = now
+    await flush_or_conflict(session)
     return objection
 
 
@@ -216,7 +288,7 @@ async def archive_due(
     due = {row.archive_no: row.status for row in rows.all()}
     if not due:
         return []
-    target = RULES[Step.ARCHIVE].target.value
+    target = HouseholdStatus.ARCHIVED.value
     moved = await session.execute(
         update(Household)
         .where(
@@ -254,6 +326,13 @@ async def archive_due(
     return archived
 
 
+def flag_for_review(household: Household, *, on: dt.date, reason: str) -> None:
+    """Due for re-review from `on` (never later than it was already due), and why."""
+    household.review_flag = f"{reason} ({on.isoformat()})"
+    if household.next_review_on is None or household.next_review_on > on:
+        household.next_review_on = on
+
+
 def regrant(
     session: AsyncSession,
     household: Household,
@@ -266,9 +345,7 @@ def regrant(
     """A new amount after a change: kept in the history, and the household flagged
     for re-review from that day (never later than it was already due)."""
     household.monthly_benefit = amount
-    household.review_flag = f"{reason} ({on.isoformat()})"
-    if household.next_review_on is None or household.next_review_on > on:
-        household.next_review_on = on
+    flag_for_review(household, on=on, reason=reason)
     session.add(
         BenefitHistory(
             archive_no=household.archive_no,

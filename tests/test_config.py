@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.config import load_settings, parse_stage_limits
+from gateway.config import load_settings, parse_review_months, parse_stage_limits
 
 
 def test_stage_limits_override_defaults() -> None:
@@ -46,4 +46,22 @@ def test_anchor_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> No
     assert (settings.anchor_every, settings.anchor_seconds) == (50, 2.5)
     monkeypatch.setenv("DIBAO_AUDIT_ANCHOR_SECONDS", "0")
     with pytest.raises(ValueError, match="seconds"):
+        load_settings()
+
+
+def test_review_intervals_default_to_57hao_and_take_a_local_scheme(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert parse_review_months("") == {"A": 12, "B": 6, "C": 6}
+    assert parse_review_months("C=3") == {"A": 12, "B": 6, "C": 3}
+    for bad in ("D=3", "A=0", "A=x", "A=36"):
+        with pytest.raises(ValueError, match=r"months|class"):
+            parse_review_months(bad)
+    monkeypatch.setenv("DIBAO_REVIEW_MONTHS", "A=12,B=6,C=3")
+    monkeypatch.setenv("DIBAO_GRADUAL_EXIT_MONTHS", "3")
+    settings = load_settings()
+    assert settings.review_months == {"A": 12, "B": 6, "C": 3}
+    assert settings.gradual_exit_months == 3
+    monkeypatch.setenv("DIBAO_GRADUAL_EXIT_MONTHS", "0")
+    with pytest.raises(ValueError, match="positive number of months"):
         load_settings()

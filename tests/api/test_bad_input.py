@@ -36,7 +36,7 @@ CHANGE = (
     "mutation($a: String!, $c: ChangeInput!) { reportChange(archiveNo: $a, change: $c) "
     "{ archiveNo } }"
 )
-REJECT = "mutation($a: String!, $r: String!) { rejectApplication(archiveNo: $a, reason: $r) { archiveNo } }"
+REJECT = "mutation($a: String!, $r: String!) { rejectApplication(archiveNo: $a, reasons: [OTHER], text: $r) { archiveNo } }"
 SQL = "'; DROP TABLE households; --"
 SCRIPT = "<script>alert(1)</script>"
 

@@ -98,7 +98,7 @@ class Server:
 async def workload(
     server: Server,
     tokens: dict[str, str],
-    active: list[str],
+    active: dict[str, str],  # archive number -> a member's id
     ack: Acknowledged,
     stop: asyncio.Event,
 ) -> None:
@@ -124,16 +124,17 @@ async def workload(
                 token, query, variables = tokens["caseworker"], ACCEPT, {"a": rng.choice(pending)}
             elif kind == "change" and active:
                 income = f"{rng.randint(0, 900)}.{rng.randint(0, 99):02d}"
+                archive_no = rng.choice(sorted(active))
                 change = {
                     "kind": "INCOME",
                     "reason": "月收入变化",
-                    "memberPosition": 1,
+                    "memberId": active[archive_no],
                     "monthlyIncome": income,
                 }
                 token, query, variables = (
                     tokens["caseworker"],
                     CHANGE,
-                    {"a": rng.choice(active), "c": change},
+                    {"a": archive_no, "c": change},
                 )
             elif kind == "pay":
                 token, query, variables = tokens["finance"], PAY, {"p": rng.choice(periods)}
@@ -179,16 +180,19 @@ async def test_sigkill_loses_no_acknowledged_write(
         "finance": await issue_token(runtime, "finance_officer", "220183", principal="crash-fin"),
     }
     async with runtime.sessions() as session:
-        active = list(
-            (
-                await session.scalars(
-                    select(Household.archive_no).where(
-                        Household.village_code.startswith(CASEWORKER_TOWNSHIP),
-                        Household.status == HouseholdStatus.ACTIVE.value,
-                    )
-                )
-            ).all()
-        )
+        # each active household of the township, and the id of its first member
+        heads: dict[str, str] = {}
+        for archive_no, member_id in await session.execute(
+            select(Member.archive_no, Member.id)
+            .join(Household, Household.archive_no == Member.archive_no)
+            .where(
+                Household.village_code.startswith(CASEWORKER_TOWNSHIP),
+                Household.status == HouseholdStatus.ACTIVE.value,
+            )
+            .order_by(Member.archive_no, Member.position)
+        ):
+            heads.setdefault(archive_no, member_id)
+        active = heads
     server = Server(settings)
     ack = Acknowledged()
     stop = asyncio.Event()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from domain.enums import Area, HouseholdStatus
 from gateway.cli import DEMO_HOUSEHOLDS, DEMO_SCOPES, DEMO_SEED
 from gateway.runtime import Runtime
@@ -27,3 +29,28 @@ async def test_every_state_on_both_tracks_in_the_demo_caseworkers_township(
             if body["data"]["households"]["totalCount"] < 1:
                 missing.append((status.value, area.value))
     assert missing == []
+
+
+async def test_the_demo_township_shows_an_open_objection_and_a_check_due(
+    api: Api, runtime: Runtime
+) -> None:
+    await seed(runtime.engine, runtime.cipher, households=DEMO_HOUSEHOLDS, seed=DEMO_SEED)
+    scope = DEMO_SCOPES[next(r for r in DEMO_SCOPES if r.value == "caseworker")]
+    token = await issue_token(runtime, "caseworker", scope)
+    notices = await api.gql(
+        token,
+        "{ households(status: [NOTICE], first: 50) { edges { node { objections { status } } } } }",
+    )
+    statuses = [
+        o["status"]
+        for edge in notices["data"]["households"]["edges"]
+        for o in edge["node"]["objections"]
+    ]
+    assert "OPEN" in statuses
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    due = await api.gql(
+        token,
+        "query($b: Date!) { dueForReview(before: $b) { edges { node { archiveNo } } } }",
+        {"b": today},
+    )
+    assert due["data"]["dueForReview"]["edges"]

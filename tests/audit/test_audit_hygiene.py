@@ -18,7 +18,7 @@ from tests.helpers import CASEWORKER_TOWNSHIP, id_number, issue_token, load_regi
 
 REJECT = (
     "mutation Reject($a: String!, $r: String!) "
-    "{ rejectApplication(archiveNo: $a, reason: $r) { archiveNo } }"
+    "{ rejectApplication(archiveNo: $a, reasons: [OTHER], text: $r) { archiveNo } }"
 )
 ARCHIVE = "220183100001-2026-000001"
 STATUS = "query($region: String) { households(first: 1, region: $region) { totalCount } }"

@@ -26,19 +26,43 @@ OPEN = Situation(today=TODAY, notice_ends_on=TODAY, status_since=TODAY - dt.time
 
 LEGAL = {
     (S.DRAFT, Step.SUBMIT): S.SUBMITTED,
+    (S.SUBMITTED, Step.RETURN_FOR_CORRECTION): S.AWAITING_CORRECTION,
+    (S.AWAITING_CORRECTION, Step.RESUBMIT): S.SUBMITTED,
     (S.SUBMITTED, Step.ACCEPT): S.ACCEPTED,
     (S.ACCEPTED, Step.INVESTIGATE): S.INVESTIGATED,
     (S.INVESTIGATED, Step.TOWNSHIP_REVIEW): S.TOWNSHIP_REVIEWED,
     (S.TOWNSHIP_REVIEWED, Step.PUBLISH_NOTICE): S.NOTICE,
+    (S.NOTICE, Step.DISMISS_OBJECTION): S.NOTICE,
+    (S.NOTICE, Step.UPHOLD_OBJECTION): S.INVESTIGATED,
+    (S.TOWNSHIP_REVIEWED, Step.COUNTY_VISIT): S.TOWNSHIP_REVIEWED,
+    (S.NOTICE, Step.COUNTY_VISIT): S.NOTICE,
     (S.NOTICE, Step.APPROVE): S.APPROVED,
+    # refusal without a notice: only cases proposed for approval are posted
+    (S.ACCEPTED, Step.REJECT): S.REJECTED,
+    (S.INVESTIGATED, Step.REJECT): S.REJECTED,
+    (S.TOWNSHIP_REVIEWED, Step.REJECT): S.REJECTED,
     (S.NOTICE, Step.REJECT): S.REJECTED,
+    (S.SUBMITTED, Step.WITHDRAW): S.WITHDRAWN,
+    (S.AWAITING_CORRECTION, Step.WITHDRAW): S.WITHDRAWN,
+    (S.ACCEPTED, Step.WITHDRAW): S.WITHDRAWN,
+    (S.INVESTIGATED, Step.WITHDRAW): S.WITHDRAWN,
+    (S.TOWNSHIP_REVIEWED, Step.WITHDRAW): S.WITHDRAWN,
+    (S.NOTICE, Step.WITHDRAW): S.WITHDRAWN,
     (S.APPROVED, Step.ACTIVATE): S.ACTIVE,
     (S.ACTIVE, Step.SUSPEND): S.SUSPENDED,
     (S.SUSPENDED, Step.RESUME): S.ACTIVE,
+    (S.ACTIVE, Step.COMPLETE_REVIEW): S.ACTIVE,
+    (S.SUSPENDED, Step.COMPLETE_REVIEW): S.SUSPENDED,
+    (S.ACTIVE, Step.ENTER_GRADUAL_EXIT): S.GRADUAL_EXIT,
+    (S.ACTIVE, Step.PROPOSE_TERMINATION): S.ACTIVE,
+    (S.SUSPENDED, Step.PROPOSE_TERMINATION): S.SUSPENDED,
+    (S.GRADUAL_EXIT, Step.PROPOSE_TERMINATION): S.GRADUAL_EXIT,
     (S.ACTIVE, Step.TERMINATE): S.TERMINATED,
     (S.SUSPENDED, Step.TERMINATE): S.TERMINATED,
+    (S.GRADUAL_EXIT, Step.TERMINATE): S.TERMINATED,
     (S.TERMINATED, Step.ARCHIVE): S.ARCHIVED,
     (S.REJECTED, Step.ARCHIVE): S.ARCHIVED,
+    (S.WITHDRAWN, Step.ARCHIVE): S.ARCHIVED,
 }
 
 
@@ -56,11 +80,13 @@ def test_every_step_from_every_status(status: S, step: Step) -> None:
 
 
 def test_the_table_is_exactly_the_legal_set() -> None:
-    table = {(src, step): rule.target for step, rule in RULES.items() for src in rule.sources}
+    table = {
+        (src, step): rule.target or src for step, rule in RULES.items() for src in rule.sources
+    }
     assert table == LEGAL
 
 
-@pytest.mark.parametrize("step", [Step.REJECT, Step.SUSPEND, Step.RESUME, Step.TERMINATE])
+@pytest.mark.parametrize("step", [s for s, rule in RULES.items() if rule.reason_required])
 @pytest.mark.parametrize("reason", [None, "", "   "])
 def test_reasons_are_required(step: Step, reason: str | None) -> None:
     source = next(iter(RULES[step].sources))
@@ -82,6 +108,33 @@ def test_notice_cannot_be_cut_short() -> None:
     )
     with pytest.raises(Conflict):
         next_status(S.NOTICE, Step.REJECT, reason="x", situation=Situation(TODAY, None))
+    # before the notice there is no notice to wait for
+    assert (
+        next_status(S.INVESTIGATED, Step.REJECT, reason="x", situation=Situation(TODAY, None))
+        is S.REJECTED
+    )
+
+
+def test_approval_keeps_the_chain_separate() -> None:
+    ends = TODAY
+
+    def approve(**situation: object) -> S:
+        return next_status(
+            S.NOTICE,
+            Step.APPROVE,
+            reason=None,
+            situation=Situation(TODAY, ends, actor="li", **situation),  # type: ignore[arg-type]
+        )
+
+    assert approve() is S.APPROVED
+    with pytest.raises(Conflict, match="objection"):
+        approve(open_objections=1)
+    with pytest.raises(Conflict, match="recorded by you"):
+        approve(township_reviewers=frozenset({"li"}))
+    assert approve(township_reviewers=frozenset({"zhang"})) is S.APPROVED
+    with pytest.raises(Conflict, match="relative of staff"):
+        approve(county_visit_needed=True)
+    assert approve(county_visit_needed=True, county_visited=True) is S.APPROVED
 
 
 def test_archiving_waits_for_the_configured_period() -> None:
@@ -110,7 +163,10 @@ def test_review_class_follows_the_household_situation() -> None:
 
 
 def test_review_dates() -> None:
-    assert next_review(dt.date(2026, 1, 31), ReviewClass.C) == dt.date(2026, 4, 30)
+    # 57号 by default: yearly, half-yearly where someone able to work has irregular income
+    assert next_review(dt.date(2026, 1, 31), ReviewClass.C) == dt.date(2026, 7, 31)
     assert next_review(dt.date(2026, 8, 31), ReviewClass.B) == dt.date(2027, 2, 28)
+    local = {ReviewClass.A: 12, ReviewClass.B: 6, ReviewClass.C: 3}
+    assert next_review(dt.date(2026, 1, 31), ReviewClass.C, local) == dt.date(2026, 4, 30)
     assert next_review(dt.date(2024, 2, 29), ReviewClass.A) == dt.date(2025, 2, 28)
     assert add_months(dt.date(2026, 11, 15), 3) == dt.date(2027, 2, 15)

@@ -25,16 +25,25 @@ from tests.workflow.test_standards_timeliness import active_household
 CHANGE = """
 mutation($a: String!, $c: ChangeInput!) {
   reportChange(archiveNo: $a, change: $c) {
-    monthlyBenefit members { relation monthlyIncome } changes { kind before after reason reportedBy }
+    monthlyBenefit status members { id relation monthlyIncome }
+    changes { kind before after reason reportedBy }
   }
 }
 """
+MEMBERS = "query($a: String!) { household(archiveNo: $a) { members { id relation } } }"
+
+
+async def member_ids(api: Api, token: str, archive: str) -> list[str]:
+    """The household's current members' ids, in the order they were listed."""
+    body = await api.gql(token, MEMBERS, {"a": archive})
+    return [m["id"] for m in body["data"]["household"]["members"]]
 
 
 async def test_income_member_and_address_changes(api: Api, runtime: Runtime) -> None:
     await load_regions(runtime)
     archive, _ = await active_household(api, runtime)
     worker = await issue_token(runtime, "caseworker", CASEWORKER_TOWNSHIP, principal="cw-wu")
+    head, spouse = await member_ids(api, worker, archive)
     raised = ok(
         await api.gql(
             worker,
@@ -44,7 +53,7 @@ async def test_income_member_and_address_changes(api: Api, runtime: Runtime) -> 
                 "c": {
                     "kind": "INCOME",
                     "reason": "找到零工",
-                    "memberPosition": 0,
+                    "memberId": head,
                     "monthlyIncome": "300.00",
                 },
             },
@@ -54,8 +63,8 @@ async def test_income_member_and_address_changes(api: Api, runtime: Runtime) -> 
     assert Decimal(raised["monthlyBenefit"]) == URBAN_STANDARD * 2 - Decimal("400.00")
     assert raised["changes"][-1] == {
         "kind": "INCOME",
-        "before": {"member": 0, "monthly_income": "0.00"},
-        "after": {"member": 0, "monthly_income": "300.00"},
+        "before": {"member": head, "monthly_income": "0.00"},
+        "after": {"member": head, "monthly_income": "300.00"},
         "reason": "找到零工",
         "reportedBy": "cw-wu",
     }
@@ -82,11 +91,12 @@ async def test_income_member_and_address_changes(api: Api, runtime: Runtime) -> 
         await api.gql(
             worker,
             CHANGE,
-            {"a": archive, "c": {"kind": "DEATH", "reason": "病故", "memberPosition": 1}},
+            {"a": archive, "c": {"kind": "DEATH", "reason": "病故", "memberId": spouse}},
         ),
         "reportChange",
     )
     assert len(left["members"]) == 2
+    assert spouse not in [m["id"] for m in left["members"]]
     moved = ok(
         await api.gql(
             worker,
@@ -96,7 +106,7 @@ async def test_income_member_and_address_changes(api: Api, runtime: Runtime) -> 
         "reportChange",
     )
     assert [c["kind"] for c in moved["changes"]] == ["INCOME", "MEMBER_JOINED", "DEATH", "ADDRESS"]
-    assert "王小宝" not in str(moved["changes"])  # history names positions, never people
+    assert "王小宝" not in str(moved["changes"])  # history names member ids, never people
     flagged = await api.gql(
         worker,
         "query($b: Date!) { dueForReview(before: $b) { edges { node { archiveNo } } } }",
@@ -139,10 +149,11 @@ async def test_a_joining_member_held_elsewhere_is_a_conflict(api: Api, runtime: 
         {"a": mine},
     )
     assert unchanged["data"]["household"] == {"members": [{"relation": "HEAD"}], "changes": []}
+    [only] = await member_ids(api, worker, mine)
     last = await api.gql(
         worker,
         CHANGE,
-        {"a": mine, "c": {"kind": "MEMBER_LEFT", "reason": "x", "memberPosition": 0}},
+        {"a": mine, "c": {"kind": "MEMBER_LEFT", "reason": "x", "memberId": only}},
     )
     assert last["errors"][0]["extensions"]["code"] == "CONFLICT"
 

@@ -11,6 +11,7 @@ import pytest
 
 from audit.chain import verify
 from domain.enums import Area
+from domain.workflow import REVIEW_MONTHS, ReviewClass
 from gateway.runtime import Runtime
 from store.regions_data import STANDARDS
 from store.types import utcnow
@@ -33,12 +34,23 @@ TOWNSHIP = f'mutation($a: String!) {{ reviewInTownship(archiveNo: $a, opinion: "
 NOTICE = f"mutation($a: String!) {{ publishNotice(archiveNo: $a) {{ {FIELDS} }} }}"
 OBJECTION = f'mutation($a: String!) {{ recordObjection(archiveNo: $a, text: "邻居反映有车辆") {{ {FIELDS} }} }}'
 APPROVE = f'mutation($a: String!) {{ approveApplication(archiveNo: $a, reason: "符合条件") {{ {FIELDS} }} }}'
-REJECT = f'mutation($a: String!) {{ rejectApplication(archiveNo: $a, reason: "收入超标") {{ {FIELDS} }} }}'
+REJECT = (
+    "mutation($a: String!) { rejectApplication(archiveNo: $a, reasons: [INCOME_ABOVE_LINE], "
+    f'text: "收入超标") {{ {FIELDS} rejectionReasons decidedOn }} }}'
+)
 ACTIVATE = f"mutation($a: String!) {{ activateHousehold(archiveNo: $a) {{ {FIELDS} }} }}"
 SUSPEND = f"mutation($a: String!, $r: String!) {{ suspendHousehold(archiveNo: $a, reason: $r) {{ {FIELDS} }} }}"
 RESUME = f"mutation($a: String!, $r: String!) {{ resumeHousehold(archiveNo: $a, reason: $r) {{ {FIELDS} }} }}"
-TERMINATE = f"mutation($a: String!, $r: String!) {{ terminateHousehold(archiveNo: $a, reason: $r) {{ {FIELDS} }} }}"
+TERMINATE = f"mutation($a: String!, $r: String!) {{ terminateHousehold(archiveNo: $a, reason: INCOME_ABOVE_LINE, text: $r) {{ {FIELDS} terminationReason }} }}"
 ARCHIVE = f"mutation($a: String!) {{ archiveHousehold(archiveNo: $a) {{ {FIELDS} }} }}"
+OBJECTIONS = (
+    "query($a: String!) { household(archiveNo: $a) "
+    "{ objections { id status resolution resolvedBy } } }"
+)
+DISMISS = (
+    "mutation($a: String!, $o: ID!, $r: String!) "
+    "{ dismissObjection(archiveNo: $a, objectionId: $o, reasons: $r) { status } }"
+)
 HISTORY = (
     "query($a: String!) { household(archiveNo: $a) { objections { text recordedBy } "
     "benefitHistory { amount effectiveFrom reason } } }"
@@ -104,6 +116,17 @@ async def test_the_whole_chain_by_the_right_roles(api: Api, runtime: Runtime) ->
     )  # not the township's call
 
     later(runtime, 7)
+    blocked = await api.gql(reviewer, APPROVE, {"a": archive})
+    assert code(blocked) == "CONFLICT"
+    assert "objection" in blocked["errors"][0]["message"]
+    [objection] = (await api.gql(reviewer, OBJECTIONS, {"a": archive}))["data"]["household"][
+        "objections"
+    ]
+    assert objection["status"] == "OPEN"
+    dismissed = await api.gql(
+        reviewer, DISMISS, {"a": archive, "o": objection["id"], "r": "经核实，车辆为借用"}
+    )
+    assert ok(dismissed, "dismissObjection")["status"] == "NOTICE"
     approved = ok(await api.gql(reviewer, APPROVE, {"a": archive}), "approveApplication")
     assert approved["status"] == "APPROVED"
     # (standard - per-capita income) x members = standard x 2 - (0 + 100), exactly
@@ -119,6 +142,7 @@ async def test_the_whole_chain_by_the_right_roles(api: Api, runtime: Runtime) ->
         ("INVESTIGATE", "ACCEPTED", "INVESTIGATED"),
         ("TOWNSHIP_REVIEW", "INVESTIGATED", "TOWNSHIP_REVIEWED"),
         ("PUBLISH_NOTICE", "TOWNSHIP_REVIEWED", "NOTICE"),
+        ("DISMISS_OBJECTION", "NOTICE", "NOTICE"),
         ("APPROVE", "NOTICE", "APPROVED"),
         ("ACTIVATE", "APPROVED", "ACTIVE"),
     ]
@@ -159,7 +183,7 @@ async def test_the_whole_chain_by_the_right_roles(api: Api, runtime: Runtime) ->
         "query($a: String!) { household(archiveNo: $a) { status reviews { step } } }",
         {"a": archive},
     )
-    assert len(again["data"]["household"]["reviews"]) == 11
+    assert len(again["data"]["household"]["reviews"]) == 12
     # an archived household is not paid again
     next_period = f"{runtime.clock():%Y-%m}"
     later_batch = await api.gql(finance, GENERATE, {"c": "220183", "p": next_period})
@@ -212,7 +236,7 @@ async def test_due_for_review(api: Api, runtime: Runtime) -> None:
     later(runtime, 7)
     approved = ok(await api.gql(reviewer, APPROVE, {"a": archive}), "approveApplication")
     ok(await api.gql(reviewer, ACTIVATE, {"a": archive}), "activateHousehold")
-    months = {"A": 12, "B": 6, "C": 3}[approved["reviewClass"]]
+    months = REVIEW_MONTHS[ReviewClass(approved["reviewClass"])]
     soon = (dt.date.today() + dt.timedelta(days=30)).isoformat()
     assert nodes(ok(await api.gql(reviewer, DUE, {"b": soon}), "dueForReview")) == []
     due_date = (dt.date.today() + dt.timedelta(days=7 + months * 31 + 1)).isoformat()

@@ -1,0 +1,279 @@
+"""The steps of the review chain that carry more than a status: refusal with coded
+reasons, correction (补正), withdrawal, decided objections, the county's own visit,
+termination proposed and decided (re-checks and gradual exits: store/rechecks.py).
+
+Each goes through `apply_step` (store/workflow.py): the same region-scoped load,
+the same state machine, one review row per step, the version check.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.enums import ObjectionStatus, RejectionReason, TerminationReason
+from domain.errors import Conflict, NotFound
+from domain.workflow import Step
+from store.models import Household, Objection
+from store.workflow import apply_step, household_in_scope
+
+
+async def reject(
+    session: AsyncSession,
+    *,
+    archive_no: str,
+    scope: str,
+    reasons: Sequence[RejectionReason],
+    text: str,
+    actor: str,
+    actor_role: str,
+    now: dt.datetime,
+) -> Household:
+    codes = sorted({r.value for r in reasons})
+
+    async def decided(_: AsyncSession, household: Household, today: dt.date) -> None:
+        household.decided_on = today
+        household.closing_reasons = {"step": Step.REJECT.value, "reasons": codes}
+
+    return await apply_step(
+        session,
+        archive_no=archive_no,
+        scope=scope,
+        step=Step.REJECT,
+        reason=text,
+        details={"reasons": codes},
+        actor=actor,
+        actor_role=actor_role,
+        now=now,
+        effect=decided,
+    )
+
+
+async def return_for_correction(
+    session: AsyncSession,
+    *,
+    archive_no: str,
+    scope: str,
+    missing: Sequence[str],
+    actor: str,
+    actor_role: str,
+    now: dt.datetime,
+) -> Household:
+    listed = list(missing)
+
+    async def waiting(_: AsyncSession, household: Household, today: dt.date) -> None:
+        household.missing_materials = listed
+
+    return await apply_step(
+        session,
+        archive_no=archive_no,
+        scope=scope,
+        step=Step.RETURN_FOR_CORRECTION,
+        reason=None,
+        details={"missing": listed},
+        actor=actor,
+        actor_role=actor_role,
+        now=now,
+        effect=waiting,
+    )
+
+
+async def resubmit(
+    session: AsyncSession,
+    *,
+    archive_no: str,
+    scope: str,
+    actor: str,
+    actor_role: str,
+    now: dt.datetime,
+) -> Household:
+    async def complete(_: AsyncSession, household: Household, today: dt.date) -> None:
+        household.missing_materials = None
+
+    return await apply_step(
+        session,
+        archive_no=archive_no,
+        scope=scope,
+        step=Step.RESUBMIT,
+        reason=None,
+        details=None,
+        actor=actor,
+        actor_role=actor_role,
+        now=now,
+        effect=complete,
+    )
+
+
+async def withdraw(
+    session: AsyncSession,
+    *,
+    archive_no: str,
+    scope: str,
+    reason: str,
+    actor: str,
+    actor_role: str,
+    now: dt.datetime,
+) -> Household:
+    """The applicant withdraws before a decision: the ID numbers are free again."""
+    return await apply_step(
+        session,
+        archive_no=archive_no,
+        scope=scope,
+        step=Step.WITHDRAW,
+        reason=reason,
+        details=None,
+        actor=actor,
+        actor_role=actor_role,
+        now=now,
+    )
+
+
+async def _open_objection(
+    session: AsyncSession, *, archive_no: str, objection_id: str
+) -> Objection:
+    objection = await session.scalar(
+        select(Objection).where(Objection.id == objection_id, Objection.archive_no == archive_no)
+    )
+    if objection is None:
+        raise NotFound("objectionId: no such objection on this household", field="objectionId")
+    if objection.status != ObjectionStatus.OPEN.value:
+        raise Conflict(
+            f"objection: it is {objection.status}; only an OPEN objection is decided",
+            field="objectionId",
+        )
+    return objection
+
+
+async def decide_objection(
+    session: AsyncSession,
+    *,
+    archive_no: str,
+    scope: str,
+    objection_id: str,
+    uphold: bool,
+    reasons: str,
+    actor: str,
+    actor_role: str,
+    now: dt.datetime,
+) -> Household:
+    """Dismiss one open objection (the notice goes on), or uphold it: every open
+    objection of the case is then upheld and the case goes back to INVESTIGATED,
+    to be investigated, reviewed by the township and posted again."""
+    await household_in_scope(session, scope=scope, archive_no=archive_no)
+    objection = await _open_objection(session, archive_no=archive_no, objection_id=objection_id)
+    closing = ObjectionStatus.UPHELD if uphold else ObjectionStatus.DISMISSED
+
+    async def close(session: AsyncSession, household: Household, today: dt.date) -> None:
+        stmt = update(Objection).where(Objection.archive_no == archive_no)
+        if uphold:
+            stmt = stmt.where(Objection.status == ObjectionStatus.OPEN.value)
+            household.notice_ends_on = None  # a new notice follows the new review
+        else:
+            stmt = stmt.where(Objection.id == objection.id)
+        await session.execute(
+            stmt.values(
+                status=closing.value, resolution=reasons.strip(), resolved_by=actor, resolved_at=now
+            ).execution_options(synchronize_session="fetch")
+        )
+
+    return await apply_step(
+        session,
+        archive_no=archive_no,
+        scope=scope,
+        step=Step.UPHOLD_OBJECTION if uphold else Step.DISMISS_OBJECTION,
+        reason=reasons,
+        details={"objection": objection.id},
+        actor=actor,
+        actor_role=actor_role,
+        now=now,
+        effect=close,
+    )
+
+
+async def county_visit(
+    session: AsyncSession,
+    *,
+    archive_no: str,
+    scope: str,
+    findings: str,
+    actor: str,
+    actor_role: str,
+    now: dt.datetime,
+) -> Household:
+    async def visited(_: AsyncSession, household: Household, today: dt.date) -> None:
+        household.county_visit_on = today
+
+    return await apply_step(
+        session,
+        archive_no=archive_no,
+        scope=scope,
+        step=Step.COUNTY_VISIT,
+        reason=findings,
+        details=None,
+        actor=actor,
+        actor_role=actor_role,
+        now=now,
+        effect=visited,
+    )
+
+
+async def propose_termination(
+    session: AsyncSession,
+    *,
+    archive_no: str,
+    scope: str,
+    reason: TerminationReason,
+    text: str,
+    actor: str,
+    actor_role: str,
+    now: dt.datetime,
+) -> Household:
+    async def proposed(_: AsyncSession, household: Household, today: dt.date) -> None:
+        household.termination_proposal = reason.value
+
+    return await apply_step(
+        session,
+        archive_no=archive_no,
+        scope=scope,
+        step=Step.PROPOSE_TERMINATION,
+        reason=text,
+        details={"reasons": [reason.value]},
+        actor=actor,
+        actor_role=actor_role,
+        now=now,
+        effect=proposed,
+    )
+
+
+async def terminate(
+    session: AsyncSession,
+    *,
+    archive_no: str,
+    scope: str,
+    reason: TerminationReason,
+    text: str,
+    actor: str,
+    actor_role: str,
+    now: dt.datetime,
+) -> Household:
+    async def ended(_: AsyncSession, household: Household, today: dt.date) -> None:
+        household.decided_on = today
+        household.closing_reasons = {"step": Step.TERMINATE.value, "reasons": [reason.value]}
+        household.termination_proposal = None
+        household.gradual_exit_until = None
+
+    return await apply_step(
+        session,
+        archive_no=archive_no,
+        scope=scope,
+        step=Step.TERMINATE,
+        reason=text,
+        details={"reasons": [reason.value]},
+        actor=actor,
+        actor_role=actor_role,
+        now=now,
+        effect=ended,
+    )
