@@ -173,7 +173,7 @@ GRADUAL_EXIT_MONTHS = 6  # a household above the line keeps its benefit this lon
 @dataclass(frozen=True, slots=True)
 class MemberSituation:
     age: int
-    disabled: bool
+    disabled: bool  # severely (grade 1-2): not expected to work; the seed and service agree
     seriously_ill: bool
     student: bool
     has_income: bool

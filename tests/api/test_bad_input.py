@@ -404,7 +404,7 @@ CASES = [
         js({"query": REJECT, "variables": {"a": ARCHIVE, "r": "不符合" * 700}}),
         200,
         "BAD_USER_INPUT",
-        "reason",
+        "text",
     ),
     Case(
         "objection too long, written into the document",
