@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import itertools
 from decimal import Decimal
@@ -236,3 +237,8 @@ async def test_candidates_are_paged_in_sql(api: Api, runtime: Runtime) -> None:
     assert too_many["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "first"}
     forged = await api.gql(reviewer, PAGE, {"after": "bm90IGEgY3Vyc29y"})
     assert forged["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "after"}
+    # shaped like a cursor, but of another kind, or placed at something not an archive
+    for raw in (f"h:{both}:1", "d:220183:1"):
+        cursor = base64.urlsafe_b64encode(raw.encode()).decode()
+        forged = await api.gql(reviewer, PAGE, {"after": cursor})
+        assert forged["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "after"}
