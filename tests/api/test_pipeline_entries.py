@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import time
+import types
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -239,3 +240,17 @@ async def test_each_exit_leaves_exactly_one_entry(
     assert 0 <= last["duration_ms"] <= elapsed_ms
     async with pipeline.runtime.sessions() as session:
         assert (await verify(session, pipeline.runtime.cipher.keys)).ok
+
+
+async def test_the_entry_records_the_request_duration_in_milliseconds(pipeline: Pipeline) -> None:
+    """The pipeline's own clock, read where the request starts and where its entry is
+    written: a quarter of a second between them is 250 ms in the entry."""
+    readings = iter([100.0, 100.25])
+    clock = types.SimpleNamespace(perf_counter=lambda: next(readings))
+    before = len(await entries(pipeline.runtime))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("gateway.endpoint.time", clock)
+        response = await pipeline.post(json=QUERY)
+    assert response.status_code == 200, response.text
+    [entry] = (await entries(pipeline.runtime))[before:]
+    assert entry["duration_ms"] == 250.0
