@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 import time
 import types
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -205,6 +206,13 @@ EXITS: list[tuple[Exit, int, str, str | None, bool]] = [
 ]
 
 
+LOGGED: dict[Exit, str] = {
+    _escapes_the_handler: "request failed before it could be answered",
+    _escapes_before_authentication: "request failed before it could be answered",
+    _database_unreachable: "database unavailable (ConnectionRefusedError)",
+}
+
+
 @pytest.mark.parametrize(
     ("exit_", "status", "outcome", "code", "known"),
     EXITS,
@@ -217,11 +225,17 @@ async def test_each_exit_leaves_exactly_one_entry(
     outcome: str,
     code: str | None,
     known: bool,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     before = len(await entries(pipeline.runtime))
     started = time.perf_counter()
-    response = await exit_(pipeline)
+    with caplog.at_level(logging.WARNING, logger="dibao.gateway"):
+        response = await exit_(pipeline)
     elapsed_ms = (time.perf_counter() - started) * 1000
+    # a failure is told to the operator in the log, by its kind and without its text
+    told = [r.getMessage() for r in caplog.records if r.name == "dibao.gateway"]
+    if exit_ in LOGGED:
+        assert any(LOGGED[exit_] in message for message in told), told
     assert response.status_code == status, response.text
     if code is not None:
         assert response.json()["errors"][0]["extensions"]["code"] == code
