@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 import time
+import types
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -204,6 +206,13 @@ EXITS: list[tuple[Exit, int, str, str | None, bool]] = [
 ]
 
 
+LOGGED: dict[Exit, str] = {
+    _escapes_the_handler: "request failed before it could be answered",
+    _escapes_before_authentication: "request failed before it could be answered",
+    _database_unreachable: "database unavailable (ConnectionRefusedError)",
+}
+
+
 @pytest.mark.parametrize(
     ("exit_", "status", "outcome", "code", "known"),
     EXITS,
@@ -216,11 +225,17 @@ async def test_each_exit_leaves_exactly_one_entry(
     outcome: str,
     code: str | None,
     known: bool,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     before = len(await entries(pipeline.runtime))
     started = time.perf_counter()
-    response = await exit_(pipeline)
+    with caplog.at_level(logging.WARNING, logger="dibao.gateway"):
+        response = await exit_(pipeline)
     elapsed_ms = (time.perf_counter() - started) * 1000
+    # a failure is told to the operator in the log, by its kind and without its text
+    told = [r.getMessage() for r in caplog.records if r.name == "dibao.gateway"]
+    if exit_ in LOGGED:
+        assert any(LOGGED[exit_] in message for message in told), told
     assert response.status_code == status, response.text
     if code is not None:
         assert response.json()["errors"][0]["extensions"]["code"] == code
@@ -239,3 +254,17 @@ async def test_each_exit_leaves_exactly_one_entry(
     assert 0 <= last["duration_ms"] <= elapsed_ms
     async with pipeline.runtime.sessions() as session:
         assert (await verify(session, pipeline.runtime.cipher.keys)).ok
+
+
+async def test_the_entry_records_the_request_duration_in_milliseconds(pipeline: Pipeline) -> None:
+    """The pipeline's own clock, read where the request starts and where its entry is
+    written: a quarter of a second between them is 250 ms in the entry."""
+    readings = iter([100.0, 100.25])
+    clock = types.SimpleNamespace(perf_counter=lambda: next(readings))
+    before = len(await entries(pipeline.runtime))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("gateway.endpoint.time", clock)
+        response = await pipeline.post(json=QUERY)
+    assert response.status_code == 200, response.text
+    [entry] = (await entries(pipeline.runtime))[before:]
+    assert entry["duration_ms"] == 250.0

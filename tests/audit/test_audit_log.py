@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import orjson
@@ -207,16 +208,21 @@ async def _repair_audit_inserts(runtime: Runtime) -> None:
             await conn.execute(text("DROP TRIGGER IF EXISTS audit_down"))
 
 
-async def test_no_data_leaves_when_the_entry_cannot_be_written(api: Api, runtime: Runtime) -> None:
+async def test_no_data_leaves_when_the_entry_cannot_be_written(
+    api: Api, runtime: Runtime, caplog: pytest.LogCaptureFixture
+) -> None:
     await load_regions(runtime)
     worker = await issue_token(runtime, "caseworker", CASEWORKER_TOWNSHIP)
     created = await api.gql(worker, SUBMIT, {"input": application()})
     archive = created["data"]["submitApplication"]["archiveNo"]
     await _break_audit_inserts(runtime)
     try:
-        await _answers_without_data(api, runtime, worker, archive)
+        with caplog.at_level(logging.ERROR, logger="dibao.gateway"):
+            await _answers_without_data(api, runtime, worker, archive)
     finally:
         await _repair_audit_inserts(runtime)
+    told = [r.getMessage() for r in caplog.records if r.name == "dibao.gateway"]
+    assert sum("audit write failed; answering without data" in m for m in told) == 2, told
     # and once the audit store is back, service resumes
     assert (await api.gql(worker, READ, {"a": archive}))["data"]["household"][
         "archiveNo"
@@ -317,7 +323,7 @@ async def test_after_a_failed_commit_the_next_entry_follows_the_committed_head(
 
 
 async def test_an_unreachable_audit_store_is_503_unavailable_without_data(
-    api: Api, runtime: Runtime
+    api: Api, runtime: Runtime, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The connection lost while the entry is written: the caller is told to retry (503,
     UNAVAILABLE, retry-after), and what the request read or wrote does not leave."""
@@ -331,8 +337,11 @@ async def test_an_unreachable_audit_store_is_503_unavailable_without_data(
             raise ConnectionResetError("injected fault")
 
         patch.setattr(AuditChain, "append", lost)
-        read = await api.post(worker, READ, {"a": archive})
-        write = await api.post(worker, SUBMIT, {"input": application()})
+        with caplog.at_level(logging.WARNING, logger="dibao.gateway"):
+            read = await api.post(worker, READ, {"a": archive})
+            write = await api.post(worker, SUBMIT, {"input": application()})
+    told = [r.getMessage() for r in caplog.records if r.name == "dibao.gateway"]
+    assert told.count("audit write failed: database unavailable (ConnectionResetError)") == 2
     for response in (read, write):
         assert response.status_code == 503
         assert response.headers["retry-after"] == "5"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import itertools
 from decimal import Decimal
@@ -232,7 +233,20 @@ async def test_candidates_are_paged_in_sql(api: Api, runtime: Runtime) -> None:
     paged = [s for s in statements if "row_number" in s.lower()]
     assert paged and all("LIMIT" in s.upper() for s in paged if "count(" not in s.lower())
 
+    # a page that holds exactly the groups left has no next page
+    whole = (await api.gql(reviewer, PAGE, {"first": len(groups)}))["data"]["duplicateCandidates"]
+    assert (len(nodes(whole)), whole["pageInfo"]["hasNextPage"]) == (len(groups), False)
+    # and a caller whose view holds none counts none
+    elsewhere = await issue_token(runtime, "county_reviewer", "520121")
+    empty = (await api.gql(elsewhere, PAGE, {"first": 2}))["data"]["duplicateCandidates"]
+    assert (empty["totalCount"], nodes(empty), empty["pageInfo"]["hasNextPage"]) == (0, [], False)
+
     too_many = await api.gql(reviewer, PAGE, {"first": 501})
     assert too_many["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "first"}
     forged = await api.gql(reviewer, PAGE, {"after": "bm90IGEgY3Vyc29y"})
     assert forged["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "after"}
+    # shaped like a cursor, but of another kind, or placed at something not an archive
+    for raw in (f"h:{both}:1", "d:220183:1"):
+        cursor = base64.urlsafe_b64encode(raw.encode()).decode()
+        forged = await api.gql(reviewer, PAGE, {"after": cursor})
+        assert forged["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "after"}
