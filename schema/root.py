@@ -18,8 +18,8 @@ from resolvers import duplicates as duplicate_resolvers
 from resolvers import households as household_resolvers
 from resolvers import payments as payment_resolvers
 from resolvers import standards as standard_resolvers
-from resolvers.admin import CredentialInfo, PolicyChange, PolicyRule
 from schema import input_types  # noqa: F401  # the resolvers' inputs, made GraphQL inputs
+from schema.admin import CredentialInfo, PolicyChange, PolicyRule
 from schema.audit_log import (
     ActivityBucket,
     AuditChainStatus,
@@ -30,7 +30,7 @@ from schema.audit_log import (
 from schema.connections import DuplicateCandidateConnection, HouseholdConnection
 from schema.errors import error_code
 from schema.finance import PaymentBatchResult, PaymentBatchSummary, StandardChange
-from schema.resolve import each, optional, returning
+from schema.resolve import described, each, optional, returning, served
 from schema.statistics import Statistics
 from schema.types import Household, Payment, RecipientCheck, Standard
 
@@ -38,7 +38,11 @@ from schema.types import Household, Payment, RecipientCheck, Standard
 @strawberry.type
 class Query:
     household: Household | None = strawberry.field(
-        resolver=returning(optional(Household.from_row), household_resolvers.household),
+        resolver=returning(
+            optional(Household.from_row),
+            household_resolvers.household,
+            archive_no=described("一户一号"),
+        ),
         description="One archive by its number, if in your region.",
     )
     households: HouseholdConnection | None = strawberry.field(
@@ -51,7 +55,8 @@ class Query:
     )
 
     policy_rules: list[PolicyRule] = strawberry.field(
-        resolver=admin.policy_rules, description="The access policy in force (secadmin)."
+        resolver=returning(each(PolicyRule.from_tuple), admin.policy_rules),
+        description="The access policy in force (secadmin).",
     )
     due_for_review: HouseholdConnection = strawberry.field(
         resolver=returning(HouseholdConnection.from_page, workflow.due_for_review),
@@ -82,7 +87,14 @@ class Query:
         description="A county's standards, with effective dates.",
     )
     audit_events: AuditEventConnection = strawberry.field(
-        resolver=returning(AuditEventConnection.from_page, audit_resolvers.audit_events),
+        resolver=returning(
+            AuditEventConnection.from_page,
+            audit_resolvers.audit_events,
+            looked_up_id_number=described(
+                "Entries that looked up or claimed this person (matched by blind "
+                "index; the number itself is never recorded, here or in this request's entry)."
+            ),
+        ),
         description="The audit log, newest first, filtered (auditor).",
     )
     audit_activity: list[ActivityBucket] = strawberry.field(
@@ -98,7 +110,8 @@ class Query:
         description="Size and head of the audit chain, and its last verification (auditor).",
     )
     credentials: list[CredentialInfo] = strawberry.field(
-        resolver=admin.credentials, description="Issued credentials, never tokens (sysadmin)."
+        resolver=returning(each(CredentialInfo.from_row), admin.credentials),
+        description="Issued credentials, never tokens (sysadmin).",
     )
 
 
@@ -161,11 +174,13 @@ class Mutation:
         description="Run a county's monthly batch: one payment per ACTIVE household (finance).",
     )
     record_disbursement: Payment = strawberry.field(
-        resolver=returning(Payment.from_row, payment_resolvers.record_disbursement),
+        resolver=returning(
+            Payment.from_row, payment_resolvers.record_disbursement, payment_id=strawberry.ID
+        ),
         description="Record what the bank did with a PENDING payment (finance).",
     )
     archive_due: list[str] = strawberry.field(
-        resolver=workflow.archive_due,
+        resolver=served(workflow.archive_due),
         description="Archive every terminated or rejected household past the period (county).",
     )
     report_change: Household = strawberry.field(
@@ -177,23 +192,28 @@ class Mutation:
         description="New local standard; recomputes, flags active households (county reviewer).",
     )
     grant_permission: PolicyChange = strawberry.field(
-        resolver=admin.grant_permission, description="Add a permission rule (secadmin)."
+        resolver=returning(PolicyChange.from_change, admin.grant_permission),
+        description="Add a permission rule (secadmin).",
     )
     revoke_permission: PolicyChange = strawberry.field(
-        resolver=admin.revoke_permission, description="Remove a permission rule (secadmin)."
+        resolver=returning(PolicyChange.from_change, admin.revoke_permission),
+        description="Remove a permission rule (secadmin).",
     )
     grant_role: PolicyChange = strawberry.field(
-        resolver=admin.grant_role, description="Let a role inherit another (secadmin)."
+        resolver=returning(PolicyChange.from_change, admin.grant_role),
+        description="Let a role inherit another (secadmin).",
     )
     revoke_role: PolicyChange = strawberry.field(
-        resolver=admin.revoke_role, description="Remove a role inheritance (secadmin)."
+        resolver=returning(PolicyChange.from_change, admin.revoke_role),
+        description="Remove a role inheritance (secadmin).",
     )
     verify_audit_chain: AuditVerificationRun = strawberry.field(
         resolver=returning(AuditVerificationRun.from_row, audit_resolvers.verify_audit_chain),
         description="Recompute the audit chain now and record the result (auditor).",
     )
     revoke_credential: CredentialInfo = strawberry.field(
-        resolver=admin.revoke_credential, description="Revoke a credential at once (sysadmin)."
+        resolver=returning(CredentialInfo.from_row, admin.revoke_credential, id=strawberry.ID),
+        description="Revoke a credential at once (sysadmin).",
     )
 
 

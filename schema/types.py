@@ -13,8 +13,8 @@ import strawberry
 from strawberry.scalars import JSON
 
 from domain.categories import MemberFacts, household_categories, member_categories
-from resolvers.context import Info
 from resolvers.households import Recipient
+from schema.context import Info
 from schema.enums import Area, Category, HouseholdStatus, PaymentStatus, Relation, Sex
 from store import models
 
