@@ -7,6 +7,7 @@ import datetime as dt
 import strawberry
 
 from resolvers import admin
+from schema.pricing import priced
 from store.models import Credential
 
 
@@ -50,7 +51,7 @@ class CredentialInfo:
     principal: str
     role: str
     region: str
-    fields: list[str] | None
+    fields: list[str] | None = strawberry.field(metadata=priced(bound=500))
     expires_at: dt.datetime
     revoked: bool
 

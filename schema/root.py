@@ -12,6 +12,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from audit.logsafe import describe
+from policies.bounds import MAX_PAGE, SCAN
 from resolvers import admin, applications, changes, timeliness, workflow
 from resolvers import audit_events as audit_resolvers
 from resolvers import duplicates as duplicate_resolvers
@@ -30,6 +31,7 @@ from schema.audit_log import (
 from schema.connections import DuplicateCandidateConnection, HouseholdConnection
 from schema.errors import error_code
 from schema.finance import PaymentBatchResult, PaymentBatchSummary, StandardChange
+from schema.pricing import priced
 from schema.resolve import described, each, optional, returning, served
 from schema.statistics import Statistics
 from schema.types import Household, Payment, RecipientCheck, Standard
@@ -37,6 +39,8 @@ from schema.types import Household, Payment, RecipientCheck, Standard
 
 @strawberry.type
 class Query:
+    # Each root field declares its cost beyond 1 (0: reads by key or by page, priced
+    # by its lists' bounds) and, for a list, its bound (schema/pricing.py).
     household: Household | None = strawberry.field(
         resolver=returning(
             optional(Household.from_row),
@@ -44,47 +48,59 @@ class Query:
             archive_no=described("一户一号"),
         ),
         description="One archive by its number, if in your region.",
+        metadata=priced(cost=0),
     )
     households: HouseholdConnection | None = strawberry.field(
         resolver=returning(HouseholdConnection.from_page, household_resolvers.households),
         description="Archives in your region, filtered and paged.",
+        metadata=priced(cost=0),
     )
     verify_recipient: RecipientCheck | None = strawberry.field(
         resolver=returning(RecipientCheck.from_answer, household_resolvers.verify_recipient),
         description="Whether a person is a current recipient; masked details only.",
+        metadata=priced(cost=0),
     )
 
     policy_rules: list[PolicyRule] = strawberry.field(
         resolver=returning(each(PolicyRule.from_tuple), admin.policy_rules),
         description="The access policy in force (secadmin).",
+        metadata=priced(bound=5000, cost=0),
     )
     due_for_review: HouseholdConnection = strawberry.field(
         resolver=returning(HouseholdConnection.from_page, workflow.due_for_review),
         description="Active households whose periodic re-review falls on or before a date.",
+        metadata=priced(cost=0),
     )
+    # one county's payments grouped by batch: a few per document
     payment_batches: list[PaymentBatchSummary] = strawberry.field(
         resolver=returning(
             each(PaymentBatchSummary.from_summary), payment_resolvers.payment_batches
         ),
         description="A county's payment batches, newest first, with totals per status.",
+        metadata=priced(bound=500, cost=20_000),
     )
     duplicate_candidates: DuplicateCandidateConnection = strawberry.field(
         resolver=returning(
             DuplicateCandidateConnection.from_page, duplicate_resolvers.duplicate_candidates
         ),
         description="ID numbers held by more than one pending or active household (reviewers).",
+        metadata=priced(cost=0),
     )
     overdue: HouseholdConnection = strawberry.field(
         resolver=returning(HouseholdConnection.from_page, timeliness.overdue),
         description="Households in a stage longer than its time limit (时效性).",
+        metadata=priced(cost=0),
     )
+    # aggregates over a whole scope cost SCAN (policies/bounds.py): one per document
     statistics: Statistics = strawberry.field(
         resolver=returning(Statistics.from_found, timeliness.statistics),
         description="Counts and amounts by track, status and category in your region.",
+        metadata=priced(cost=SCAN),
     )
     standards: list[Standard] = strawberry.field(
         resolver=returning(each(Standard.from_row), standard_resolvers.standards),
         description="A county's standards, with effective dates.",
+        metadata=priced(bound=100, cost=0),
     )
     audit_events: AuditEventConnection = strawberry.field(
         resolver=returning(
@@ -96,22 +112,27 @@ class Query:
             ),
         ),
         description="The audit log, newest first, filtered (auditor).",
+        metadata=priced(cost=0),
     )
     audit_activity: list[ActivityBucket] = strawberry.field(
         resolver=returning(each(ActivityBucket.from_row), audit_resolvers.audit_activity),
         description="Refused and failed requests over time, per principal or role (auditor).",
+        metadata=priced(bound=5000, cost=SCAN),
     )
     lookup_alerts: list[LookupAlert] = strawberry.field(
         resolver=returning(each(LookupAlert.from_tally), audit_resolvers.lookup_alerts),
         description="Credentials with runs of lookup misses or claim conflicts (auditor).",
+        metadata=priced(bound=5000, cost=SCAN),
     )
     audit_chain: AuditChainStatus = strawberry.field(
         resolver=returning(AuditChainStatus.from_status, audit_resolvers.audit_chain),
         description="Size and head of the audit chain, and its last verification (auditor).",
+        metadata=priced(cost=SCAN),
     )
     credentials: list[CredentialInfo] = strawberry.field(
         resolver=returning(each(CredentialInfo.from_row), admin.credentials),
         description="Issued credentials, never tokens (sysadmin).",
+        metadata=priced(bound=5000, cost=0),
     )
 
 
@@ -182,6 +203,7 @@ class Mutation:
     archive_due: list[str] = strawberry.field(
         resolver=served(workflow.archive_due),
         description="Archive every terminated or rejected household past the period (county).",
+        metadata=priced(bound=MAX_PAGE),
     )
     report_change: Household = strawberry.field(
         resolver=returning(Household.from_row, changes.report_change),

@@ -12,10 +12,12 @@ from decimal import Decimal
 import strawberry
 from strawberry.scalars import JSON
 
+from domain import bounds
 from domain.categories import MemberFacts, household_categories, member_categories
 from resolvers.households import Recipient
 from schema.context import Info
 from schema.enums import Area, Category, HouseholdStatus, PaymentStatus, Relation, Sex
+from schema.pricing import priced
 from store import models
 
 
@@ -80,7 +82,7 @@ class Member:
     def phone(self, info: Info) -> str | None:
         return self._open(info, "phone", self.row.phone_enc)
 
-    @strawberry.field
+    @strawberry.field(metadata=priced(bound=4))
     def categories(self, info: Info) -> list[Category]:
         return sorted(member_categories(_facts(self.row), info.context.today))
 
@@ -279,24 +281,27 @@ class Household:
         row = await info.context.loaders.regions.load(self.row.village_code)
         return None if row is None else Region.from_row(row)
 
-    @strawberry.field
+    @strawberry.field(metadata=priced(bound=bounds.MEMBERS))
     async def members(self, info: Info) -> list[Member]:
         rows = await info.context.loaders.members.load(self.archive_no)
         return [Member.from_row(r) for r in rows if r.active]
 
-    @strawberry.field
+    @strawberry.field(metadata=priced(bound=4))
     async def categories(self, info: Info) -> list[Category]:
         rows = await info.context.loaders.members.load(self.archive_no)
         facts = (_facts(r) for r in rows if r.active)
         return sorted(household_categories(facts, info.context.today))
 
-    @strawberry.field
+    @strawberry.field(metadata=priced(bound=bounds.REVIEWS))
     async def reviews(self, info: Info) -> list[Review]:
         return [
             Review.from_row(r) for r in await info.context.loaders.reviews.load(self.archive_no)
         ]
 
-    @strawberry.field(description="Objections raised during the public notice.")
+    @strawberry.field(
+        description="Objections raised during the public notice.",
+        metadata=priced(bound=bounds.OBJECTIONS),
+    )
     async def objections(self, info: Info) -> list[ObjectionRecord]:
         rows = await info.context.loaders.objections.load(self.archive_no)
         return [
@@ -305,7 +310,8 @@ class Household:
         ]
 
     @strawberry.field(
-        description="Every amount granted, oldest first (approval, changes, standards)."
+        description="Every amount granted, oldest first (approval, changes, standards).",
+        metadata=priced(bound=bounds.BENEFIT_HISTORY),
     )
     async def benefit_history(self, info: Info) -> list[BenefitChange]:
         rows = await info.context.loaders.benefits.load(self.archive_no)
@@ -319,22 +325,28 @@ class Household:
             for r in rows
         ]
 
-    @strawberry.field(description="Reported changes (动态管理), oldest first.")
+    @strawberry.field(
+        description="Reported changes (动态管理), oldest first.",
+        metadata=priced(bound=bounds.CHANGES),
+    )
     async def changes(self, info: Info) -> list[ChangeRecord]:
         rows = await info.context.loaders.changes.load(self.archive_no)
         return [ChangeRecord.from_row(r) for r in rows]
 
-    @strawberry.field(description="Timeliness (时效性): days spent in each stage so far.")
+    @strawberry.field(
+        description="Timeliness (时效性): days spent in each stage so far.",
+        metadata=priced(bound=20),
+    )
     async def stage_days(self, info: Info) -> list[StageTime]:
         rows = await info.context.loaders.reviews.load(self.archive_no)
         return stage_times(rows, info.context.now)
 
-    @strawberry.field
+    @strawberry.field(metadata=priced(bound=bounds.PAYMENTS))
     async def payments(self, info: Info) -> list[Payment]:
         rows = await info.context.loaders.payments.load(self.archive_no)
         return [Payment.from_row(r) for r in rows]
 
-    @strawberry.field
+    @strawberry.field(metadata=priced(bound=bounds.ASSETS))
     async def assets(self, info: Info) -> list[Asset]:
         return [Asset.from_row(r) for r in await info.context.loaders.assets.load(self.archive_no)]
 
