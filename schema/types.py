@@ -15,6 +15,13 @@ from strawberry.scalars import JSON
 from domain import bounds
 from domain.categories import MemberFacts, household_categories, member_categories
 from resolvers.households import Recipient
+from schema.columns import (
+    HOUSEHOLD_COLUMNS,
+    HOUSEHOLD_SECRETS,
+    MEMBER_COLUMNS,
+    MEMBER_SECRETS,
+    values,
+)
 from schema.context import Info
 from schema.enums import Area, Category, HouseholdStatus, PaymentStatus, Relation, Sex
 from schema.pricing import priced
@@ -54,33 +61,24 @@ class Member:
 
     @classmethod
     def from_row(cls, row: models.Member) -> Member:
-        return cls(
-            row=row,
-            relation=Relation(row.relation),
-            sex=Sex(row.sex),
-            birth_date=row.birth_date,
-            monthly_income=row.monthly_income,
-            disability_grade=row.disability_grade,
-            serious_illness=row.serious_illness,
-            student=row.student,
-        )
+        return cls(row=row, **values(MEMBER_COLUMNS, row))
 
-    def _open(self, info: Info, column: str, blob: bytes | None) -> str | None:
-        if blob is None:
-            return None
-        return info.context.cipher.decrypt(blob, table="members", column=column, row_id=self.row.id)
+    def _open(self, info: Info, field: str) -> str | None:
+        secret = MEMBER_SECRETS[field]
+        blob = getattr(self.row, secret.stored)
+        return secret.open(blob, getattr(self.row, secret.row_id), info.context.cipher)
 
     @strawberry.field
     def name(self, info: Info) -> str | None:
-        return self._open(info, "name", self.row.name_enc)
+        return self._open(info, "name")
 
     @strawberry.field(description="Resident ID number (GB 11643).")
     def id_number(self, info: Info) -> str | None:
-        return self._open(info, "id_number", self.row.id_number_enc)
+        return self._open(info, "id_number")
 
     @strawberry.field
     def phone(self, info: Info) -> str | None:
-        return self._open(info, "phone", self.row.phone_enc)
+        return self._open(info, "phone")
 
     @strawberry.field(metadata=priced(bound=4))
     def categories(self, info: Info) -> list[Category]:
@@ -251,30 +249,13 @@ class Household:
 
     @classmethod
     def from_row(cls, row: models.Household) -> Household:
-        return cls(
-            row=row,
-            archive_no=row.archive_no,
-            region_code=row.village_code,
-            area=Area(row.area),
-            status=HouseholdStatus(row.status),
-            address=row.address,
-            bank_name=row.bank_name,
-            monthly_benefit=row.monthly_benefit,
-            review_class=row.review_class,
-            applied_at=row.applied_at,
-            updated_at=row.updated_at,
-        )
+        return cls(row=row, **values(HOUSEHOLD_COLUMNS, row))
 
     @strawberry.field
     def bank_account(self, info: Info) -> str | None:
-        if self.row.bank_account_enc is None:
-            return None
-        return info.context.cipher.decrypt(
-            self.row.bank_account_enc,
-            table="households",
-            column="bank_account",
-            row_id=self.row.archive_no,
-        )
+        secret = HOUSEHOLD_SECRETS["bank_account"]
+        blob = getattr(self.row, secret.stored)
+        return secret.open(blob, getattr(self.row, secret.row_id), info.context.cipher)
 
     @strawberry.field
     async def region(self, info: Info) -> Region | None:
