@@ -7,9 +7,13 @@ resolvers/context.py and plain arguments, and return store rows, pages and
 dataclasses. The root field names the type, and what GraphQL says of an argument
 beyond its Python type (a description, the `ID` scalar) is declared next to it:
 
-    households = strawberry.field(
-        resolver=returning(HouseholdConnection.from_page, households.households,
-                           region=described("A region code prefix.")),
+    household: Household | None = strawberry.field(
+        resolver=returning(optional(Household.from_row), household_resolvers.household,
+                           archive_no=described("一户一号")),
+        ...)
+    record_disbursement: Payment = strawberry.field(
+        resolver=returning(Payment.from_row, payment_resolvers.record_disbursement,
+                           payment_id=strawberry.ID),
         ...)
 """
 
@@ -31,9 +35,10 @@ P = ParamSpec("P")
 R = TypeVar("R")
 T = TypeVar("T")
 
-# What a root field's argument may be declared as: its GraphQL description and so on
-# (`described`), or another type to serve it as (`strawberry.ID` for a plain `str`).
-Argument = StrawberryArgumentAnnotation | type | object
+# What a root field's argument may be declared as: a `strawberry.argument` (its
+# description and so on: `described`), or the type to serve it as (`strawberry.ID`
+# for a plain `str`).
+Argument = object
 
 
 def described(description: str) -> StrawberryArgumentAnnotation:
