@@ -24,7 +24,7 @@ from gateway import policy_sync
 from gateway.config import load_settings
 from gateway.runtime import Runtime
 from policies.engine import PolicyEngine
-from resolvers.context import Context
+from schema.context import GraphContext as Context
 from schema.root import build_schema
 
 PRINCIPAL = Principal(credential_id="bench", name="bench", role="county_reviewer", scope="")

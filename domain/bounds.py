@@ -1,6 +1,7 @@
 """How many rows a list returns: one source for the store, which reads no more than
 these (the newest ones), for the resolvers and the compiled read path, which page by
-them, and for the cost model (policies/bounds.py), which prices each list by them.
+them, and for the cost model, which prices each list by them (declared on the
+schema's fields, schema/pricing.py).
 
 A member list is capped when it is written (applications, change reports) and
 is read whole; the histories grow by one row per step, change or month, so the

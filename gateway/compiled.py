@@ -17,6 +17,8 @@ Every guarantee stays where it is, shared with the generic path:
   to the generic path, which answers it with its own error;
 - region scope goes into the SQL `WHERE` by the same clauses (`store.households`);
 - masking is applied by the same plan and function (`apply_masks`);
+- each field is read off its row and serialised by the table the Strawberry types
+  read (`schema/columns.py`), and pages by the same `page_size` and `page_info`;
 - the gateway writes the same audit entry from the same analysis and touched set.
 `tests/api/test_compiled_path.py` runs a corpus through both paths and compares
 bodies and audit entries; the authorization matrix runs on both.
@@ -24,12 +26,10 @@ bodies and audit entries; the authorization matrix runs on both.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from graphql import (
@@ -57,6 +57,14 @@ from gateway.documents import parse_cached
 from policies.errors import GateError
 from policies.limits import Limits, document_refusal
 from policies.walk import apply_masks
+from schema.columns import (
+    HOUSEHOLD_COLUMNS,
+    HOUSEHOLD_SECRETS,
+    MEMBER_COLUMNS,
+    MEMBER_SECRETS,
+    Column,
+    Secret,
+)
 from schema.connections import PageInfo, page_info
 from store import households as store
 from store.crypto import Cipher
@@ -72,57 +80,32 @@ Getter = Callable[[Row, Cipher], Any]
 Field = tuple[tuple[str, ...], Getter]  # the columns a field reads, and how
 
 
-def _iso(value: dt.date | dt.datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
-
-
-def _money(value: Decimal | None) -> str | None:
-    return None if value is None else str(value)
-
-
-def _column(name: str, convert: Callable[[Any], Any] | None = None) -> Field:
+def _getter(spec: Column) -> Field:
+    name, convert = spec.column, spec.serialised
     if convert is None:
         return (name,), lambda r, _: r[name]
     return (name,), lambda r, _: convert(r[name])
 
 
-def _secret(table: str, column: str, row_id: str) -> Field:
+def _opener(secret: Secret) -> Field:
+    stored, row_id, open_ = secret.stored, secret.row_id, secret.open
+
     def get(row: Row, cipher: Cipher) -> str | None:
-        blob = row[f"{column}_enc"]
-        if blob is None:
-            return None
-        return cipher.decrypt(blob, table=table, column=column, row_id=row[row_id])
+        return open_(row[stored], row[row_id], cipher)
 
-    return (f"{column}_enc", row_id), get
+    return (stored, row_id), get
 
 
-# Each getter gives exactly what the Strawberry type serializes to (enums are
-# StrEnums whose names are their stored values; Decimal -> str; dates ISO 8601).
-HOUSEHOLD_FIELDS: dict[str, Field] = {
-    "archiveNo": _column("archive_no"),
-    "regionCode": _column("village_code"),
-    "area": _column("area"),
-    "status": _column("status"),
-    "address": _column("address"),
-    "bankName": _column("bank_name"),
-    "monthlyBenefit": _column("monthly_benefit", _money),
-    "reviewClass": _column("review_class"),
-    "appliedAt": _column("applied_at", _iso),
-    "updatedAt": _column("updated_at", _iso),
-    "bankAccount": _secret("households", "bank_account", "archive_no"),
-}
-MEMBER_FIELDS: dict[str, Field] = {
-    "relation": _column("relation"),
-    "sex": _column("sex"),
-    "birthDate": _column("birth_date", _iso),
-    "monthlyIncome": _column("monthly_income", _money),
-    "disabilityGrade": _column("disability_grade"),
-    "seriousIllness": _column("serious_illness"),
-    "student": _column("student"),
-    "name": _secret("members", "name", "id"),
-    "idNumber": _secret("members", "id_number", "id"),
-    "phone": _secret("members", "phone", "id"),
-}
+def _fields(columns: Mapping[str, Column], secrets: Mapping[str, Secret]) -> dict[str, Field]:
+    """Getters by GraphQL name, from the table the Strawberry types read (schema/columns.py):
+    each gives exactly what the generic path serialises the field to."""
+    fields = {to_camel_case(name): _getter(spec) for name, spec in columns.items()}
+    fields.update({to_camel_case(name): _opener(s) for name, s in secrets.items()})
+    return fields
+
+
+HOUSEHOLD_FIELDS: dict[str, Field] = _fields(HOUSEHOLD_COLUMNS, HOUSEHOLD_SECRETS)
+MEMBER_FIELDS: dict[str, Field] = _fields(MEMBER_COLUMNS, MEMBER_SECRETS)
 # PageInfo's GraphQL names and attributes, read off the type the generic path returns:
 # both paths build it with the same `page_info`
 PAGE_INFO_FIELDS: dict[str, str] = {

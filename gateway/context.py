@@ -1,4 +1,4 @@
-"""The gateway's request context: the resolvers' context plus the policy gate.
+"""The gateway's request context: the schema's (resolvers' and DataLoaders) plus the gate.
 
 Resolvers never see the gate (resolvers/context.py knows nothing above it); the
 gateway's extensions and the compiled path reach it here.
@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gateway.policy_gate import RequestGate
-from resolvers.context import Context
+from schema.context import GraphContext
 
 
 @dataclass(kw_only=True)
-class RequestContext(Context):
+class RequestContext(GraphContext):
     gate: RequestGate
 
     def charge_lookups(self, count: int) -> Exception | None:

@@ -57,6 +57,7 @@ from gateway.tracing import current_trace_id
 from policies.engine import Decision
 from policies.limits import TooComplex
 from schema.errors import error_body, format_error
+from schema.pricing import pricing
 from store.applications import ClaimConflict
 from store.db import is_unavailable
 
@@ -215,6 +216,7 @@ class GraphQLEndpoint:
     def __init__(self, runtime: Runtime, *, fast_path: bool) -> None:
         self.runtime = runtime
         self.schema = served_schema(max_tokens=runtime.limits.max_tokens)
+        self.pricing = pricing(self.schema)  # declared on the fields, read once
         self.chain = AuditChain(runtime.cipher, anchors=runtime.anchors)
         self.anonymous = AddressLimiter(runtime.limiter.rate_for(ANONYMOUS))
         self.inputs = InputRules(self.schema._schema, runtime.cipher.keys.audit_key)
@@ -349,6 +351,7 @@ class GraphQLEndpoint:
                 principal=principal,
                 engine=self.runtime.policy_engine,
                 limits=self.runtime.limits,
+                pricing=self.pricing,
                 introspection_allowed=self.runtime.settings.demo,
                 tracer=self.tracer,
                 charge=charge_for(principal, self.runtime.limiter, self.runtime.quotas),

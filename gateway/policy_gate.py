@@ -17,6 +17,7 @@ from strawberry.extensions import SchemaExtension
 
 from audit import fields as F
 from domain.principal import Principal
+from policies.bounds import Pricing
 from policies.engine import Decision, PolicyEngine
 from policies.errors import GateError
 from policies.limits import Limits
@@ -59,6 +60,7 @@ class RequestGate:
     principal: Principal
     engine: PolicyEngine
     limits: Limits
+    pricing: Pricing  # the schema's declared costs and list bounds (schema/pricing.py)
     introspection_allowed: bool
     tracer: trace.Tracer | None = None
     analysis: Analysis | None = None
@@ -102,6 +104,7 @@ class RequestGate:
                 variables=variables,
                 decide=self.decide,
                 limits=self.limits,
+                pricing=self.pricing,
             )
             refusal = (
                 limit_error(analysis, self.limits)

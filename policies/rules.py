@@ -8,7 +8,7 @@ role, so no administrator can grant itself access to personal data.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Container, Sequence
 
 from domain.enums import Role
 from domain.errors import Forbidden, InvalidInput
@@ -52,7 +52,7 @@ _OBJ_RE = re.compile(r"^([A-Z][A-Za-z0-9]*)\.(\*|[a-z_][A-Za-z0-9_]*)\Z")
 
 
 def validate_permission(
-    *, subject: str, scope: str, obj: str, action: str, effect: str, types: Collection[str]
+    *, subject: str, scope: str, obj: str, action: str, effect: str, types: Container[str]
 ) -> tuple[str, ...]:
     if not _NAME_RE.match(subject):
         raise InvalidInput("subject: a role name in lower case", field="subject")

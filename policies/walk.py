@@ -42,7 +42,7 @@ from graphql import (
 
 from domain.archive import ARCHIVE_NO_RE
 from policies.arguments import filtered_field
-from policies.bounds import FIELD_COSTS, LIST_BOUNDS, MAX_PAGE, PAGE
+from policies.bounds import MAX_PAGE, PAGE, Pricing
 from policies.engine import Decision
 from policies.errors import GateError
 from policies.limits import Limits
@@ -113,6 +113,7 @@ class _Walker:
         variables: Mapping[str, Any],
         decide: Decide,
         limits: Limits,
+        pricing: Pricing,
         analysis: Analysis,
         defaults: Mapping[str, Any],
     ) -> None:
@@ -122,6 +123,8 @@ class _Walker:
         self.defaults = defaults
         self.decide = decide
         self.limits = limits
+        self.costs = pricing.costs
+        self.bounds = pricing.bounds
         self.analysis = analysis
 
     def walk(
@@ -181,8 +184,8 @@ class _Walker:
             return
         analysis = self.analysis
         obj = f"{parent.name}.{name}"
-        # every call costs 1, an aggregate over a scope its declared price (policies/bounds.py)
-        analysis.cost += multiplier * (1 + FIELD_COSTS.get(obj, 0))
+        # every call costs 1, an aggregate over a scope its declared price (schema/pricing.py)
+        analysis.cost += multiplier * (1 + self.costs.get(obj, 0))
         if depth == 1:
             analysis.root_calls[obj] = analysis.root_calls.get(obj, 0) + 1
             if obj in LOOKUP_FIELDS or self._looks_up(node, obj):
@@ -265,13 +268,12 @@ class _Walker:
             return self.defaults.get(name) is not None  # left out: its default, if any
         return True
 
-    @staticmethod
-    def _list_size(obj: str, type_: GraphQLOutputType, page: int) -> int:
+    def _list_size(self, obj: str, type_: GraphQLOutputType, page: int) -> int:
         while isinstance(type_, GraphQLNonNull):
             type_ = type_.of_type
         if not isinstance(type_, GraphQLList):
             return 1
-        bound = LIST_BOUNDS.get(obj)
+        bound = self.bounds.get(obj)
         if bound is None:  # a list nobody declared: priced as the largest page
             return MAX_PAGE
         return page if bound == PAGE else bound
@@ -322,6 +324,7 @@ def analyse(
     variables: Mapping[str, Any] | None,
     decide: Decide,
     limits: Limits,
+    pricing: Pricing,
 ) -> Analysis:
     operation = select_operation(document, operation_name)
     fragments = {
@@ -341,7 +344,9 @@ def analyse(
         for d in operation.variable_definitions or ()
         if d.default_value is not None
     }
-    walker = _Walker(schema, fragments, variables or {}, decide, limits, analysis, defaults)
+    walker = _Walker(
+        schema, fragments, variables or {}, decide, limits, pricing, analysis, defaults
+    )
     walker.walk(
         operation.selection_set,
         root,

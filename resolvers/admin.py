@@ -9,9 +9,7 @@ administrator may do to itself is enforced here and in `policies.rules`.
 
 from __future__ import annotations
 
-import datetime as dt
-
-import strawberry
+from dataclasses import dataclass
 
 from domain.errors import InvalidInput
 from policies.rules import refuse_masked_id_conflicts, validate_inheritance, validate_permission
@@ -21,32 +19,10 @@ from store import policy as policy_store
 from store.models import Credential
 
 
-@strawberry.type(description="One rule of the access policy.")
-class PolicyRule:
-    kind: str = strawberry.field(description="p: a permission; g: role inheritance.")
-    subject: str
-    scope: str | None
-    object: str | None
-    action: str | None
-    effect: str | None
-    role: str | None = strawberry.field(description="For g rules: the role inherited.")
-
-    @classmethod
-    def from_tuple(cls, rule: tuple[str, ...]) -> PolicyRule:
-        if rule[0] == "g":
-            return cls(
-                kind="g", subject=rule[1], role=rule[2], scope=None, object=None, action=None,
-                effect=None,
-            )  # fmt: skip
-        padded = [*rule[1:], "", "", "", "", ""]
-        return cls(
-            kind="p", subject=padded[0], scope=padded[1], object=padded[2], action=padded[3],
-            effect=padded[4] or "allow", role=None,
-        )  # fmt: skip
-
-
-@strawberry.type
+@dataclass(frozen=True, slots=True)
 class PolicyChange:
+    """Whether a grant or revocation changed the policy, and its version after."""
+
     changed: bool
     version: int
 
@@ -64,19 +40,18 @@ class PermissionInput:
     effect: str = "allow"
 
 
-@strawberry.type(description="A bearer credential (never its token).")
-class CredentialInfo:
-    id: str
-    principal: str
-    role: str
-    region: str
-    fields: list[str] | None
-    expires_at: dt.datetime
-    revoked: bool
+class _SchemaTypes:
+    """The names of the served schema's types (not introspection's), as a collection."""
 
+    def __init__(self, info: Info) -> None:
+        self.schema = info.schema
 
-def _schema_types(info: Info) -> set[str]:
-    return {name for name in info.schema._schema.type_map if not name.startswith("__")}
+    def __contains__(self, name: object) -> bool:
+        return (
+            isinstance(name, str)
+            and not name.startswith("__")
+            and self.schema.get_type_by_name(name) is not None
+        )
 
 
 async def _change(info: Info, rule: tuple[str, ...], *, add: bool) -> PolicyChange:
@@ -97,10 +72,10 @@ async def _change(info: Info, rule: tuple[str, ...], *, add: bool) -> PolicyChan
     return PolicyChange(changed=changed, version=version)
 
 
-async def policy_rules(info: Info) -> list[PolicyRule]:
+async def policy_rules(info: Info) -> list[tuple[str, ...]]:
     async with info.context.reading() as session:
         _, rules = await policy_store.load_rules(session)
-    return [PolicyRule.from_tuple(r) for r in rules]
+    return list(rules)
 
 
 def _permission(info: Info, rule: PermissionInput) -> tuple[str, ...]:
@@ -110,7 +85,7 @@ def _permission(info: Info, rule: PermissionInput) -> tuple[str, ...]:
         obj=rule.object.strip(),
         action=rule.action.strip(),
         effect=rule.effect.strip(),
-        types=_schema_types(info),
+        types=_SchemaTypes(info),
     )
 
 
@@ -130,27 +105,14 @@ async def revoke_role(info: Info, member: str, role: str) -> PolicyChange:
     return await _change(info, validate_inheritance(member=member, role=role), add=False)
 
 
-def _info(row: Credential) -> CredentialInfo:
-    return CredentialInfo(
-        id=row.id,
-        principal=row.principal,
-        role=row.role,
-        region=row.region_scope or "*",
-        fields=row.fields,
-        expires_at=row.expires_at,
-        revoked=row.revoked_at is not None,
-    )
-
-
-async def credentials(info: Info) -> list[CredentialInfo]:
+async def credentials(info: Info) -> list[Credential]:
     async with info.context.reading() as session:
-        return [_info(c) for c in await creds.list_credentials(session)]
+        return list(await creds.list_credentials(session))
 
 
-async def revoke_credential(info: Info, id: strawberry.ID) -> CredentialInfo:
+async def revoke_credential(info: Info, id: str) -> Credential:
     ctx = info.context
     if id == ctx.principal.credential_id:
         raise InvalidInput("id: use another credential to revoke this one", field="id")
     async with ctx.writing() as session:
-        row = await creds.revoke_credential(session, credential_id=str(id), now=ctx.now)
-    return _info(row)
+        return await creds.revoke_credential(session, credential_id=id, now=ctx.now)

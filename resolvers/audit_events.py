@@ -5,9 +5,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import enum
-from typing import Annotated
-
-import strawberry
 
 from audit import fields as F
 from audit.chain import verify
@@ -68,13 +65,7 @@ async def audit_events(
     until: dt.datetime | None = None,
     first: int | None = DEFAULT_PAGE,
     after: str | None = None,
-    looked_up_id_number: Annotated[
-        str | None,
-        strawberry.argument(
-            description="Entries that looked up or claimed this person (matched by blind "
-            "index; the number itself is never recorded, here or in this request's entry)."
-        ),
-    ] = None,
+    looked_up_id_number: str | None = None,
 ) -> Page[AuditEntry]:
     size = page_size(first)
     if archive_no is not None:

@@ -13,8 +13,6 @@ import re
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 
-import strawberry
-
 from domain import bounds
 from domain.application import refuse_controls, validate_money
 from domain.archive import parse_archive_no
@@ -39,7 +37,7 @@ class MemberIncomeInput:
     A plain shape here; the schema makes it the GraphQL input (schema/input_types.py).
     """
 
-    member_id: strawberry.ID
+    member_id: str  # served as an ID (schema/input_types.py)
     monthly_income: Decimal
 
 
@@ -112,7 +110,7 @@ async def withdraw_application(info: Info, archive_no: str, reason: str) -> mode
 
 
 async def dismiss_objection(
-    info: Info, archive_no: str, objection_id: strawberry.ID, reasons: str
+    info: Info, archive_no: str, objection_id: str, reasons: str
 ) -> models.Household:
     return await _write(
         info,
@@ -125,7 +123,7 @@ async def dismiss_objection(
 
 
 async def uphold_objection(
-    info: Info, archive_no: str, objection_id: strawberry.ID, reasons: str
+    info: Info, archive_no: str, objection_id: str, reasons: str
 ) -> models.Household:
     return await _write(
         info,

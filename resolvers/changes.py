@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import strawberry
-
 from domain.application import refuse_controls, validate_member, validate_money, validate_text
 from domain.archive import parse_archive_no
 from domain.enums import ChangeKind
@@ -25,7 +23,7 @@ class ChangeInput:
 
     kind: ChangeKind
     reason: str
-    member_id: strawberry.ID | None = None
+    member_id: str | None = None  # served as an ID (schema/input_types.py)
     monthly_income: Decimal | None = None
     new_member: MemberInput | None = None
     address: str | None = None

@@ -1,7 +1,10 @@
-"""The per-request context: who asks, sessions, the cipher, DataLoaders, the settings.
+"""The per-request context: who asks, sessions, the cipher, the settings.
 
-Defined here, below the gateway: the gateway fills it in (and extends it with
-its policy gate, gateway/context.py); resolvers see only what is declared here.
+Defined here, below the schema and the gateway, and free of GraphQL: the schema
+extends it with its DataLoaders (schema/context.py), the gateway with its policy
+gate (gateway/context.py); resolvers see only what is declared here. `Info` is
+what a resolver reads of GraphQL's resolve info, as a protocol: the schema hands
+its resolvers Strawberry's (schema/resolve.py).
 
 Reads open a short session each (sibling loaders run concurrently, and one
 AsyncSession must never be shared between tasks). Once a mutation opens the
@@ -14,36 +17,21 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
-import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from strawberry.dataloader import DataLoader
 
 from audit import fields as F
 from audit.lookups import lookup
 from domain.principal import Principal
 from domain.workflow import ARCHIVE_AFTER_DAYS, GRADUAL_EXIT_MONTHS, REVIEW_MONTHS, STAGE_LIMITS
-from store import households as store
 from store.crypto import Cipher
-from store.models import (
-    Asset,
-    BenefitHistory,
-    ChangeReport,
-    Member,
-    Objection,
-    Payment,
-    Region,
-    Review,
-)
 
-T = TypeVar("T")
 CHINA_TIME = dt.timezone(dt.timedelta(hours=8), "CST")  # dates of the archive are Beijing dates
-Reading = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 
 
 class Settings(Protocol):
@@ -75,47 +63,6 @@ class DefaultSettings:
 
 
 @dataclass
-class Loaders:
-    members: DataLoader[str, list[Member]]
-    reviews: DataLoader[str, list[Review]]
-    payments: DataLoader[str, list[Payment]]
-    assets: DataLoader[str, list[Asset]]
-    changes: DataLoader[str, list[ChangeReport]]
-    objections: DataLoader[str, list[Objection]]
-    benefits: DataLoader[str, list[BenefitHistory]]
-    regions: DataLoader[str, Region | None]
-
-
-def _grouped(
-    reading: Reading, fetch: Callable[..., Awaitable[dict[str, list[T]]]], scope: str
-) -> DataLoader[str, list[T]]:
-    async def load(keys: Sequence[str]) -> list[list[T]]:
-        async with reading() as session:
-            found = await fetch(session, scope=scope, archive_nos=list(keys))
-        return [found.get(key, []) for key in keys]
-
-    return DataLoader(load_fn=load)
-
-
-def make_loaders(reading: Reading, scope: str) -> Loaders:
-    async def load_regions(keys: Sequence[str]) -> list[Region | None]:
-        async with reading() as session:
-            found = await store.regions_by_code(session, codes=list(keys))
-        return [found.get(key) for key in keys]
-
-    return Loaders(
-        members=_grouped(reading, store.members_by_archive, scope),
-        reviews=_grouped(reading, store.reviews_by_archive, scope),
-        payments=_grouped(reading, store.payments_by_archive, scope),
-        assets=_grouped(reading, store.assets_by_archive, scope),
-        changes=_grouped(reading, store.changes_by_archive, scope),
-        objections=_grouped(reading, store.objections_by_archive, scope),
-        benefits=_grouped(reading, store.benefits_by_archive, scope),
-        regions=DataLoader(load_fn=load_regions),
-    )
-
-
-@dataclass
 class Context:
     principal: Principal
     sessions: async_sessionmaker[AsyncSession]
@@ -125,12 +72,8 @@ class Context:
     touched: set[str] = field(default_factory=set)  # archive numbers read or changed
     # people looked up or claimed by ID number, by blind index (audit/lookups.py)
     lookups: list[dict[str, Any]] = field(default_factory=list)
-    loaders: Loaders = field(init=False)
     _tx: AsyncSession | None = field(default=None, init=False)
     _tx_lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
-
-    def __post_init__(self) -> None:
-        self.loaders = make_loaders(self.reading, self.principal.scope)
 
     @property
     def today(self) -> dt.date:
@@ -178,4 +121,16 @@ class Context:
             self._tx = None
 
 
-Info = strawberry.Info[Context, None]
+class SchemaTypes(Protocol):
+    """The served schema, as far as resolvers look at it: which types it names."""
+
+    def get_type_by_name(self, name: str) -> object | None: ...
+
+
+class Info(Protocol):
+    """What a resolver reads of the resolve info: the request's context and the schema."""
+
+    @property
+    def context(self) -> Context: ...
+    @property
+    def schema(self) -> SchemaTypes: ...

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Any
 
-import strawberry
 from sqlalchemy import Select
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -38,9 +37,7 @@ class Recipient:
     id_number: str | None
 
 
-async def household(
-    info: Info, archive_no: Annotated[str, strawberry.argument(description="一户一号")]
-) -> models.Household | None:
+async def household(info: Info, archive_no: str) -> models.Household | None:
     parse_archive_no(archive_no)
     ctx = info.context
     async with ctx.reading() as session:

@@ -6,8 +6,6 @@ through `store.payments`.
 
 from __future__ import annotations
 
-import strawberry
-
 from domain.enums import PaymentStatus
 from domain.errors import InvalidInput
 from resolvers.context import Info
@@ -34,7 +32,7 @@ async def generate_payments(info: Info, county_code: str, period: str) -> store.
 
 async def record_disbursement(
     info: Info,
-    payment_id: strawberry.ID,
+    payment_id: str,
     outcome: PaymentStatus,
     bank_reference: str | None = None,
     failure_reason: str | None = None,
@@ -43,7 +41,7 @@ async def record_disbursement(
     async with ctx.writing() as session:
         row = await store.record_disbursement(
             session,
-            payment_id=str(payment_id),
+            payment_id=payment_id,
             outcome=outcome,
             bank_reference=bank_reference,
             failure_reason=failure_reason,

@@ -8,9 +8,8 @@ share one implementation.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import field
 from typing import Any
-
-import strawberry
 
 from domain.archive import parse_archive_no
 from domain.bounds import DEFAULT_PAGE
@@ -36,7 +35,7 @@ class InvestigationInput:
     visited_on: dt.date
     visitors: list[str]
     findings: str
-    photo_refs: list[str] = strawberry.field(default_factory=list)
+    photo_refs: list[str] = field(default_factory=list)
 
 
 async def _step(

@@ -10,8 +10,10 @@ import strawberry
 
 from audit import fields as F
 from audit.lookups import LookupTally
+from policies.bounds import PAGE
 from resolvers.pages import Page
 from schema.connections import PageInfo, page_info
+from schema.pricing import priced
 from store.models import AuditEntry, AuditVerification
 
 
@@ -60,13 +62,16 @@ class AuditEvent:
     operation_name: str | None
     document_hash: str | None
     variables: str | None = strawberry.field(description="JSON, personal values redacted.")
-    fields: list[FieldDecision]
-    archive_nos: list[str]
+    # one entry names at most the fields of the schema and the archives of one request
+    fields: list[FieldDecision] = strawberry.field(metadata=priced(bound=300))
+    archive_nos: list[str] = strawberry.field(metadata=priced(bound=500))
     outcome: str
-    error_codes: list[str]
+    error_codes: list[str] = strawberry.field(metadata=priced(bound=20))
     duration_ms: float
     trace_id: str | None
-    lookups: list[LookupRecord]
+    # lookups of one request: its aliased verifyRecipient calls (under the alias limit)
+    # or the members of one application (capped on submission)
+    lookups: list[LookupRecord] = strawberry.field(metadata=priced(bound=50))
 
     @classmethod
     def from_row(cls, row: AuditEntry) -> AuditEvent:
@@ -103,7 +108,7 @@ class AuditEventEdge:
 
 @strawberry.type(description="A page of audit events, newest first (Relay connection).")
 class AuditEventConnection:
-    edges: list[AuditEventEdge]
+    edges: list[AuditEventEdge] = strawberry.field(metadata=priced(bound=PAGE))
     page_info: PageInfo
 
     @classmethod

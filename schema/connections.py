@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import strawberry
 
+from domain import bounds
+from policies.bounds import PAGE, SCAN
 from resolvers.pages import Page
+from schema.pricing import priced
 from schema.types import Household
 from store import models
 from store.duplicates import Candidate
@@ -36,7 +39,7 @@ class HouseholdEdge:
 
 @strawberry.type(description="A page of households (Relay connection).")
 class HouseholdConnection:
-    edges: list[HouseholdEdge]
+    edges: list[HouseholdEdge] = strawberry.field(metadata=priced(bound=PAGE))
     page_info: PageInfo
     count: strawberry.Private[object]  # awaitable factory for totalCount, run only when asked
 
@@ -49,7 +52,11 @@ class HouseholdConnection:
             count=page.count,
         )
 
-    @strawberry.field(description="All households matching the filters in your region.")
+    # a count over the scope by index: cheaper than a scan, still not free
+    @strawberry.field(
+        description="All households matching the filters in your region.",
+        metadata=priced(cost=1_000),
+    )
     async def total_count(self) -> int:
         return int(await self.count())  # type: ignore[operator]
 
@@ -59,7 +66,7 @@ class HouseholdConnection:
     "numbers in your region, and how many others hold it elsewhere."
 )
 class DuplicateCandidate:
-    archive_nos: list[str]
+    archive_nos: list[str] = strawberry.field(metadata=priced(bound=bounds.DUPLICATE_ARCHIVES))
     elsewhere: int = strawberry.field(description="Households outside your region holding it.")
     members: int = strawberry.field(description="Member records carrying the ID number.")
 
@@ -72,7 +79,7 @@ class DuplicateCandidateEdge:
 
 @strawberry.type(description="A page of duplicate candidates (Relay connection).")
 class DuplicateCandidateConnection:
-    edges: list[DuplicateCandidateEdge]
+    edges: list[DuplicateCandidateEdge] = strawberry.field(metadata=priced(bound=PAGE))
     page_info: PageInfo
     count: strawberry.Private[object]  # awaitable factory for totalCount, run only when asked
 
@@ -92,6 +99,7 @@ class DuplicateCandidateConnection:
             count=page.count,
         )
 
-    @strawberry.field(description="All candidates in your region.")
+    # groups the blind index nationwide: a scan
+    @strawberry.field(description="All candidates in your region.", metadata=priced(cost=SCAN))
     async def total_count(self) -> int:
         return int(await self.count())  # type: ignore[operator]

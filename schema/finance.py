@@ -8,6 +8,7 @@ from decimal import Decimal
 import strawberry
 
 from schema.enums import PaymentStatus
+from schema.pricing import priced
 from schema.types import Standard
 from store import payments as store
 from store import standards as standards_store
@@ -57,7 +58,7 @@ class PaymentBatchSummary:
     created_by: str
     count: int
     total_amount: Decimal
-    by_status: list[PaymentStatusTotal]
+    by_status: list[PaymentStatusTotal] = strawberry.field(metadata=priced(bound=3))
 
     @classmethod
     def from_summary(cls, summary: store.BatchSummary) -> PaymentBatchSummary:

@@ -3,10 +3,13 @@
 Resolvers name their inputs in their own signatures as plain classes; this module,
 imported by the root before the schema is built, makes each a Strawberry input
 (as `schema/enums.py` does for the domain's enums). The bounds of every input field
-are in `schema/inputs.py`.
+are in `schema/inputs.py`. A shape's field with a `dataclasses.field(default_factory=...)`
+keeps that default in GraphQL too (Strawberry reads it only off its own fields).
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 import strawberry
 
@@ -26,17 +29,30 @@ __all__ = [
     "PermissionInput",
 ]
 
-strawberry.input(MemberInput, description="A member of the applying household.")
-strawberry.input(
-    ApplicationInput, description="A new application (申请): the household and all its members."
+
+def _input(shape: type, *, description: str, ids: tuple[str, ...] = ()) -> None:
+    """`ids`: fields typed `str` in the plain shape that GraphQL serves as `ID`."""
+    for name in ids:
+        optional = shape.__annotations__[name].replace(" ", "") in ("str|None", "None|str")
+        shape.__annotations__[name] = strawberry.ID | None if optional else strawberry.ID
+    for name, value in list(vars(shape).items()):
+        if (
+            isinstance(value, dataclasses.Field)
+            and value.default_factory is not dataclasses.MISSING
+        ):
+            setattr(shape, name, strawberry.field(default_factory=value.default_factory))
+    strawberry.input(shape, description=description)
+
+
+_input(MemberInput, description="A member of the applying household.")
+_input(ApplicationInput, description="A new application (申请): the household and all its members.")
+_input(
+    ChangeInput, description="A change report; give the fields its kind needs.", ids=("member_id",)
 )
-strawberry.input(ChangeInput, description="A change report; give the fields its kind needs.")
-strawberry.input(
-    InvestigationInput, description="The home visit (入户调查): when, who, what was found."
-)
-strawberry.input(
-    PermissionInput, description="A permission: role, region scope, Type.field, action, effect."
-)
-strawberry.input(
-    MemberIncomeInput, description="A member's monthly income as a periodic check found it."
+_input(InvestigationInput, description="The home visit (入户调查): when, who, what was found.")
+_input(PermissionInput, description="A permission: role, region scope, Type.field, action, effect.")
+_input(
+    MemberIncomeInput,
+    description="A member's monthly income as a periodic check found it.",
+    ids=("member_id",),
 )

@@ -12,14 +12,15 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from audit.logsafe import describe
+from policies.bounds import MAX_PAGE, SCAN
 from resolvers import admin, applications, chain, changes, timeliness, workflow
 from resolvers import audit_events as audit_resolvers
 from resolvers import duplicates as duplicate_resolvers
 from resolvers import households as household_resolvers
 from resolvers import payments as payment_resolvers
 from resolvers import standards as standard_resolvers
-from resolvers.admin import CredentialInfo, PolicyChange, PolicyRule
 from schema import input_types  # noqa: F401  # the resolvers' inputs, made GraphQL inputs
+from schema.admin import CredentialInfo, PolicyChange, PolicyRule
 from schema.audit_log import (
     ActivityBucket,
     AuditChainStatus,
@@ -30,75 +31,108 @@ from schema.audit_log import (
 from schema.connections import DuplicateCandidateConnection, HouseholdConnection
 from schema.errors import error_code
 from schema.finance import PaymentBatchResult, PaymentBatchSummary, StandardChange
-from schema.resolve import each, optional, returning
+from schema.pricing import priced
+from schema.resolve import described, each, optional, returning, served
 from schema.statistics import Statistics
 from schema.types import Household, Payment, RecipientCheck, Standard
 
 
 @strawberry.type
 class Query:
+    # Each root field declares its cost beyond 1 (0: reads by key or by page, priced
+    # by its lists' bounds) and, for a list, its bound (schema/pricing.py).
     household: Household | None = strawberry.field(
-        resolver=returning(optional(Household.from_row), household_resolvers.household),
+        resolver=returning(
+            optional(Household.from_row),
+            household_resolvers.household,
+            archive_no=described("一户一号"),
+        ),
         description="One archive by its number, if in your region.",
+        metadata=priced(cost=0),
     )
     households: HouseholdConnection | None = strawberry.field(
         resolver=returning(HouseholdConnection.from_page, household_resolvers.households),
         description="Archives in your region, filtered and paged.",
+        metadata=priced(cost=0),
     )
     verify_recipient: RecipientCheck | None = strawberry.field(
         resolver=returning(RecipientCheck.from_answer, household_resolvers.verify_recipient),
         description="Whether a person is a current recipient; masked details only.",
+        metadata=priced(cost=0),
     )
 
     policy_rules: list[PolicyRule] = strawberry.field(
-        resolver=admin.policy_rules, description="The access policy in force (secadmin)."
+        resolver=returning(each(PolicyRule.from_tuple), admin.policy_rules),
+        description="The access policy in force (secadmin).",
+        metadata=priced(bound=5000, cost=0),
     )
     due_for_review: HouseholdConnection = strawberry.field(
         resolver=returning(HouseholdConnection.from_page, workflow.due_for_review),
         description="Active households whose periodic re-review falls on or before a date.",
+        metadata=priced(cost=0),
     )
+    # one county's payments grouped by batch: a few per document
     payment_batches: list[PaymentBatchSummary] = strawberry.field(
         resolver=returning(
             each(PaymentBatchSummary.from_summary), payment_resolvers.payment_batches
         ),
         description="A county's payment batches, newest first, with totals per status.",
+        metadata=priced(bound=500, cost=20_000),
     )
     duplicate_candidates: DuplicateCandidateConnection = strawberry.field(
         resolver=returning(
             DuplicateCandidateConnection.from_page, duplicate_resolvers.duplicate_candidates
         ),
         description="ID numbers held by more than one pending or active household (reviewers).",
+        metadata=priced(cost=0),
     )
     overdue: HouseholdConnection = strawberry.field(
         resolver=returning(HouseholdConnection.from_page, timeliness.overdue),
         description="Households in a stage longer than its time limit (时效性).",
+        metadata=priced(cost=0),
     )
+    # aggregates over a whole scope cost SCAN (policies/bounds.py): one per document
     statistics: Statistics = strawberry.field(
         resolver=returning(Statistics.from_found, timeliness.statistics),
         description="Counts and amounts by track, status and category in your region.",
+        metadata=priced(cost=SCAN),
     )
     standards: list[Standard] = strawberry.field(
         resolver=returning(each(Standard.from_row), standard_resolvers.standards),
         description="A county's standards, with effective dates.",
+        metadata=priced(bound=100, cost=0),
     )
     audit_events: AuditEventConnection = strawberry.field(
-        resolver=returning(AuditEventConnection.from_page, audit_resolvers.audit_events),
+        resolver=returning(
+            AuditEventConnection.from_page,
+            audit_resolvers.audit_events,
+            looked_up_id_number=described(
+                "Entries that looked up or claimed this person (matched by blind "
+                "index; the number itself is never recorded, here or in this request's entry)."
+            ),
+        ),
         description="The audit log, newest first, filtered (auditor).",
+        metadata=priced(cost=0),
     )
     audit_activity: list[ActivityBucket] = strawberry.field(
         resolver=returning(each(ActivityBucket.from_row), audit_resolvers.audit_activity),
         description="Refused and failed requests over time, per principal or role (auditor).",
+        metadata=priced(bound=5000, cost=SCAN),
     )
     lookup_alerts: list[LookupAlert] = strawberry.field(
         resolver=returning(each(LookupAlert.from_tally), audit_resolvers.lookup_alerts),
         description="Credentials with runs of lookup misses or claim conflicts (auditor).",
+        metadata=priced(bound=5000, cost=SCAN),
     )
     audit_chain: AuditChainStatus = strawberry.field(
         resolver=returning(AuditChainStatus.from_status, audit_resolvers.audit_chain),
         description="Size and head of the audit chain, and its last verification (auditor).",
+        metadata=priced(cost=SCAN),
     )
     credentials: list[CredentialInfo] = strawberry.field(
-        resolver=admin.credentials, description="Issued credentials, never tokens (sysadmin)."
+        resolver=returning(each(CredentialInfo.from_row), admin.credentials),
+        description="Issued credentials, never tokens (sysadmin).",
+        metadata=priced(bound=5000, cost=0),
     )
 
 
@@ -152,11 +186,11 @@ class Mutation:
         description="The applicant withdraws before a decision (caseworker).",
     )
     dismiss_objection: Household = strawberry.field(
-        resolver=returning(Household.from_row, chain.dismiss_objection),
+        resolver=returning(Household.from_row, chain.dismiss_objection, objection_id=strawberry.ID),
         description="Dismiss an open objection with reasons; the notice goes on (county reviewer).",
     )
     uphold_objection: Household = strawberry.field(
-        resolver=returning(Household.from_row, chain.uphold_objection),
+        resolver=returning(Household.from_row, chain.uphold_objection, objection_id=strawberry.ID),
         description=(
             "Uphold an objection: back to INVESTIGATED; township review and a new notice "
             "follow (caseworker, county reviewer)."
@@ -191,8 +225,9 @@ class Mutation:
         description="Record a periodic re-check; the next is due one interval later (caseworker).",
     )
     end_gradual_exits: list[str] = strawberry.field(
-        resolver=chain.end_gradual_exits,
+        resolver=served(chain.end_gradual_exits),
         description="Terminate households whose gradual exit (渐退期) has ended (county).",
+        metadata=priced(bound=MAX_PAGE),
     )
     archive_household: Household = strawberry.field(
         resolver=returning(Household.from_row, workflow.archive_household),
@@ -203,12 +238,15 @@ class Mutation:
         description="Run a county's monthly batch: one payment per ACTIVE household (finance).",
     )
     record_disbursement: Payment = strawberry.field(
-        resolver=returning(Payment.from_row, payment_resolvers.record_disbursement),
+        resolver=returning(
+            Payment.from_row, payment_resolvers.record_disbursement, payment_id=strawberry.ID
+        ),
         description="Record what the bank did with a PENDING payment (finance).",
     )
     archive_due: list[str] = strawberry.field(
-        resolver=workflow.archive_due,
+        resolver=served(workflow.archive_due),
         description="Archive every terminated or rejected household past the period (county).",
+        metadata=priced(bound=MAX_PAGE),
     )
     report_change: Household = strawberry.field(
         resolver=returning(Household.from_row, changes.report_change),
@@ -219,23 +257,28 @@ class Mutation:
         description="New local standard; recomputes, flags active households (county reviewer).",
     )
     grant_permission: PolicyChange = strawberry.field(
-        resolver=admin.grant_permission, description="Add a permission rule (secadmin)."
+        resolver=returning(PolicyChange.from_change, admin.grant_permission),
+        description="Add a permission rule (secadmin).",
     )
     revoke_permission: PolicyChange = strawberry.field(
-        resolver=admin.revoke_permission, description="Remove a permission rule (secadmin)."
+        resolver=returning(PolicyChange.from_change, admin.revoke_permission),
+        description="Remove a permission rule (secadmin).",
     )
     grant_role: PolicyChange = strawberry.field(
-        resolver=admin.grant_role, description="Let a role inherit another (secadmin)."
+        resolver=returning(PolicyChange.from_change, admin.grant_role),
+        description="Let a role inherit another (secadmin).",
     )
     revoke_role: PolicyChange = strawberry.field(
-        resolver=admin.revoke_role, description="Remove a role inheritance (secadmin)."
+        resolver=returning(PolicyChange.from_change, admin.revoke_role),
+        description="Remove a role inheritance (secadmin).",
     )
     verify_audit_chain: AuditVerificationRun = strawberry.field(
         resolver=returning(AuditVerificationRun.from_row, audit_resolvers.verify_audit_chain),
         description="Recompute the audit chain now and record the result (auditor).",
     )
     revoke_credential: CredentialInfo = strawberry.field(
-        resolver=admin.revoke_credential, description="Revoke a credential at once (sysadmin)."
+        resolver=returning(CredentialInfo.from_row, admin.revoke_credential, id=strawberry.ID),
+        description="Revoke a credential at once (sysadmin).",
     )
 
 

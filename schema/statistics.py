@@ -8,6 +8,7 @@ import strawberry
 
 from resolvers.timeliness import PeriodStatistics
 from schema.enums import Area, Category, HouseholdStatus
+from schema.pricing import priced
 
 LABEL = (
     "The count as text, for every reader: exact where the policy lets the caller read "
@@ -42,9 +43,10 @@ class PaymentTotal:
 @strawberry.type(description="Counts and amounts in your region, by track, status and category.")
 class Statistics:
     period: str
-    by_status: list[StatusCount]
-    by_category: list[CategoryCount]
-    payments: list[PaymentTotal]
+    # small enumerations: tracks x statuses, categories, payment statuses
+    by_status: list[StatusCount] = strawberry.field(metadata=priced(bound=40))
+    by_category: list[CategoryCount] = strawberry.field(metadata=priced(bound=4))
+    payments: list[PaymentTotal] = strawberry.field(metadata=priced(bound=10))
 
     @classmethod
     def from_found(cls, stats: PeriodStatistics) -> Statistics:

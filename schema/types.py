@@ -12,9 +12,17 @@ from decimal import Decimal
 import strawberry
 from strawberry.scalars import JSON
 
+from domain import bounds
 from domain.categories import MemberFacts, household_categories, member_categories
-from resolvers.context import Info
 from resolvers.households import Recipient
+from schema.columns import (
+    HOUSEHOLD_COLUMNS,
+    HOUSEHOLD_SECRETS,
+    MEMBER_COLUMNS,
+    MEMBER_SECRETS,
+    values,
+)
+from schema.context import Info
 from schema.enums import (
     Area,
     Category,
@@ -26,6 +34,7 @@ from schema.enums import (
     Sex,
     TerminationReason,
 )
+from schema.pricing import priced
 from store import models
 
 
@@ -68,37 +77,26 @@ class Member:
 
     @classmethod
     def from_row(cls, row: models.Member) -> Member:
-        return cls(
-            row=row,
-            id=strawberry.ID(row.id),
-            staff_relative=row.staff_relative,
-            relation=Relation(row.relation),
-            sex=Sex(row.sex),
-            birth_date=row.birth_date,
-            monthly_income=row.monthly_income,
-            disability_grade=row.disability_grade,
-            serious_illness=row.serious_illness,
-            student=row.student,
-        )
+        return cls(row=row, **values(MEMBER_COLUMNS, row))
 
-    def _open(self, info: Info, column: str, blob: bytes | None) -> str | None:
-        if blob is None:
-            return None
-        return info.context.cipher.decrypt(blob, table="members", column=column, row_id=self.row.id)
+    def _open(self, info: Info, field: str) -> str | None:
+        secret = MEMBER_SECRETS[field]
+        blob = getattr(self.row, secret.stored)
+        return secret.open(blob, getattr(self.row, secret.row_id), info.context.cipher)
 
     @strawberry.field
     def name(self, info: Info) -> str | None:
-        return self._open(info, "name", self.row.name_enc)
+        return self._open(info, "name")
 
     @strawberry.field(description="Resident ID number (GB 11643).")
     def id_number(self, info: Info) -> str | None:
-        return self._open(info, "id_number", self.row.id_number_enc)
+        return self._open(info, "id_number")
 
     @strawberry.field
     def phone(self, info: Info) -> str | None:
-        return self._open(info, "phone", self.row.phone_enc)
+        return self._open(info, "phone")
 
-    @strawberry.field
+    @strawberry.field(metadata=priced(bound=4))
     def categories(self, info: Info) -> list[Category]:
         return sorted(member_categories(_facts(self.row), info.context.today))
 
@@ -289,7 +287,8 @@ class Household:
         description="When the county approved, refused or terminated (the decision date)."
     )
     rejection_reasons: list[RejectionReason] = strawberry.field(
-        description="The coded reasons of a refusal; empty unless refused."
+        description="The coded reasons of a refusal; empty unless refused.",
+        metadata=priced(bound=len(RejectionReason)),
     )
     termination_reason: TerminationReason | None = strawberry.field(
         description="The coded reason the cover ended, once terminated."
@@ -301,7 +300,8 @@ class Household:
         description="During a gradual exit (渐退期): the day it ends; paid until then."
     )
     missing_materials: list[str] = strawberry.field(
-        description="While AWAITING_CORRECTION: the materials asked for (补正)."
+        description="While AWAITING_CORRECTION: the materials asked for (补正).",
+        metadata=priced(bound=bounds.MISSING_MATERIALS),
     )
     county_visit_on: dt.date | None = strawberry.field(
         description="The county's own home visit, needed when a member is a relative of staff."
@@ -309,78 +309,47 @@ class Household:
 
     @classmethod
     def from_row(cls, row: models.Household) -> Household:
-        closing = row.closing_reasons or {}
-        codes = closing.get("reasons", [])
-        return cls(
-            next_review_on=row.next_review_on,
-            decided_on=row.decided_on,
-            rejection_reasons=(
-                [RejectionReason(c) for c in codes] if closing.get("step") == "REJECT" else []
-            ),
-            termination_reason=(
-                TerminationReason(codes[0])
-                if closing.get("step") == "TERMINATE" and codes
-                else None
-            ),
-            termination_proposal=(
-                TerminationReason(row.termination_proposal) if row.termination_proposal else None
-            ),
-            gradual_exit_until=row.gradual_exit_until,
-            missing_materials=list(row.missing_materials or []),
-            county_visit_on=row.county_visit_on,
-            row=row,
-            archive_no=row.archive_no,
-            region_code=row.village_code,
-            area=Area(row.area),
-            status=HouseholdStatus(row.status),
-            address=row.address,
-            bank_name=row.bank_name,
-            monthly_benefit=row.monthly_benefit,
-            review_class=row.review_class,
-            applied_at=row.applied_at,
-            updated_at=row.updated_at,
-        )
+        return cls(row=row, **values(HOUSEHOLD_COLUMNS, row))
 
     @strawberry.field
     def bank_account(self, info: Info) -> str | None:
-        if self.row.bank_account_enc is None:
-            return None
-        return info.context.cipher.decrypt(
-            self.row.bank_account_enc,
-            table="households",
-            column="bank_account",
-            row_id=self.row.archive_no,
-        )
+        secret = HOUSEHOLD_SECRETS["bank_account"]
+        blob = getattr(self.row, secret.stored)
+        return secret.open(blob, getattr(self.row, secret.row_id), info.context.cipher)
 
     @strawberry.field
     async def region(self, info: Info) -> Region | None:
         row = await info.context.loaders.regions.load(self.row.village_code)
         return None if row is None else Region.from_row(row)
 
-    @strawberry.field
+    @strawberry.field(metadata=priced(bound=bounds.MEMBERS))
     async def members(self, info: Info) -> list[Member]:
         rows = await info.context.loaders.members.load(self.archive_no)
         return [Member.from_row(r) for r in rows if r.active]
 
-    @strawberry.field
+    @strawberry.field(metadata=priced(bound=4))
     async def categories(self, info: Info) -> list[Category]:
         rows = await info.context.loaders.members.load(self.archive_no)
         facts = (_facts(r) for r in rows if r.active)
         return sorted(household_categories(facts, info.context.today))
 
-    @strawberry.field
+    @strawberry.field(metadata=priced(bound=bounds.REVIEWS))
     async def reviews(self, info: Info) -> list[Review]:
         return [
             Review.from_row(r) for r in await info.context.loaders.reviews.load(self.archive_no)
         ]
 
-    @strawberry.field(description="Objections raised during the public notice.")
+    @strawberry.field(
+        description="Objections raised during the public notice.",
+        metadata=priced(bound=bounds.OBJECTIONS),
+    )
     async def objections(self, info: Info) -> list[ObjectionRecord]:
         rows = await info.context.loaders.objections.load(self.archive_no)
         return [ObjectionRecord.from_row(r) for r in rows]
 
     @strawberry.field(
-        description="Every amount granted, oldest first (approval, changes, standards)."
+        description="Every amount granted, oldest first (approval, changes, standards).",
+        metadata=priced(bound=bounds.BENEFIT_HISTORY),
     )
     async def benefit_history(self, info: Info) -> list[BenefitChange]:
         rows = await info.context.loaders.benefits.load(self.archive_no)
@@ -394,22 +363,28 @@ class Household:
             for r in rows
         ]
 
-    @strawberry.field(description="Reported changes (动态管理), oldest first.")
+    @strawberry.field(
+        description="Reported changes (动态管理), oldest first.",
+        metadata=priced(bound=bounds.CHANGES),
+    )
     async def changes(self, info: Info) -> list[ChangeRecord]:
         rows = await info.context.loaders.changes.load(self.archive_no)
         return [ChangeRecord.from_row(r) for r in rows]
 
-    @strawberry.field(description="Timeliness (时效性): days spent in each stage so far.")
+    @strawberry.field(
+        description="Timeliness (时效性): days spent in each stage so far.",
+        metadata=priced(bound=20),
+    )
     async def stage_days(self, info: Info) -> list[StageTime]:
         rows = await info.context.loaders.reviews.load(self.archive_no)
         return stage_times(rows, info.context.now)
 
-    @strawberry.field
+    @strawberry.field(metadata=priced(bound=bounds.PAYMENTS))
     async def payments(self, info: Info) -> list[Payment]:
         rows = await info.context.loaders.payments.load(self.archive_no)
         return [Payment.from_row(r) for r in rows]
 
-    @strawberry.field
+    @strawberry.field(metadata=priced(bound=bounds.ASSETS))
     async def assets(self, info: Info) -> list[Asset]:
         return [Asset.from_row(r) for r in await info.context.loaders.assets.load(self.archive_no)]
 

@@ -132,6 +132,34 @@ def _filtered(stmt: S, flt: HouseholdFilter, today: dt.date) -> S:
     return stmt
 
 
+def _page(stmt: S, flt: HouseholdFilter, today: dt.date, *, after: bool) -> S:
+    """A page of households as both read paths select it: the filters' WHERE, after
+    the cursor's archive number (`after`) when there is one, in archive-number order,
+    `limit` rows (one more than the page, to know whether another follows)."""
+    stmt = _filtered(stmt, flt, today)
+    if after:
+        stmt = stmt.where(Household.archive_no > bindparam("after", type_=String))
+    return stmt.order_by(Household.archive_no).limit(bindparam("limit", type_=Integer))
+
+
+def _page_params(first: int, after: str | None) -> dict[str, Any]:
+    params: dict[str, Any] = {"limit": first + 1}
+    if after is not None:
+        params["after"] = decode_cursor(after)
+    return params
+
+
+def _counted(flt: HouseholdFilter, today: dt.date) -> Select[Any]:
+    return _filtered(select(func.count().label("n")).select_from(Household), flt, today)
+
+
+def _one(stmt: S, scope: str) -> S:
+    """The household named by the `archive_no` parameter, if in scope."""
+    return stmt.where(
+        Household.archive_no == bindparam("archive_no", type_=String), in_scope(scope)
+    )
+
+
 def encode_cursor(archive_no: str) -> str:
     return base64.urlsafe_b64encode(f"h:{archive_no}".encode()).decode()
 
@@ -158,23 +186,18 @@ async def page_households(
     today: dt.date,
 ) -> tuple[Sequence[Household], bool]:
     """One page in archive-number order, and whether another page follows."""
-    stmt = _filtered(select(Household), flt, today)
-    if after is not None:
-        stmt = stmt.where(Household.archive_no > decode_cursor(after))
-    result = await session.scalars(stmt.order_by(Household.archive_no).limit(first + 1))
+    stmt = _page(select(Household), flt, today, after=after is not None)
+    result = await session.scalars(stmt, _page_params(first, after))
     rows: Sequence[Household] = result.all()
     return rows[:first], len(rows) > first
 
 
 async def count_households(session: AsyncSession, *, flt: HouseholdFilter, today: dt.date) -> int:
-    stmt = _filtered(select(func.count()).select_from(Household), flt, today)
-    return int(await session.scalar(stmt) or 0)
+    return int(await session.scalar(_counted(flt, today)) or 0)
 
 
 async def get_household(session: AsyncSession, *, scope: str, archive_no: str) -> Household | None:
-    return await session.scalar(
-        select(Household).where(Household.archive_no == archive_no, in_scope(scope))
-    )
+    return await session.scalar(_one(select(Household), scope), {"archive_no": archive_no})
 
 
 async def _children_by_archive(
@@ -365,15 +388,11 @@ async def page_household_rows(
         raise ValueError("the compiled page takes scope and region filters only")
 
     def build() -> Select[Any]:
-        stmt = _filtered(select(*(HOUSEHOLDS.c[c] for c in columns)), flt, today)
-        if after is not None:
-            stmt = stmt.where(HOUSEHOLDS.c.archive_no > bindparam("after", type_=String))
-        return stmt.order_by(HOUSEHOLDS.c.archive_no).limit(bindparam("limit", type_=Integer))
+        return _page(
+            select(*(HOUSEHOLDS.c[c] for c in columns)), flt, today, after=after is not None
+        )
 
-    params: dict[str, Any] = {"limit": first + 1}
-    if after is not None:
-        params["after"] = decode_cursor(after)
-    rows = await reads.all(build(), **params)
+    rows = await reads.all(build(), **_page_params(first, after))
     return rows[:first], len(rows) > first
 
 
@@ -381,21 +400,15 @@ async def count_household_rows(reads: Reads, *, flt: HouseholdFilter, today: dt.
     if flt.statuses or flt.category is not None or flt.area is not None:
         raise ValueError("the compiled count takes scope and region filters only")
 
-    def build() -> Select[Any]:
-        return _filtered(select(func.count().label("n")).select_from(HOUSEHOLDS), flt, today)
-
-    return int(await reads.scalar(build()) or 0)
+    return int(await reads.scalar(_counted(flt, today)) or 0)
 
 
 async def household_row(
     reads: Reads, *, columns: tuple[str, ...], scope: str, archive_no: str
 ) -> Record | None:
-    def build() -> Select[Any]:
-        return select(*(HOUSEHOLDS.c[c] for c in columns)).where(
-            HOUSEHOLDS.c.archive_no == bindparam("archive_no", type_=String), in_scope(scope)
-        )
-
-    rows = await reads.all(build(), archive_no=archive_no)
+    rows = await reads.all(
+        _one(select(*(HOUSEHOLDS.c[c] for c in columns)), scope), archive_no=archive_no
+    )
     return rows[0] if rows else None
 
 

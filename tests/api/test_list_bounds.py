@@ -10,7 +10,8 @@ from sqlalchemy import func, insert, select
 
 from domain import bounds
 from gateway.runtime import Runtime
-from policies.bounds import LIST_BOUNDS
+from schema.pricing import pricing
+from schema.root import build_schema
 from store import models
 from store.seed import seed
 from tests.conftest import Api
@@ -35,8 +36,9 @@ MEMBERS = "query($a: String!) { household(archiveNo: $a) { members { relation } 
 
 
 def test_the_cost_model_prices_the_bounds_the_store_applies() -> None:
+    declared = pricing(build_schema()).bounds
     for name, (_, bound) in LISTS.items():
-        assert LIST_BOUNDS[f"Household.{name}"] == getattr(bounds, bound), name
+        assert declared[f"Household.{name}"] == getattr(bounds, bound), name
 
 
 async def test_every_nested_list_is_cut_at_its_bound(

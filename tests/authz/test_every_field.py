@@ -18,6 +18,7 @@ from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLSchem
 from domain.principal import Principal
 from gateway.policy_gate import PolicyGate, RequestGate
 from gateway.runtime import Runtime
+from policies.bounds import Pricing
 from policies.engine import Decision, is_plumbing
 from policies.limits import Limits
 from schema.root import build_schema
@@ -135,6 +136,7 @@ async def test_a_field_no_policy_names_is_denied(runtime: Runtime) -> None:
             principal=Principal("c", "p", "caseworker", "220183100"),
             engine=runtime.policy_engine,
             limits=Limits(),
+            pricing=Pricing(),
             introspection_allowed=False,
         )
         now = dt.datetime.now(dt.UTC)

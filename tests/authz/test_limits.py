@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import strawberry.schema.schema as strawberry_schema
-from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType, parse
+from graphql import (
+    GraphQLField,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLSchema,
+    parse,
+)
 from graphql.language import Lexer
 
 from gateway import compiled, document_limits, documents
 from gateway.runtime import Runtime
-from policies.bounds import FIELD_COSTS, LIST_BOUNDS
+from policies.bounds import PAGE
 from policies.limits import Exceeded, Limits, document_refusal
+from schema.pricing import pricing
 from schema.root import build_schema
 from tests.audit.test_audit_log import entries
 from tests.conftest import Api
@@ -242,33 +252,44 @@ async def test_variable_defaults_are_priced_at_the_value_used(
     assert "errors" not in await api.gql(token, query, {"n": 5})
 
 
-def test_every_list_field_has_a_declared_bound() -> None:
-    schema = build_schema()._schema
-    missing = []
+def _fields(schema: GraphQLSchema) -> Iterator[tuple[str, GraphQLField]]:
     for type_name, named in schema.type_map.items():
         if type_name.startswith("__") or not isinstance(named, GraphQLObjectType):
             continue
         for field_name, definition in named.fields.items():
-            output = definition.type
-            while isinstance(output, GraphQLNonNull):
-                output = output.of_type
-            if isinstance(output, GraphQLList) and f"{type_name}.{field_name}" not in LIST_BOUNDS:
-                missing.append(f"{type_name}.{field_name}")
-    assert not missing, f"lists without a bound in policies/bounds.py: {missing}"
-    stale = set(LIST_BOUNDS) - {
-        f"{n}.{f}"
-        for n, t in schema.type_map.items()
-        if isinstance(t, GraphQLObjectType)
-        for f in t.fields
-    }
-    assert not stale, f"bounds for fields the schema no longer has: {stale}"
+            yield f"{type_name}.{field_name}", definition
+
+
+def _unwrapped(output: GraphQLOutputType) -> GraphQLOutputType:
+    while isinstance(output, GraphQLNonNull):
+        output = output.of_type
+    return output
+
+
+def test_every_list_field_has_a_declared_bound() -> None:
+    # the figures are declared on the fields (schema/pricing.py) and read off the schema
+    served = build_schema()
+    schema = served._schema
+    declared = pricing(served).bounds
+    lists = {obj for obj, f in _fields(schema) if isinstance(_unwrapped(f.type), GraphQLList)}
+    missing = sorted(lists - set(declared))
+    assert not missing, f"lists without a declared bound (metadata=priced(bound=...)): {missing}"
+    assert not set(declared) - lists, "bounds declared on fields that are not lists"
+    # a field that takes `first` answers a connection whose edges are sized by it
+    paged = [(obj, f) for obj, f in _fields(schema) if "first" in f.args]
+    assert paged
+    for obj, definition in paged:
+        connection = _unwrapped(definition.type)
+        assert isinstance(connection, GraphQLObjectType), obj
+        assert declared.get(f"{connection.name}.edges") == PAGE, obj
+    # and only such edges are: every other list has a number
+    for obj, bound in declared.items():
+        if bound == PAGE:
+            assert obj.endswith(".edges"), obj
     # an audit entry names each Type.field a request touched at most once
-    every_field = sum(
-        len(t.fields)
-        for n, t in schema.type_map.items()
-        if isinstance(t, GraphQLObjectType) and not n.startswith("__")
-    )
-    assert every_field < LIST_BOUNDS["AuditEvent.fields"], every_field
+    every_field = sum(1 for _ in _fields(schema))
+    bound = declared["AuditEvent.fields"]
+    assert isinstance(bound, int) and every_field < bound, every_field
 
 
 STATISTICS = (
@@ -302,17 +323,19 @@ async def test_one_scope_aggregate_per_document(api: Api, runtime: Runtime) -> N
 def test_every_root_field_and_count_has_a_declared_cost() -> None:
     # a new root field, or a new totalCount, is priced on purpose: an aggregate over
     # a scope at its scan price, a read by key or by page at 0 (its lists' bounds)
-    schema = build_schema()._schema
+    served = build_schema()
+    schema = served._schema
+    costs = pricing(served).costs
     assert schema.query_type is not None
     priced = {f"Query.{name}" for name in schema.query_type.fields} | {
         f"{type_name}.totalCount"
         for type_name, named in schema.type_map.items()
         if isinstance(named, GraphQLObjectType) and "totalCount" in named.fields
     }
-    missing = priced - set(FIELD_COSTS)
-    assert not missing, f"fields without a declared cost in policies/bounds.py: {sorted(missing)}"
-    assert not set(FIELD_COSTS) - priced, "costs for fields the schema no longer has"
-    scans = [name for name, cost in FIELD_COSTS.items() if cost * 2 > Limits().max_cost]
+    missing = priced - set(costs)
+    assert not missing, f"fields without a declared cost (priced(cost=...)): {sorted(missing)}"
+    assert not set(costs) - priced, "costs declared on fields that are neither root nor count"
+    scans = [name for name, cost in costs.items() if cost * 2 > Limits().max_cost]
     assert "Query.statistics" in scans and "Query.auditActivity" in scans, scans
 
 
