@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from gateway.runtime import Runtime
-from store import workflow as store_workflow
+from store import chain as store_chain
 from tests.audit.test_audit_log import entries
 from tests.conftest import Api
 from tests.helpers import CASEWORKER_TOWNSHIP, id_number, issue_token, load_regions
@@ -120,7 +120,7 @@ async def test_logs_carry_no_values(
             "UPDATE households SET reason = $1", {"reason": reason}, ValueError(f"bad {reason}")
         )
 
-    monkeypatch.setattr(store_workflow, "apply_step", broken)
+    monkeypatch.setattr(store_chain, "apply_step", broken)  # what a refusal calls
     caplog.set_level(logging.DEBUG)
     response = await api.post(reviewer, REJECT, {"a": ARCHIVE, "r": f"身份证 {number}"})
     assert response.json()["errors"][0]["extensions"]["code"] == "INTERNAL"
