@@ -111,6 +111,7 @@ VERIFY_TESTS = (
 SCOPE_TESTS = (
     "tests/api/test_households.py",
     "tests/api/test_region_scope_everywhere.py",
+    "tests/api/test_cursors.py",
     "tests/api/test_statement_count.py",
     "tests/api/test_compiled_path.py",
     "tests/authz/test_masks_by_response_key.py",

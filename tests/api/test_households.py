@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from tests.helpers import (
     issue_token,
     load_regions,
     member,
+    nodes,
 )
 
 # the authorization and masking answers must not depend on the execution path
@@ -232,3 +234,28 @@ async def test_exactly_full_last_page_has_no_next_page(
     assert len(full["data"]["households"]["edges"]) == 2
     short = await api.gql(token, PAGE_INFO, {"first": 1, "status": status})
     assert short["data"]["households"]["pageInfo"] == {"hasNextPage": True}
+
+
+async def test_each_category_filter_finds_its_special_archives(api: Api, runtime: Runtime) -> None:
+    """households(category:) lists the archives with a current member of that kind, and
+    only those: one household of each kind, and one of none."""
+    await load_regions(runtime)
+    worker = await issue_token(runtime, "caseworker", CASEWORKER_TOWNSHIP)
+    child = member("CHILD", name="王小明", birth=dt.date(2015, 9, 1), phone=None)
+    kinds: dict[str | None, list[dict[str, Any]]] = {
+        "DISABLED": [member(disabilityGrade=2)],
+        "ELDERLY": [member(birth=dt.date(1940, 2, 3))],
+        "MINOR": [member(), child],
+        "SERIOUSLY_ILL": [member(seriousIllness=True)],
+        None: [member()],
+    }
+    archives: dict[str | None, str] = {}
+    for kind, members in kinds.items():
+        body = await api.gql(worker, SUBMIT, {"input": application(members=members)})
+        assert "errors" not in body, body
+        archives[kind] = body["data"]["submitApplication"]["archiveNo"]
+    query = "query($c: Category) { households(category: $c) { edges { node { archiveNo } } } }"
+    for kind in ("DISABLED", "ELDERLY", "MINOR", "SERIOUSLY_ILL"):
+        found = await api.gql(worker, query, {"c": kind})
+        assert "errors" not in found, found
+        assert [n["archiveNo"] for n in nodes(found["data"]["households"])] == [archives[kind]]
