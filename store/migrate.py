@@ -7,6 +7,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -23,10 +24,13 @@ def alembic_config(url: str = "") -> Config:
     return config
 
 
-def _upgrade(connection: Connection) -> None:
+def _upgrade(connection: Connection) -> bool:
+    """Migrate to the head; True when the database was new (no revision before)."""
+    fresh = MigrationContext.configure(connection).get_current_revision() is None
     config = alembic_config()
     config.attributes["connection"] = connection
     command.upgrade(config, "head")
+    return fresh
 
 
 async def upgrade(engine: AsyncEngine, *, shipped_rules: Sequence[Sequence[str]]) -> None:
@@ -36,6 +40,9 @@ async def upgrade(engine: AsyncEngine, *, shipped_rules: Sequence[Sequence[str]]
     keeps rules, it does not know which ones ship.
     """
     async with engine.begin() as connection:
-        await connection.run_sync(_upgrade)
+        fresh = await connection.run_sync(_upgrade)
     async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
-        await sync_shipped(session, shipped_rules, now=utcnow())
+        # a new database starts at policy version 1 with the whole shipped policy: the
+        # version counts changes servers must reload, and `audit verify` reads a
+        # version above 1 as a sign that the installation has served
+        await sync_shipped(session, shipped_rules, now=utcnow(), announce=not fresh)

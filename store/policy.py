@@ -96,12 +96,17 @@ def rule_key(rule: Sequence[str]) -> str:
 
 
 async def sync_shipped(
-    session: AsyncSession, shipped: Sequence[Sequence[str]], *, now: dt.datetime
+    session: AsyncSession,
+    shipped: Sequence[Sequence[str]],
+    *,
+    now: dt.datetime,
+    announce: bool = True,
 ) -> int:
     """Add the shipped default rules this database has never had; returns how many.
 
     A rule once applied is remembered, so one a secadmin removed stays removed;
-    a release that tightens the default must say so in a migration.
+    a release that tightens the default must say so in a migration. `announce`:
+    bump the policy version so running servers reload (not for a new database).
     """
     seen = set((await session.scalars(select(PolicyShipped.rule))).all())
     added = 0
@@ -115,7 +120,7 @@ async def sync_shipped(
             padded = [*rule[1:], "", "", "", "", "", ""][:6]
             session.add(PolicyRule(ptype=rule[0], **{f"v{i}": v for i, v in enumerate(padded)}))
             added += 1
-    if added:
+    if added and announce:
         await _bump(session, actor="release", now=now)
     await session.flush()
     return added

@@ -35,3 +35,13 @@ async def test_upgrade_adds_new_shipped_rules_but_not_removed_ones(runtime: Runt
     async with runtime.sessions() as session:
         assert len((await session.scalars(select(PolicyRule.id))).all()) == len(rules)
         assert await policy_version(session) == before + 1
+
+
+async def test_a_new_database_starts_at_version_one_with_the_whole_policy(runtime: Runtime) -> None:
+    # the fixture's database was created by `upgrade`: releases since the first policy
+    # migration added their rules without a version bump, since no server was running.
+    # A version above 1 would read to `dibao audit verify` as an installation that served
+    async with runtime.sessions() as session:
+        assert await policy_version(session) == 1
+        for rule in default_rules():
+            assert await find_rule(session, rule) is not None, rule
