@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from domain.enums import HouseholdStatus
+from domain.verification import DUE_WORKING_DAYS
 from domain.workflow import ARCHIVE_AFTER_DAYS, STAGE_LIMITS
 from gateway.quota import DEFAULT_QUOTAS, Quota, parse_lookup_quotas
 from gateway.ratelimit import DEFAULT_RATES, Rate, parse_rate_limits
@@ -40,6 +41,9 @@ class Settings:
     # verifyRecipient answers per credential, per minute and per day, by role
     # (DIBAO_LOOKUP_QUOTAS)
     lookup_quotas: dict[str, Quota] = field(default_factory=lambda: dict(DEFAULT_QUOTAS))
+    # working days a partner department has to answer a verification request
+    # (DIBAO_VERIFICATION_DAYS)
+    verification_days: int = DUE_WORKING_DAYS
 
     @property
     def is_postgres(self) -> bool:
@@ -74,6 +78,9 @@ def load_settings(*, demo: bool = False) -> Settings:
         anchor_every=_positive(os.environ.get("DIBAO_AUDIT_ANCHOR_EVERY"), 1000, "entries"),
         anchor_seconds=_seconds(os.environ.get("DIBAO_AUDIT_ANCHOR_SECONDS"), 10.0),
         lookup_quotas=parse_lookup_quotas(os.environ.get("DIBAO_LOOKUP_QUOTAS", "")),
+        verification_days=_positive(
+            os.environ.get("DIBAO_VERIFICATION_DAYS"), DUE_WORKING_DAYS, "working days"
+        ),
     )
 
 

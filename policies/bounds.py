@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Final, Literal
 
-from domain import bounds
+from domain import bounds, verification
 
 PAGE: Final = "page"  # sized by the enclosing connection's `first`
 Bound = int | Literal["page"]
@@ -22,6 +22,7 @@ LIST_BOUNDS: Final[dict[str, Bound]] = {
     "HouseholdConnection.edges": PAGE,
     "AuditEventConnection.edges": PAGE,
     "DuplicateCandidateConnection.edges": PAGE,
+    "VerificationRequestConnection.edges": PAGE,
     # a household's own records: the store reads no more than these (domain/bounds.py)
     "Household.members": bounds.MEMBERS,
     "Household.categories": 4,
@@ -33,6 +34,13 @@ LIST_BOUNDS: Final[dict[str, Bound]] = {
     "Household.payments": bounds.PAYMENTS,
     "Household.assets": bounds.ASSETS,
     "Member.categories": 4,
+    # verification (issue 15): requests per household, subjects per request (its
+    # members), and at most three contradictions per member plus three of assets
+    "Household.verifications": verification.MAX_PER_HOUSEHOLD,
+    "HouseholdVerification.findings": bounds.MEMBERS,
+    "HouseholdVerification.discrepancies": bounds.MEMBERS * 3 + 3,
+    "VerificationRequest.subjects": bounds.MEMBERS,
+    "Mutation.requestVerification": verification.MAX_DEPARTMENTS,
     # small enumerations: tracks x statuses, categories, payment statuses
     "Statistics.byStatus": 40,
     "Statistics.byCategory": 4,
@@ -90,4 +98,5 @@ FIELD_COSTS: Final[dict[str, int]] = {
     "Query.standards": 0,
     "Query.auditEvents": 0,
     "Query.credentials": 0,
+    "Query.verificationRequests": 0,
 }

@@ -27,6 +27,7 @@ from strawberry.dataloader import DataLoader
 from audit import fields as F
 from audit.lookups import lookup
 from domain.principal import Principal
+from domain.verification import DUE_WORKING_DAYS
 from domain.workflow import ARCHIVE_AFTER_DAYS, STAGE_LIMITS
 from store import households as store
 from store.crypto import Cipher
@@ -55,6 +56,8 @@ class Settings(Protocol):
     def stage_limits(self) -> dict[str, int]: ...
     @property
     def anchor_file(self) -> Path | None: ...
+    @property
+    def verification_days(self) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +67,7 @@ class DefaultSettings:
     archive_after_days: int = ARCHIVE_AFTER_DAYS
     stage_limits: dict[str, int] = field(default_factory=lambda: dict(STAGE_LIMITS))
     anchor_file: Path | None = None
+    verification_days: int = DUE_WORKING_DAYS
 
 
 @dataclass

@@ -13,12 +13,15 @@ import strawberry
 from resolvers.admin import PermissionInput
 from resolvers.applications import ApplicationInput, MemberInput
 from resolvers.changes import ChangeInput
+from resolvers.verification import AnswerInput, FindingInput
 from resolvers.workflow import InvestigationInput
 from schema import enums  # noqa: F401  # the enums the inputs name, described first
 
 __all__ = [
+    "AnswerInput",
     "ApplicationInput",
     "ChangeInput",
+    "FindingInput",
     "InvestigationInput",
     "MemberInput",
     "PermissionInput",
@@ -35,3 +38,7 @@ strawberry.input(
 strawberry.input(
     PermissionInput, description="A permission: role, region scope, Type.field, action, effect."
 )
+strawberry.input(
+    FindingInput, description="What a department found about one subject; omit what it lacks."
+)
+strawberry.input(AnswerInput, description="One verification request's answer, in a batch.")

@@ -12,7 +12,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from audit.logsafe import describe
-from resolvers import admin, applications, changes, timeliness, workflow
+from resolvers import admin, applications, changes, timeliness, verification, workflow
 from resolvers import audit_events as audit_resolvers
 from resolvers import duplicates as duplicate_resolvers
 from resolvers import households as household_resolvers
@@ -27,12 +27,17 @@ from schema.audit_log import (
     AuditVerificationRun,
     LookupAlert,
 )
-from schema.connections import DuplicateCandidateConnection, HouseholdConnection
+from schema.connections import (
+    DuplicateCandidateConnection,
+    HouseholdConnection,
+    VerificationRequestConnection,
+)
 from schema.errors import error_code
 from schema.finance import PaymentBatchResult, PaymentBatchSummary, StandardChange
 from schema.resolve import each, optional, returning
 from schema.statistics import Statistics
 from schema.types import Household, Payment, RecipientCheck, Standard
+from schema.verification import HouseholdVerification, VerificationRequest
 
 
 @strawberry.type
@@ -99,6 +104,13 @@ class Query:
     )
     credentials: list[CredentialInfo] = strawberry.field(
         resolver=admin.credentials, description="Issued credentials, never tokens (sysadmin)."
+    )
+    # --- verification with partner departments (issue 15)
+    verification_requests: VerificationRequestConnection = strawberry.field(
+        resolver=returning(
+            VerificationRequestConnection.from_page, verification.verification_requests
+        ),
+        description="Your department's verification requests in your region (partner).",
     )
 
 
@@ -194,6 +206,25 @@ class Mutation:
     )
     revoke_credential: CredentialInfo = strawberry.field(
         resolver=admin.revoke_credential, description="Revoke a credential at once (sysadmin)."
+    )
+    # --- verification with partner departments (issue 15)
+    request_verification: list[HouseholdVerification] = strawberry.field(
+        resolver=returning(
+            each(HouseholdVerification.from_view), verification.request_verification
+        ),
+        description="Send the household to partner departments for verification (核对).",
+    )
+    answer_verification: VerificationRequest = strawberry.field(
+        resolver=returning(VerificationRequest.from_queued, verification.answer_verification),
+        description="Your department's findings, one per subject of the request (partner).",
+    )
+    answer_verifications: int = strawberry.field(
+        resolver=verification.answer_verifications,
+        description="Up to 500 answers at once, all or none; how many were recorded (partner).",
+    )
+    override_verification: HouseholdVerification = strawberry.field(
+        resolver=returning(HouseholdVerification.from_view, verification.override_verification),
+        description="Approve despite this request, with a recorded reason (county reviewer).",
     )
 
 

@@ -15,7 +15,9 @@ from strawberry.scalars import JSON
 from domain.categories import MemberFacts, household_categories, member_categories
 from resolvers.context import Info
 from resolvers.households import Recipient
+from resolvers.verification import household_verifications
 from schema.enums import Area, Category, HouseholdStatus, PaymentStatus, Relation, Sex
+from schema.verification import HouseholdVerification
 from store import models
 
 
@@ -337,6 +339,13 @@ class Household:
     @strawberry.field
     async def assets(self, info: Info) -> list[Asset]:
         return [Asset.from_row(r) for r in await info.context.loaders.assets.load(self.archive_no)]
+
+    @strawberry.field(
+        description="Economic-status verifications (核对), newest first, with discrepancies."
+    )
+    async def verifications(self, info: Info) -> list[HouseholdVerification]:
+        views = await household_verifications(info, self.archive_no)
+        return [HouseholdVerification.from_view(v) for v in views]
 
 
 @strawberry.type(description="Answer to a partner's question: is this person a current recipient?")
