@@ -32,6 +32,7 @@ LOOKUP_FOUND = "found"
 LOOKUP_COUNTY = "county"  # for a claim conflict: the county of the claiming household
 LOOKUP_VERIFY = "verify"  # verifyRecipient
 LOOKUP_CLAIM = "claim"  # an application claiming the ID number (found: already claimed)
+LOOKUP_VERIFICATION = "verification"  # a clear ID number in a partner's verification queue
 LOOKUP_SEARCH = "search"  # auditEvents(lookedUpIdNumber:) (found: some entry matched)
 # a claim checked in a request that did not commit: the caller learned "not claimed"
 # and kept nothing, which is what a probe looks like (counted as a miss)

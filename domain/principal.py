@@ -13,6 +13,7 @@ class Principal:
     scope: str  # region prefix; "" is the national scope
     fields: frozenset[str] | None = None  # a partner credential's allow-list, narrowing policy
     documents: frozenset[str] | None = None  # trusted document ids, when the credential is bound
+    department: str | None = None  # a partner credential's department (domain/verification.py)
 
     @property
     def scope_label(self) -> str:

@@ -53,4 +53,5 @@ async def authenticate(
         scope=credential["region_scope"],
         fields=frozenset(fields) if fields is not None else None,
         documents=frozenset(documents) if documents is not None else None,
+        department=credential["department"],
     )

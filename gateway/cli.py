@@ -203,6 +203,10 @@ def token_issue(
         Path | None,
         typer.Option(help="PEM client certificate the token is bound to (serve --client-ca)."),
     ] = None,
+    department: Annotated[
+        str | None,
+        typer.Option(help="A partner's department, whose verification requests it answers."),
+    ] = None,
 ) -> None:
     """Print a new bearer token once, alone on the last line of stdout."""
     documents_text = _read(documents) if documents is not None else None
@@ -219,6 +223,7 @@ def token_issue(
                 region=region,
                 ttl=creds.parse_ttl(ttl),
                 fields=fields.split(",") if fields is not None else None,
+                department=department,
                 now=utcnow(),
             )
             if approved is not None:

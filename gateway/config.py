@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from domain.enums import HouseholdStatus
+from domain.verification import DUE_WORKING_DAYS
 from domain.workflow import (
     ARCHIVE_AFTER_DAYS,
     GRADUAL_EXIT_MONTHS,
@@ -52,6 +53,9 @@ class Settings:
     )
     # months a household above the line keeps its benefit (DIBAO_GRADUAL_EXIT_MONTHS)
     gradual_exit_months: int = GRADUAL_EXIT_MONTHS
+    # working days a partner department has to answer a verification request
+    # (DIBAO_VERIFICATION_DAYS)
+    verification_days: int = DUE_WORKING_DAYS
 
     @property
     def is_postgres(self) -> bool:
@@ -89,6 +93,9 @@ def load_settings(*, demo: bool = False) -> Settings:
         review_months=parse_review_months(os.environ.get("DIBAO_REVIEW_MONTHS", "")),
         gradual_exit_months=_positive(
             os.environ.get("DIBAO_GRADUAL_EXIT_MONTHS"), GRADUAL_EXIT_MONTHS, "months"
+        ),
+        verification_days=_positive(
+            os.environ.get("DIBAO_VERIFICATION_DAYS"), DUE_WORKING_DAYS, "working days"
         ),
     )
 

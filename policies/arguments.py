@@ -20,6 +20,7 @@ FIELD_FILTERS: dict[tuple[str, str], str] = {
     ("Query.overdue", "stage"): "Household.status",
     ("Query.duplicateCandidates", "region"): "Household.regionCode",
     ("Query.statistics", "region"): "Household.regionCode",
+    ("Query.verificationRequests", "status"): "VerificationRequest.status",
 }
 
 _PAGING = ("first", "after")
@@ -33,6 +34,7 @@ NOT_FIELD_FILTERS: frozenset[tuple[str, str]] = frozenset(
         *(("Query.dueForReview", a) for a in _PAGING),
         *(("Query.overdue", a) for a in _PAGING),
         *(("Query.duplicateCandidates", a) for a in _PAGING),
+        *(("Query.verificationRequests", a) for a in _PAGING),
         ("Query.household", "archiveNo"),  # the record asked for, not a filter over many
         ("Query.verifyRecipient", "idNumber"),  # the question itself: counted and audited
         ("Query.dueForReview", "before"),  # the review date is the entry point's own subject

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from audit import fields as F
 from audit.lookups import lookup
 from domain.principal import Principal
+from domain.verification import DUE_WORKING_DAYS
 from domain.workflow import ARCHIVE_AFTER_DAYS, GRADUAL_EXIT_MONTHS, REVIEW_MONTHS, STAGE_LIMITS
 from store.crypto import Cipher
 
@@ -47,6 +48,8 @@ class Settings(Protocol):
     def review_months(self) -> dict[str, int]: ...
     @property
     def gradual_exit_months(self) -> int: ...
+    @property
+    def verification_days(self) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +63,7 @@ class DefaultSettings:
         default_factory=lambda: {k.value: v for k, v in REVIEW_MONTHS.items()}
     )
     gradual_exit_months: int = GRADUAL_EXIT_MONTHS
+    verification_days: int = DUE_WORKING_DAYS
 
 
 @dataclass

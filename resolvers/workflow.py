@@ -19,6 +19,7 @@ from domain.workflow import ReviewClass, Step
 from resolvers.context import Info
 from resolvers.households import household_page
 from resolvers.pages import Page
+from resolvers.verification import check_before_approval
 from store import models
 from store import workflow as store
 from store.households import get_household
@@ -124,6 +125,8 @@ async def record_objection(info: Info, archive_no: str, text: str) -> models.Hou
 async def approve_application(
     info: Info, archive_no: str, reason: str | None = None
 ) -> models.Household:
+    parse_archive_no(archive_no)
+    await check_before_approval(info, archive_no)  # issue 15: verification answers first
     return await _step(info, archive_no, Step.APPROVE, reason)
 
 

@@ -26,7 +26,8 @@ class FieldDecision:
 @strawberry.type(description="A person looked up or claimed by ID number, by blind index.")
 class LookupRecord:
     kind: str = strawberry.field(
-        description="verify (verifyRecipient), claim (application or joining member) or "
+        description="verify (verifyRecipient), claim (application or joining member), "
+        "verification (a clear ID number in a partner's verification queue) or "
         "search (auditEvents by ID number)"
     )
     blind_index: str = strawberry.field(description="HMAC of the ID number, never the number")

@@ -10,8 +10,10 @@ from policies.bounds import PAGE, SCAN
 from resolvers.pages import Page
 from schema.pricing import priced
 from schema.types import Household
+from schema.verification import VerificationRequest
 from store import models
 from store.duplicates import Candidate
+from store.verification import QueueRequest
 
 
 @strawberry.type
@@ -103,3 +105,25 @@ class DuplicateCandidateConnection:
     @strawberry.field(description="All candidates in your region.", metadata=priced(cost=SCAN))
     async def total_count(self) -> int:
         return int(await self.count())  # type: ignore[operator]
+
+
+@strawberry.type
+class VerificationRequestEdge:
+    node: VerificationRequest
+    cursor: str
+
+
+@strawberry.type(description="A page of your department's verification requests (核对).")
+class VerificationRequestConnection:
+    edges: list[VerificationRequestEdge] = strawberry.field(metadata=priced(bound=PAGE))
+    page_info: PageInfo
+
+    @classmethod
+    def from_page(cls, page: Page[QueueRequest]) -> VerificationRequestConnection:
+        return cls(
+            edges=[
+                VerificationRequestEdge(node=VerificationRequest.from_queued(r), cursor=c)
+                for r, c in page.rows
+            ],
+            page_info=page_info(page.cursors, has_next=page.has_next, after=page.after),
+        )

@@ -17,12 +17,15 @@ from resolvers.admin import PermissionInput
 from resolvers.applications import ApplicationInput, MemberInput
 from resolvers.chain import MemberIncomeInput
 from resolvers.changes import ChangeInput
+from resolvers.verification import AnswerInput, FindingInput
 from resolvers.workflow import InvestigationInput
 from schema import enums  # noqa: F401  # the enums the inputs name, described first
 
 __all__ = [
+    "AnswerInput",
     "ApplicationInput",
     "ChangeInput",
+    "FindingInput",
     "InvestigationInput",
     "MemberIncomeInput",
     "MemberInput",
@@ -55,4 +58,14 @@ _input(
     MemberIncomeInput,
     description="A member's monthly income as a periodic check found it.",
     ids=("member_id",),
+)
+_input(
+    FindingInput,
+    description="What a department found about one subject; omit what it lacks.",
+    ids=("subject_id",),
+)
+_input(
+    AnswerInput,
+    description="One verification request's answer, in a batch.",
+    ids=("request_id",),
 )

@@ -38,7 +38,9 @@ _BASE64_RE = re.compile(r"\A[A-Za-z0-9_\-+/]{4,200}={0,2}\Z")
 _ARCHIVE = ARCHIVE_NO_RE.pattern.removeprefix("\\A").removesuffix("\\Z")
 # what this API's cursors decode to (store/households.py, store/duplicates.py,
 # resolvers/audit_events.py); an audit sequence of 16 digits or more is not kept
-_CURSOR_RE = re.compile(rf"\A(h:{_ARCHIVE}|d:{_ARCHIVE}:[0-9]{{1,9}}|a:[0-9]{{1,15}})\Z")
+_CURSOR_RE = re.compile(
+    rf"\A(h:{_ARCHIVE}|d:{_ARCHIVE}:[0-9]{{1,9}}|a:[0-9]{{1,15}}|v:[0-9a-f]{{32}})\Z"
+)
 
 
 def is_code(value: str) -> bool:
@@ -236,6 +238,36 @@ INPUT_BOUNDS: dict[str, Bound] = {
     "ChangeInput.monthlyIncome": PERSONAL,
     "ChangeInput.newMember": PLAIN,
     "ChangeInput.address": Bound(max_length=200),
+    # verification with partner departments (issue 15): ids are ours, reasons and the
+    # consent reference are free text, every finding describes a person
+    "Query.verificationRequests(status:)": PLAIN,
+    "Query.verificationRequests(first:)": PLAIN,
+    "Query.verificationRequests(after:)": CURSOR,
+    "Mutation.requestVerification(archiveNo:)": ARCHIVE_NO,
+    "Mutation.requestVerification(departments:)": Bound(max_items=7, plain=True),
+    "Mutation.requestVerification(consentDocument:)": Bound(max_length=200),
+    "Mutation.answerVerification(requestId:)": Bound(max_length=64, plain=True),
+    "Mutation.answerVerification(findings:)": Bound(max_items=30),
+    "Mutation.answerVerifications(answers:)": Bound(max_items=500),
+    "Mutation.overrideVerification(requestId:)": Bound(max_length=64, plain=True),
+    "Mutation.overrideVerification(reason:)": REASON,
+    "AnswerInput.requestId": Bound(max_length=64),
+    "AnswerInput.findings": Bound(max_items=30),
+    "FindingInput.subjectId": Bound(max_length=64),
+    **{
+        f"FindingInput.{name}": PERSONAL
+        for name in (
+            "monthlyWage",
+            "monthlyPension",
+            "deposits",
+            "vehicleCount",
+            "vehicleValue",
+            "propertyCount",
+            "propertyArea",
+            "businessCount",
+            "registrationMatches",
+        )
+    },
     # executable directives
     "@include(if:)": PLAIN,
     "@skip(if:)": PLAIN,

@@ -12,8 +12,9 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from audit.logsafe import describe
+from domain.verification import MAX_DEPARTMENTS
 from policies.bounds import MAX_PAGE, SCAN
-from resolvers import admin, applications, chain, changes, timeliness, workflow
+from resolvers import admin, applications, chain, changes, timeliness, verification, workflow
 from resolvers import audit_events as audit_resolvers
 from resolvers import duplicates as duplicate_resolvers
 from resolvers import households as household_resolvers
@@ -28,13 +29,18 @@ from schema.audit_log import (
     AuditVerificationRun,
     LookupAlert,
 )
-from schema.connections import DuplicateCandidateConnection, HouseholdConnection
+from schema.connections import (
+    DuplicateCandidateConnection,
+    HouseholdConnection,
+    VerificationRequestConnection,
+)
 from schema.errors import error_code
 from schema.finance import PaymentBatchResult, PaymentBatchSummary, StandardChange
 from schema.pricing import priced
 from schema.resolve import described, each, optional, returning, served
 from schema.statistics import Statistics
 from schema.types import Household, Payment, RecipientCheck, Standard
+from schema.verification import HouseholdVerification, VerificationRequest
 
 
 @strawberry.type
@@ -133,6 +139,14 @@ class Query:
         resolver=returning(each(CredentialInfo.from_row), admin.credentials),
         description="Issued credentials, never tokens (sysadmin).",
         metadata=priced(bound=5000, cost=0),
+    )
+    # --- verification with partner departments (issue 15)
+    verification_requests: VerificationRequestConnection = strawberry.field(
+        resolver=returning(
+            VerificationRequestConnection.from_page, verification.verification_requests
+        ),
+        description="Your department's verification requests in your region (partner).",
+        metadata=priced(cost=0),
     )
 
 
@@ -279,6 +293,34 @@ class Mutation:
     revoke_credential: CredentialInfo = strawberry.field(
         resolver=returning(CredentialInfo.from_row, admin.revoke_credential, id=strawberry.ID),
         description="Revoke a credential at once (sysadmin).",
+    )
+    # --- verification with partner departments (issue 15)
+    request_verification: list[HouseholdVerification] = strawberry.field(
+        resolver=returning(
+            each(HouseholdVerification.from_view), verification.request_verification
+        ),
+        description="Send the household to partner departments for verification (核对).",
+        metadata=priced(bound=MAX_DEPARTMENTS),
+    )
+    answer_verification: VerificationRequest = strawberry.field(
+        resolver=returning(
+            VerificationRequest.from_queued,
+            verification.answer_verification,
+            request_id=strawberry.ID,
+        ),
+        description="Your department's findings, one per subject of the request (partner).",
+    )
+    answer_verifications: int = strawberry.field(
+        resolver=served(verification.answer_verifications),
+        description="Up to 500 answers at once, all or none; how many were recorded (partner).",
+    )
+    override_verification: HouseholdVerification = strawberry.field(
+        resolver=returning(
+            HouseholdVerification.from_view,
+            verification.override_verification,
+            request_id=strawberry.ID,
+        ),
+        description="Approve despite this request, with a recorded reason (county reviewer).",
     )
 
 

@@ -13,8 +13,10 @@ import strawberry
 from strawberry.scalars import JSON
 
 from domain import bounds
+from domain import verification as verification_rules
 from domain.categories import MemberFacts, household_categories, member_categories
 from resolvers.households import Recipient
+from resolvers.verification import household_verifications
 from schema.columns import (
     HOUSEHOLD_COLUMNS,
     HOUSEHOLD_SECRETS,
@@ -35,6 +37,7 @@ from schema.enums import (
     TerminationReason,
 )
 from schema.pricing import priced
+from schema.verification import HouseholdVerification
 from store import models
 
 
@@ -387,6 +390,14 @@ class Household:
     @strawberry.field(metadata=priced(bound=bounds.ASSETS))
     async def assets(self, info: Info) -> list[Asset]:
         return [Asset.from_row(r) for r in await info.context.loaders.assets.load(self.archive_no)]
+
+    @strawberry.field(
+        description="Economic-status verifications (核对), newest first, with discrepancies.",
+        metadata=priced(bound=verification_rules.MAX_PER_HOUSEHOLD),
+    )
+    async def verifications(self, info: Info) -> list[HouseholdVerification]:
+        views = await household_verifications(info, self.archive_no)
+        return [HouseholdVerification.from_view(v) for v in views]
 
 
 @strawberry.type(description="Answer to a partner's question: is this person a current recipient?")

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.enums import Role
 from domain.errors import InvalidInput, NotFound
 from domain.region import validate_scope
+from domain.verification import parse_department
 from store.fastread import Reads, Record
 from store.models import Credential
 
@@ -66,6 +67,7 @@ async def issue_credential(
     region: str,
     ttl: dt.timedelta,
     fields: Sequence[str] | None = None,
+    department: str | None = None,
     now: dt.datetime,
 ) -> tuple[Credential, str]:
     principal = principal.strip()
@@ -76,6 +78,9 @@ async def issue_credential(
     except ValueError:
         roles = ", ".join(r.value for r in Role)
         raise InvalidInput(f"role: unknown role; one of {roles}", field="role") from None
+    bound = parse_department(department)
+    if bound is not None and role_value != Role.PARTNER.value:
+        raise InvalidInput("department: only a partner credential answers for a department")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     credential = Credential(
         id=secrets.token_hex(8),
@@ -84,6 +89,7 @@ async def issue_credential(
         role=role_value,
         region_scope=normalize_scope(region),
         fields=parse_fields(fields),
+        department=bound.value if bound is not None else None,
         created_at=now,
         expires_at=now + ttl,
     )

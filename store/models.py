@@ -273,6 +273,47 @@ class Credential(Base):
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     documents: Mapped[list[str] | None] = mapped_column(JSON)  # trusted document ids, if bound
     cert_fingerprint: Mapped[str | None] = mapped_column(String(64))  # client certificate SHA-256
+    # verification (issue 15): the partner department a partner credential answers for
+    department: Mapped[str | None] = mapped_column(String(20))
+
+
+class VerificationRequest(Base):
+    """A household sent to one partner department for economic-status verification (核对).
+
+    Ids sort by creation time (a millisecond prefix), so a department's queue pages
+    by id in the order the requests came in.
+    """
+
+    __tablename__ = "verification_requests"
+    __table_args__ = (
+        Index("ix_verification_requests_department_status", "department", "status", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    archive_no: Mapped[str] = mapped_column(ForeignKey("households.archive_no"), index=True)
+    department: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(10))
+    consent_document: Mapped[str] = mapped_column(String(200))  # the signed 授权书's reference
+    requested_by: Mapped[str] = mapped_column(String(100))
+    requested_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    due_on: Mapped[dt.date] = mapped_column(Date)
+    answered_by: Mapped[str | None] = mapped_column(String(100))
+    answered_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    override_reason: Mapped[str | None] = mapped_column(Text)
+    override_by: Mapped[str | None] = mapped_column(String(100))
+    override_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+
+
+class VerificationSubject(Base):
+    """One member covered by a request; the department's findings, encrypted."""
+
+    __tablename__ = "verification_subjects"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    request_id: Mapped[str] = mapped_column(ForeignKey("verification_requests.id"), index=True)
+    member_id: Mapped[str] = mapped_column(ForeignKey("members.id"))
+    position: Mapped[int] = mapped_column(SmallInteger)
+    findings_enc: Mapped[bytes | None] = mapped_column(LargeBinary)  # JSON of domain Findings
 
 
 class PolicyRule(Base):

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.idnumber import normalize_id_number
 from store.crypto import Cipher
-from store.models import Household, IdClaim, Member, Payment
+from store.models import Household, IdClaim, Member, Payment, VerificationSubject
 
 BATCH = 500
 
@@ -29,11 +29,13 @@ ENCRYPTED: dict[str, tuple[str, tuple[str, ...]]] = {
     "members": ("id", ("name", "id_number", "phone")),
     "households": ("archive_no", ("bank_account",)),
     "payments": ("id", ("bank_account",)),
+    "verification_subjects": ("id", ("findings",)),
 }
 TABLES: dict[str, Table] = {
     "members": Member.__table__,  # type: ignore[dict-item]
     "households": Household.__table__,  # type: ignore[dict-item]
     "payments": Payment.__table__,  # type: ignore[dict-item]
+    "verification_subjects": VerificationSubject.__table__,  # type: ignore[dict-item]
 }
 
 

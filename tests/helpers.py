@@ -58,6 +58,7 @@ async def issue_token(
     fields: list[str] | None = None,
     ttl: dt.timedelta = dt.timedelta(days=1),
     principal: str | None = None,
+    department: str | None = None,
 ) -> str:
     async with runtime.sessions.begin() as session:
         _, token = await issue_credential(
@@ -67,6 +68,7 @@ async def issue_token(
             region=region,
             ttl=ttl,
             fields=fields,
+            department=department,
             now=utcnow(),
         )
     return token
