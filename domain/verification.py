@@ -139,7 +139,9 @@ class Findings:
             value = getattr(self, f.name)
             if isinstance(value, bool) or value is None:
                 continue
-            if value < 0 or value > 10**12:
+            # a Decimal may be NaN or infinite (the scalar accepts "NaN"): no comparison holds
+            finite = not isinstance(value, Decimal) or value.is_finite()
+            if not finite or value < 0 or value > 10**12:
                 raise InvalidInput(f"findings.{f.name}: 0 to 10^12", field="findings")
         return self
 

@@ -246,14 +246,14 @@ INPUT_BOUNDS: dict[str, Bound] = {
     "Mutation.requestVerification(archiveNo:)": ARCHIVE_NO,
     "Mutation.requestVerification(departments:)": Bound(max_items=7, plain=True),
     "Mutation.requestVerification(consentDocument:)": Bound(max_length=200),
-    "Mutation.answerVerification(requestId:)": Bound(max_length=64, plain=True),
+    "Mutation.answerVerification(requestId:)": ROW_ID,
     "Mutation.answerVerification(findings:)": Bound(max_items=30),
     "Mutation.answerVerifications(answers:)": Bound(max_items=500),
-    "Mutation.overrideVerification(requestId:)": Bound(max_length=64, plain=True),
+    "Mutation.overrideVerification(requestId:)": ROW_ID,
     "Mutation.overrideVerification(reason:)": REASON,
-    "AnswerInput.requestId": Bound(max_length=64),
+    "AnswerInput.requestId": Bound(max_length=32),
     "AnswerInput.findings": Bound(max_items=30),
-    "FindingInput.subjectId": Bound(max_length=64),
+    "FindingInput.subjectId": Bound(max_length=32),
     **{
         f"FindingInput.{name}": PERSONAL
         for name in (

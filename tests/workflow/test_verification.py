@@ -14,7 +14,7 @@ from audit.chain import verify
 from domain.errors import InvalidInput
 from domain.verification import mask_id_number
 from gateway.runtime import Runtime
-from store.models import Member
+from store.models import AuditEntry, Member
 from tests.audit.test_audit_log import entries
 from tests.conftest import Api
 from tests.helpers import CASEWORKER_TOWNSHIP, application, issue_token, load_regions
@@ -310,3 +310,26 @@ async def test_a_department_is_bound_only_to_partner_credentials(runtime: Runtim
         await issue_token(runtime, "caseworker", "22", department="TAX")
     with pytest.raises(InvalidInput):
         await issue_token(runtime, "partner", "22", department="POLICE")
+
+
+async def test_odd_findings_and_ids_are_refused_cleanly_and_kept_out_of_the_audit(
+    api: Api, runtime: Runtime, exchange: dict[str, Any]
+) -> None:
+    # found in review: a NaN figure reached `value < 0` and became INTERNAL, and a
+    # requestId of any text up to 64 characters was kept verbatim in the audit log
+    partners = exchange["partners"]
+    gongan = queue_of(await api.gql(partners["gongan"], QUEUE, {}))[0]
+    for odd in ("NaN", "sNaN", "Infinity", "-Infinity"):
+        findings = [{"subjectId": s["id"], "deposits": odd} for s in gongan["subjects"]]
+        body = await api.gql(partners["gongan"], ANSWER, {"r": gongan["id"], "f": findings})
+        assert code(body) == "BAD_USER_INPUT", (odd, body)
+    assert [q["status"] for q in queue_of(await api.gql(partners["gongan"], QUEUE, {}))] == [
+        "PENDING"
+    ]
+    pasted = "王小明 13800138000"  # a name and phone pasted where a request id belongs
+    findings = [{"subjectId": s["id"]} for s in gongan["subjects"]]
+    body = await api.gql(partners["gongan"], ANSWER, {"r": pasted, "f": findings})
+    assert code(body) == "NOT_FOUND"
+    async with runtime.sessions() as session:
+        texts = (await session.scalars(select(AuditEntry.entry))).all()
+    assert texts and not any(pasted in text for text in texts)
