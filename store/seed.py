@@ -394,7 +394,7 @@ class _Generator:
         person = fake.provider("faker.providers.person")
         assert person is not None
         # Faker's weighted surname table and given names, drawn with our own PRNG:
-        # per-call Faker is ~25 µs a name, which would dominate a large seed.
+        # a per-call Faker name would dominate the time of a large seed.
         self.surnames: tuple[str, ...] = tuple(person.last_names)
         self.surname_cum: tuple[float, ...] = tuple(
             itertools.accumulate(float(w) for w in person.last_names.values())
