@@ -13,7 +13,7 @@
   var TOKEN_KEY = 'dibao.console.token';
   var LANG_KEY = 'dibao.console.lang';
   var PAGE_SIZE = 50;
-  var EXPORT_PAGE_SIZE = 100;  // priced by the cost model: each entry may name every field
+  var EXPORT_PAGE_SIZE = 50;  // priced by the cost model: each entry may name every field of the schema
   var EXPORT_FILE = 'audit-export.jsonl';
   var SVG_NS = 'http://www.w3.org/2000/svg';
   var HOUR_MS = 3600 * 1000;
