@@ -24,7 +24,21 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import NullPool
 
 DEFAULT_STATEMENT_TIMEOUT_MS = 30_000
-CONNECT_TIMEOUT_S = 5
+DEFAULT_CONNECT_TIMEOUT_S = 5
+
+
+def connect_timeout_s() -> float:
+    """Seconds to open a connection before the request fails as UNAVAILABLE.
+
+    Short by default, so a database that does not answer fails a request in seconds; a
+    county on a slow intranet link, or a loaded test machine, raises it with
+    DIBAO_CONNECT_TIMEOUT_S."""
+    value = os.environ.get("DIBAO_CONNECT_TIMEOUT_S", "").strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        return DEFAULT_CONNECT_TIMEOUT_S
+    return seconds if 0 < seconds <= 300 else DEFAULT_CONNECT_TIMEOUT_S
 
 
 def statement_timeout_ms() -> int:
@@ -54,7 +68,7 @@ def create_engine(
         # a database that does not answer fails the request in seconds, not a minute
         "connect_args": {
             "server_settings": {"statement_timeout": str(timeout)},
-            "timeout": CONNECT_TIMEOUT_S,
+            "timeout": connect_timeout_s(),
         },
     }
     if pool:

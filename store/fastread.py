@@ -32,7 +32,7 @@ from sqlalchemy import Executable, Select, TypeDecorator
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.types import TypeEngine
 
-from store.db import CONNECT_TIMEOUT_S, statement_timeout_ms
+from store.db import connect_timeout_s, statement_timeout_ms
 
 Record = Mapping[str, Any]
 COMPILED_CACHE = 512
@@ -76,7 +76,7 @@ class FastReader:
                         min_size=1,
                         max_size=POOL_SIZE,
                         server_settings={"statement_timeout": str(statement_timeout_ms())},
-                        timeout=CONNECT_TIMEOUT_S,
+                        timeout=connect_timeout_s(),
                         init=_json_codecs,
                     )
         return self._pool

@@ -43,6 +43,10 @@ PG_ADMIN_URL = os.environ.get(
 REQUIRE_POSTGRES = os.environ.get("DIBAO_REQUIRE_POSTGRES") == "1"
 BACKENDS = ["sqlite", "postgres"]
 TEST_RATES = {"default": Rate(1_000_000, 1_000_000)}
+# A loaded two-core CI machine once took over the default 5 s to open a connection, and a
+# correctness test failed as UNAVAILABLE; the tests of failing fast stop the server, which
+# refuses at once, so they do not lean on this timeout. Servers started by tests inherit it.
+os.environ.setdefault("DIBAO_CONNECT_TIMEOUT_S", "30")
 
 
 async def _pg_admin(statement: str) -> None:
