@@ -15,18 +15,26 @@ from dataclasses import dataclass
 from domain.enums import HouseholdStatus as S
 from domain.errors import Conflict, InvalidInput
 
-NOTICE_DAYS = 7  # public notice (公示) lasts seven full days
+NOTICE_DAYS = 7  # public notice (公示) lasts seven full (calendar) days
 ARCHIVE_AFTER_DAYS = 30  # terminated or rejected archives are archived (归档) after this
-# days a household may stay in a stage before it is overdue (时效性): acceptance 3,
-# investigation 10, township review 5, publication 3, notice 7 + county decision 10
+# working days a household may stay in a stage before it is overdue (时效性): acceptance 3,
+# investigation 10, township review 5, publication 3, the county's decision 10 after the
+# notice ends (the clock of NOTICE starts at the notice's end), activation 5, and the
+# written notice of a refusal or a termination 3 after the decision (57号)
 STAGE_LIMITS: dict[str, int] = {
     "SUBMITTED": 3,
     "ACCEPTED": 10,
     "INVESTIGATED": 5,
     "TOWNSHIP_REVIEWED": 3,
-    "NOTICE": 17,
+    "NOTICE": 10,
     "APPROVED": 5,
+    "REJECTED": 3,
+    "TERMINATED": 3,
 }
+# stages whose clock stops once the written decision (书面通知) is recorded
+WRITTEN_DECISION_STAGES = frozenset({"REJECTED", "TERMINATED"})
+CASE_DAYS = 30  # working days from acceptance to the decision (57号)
+CASE_DAYS_EXTENDED = 45  # once, with a reason, for a complicated case
 
 
 class Step(enum.StrEnum):
@@ -40,6 +48,7 @@ class Step(enum.StrEnum):
     DISMISS_OBJECTION = "DISMISS_OBJECTION"
     UPHOLD_OBJECTION = "UPHOLD_OBJECTION"  # back to INVESTIGATED for re-investigation
     COUNTY_VISIT = "COUNTY_VISIT"  # the county's own home visit (staff relatives)
+    EXTEND_DEADLINE = "EXTEND_DEADLINE"  # 30 to 45 working days, once, with a reason
     APPROVE = "APPROVE"
     REJECT = "REJECT"
     WITHDRAW = "WITHDRAW"
@@ -51,6 +60,7 @@ class Step(enum.StrEnum):
     PROPOSE_TERMINATION = "PROPOSE_TERMINATION"
     TERMINATE = "TERMINATE"
     ARCHIVE = "ARCHIVE"
+    WRITTEN_DECISION = "WRITTEN_DECISION"  # the refusal or termination notice (书面通知) sent
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +84,7 @@ RULES: dict[Step, Rule] = {
     Step.DISMISS_OBJECTION: Rule(frozenset({S.NOTICE}), None, reason_required=True),
     Step.UPHOLD_OBJECTION: Rule(frozenset({S.NOTICE}), S.INVESTIGATED, reason_required=True),
     Step.COUNTY_VISIT: Rule(frozenset({S.TOWNSHIP_REVIEWED, S.NOTICE}), None, reason_required=True),
+    Step.EXTEND_DEADLINE: Rule(PENDING, None, reason_required=True),
     Step.APPROVE: Rule(frozenset({S.NOTICE}), S.APPROVED),
     # refusal needs no notice: only cases proposed for approval are posted (57号)
     Step.REJECT: Rule(PENDING, S.REJECTED, reason_required=True),
@@ -88,6 +99,7 @@ RULES: dict[Step, Rule] = {
     Step.PROPOSE_TERMINATION: Rule(PAID, None, reason_required=True),
     Step.TERMINATE: Rule(PAID, S.TERMINATED, reason_required=True),
     Step.ARCHIVE: Rule(frozenset({S.TERMINATED, S.REJECTED, S.WITHDRAWN}), S.ARCHIVED),
+    Step.WRITTEN_DECISION: Rule(frozenset({S.REJECTED, S.TERMINATED}), None, reason_required=True),
 }
 
 

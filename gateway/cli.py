@@ -20,9 +20,10 @@ from sqlalchemy import func, select
 
 from audit.chain import Verification, purge, retention_days, verify
 from audit.queries import AuditFilter, stream_entries
+from domain.calendar import UnknownYear, beijing_day
 from domain.enums import Role
 from domain.errors import DomainError
-from gateway.config import Settings, load_settings
+from gateway.config import Settings, check_calendar, load_settings
 from gateway.documents import split_operations, store_documents
 from gateway.runtime import Runtime
 from gateway.tls import certificate_fingerprint
@@ -463,7 +464,13 @@ def serve(
     from gateway.app import create_app
     from gateway.tls import CertificateAwareH11
 
-    settings = load_settings(demo=demo)
+    try:
+        settings = load_settings(demo=demo)
+        for warning in check_calendar(settings, beijing_day(utcnow())):
+            err.print(f"[yellow]warning[/yellow]: {warning}")
+    except (ValueError, UnknownYear) as exc:  # a configuration error stops the start, plainly
+        err.print(f"[red]error[/red]: {exc}")
+        raise typer.Exit(2) from None
     if demo:
         tokens = _run(settings, _prepare_demo)
         out.print("demo tokens, valid 1 day (role, region scope, bearer token):")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from domain.calendar import WorkingCalendar
+from domain.deadlines import CaseDays
 from domain.enums import HouseholdStatus
 from domain.verification import DUE_WORKING_DAYS
 from domain.workflow import (
@@ -17,6 +20,7 @@ from domain.workflow import (
 )
 from gateway.quota import DEFAULT_QUOTAS, Quota, parse_lookup_quotas
 from gateway.ratelimit import DEFAULT_RATES, Rate, parse_rate_limits
+from store import calendar as calendar_files
 
 DEFAULT_DATABASE_FILE = "dibao.db"
 DEFAULT_KEY_FILE = "dibao-keys.json"
@@ -56,6 +60,10 @@ class Settings:
     # working days a partner department has to answer a verification request
     # (DIBAO_VERIFICATION_DAYS)
     verification_days: int = DUE_WORKING_DAYS
+    # working days (holidays, 调休): the library, the shipped file and DIBAO_CALENDAR_FILE
+    calendar: WorkingCalendar = field(default_factory=calendar_files.shipped)
+    # working days to the decision, extended, and to the written notice (DIBAO_CASE_DAYS)
+    case_days: CaseDays = field(default_factory=CaseDays)
 
     @property
     def is_postgres(self) -> bool:
@@ -70,6 +78,7 @@ def load_settings(*, demo: bool = False) -> Settings:
     """The embedded default is an SQLite file in the working folder."""
     url = os.environ.get("DIBAO_DATABASE_URL") or sqlite_url(Path.cwd() / DEFAULT_DATABASE_FILE)
     key_file = Path(os.environ.get("DIBAO_KEY_FILE") or Path.cwd() / DEFAULT_KEY_FILE)
+    limits = parse_stage_limits(os.environ.get("DIBAO_STAGE_LIMITS", ""))
     origins = tuple(
         o.strip() for o in os.environ.get("DIBAO_CORS_ORIGINS", "").split(",") if o.strip()
     )
@@ -82,7 +91,7 @@ def load_settings(*, demo: bool = False) -> Settings:
         archive_after_days=_positive(
             os.environ.get("DIBAO_ARCHIVE_AFTER_DAYS"), ARCHIVE_AFTER_DAYS
         ),
-        stage_limits=parse_stage_limits(os.environ.get("DIBAO_STAGE_LIMITS", "")),
+        stage_limits=limits,
         fast_path=os.environ.get("DIBAO_FAST_PATH", "1").strip() not in {"0", "false", "off"},
         rate_limits=parse_rate_limits(os.environ.get("DIBAO_RATE_LIMITS", "")),
         anchor_file=_anchor_file(os.environ.get("DIBAO_AUDIT_ANCHOR_FILE")),
@@ -97,7 +106,49 @@ def load_settings(*, demo: bool = False) -> Settings:
         verification_days=_positive(
             os.environ.get("DIBAO_VERIFICATION_DAYS"), DUE_WORKING_DAYS, "working days"
         ),
+        calendar=_calendar(os.environ.get("DIBAO_CALENDAR_FILE", "")),
+        case_days=parse_case_days(
+            os.environ.get("DIBAO_CASE_DAYS", ""), written=limits["REJECTED"]
+        ),
     )
+
+
+def _calendar(value: str) -> WorkingCalendar:
+    if not value.strip():
+        return calendar_files.shipped()
+    try:
+        return calendar_files.load(Path(value.strip()))
+    except calendar_files.CalendarFileError as exc:
+        raise ValueError(f"DIBAO_CALENDAR_FILE: {exc}") from None
+
+
+def parse_case_days(text: str, *, written: int) -> CaseDays:
+    """`30/45`: working days from acceptance to the decision, and once extended."""
+    if not text.strip():
+        return CaseDays(written=written)
+    decision, _, extended = text.partition("/")
+    first = _positive(decision, 0, "working days")
+    second = _positive(extended, 0, "working days") if extended.strip() else first
+    if second < first:
+        raise ValueError(f"DIBAO_CASE_DAYS: the extended limit {second} is below {first}")
+    return CaseDays(decision=first, extended=second, written=written)
+
+
+def check_calendar(settings: Settings, today: dt.date) -> list[str]:
+    """Refuse to start on a year the working-day calendar does not know; return the
+    warnings to print (a provisional year counts only its statutory days).
+
+    Every limit starting today must be countable: the longest, the extended case
+    limit, reaches into the next year from October on."""
+    calendar = settings.calendar
+    longest = max(settings.case_days.extended, *settings.stage_limits.values())
+    calendar.add(today, longest)  # UnknownYear, with the years it knows, if not
+    reach = {today.year, calendar.add(today, longest).year}
+    return [
+        f"the working-day calendar of {year} is provisional: statutory holidays only, "
+        "without the State Council's moved days (调休); add them to DIBAO_CALENDAR_FILE"
+        for year in sorted(reach & calendar.provisional)
+    ]
 
 
 def _anchor_file(value: str | None) -> Path | None:
@@ -140,7 +191,8 @@ def _positive(value: str | None, default: int, unit: str = "days") -> int:
 
 
 def parse_stage_limits(text: str) -> dict[str, int]:
-    """`SUBMITTED=3,ACCEPTED=10`: days a household may stay in a stage (overrides defaults)."""
+    """`SUBMITTED=3,ACCEPTED=10`: working days a household may stay in a stage (overrides
+    the defaults; REJECTED and TERMINATED: days until the written notice)."""
     limits = dict(STAGE_LIMITS)
     for part in filter(None, (p.strip() for p in text.split(","))):
         stage, _, days = part.partition("=")

@@ -28,6 +28,7 @@ MAX_MISSING = bounds.MISSING_MATERIALS
 MAX_MISSING_LENGTH = 200
 MAX_INCOMES = bounds.MEMBERS  # one per current member
 MAX_SWEEP = 500
+MAX_REFERENCE = 100  # a document number (文号), not a text
 _ROW_ID = re.compile(r"\A[0-9a-f]{32}\Z")
 
 
@@ -141,6 +142,27 @@ async def record_county_visit(info: Info, archive_no: str, findings: str) -> mod
         archive_no,
         chain.county_visit,
         findings=text_of(findings, "findings", max_length=4000),
+    )
+
+
+async def extend_deadline(info: Info, archive_no: str, reason: str) -> models.Household:
+    settings = info.context.settings
+    return await _write(
+        info,
+        archive_no,
+        chain.extend_deadline,
+        reason=text_of(reason, "reason"),
+        calendar=settings.calendar,
+        days=settings.case_days,
+    )
+
+
+async def record_written_decision(info: Info, archive_no: str, reference: str) -> models.Household:
+    return await _write(
+        info,
+        archive_no,
+        chain.record_written_decision,
+        reference=text_of(reference, "reference", max_length=MAX_REFERENCE),
     )
 
 

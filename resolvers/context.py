@@ -27,9 +27,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from audit import fields as F
 from audit.lookups import lookup
+from domain.calendar import WorkingCalendar
+from domain.deadlines import CaseDays
 from domain.principal import Principal
 from domain.verification import DUE_WORKING_DAYS
 from domain.workflow import ARCHIVE_AFTER_DAYS, GRADUAL_EXIT_MONTHS, REVIEW_MONTHS, STAGE_LIMITS
+from store import calendar as calendar_files
 from store.crypto import Cipher
 
 CHINA_TIME = dt.timezone(dt.timedelta(hours=8), "CST")  # dates of the archive are Beijing dates
@@ -50,6 +53,10 @@ class Settings(Protocol):
     def gradual_exit_months(self) -> int: ...
     @property
     def verification_days(self) -> int: ...
+    @property
+    def calendar(self) -> WorkingCalendar: ...
+    @property
+    def case_days(self) -> CaseDays: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +71,8 @@ class DefaultSettings:
     )
     gradual_exit_months: int = GRADUAL_EXIT_MONTHS
     verification_days: int = DUE_WORKING_DAYS
+    calendar: WorkingCalendar = field(default_factory=calendar_files.shipped)
+    case_days: CaseDays = field(default_factory=CaseDays)
 
 
 @dataclass

@@ -34,12 +34,17 @@ async def overdue(
     after: str | None = None,
 ) -> Page[models.Household]:
     ctx = info.context
-    stmt = store.overdue(
-        scope=ctx.principal.scope,
-        region=validate_scope(region) if region else None,
-        stage=stage,
-        now=ctx.now,
-        limits=ctx.settings.stage_limits,
+    limit = ctx.settings.stage_limits.get(stage.value)
+    # a stage without a limit (a draft, a case waiting for its materials) is never overdue
+    stmt = (
+        None
+        if limit is None
+        else store.overdue(
+            scope=ctx.principal.scope,
+            region=validate_scope(region) if region else None,
+            stage=stage,
+            started_before=ctx.settings.calendar.back(ctx.today, limit),
+        )
     )
     return await household_page(
         info, stmt, key=models.Household.status_changed_at, first=first, after=after

@@ -21,7 +21,6 @@ from domain.verification import (
     Department,
     Findings,
     VerificationStatus,
-    add_working_days,
     approval_blocker,
     check_consent,
     check_departments,
@@ -108,7 +107,7 @@ async def request_verification(
             consent_document=consent,
             actor=ctx.principal.name,
             now=ctx.now,
-            due_on=add_working_days(ctx.today, ctx.settings.verification_days),
+            due_on=ctx.settings.calendar.add(ctx.today, ctx.settings.verification_days),
         )
         views = await store.household_requests(
             session, ctx.cipher, archive_nos=[archive_no], scope=ctx.principal.scope

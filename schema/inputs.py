@@ -97,6 +97,8 @@ _ARCHIVE_STEPS = (
     "proposeTermination",
     "terminateHousehold",
     "completeReview",
+    "extendDeadline",
+    "recordWrittenDecision",
 )
 _ROW_ID_RE = re.compile(r"\A[0-9a-f]{32}\Z")
 
@@ -165,6 +167,9 @@ INPUT_BOUNDS: dict[str, Bound] = {
     "Mutation.upholdObjection(objectionId:)": ROW_ID,
     "Mutation.upholdObjection(reasons:)": REASON,
     "Mutation.recordCountyVisit(findings:)": Bound(max_length=4000),
+    "Mutation.extendDeadline(reason:)": REASON,
+    # a document number (文号): says nothing of a person
+    "Mutation.recordWrittenDecision(reference:)": Bound(max_length=100, plain=True),
     "Mutation.proposeTermination(reason:)": PLAIN,
     "Mutation.proposeTermination(text:)": REASON,
     "Mutation.terminateHousehold(reason:)": PLAIN,

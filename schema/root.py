@@ -187,6 +187,28 @@ class Mutation:
             "NOTICE (after the notice ended) (county reviewer)."
         ),
     )
+    extend_deadline: Household = strawberry.field(
+        resolver=returning(
+            Household.from_row,
+            chain.extend_deadline,
+            reason=described("Why the case needs more time (复杂情况), kept in the history."),
+        ),
+        description=(
+            "Extend a pending case's deadline from 30 to 45 working days, once, before the "
+            "30 have run out (county reviewer)."
+        ),
+    )
+    record_written_decision: Household = strawberry.field(
+        resolver=returning(
+            Household.from_row,
+            chain.record_written_decision,
+            reference=described("The written notice's document number (文号)."),
+        ),
+        description=(
+            "The written notice of a refusal or a termination (书面通知) was sent; due "
+            "within 3 working days of the decision (county reviewer)."
+        ),
+    )
     return_for_correction: Household = strawberry.field(
         resolver=returning(Household.from_row, chain.return_for_correction),
         description="Ask for missing materials (补正); the case waits (caseworker).",

@@ -14,7 +14,10 @@ from strawberry.scalars import JSON
 
 from domain import bounds
 from domain import verification as verification_rules
+from domain.calendar import WorkingCalendar, beijing_day
 from domain.categories import MemberFacts, household_categories, member_categories
+from domain.deadlines import Deadline, WrittenDecision, case_deadline, written_decision
+from domain.workflow import Step
 from resolvers.households import Recipient
 from resolvers.verification import household_verifications
 from schema.columns import (
@@ -131,13 +134,22 @@ class Review:
         )
 
 
-@strawberry.type(description="Days an archive spent in one stage of the review chain.")
+@strawberry.type(description="Time an archive spent in one stage of the review chain.")
 class StageTime:
     status: HouseholdStatus
-    days: float
+    days: float = strawberry.field(description="Elapsed calendar days, to the hundredth.")
+    working_days: int = strawberry.field(
+        description=(
+            "Working days in the stage (工作日: weekends and public holidays do not count, "
+            "moved working days (调休) do), after the day it began up to the day it ended "
+            "or today: the unit of every time limit (57号)."
+        )
+    )
 
 
-def stage_times(reviews: list[models.Review], now: dt.datetime) -> list[StageTime]:
+def stage_times(
+    reviews: list[models.Review], now: dt.datetime, calendar: WorkingCalendar
+) -> list[StageTime]:
     """Each status the archive entered, and how long it stayed (to now for the current one)."""
     times: list[StageTime] = []
     # steps recorded without a move (a county visit, a re-check) do not start a stage
@@ -147,8 +159,78 @@ def stage_times(reviews: list[models.Review], now: dt.datetime) -> list[StageTim
     for current, following in zip(reviews, [*reviews[1:], None], strict=True):
         until = following.created_at if following is not None else now
         days = (until - current.created_at).total_seconds() / 86400
-        times.append(StageTime(status=HouseholdStatus(current.to_status), days=round(days, 2)))
+        working = calendar.between(beijing_day(current.created_at), beijing_day(until))
+        times.append(
+            StageTime(
+                status=HouseholdStatus(current.to_status),
+                days=round(days, 2),
+                working_days=working,
+            )
+        )
     return times
+
+
+def _steps(reviews: list[models.Review]) -> list[tuple[Step, dt.date]]:
+    return [(Step(r.step), beijing_day(r.created_at)) for r in reviews]
+
+
+@strawberry.type(
+    name="CaseDeadline",
+    description=(
+        "When a case is due (57号): 30 working days from its latest acceptance to the "
+        "county's decision, 45 once extended; the time a case waits for missing "
+        "materials (补正) does not count, as resubmission is a new acceptance."
+    ),
+)
+class CaseDeadline:
+    accepted_on: dt.date
+    due_on: dt.date
+    extended: bool
+    decided_on: dt.date | None = strawberry.field(
+        description="The decision (or withdrawal); null while the case is pending."
+    )
+    working_days_left: int | None = strawberry.field(
+        description="Working days to the due date; negative past it; null once decided."
+    )
+    overdue: bool = strawberry.field(
+        description="Still pending after the due date, or decided after it."
+    )
+
+    @classmethod
+    def from_deadline(cls, found: Deadline) -> CaseDeadline:
+        return cls(
+            accepted_on=found.accepted_on,
+            due_on=found.due_on,
+            extended=found.extended,
+            decided_on=found.decided_on,
+            working_days_left=found.working_days_left,
+            overdue=found.overdue,
+        )
+
+
+@strawberry.type(
+    name="WrittenDecision",
+    description=(
+        "The written notice (书面通知) of the latest refusal or termination, due within 3 "
+        "working days of the decision."
+    ),
+)
+class WrittenDecisionView:
+    decided_on: dt.date
+    due_on: dt.date
+    issued_on: dt.date | None = strawberry.field(
+        description="The day the notice was recorded as sent; null while it is owed."
+    )
+    overdue: bool
+
+    @classmethod
+    def from_found(cls, found: WrittenDecision) -> WrittenDecisionView:
+        return cls(
+            decided_on=found.decided_on,
+            due_on=found.due_on,
+            issued_on=found.issued_on,
+            overdue=found.overdue,
+        )
 
 
 @strawberry.type(description="A reported change: what was, what is, who, when, why.")
@@ -380,7 +462,32 @@ class Household:
     )
     async def stage_days(self, info: Info) -> list[StageTime]:
         rows = await info.context.loaders.reviews.load(self.archive_no)
-        return stage_times(rows, info.context.now)
+        return stage_times(rows, info.context.now, info.context.settings.calendar)
+
+    @strawberry.field(
+        description=("The case's deadline (时限) in working days; null for a case never accepted."),
+    )
+    async def deadline(self, info: Info) -> CaseDeadline | None:
+        ctx = info.context
+        rows = await ctx.loaders.reviews.load(self.archive_no)
+        found = case_deadline(
+            _steps(rows), ctx.today, ctx.settings.calendar, ctx.settings.case_days
+        )
+        return CaseDeadline.from_deadline(found) if found is not None else None
+
+    @strawberry.field(
+        description=(
+            "The written notice owed for the latest refusal or termination; null when "
+            "there was none."
+        ),
+    )
+    async def written_decision(self, info: Info) -> WrittenDecisionView | None:
+        ctx = info.context
+        rows = await ctx.loaders.reviews.load(self.archive_no)
+        found = written_decision(
+            _steps(rows), ctx.today, ctx.settings.calendar, ctx.settings.case_days
+        )
+        return WrittenDecisionView.from_found(found) if found is not None else None
 
     @strawberry.field(metadata=priced(bound=bounds.PAYMENTS))
     async def payments(self, info: Info) -> list[Payment]:

@@ -14,10 +14,12 @@ from collections.abc import Sequence
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.calendar import WorkingCalendar, beijing_day
+from domain.deadlines import WRITTEN, CaseDays, already_extended, case_deadline
 from domain.enums import ObjectionStatus, RejectionReason, TerminationReason
 from domain.errors import Conflict, NotFound
 from domain.workflow import Step
-from store.models import Household, Objection
+from store.models import Household, Objection, Review
 from store.workflow import apply_step, household_in_scope
 
 
@@ -276,4 +278,91 @@ async def terminate(
         actor_role=actor_role,
         now=now,
         effect=ended,
+    )
+
+
+async def _history(session: AsyncSession, archive_no: str) -> list[tuple[Step, dt.date]]:
+    """The household's steps in order, on Beijing dates (domain/deadlines.py reads them)."""
+    rows = await session.execute(
+        select(Review.step, Review.created_at)
+        .where(Review.archive_no == archive_no)
+        .order_by(Review.created_at, Review.id)
+    )
+    return [(Step(step), beijing_day(at)) for step, at in rows.all()]
+
+
+async def extend_deadline(
+    session: AsyncSession,
+    *,
+    archive_no: str,
+    scope: str,
+    reason: str,
+    calendar: WorkingCalendar,
+    days: CaseDays,
+    actor: str,
+    actor_role: str,
+    now: dt.datetime,
+) -> Household:
+    """30 working days become 45, once per acceptance, before the 30 have run out."""
+
+    async def extended(_: AsyncSession, household: Household, today: dt.date) -> None:
+        steps = await _history(session, household.archive_no)
+        if already_extended(steps):
+            raise Conflict("deadline: already extended once for this case", field="deadline")
+        deadline = case_deadline(steps, today, calendar, days)
+        if deadline is None:  # pragma: no cover - PENDING cases have been accepted
+            raise Conflict("deadline: the case has not been accepted", field="deadline")
+        if deadline.overdue:
+            raise Conflict(
+                f"deadline: the case was due on {deadline.due_on.isoformat()}; "
+                "an extension is decided before the deadline",
+                field="deadline",
+            )
+
+    return await apply_step(
+        session,
+        archive_no=archive_no,
+        scope=scope,
+        step=Step.EXTEND_DEADLINE,
+        reason=reason,
+        details={"workingDays": days.extended},
+        actor=actor,
+        actor_role=actor_role,
+        now=now,
+        effect=extended,
+    )
+
+
+async def record_written_decision(
+    session: AsyncSession,
+    *,
+    archive_no: str,
+    scope: str,
+    reference: str,
+    actor: str,
+    actor_role: str,
+    now: dt.datetime,
+) -> Household:
+    """The written notice of a refusal or a termination (书面通知) was sent: once."""
+
+    async def written(_: AsyncSession, household: Household, today: dt.date) -> None:
+        steps = await _history(session, household.archive_no)
+        decisions = [i for i, (step, _) in enumerate(steps) if step in WRITTEN]
+        if any(step is Step.WRITTEN_DECISION for step, _ in steps[decisions[-1] + 1 :]):
+            raise Conflict(
+                "writtenDecision: the written notice of this decision is already recorded",
+                field="writtenDecision",
+            )
+
+    return await apply_step(
+        session,
+        archive_no=archive_no,
+        scope=scope,
+        step=Step.WRITTEN_DECISION,
+        reason=reference,
+        details=None,
+        actor=actor,
+        actor_role=actor_role,
+        now=now,
+        effect=written,
     )

@@ -10,9 +10,11 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.calendar import beijing_midnight
 from domain.enums import Category, HouseholdStatus
+from domain.workflow import WRITTEN_DECISION_STAGES, Step
 from store.households import category_clause, code_prefix, in_scope
-from store.models import Household, Payment
+from store.models import Household, Payment, Review
 
 Q = TypeVar("Q", bound=Select[*tuple[Any, ...]])
 
@@ -22,18 +24,28 @@ def overdue(
     scope: str,
     region: str | None,
     stage: HouseholdStatus,
-    now: dt.datetime,
-    limits: dict[str, int],
-) -> Select[Household] | None:
-    """Households in `stage` longer than its time limit, in scope (None: no limit set)."""
-    limit = limits.get(stage.value)
-    if limit is None:
-        return None
-    stmt = select(Household).where(
-        in_scope(scope),
-        Household.status == stage.value,
-        Household.status_changed_at < now - dt.timedelta(days=limit),
-    )
+    started_before: dt.date,
+) -> Select[Household]:
+    """Households in `stage` whose clock started before `started_before`, in scope.
+
+    The caller turns the stage's limit in working days into that day. The clock of
+    NOTICE starts when the notice ends; the clock of a refusal or a termination
+    stops once its written notice is recorded.
+    """
+    stmt = select(Household).where(in_scope(scope), Household.status == stage.value)
+    if stage is HouseholdStatus.NOTICE:
+        # the county decides within its limit of the notice's end (the first day a
+        # decision may be taken; the limit counts from the last day of the notice)
+        stmt = stmt.where(Household.notice_ends_on <= started_before)
+    else:
+        stmt = stmt.where(Household.status_changed_at < beijing_midnight(started_before))
+    if stage.value in WRITTEN_DECISION_STAGES:
+        written = select(Review.id).where(
+            Review.archive_no == Household.archive_no,
+            Review.step == Step.WRITTEN_DECISION.value,
+            Review.created_at >= Household.status_changed_at,
+        )
+        stmt = stmt.where(~written.exists())
     if region:
         stmt = stmt.where(code_prefix(Household.village_code, region))
     return stmt

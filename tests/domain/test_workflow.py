@@ -37,6 +37,14 @@ LEGAL = {
     (S.TOWNSHIP_REVIEWED, Step.COUNTY_VISIT): S.TOWNSHIP_REVIEWED,
     (S.NOTICE, Step.COUNTY_VISIT): S.NOTICE,
     (S.NOTICE, Step.APPROVE): S.APPROVED,
+    # the deadline is extended while the case is pending (30 to 45 working days)
+    (S.ACCEPTED, Step.EXTEND_DEADLINE): S.ACCEPTED,
+    (S.INVESTIGATED, Step.EXTEND_DEADLINE): S.INVESTIGATED,
+    (S.TOWNSHIP_REVIEWED, Step.EXTEND_DEADLINE): S.TOWNSHIP_REVIEWED,
+    (S.NOTICE, Step.EXTEND_DEADLINE): S.NOTICE,
+    # the written notice follows a refusal or a termination
+    (S.REJECTED, Step.WRITTEN_DECISION): S.REJECTED,
+    (S.TERMINATED, Step.WRITTEN_DECISION): S.TERMINATED,
     # refusal without a notice: only cases proposed for approval are posted
     (S.ACCEPTED, Step.REJECT): S.REJECTED,
     (S.INVESTIGATED, Step.REJECT): S.REJECTED,

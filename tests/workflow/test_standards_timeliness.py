@@ -7,7 +7,6 @@ from decimal import Decimal
 from typing import Any
 
 from gateway.runtime import Runtime
-from store.types import utcnow
 from tests.conftest import Api
 from tests.helpers import (
     CASEWORKER_TOWNSHIP,
@@ -114,7 +113,9 @@ async def test_stage_days_overdue_and_statistics(api: Api, runtime: Runtime) -> 
     ]  # fmt: skip
     assert stages[4]["days"] >= 7  # the notice ran its seven days
     assert nodes(ok(await api.gql(reviewer, OVERDUE, {"s": "SUBMITTED"}), "overdue")) == []
-    later(runtime, 7 + 4)  # submitted on day 7 of the clock; acceptance allows 3 days
+    # submitted on day 7 of the clock; acceptance allows 3 working days, and two weeks
+    # hold more than three, holidays or not (tests/workflow/test_deadlines.py: the edges)
+    later(runtime, 7 + 14)
     assert nodes(ok(await api.gql(reviewer, OVERDUE, {"s": "SUBMITTED"}), "overdue")) == [
         {"archiveNo": waiting, "status": "SUBMITTED"}
     ]
@@ -164,23 +165,4 @@ async def test_payment_statistics_count_and_sum_each_area_and_status(
         {"area": "RURAL", "status": "PENDING", "payments": 1, "amount": "200.00"},
         {"area": "URBAN", "status": "DISBURSED", "payments": 1, "amount": "333.33"},
         {"area": "URBAN", "status": "PENDING", "payments": 2, "amount": "0.30"},
-    ]
-
-
-async def test_a_stage_is_overdue_only_once_its_limit_has_passed(
-    api: Api, runtime: Runtime
-) -> None:
-    """Acceptance allows 3 days: at exactly 3 days an application is on time, a second
-    later it is overdue."""
-    await load_regions(runtime)
-    worker = await issue_token(runtime, "caseworker", CASEWORKER_TOWNSHIP)
-    reviewer = await issue_token(runtime, "county_reviewer", "220183")
-    start = utcnow()
-    runtime.clock = lambda: start
-    waiting = ok(await api.gql(worker, SUBMIT, {"input": application()}), "submitApplication")
-    runtime.clock = lambda: start + dt.timedelta(days=3)
-    assert nodes(ok(await api.gql(reviewer, OVERDUE, {"s": "SUBMITTED"}), "overdue")) == []
-    runtime.clock = lambda: start + dt.timedelta(days=3, seconds=1)
-    assert nodes(ok(await api.gql(reviewer, OVERDUE, {"s": "SUBMITTED"}), "overdue")) == [
-        {"archiveNo": waiting["archiveNo"], "status": "SUBMITTED"}
     ]
