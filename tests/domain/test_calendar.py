@@ -61,7 +61,11 @@ def test_a_countys_file_adds_local_days_and_years(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("text", "line"),
-    [("2026-13-01,holiday,\n", "line 1"), ("# c\n2026-12-01,feast,\n", "line 2"), ("x\n", "line 1")],
+    [
+        ("2026-13-01,holiday,\n", "line 1"),
+        ("# c\n2026-12-01,feast,\n", "line 2"),
+        ("x\n", "line 1"),
+    ],
 )
 def test_a_malformed_file_names_its_line(tmp_path: Path, text: str, line: str) -> None:
     bad = tmp_path / "bad.csv"
@@ -103,7 +107,7 @@ def test_case_limits_are_configurable(monkeypatch: pytest.MonkeyPatch) -> None:
     days = parse_case_days("20/40", written=3)
     assert (days.decision, days.extended) == (20, 40)
     for bad in ("40/20", "0/10", "x"):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match=r"working days|below"):
             parse_case_days(bad, written=3)
     monkeypatch.setenv("DIBAO_CASE_DAYS", "25/35")
     monkeypatch.setenv("DIBAO_STAGE_LIMITS", "REJECTED=5")

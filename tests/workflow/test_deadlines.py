@@ -121,7 +121,9 @@ async def test_the_case_deadline_counts_from_acceptance_and_extends_once(
     denied = await api.gql(worker, EXTEND, {"a": archive, "r": "需补充核对"})
     assert code(denied) == "FORBIDDEN"
     assert code(await api.gql(reviewer, EXTEND, {"a": archive, "r": " "})) == "BAD_USER_INPUT"
-    extended = ok(await api.gql(reviewer, EXTEND, {"a": archive, "r": "需补充核对"}), "extendDeadline")
+    extended = ok(
+        await api.gql(reviewer, EXTEND, {"a": archive, "r": "需补充核对"}), "extendDeadline"
+    )
     assert extended["deadline"] == {"dueOn": "2026-12-01", "extended": True}
     again = await api.gql(reviewer, EXTEND, {"a": archive, "r": "再次延期"})
     assert code(again) == "CONFLICT"
