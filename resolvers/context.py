@@ -20,6 +20,7 @@ import datetime as dt
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -27,6 +28,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from audit import fields as F
 from audit.lookups import lookup
+from domain.assets import AssetLimits
+from domain.benefit import MARGINAL_MULTIPLE
 from domain.principal import Principal
 from domain.verification import DUE_WORKING_DAYS
 from domain.workflow import ARCHIVE_AFTER_DAYS, GRADUAL_EXIT_MONTHS, REVIEW_MONTHS, STAGE_LIMITS
@@ -50,6 +53,10 @@ class Settings(Protocol):
     def gradual_exit_months(self) -> int: ...
     @property
     def verification_days(self) -> int: ...
+    @property
+    def marginal_multiple(self) -> Decimal: ...
+    @property
+    def asset_limits(self) -> AssetLimits: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +71,8 @@ class DefaultSettings:
     )
     gradual_exit_months: int = GRADUAL_EXIT_MONTHS
     verification_days: int = DUE_WORKING_DAYS
+    marginal_multiple: Decimal = MARGINAL_MULTIPLE
+    asset_limits: AssetLimits = field(default_factory=AssetLimits)
 
 
 @dataclass
