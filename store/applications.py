@@ -34,6 +34,7 @@ from store.models import (
     new_id,
 )
 
+_BEIJING = dt.timezone(dt.timedelta(hours=8))  # the archive's dates are Beijing dates
 # Called with the blind index (current key) of every ID number about to be checked for
 # a claim, before the check runs. "Is this person claimed anywhere?" is an answer
 # about a full ID number like verifyRecipient's: the caller charges it against the
@@ -101,7 +102,7 @@ async def submit_application(
     actor_role: str,
     now: dt.datetime,
     before_claim_check: BeforeClaimCheck,
-    today: dt.date,
+    today: dt.date | None = None,
     marginal_multiple: Decimal = MARGINAL_MULTIPLE,
 ) -> Household:
     village = await session.get(Region, application.village_code)
@@ -114,7 +115,8 @@ async def submit_application(
     area = "URBAN" if int(village.code[9:]) < 200 else "RURAL"
     if application.single_person_cover:
         await _check_edge_line(
-            session, application, county=village.code[:6], area=Area(area), today=today,
+            session, application, county=village.code[:6], area=Area(area),
+            today=today or now.astimezone(_BEIJING).date(),
             multiple=marginal_multiple,
         )  # fmt: skip
     archive_no = await allocate_archive_no(session, village_code=village.code, year=now.year)
