@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import bounds
 from domain.application import ValidMember
-from domain.benefit import MARGINAL_MULTIPLE
+from domain.benefit import MARGINAL_MULTIPLE, MARGINAL_STATUSES
 from domain.enums import CLAIMING_STATUSES, Area, ChangeKind, HouseholdStatus
 from domain.errors import Conflict, InvalidInput
 from domain.workflow import GRADUAL_EXIT_MONTHS
@@ -33,6 +33,7 @@ from store.workflow import (
     benefit_for,
     flush_or_conflict,
     household_in_scope,
+    mark_marginal,
     regrant,
 )
 
@@ -161,6 +162,15 @@ async def report_change(
                 why=f"change reported ({kind.value}): per-capita income above the local standard",
                 marginal_multiple=marginal_multiple,
             )
+    elif HouseholdStatus(household.status) in MARGINAL_STATUSES:
+        # a household in its gradual exit stays an edge family only while under the line
+        await mark_marginal(
+            session,
+            household,
+            HouseholdStatus(household.status),
+            today=now.astimezone(CST).date(),
+            multiple=marginal_multiple,
+        )
     await flush_or_conflict(session)
     return household
 

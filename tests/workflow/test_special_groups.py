@@ -15,13 +15,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
-from domain.assets import DEFAULT_ASSET_LIMITS, AssetLimits, check_assets
+from domain.assets import DEFAULT_ASSET_LIMITS, AssetLimits, check_assets, kinds_over_limit
 from domain.benefit import MARGINAL_MULTIPLE, Earner, granted_benefit, is_marginal
 from domain.enums import AssetKind, HouseholdStatus
 from domain.errors import Conflict
 from gateway.config import Settings, parse_asset_limits, parse_multiple
 from gateway.runtime import Runtime
+from store import models
+from store.seed import seed
+from tests.audit.test_audit_log import entries
 from tests.conftest import Api
 from tests.helpers import (
     CASEWORKER_TOWNSHIP,
@@ -32,7 +36,7 @@ from tests.helpers import (
     member,
     nodes,
 )
-from tests.workflow.test_changes import member_ids
+from tests.workflow.test_changes import CHANGE, member_ids
 from tests.workflow.test_rechecks import check
 from tests.workflow.test_review_chain import (
     ACCEPT,
@@ -326,6 +330,19 @@ async def test_a_household_leaving_under_the_edge_line_is_an_edge_family(
     assert got["marginal"] is True
     listed = (await api.gql(worker, PAGE, {"m": True}))["data"]["households"]
     assert [n["archiveNo"] for n in nodes(listed)] == [archive]
+    # a change during the gradual exit past the edge line: no longer an edge family
+    change = {
+        "kind": "INCOME",
+        "memberId": first,
+        "monthlyIncome": str(EDGE * 4),
+        "reason": "就业收入增加",
+    }
+    changed = ok(await api.gql(worker, CHANGE, {"a": archive, "c": change}), "reportChange")
+    assert changed["status"] == "GRADUAL_EXIT"
+    got = (await api.gql(worker, HOUSEHOLD, {"a": archive}))["data"]["household"]
+    assert got["marginal"] is False
+    listed = (await api.gql(worker, PAGE, {"m": True}))["data"]["households"]
+    assert nodes(listed) == [] and listed["totalCount"] == 0
 
 
 # --- asset limits -------------------------------------------------------------------------
@@ -373,6 +390,59 @@ async def test_declared_assets_are_bounded_and_checked(api: Api, runtime: Runtim
         ), value
     unknown = [{"kind": "YACHT", "value": "1.00"}]
     assert "errors" in await submit(api, worker, [head(idNumber=None)], assets=unknown)
+
+
+async def test_declared_values_stay_out_of_the_audit(api: Api, runtime: Runtime) -> None:
+    worker, _ = await staff(runtime)
+    assets = [{"kind": "DEPOSIT", "value": "12345.67", "description": "工商银行定期存款"}]
+    members = [head("0.00", disabilityGrade=3, disabilityKind="INTELLECTUAL", covered=True)]
+    ok(await submit(api, worker, [*members, spouse("888.88")], assets=assets), "submitApplication")
+    mutations = [e for e in await entries(runtime) if e.get("operation_type") == "mutation"]
+    assert len(mutations) == 1, mutations
+    assert "variables" in mutations[0]  # kept, with the personal values redacted
+    text = str(mutations[0])
+    for secret in ("12345.67", "工商银行定期存款", "INTELLECTUAL", "888.88"):
+        assert secret not in text, secret
+
+
+async def test_the_seed_holds_the_same_rules(runtime: Runtime) -> None:
+    await seed(runtime.engine, runtime.cipher, households=150, seed=14)
+    limits = AssetLimits()
+    async with runtime.sessions() as session:
+        households = (await session.scalars(select(models.Household))).all()
+        members = (await session.scalars(select(models.Member).where(models.Member.active))).all()
+        assets = (
+            await session.execute(
+                select(models.Asset.archive_no, models.Asset.kind, models.Asset.value)
+            )
+        ).all()
+        standards = {
+            (s.county_code, s.area): s.monthly_amount
+            for s in (await session.scalars(select(models.Standard))).all()
+        }
+    incomes: dict[str, list[Decimal]] = {}
+    for m in members:
+        incomes.setdefault(m.archive_no, []).append(m.monthly_income)
+        assert (m.disability_kind is None) == (m.disability_grade is None)
+    declared: dict[str, list[tuple[str, Decimal]]] = {}
+    for archive_no, kind, value in assets:
+        declared.setdefault(archive_no, []).append((kind, value))
+    refused_on_assets = 0
+    for h in households:
+        over = kinds_over_limit(
+            declared.get(h.archive_no, []), limits.for_county(h.village_code[:6])
+        )
+        reasons = (h.closing_reasons or {}).get("reasons", [])
+        on_assets = h.status == "REJECTED" and "ASSETS_ABOVE_LIMIT" in reasons
+        assert bool(over) == on_assets, h.archive_no
+        refused_on_assets += on_assets
+        standard = standards[(h.village_code[:6], h.area)]
+        expected = is_marginal(
+            HouseholdStatus(h.status), standard, incomes[h.archive_no], MARGINAL_MULTIPLE
+        )
+        assert h.marginal == expected, h.archive_no
+    assert refused_on_assets > 0
+    assert any(h.marginal for h in households)
 
 
 # --- the rules themselves -------------------------------------------------------------------
