@@ -330,6 +330,20 @@ async def test_a_household_leaving_under_the_edge_line_is_an_edge_family(
     assert got["marginal"] is True
     listed = (await api.gql(worker, PAGE, {"m": True}))["data"]["households"]
     assert [n["archiveNo"] for n in nodes(listed)] == [archive]
+    # cover is named on the application: a member joining later cannot claim it
+    joining = {
+        "kind": "MEMBER_JOINED",
+        "reason": "新生儿落户",
+        "newMember": member(
+            "CHILD", name="王小红", birth=dt.date(2026, 1, 5), income="0.00", phone=None,
+            disabilityGrade=1, disabilityKind="MULTIPLE", covered=True,
+        ),
+    }  # fmt: skip
+    refused = await api.gql(worker, CHANGE, {"a": archive, "c": joining})
+    assert code(refused) == "BAD_USER_INPUT"
+    assert "newMember.covered" in refused["errors"][0]["message"]
+    joining["newMember"] = {**joining["newMember"], "covered": False}  # without it: joins
+    assert ok(await api.gql(worker, CHANGE, {"a": archive, "c": joining}), "reportChange")
     # a change during the gradual exit past the edge line: no longer an edge family
     change = {
         "kind": "INCOME",
