@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from domain.enums import Relation, Sex
+from domain.enums import AssetKind, DisabilityKind, Relation, Sex
 from domain.errors import InvalidInput
 from domain.idnumber import IdInfo, parse_id_number
 from domain.region import validate_village_code
@@ -33,6 +33,10 @@ _NAME_RE = re.compile(rf"^[{_CJK}A-Za-z·• ]{{1,30}}$")
 _TEXT_RE = re.compile(rf"^[{_CJK}\w \-#()（）,，.。、/·:：]+$")
 MAX_MEMBERS = 20
 MAX_INCOME = Decimal("1000000.00")
+MAX_ASSETS = 20
+MAX_ASSET_VALUE = Decimal("100000000.00")
+# grade 3 qualifies a member for 单人保 only for these kinds (重度残疾 by 57号's reading)
+_GRADE_3_SEVERE = frozenset({DisabilityKind.INTELLECTUAL, DisabilityKind.MENTAL})
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,9 +47,18 @@ class MemberDraft:
     monthly_income: Decimal
     phone: str | None = None
     disability_grade: int | None = None
+    disability_kind: DisabilityKind | None = None
     serious_illness: bool = False
     student: bool = False
     staff_relative: bool = False  # 近亲属备案: approval then needs the county's own visit
+    covered: bool = False  # named for single-person cover (单人保)
+
+
+@dataclass(frozen=True, slots=True)
+class AssetDraft:
+    kind: AssetKind
+    value: Decimal
+    description: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +68,7 @@ class ApplicationDraft:
     address: str | None = None
     bank_account: str | None = None
     bank_name: str | None = None
+    assets: Sequence[AssetDraft] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +91,21 @@ class ValidApplication:
     address: str | None
     bank_account: str | None
     bank_name: str | None
+    assets: tuple[AssetDraft, ...] = ()
+
+    @property
+    def single_person_cover(self) -> bool:
+        return any(m.draft.covered for m in self.members)
+
+
+def single_cover_qualifies(
+    disability_grade: int | None, disability_kind: DisabilityKind | None, serious_illness: bool
+) -> bool:
+    """单人保 (57号): a grade 1-2 disability, a grade 3 intellectual or mental one, or a
+    serious illness."""
+    if serious_illness or disability_grade in (1, 2):
+        return True
+    return disability_grade == 3 and disability_kind in _GRADE_3_SEVERE
 
 
 def refuse_controls(value: str, field: str) -> None:
@@ -132,6 +161,19 @@ def validate_member(index: int, draft: MemberDraft, today: dt.date) -> ValidMemb
         raise InvalidInput(
             f"{path}.disabilityGrade: 1 to 4, or null for none", field=f"{path}.disabilityGrade"
         )
+    if draft.disability_kind is not None and draft.disability_grade is None:
+        raise InvalidInput(
+            f"{path}.disabilityKind: given with a disability grade, and only then",
+            field=f"{path}.disabilityKind",
+        )
+    if draft.covered and not single_cover_qualifies(
+        draft.disability_grade, draft.disability_kind, draft.serious_illness
+    ):
+        raise InvalidInput(
+            f"{path}.covered: single-person cover (单人保) is for a member with a grade 1-2 "
+            "disability, a grade 3 intellectual or mental disability, or a serious illness",
+            field=f"{path}.covered",
+        )
     income = validate_money(draft.monthly_income, f"{path}.monthlyIncome")
     return ValidMember(draft=draft, name=name, id_info=info, phone=phone, monthly_income=income)
 
@@ -157,6 +199,12 @@ def validate_application(draft: ApplicationDraft, *, today: dt.date) -> ValidApp
         bank = draft.bank_account.replace(" ", "").strip()
         if not _BANK_RE.match(bank):
             raise InvalidInput("bankAccount: 12 to 19 digits", field="bankAccount")
+    if members and all(m.draft.covered for m in members):
+        raise InvalidInput(
+            "members.covered: single-person cover names some members; "
+            "leave all unflagged for the whole household",
+            field="members",
+        )
     address = validate_text(draft.address, "address", max_length=200)
     bank_name = validate_text(draft.bank_name, "bankName", max_length=100)
     return ValidApplication(
@@ -165,4 +213,32 @@ def validate_application(draft: ApplicationDraft, *, today: dt.date) -> ValidApp
         address=address,
         bank_account=bank,
         bank_name=bank_name,
+        assets=validate_assets(draft.assets),
     )
+
+
+def validate_assets(assets: Sequence[AssetDraft]) -> tuple[AssetDraft, ...]:
+    """Declared assets: at most MAX_ASSETS, each a positive amount with a short description."""
+    if len(assets) > MAX_ASSETS:
+        raise InvalidInput(f"assets: at most {MAX_ASSETS}", field="assets")
+    valid = []
+    for i, asset in enumerate(assets):
+        path = f"assets[{i}]"
+        try:
+            ok = asset.value.is_finite() and 0 <= asset.value <= MAX_ASSET_VALUE
+            exact = ok and asset.value == asset.value.quantize(Decimal("0.01"))
+        except InvalidOperation:
+            ok = exact = False
+        if not ok:
+            raise InvalidInput(f"{path}.value: 0 to {MAX_ASSET_VALUE} yuan", field=f"{path}.value")
+        if not exact:
+            raise InvalidInput(f"{path}.value: at most two decimal places", field=f"{path}.value")
+        description = validate_text(asset.description, f"{path}.description", max_length=200)
+        valid.append(
+            AssetDraft(
+                kind=asset.kind,
+                value=asset.value.quantize(Decimal("0.01")),
+                description=description,
+            )
+        )
+    return tuple(valid)

@@ -8,11 +8,25 @@ fixed context so an ambient `decimal` setting elsewhere cannot change a result.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation, localcontext
 
+from domain.enums import HouseholdStatus
 from domain.errors import InvalidInput
 
-__all__ = ["CENT", "is_eligible", "monthly_benefit", "per_capita_income", "to_money"]
+__all__ = [
+    "CENT",
+    "MARGINAL_MULTIPLE",
+    "Earner",
+    "granted_benefit",
+    "is_eligible",
+    "is_marginal",
+    "monthly_benefit",
+    "per_capita_income",
+    "single_person_benefit",
+    "to_money",
+    "under_edge_line",
+]
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -80,3 +94,63 @@ def monthly_benefit(standard: Decimal, incomes: Sequence[Decimal]) -> Decimal:
     with localcontext(_CTX):
         gap = _checked(standard) * len(incomes) - total
     return _cents(gap) if gap > 0 else ZERO
+
+
+# 低保边缘家庭 (民发〔2021〕57号): per-capita income under this multiple of the local
+# standard; a county may configure its own (DIBAO_MARGINAL_MULTIPLE)
+MARGINAL_MULTIPLE = Decimal("1.5")
+# refused, or leaving the cover: the households an edge-family register follows
+MARGINAL_STATUSES = frozenset(
+    {HouseholdStatus.REJECTED, HouseholdStatus.GRADUAL_EXIT, HouseholdStatus.TERMINATED}
+)
+
+
+def under_edge_line(standard: Decimal, incomes: Sequence[Decimal], multiple: Decimal) -> bool:
+    """Per-capita income strictly below multiple × standard, compared exactly as
+    `is_eligible` compares (sum < multiple × standard × n)."""
+    total = _total(incomes)
+    with localcontext(_CTX):
+        return total < _checked(standard) * _checked(multiple) * len(incomes)
+
+
+def is_marginal(
+    status: HouseholdStatus, standard: Decimal, incomes: Sequence[Decimal], multiple: Decimal
+) -> bool:
+    """A low-income edge family (低保边缘家庭): refused or leaving, and under the edge line."""
+    return status in MARGINAL_STATUSES and under_edge_line(standard, incomes, multiple)
+
+
+def single_person_benefit(standard: Decimal, covered: Sequence[Decimal]) -> Decimal:
+    """单人保: each covered member is treated as a one-person household (参照单人户), so
+    the benefit is the sum of each one's own gap to the standard, never negative."""
+    with localcontext(_CTX):
+        gaps = (_checked(standard) - _checked(income) for income in covered)
+        total = sum((gap for gap in gaps if gap > 0), Decimal(0))
+    return _cents(total) if total > 0 else ZERO
+
+
+@dataclass(frozen=True, slots=True)
+class Earner:
+    """A current member as the benefit sees them: income, and whether named for 单人保."""
+
+    income: Decimal
+    covered: bool = False
+
+
+def granted_benefit(
+    standard: Decimal, members: Sequence[Earner], *, marginal_multiple: Decimal
+) -> Decimal | None:
+    """The monthly benefit a decision grants, or None when the household is not eligible.
+
+    Without covered members, the whole household: eligible below the standard. With
+    covered members (单人保), those members only, and only while the household's
+    per-capita income stays under the edge line; a benefit of nothing is no cover.
+    """
+    incomes = [m.income for m in members]
+    covered = [m.income for m in members if m.covered]
+    if not covered:
+        return monthly_benefit(standard, incomes) if is_eligible(standard, incomes) else None
+    if not under_edge_line(standard, incomes, marginal_multiple):
+        return None
+    amount = single_person_benefit(standard, covered)
+    return amount if amount > 0 else None

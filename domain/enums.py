@@ -57,6 +57,28 @@ class Category(enum.StrEnum):
     SERIOUSLY_ILL = "SERIOUSLY_ILL"
 
 
+class DisabilityKind(enum.StrEnum):
+    """The kind of disability on the disability certificate (残疾人证), GB/T 26341."""
+
+    VISUAL = "VISUAL"
+    HEARING = "HEARING"
+    SPEECH = "SPEECH"
+    PHYSICAL = "PHYSICAL"
+    INTELLECTUAL = "INTELLECTUAL"
+    MENTAL = "MENTAL"
+    MULTIPLE = "MULTIPLE"
+
+
+class AssetKind(enum.StrEnum):
+    """What a household declares it owns: savings, vehicles, property, the means of farming."""
+
+    DEPOSIT = "DEPOSIT"  # savings, deposits, securities
+    VEHICLE = "VEHICLE"
+    HOUSE = "HOUSE"
+    LAND = "LAND"
+    LIVESTOCK = "LIVESTOCK"
+
+
 class Sex(enum.StrEnum):
     MALE = "MALE"
     FEMALE = "FEMALE"

@@ -5,11 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import os
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from domain.assets import AssetLimits, parse_county_limits, parse_limits
+from domain.benefit import MARGINAL_MULTIPLE
 from domain.calendar import WorkingCalendar
 from domain.deadlines import CaseDays
 from domain.enums import HouseholdStatus
+from domain.errors import DomainError
 from domain.verification import DUE_WORKING_DAYS
 from domain.workflow import (
     ARCHIVE_AFTER_DAYS,
@@ -64,6 +68,12 @@ class Settings:
     calendar: WorkingCalendar = field(default_factory=calendar_files.shipped)
     # working days to the decision, extended, and to the written notice (DIBAO_CASE_DAYS)
     case_days: CaseDays = field(default_factory=CaseDays)
+    # 低保边缘家庭: per-capita income under this multiple of the standard
+    # (DIBAO_MARGINAL_MULTIPLE)
+    marginal_multiple: Decimal = MARGINAL_MULTIPLE
+    # asset limits per kind, yuan (DIBAO_ASSET_LIMITS over the defaults of
+    # domain/assets.py; a county's own in DIBAO_COUNTY_ASSET_LIMITS)
+    asset_limits: AssetLimits = field(default_factory=AssetLimits)
 
     @property
     def is_postgres(self) -> bool:
@@ -110,6 +120,11 @@ def load_settings(*, demo: bool = False) -> Settings:
         case_days=parse_case_days(
             os.environ.get("DIBAO_CASE_DAYS", ""), written=limits["REJECTED"]
         ),
+        marginal_multiple=parse_multiple(os.environ.get("DIBAO_MARGINAL_MULTIPLE", "")),
+        asset_limits=parse_asset_limits(
+            os.environ.get("DIBAO_ASSET_LIMITS", ""),
+            os.environ.get("DIBAO_COUNTY_ASSET_LIMITS", ""),
+        ),
     )
 
 
@@ -149,6 +164,31 @@ def check_calendar(settings: Settings, today: dt.date) -> list[str]:
         "without the State Council's moved days (调休); add them to DIBAO_CALENDAR_FILE"
         for year in sorted(reach & calendar.provisional)
     ]
+
+
+def parse_multiple(text: str) -> Decimal:
+    """`1.5`: the edge line as a multiple of the standard, from 1 (the line itself) to 3."""
+    if not text.strip():
+        return MARGINAL_MULTIPLE
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        raise ValueError(f"DIBAO_MARGINAL_MULTIPLE: {text!r} is not a number") from None
+    if not (value.is_finite() and 1 <= value <= 3):
+        raise ValueError(f"DIBAO_MARGINAL_MULTIPLE: {text!r} is not between 1 and 3")
+    return value
+
+
+def parse_asset_limits(defaults: str, counties: str) -> AssetLimits:
+    """Limits over the shipped defaults, and counties' own over those."""
+    try:
+        base = AssetLimits()
+        return AssetLimits(
+            defaults={**base.defaults, **parse_limits(defaults, name="DIBAO_ASSET_LIMITS")},
+            counties=parse_county_limits(counties, name="DIBAO_COUNTY_ASSET_LIMITS"),
+        )
+    except DomainError as error:
+        raise ValueError(error.message) from None
 
 
 def _anchor_file(value: str | None) -> Path | None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import field
 from decimal import Decimal
 
-from domain.application import ApplicationDraft, MemberDraft, validate_application
-from domain.enums import Relation
+from domain.application import ApplicationDraft, AssetDraft, MemberDraft, validate_application
+from domain.enums import AssetKind, DisabilityKind, Relation
 from resolvers.context import Info
 from store import models
 from store.applications import submit_application as store_submit
@@ -23,9 +24,22 @@ class MemberInput:
     monthly_income: Decimal
     phone: str | None = None
     disability_grade: int | None = None
+    disability_kind: DisabilityKind | None = None
     serious_illness: bool = False
     student: bool = False
     staff_relative: bool = False  # a close relative of social assistance staff (近亲属备案)
+    covered: bool = False  # named for single-person cover (单人保)
+
+
+class AssetInput:
+    """An asset the household declares (savings, a vehicle, property).
+
+    A plain shape here; the schema makes it the GraphQL input (schema/input_types.py).
+    """
+
+    kind: AssetKind
+    value: Decimal
+    description: str | None = None
 
 
 class ApplicationInput:
@@ -39,6 +53,7 @@ class ApplicationInput:
     address: str | None = None
     bank_account: str | None = None
     bank_name: str | None = None
+    assets: list[AssetInput] = field(default_factory=list)
 
 
 def member_draft(m: MemberInput) -> MemberDraft:
@@ -49,9 +64,11 @@ def member_draft(m: MemberInput) -> MemberDraft:
         monthly_income=m.monthly_income,
         phone=m.phone,
         disability_grade=m.disability_grade,
+        disability_kind=m.disability_kind,
         serious_illness=m.serious_illness,
         student=m.student,
         staff_relative=m.staff_relative,
+        covered=m.covered,
     )
 
 
@@ -64,6 +81,10 @@ async def submit_application(info: Info, input: ApplicationInput) -> models.Hous
             bank_account=input.bank_account,
             bank_name=input.bank_name,
             members=[member_draft(m) for m in input.members],
+            assets=[
+                AssetDraft(kind=a.kind, value=a.value, description=a.description)
+                for a in input.assets
+            ],
         ),
         today=ctx.today,
     )
@@ -78,6 +99,8 @@ async def submit_application(info: Info, input: ApplicationInput) -> models.Hous
             now=ctx.now,
             # who claimed whom, by blind index, charged before the check (Context)
             before_claim_check=ctx.check_claims,
+            today=ctx.today,
+            marginal_multiple=ctx.settings.marginal_multiple,
         )
     ctx.touched.add(row.archive_no)
     return row

@@ -88,7 +88,14 @@ async def reject_application(
 ) -> models.Household:
     if not 1 <= len(reasons) <= len(RejectionReason):
         raise InvalidInput("reasons: at least one reason", field="reasons")
-    return await _write(info, archive_no, chain.reject, reasons=reasons, text=text_of(text, "text"))
+    return await _write(
+        info,
+        archive_no,
+        chain.reject,
+        reasons=reasons,
+        text=text_of(text, "text"),
+        marginal_multiple=info.context.settings.marginal_multiple,
+    )
 
 
 async def return_for_correction(
@@ -178,7 +185,12 @@ async def terminate_household(
     info: Info, archive_no: str, reason: TerminationReason, text: str
 ) -> models.Household:
     return await _write(
-        info, archive_no, chain.terminate, reason=reason, text=text_of(text, "text")
+        info,
+        archive_no,
+        chain.terminate,
+        reason=reason,
+        text=text_of(text, "text"),
+        marginal_multiple=info.context.settings.marginal_multiple,
     )
 
 
@@ -209,6 +221,7 @@ async def complete_review(
         termination=termination_reason,
         review_months=_review_months(info),
         gradual_exit_months=info.context.settings.gradual_exit_months,
+        marginal_multiple=info.context.settings.marginal_multiple,
     )
 
 
@@ -224,6 +237,7 @@ async def end_gradual_exits(info: Info, region: str | None = None) -> list[str]:
             actor_role=ctx.principal.role,
             now=ctx.now,
             limit=MAX_SWEEP,
+            marginal_multiple=ctx.settings.marginal_multiple,
         )
     ctx.touched.update(ended)
     return ended

@@ -41,6 +41,11 @@ async def report_change(info: Info, archive_no: str, change: ChangeInput) -> mod
         if change.monthly_income is not None
         else None
     )
+    if change.new_member is not None and change.new_member.covered:
+        raise InvalidInput(
+            "newMember.covered: single-person cover (单人保) is named on the application",
+            field="newMember.covered",
+        )
     joining = (
         validate_member(0, member_draft(change.new_member), ctx.today)
         if change.new_member is not None
@@ -63,6 +68,7 @@ async def report_change(info: Info, archive_no: str, change: ChangeInput) -> mod
             address=address,
             actor_role=ctx.principal.role,
             gradual_exit_months=ctx.settings.gradual_exit_months,
+            marginal_multiple=ctx.settings.marginal_multiple,
         )
     ctx.touched.add(row.archive_no)
     return row

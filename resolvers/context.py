@@ -20,6 +20,7 @@ import datetime as dt
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -27,6 +28,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from audit import fields as F
 from audit.lookups import lookup
+from domain.assets import AssetLimits
+from domain.benefit import MARGINAL_MULTIPLE
 from domain.calendar import WorkingCalendar
 from domain.deadlines import CaseDays
 from domain.principal import Principal
@@ -57,6 +60,10 @@ class Settings(Protocol):
     def calendar(self) -> WorkingCalendar: ...
     @property
     def case_days(self) -> CaseDays: ...
+    @property
+    def marginal_multiple(self) -> Decimal: ...
+    @property
+    def asset_limits(self) -> AssetLimits: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +80,8 @@ class DefaultSettings:
     verification_days: int = DUE_WORKING_DAYS
     calendar: WorkingCalendar = field(default_factory=calendar_files.shipped)
     case_days: CaseDays = field(default_factory=CaseDays)
+    marginal_multiple: Decimal = MARGINAL_MULTIPLE
+    asset_limits: AssetLimits = field(default_factory=AssetLimits)
 
 
 @dataclass

@@ -54,6 +54,7 @@ async def households(
     status: list[HouseholdStatus] | None = None,
     category: Category | None = None,
     area: Area | None = None,
+    marginal: bool | None = None,
     first: int | None = DEFAULT_PAGE,
     after: str | None = None,
 ) -> Page[models.Household]:
@@ -64,6 +65,7 @@ async def households(
         statuses=status,
         category=category,
         area=area,
+        marginal=marginal,
     )
     ctx = info.context
     async with ctx.reading() as session:

@@ -66,6 +66,7 @@ async def set_standard(
             effective_from=effective_from,
             today=ctx.today,
             actor=ctx.principal.name,
+            marginal_multiple=ctx.settings.marginal_multiple,
         )
     ctx.touched.update(change.flagged)
     return change

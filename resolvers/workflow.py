@@ -63,6 +63,8 @@ async def _step(
             now=ctx.now,
             archive_after_days=ctx.settings.archive_after_days,
             review_months={ReviewClass(k): v for k, v in ctx.settings.review_months.items()},
+            marginal_multiple=ctx.settings.marginal_multiple,
+            asset_limits=ctx.settings.asset_limits,
         )
     ctx.touched.add(row.archive_no)
     return row

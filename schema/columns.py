@@ -18,6 +18,7 @@ from typing import Any, Final
 
 from schema.enums import (
     Area,
+    DisabilityKind,
     HouseholdStatus,
     RejectionReason,
     Relation,
@@ -130,6 +131,8 @@ HOUSEHOLD_COLUMNS: Final[Mapping[str, Column]] = {
     "missing_materials": Column(
         "missing_materials", lambda v: list(v or []), lambda v: list(v or [])
     ),
+    "single_person_cover": Column("single_person_cover"),
+    "marginal": Column("marginal"),
 }
 HOUSEHOLD_SECRETS: Final[Mapping[str, Secret]] = {
     "bank_account": Secret("households", "bank_account", "archive_no"),
@@ -142,6 +145,10 @@ MEMBER_COLUMNS: Final[Mapping[str, Column]] = {
     "birth_date": when("birth_date"),
     "monthly_income": money("monthly_income"),
     "disability_grade": Column("disability_grade"),
+    "disability_kind": Column(
+        "disability_kind", lambda v: None if v is None else DisabilityKind(v)
+    ),
+    "covered": Column("covered"),
     "serious_illness": Column("serious_illness"),
     "student": Column("student"),
 }

@@ -10,8 +10,10 @@ import strawberry
 
 from domain.enums import (
     Area,
+    AssetKind,
     Category,
     ChangeKind,
+    DisabilityKind,
     HouseholdStatus,
     ObjectionStatus,
     PaymentStatus,
@@ -24,8 +26,10 @@ from domain.enums import (
 
 __all__ = [
     "Area",
+    "AssetKind",
     "Category",
     "ChangeKind",
+    "DisabilityKind",
     "HouseholdStatus",
     "ObjectionStatus",
     "PaymentStatus",
@@ -40,6 +44,10 @@ strawberry.enum(Area, description="The dual track (双轨): urban or rural stand
 strawberry.enum(HouseholdStatus, description="Where the archive stands in the review chain.")
 strawberry.enum(Category, description="Special archives (专项档案) derived from the members.")
 strawberry.enum(Sex)
+strawberry.enum(
+    DisabilityKind, description="The kind of disability on the disability certificate (残疾人证)."
+)
+strawberry.enum(AssetKind, description="What a household declares it owns (财产).")
 strawberry.enum(Relation, description="Relation to the head of household.")
 strawberry.enum(PaymentStatus)
 strawberry.enum(ChangeKind, description="What changed in the household.")

@@ -14,7 +14,7 @@ import dataclasses
 import strawberry
 
 from resolvers.admin import PermissionInput
-from resolvers.applications import ApplicationInput, MemberInput
+from resolvers.applications import ApplicationInput, AssetInput, MemberInput
 from resolvers.chain import MemberIncomeInput
 from resolvers.changes import ChangeInput
 from resolvers.verification import AnswerInput, FindingInput
@@ -24,6 +24,7 @@ from schema import enums  # noqa: F401  # the enums the inputs name, described f
 __all__ = [
     "AnswerInput",
     "ApplicationInput",
+    "AssetInput",
     "ChangeInput",
     "FindingInput",
     "InvestigationInput",
@@ -48,6 +49,7 @@ def _input(shape: type, *, description: str, ids: tuple[str, ...] = ()) -> None:
 
 
 _input(MemberInput, description="A member of the applying household.")
+_input(AssetInput, description="An asset the household declares: savings, a vehicle, property.")
 _input(ApplicationInput, description="A new application (申请): the household and all its members.")
 _input(
     ChangeInput, description="A change report; give the fields its kind needs.", ids=("member_id",)

@@ -31,6 +31,7 @@ from schema.context import Info
 from schema.enums import (
     Area,
     Category,
+    DisabilityKind,
     HouseholdStatus,
     ObjectionStatus,
     PaymentStatus,
@@ -75,6 +76,12 @@ class Member:
     birth_date: dt.date
     monthly_income: Decimal
     disability_grade: int | None
+    disability_kind: DisabilityKind | None = strawberry.field(
+        description="The kind of disability, beside its grade (sensitive health data)."
+    )
+    covered: bool = strawberry.field(
+        description="Named for single-person cover (单人保): the benefit is for these members."
+    )
     serious_illness: bool
     student: bool
     staff_relative: bool = strawberry.field(
@@ -390,6 +397,15 @@ class Household:
     )
     county_visit_on: dt.date | None = strawberry.field(
         description="The county's own home visit, needed when a member is a relative of staff."
+    )
+    single_person_cover: bool = strawberry.field(
+        description="Single-person cover (单人保): the benefit covers the `covered` members only."
+    )
+    marginal: bool = strawberry.field(
+        description=(
+            "A low-income edge family (低保边缘家庭): refused or leaving, with per-capita "
+            "income under the edge line (a multiple of the local standard)."
+        )
     )
 
     @classmethod

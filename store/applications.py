@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from decimal import Decimal
 
 from sqlalchemy import Row, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -15,13 +16,25 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.application import ValidApplication, ValidMember
 from domain.archive import format_archive_no
-from domain.enums import HouseholdStatus
+from domain.benefit import MARGINAL_MULTIPLE, under_edge_line
+from domain.enums import Area, HouseholdStatus
 from domain.errors import Conflict, InvalidInput
 from domain.region import in_scope as code_in_scope
 from domain.region import level_of
 from store.crypto import Cipher
-from store.models import ArchiveSequence, Household, IdClaim, Member, Region, Review, new_id
+from store.households import standards_in_force
+from store.models import (
+    ArchiveSequence,
+    Asset,
+    Household,
+    IdClaim,
+    Member,
+    Region,
+    Review,
+    new_id,
+)
 
+_BEIJING = dt.timezone(dt.timedelta(hours=8))  # the archive's dates are Beijing dates
 # Called with the blind index (current key) of every ID number about to be checked for
 # a claim, before the check runs. "Is this person claimed anywhere?" is an answer
 # about a full ID number like verifyRecipient's: the caller charges it against the
@@ -68,9 +81,13 @@ def sealed_member(cipher: Cipher, valid: ValidMember, *, archive_no: str, positi
         phone_enc=seal(valid.phone, "phone") if valid.phone else None,
         monthly_income=valid.monthly_income,
         disability_grade=valid.draft.disability_grade,
+        disability_kind=(
+            None if valid.draft.disability_kind is None else valid.draft.disability_kind.value
+        ),
         serious_illness=valid.draft.serious_illness,
         student=valid.draft.student,
         staff_relative=valid.draft.staff_relative,
+        covered=valid.draft.covered,
         active=True,
     )
 
@@ -85,6 +102,8 @@ async def submit_application(
     actor_role: str,
     now: dt.datetime,
     before_claim_check: BeforeClaimCheck,
+    today: dt.date | None = None,
+    marginal_multiple: Decimal = MARGINAL_MULTIPLE,
 ) -> Household:
     village = await session.get(Region, application.village_code)
     if (
@@ -93,8 +112,14 @@ async def submit_application(
         or not code_in_scope(village.code, scope)
     ):
         raise InvalidInput("villageCode: no such village in your region", field="villageCode")
-    archive_no = await allocate_archive_no(session, village_code=village.code, year=now.year)
     area = "URBAN" if int(village.code[9:]) < 200 else "RURAL"
+    if application.single_person_cover:
+        await _check_edge_line(
+            session, application, county=village.code[:6], area=Area(area),
+            today=today or now.astimezone(_BEIJING).date(),
+            multiple=marginal_multiple,
+        )  # fmt: skip
+    archive_no = await allocate_archive_no(session, village_code=village.code, year=now.year)
     household = Household(
         archive_no=archive_no,
         village_code=village.code,
@@ -117,6 +142,7 @@ async def submit_application(
         created_at=now,
         updated_at=now,
         created_by=actor,
+        single_person_cover=application.single_person_cover,
     )
     session.add(household)
     members = [
@@ -125,6 +151,15 @@ async def submit_application(
     ]
     session.add_all(members)
     await session.flush()
+    session.add_all(
+        Asset(
+            archive_no=archive_no,
+            kind=asset.kind.value,
+            description=asset.description,
+            value=asset.value,
+        )
+        for asset in application.assets
+    )
     await claim_ids(
         session,
         cipher,
@@ -148,6 +183,32 @@ async def submit_application(
     )
     await session.flush()
     return household
+
+
+async def _check_edge_line(
+    session: AsyncSession,
+    application: ValidApplication,
+    *,
+    county: str,
+    area: Area,
+    today: dt.date,
+    multiple: Decimal,
+) -> None:
+    """单人保 is for households under the edge line (57号): refused before anything is
+    written, with the reason and no figure of the household's."""
+    standard = await standards_in_force(session, county_code=county, area=area, on=today)
+    if standard is None:
+        raise InvalidInput(
+            "members.covered: no local standard in force to measure the edge line against",
+            field="members",
+        )
+    incomes = [m.monthly_income for m in application.members]
+    if not under_edge_line(standard.monthly_amount, incomes, multiple):
+        raise InvalidInput(
+            "members.covered: single-person cover (单人保) needs the household's per-capita "
+            f"income under the edge line ({multiple} × the local standard)",
+            field="members",
+        )
 
 
 async def claim_ids(

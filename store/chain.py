@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from decimal import Decimal
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.benefit import MARGINAL_MULTIPLE
 from domain.calendar import WorkingCalendar, beijing_day
 from domain.deadlines import WRITTEN, CaseDays, already_extended, case_deadline
 from domain.enums import ObjectionStatus, RejectionReason, TerminationReason
@@ -33,6 +35,7 @@ async def reject(
     actor: str,
     actor_role: str,
     now: dt.datetime,
+    marginal_multiple: Decimal = MARGINAL_MULTIPLE,
 ) -> Household:
     codes = sorted({r.value for r in reasons})
 
@@ -51,6 +54,7 @@ async def reject(
         actor_role=actor_role,
         now=now,
         effect=decided,
+        marginal_multiple=marginal_multiple,
     )
 
 
@@ -260,6 +264,7 @@ async def terminate(
     actor: str,
     actor_role: str,
     now: dt.datetime,
+    marginal_multiple: Decimal = MARGINAL_MULTIPLE,
 ) -> Household:
     async def ended(_: AsyncSession, household: Household, today: dt.date) -> None:
         household.decided_on = today
@@ -278,6 +283,7 @@ async def terminate(
         actor_role=actor_role,
         now=now,
         effect=ended,
+        marginal_multiple=marginal_multiple,
     )
 
 

@@ -11,6 +11,7 @@ household with a zero benefit that the payment batch would skip.
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -18,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import bounds
 from domain.application import ValidMember
-from domain.benefit import is_eligible, monthly_benefit
+from domain.benefit import MARGINAL_MULTIPLE, MARGINAL_STATUSES
 from domain.enums import CLAIMING_STATUSES, Area, ChangeKind, HouseholdStatus
 from domain.errors import Conflict, InvalidInput
 from domain.workflow import GRADUAL_EXIT_MONTHS
@@ -27,7 +28,14 @@ from store.crypto import Cipher
 from store.households import standards_in_force
 from store.models import ChangeReport, Household, IdClaim, Member
 from store.rechecks import enter_gradual_exit
-from store.workflow import flush_or_conflict, household_in_scope, regrant
+from store.workflow import (
+    active_members,
+    benefit_for,
+    flush_or_conflict,
+    household_in_scope,
+    mark_marginal,
+    regrant,
+)
 
 CST = dt.timezone(dt.timedelta(hours=8))
 CHANGEABLE = CLAIMING_STATUSES
@@ -61,6 +69,7 @@ async def report_change(
     address: str | None = None,
     actor_role: str = "caseworker",
     gradual_exit_months: int = GRADUAL_EXIT_MONTHS,
+    marginal_multiple: Decimal = MARGINAL_MULTIPLE,
 ) -> Household:
     household = await household_in_scope(session, scope=scope, archive_no=archive_no)
     if HouseholdStatus(household.status) not in CHANGEABLE:
@@ -135,7 +144,11 @@ async def report_change(
     await flush_or_conflict(session)
     if household.status == HouseholdStatus.ACTIVE.value:
         eligible = await _recompute(
-            session, household, actor=actor, today=now.astimezone(CST).date()
+            session,
+            household,
+            actor=actor,
+            today=now.astimezone(CST).date(),
+            multiple=marginal_multiple,
         )
         if not eligible:
             await enter_gradual_exit(
@@ -147,7 +160,17 @@ async def report_change(
                 now=now,
                 months=gradual_exit_months,
                 why=f"change reported ({kind.value}): per-capita income above the local standard",
+                marginal_multiple=marginal_multiple,
             )
+    elif HouseholdStatus(household.status) in MARGINAL_STATUSES:
+        # a household in its gradual exit stays an edge family only while under the line
+        await mark_marginal(
+            session,
+            household,
+            HouseholdStatus(household.status),
+            today=now.astimezone(CST).date(),
+            multiple=marginal_multiple,
+        )
     await flush_or_conflict(session)
     return household
 
@@ -170,7 +193,7 @@ async def _add_member(
 
 
 async def _recompute(
-    session: AsyncSession, household: Household, *, actor: str, today: dt.date
+    session: AsyncSession, household: Household, *, actor: str, today: dt.date, multiple: Decimal
 ) -> bool:
     """The benefit for the household as it now is; False when no longer eligible."""
     standard = await standards_in_force(
@@ -178,18 +201,10 @@ async def _recompute(
     )
     if standard is None:
         return True
-    incomes = list(
-        (
-            await session.scalars(
-                select(Member.monthly_income).where(
-                    Member.archive_no == household.archive_no, Member.active
-                )
-            )
-        ).all()
-    )
-    if not is_eligible(standard.monthly_amount, incomes):
+    members = await active_members(session, household.archive_no)
+    amount = benefit_for(household, members, standard.monthly_amount, multiple)
+    if amount is None:
         return False
-    amount = monthly_benefit(standard.monthly_amount, incomes)
     if amount != household.monthly_benefit:
         regrant(session, household, amount, on=today, reason="change reported", actor=actor)
     return True

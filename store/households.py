@@ -24,6 +24,7 @@ from sqlalchemy import (
     any_,
     bindparam,
     exists,
+    false,
     func,
     literal_column,
     or_,
@@ -101,6 +102,7 @@ class HouseholdFilter:
     statuses: Sequence[HouseholdStatus] | None = None
     category: Category | None = None
     area: Area | None = None
+    marginal: bool | None = None  # 低保边缘家庭 (the stored flag, a partial index)
 
 
 def category_clause(category: Category, today: dt.date) -> ColumnElement[bool]:
@@ -129,6 +131,9 @@ def _filtered(stmt: S, flt: HouseholdFilter, today: dt.date) -> S:
         stmt = stmt.where(Household.area == flt.area.value)
     if flt.category is not None:
         stmt = stmt.where(category_clause(flt.category, today))
+    if flt.marginal is not None:
+        # `= true` as the partial index ix_households_marginal is written (models.py)
+        stmt = stmt.where(Household.marginal == (true() if flt.marginal else false()))
     return stmt
 
 

@@ -27,6 +27,9 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
 )
+from sqlalchemy import (
+    text as sql_text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from store.types import Money, UtcDateTime, utcnow
@@ -85,7 +88,22 @@ class Household(Base):
     gradual_exit_until: Mapped[dt.date | None] = mapped_column(Date)  # 渐退期 ends
     missing_materials: Mapped[list[str] | None] = mapped_column(JSON)  # 补正, while waiting
     county_visit_on: Mapped[dt.date | None] = mapped_column(Date)  # county's own home visit
+    # 单人保: the benefit covers the members flagged `covered` only
+    single_person_cover: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
+    # 低保边缘家庭, set when the household is decided or changes (domain.benefit.is_marginal);
+    # stored so that `households(marginal: true)` is a partial-index read, not a computation
+    marginal: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
+    __table_args__ = (
+        Index(
+            "ix_households_marginal",
+            "archive_no",
+            postgresql_where=sql_text("marginal"),
+            sqlite_where=sql_text("marginal = 1"),
+        ),
+    )
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's declarative API
 
 
@@ -104,11 +122,14 @@ class Member(Base):
     phone_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     monthly_income: Mapped[Decimal] = mapped_column(Money)
     disability_grade: Mapped[int | None] = mapped_column(SmallInteger)
+    disability_kind: Mapped[str | None] = mapped_column(String(12))  # DisabilityKind
     serious_illness: Mapped[bool] = mapped_column(Boolean, default=False)
     student: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # declared a close relative of social assistance staff (近亲属备案)
     staff_relative: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # named for single-person cover (单人保): the household's benefit is for these alone
+    covered: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class IdClaim(Base):

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.benefit import is_eligible, monthly_benefit
+from domain.benefit import MARGINAL_MULTIPLE
 from domain.enums import Area, HouseholdStatus, ReviewOutcome, TerminationReason
 from domain.errors import Conflict, InvalidInput
 from domain.workflow import ReviewClass, Step, gradual_exit_end
@@ -29,6 +29,7 @@ from store.workflow import (
     Effect,
     active_members,
     apply_step,
+    benefit_for,
     regrant,
     schedule_review,
 )
@@ -44,6 +45,7 @@ async def enter_gradual_exit(
     now: dt.datetime,
     months: int,
     why: str,
+    marginal_multiple: Decimal = MARGINAL_MULTIPLE,
 ) -> None:
     """Income above the line: the benefit is kept for `months`, then the case ends."""
     await apply_step(
@@ -57,6 +59,7 @@ async def enter_gradual_exit(
         actor_role=actor_role,
         now=now,
         effect=_gradual(months),
+        marginal_multiple=marginal_multiple,
     )
 
 
@@ -83,6 +86,7 @@ async def complete_review(
     now: dt.datetime,
     review_months: dict[ReviewClass, int] | None,
     gradual_exit_months: int,
+    marginal_multiple: Decimal = MARGINAL_MULTIPLE,
 ) -> Household:
     """Record a periodic check; the next one is due one interval later.
 
@@ -117,7 +121,9 @@ async def complete_review(
                 by_id[member_id].monthly_income = income
         if outcome is not ReviewOutcome.PROPOSE_TERMINATION:
             # every check measures the household against the standard in force today
-            above_line = not await _recompute(session, household, members, actor=actor, today=today)
+            above_line = not await _recompute(
+                session, household, members, actor=actor, today=today, multiple=marginal_multiple
+            )
         if termination is not None:
             household.termination_proposal = termination.value
         schedule_review(household, members, today=today, review_months=review_months)
@@ -155,6 +161,7 @@ async def complete_review(
             now=now + dt.timedelta(microseconds=1),
             months=gradual_exit_months,
             why="periodic check: per-capita income above the local standard",
+            marginal_multiple=marginal_multiple,
         )
     return household
 
@@ -166,6 +173,7 @@ async def _recompute(
     *,
     actor: str,
     today: dt.date,
+    multiple: Decimal,
 ) -> bool:
     """The benefit at today's standard for the members' incomes; False when above the
     line (the amount is then left as it is, for the gradual exit to keep)."""
@@ -174,10 +182,9 @@ async def _recompute(
     )
     if standard is None:
         raise Conflict("standard: no local standard in force for this county and track")
-    incomes = [m.monthly_income for m in members]
-    if not is_eligible(standard.monthly_amount, incomes):
+    amount = benefit_for(household, members, standard.monthly_amount, multiple)
+    if amount is None:
         return False
-    amount = monthly_benefit(standard.monthly_amount, incomes)
     if amount != household.monthly_benefit:
         regrant(session, household, amount, on=today, reason="periodic check", actor=actor)
         household.review_flag = None
@@ -193,6 +200,7 @@ async def end_gradual_exits(
     actor_role: str,
     now: dt.datetime,
     limit: int,
+    marginal_multiple: Decimal = MARGINAL_MULTIPLE,
 ) -> list[str]:
     """Terminate every household whose gradual exit has ended, in scope, with the
     reason income above the line."""
@@ -215,5 +223,6 @@ async def end_gradual_exits(
             actor=actor,
             actor_role=actor_role,
             now=now,
+            marginal_multiple=marginal_multiple,
         )
     return list(due)

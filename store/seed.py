@@ -34,11 +34,14 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain.archive import format_archive_no
-from domain.benefit import is_eligible, monthly_benefit
+from domain.assets import AssetLimits, kinds_over_limit
+from domain.benefit import MARGINAL_MULTIPLE, is_eligible, is_marginal, monthly_benefit
 from domain.categories import age_on
 from domain.enums import (
     CLAIMING_STATUSES,
     Area,
+    AssetKind,
+    DisabilityKind,
     ObjectionStatus,
     PaymentStatus,
     RejectionReason,
@@ -251,6 +254,19 @@ _BANKS: Final = (
     ("{province}农村信用社", "622688", 16),
 )
 _BANK_CUM: Final = tuple(itertools.accumulate((30, 28, 12, 10, 6, 14)))
+# kinds of disability among disabled people (second national sample survey, 2006)
+_DISABILITY_KINDS: Final = (
+    (DisabilityKind.PHYSICAL, 29),
+    (DisabilityKind.HEARING, 24),
+    (DisabilityKind.MULTIPLE, 16),
+    (DisabilityKind.VISUAL, 15),
+    (DisabilityKind.MENTAL, 7),
+    (DisabilityKind.INTELLECTUAL, 7),
+    (DisabilityKind.SPEECH, 2),
+)
+# assets the seed draws are held to the shipped limits (domain/assets.py), as approval
+# holds the service's; a refusal on assets names an asset over them
+_ASSET_LIMITS: Final = AssetLimits()
 _RURAL_ASSETS: Final = ("HOUSE", "LAND", "LIVESTOCK", "VEHICLE")
 _URBAN_ASSETS: Final = ("HOUSE", "DEPOSIT", "VEHICLE")
 # Common two-character given names by birth cohort, mixed with Faker's zh_CN lists.
@@ -279,6 +295,7 @@ class _Person:
     surname: str = ""
     birth_date: dt.date = dt.date.min
     disability_grade: int | None = None
+    disability_kind: DisabilityKind | None = None
     serious_illness: bool = False
     student: bool = False
     income_cents: int = 0
@@ -553,6 +570,9 @@ class _Generator:
         for p in people:
             if rng.random() < (0.085 if p.age >= 3 else 0.01):
                 p.disability_grade = rng.choices((1, 2, 3, 4), weights=(15, 25, 30, 30))[0]
+                p.disability_kind = rng.choices(
+                    [k for k, _ in _DISABILITY_KINDS], weights=[w for _, w in _DISABILITY_KINDS]
+                )[0]
             p.serious_illness = rng.random() < (0.09 if p.age >= 60 else 0.04)
             if 6 <= p.age <= 15:
                 p.student = True
@@ -771,6 +791,13 @@ class _Generator:
                     else None
                 ),
                 "county_visit_on": None,
+                "single_person_cover": False,
+                "marginal": is_marginal(
+                    status,
+                    standard,
+                    [_money(p.income_cents) for p in people],
+                    MARGINAL_MULTIPLE,
+                ),
                 "applied_at": applied_at,
                 "status_changed_at": changed_at,
                 "created_at": applied_at,
@@ -812,6 +839,10 @@ class _Generator:
                     else None,
                     "monthly_income": _money(p.income_cents),
                     "disability_grade": p.disability_grade,
+                    "disability_kind": (
+                        None if p.disability_kind is None else p.disability_kind.value
+                    ),
+                    "covered": False,
                     "serious_illness": p.serious_illness,
                     "student": p.student,
                     "active": True,
@@ -828,8 +859,17 @@ class _Generator:
                     }
                 )
 
+        limits = _ASSET_LIMITS.for_county(county)
+        declared: list[tuple[str, str, Decimal]] = []
         for _ in range(rng.choices((0, 1, 2), weights=(40, 45, 15))[0]):
-            kind, description, value = self._asset(area)
+            drawn = self._asset(area)
+            # within the limits, as every case approval could see (domain.assets)
+            if not kinds_over_limit([(k, v) for k, _, v in [*declared, drawn]], limits):
+                declared.append(drawn)
+        refused_on = self._refused_asset(reviews)
+        if refused_on is not None:  # the county refused on assets: one is over the limit
+            declared.append(self._asset_over(refused_on, limits[refused_on]))
+        for kind, description, value in declared:
             batch.assets.append(
                 {
                     "id": new_id(),
@@ -972,6 +1012,24 @@ class _Generator:
         for length in (2, 4, 6, 9):
             names.append(self.regions[village[:length]].name)
         return "".join(names)
+
+    @staticmethod
+    def _refused_asset(reviews: Sequence[dict[str, Any]]) -> AssetKind | None:
+        """The kind of asset a refusal on assets names (its text), if it was one."""
+        last = reviews[-1] if reviews else None
+        if last is None or last["step"] != Step.REJECT.value:
+            return None
+        if RejectionReason.ASSETS_ABOVE_LIMIT.value not in (last["details"] or {}).get(
+            "reasons", []
+        ):
+            return None
+        return AssetKind.VEHICLE if "车辆" in last["reason"] else AssetKind.DEPOSIT
+
+    def _asset_over(self, kind: AssetKind, limit: Decimal) -> tuple[str, str, Decimal]:
+        over = limit + _money(self.rng.randint(1, 60) * 100_000)
+        if kind is AssetKind.VEHICLE:
+            return kind.value, "小型轿车", over
+        return kind.value, "银行存款", over
 
     def _asset(self, area: Area) -> tuple[str, str, Decimal]:
         rng = self.rng

@@ -22,12 +22,12 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.benefit import monthly_benefit
+from domain.benefit import MARGINAL_MULTIPLE
 from domain.enums import Area, HouseholdStatus
 from domain.errors import Conflict
 from store.households import code_prefix
 from store.models import Household, Member, Standard
-from store.workflow import flag_for_review, flush_or_conflict, regrant
+from store.workflow import benefit_for, flag_for_review, flush_or_conflict, regrant
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +55,7 @@ async def set_standard(
     effective_from: dt.date,
     today: dt.date,
     actor: str,
+    marginal_multiple: Decimal = MARGINAL_MULTIPLE,
 ) -> StandardChange:
     rows = (
         await session.scalars(
@@ -87,7 +88,13 @@ async def set_standard(
     )
     session.add(new)
     recomputed, flagged = await _recompute(
-        session, county_code=county_code, area=area, amount=amount, on=effective_from, actor=actor
+        session,
+        county_code=county_code,
+        area=area,
+        amount=amount,
+        on=effective_from,
+        actor=actor,
+        multiple=marginal_multiple,
     )
     await flush_or_conflict(session)
     return StandardChange(standard=new, recomputed=recomputed, flagged=flagged)
@@ -101,6 +108,7 @@ async def _recompute(
     amount: Decimal,
     on: dt.date,
     actor: str,
+    multiple: Decimal,
 ) -> tuple[int, list[str]]:
     households = (
         await session.scalars(
@@ -113,17 +121,19 @@ async def _recompute(
     ).all()
     if not households:
         return 0, []
-    incomes: dict[str, list[Decimal]] = defaultdict(list)
-    rows = await session.execute(
-        select(Member.archive_no, Member.monthly_income).where(
+    members: dict[str, list[Member]] = defaultdict(list)
+    rows = await session.scalars(
+        select(Member).where(
             Member.archive_no.in_([h.archive_no for h in households]), Member.active
         )
     )
-    for archive_no, income in rows.all():
-        incomes[archive_no].append(income)
+    for member in rows.all():
+        members[member.archive_no].append(member)
     flagged: list[str] = []
     for household in households:
-        benefit = monthly_benefit(amount, incomes[household.archive_no])
+        # None: above the new line (whole households; or 单人保 past the edge line)
+        benefit = benefit_for(household, members[household.archive_no], amount, multiple)
+        benefit = Decimal("0.00") if benefit is None else benefit
         if benefit == household.monthly_benefit:
             continue
         flagged.append(household.archive_no)

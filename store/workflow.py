@@ -16,7 +16,14 @@ from sqlalchemy import Select, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
-from domain.benefit import is_eligible, monthly_benefit
+from domain.assets import AssetLimits, check_assets
+from domain.benefit import (
+    MARGINAL_MULTIPLE,
+    MARGINAL_STATUSES,
+    Earner,
+    granted_benefit,
+    is_marginal,
+)
 from domain.categories import age_on
 from domain.enums import CLAIMING_STATUSES, Area, HouseholdStatus, ObjectionStatus
 from domain.errors import Conflict, NotFound
@@ -33,7 +40,16 @@ from domain.workflow import (
     review_class,
 )
 from store.households import code_prefix, get_household, in_scope, standards_in_force
-from store.models import BenefitHistory, Household, IdClaim, Member, Objection, Review, new_id
+from store.models import (
+    Asset,
+    BenefitHistory,
+    Household,
+    IdClaim,
+    Member,
+    Objection,
+    Review,
+    new_id,
+)
 
 CST = dt.timezone(dt.timedelta(hours=8))
 # a step into one of these ends the case's hold on its members' ID numbers
@@ -92,6 +108,7 @@ async def _grant_benefit(
     today: dt.date,
     reason: str,
     review_months: dict[ReviewClass, int] | None,
+    marginal_multiple: Decimal,
 ) -> None:
     members = await active_members(session, household.archive_no)
     standard = await standards_in_force(
@@ -99,10 +116,18 @@ async def _grant_benefit(
     )
     if standard is None:
         raise Conflict("standard: no local standard in force for this county and track")
-    incomes = [m.monthly_income for m in members]
-    if not is_eligible(standard.monthly_amount, incomes):
+    amount = granted_benefit(
+        standard.monthly_amount,
+        earners(members, single_person_cover=household.single_person_cover),
+        marginal_multiple=marginal_multiple,
+    )
+    if amount is None:
+        if household.single_person_cover:
+            raise Conflict(
+                "status: single-person cover (单人保) needs per-capita income under the edge "
+                "line and a covered member below the standard; not eligible"
+            )
         raise Conflict("status: per-capita income is not below the local standard; not eligible")
-    amount = monthly_benefit(standard.monthly_amount, incomes)
     household.monthly_benefit = amount
     schedule_review(household, members, today=today, review_months=review_months)
     session.add(
@@ -112,6 +137,62 @@ async def _grant_benefit(
             effective_from=today,
             reason=reason,
             created_by=actor,
+        )
+    )
+
+
+def earners(members: Sequence[Member], *, single_person_cover: bool) -> list[Earner]:
+    """The current members as the benefit counts them (domain.benefit.granted_benefit)."""
+    return [Earner(m.monthly_income, single_person_cover and m.covered) for m in members]
+
+
+def benefit_for(
+    household: Household, members: Sequence[Member], standard: Decimal, multiple: Decimal
+) -> Decimal | None:
+    """The household's benefit at `standard` by the one rule (domain.benefit), or None
+    when it is not eligible: whole households, or their covered members (单人保)."""
+    return granted_benefit(
+        standard,
+        earners(members, single_person_cover=household.single_person_cover),
+        marginal_multiple=multiple,
+    )
+
+
+async def check_asset_limits(
+    session: AsyncSession, household: Household, limits: AssetLimits
+) -> None:
+    """The declared assets against the county's limits (domain.assets), before a review
+    or a decision moves the case on."""
+    rows = await session.execute(
+        select(Asset.kind, Asset.value).where(Asset.archive_no == household.archive_no)
+    )
+    check_assets(
+        [(kind, value) for kind, value in rows.all()],
+        limits.for_county(household.village_code[:6]),
+    )
+
+
+async def mark_marginal(
+    session: AsyncSession,
+    household: Household,
+    status: HouseholdStatus,
+    *,
+    today: dt.date,
+    multiple: Decimal,
+) -> None:
+    """Set the edge-family flag (低保边缘家庭) for the status the household moves to."""
+    if status not in MARGINAL_STATUSES:
+        household.marginal = False
+        return
+    members = await active_members(session, household.archive_no)
+    standard = await standards_in_force(
+        session, county_code=household.village_code[:6], area=Area(household.area), on=today
+    )
+    household.marginal = (
+        standard is not None
+        and bool(members)
+        and is_marginal(
+            status, standard.monthly_amount, [m.monthly_income for m in members], multiple
         )
     )
 
@@ -160,6 +241,8 @@ async def apply_step(
     archive_after_days: int = ARCHIVE_AFTER_DAYS,
     review_months: dict[ReviewClass, int] | None = None,
     effect: Effect | None = None,
+    marginal_multiple: Decimal = MARGINAL_MULTIPLE,
+    asset_limits: AssetLimits | None = None,
 ) -> Household:
     household = await household_in_scope(session, scope=scope, archive_no=archive_no)
     today = now.astimezone(CST).date()
@@ -178,6 +261,10 @@ async def apply_step(
             **extra,
         ),
     )
+    if step is Step.APPROVE:
+        # at the decision only: a refusal on assets is the county's (57号), and a case
+        # may go to notice with assets the county then weighs (the seed's refusals too)
+        await check_asset_limits(session, household, asset_limits or AssetLimits())
     if step is Step.PUBLISH_NOTICE:
         household.notice_ends_on = notice_end(today)
     elif step is Step.APPROVE:
@@ -188,6 +275,7 @@ async def apply_step(
             today=today,
             reason="approved",
             review_months=review_months,
+            marginal_multiple=marginal_multiple,
         )
         household.decided_on = today
     if target in RELEASING:
@@ -196,6 +284,7 @@ async def apply_step(
     if effect is not None:
         await effect(session, household, today)
     if target is not current:
+        await mark_marginal(session, household, target, today=today, multiple=marginal_multiple)
         household.status = target.value
         household.status_changed_at = now
     household.updated_at = now
@@ -300,6 +389,7 @@ async def archive_due(
             status=target,
             status_changed_at=now,
             updated_at=now,
+            marginal=False,  # archived: no longer followed as an edge family
             version=Household.version + 1,
         )
         .returning(Household.archive_no)

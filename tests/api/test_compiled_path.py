@@ -25,9 +25,9 @@ from tests.conftest import Api
 from tests.helpers import CASEWORKER_TOWNSHIP, issue_token
 
 HOUSEHOLD_ALL = """archiveNo regionCode area status address bankName bankAccount
-  monthlyBenefit reviewClass appliedAt updatedAt
-  members { relation sex birthDate monthlyIncome disabilityGrade seriousIllness student
-            name idNumber phone }"""
+  monthlyBenefit reviewClass appliedAt updatedAt singlePersonCover marginal
+  members { relation sex birthDate monthlyIncome disabilityGrade disabilityKind covered
+            seriousIllness student name idNumber phone }"""
 PAGE_ALL = f"query P($first: Int) {{ households(first: $first) {{ edges {{ node {{ {HOUSEHOLD_ALL} }} }} }} }}"
 PAGE_SHAPED = """query Shaped($first: Int, $after: String) {
   list: households(first: $first, after: $after) {
