@@ -12,7 +12,8 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from audit.logsafe import describe
-from domain.verification import MAX_DEPARTMENTS
+from domain.bounds import MEMBERS
+from domain.verification import MAX_DEPARTMENTS, QUEUE_PAGE
 from policies.bounds import MAX_PAGE, SCAN
 from resolvers import admin, applications, chain, changes, timeliness, verification, workflow
 from resolvers import audit_events as audit_resolvers
@@ -146,7 +147,9 @@ class Query:
             VerificationRequestConnection.from_page, verification.verification_requests
         ),
         description="Your department's verification requests in your region (partner).",
-        metadata=priced(cost=0),
+        # every clear ID number of a page is a lookup written to the audit entry: the
+        # largest page's, one per member, priced whatever the selection
+        metadata=priced(cost=QUEUE_PAGE * MEMBERS),
     )
 
 
