@@ -131,16 +131,6 @@ async def request_verification(
     return views.get(archive_no, [])
 
 
-async def household_verifications(info: Info, archive_no: str) -> list[store.RequestView]:
-    """A household's requests for case staff: answers opened, discrepancies computed."""
-    ctx = info.context
-    async with ctx.reading() as session:
-        views = await store.household_requests(
-            session, ctx.cipher, archive_nos=[archive_no], scope=ctx.principal.scope
-        )
-    return views.get(archive_no, [])
-
-
 async def override_verification(info: Info, request_id: str, reason: str) -> store.RequestView:
     if not reason.strip() or len(reason) > MAX_REASON:
         raise InvalidInput(f"reason: 1 to {MAX_REASON} characters", field="reason")

@@ -16,7 +16,6 @@ from domain import bounds
 from domain import verification as verification_rules
 from domain.categories import MemberFacts, household_categories, member_categories
 from resolvers.households import Recipient
-from resolvers.verification import household_verifications
 from schema.columns import (
     HOUSEHOLD_COLUMNS,
     HOUSEHOLD_SECRETS,
@@ -396,7 +395,7 @@ class Household:
         metadata=priced(bound=verification_rules.MAX_PER_HOUSEHOLD),
     )
     async def verifications(self, info: Info) -> list[HouseholdVerification]:
-        views = await household_verifications(info, self.archive_no)
+        views = await info.context.loaders.verifications.load(self.archive_no)
         return [HouseholdVerification.from_view(v) for v in views]
 
 

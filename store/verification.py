@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import orjson
-from sqlalchemy import ColumnElement, case, false, select, true, update
+from sqlalchemy import ColumnElement, case, false, func, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import Conflict, InvalidInput, NotFound
@@ -475,6 +475,24 @@ async def household_requests(
         stmt = stmt.where(
             VerificationRequest.status == VerificationStatus.ANSWERED.value,
             VerificationRequest.override_at.is_(None),
+        )
+    elif only is None:
+        # the newest MAX_PER_HOUSEHOLD of each household, cut in the database
+        newest = (
+            select(
+                VerificationRequest.id,
+                func.row_number()
+                .over(
+                    partition_by=VerificationRequest.archive_no,
+                    order_by=VerificationRequest.id.desc(),
+                )
+                .label("n"),
+            )
+            .where(VerificationRequest.archive_no.in_(archive_nos), _in_scope(scope))
+            .subquery()
+        )
+        stmt = stmt.join(newest, newest.c.id == VerificationRequest.id).where(
+            newest.c.n <= MAX_PER_HOUSEHOLD
         )
     requests = (
         await session.scalars(
