@@ -257,3 +257,18 @@ async def answer_verifications(info: Info, answers: list[AnswerInput]) -> int:
         )
     ctx.touched.update(row.archive_no for row in rows)
     return len(rows)
+
+
+# ----------------------------------------------------------------- oversight
+
+
+async def verification_activity(info: Info, county: str) -> list[store.DepartmentActivity]:
+    """Per department, the requests one county sent: received, answered, withdrawn,
+    pending and overdue. Counts only, for the security officers' oversight."""
+    if len(county) != 6 or not (county.isascii() and county.isdigit()):
+        raise InvalidInput("county: six digits", field="county")
+    ctx = info.context
+    async with ctx.reading() as session:
+        return await store.activity(
+            session, county=county, scope=ctx.principal.scope, today=ctx.today
+        )

@@ -41,7 +41,11 @@ from schema.pricing import priced
 from schema.resolve import described, each, optional, returning, served
 from schema.statistics import Statistics
 from schema.types import Household, Payment, RecipientCheck, Standard
-from schema.verification import HouseholdVerification, VerificationRequest
+from schema.verification import (
+    HouseholdVerification,
+    VerificationActivity,
+    VerificationRequest,
+)
 
 
 @strawberry.type
@@ -150,6 +154,15 @@ class Query:
         # every clear ID number of a page is a lookup written to the audit entry: the
         # largest page's, one per member, priced whatever the selection
         metadata=priced(cost=QUEUE_PAGE * MEMBERS),
+    )
+    verification_activity: list[VerificationActivity] = strawberry.field(
+        resolver=returning(
+            each(VerificationActivity.from_activity),
+            verification.verification_activity,
+            county=described("County code (6 digits)"),
+        ),
+        description="Verification requests per department of a county (auditor, secadmin).",
+        metadata=priced(bound=MAX_DEPARTMENTS, cost=SCAN),
     )
 
 

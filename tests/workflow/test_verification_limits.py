@@ -20,6 +20,7 @@ from schema.pricing import pricing
 from schema.root import build_schema
 from tests.audit.test_audit_log import entries
 from tests.conftest import Api
+from tests.helpers import issue_token
 from tests.workflow.test_changes import member_ids
 from tests.workflow.test_review_chain import APPROVE, REJECT, code, later, ok
 from tests.workflow.test_verification import (
@@ -203,3 +204,52 @@ async def test_a_field_added_to_the_queue_types_is_denied_to_partners(
         assert engine.decide(partner, named) is Decision.CLEAR, named
     for future in ("VerificationSubject.address", "VerificationRequest.archiveNo"):
         assert engine.decide(partner, future) is Decision.DENIED, future
+
+
+ACTIVITY = """query($c: String!) { verificationActivity(county: $c) {
+  department received answered withdrawn pending overdue } }"""
+
+
+async def test_security_officers_see_activity_per_department_and_nothing_of_people(
+    api: Api, runtime: Runtime, exchange: dict[str, Any]
+) -> None:
+    partners = exchange["partners"]
+    gongan = queue_of(await api.gql(partners["gongan"], QUEUE, {}))[0]
+    ok(
+        await api.gql(partners["gongan"], ANSWER, {"r": gongan["id"], "f": blank(gongan)}),
+        "answerVerification",
+    )
+    auditor = await issue_token(runtime, "auditor", "*", principal="audit-sun")
+    secadmin = await issue_token(runtime, "secadmin", "*", principal="sec-zhou")
+    county = exchange["archive"][:6]
+    for officer in (auditor, secadmin):
+        rows = ok(await api.gql(officer, ACTIVITY, {"c": county}), "verificationActivity")
+        assert rows == [
+            {
+                "department": "HUMAN_RESOURCES",
+                "received": 1,
+                "answered": 0,
+                "withdrawn": 0,
+                "pending": 1,
+                "overdue": 0,
+            },
+            {
+                "department": "PUBLIC_SECURITY",
+                "received": 1,
+                "answered": 1,
+                "withdrawn": 0,
+                "pending": 0,
+                "overdue": 0,
+            },
+        ]
+    later(runtime, 30)  # past the ten working days: the pending request is overdue
+    rows = ok(await api.gql(auditor, ACTIVITY, {"c": county}), "verificationActivity")
+    assert [(r["department"], r["overdue"]) for r in rows] == [
+        ("HUMAN_RESOURCES", 1),
+        ("PUBLIC_SECURITY", 0),
+    ]
+    # another county: nothing; a bad code: refused; case staff and partners: not theirs
+    assert ok(await api.gql(auditor, ACTIVITY, {"c": "520102"}), "verificationActivity") == []
+    assert code(await api.gql(auditor, ACTIVITY, {"c": "22018"})) == "BAD_USER_INPUT"
+    for other in (exchange["worker"], exchange["reviewer"], partners["gongan"]):
+        assert code(await api.gql(other, ACTIVITY, {"c": county})) == "FORBIDDEN"

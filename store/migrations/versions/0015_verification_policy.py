@@ -1,4 +1,5 @@
-"""verification policy: a partner's fields of the queue are named one by one
+"""verification policy: a partner's fields of the queue are named one by one, and
+security officers read the exchange's activity per department
 
 Revision ID: 0015
 Revises: 0011
@@ -27,12 +28,23 @@ _NAMED = {
     "VerificationRequest": ("id", "department", "status", "dueOn", "requestedAt", "subjects"),
     "VerificationSubject": ("id", "relation", "name", "idNumber"),
 }
-RULES = tuple(
+NAMED = tuple(
     f"p, partner, *, {type_name}.{field}, {action}, allow"
     for type_name, fields in _NAMED.items()
     for field in fields
     for action in ("default", "read")
 )
+# the security officers' oversight of the exchange: counts per department
+_ACTIVITY = ("department", "received", "answered", "withdrawn", "pending", "overdue")
+OVERSIGHT = tuple(
+    rule
+    for role in ("auditor", "secadmin")
+    for rule in (
+        f"p, {role}, *, Query.verificationActivity, read, allow",
+        *(f"p, {role}, *, VerificationActivity.{field}, read, allow" for field in _ACTIVITY),
+    )
+)
+RULES = NAMED + OVERSIGHT
 
 revision = "0015"
 down_revision = "0011"
@@ -75,14 +87,15 @@ def upgrade() -> None:
     shipped, rules = _tables()
     bind = op.get_bind()
     seen = set(bind.execute(sa.select(shipped.c.rule)).scalars())
-    named = [rule for rule in _parsed(RULES) if rule_key(rule) not in seen]
+    named = [rule for rule in _parsed(NAMED) if rule_key(rule) not in seen]
     # every named rule is remembered as shipped, so the startup sync does not add it
     # later; it is in force only where its wildcard still was
     in_force = [rule for rule in named if _in_force(rules, _wildcard(rule))]
-    if named:
-        op.bulk_insert(shipped, [{"rule": rule_key(rule)} for rule in named])
-    if in_force:
-        op.bulk_insert(rules, rule_rows(in_force))
+    oversight = [rule for rule in _parsed(OVERSIGHT) if rule_key(rule) not in seen]
+    if named or oversight:
+        op.bulk_insert(shipped, [{"rule": rule_key(rule)} for rule in named + oversight])
+    if in_force or oversight:
+        op.bulk_insert(rules, rule_rows(in_force + oversight))
     for rule in _parsed(REMOVED):
         op.execute(sa.delete(rules).where(_matches(rules, rule)))
 
