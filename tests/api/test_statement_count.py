@@ -133,6 +133,10 @@ LIST_QUERIES: dict[str, tuple[str, str]] = {
         f'until: "{UNTIL:%Y-%m-%dT%H:%M:%SZ}", bucket: DAY, by: ROLE) {{ key count }} }}',
     ),
     "Query.credentials": ("sysadmin", "{ credentials { id role } }"),
+    "Query.verificationActivity": (
+        "auditor",
+        '{ verificationActivity(county: "220183") { department received overdue } }',
+    ),
     "Query.lookupAlerts": (
         "auditor",
         f'{{ lookupAlerts(since: "{SINCE:%Y-%m-%dT%H:%M:%SZ}", '
