@@ -21,6 +21,10 @@ from domain.errors import InvalidInput
 DUE_WORKING_DAYS = 10  # default answer period (DIBAO_VERIFICATION_DAYS)
 MAX_DEPARTMENTS = 7  # one request per department, each at most once
 MAX_BATCH = 500  # answers in one answerVerifications call
+# a partner's queue page: each pending request puts every member's clear ID number in
+# the read's audit entry (lookups by blind index), so the page is kept to what one
+# entry is priced for (schema/audit_log.py AuditEvent.lookups)
+QUEUE_PAGE = 10
 MAX_CONSENT = 200  # characters of the consent document's reference
 MAX_PER_HOUSEHOLD = 50  # requests a household's archive shows, newest first
 

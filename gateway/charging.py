@@ -22,12 +22,13 @@ def charge_for(principal: Principal, limiter: RateLimiter, quotas: LookupQuotas)
 
     def charge(analysis: Analysis) -> GateError | None:
         # the request's first call was taken at the door, before its body was read
-        extra = analysis.calls - 1
+        extra = analysis.charged_calls - 1
         if extra > 0:
             wait = limiter.take(credential, role, extra)
             if wait is not None:
                 return rate_limited(
-                    f"Too many calls for this credential: this operation makes {analysis.calls}"
+                    "Too many calls for this credential: this operation makes "
+                    f"{analysis.charged_calls}"
                     "; retry later.",
                     wait,
                 )

@@ -12,11 +12,12 @@ from decimal import Decimal
 from audit import fields as F
 from audit.lookups import lookup
 from domain.archive import parse_archive_no
-from domain.bounds import DEFAULT_PAGE, page_size
+from domain.bounds import page_size
 from domain.enums import HouseholdStatus
 from domain.errors import Conflict, InvalidInput
 from domain.verification import (
     MAX_BATCH,
+    QUEUE_PAGE,
     VERIFIABLE_STATUSES,
     Department,
     Findings,
@@ -59,25 +60,34 @@ class AnswerInput:
     findings: list[FindingInput]
 
 
-def _findings(items: list[FindingInput]) -> dict[str, Findings]:
+def _findings(items: list[FindingInput], where: str = "findings") -> dict[str, Findings]:
     if not items or len(items) > MAX_FINDINGS:
-        raise InvalidInput(f"findings: 1 to {MAX_FINDINGS}, one per subject", field="findings")
+        raise InvalidInput(f"{where}: 1 to {MAX_FINDINGS}, one per subject", field="findings")
     found: dict[str, Findings] = {}
     for item in items:
         if str(item.subject_id) in found:
-            raise InvalidInput("findings: one finding per subject", field="findings")
-        found[str(item.subject_id)] = Findings(
-            monthly_wage=item.monthly_wage,
-            monthly_pension=item.monthly_pension,
-            deposits=item.deposits,
-            vehicle_count=item.vehicle_count,
-            vehicle_value=item.vehicle_value,
-            property_count=item.property_count,
-            property_area=item.property_area,
-            business_count=item.business_count,
-            registration_matches=item.registration_matches,
-        ).check()
+            raise InvalidInput(f"{where}: one finding per subject", field="findings")
+        try:
+            found[str(item.subject_id)] = _finding(item)
+        except InvalidInput as error:
+            if where == "findings":
+                raise
+            raise InvalidInput(f"{where}: {error}", field="findings") from None
     return found
+
+
+def _finding(item: FindingInput) -> Findings:
+    return Findings(
+        monthly_wage=item.monthly_wage,
+        monthly_pension=item.monthly_pension,
+        deposits=item.deposits,
+        vehicle_count=item.vehicle_count,
+        vehicle_value=item.vehicle_value,
+        property_count=item.property_count,
+        property_area=item.property_area,
+        business_count=item.business_count,
+        registration_matches=item.registration_matches,
+    ).check()
 
 
 # ----------------------------------------------------------------- case staff
@@ -100,7 +110,7 @@ async def request_verification(
                 "the application is ACCEPTED",
                 field="status",
             )
-        await store.create_requests(
+        created = await store.create_requests(
             session,
             archive_no=archive_no,
             departments=chosen,
@@ -110,22 +120,13 @@ async def request_verification(
             due_on=ctx.settings.calendar.add(ctx.today, ctx.settings.verification_days),
         )
         views = await store.household_requests(
-            session, ctx.cipher, archive_nos=[archive_no], scope=ctx.principal.scope
+            session,
+            ctx.cipher,
+            archive_nos=[archive_no],
+            scope=ctx.principal.scope,
+            only=[r.id for r in created],
         )
     ctx.touched.add(archive_no)
-    wanted = {d.value for d in chosen}
-    pending = VerificationStatus.PENDING.value
-    fresh = [v for v in views.get(archive_no, []) if v.row.status == pending]
-    return [v for v in fresh if v.row.department in wanted][: len(chosen)]
-
-
-async def household_verifications(info: Info, archive_no: str) -> list[store.RequestView]:
-    """A household's requests for case staff: answers opened, discrepancies computed."""
-    ctx = info.context
-    async with ctx.reading() as session:
-        views = await store.household_requests(
-            session, ctx.cipher, archive_nos=[archive_no], scope=ctx.principal.scope
-        )
     return views.get(archive_no, [])
 
 
@@ -143,10 +144,15 @@ async def override_verification(info: Info, request_id: str, reason: str) -> sto
             now=ctx.now,
         )
         views = await store.household_requests(
-            session, ctx.cipher, archive_nos=[row.archive_no], scope=ctx.principal.scope
+            session,
+            ctx.cipher,
+            archive_nos=[row.archive_no],
+            scope=ctx.principal.scope,
+            only=[row.id],  # however old: the household's newest are not always this one
         )
     ctx.touched.add(row.archive_no)
-    return next(v for v in views[row.archive_no] if v.row.id == row.id)
+    (view,) = views[row.archive_no]
+    return view
 
 
 async def check_before_approval(info: Info, archive_no: str) -> None:
@@ -155,10 +161,10 @@ async def check_before_approval(info: Info, archive_no: str) -> None:
     approve step, in its transaction."""
     ctx = info.context
     async with ctx.writing() as session:
-        views = await store.household_requests(
-            session, ctx.cipher, archive_nos=[archive_no], scope=ctx.principal.scope
+        states = await store.approval_states(
+            session, ctx.cipher, archive_no=archive_no, scope=ctx.principal.scope
         )
-    blocker = approval_blocker([v.state for v in views.get(archive_no, [])])
+    blocker = approval_blocker(states)
     if blocker is not None:
         raise Conflict(blocker, field="verification")
 
@@ -169,12 +175,15 @@ async def check_before_approval(info: Info, archive_no: str) -> None:
 async def verification_requests(
     info: Info,
     status: VerificationStatus | None = None,
-    first: int | None = DEFAULT_PAGE,
+    first: int | None = QUEUE_PAGE,
     after: str | None = None,
 ) -> Page[store.QueueRequest]:
     """The caller's department's queue in its scope. Every clear ID number the page
-    carries is recorded by blind index in the audit entry (who saw whom)."""
+    carries is recorded by blind index in the audit entry (who saw whom), so a page
+    holds at most QUEUE_PAGE requests."""
     size = page_size(first)
+    if size > QUEUE_PAGE:
+        raise InvalidInput(f"first: between 0 and {QUEUE_PAGE}", field="first")
     ctx = info.context
     async with ctx.reading() as session:
         rows, has_next = await store.partner_page(
@@ -196,15 +205,16 @@ async def verification_requests(
     return Page(rows=[(r, store.encode_cursor(r.id)) for r in rows], has_next=has_next, after=after)
 
 
-async def _answer(info: Info, request_id: str, findings: list[FindingInput]) -> store.QueueRequest:
+async def answer_verification(
+    info: Info, request_id: str, findings: list[FindingInput]
+) -> store.QueueRequest:
     found = _findings(findings)
     ctx = info.context
     async with ctx.writing() as session:
-        row = await store.answer(
+        (row,) = await store.answer(
             session,
             ctx.cipher,
-            request_id=request_id,
-            findings=found,
+            answers=[(str(request_id), found)],
             department=ctx.principal.department,
             scope=ctx.principal.scope,
             actor=ctx.principal.name,
@@ -221,18 +231,43 @@ async def _answer(info: Info, request_id: str, findings: list[FindingInput]) -> 
     return answered  # its subjects masked now: the request is no longer pending
 
 
-async def answer_verification(
-    info: Info, request_id: str, findings: list[FindingInput]
-) -> store.QueueRequest:
-    return await _answer(info, str(request_id), findings)
-
-
 async def answer_verifications(info: Info, answers: list[AnswerInput]) -> int:
-    """Up to MAX_BATCH answers, all or none: one failure rolls the whole call back."""
+    """Up to MAX_BATCH answers, all or none: every answer is checked (its findings
+    here, its request and subjects in one read in the store) before any is written.
+    Every 25 answers are charged as a call (policies/walk.py BATCH_ARGUMENTS)."""
     if not answers or len(answers) > MAX_BATCH:
         raise InvalidInput(f"answers: 1 to {MAX_BATCH}", field="answers")
     if len({str(a.request_id) for a in answers}) != len(answers):
         raise InvalidInput("answers: each request at most once", field="answers")
-    for item in answers:
-        await _answer(info, str(item.request_id), item.findings)
-    return len(answers)
+    checked = [
+        (str(item.request_id), _findings(item.findings, f"answers[{index}].findings"))
+        for index, item in enumerate(answers)
+    ]
+    ctx = info.context
+    async with ctx.writing() as session:
+        rows = await store.answer(
+            session,
+            ctx.cipher,
+            answers=checked,
+            department=ctx.principal.department,
+            scope=ctx.principal.scope,
+            actor=ctx.principal.name,
+            now=ctx.now,
+        )
+    ctx.touched.update(row.archive_no for row in rows)
+    return len(rows)
+
+
+# ----------------------------------------------------------------- oversight
+
+
+async def verification_activity(info: Info, county: str) -> list[store.DepartmentActivity]:
+    """Per department, the requests one county sent: received, answered, withdrawn,
+    pending and overdue. Counts only, for the security officers' oversight."""
+    if len(county) != 6 or not (county.isascii() and county.isdigit()):
+        raise InvalidInput("county: six digits", field="county")
+    ctx = info.context
+    async with ctx.reading() as session:
+        return await store.activity(
+            session, county=county, scope=ctx.principal.scope, today=ctx.today
+        )

@@ -10,11 +10,16 @@ import strawberry
 
 from audit import fields as F
 from audit.lookups import LookupTally
+from domain.bounds import MEMBERS
+from domain.verification import QUEUE_PAGE
 from policies.bounds import PAGE
 from resolvers.pages import Page
 from schema.connections import PageInfo, page_info
 from schema.pricing import priced
 from store.models import AuditEntry, AuditVerification
+
+# the most lookups one entry holds: a queue page's members, or the alias limit's calls
+LOOKUPS_PER_ENTRY = max(50, QUEUE_PAGE * MEMBERS)
 
 
 @strawberry.type(description="One field an operation touched, and the policy's decision.")
@@ -70,9 +75,10 @@ class AuditEvent:
     error_codes: list[str] = strawberry.field(metadata=priced(bound=20))
     duration_ms: float
     trace_id: str | None
-    # lookups of one request: its aliased verifyRecipient calls (under the alias limit)
-    # or the members of one application (capped on submission)
-    lookups: list[LookupRecord] = strawberry.field(metadata=priced(bound=50))
+    # lookups of one request: its aliased verifyRecipient calls (under the alias limit),
+    # the members of one application (capped on submission), or the members of each
+    # request on one page of a partner's verification queue (the largest of these)
+    lookups: list[LookupRecord] = strawberry.field(metadata=priced(bound=LOOKUPS_PER_ENTRY))
 
     @classmethod
     def from_row(cls, row: AuditEntry) -> AuditEvent:

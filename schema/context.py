@@ -19,6 +19,8 @@ from strawberry.dataloader import DataLoader
 
 from resolvers.context import Context
 from store import households as store
+from store import verification
+from store.crypto import Cipher
 from store.models import (
     Asset,
     BenefitHistory,
@@ -44,6 +46,7 @@ class Loaders:
     objections: DataLoader[str, list[Objection]]
     benefits: DataLoader[str, list[BenefitHistory]]
     regions: DataLoader[str, Region | None]
+    verifications: DataLoader[str, list[verification.RequestView]]
 
 
 def _grouped(
@@ -57,11 +60,18 @@ def _grouped(
     return DataLoader(load_fn=load)
 
 
-def make_loaders(reading: Reading, scope: str) -> Loaders:
+def make_loaders(reading: Reading, scope: str, cipher: Cipher) -> Loaders:
     async def load_regions(keys: Sequence[str]) -> list[Region | None]:
         async with reading() as session:
             found = await store.regions_by_code(session, codes=list(keys))
         return [found.get(key) for key in keys]
+
+    async def load_verifications(keys: Sequence[str]) -> list[list[verification.RequestView]]:
+        async with reading() as session:
+            found = await verification.household_requests(
+                session, cipher, archive_nos=list(keys), scope=scope
+            )
+        return [found.get(key, []) for key in keys]
 
     return Loaders(
         members=_grouped(reading, store.members_by_archive, scope),
@@ -72,6 +82,7 @@ def make_loaders(reading: Reading, scope: str) -> Loaders:
         objections=_grouped(reading, store.objections_by_archive, scope),
         benefits=_grouped(reading, store.benefits_by_archive, scope),
         regions=DataLoader(load_fn=load_regions),
+        verifications=DataLoader(load_fn=load_verifications),
     )
 
 
@@ -82,7 +93,7 @@ class GraphContext(Context):
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:
-        self.loaders = make_loaders(self.reading, self.principal.scope)
+        self.loaders = make_loaders(self.reading, self.principal.scope, self.cipher)
 
 
 Info = strawberry.Info[GraphContext, None]

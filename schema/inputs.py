@@ -255,6 +255,7 @@ INPUT_BOUNDS: dict[str, Bound] = {
     "Query.verificationRequests(status:)": PLAIN,
     "Query.verificationRequests(first:)": PLAIN,
     "Query.verificationRequests(after:)": CURSOR,
+    "Query.verificationActivity(county:)": CODE,
     "Mutation.requestVerification(archiveNo:)": ARCHIVE_NO,
     "Mutation.requestVerification(departments:)": Bound(max_items=7, plain=True),
     "Mutation.requestVerification(consentDocument:)": Bound(max_length=200),

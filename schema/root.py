@@ -12,7 +12,8 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from audit.logsafe import describe
-from domain.verification import MAX_DEPARTMENTS
+from domain.bounds import MEMBERS
+from domain.verification import MAX_DEPARTMENTS, QUEUE_PAGE
 from policies.bounds import MAX_PAGE, SCAN
 from resolvers import admin, applications, chain, changes, timeliness, verification, workflow
 from resolvers import audit_events as audit_resolvers
@@ -40,7 +41,11 @@ from schema.pricing import priced
 from schema.resolve import described, each, optional, returning, served
 from schema.statistics import Statistics
 from schema.types import Household, Payment, RecipientCheck, Standard
-from schema.verification import HouseholdVerification, VerificationRequest
+from schema.verification import (
+    HouseholdVerification,
+    VerificationActivity,
+    VerificationRequest,
+)
 
 
 @strawberry.type
@@ -146,7 +151,18 @@ class Query:
             VerificationRequestConnection.from_page, verification.verification_requests
         ),
         description="Your department's verification requests in your region (partner).",
-        metadata=priced(cost=0),
+        # every clear ID number of a page is a lookup written to the audit entry: the
+        # largest page's, one per member, priced whatever the selection
+        metadata=priced(cost=QUEUE_PAGE * MEMBERS),
+    )
+    verification_activity: list[VerificationActivity] = strawberry.field(
+        resolver=returning(
+            each(VerificationActivity.from_activity),
+            verification.verification_activity,
+            county=described("County code (6 digits)"),
+        ),
+        description="Verification requests per department of a county (auditor, secadmin).",
+        metadata=priced(bound=MAX_DEPARTMENTS, cost=SCAN),
     )
 
 

@@ -19,7 +19,6 @@ from domain.categories import MemberFacts, household_categories, member_categori
 from domain.deadlines import Deadline, WrittenDecision, case_deadline, written_decision
 from domain.workflow import Step
 from resolvers.households import Recipient
-from resolvers.verification import household_verifications
 from schema.columns import (
     HOUSEHOLD_COLUMNS,
     HOUSEHOLD_SECRETS,
@@ -519,7 +518,7 @@ class Household:
         metadata=priced(bound=verification_rules.MAX_PER_HOUSEHOLD),
     )
     async def verifications(self, info: Info) -> list[HouseholdVerification]:
-        views = await household_verifications(info, self.archive_no)
+        views = await info.context.loaders.verifications.load(self.archive_no)
         return [HouseholdVerification.from_view(v) for v in views]
 
 

@@ -18,7 +18,7 @@ from domain.verification import Department, DiscrepancyKind, VerificationStatus,
 from schema.context import Info
 from schema.enums import Relation
 from schema.pricing import priced
-from store.verification import QueueRequest, RequestView, SubjectFindings
+from store.verification import DepartmentActivity, QueueRequest, RequestView, SubjectFindings
 
 strawberry.enum(Department, description="A partner department that holds facts (核对部门).")
 strawberry.enum(VerificationStatus, description="Where a verification request stands.")
@@ -159,4 +159,25 @@ class HouseholdVerification:
     def overdue(self, info: Info) -> bool:
         return is_overdue(
             VerificationStatus(self.view.row.status), self.view.row.due_on, info.context.today
+        )
+
+
+@strawberry.type(description="One department's verification requests from a county (oversight).")
+class VerificationActivity:
+    department: Department
+    received: int
+    answered: int
+    withdrawn: int
+    pending: int
+    overdue: int = strawberry.field(description="Pending past the due date (working days).")
+
+    @classmethod
+    def from_activity(cls, a: DepartmentActivity) -> VerificationActivity:
+        return cls(
+            department=a.department,
+            received=a.received,
+            answered=a.answered,
+            withdrawn=a.withdrawn,
+            pending=a.pending,
+            overdue=a.overdue,
         )

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import orjson
-from sqlalchemy import ColumnElement, case, false, select, true, update
+from sqlalchemy import ColumnElement, case, false, func, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import Conflict, InvalidInput, NotFound
@@ -135,6 +135,17 @@ async def create_requests(
     return created
 
 
+async def withdraw_pending(session: AsyncSession, *, archive_no: str) -> int:
+    """Withdraw the household's pending requests (the case left the verifiable
+    statuses): no department sees their subjects in clear or answers them any more."""
+    moved = await session.execute(
+        update(VerificationRequest)
+        .where(VerificationRequest.archive_no == archive_no, VerificationRequest.status == PENDING)
+        .values(status=VerificationStatus.WITHDRAWN.value)
+    )
+    return int(moved.rowcount)  # type: ignore[attr-defined]
+
+
 # ----------------------------------------------------------------- the partner's queue
 
 
@@ -224,7 +235,8 @@ async def _queue_subjects(
 ) -> list[tuple[str, QueueSubject]]:
     if not request_ids:
         return []
-    pending = VerificationRequest.status == PENDING
+    # a member who left the household is no longer the department's business
+    pending = (VerificationRequest.status == PENDING) & Member.active
     rows = await session.execute(
         select(
             VerificationSubject.request_id,
@@ -232,8 +244,8 @@ async def _queue_subjects(
             Member.id.label("member_id"),
             Member.relation,
             Member.id_index,
-            # the clear values are selected only for a PENDING request; for any other,
-            # only the columns that leave this module masked
+            # the clear values are selected only for a current member of a PENDING
+            # request; for any other, only the columns that leave this module masked
             case((pending, Member.id_number_enc)).label("id_clear"),
             case((pending, Member.name_enc)).label("name_clear"),
             case((~pending, Member.id_number_enc)).label("id_masked"),
@@ -279,55 +291,78 @@ async def answer(
     session: AsyncSession,
     cipher: Cipher,
     *,
-    request_id: str,
-    findings: dict[str, Findings],
+    answers: Sequence[tuple[str, dict[str, Findings]]],
     department: str | None,
     scope: str,
     actor: str,
     now: dt.datetime,
-) -> VerificationRequest:
-    """Record a department's findings, one per subject, on its PENDING request.
+) -> list[VerificationRequest]:
+    """Record a department's findings, one per subject, on PENDING requests: every
+    answer of the call is checked before any is written, so a bad one leaves none.
 
     A request of another department or outside the scope is NOT_FOUND (the same
     answer as a wrong id, so ids are no oracle); an answered or withdrawn one is
     a CONFLICT. The status moves only from PENDING, so of two answers racing
-    exactly one is recorded.
+    exactly one is recorded. The requests and their subjects are read in one
+    statement each, whatever the number of answers; errors name the answer's index.
     """
-    request = await session.scalar(
-        select(VerificationRequest).where(
-            VerificationRequest.id == request_id, _addressed(department, scope)
-        )
-    )
-    if request is None:
-        raise NotFound("requestId: no such request for your department", field="requestId")
-    if request.status != PENDING:
-        raise Conflict(
-            f"status: the request is {request.status}; it was answered once already",
-            field="status",
-        )
-    subjects = (
+    ids = [request_id for request_id, _ in answers]
+    single = len(answers) == 1
+
+    def where(index: int, name: str) -> str:
+        return name if single else f"answers[{index}].{name}"
+
+    requests = {
+        r.id: r
+        for r in (
+            await session.scalars(
+                select(VerificationRequest).where(
+                    VerificationRequest.id.in_(ids), _addressed(department, scope)
+                )
+            )
+        ).all()
+    }
+    subjects: dict[str, list[VerificationSubject]] = {}
+    for subject in (
         await session.scalars(
-            select(VerificationSubject).where(VerificationSubject.request_id == request_id)
+            select(VerificationSubject).where(VerificationSubject.request_id.in_(list(requests)))
         )
-    ).all()
-    if {s.id for s in subjects} != set(findings):
-        raise InvalidInput(
-            "findings: exactly one finding for each subject of the request", field="findings"
-        )
+    ).all():
+        subjects.setdefault(subject.request_id, []).append(subject)
+    for index, (request_id, findings) in enumerate(answers):
+        request = requests.get(request_id)
+        if request is None:
+            raise NotFound(
+                f"{where(index, 'requestId')}: no such request for your department",
+                field="requestId",
+            )
+        if request.status != PENDING:
+            raise Conflict(
+                f"{where(index, 'status')}: the request is {request.status}; "
+                "it takes no answer any more",
+                field="status",
+            )
+        if {s.id for s in subjects.get(request_id, [])} != set(findings):
+            raise InvalidInput(
+                f"{where(index, 'findings')}: exactly one finding for each subject of the request",
+                field="findings",
+            )
     moved = await session.execute(
         update(VerificationRequest)
-        .where(VerificationRequest.id == request_id, VerificationRequest.status == PENDING)
+        .where(VerificationRequest.id.in_(ids), VerificationRequest.status == PENDING)
         .values(status=VerificationStatus.ANSWERED.value, answered_by=actor, answered_at=now)
     )
-    if moved.rowcount != 1:  # type: ignore[attr-defined]
-        raise Conflict("status: the request was answered just now", field="status")
+    if moved.rowcount != len(ids):  # type: ignore[attr-defined]
+        raise Conflict("status: a request was answered just now", field="status")
     table, column = FINDINGS
-    for subject in subjects:
-        text = orjson.dumps(findings[subject.id].to_json()).decode()
-        subject.findings_enc = cipher.encrypt(text, table=table, column=column, row_id=subject.id)
+    for request_id, findings in answers:
+        for subject in subjects.get(request_id, []):
+            text = orjson.dumps(findings[subject.id].to_json()).decode()
+            subject.findings_enc = cipher.encrypt(
+                text, table=table, column=column, row_id=subject.id
+            )
     await session.flush()
-    await session.refresh(request)
-    return request
+    return [requests[request_id] for request_id in ids]
 
 
 async def override(
@@ -384,16 +419,84 @@ class RequestView:
         )
 
 
+async def approval_states(
+    session: AsyncSession, cipher: Cipher, *, archive_no: str, scope: str
+) -> list[RequestState]:
+    """What may hold up the household's approval, over all of its requests however
+    many: whether one is pending and not overridden is decided in SQL (EXISTS); the
+    answered ones not overridden are read whole to compute their discrepancies."""
+    unresolved = (
+        (VerificationRequest.archive_no == archive_no)
+        & _in_scope(scope)
+        & VerificationRequest.override_at.is_(None)
+    )
+    waiting = await session.scalar(
+        select(VerificationRequest.department)
+        .where(unresolved, VerificationRequest.status == PENDING)
+        .order_by(VerificationRequest.id)
+        .limit(1)
+    )
+    states = []
+    if waiting is not None:
+        states.append(
+            RequestState(
+                department=Department(waiting),
+                status=VerificationStatus.PENDING,
+                discrepancies=0,
+                overridden=False,
+            )
+        )
+    views = await household_requests(
+        session, cipher, archive_nos=[archive_no], scope=scope, unresolved=True
+    )
+    states.extend(v.state for v in views.get(archive_no, []))
+    return states
+
+
 async def household_requests(
-    session: AsyncSession, cipher: Cipher, *, archive_nos: Sequence[str], scope: str
+    session: AsyncSession,
+    cipher: Cipher,
+    *,
+    archive_nos: Sequence[str],
+    scope: str,
+    unresolved: bool = False,
+    only: Sequence[str] | None = None,
 ) -> dict[str, list[RequestView]]:
     """Each household's requests (newest first, at most MAX_PER_HOUSEHOLD), with the
-    findings opened and the discrepancies against what the household declared."""
+    findings opened and the discrepancies against what the household declared.
+    `unresolved`: every answered request not overridden, however many (approval);
+    `only`: these requests, however old."""
+    stmt = select(VerificationRequest).where(
+        VerificationRequest.archive_no.in_(archive_nos), _in_scope(scope)
+    )
+    if only is not None:
+        stmt = stmt.where(VerificationRequest.id.in_(only))
+    if unresolved:
+        stmt = stmt.where(
+            VerificationRequest.status == VerificationStatus.ANSWERED.value,
+            VerificationRequest.override_at.is_(None),
+        )
+    elif only is None:
+        # the newest MAX_PER_HOUSEHOLD of each household, cut in the database
+        newest = (
+            select(
+                VerificationRequest.id,
+                func.row_number()
+                .over(
+                    partition_by=VerificationRequest.archive_no,
+                    order_by=VerificationRequest.id.desc(),
+                )
+                .label("n"),
+            )
+            .where(VerificationRequest.archive_no.in_(archive_nos), _in_scope(scope))
+            .subquery()
+        )
+        stmt = stmt.join(newest, newest.c.id == VerificationRequest.id).where(
+            newest.c.n <= MAX_PER_HOUSEHOLD
+        )
     requests = (
         await session.scalars(
-            select(VerificationRequest)
-            .where(VerificationRequest.archive_no.in_(archive_nos), _in_scope(scope))
-            .order_by(VerificationRequest.archive_no, VerificationRequest.id.desc())
+            stmt.order_by(VerificationRequest.archive_no, VerificationRequest.id.desc())
         )
     ).all()
     if not requests:
@@ -435,7 +538,7 @@ async def household_requests(
     views: dict[str, list[RequestView]] = {}
     for request in requests:
         held = views.setdefault(request.archive_no, [])
-        if len(held) >= MAX_PER_HOUSEHOLD:
+        if len(held) >= MAX_PER_HOUSEHOLD and not unresolved:
             continue
         pairs = subjects.get(request.id, [])
         answered = {s.member_position: s.findings for s, _ in pairs if s.findings is not None}
@@ -444,3 +547,45 @@ async def household_requests(
         )
         held.append(RequestView(request, [s for s, _ in pairs], found_discrepancies))
     return views
+
+
+# ----------------------------------------------------------------- oversight
+
+
+@dataclass(frozen=True, slots=True)
+class DepartmentActivity:
+    department: Department
+    received: int
+    answered: int
+    withdrawn: int
+    pending: int
+    overdue: int  # pending past the due date
+
+
+async def activity(
+    session: AsyncSession, *, county: str, scope: str, today: dt.date
+) -> list[DepartmentActivity]:
+    """Requests per department of one county's households, counted in one statement;
+    a department asked nothing there has no row. No person and no archive leaves it."""
+    status = VerificationRequest.status
+
+    def counted(condition: ColumnElement[bool]) -> ColumnElement[int]:
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    rows = await session.execute(
+        select(
+            VerificationRequest.department,
+            func.count(),
+            counted(status == VerificationStatus.ANSWERED.value),
+            counted(status == VerificationStatus.WITHDRAWN.value),
+            counted(status == PENDING),
+            counted((status == PENDING) & (VerificationRequest.due_on < today)),
+        )
+        .where(code_prefix(VerificationRequest.archive_no, county), _in_scope(scope))
+        .group_by(VerificationRequest.department)
+        .order_by(VerificationRequest.department)
+    )
+    return [
+        DepartmentActivity(Department(d), int(n), int(a), int(w), int(p), int(o))
+        for d, n, a, w, p, o in rows.all()
+    ]

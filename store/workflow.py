@@ -27,6 +27,7 @@ from domain.benefit import (
 from domain.categories import age_on
 from domain.enums import CLAIMING_STATUSES, Area, HouseholdStatus, ObjectionStatus
 from domain.errors import Conflict, NotFound
+from domain.verification import VERIFIABLE_STATUSES
 from domain.workflow import (
     ARCHIVE_AFTER_DAYS,
     RULES,
@@ -50,6 +51,7 @@ from store.models import (
     Review,
     new_id,
 )
+from store.verification import withdraw_pending
 
 CST = dt.timezone(dt.timedelta(hours=8))
 # a step into one of these ends the case's hold on its members' ID numbers
@@ -281,6 +283,10 @@ async def apply_step(
     if target in RELEASING:
         # the people of a closed case may be claimed elsewhere again
         await session.execute(delete(IdClaim).where(IdClaim.archive_no == archive_no))
+    if current in VERIFIABLE_STATUSES and target not in VERIFIABLE_STATUSES:
+        # a refused, withdrawn or ended case is asked about no more: its pending
+        # requests stop showing the members' ID numbers to departments, and take no answer
+        await withdraw_pending(session, archive_no=archive_no)
     if effect is not None:
         await effect(session, household, today)
     if target is not current:

@@ -19,6 +19,7 @@ TYPES = (
     "HouseholdVerification",
     "VerificationFinding",
     "VerificationDiscrepancy",
+    "VerificationActivity",
 )
 ENTRY_POINTS = (
     "Query.verificationRequests",
@@ -27,6 +28,7 @@ ENTRY_POINTS = (
     "Mutation.answerVerification",
     "Mutation.answerVerifications",
     "Mutation.overrideVerification",
+    "Query.verificationActivity",
 )
 NAMES = {
     Decision.CLEAR: "clear",

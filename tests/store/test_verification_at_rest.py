@@ -51,8 +51,7 @@ async def test_findings_are_ciphertext_bound_to_their_subject(runtime: Runtime) 
         await store.answer(
             session,
             runtime.cipher,
-            request_id=request.id,
-            findings={s.id: Findings(deposits=secret) for s in subjects},
+            answers=[(request.id, {s.id: Findings(deposits=secret) for s in subjects})],
             department=Department.BANK.value,
             scope="",
             actor="bank",

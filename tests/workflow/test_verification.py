@@ -61,6 +61,10 @@ async def member_ids(runtime: Runtime, archive_no: str) -> dict[str, str]:
 
 @pytest.fixture
 async def exchange(api: Api, runtime: Runtime) -> dict[str, Any]:
+    return await start_exchange(api, runtime)
+
+
+async def start_exchange(api: Api, runtime: Runtime) -> dict[str, Any]:
     """A household in NOTICE sent to public security and human resources, with the
     partner credentials of both, and of others who must see nothing."""
     await load_regions(runtime)
