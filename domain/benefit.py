@@ -7,12 +7,20 @@ fixed context so an ambient `decimal` setting elsewhere cannot change a result.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation, localcontext
 
 from domain.errors import InvalidInput
 
-__all__ = ["CENT", "is_eligible", "monthly_benefit", "per_capita_income", "to_money"]
+__all__ = [
+    "CENT",
+    "is_eligible",
+    "monthly_benefit",
+    "next_month_start",
+    "per_capita_income",
+    "to_money",
+]
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -80,3 +88,10 @@ def monthly_benefit(standard: Decimal, incomes: Sequence[Decimal]) -> Decimal:
     with localcontext(_CTX):
         gap = _checked(standard) * len(incomes) - total
     return _cents(gap) if gap > 0 else ZERO
+
+
+def next_month_start(day: dt.date) -> dt.date:
+    """When a decision taken on `day` changes the money: the first day of the next
+    month (《最低生活保障审核确认办法》: granted, raised or lowered from the month
+    after the decision, 下月起), so the month of the decision is paid as it was."""
+    return dt.date(day.year + 1, 1, 1) if day.month == 12 else dt.date(day.year, day.month + 1, 1)

@@ -14,6 +14,7 @@ from domain.enums import (
     ChangeKind,
     HouseholdStatus,
     ObjectionStatus,
+    PaymentKind,
     PaymentStatus,
     RejectionReason,
     Relation,
@@ -28,6 +29,7 @@ __all__ = [
     "ChangeKind",
     "HouseholdStatus",
     "ObjectionStatus",
+    "PaymentKind",
     "PaymentStatus",
     "RejectionReason",
     "Relation",
@@ -42,6 +44,11 @@ strawberry.enum(Category, description="Special archives (专项档案) derived f
 strawberry.enum(Sex)
 strawberry.enum(Relation, description="Relation to the head of household.")
 strawberry.enum(PaymentStatus)
+strawberry.enum(
+    PaymentKind,
+    description="REGULAR: the month's benefit; BACK_PAY (补发): the difference a standard "
+    "raised from an earlier date adds to a month already paid.",
+)
 strawberry.enum(ChangeKind, description="What changed in the household.")
 strawberry.enum(
     RejectionReason,

@@ -15,6 +15,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     Date,
     ForeignKey,
     Index,
@@ -172,7 +173,13 @@ class Review(Base):
 class Payment(Base):
     __tablename__ = "payments"
     __table_args__ = (
-        UniqueConstraint("archive_no", "period", name="uq_payments_household_period"),
+        # one REGULAR payment per household and month (seq 0), and back pay lines for
+        # that month numbered 1, 2, … in the order made: a batch that computed the same
+        # number as a concurrent one inserts nothing (ON CONFLICT DO NOTHING)
+        UniqueConstraint("archive_no", "period", "seq", name="uq_payments_household_period_seq"),
+        CheckConstraint(
+            "(kind = 'REGULAR' AND seq = 0) OR (kind = 'BACK_PAY' AND seq > 0)", name="kind_seq"
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
@@ -188,6 +195,8 @@ class Payment(Base):
     batch_id: Mapped[str | None] = mapped_column(String(32), index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     failure_reason: Mapped[str | None] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(10), default="REGULAR", server_default="REGULAR")
+    seq: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
 
 
 class PaymentBatch(Base):

@@ -1,9 +1,16 @@
 """Monthly payment batches and their disbursement, in the caller's transaction.
 
-Exactly one payment per household per period holds under concurrent batches
-because the database decides it: new payments are inserted with
-`ON CONFLICT DO NOTHING` on `uq_payments_household_period` (a second batch's
-insert waits for the first and then inserts nothing), and a FAILED payment is
+A household is paid from the month after its approval (下月起): the approval
+writes its benefit from the first day of the next month (store/workflow.py), and
+the batch pays each month the benefit in force on its last day.
+
+Exactly one REGULAR payment per household per period, and each back pay line
+(补发) once, hold under concurrent batches because the database decides it: new
+payments are inserted with `ON CONFLICT DO NOTHING` on
+`uq_payments_household_period_seq` (household, month, line number: 0 for the
+REGULAR payment, 1, 2, … for the back pay lines of that month in the order made;
+a second batch that computed the same line waits for the first and then inserts
+nothing), and a FAILED payment is
 taken into a new batch by `UPDATE ... WHERE status = 'FAILED'`, which only one
 of two concurrent batches can match. Nothing here catches an IntegrityError:
 on PostgreSQL that would leave the transaction aborted.
@@ -36,7 +43,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.enums import HouseholdStatus, PaymentStatus
+from domain.enums import HouseholdStatus, PaymentKind, PaymentStatus
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.region import in_scope as code_in_scope
 from store.crypto import Cipher
@@ -59,6 +66,17 @@ COUNTY_RE = re.compile(r"^[0-9]{6}$")
 INSERT_CHUNK = 500  # rows per INSERT statement (well under SQLite's bound-parameter limit)
 MAX_REFERENCE = 64
 MAX_REASON = 200
+CST = dt.timezone(dt.timedelta(hours=8))
+# a standard starts at most a year before the day it is set (resolvers/standards.py),
+# so no month older than this many before today's can be owed back pay
+BACK_PAY_MONTHS = 13
+# households whose months already paid are made up when their benefit was raised
+# from a past date: the ones the batch pays or will pay again (a suspended one)
+MADE_UP = (
+    HouseholdStatus.ACTIVE.value,
+    HouseholdStatus.SUSPENDED.value,
+    HouseholdStatus.GRADUAL_EXIT.value,
+)
 
 
 def parse_period(value: str, *, field: str = "period") -> tuple[int, int]:
@@ -81,10 +99,16 @@ def validate_batch_period(value: str, *, today: dt.date) -> str:
     return value
 
 
-def month_after(period: str) -> dt.datetime:
-    """The first instant after the period (Beijing midnight of the next month's first day)."""
-    end = last_day(period) + dt.timedelta(days=1)
-    return dt.datetime(end.year, end.month, end.day, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+def month_start(period: str) -> dt.datetime:
+    """The first instant of the period (Beijing midnight of its first day)."""
+    start = first_day(period)
+    return dt.datetime(start.year, start.month, 1, tzinfo=CST)
+
+
+def months_before(period: str, months: int) -> str:
+    year, month = parse_period(period)
+    index = year * 12 + month - 1 - months
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
 def first_day(period: str) -> dt.date:
@@ -118,6 +142,7 @@ class BatchOutcome:
     created: int
     retried: int
     skipped: int
+    back_pay: int
     total_amount: Decimal
     archive_nos: frozenset[str]
 
@@ -240,8 +265,9 @@ async def _payable_households(
     by the month's first day) with no payment for the period yet, and the
     benefit in force in that month: the latest history row from before its end.
 
-    A household with no history at all (imported data) is paid its current benefit,
-    but only for months ending after its approval: never for months before it.
+    A household with no history at all (imported data) is paid its current benefit
+    from the month after its approval (下月起), never for the month of the approval
+    or before it.
     """
     in_force = (
         select(BenefitHistory.amount)
@@ -265,7 +291,7 @@ async def _payable_households(
         .where(
             Review.archive_no == Household.archive_no,
             Review.step == "APPROVE",
-            Review.created_at < month_after(period),
+            Review.created_at < month_start(period),
         )
         .exists()
     )
@@ -276,7 +302,11 @@ async def _payable_households(
     )
     paid = (
         select(Payment.id)
-        .where(Payment.archive_no == Household.archive_no, Payment.period == period)
+        .where(
+            Payment.archive_no == Household.archive_no,
+            Payment.period == period,
+            Payment.kind == PaymentKind.REGULAR.value,
+        )
         .exists()
     )
     stmt = (
@@ -363,19 +393,25 @@ async def generate_batch(
                 "attempts": 1,
                 "created_at": now,
                 "updated_at": now,
+                "kind": PaymentKind.REGULAR.value,
+                "seq": 0,
             }
         )
-    insert = _insert(session)
-    created: list[str] = []
-    for start in range(0, len(rows), INSERT_CHUNK):
-        stmt = (
-            insert(Payment)
-            .values(rows[start : start + INSERT_CHUNK])
-            .on_conflict_do_nothing(index_elements=[Payment.archive_no, Payment.period])
-            .returning(Payment.archive_no)
-        )
-        created.extend((await session.scalars(stmt)).all())
+    created = await _insert_new(session, rows)
     skipped += len(rows) - len(created)  # another batch paid them first
+    # after this batch's own REGULAR lines, so a month paid just now is not made up
+    back_pay = await _insert_new(
+        session,
+        await _back_pay_lines(
+            session,
+            cipher,
+            batch_id=batch.id,
+            county_code=county_code,
+            period=period,
+            scope=scope,
+            now=now,
+        ),
+    )
     total = await session.scalar(
         select(func.sum(Payment.amount)).where(
             Payment.batch_id == batch.id,
@@ -387,9 +423,152 @@ async def generate_batch(
         created=len(created),
         retried=len(retried),
         skipped=skipped,
+        back_pay=len(back_pay),
         total_amount=ZERO if total is None else total,
-        archive_nos=frozenset([*created, *(archive_no for _, archive_no in retried)]),
+        archive_nos=frozenset([*created, *back_pay, *(archive_no for _, archive_no in retried)]),
     )
+
+
+async def _insert_new(session: AsyncSession, rows: list[dict[str, Any]]) -> list[str]:
+    """Insert what no other batch has inserted yet; the archive numbers of the rows made."""
+    insert = _insert(session)
+    created: list[str] = []
+    for start in range(0, len(rows), INSERT_CHUNK):
+        stmt = (
+            insert(Payment)
+            .values(rows[start : start + INSERT_CHUNK])
+            .on_conflict_do_nothing(
+                index_elements=[Payment.archive_no, Payment.period, Payment.seq]
+            )
+            .returning(Payment.archive_no)
+        )
+        created.extend((await session.scalars(stmt)).all())
+    return created
+
+
+def _in_force(history: Sequence[Any], period: str) -> Decimal | None:
+    """The amount in force on the period's last day: the rule of `_payable_households`."""
+    end = last_day(period)
+    starts = [h for h in history if h.effective_from <= end]
+    if not starts:
+        return None
+    latest = max(starts, key=lambda h: (h.effective_from, h.created_at, h.id))
+    amount: Decimal = latest.amount
+    return amount
+
+
+async def _back_pay_lines(
+    session: AsyncSession,
+    cipher: Cipher,
+    *,
+    batch_id: str,
+    county_code: str,
+    period: str,
+    scope: str,
+    now: dt.datetime,
+) -> list[dict[str, Any]]:
+    """Back pay (补发) for months up to this one that were paid less than is due now.
+
+    For each household of the county that is ACTIVE, SUSPENDED or in its gradual
+    exit, and each month with a REGULAR payment (whatever its status: a FAILED one
+    is retried at its amount), due is the benefit history's amount for that month
+    and paid the sum of all its lines; a positive difference is one new line, the
+    month's next number. Never negative: a lowered benefit is not clawed back.
+    What was paid and the month's last line number come from one statement, so a
+    line another batch made meanwhile has the number this one would take: the
+    database keeps one of the two, and the next batch sees it and makes up only
+    what is still missing.
+    """
+    earliest = months_before(f"{now.astimezone(CST):%Y-%m}", BACK_PAY_MONTHS)
+    households = (
+        select(Household.archive_no)
+        .where(
+            in_scope(scope),
+            code_prefix(Household.village_code, county_code),
+            Household.status.in_(MADE_UP),
+        )
+        .scalar_subquery()
+    )
+    months = (
+        await session.execute(
+            select(
+                Payment.archive_no,
+                Payment.period,
+                type_coerce(func.sum(Payment.amount), Money),
+                func.max(Payment.seq),
+            )
+            .where(
+                Payment.archive_no.in_(households),
+                Payment.county_code == county_code,
+                Payment.period <= period,
+                Payment.period >= earliest,
+            )
+            .group_by(Payment.archive_no, Payment.period)
+            .having(func.min(Payment.seq) == 0)  # the month has its REGULAR payment
+            .order_by(Payment.archive_no, Payment.period)
+        )
+    ).all()
+    if not months:
+        return []
+    archive_nos = sorted({row[0] for row in months})
+    history: dict[str, list[Any]] = {}
+    accounts: dict[str, bytes | None] = {}
+    for start in range(0, len(archive_nos), INSERT_CHUNK):
+        chunk = archive_nos[start : start + INSERT_CHUNK]
+        for row in (
+            await session.execute(
+                select(
+                    BenefitHistory.archive_no,
+                    BenefitHistory.amount,
+                    BenefitHistory.effective_from,
+                    BenefitHistory.created_at,
+                    BenefitHistory.id,
+                ).where(BenefitHistory.archive_no.in_(chunk))
+            )
+        ).all():
+            history.setdefault(row.archive_no, []).append(row)
+        for archive_no, blob in (
+            await session.execute(
+                select(Household.archive_no, Household.bank_account_enc).where(
+                    Household.archive_no.in_(chunk), in_scope(scope)
+                )
+            )
+        ).all():
+            accounts[archive_no] = blob
+    lines: list[dict[str, Any]] = []
+    for archive_no, month, paid, last in months:
+        due = _in_force(history.get(archive_no, []), month)
+        if due is None or due - paid <= ZERO:
+            continue
+        payment_id = new_id()
+        blob = accounts.get(archive_no)
+        lines.append(
+            {
+                "id": payment_id,
+                "archive_no": archive_no,
+                "county_code": county_code,
+                "period": month,
+                "amount": due - paid,
+                "status": PaymentStatus.PENDING.value,
+                "bank_account_enc": None
+                if blob is None
+                else cipher.encrypt(
+                    cipher.decrypt(
+                        blob, table="households", column="bank_account", row_id=archive_no
+                    ),
+                    table="payments",
+                    column="bank_account",
+                    row_id=payment_id,
+                ),
+                "batch_id": batch_id,
+                "attempts": 1,
+                "created_at": now,
+                "updated_at": now,
+                "kind": PaymentKind.BACK_PAY.value,
+                "seq": int(last) + 1,
+            }
+        )
+    return lines
 
 
 async def record_disbursement(

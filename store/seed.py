@@ -34,7 +34,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain.archive import format_archive_no
-from domain.benefit import is_eligible, monthly_benefit
+from domain.benefit import is_eligible, monthly_benefit, next_month_start
 from domain.categories import age_on
 from domain.enums import (
     CLAIMING_STATUSES,
@@ -721,7 +721,7 @@ class _Generator:
                     "id": new_id(),
                     "archive_no": archive_no,
                     "amount": benefit,
-                    "effective_from": facts.approved_on,
+                    "effective_from": next_month_start(facts.approved_on),  # 下月起
                     "reason": "approved",
                     "created_at": facts.approved_at,
                     "created_by": SEEDED_BY,
@@ -842,6 +842,8 @@ class _Generator:
 
         if status is HS.ACTIVE and benefit is not None and bank_account is not None:
             for period_start, paid in ((self.oldest_period, True), (self.latest_period, False)):
+                if facts.approved_on is None or period_start < next_month_start(facts.approved_on):
+                    continue  # paid from the month after the approval, as the batch does
                 payment_id = new_id()
                 created = self._moment(period_start + dt.timedelta(days=rng.randint(4, 9)))
                 batch.payments.append(

@@ -1,8 +1,15 @@
 """Local standards per county and track, and what a change of standard does.
 
 A new standard closes its predecessor the day before it starts, recomputes
-the benefit of every ACTIVE household of that county and track (history kept
-in benefit_history) and flags each one whose amount changed for re-review.
+the benefit of every ACTIVE or SUSPENDED household of that county and track
+(their benefit derives from the standard; history kept in benefit_history,
+from the standard's own date, even a past one) and flags each one whose amount
+changed for re-review. A household in its gradual exit keeps the amount it had
+(渐退): its income is above the line, so no standard's amount is its own.
+
+A standard from a past date makes the months already paid since then due at the
+new amount: the next payment batch adds the difference as back pay (补发,
+store/payments.py). A lower one changes the months to come only.
 
 A standard that has not taken effect yet can be replaced: a new standard
 starting on or before it withdraws it. The withdrawn row is kept, with its end
@@ -25,9 +32,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.benefit import monthly_benefit
 from domain.enums import Area, HouseholdStatus
 from domain.errors import Conflict
+from store.benefits import later_entries, record
 from store.households import code_prefix
 from store.models import Household, Member, Standard
 from store.workflow import flag_for_review, flush_or_conflict, regrant
+
+# households whose benefit derives from the standard (a suspended one is still granted)
+RECOMPUTED = (HouseholdStatus.ACTIVE.value, HouseholdStatus.SUSPENDED.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +118,7 @@ async def _recompute(
             select(Household).where(
                 code_prefix(Household.village_code, county_code),
                 Household.area == area.value,
-                Household.status == HouseholdStatus.ACTIVE.value,
+                Household.status.in_(RECOMPUTED),
             )
         )
     ).all()
@@ -121,6 +132,7 @@ async def _recompute(
     )
     for archive_no, income in rows.all():
         incomes[archive_no].append(income)
+    later = await later_entries(session, archive_nos=[h.archive_no for h in households], after=on)
     flagged: list[str] = []
     for household in households:
         benefit = monthly_benefit(amount, incomes[household.archive_no])
@@ -134,4 +146,14 @@ async def _recompute(
             flag_for_review(household, on=on, reason="local standard changed: above the line")
             continue
         regrant(session, household, benefit, on=on, reason="local standard changed", actor=actor)
+        # entries after `on` were computed on the old standard; this one is the
+        # track's last (a new standard withdraws those after it), so it holds for all
+        record(
+            session,
+            household.archive_no,
+            benefit,
+            days=later.get(household.archive_no, []),
+            reason="local standard changed",
+            actor=actor,
+        )
     return len(households), flagged

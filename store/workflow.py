@@ -16,7 +16,7 @@ from sqlalchemy import Select, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
-from domain.benefit import is_eligible, monthly_benefit
+from domain.benefit import is_eligible, monthly_benefit, next_month_start
 from domain.categories import age_on
 from domain.enums import CLAIMING_STATUSES, Area, HouseholdStatus, ObjectionStatus
 from domain.errors import Conflict, NotFound
@@ -32,6 +32,7 @@ from domain.workflow import (
     notice_end,
     review_class,
 )
+from store.benefits import grant_from
 from store.households import code_prefix, get_household, in_scope, standards_in_force
 from store.models import BenefitHistory, Household, IdClaim, Member, Objection, Review, new_id
 
@@ -102,18 +103,14 @@ async def _grant_benefit(
     incomes = [m.monthly_income for m in members]
     if not is_eligible(standard.monthly_amount, incomes):
         raise Conflict("status: per-capita income is not below the local standard; not eligible")
-    amount = monthly_benefit(standard.monthly_amount, incomes)
-    household.monthly_benefit = amount
-    schedule_review(household, members, today=today, review_months=review_months)
-    session.add(
-        BenefitHistory(
-            archive_no=household.archive_no,
-            amount=amount,
-            effective_from=today,
-            reason=reason,
-            created_by=actor,
-        )
+    # decided on today's standard, paid from the month after the decision (下月起)
+    amount = await grant_from(
+        session, household, incomes, on=next_month_start(today), reason=reason, actor=actor
     )
+    household.monthly_benefit = (
+        monthly_benefit(standard.monthly_amount, incomes) if amount is None else amount
+    )
+    schedule_review(household, members, today=today, review_months=review_months)
 
 
 async def _approval_situation(session: AsyncSession, household: Household) -> dict[str, Any]:
