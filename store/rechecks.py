@@ -17,10 +17,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.benefit import is_eligible, monthly_benefit
+from domain.benefit import is_eligible, monthly_benefit, next_month_start
 from domain.enums import Area, HouseholdStatus, ReviewOutcome, TerminationReason
 from domain.errors import Conflict, InvalidInput
 from domain.workflow import ReviewClass, Step, gradual_exit_end
+from store.benefits import grant_from
 from store.chain import terminate
 from store.households import code_prefix, in_scope, standards_in_force
 from store.models import Household, Member
@@ -29,7 +30,6 @@ from store.workflow import (
     Effect,
     active_members,
     apply_step,
-    regrant,
     schedule_review,
 )
 
@@ -167,10 +167,12 @@ async def _recompute(
     actor: str,
     today: dt.date,
 ) -> bool:
-    """The benefit at today's standard for the members' incomes; False when above the
-    line (the amount is then left as it is, for the gradual exit to keep)."""
+    """The benefit for the members' incomes at the standard of the next month, paid
+    from then (下月起: the month of the check is paid as it was); False when above
+    the line (the amount is then left as it is, for the gradual exit to keep)."""
+    on = next_month_start(today)
     standard = await standards_in_force(
-        session, county_code=household.village_code[:6], area=Area(household.area), on=today
+        session, county_code=household.village_code[:6], area=Area(household.area), on=on
     )
     if standard is None:
         raise Conflict("standard: no local standard in force for this county and track")
@@ -179,7 +181,8 @@ async def _recompute(
         return False
     amount = monthly_benefit(standard.monthly_amount, incomes)
     if amount != household.monthly_benefit:
-        regrant(session, household, amount, on=today, reason="periodic check", actor=actor)
+        household.monthly_benefit = amount
+        await grant_from(session, household, incomes, on=on, reason="periodic check", actor=actor)
         household.review_flag = None
     return True
 

@@ -40,6 +40,7 @@ from domain.enums import (
     CLAIMING_STATUSES,
     Area,
     ObjectionStatus,
+    PaymentKind,
     PaymentStatus,
     RejectionReason,
     Relation,
@@ -863,6 +864,8 @@ class _Generator:
                         "batch_id": None,
                         "attempts": 1,
                         "failure_reason": None,
+                        "kind": PaymentKind.REGULAR.value,
+                        "seq": 0,
                         "created_at": created,
                         "updated_at": created + dt.timedelta(days=rng.randint(1, 4))
                         if paid
