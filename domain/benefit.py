@@ -15,6 +15,7 @@ from domain.errors import InvalidInput
 
 __all__ = [
     "CENT",
+    "benefit_of",
     "is_eligible",
     "monthly_benefit",
     "next_month_start",
@@ -84,9 +85,17 @@ def is_eligible(standard: Decimal, incomes: Sequence[Decimal]) -> bool:
 def monthly_benefit(standard: Decimal, incomes: Sequence[Decimal]) -> Decimal:
     """(standard − per-capita income) × members, computed as standard × n − sum so no
     rounding happens before the end; 0.00 when not eligible, never negative."""
-    total = _total(incomes)
+    return benefit_of(standard, members=len(incomes), income=_total(incomes))
+
+
+def benefit_of(standard: Decimal, *, members: int, income: Decimal) -> Decimal:
+    """The same formula on a household's figures: its size and its total monthly income
+    (kept with each benefit entry, so a later standard recomputes a month on the
+    household as it was then)."""
+    if members < 1:
+        raise InvalidInput("members: a household needs at least one member", field="members")
     with localcontext(_CTX):
-        gap = _checked(standard) * len(incomes) - total
+        gap = _checked(standard) * members - _checked(income)
     return _cents(gap) if gap > 0 else ZERO
 
 

@@ -1,43 +1,44 @@
 """The benefit history (benefit_history) as a timeline the payment batch reads.
 
 The batch pays, for each month, the entry in force on the month's last day (the
-latest `effective_from`, then the latest made). An entry is computed on the
-household as it was when it was made, so a decision that changes the amount from
-a day D must also restate every entry that starts after D: those were computed on
-the household before the decision and would otherwise win again from their dates.
+latest `effective_from`, then the latest made). Each entry keeps the household it
+was computed on (size and total income), so a decision that changes the amount
+from a day D restates every entry in force from D on: those were computed before
+the decision and would otherwise win again from their own dates.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.benefit import monthly_benefit
+from domain.benefit import benefit_of
 from domain.enums import Area
 from store.households import standards_in_force
 from store.models import BenefitHistory, Household, Standard
 
+CHUNK = 500
 
-async def later_entries(
-    session: AsyncSession, *, archive_nos: Sequence[str], after: dt.date
-) -> dict[str, list[dt.date]]:
-    """The dates after `after` from which each household's history already changes."""
-    found: dict[str, set[dt.date]] = defaultdict(set)
-    for start in range(0, len(archive_nos), 500):
-        rows = await session.execute(
-            select(BenefitHistory.archive_no, BenefitHistory.effective_from).where(
-                BenefitHistory.archive_no.in_(archive_nos[start : start + 500]),
-                BenefitHistory.effective_from > after,
-            )
-        )
-        for archive_no, day in rows.all():
-            found[archive_no].add(day)
-    return {archive_no: sorted(days) for archive_no, days in found.items()}
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    """What an amount is computed on: the household's size and total monthly income."""
+
+    members: int
+    income: Decimal
+
+    @classmethod
+    def of(cls, incomes: Sequence[Decimal]) -> Figures:
+        return cls(members=len(incomes), income=sum(incomes, Decimal("0.00")))
+
+    def benefit(self, standard: Decimal) -> Decimal:
+        return benefit_of(standard, members=self.members, income=self.income)
 
 
 def record(
@@ -45,20 +46,51 @@ def record(
     archive_no: str,
     amount: Decimal,
     *,
-    days: Sequence[dt.date],
+    day: dt.date,
+    figures: Figures | None,
     reason: str,
     actor: str,
 ) -> None:
-    for day in days:
-        session.add(
-            BenefitHistory(
-                archive_no=archive_no,
-                amount=amount,
-                effective_from=day,
-                reason=reason,
-                created_by=actor,
-            )
+    session.add(
+        BenefitHistory(
+            archive_no=archive_no,
+            amount=amount,
+            effective_from=day,
+            members=None if figures is None else figures.members,
+            income=None if figures is None else figures.income,
+            reason=reason,
+            created_by=actor,
         )
+    )
+
+
+def in_force_from(entries: Iterable[Any], on: dt.date) -> list[tuple[dt.date, Any]]:
+    """The entry in force on `on`, and from each later day an entry starts, the one in
+    force from then (the batch's rule: latest start, then latest made)."""
+    ordered = sorted(entries, key=lambda e: (e.effective_from, e.created_at, e.id))
+    timeline: dict[dt.date, Any] = {}
+    for entry in ordered:
+        timeline[max(entry.effective_from, on)] = entry  # the later made wins a day
+    return sorted(timeline.items(), key=lambda item: item[0])
+
+
+async def history_of(session: AsyncSession, archive_nos: Sequence[str]) -> dict[str, list[Any]]:
+    found: dict[str, list[Any]] = {}
+    for start in range(0, len(archive_nos), CHUNK):
+        rows = await session.execute(
+            select(
+                BenefitHistory.id,
+                BenefitHistory.archive_no,
+                BenefitHistory.amount,
+                BenefitHistory.effective_from,
+                BenefitHistory.created_at,
+                BenefitHistory.members,
+                BenefitHistory.income,
+            ).where(BenefitHistory.archive_no.in_(archive_nos[start : start + CHUNK]))
+        )
+        for row in rows.all():
+            found.setdefault(row.archive_no, []).append(row)
+    return found
 
 
 async def grant_from(
@@ -88,16 +120,57 @@ async def grant_from(
             or_(Standard.effective_to.is_(None), Standard.effective_to >= Standard.effective_from),
         )
     )
-    later = await later_entries(session, archive_nos=[household.archive_no], after=on)
+    later = await session.scalars(
+        select(BenefitHistory.effective_from).where(
+            BenefitHistory.archive_no == household.archive_no, BenefitHistory.effective_from > on
+        )
+    )
+    figures = Figures.of(incomes)
     first: Decimal | None = None
-    for day in sorted({on, *starts.all(), *later.get(household.archive_no, [])}):
+    for day in sorted({on, *starts.all(), *later.all()}):
         standard = await standards_in_force(session, county_code=county, area=area, on=day)
         if standard is None:
             continue
-        amount = monthly_benefit(standard.monthly_amount, incomes)
+        amount = figures.benefit(standard.monthly_amount)
         if day == on:
             first = amount
         elif amount <= 0:
             continue
-        record(session, household.archive_no, amount, days=[day], reason=reason, actor=actor)
+        record(
+            session,
+            household.archive_no,
+            amount,
+            day=day,
+            figures=figures,
+            reason=reason,
+            actor=actor,
+        )
     return first
+
+
+def restate_at_standard(
+    session: AsyncSession,
+    archive_no: str,
+    entries: Sequence[Any],
+    *,
+    standard: Decimal,
+    on: dt.date,
+    now: Figures,
+    reason: str,
+    actor: str,
+) -> None:
+    """A new standard from `on` (the track's last: a new standard withdraws those
+    after it): every entry in force from `on` is recomputed at it on the household
+    it was computed on (the current one for an entry that did not keep it), so a
+    month is due what the new standard gives the household of that month. An amount
+    that would be zero is not written: the household's re-review decides."""
+    timeline = in_force_from(entries, on)
+    if not timeline:
+        timeline = [(on, None)]
+    for day, entry in timeline:
+        kept = None if entry is None or entry.members is None else entry
+        figures = now if kept is None else Figures(members=kept.members, income=kept.income)
+        amount = figures.benefit(standard)
+        if amount <= 0 or (entry is not None and entry.amount == amount):
+            continue
+        record(session, archive_no, amount, day=day, figures=figures, reason=reason, actor=actor)

@@ -222,6 +222,11 @@ class BenefitHistory(Base):
     archive_no: Mapped[str] = mapped_column(ForeignKey("households.archive_no"))
     amount: Mapped[Decimal] = mapped_column(Money)
     effective_from: Mapped[dt.date] = mapped_column(Date)
+    # the household the amount was computed on: its size and total monthly income
+    # (none on entries from before they were kept), so a standard set later from an
+    # earlier date recomputes each month on the household as it was then
+    members: Mapped[int | None] = mapped_column(SmallInteger)
+    income: Mapped[Decimal | None] = mapped_column(Money)
     reason: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     created_by: Mapped[str] = mapped_column(String(100))

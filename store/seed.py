@@ -723,6 +723,8 @@ class _Generator:
                     "archive_no": archive_no,
                     "amount": benefit,
                     "effective_from": next_month_start(facts.approved_on),  # 下月起
+                    "members": len(people),
+                    "income": sum(incomes, Decimal("0.00")),
                     "reason": "approved",
                     "created_at": facts.approved_at,
                     "created_by": SEEDED_BY,

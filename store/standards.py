@@ -2,9 +2,11 @@
 
 A new standard closes its predecessor the day before it starts, recomputes
 the benefit of every ACTIVE or SUSPENDED household of that county and track
-(their benefit derives from the standard; history kept in benefit_history,
-from the standard's own date, even a past one) and flags each one whose amount
-changed for re-review. A household in its gradual exit keeps the amount it had
+(their benefit derives from the standard) and flags each one whose amount
+changed for re-review. In benefit_history, every entry in force from the
+standard's date (even a past one) is restated at the new standard on the
+household it was computed on, so each month is due what the new standard gives
+the household of that month. A household in its gradual exit keeps the amount it had
 (渐退): its income is above the line, so no standard's amount is its own.
 
 A standard from a past date makes the months already paid since then due at the
@@ -29,16 +31,16 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.benefit import monthly_benefit
 from domain.enums import Area, HouseholdStatus
 from domain.errors import Conflict
-from store.benefits import later_entries, record
+from store.benefits import Figures, history_of, restate_at_standard
 from store.households import code_prefix
 from store.models import Household, Member, Standard
-from store.workflow import flag_for_review, flush_or_conflict, regrant
+from store.workflow import flag_for_review, flush_or_conflict
 
 # households whose benefit derives from the standard (a suspended one is still granted)
 RECOMPUTED = (HouseholdStatus.ACTIVE.value, HouseholdStatus.SUSPENDED.value)
+REASON = "local standard changed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,10 +134,21 @@ async def _recompute(
     )
     for archive_no, income in rows.all():
         incomes[archive_no].append(income)
-    later = await later_entries(session, archive_nos=[h.archive_no for h in households], after=on)
+    history = await history_of(session, [h.archive_no for h in households])
     flagged: list[str] = []
     for household in households:
-        benefit = monthly_benefit(amount, incomes[household.archive_no])
+        current = Figures.of(incomes[household.archive_no])
+        restate_at_standard(
+            session,
+            household.archive_no,
+            history.get(household.archive_no, []),
+            standard=amount,
+            on=on,
+            now=current,
+            reason=REASON,
+            actor=actor,
+        )
+        benefit = current.benefit(amount)
         if benefit == household.monthly_benefit:
             continue
         flagged.append(household.archive_no)
@@ -143,17 +156,8 @@ async def _recompute(
             # above the new line: never an ACTIVE household with a zero benefit that the
             # batch would skip; it keeps its amount and is due for its check from that
             # day, which moves it into its gradual exit (store/chain.py complete_review)
-            flag_for_review(household, on=on, reason="local standard changed: above the line")
+            flag_for_review(household, on=on, reason=f"{REASON}: above the line")
             continue
-        regrant(session, household, benefit, on=on, reason="local standard changed", actor=actor)
-        # entries after `on` were computed on the old standard; this one is the
-        # track's last (a new standard withdraws those after it), so it holds for all
-        record(
-            session,
-            household.archive_no,
-            benefit,
-            days=later.get(household.archive_no, []),
-            reason="local standard changed",
-            actor=actor,
-        )
+        household.monthly_benefit = benefit
+        flag_for_review(household, on=on, reason=REASON)
     return len(households), flagged

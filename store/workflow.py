@@ -34,7 +34,7 @@ from domain.workflow import (
 )
 from store.benefits import grant_from
 from store.households import code_prefix, get_household, in_scope, standards_in_force
-from store.models import BenefitHistory, Household, IdClaim, Member, Objection, Review, new_id
+from store.models import Household, IdClaim, Member, Objection, Review, new_id
 
 CST = dt.timezone(dt.timedelta(hours=8))
 # a step into one of these ends the case's hold on its members' ID numbers
@@ -328,27 +328,3 @@ def flag_for_review(household: Household, *, on: dt.date, reason: str) -> None:
     household.review_flag = f"{reason} ({on.isoformat()})"
     if household.next_review_on is None or household.next_review_on > on:
         household.next_review_on = on
-
-
-def regrant(
-    session: AsyncSession,
-    household: Household,
-    amount: Decimal,
-    *,
-    on: dt.date,
-    reason: str,
-    actor: str,
-) -> None:
-    """A new amount after a change: kept in the history, and the household flagged
-    for re-review from that day (never later than it was already due)."""
-    household.monthly_benefit = amount
-    flag_for_review(household, on=on, reason=reason)
-    session.add(
-        BenefitHistory(
-            archive_no=household.archive_no,
-            amount=amount,
-            effective_from=on,
-            reason=reason,
-            created_by=actor,
-        )
-    )

@@ -255,12 +255,12 @@ async def test_a_lowered_standard_claws_nothing_back(office: Office) -> None:
     assert kinds == {("REGULAR", True)}
 
 
-async def test_a_back_dated_standard_wins_over_a_change_made_before_it(office: Office) -> None:
+async def test_a_back_dated_standard_recomputes_each_month_on_its_own_household(
+    office: Office,
+) -> None:
     """A change reported in January counts from February; a standard set later from
-    January is not undone in February by the entry the change made on the old
-    standard. The standard recomputes on the household as it is now (the change
-    included), for every month from its date: January, paid more before the change,
-    is not clawed back."""
+    January makes January due on the household of January (before the change) and
+    February on the household after it: neither entry made on the old standard wins."""
     archive = await office.approved(notice="2026-11-25", decision="2026-12-09", incomes=INCOMES)
     on(office.runtime, "2027-01-05")
     await office.batch("2027-01")
@@ -271,19 +271,23 @@ async def test_a_back_dated_standard_wins_over_a_change_made_before_it(office: O
     on(office.runtime, "2027-01-20")
     raised = URBAN_STANDARD + Decimal("12.34")
     await office.standard(str(raised), "2027-01-01")
+    before, after = benefit(raised, INCOMES), benefit(raised, ("50.00", "100.00"))
     history = (await office.household(archive))["benefitHistory"]
-    now = benefit(raised, ("50.00", "100.00"))
-    assert {h["effectiveFrom"]: h["amount"] for h in history if h["amount"] == str(now)} == {
-        "2027-01-01": str(now),
-        "2027-02-01": str(now),  # restates the change's entry, made on the old standard
-    }
+    restated = [h for h in history if h["reason"] == "local standard changed"]
+    assert [(h["effectiveFrom"], h["amount"]) for h in restated] == [
+        ("2027-01-01", str(before)),
+        ("2027-02-01", str(after)),
+    ]
     on(office.runtime, "2027-02-05")
     february = await office.batch("2027-02")
-    assert february["backPay"] == 0
+    assert february["backPay"] == 1
+    paid = benefit(URBAN_STANDARD, INCOMES)
     assert await office.lines(archive) == [
-        ("2027-01", "REGULAR", str(benefit(URBAN_STANDARD, INCOMES))),
-        ("2027-02", "REGULAR", str(now)),
+        ("2027-01", "REGULAR", str(paid)),
+        ("2027-01", "BACK_PAY", str(before - paid)),
+        ("2027-02", "REGULAR", str(after)),
     ]
+    assert Decimal(february["totalAmount"]) == after + before - paid
 
 
 async def test_two_batches_at_once_make_up_each_month_once(office: Office) -> None:

@@ -1,6 +1,7 @@
 """payment kind: a payment is the month's REGULAR benefit or BACK_PAY (补发) for a
 month already paid; back pay lines of a month are numbered, and the unique key
-becomes (household, month, number)
+becomes (household, month, number). Each benefit entry keeps the household's size
+and total income it was computed on, for a standard set later from an earlier date.
 
 No policy rules come with it: `Payment.kind` and `PaymentBatchResult.backPay` fall
 under the `Payment.*` and `PaymentBatchResult.*` rules every reader of those types
@@ -15,6 +16,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+import store.types
+
 revision = "0013"
 down_revision = "0011"
 branch_labels = None
@@ -22,6 +25,11 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("benefit_history") as batch:
+        batch.add_column(sa.Column("members", sa.SmallInteger(), nullable=True))
+        batch.add_column(
+            sa.Column("income", store.types.Money(precision=14, scale=2), nullable=True)
+        )
     with op.batch_alter_table("payments") as batch:
         batch.add_column(
             sa.Column("kind", sa.String(length=10), server_default="REGULAR", nullable=False)
@@ -52,3 +60,6 @@ def downgrade() -> None:
         batch.create_unique_constraint("uq_payments_household_period", ["archive_no", "period"])
         batch.drop_column("seq")
         batch.drop_column("kind")
+    with op.batch_alter_table("benefit_history") as batch:
+        batch.drop_column("income")
+        batch.drop_column("members")
