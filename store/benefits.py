@@ -174,3 +174,19 @@ def restate_at_standard(
         if amount <= 0 or (entry is not None and entry.amount == amount):
             continue
         record(session, archive_no, amount, day=day, figures=figures, reason=reason, actor=actor)
+
+
+def in_force_amount(archive_no: Any, *, on: dt.date) -> Any:
+    """The amount in force on `on` for the household named by `archive_no` (a column
+    of the enclosing query): the batch's one rule for what a month is due."""
+    return (
+        select(BenefitHistory.amount)
+        .where(BenefitHistory.archive_no == archive_no, BenefitHistory.effective_from <= on)
+        .order_by(
+            BenefitHistory.effective_from.desc(),
+            BenefitHistory.created_at.desc(),
+            BenefitHistory.id.desc(),
+        )
+        .limit(1)
+        .scalar_subquery()
+    )

@@ -5,7 +5,7 @@ writes its benefit from the first day of the next month (store/workflow.py), and
 the batch pays each month the benefit in force on its last day.
 
 Exactly one REGULAR payment per household per period, and each back pay line
-(补发) once, hold under concurrent batches because the database decides it: new
+(补发, store/backpay.py) once, hold under concurrent batches because the database decides it: new
 payments are inserted with `ON CONFLICT DO NOTHING` on
 `uq_payments_household_period_seq` (household, month, line number: 0 for the
 REGULAR payment, 1, 2, … for the back pay lines of that month in the order made;
@@ -20,7 +20,6 @@ Every statement that reads or writes payments carries the caller's region scope.
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import re
 from collections.abc import Sequence
@@ -46,6 +45,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.enums import HouseholdStatus, PaymentKind, PaymentStatus
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.region import in_scope as code_in_scope
+from store.backpay import back_pay_lines
+from store.benefits import in_force_amount
 from store.crypto import Cipher
 from store.households import code_prefix, in_scope
 from store.models import (
@@ -58,32 +59,14 @@ from store.models import (
     Review,
     new_id,
 )
+from store.periods import first_day, last_day, month_start, parse_period
 from store.types import Money
 
 ZERO = Decimal("0.00")
-_PERIOD_RE = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])$")
 COUNTY_RE = re.compile(r"^[0-9]{6}$")
 INSERT_CHUNK = 500  # rows per INSERT statement (well under SQLite's bound-parameter limit)
 MAX_REFERENCE = 64
 MAX_REASON = 200
-CST = dt.timezone(dt.timedelta(hours=8))
-# a standard starts at most a year before the day it is set (resolvers/standards.py),
-# so no month older than this many before today's can be owed back pay
-BACK_PAY_MONTHS = 13
-# households whose months already paid are made up when their benefit was raised
-# from a past date: the ones the batch pays or will pay again (a suspended one)
-MADE_UP = (
-    HouseholdStatus.ACTIVE.value,
-    HouseholdStatus.SUSPENDED.value,
-    HouseholdStatus.GRADUAL_EXIT.value,
-)
-
-
-def parse_period(value: str, *, field: str = "period") -> tuple[int, int]:
-    match = _PERIOD_RE.fullmatch(value)
-    if match is None or int(match.group(1)) < 1900:
-        raise InvalidInput(f"{field}: a month as YYYY-MM", field=field)
-    return int(match.group(1)), int(match.group(2))
 
 
 def validate_batch_period(value: str, *, today: dt.date) -> str:
@@ -97,28 +80,6 @@ def validate_batch_period(value: str, *, today: dt.date) -> str:
             f"period: no later than next month ({next_year:04d}-{next_month:02d})", field="period"
         )
     return value
-
-
-def month_start(period: str) -> dt.datetime:
-    """The first instant of the period (Beijing midnight of its first day)."""
-    start = first_day(period)
-    return dt.datetime(start.year, start.month, 1, tzinfo=CST)
-
-
-def months_before(period: str, months: int) -> str:
-    year, month = parse_period(period)
-    index = year * 12 + month - 1 - months
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
-
-
-def first_day(period: str) -> dt.date:
-    year, month = parse_period(period)
-    return dt.date(year, month, 1)
-
-
-def last_day(period: str) -> dt.date:
-    year, month = parse_period(period)
-    return dt.date(year, month, calendar.monthrange(year, month)[1])
 
 
 def county_overlaps(scope: str) -> ColumnElement[bool]:
@@ -269,20 +230,7 @@ async def _payable_households(
     from the month after its approval (下月起), never for the month of the approval
     or before it.
     """
-    in_force = (
-        select(BenefitHistory.amount)
-        .where(
-            BenefitHistory.archive_no == Household.archive_no,
-            BenefitHistory.effective_from <= last_day(period),
-        )
-        .order_by(
-            BenefitHistory.effective_from.desc(),
-            BenefitHistory.created_at.desc(),
-            BenefitHistory.id.desc(),
-        )
-        .limit(1)
-        .scalar_subquery()
-    )
+    in_force = in_force_amount(Household.archive_no, on=last_day(period))
     has_history = (
         select(BenefitHistory.id).where(BenefitHistory.archive_no == Household.archive_no).exists()
     )
@@ -402,7 +350,7 @@ async def generate_batch(
     # after this batch's own REGULAR lines, so a month paid just now is not made up
     back_pay = await _insert_new(
         session,
-        await _back_pay_lines(
+        await back_pay_lines(
             session,
             cipher,
             batch_id=batch.id,
@@ -444,131 +392,6 @@ async def _insert_new(session: AsyncSession, rows: list[dict[str, Any]]) -> list
         )
         created.extend((await session.scalars(stmt)).all())
     return created
-
-
-def _in_force(history: Sequence[Any], period: str) -> Decimal | None:
-    """The amount in force on the period's last day: the rule of `_payable_households`."""
-    end = last_day(period)
-    starts = [h for h in history if h.effective_from <= end]
-    if not starts:
-        return None
-    latest = max(starts, key=lambda h: (h.effective_from, h.created_at, h.id))
-    amount: Decimal = latest.amount
-    return amount
-
-
-async def _back_pay_lines(
-    session: AsyncSession,
-    cipher: Cipher,
-    *,
-    batch_id: str,
-    county_code: str,
-    period: str,
-    scope: str,
-    now: dt.datetime,
-) -> list[dict[str, Any]]:
-    """Back pay (补发) for months up to this one that were paid less than is due now.
-
-    For each household of the county that is ACTIVE, SUSPENDED or in its gradual
-    exit, and each month with a REGULAR payment (whatever its status: a FAILED one
-    is retried at its amount), due is the benefit history's amount for that month
-    and paid the sum of all its lines; a positive difference is one new line, the
-    month's next number. Never negative: a lowered benefit is not clawed back.
-    What was paid and the month's last line number come from one statement, so a
-    line another batch made meanwhile has the number this one would take: the
-    database keeps one of the two, and the next batch sees it and makes up only
-    what is still missing.
-    """
-    earliest = months_before(f"{now.astimezone(CST):%Y-%m}", BACK_PAY_MONTHS)
-    households = (
-        select(Household.archive_no)
-        .where(
-            in_scope(scope),
-            code_prefix(Household.village_code, county_code),
-            Household.status.in_(MADE_UP),
-        )
-        .scalar_subquery()
-    )
-    months = (
-        await session.execute(
-            select(
-                Payment.archive_no,
-                Payment.period,
-                type_coerce(func.sum(Payment.amount), Money),
-                func.max(Payment.seq),
-            )
-            .where(
-                Payment.archive_no.in_(households),
-                Payment.county_code == county_code,
-                Payment.period <= period,
-                Payment.period >= earliest,
-            )
-            .group_by(Payment.archive_no, Payment.period)
-            .having(func.min(Payment.seq) == 0)  # the month has its REGULAR payment
-            .order_by(Payment.archive_no, Payment.period)
-        )
-    ).all()
-    if not months:
-        return []
-    archive_nos = sorted({row[0] for row in months})
-    history: dict[str, list[Any]] = {}
-    accounts: dict[str, bytes | None] = {}
-    for start in range(0, len(archive_nos), INSERT_CHUNK):
-        chunk = archive_nos[start : start + INSERT_CHUNK]
-        for row in (
-            await session.execute(
-                select(
-                    BenefitHistory.archive_no,
-                    BenefitHistory.amount,
-                    BenefitHistory.effective_from,
-                    BenefitHistory.created_at,
-                    BenefitHistory.id,
-                ).where(BenefitHistory.archive_no.in_(chunk))
-            )
-        ).all():
-            history.setdefault(row.archive_no, []).append(row)
-        for archive_no, blob in (
-            await session.execute(
-                select(Household.archive_no, Household.bank_account_enc).where(
-                    Household.archive_no.in_(chunk), in_scope(scope)
-                )
-            )
-        ).all():
-            accounts[archive_no] = blob
-    lines: list[dict[str, Any]] = []
-    for archive_no, month, paid, last in months:
-        due = _in_force(history.get(archive_no, []), month)
-        if due is None or due - paid <= ZERO:
-            continue
-        payment_id = new_id()
-        blob = accounts.get(archive_no)
-        lines.append(
-            {
-                "id": payment_id,
-                "archive_no": archive_no,
-                "county_code": county_code,
-                "period": month,
-                "amount": due - paid,
-                "status": PaymentStatus.PENDING.value,
-                "bank_account_enc": None
-                if blob is None
-                else cipher.encrypt(
-                    cipher.decrypt(
-                        blob, table="households", column="bank_account", row_id=archive_no
-                    ),
-                    table="payments",
-                    column="bank_account",
-                    row_id=payment_id,
-                ),
-                "batch_id": batch_id,
-                "attempts": 1,
-                "created_at": now,
-                "updated_at": now,
-                "kind": PaymentKind.BACK_PAY.value,
-                "seq": int(last) + 1,
-            }
-        )
-    return lines
 
 
 async def record_disbursement(
