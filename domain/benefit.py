@@ -7,6 +7,7 @@ fixed context so an ambient `decimal` setting elsewhere cannot change a result.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation, localcontext
@@ -18,10 +19,12 @@ __all__ = [
     "CENT",
     "MARGINAL_MULTIPLE",
     "Earner",
+    "benefit_of",
     "granted_benefit",
     "is_eligible",
     "is_marginal",
     "monthly_benefit",
+    "next_month_start",
     "per_capita_income",
     "single_person_benefit",
     "to_money",
@@ -90,9 +93,17 @@ def is_eligible(standard: Decimal, incomes: Sequence[Decimal]) -> bool:
 def monthly_benefit(standard: Decimal, incomes: Sequence[Decimal]) -> Decimal:
     """(standard − per-capita income) × members, computed as standard × n − sum so no
     rounding happens before the end; 0.00 when not eligible, never negative."""
-    total = _total(incomes)
+    return benefit_of(standard, members=len(incomes), income=_total(incomes))
+
+
+def benefit_of(standard: Decimal, *, members: int, income: Decimal) -> Decimal:
+    """The same formula on a household's figures: its size and its total monthly income
+    (kept with each benefit entry, so a later standard recomputes a month on the
+    household as it was then)."""
+    if members < 1:
+        raise InvalidInput("members: a household needs at least one member", field="members")
     with localcontext(_CTX):
-        gap = _checked(standard) * len(incomes) - total
+        gap = _checked(standard) * members - _checked(income)
     return _cents(gap) if gap > 0 else ZERO
 
 
@@ -154,3 +165,10 @@ def granted_benefit(
         return None
     amount = single_person_benefit(standard, covered)
     return amount if amount > 0 else None
+
+
+def next_month_start(day: dt.date) -> dt.date:
+    """When a decision taken on `day` changes the money: the first day of the next
+    month (《最低生活保障审核确认办法》: granted, raised or lowered from the month
+    after the decision, 下月起), so the month of the decision is paid as it was."""
+    return dt.date(day.year + 1, 1, 1) if day.month == 12 else dt.date(day.year, day.month + 1, 1)

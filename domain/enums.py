@@ -100,6 +100,11 @@ class PaymentStatus(enum.StrEnum):
     FAILED = "FAILED"
 
 
+class PaymentKind(enum.StrEnum):
+    REGULAR = "REGULAR"  # the month's benefit, one per household and month
+    BACK_PAY = "BACK_PAY"  # 补发: what a back-dated raise adds to a month already paid
+
+
 class Role(enum.StrEnum):
     CASEWORKER = "caseworker"
     COUNTY_REVIEWER = "county_reviewer"

@@ -11,6 +11,7 @@ from domain.errors import InvalidInput
 from resolvers.context import Info
 from store import models
 from store import payments as store
+from store.periods import parse_period
 
 
 async def generate_payments(info: Info, county_code: str, period: str) -> store.BatchOutcome:
@@ -58,7 +59,7 @@ async def payment_batches(
     if store.COUNTY_RE.fullmatch(county_code) is None:
         raise InvalidInput("countyCode: 6 digits", field="countyCode")
     if period is not None:
-        store.parse_period(period)
+        parse_period(period)
     ctx = info.context
     async with ctx.reading() as session:
         return await store.batch_summaries(

@@ -16,6 +16,7 @@ from domain.enums import (
     DisabilityKind,
     HouseholdStatus,
     ObjectionStatus,
+    PaymentKind,
     PaymentStatus,
     RejectionReason,
     Relation,
@@ -32,6 +33,7 @@ __all__ = [
     "DisabilityKind",
     "HouseholdStatus",
     "ObjectionStatus",
+    "PaymentKind",
     "PaymentStatus",
     "RejectionReason",
     "Relation",
@@ -50,6 +52,11 @@ strawberry.enum(
 strawberry.enum(AssetKind, description="What a household declares it owns (财产).")
 strawberry.enum(Relation, description="Relation to the head of household.")
 strawberry.enum(PaymentStatus)
+strawberry.enum(
+    PaymentKind,
+    description="REGULAR: the month's benefit; BACK_PAY (补发): the difference a standard "
+    "raised from an earlier date adds to a month already paid.",
+)
 strawberry.enum(ChangeKind, description="What changed in the household.")
 strawberry.enum(
     RejectionReason,

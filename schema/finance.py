@@ -27,7 +27,13 @@ class PaymentBatchResult:
         description="ACTIVE households given no new payment: already paid for the period, "
         "or no positive benefit."
     )
-    total_amount: Decimal = strawberry.field(description="Sum of the batch's payments.")
+    back_pay: int = strawberry.field(
+        description="New BACK_PAY payments (补发): months already paid that a standard "
+        "raised from an earlier date made due at more."
+    )
+    total_amount: Decimal = strawberry.field(
+        description="Sum of the batch's payments, back pay and retries included."
+    )
 
     @classmethod
     def from_outcome(cls, outcome: store.BatchOutcome) -> PaymentBatchResult:
@@ -38,6 +44,7 @@ class PaymentBatchResult:
             created=outcome.created,
             retried=outcome.retried,
             skipped=outcome.skipped,
+            back_pay=outcome.back_pay,
             total_amount=outcome.total_amount,
         )
 

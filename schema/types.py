@@ -33,6 +33,7 @@ from schema.enums import (
     DisabilityKind,
     HouseholdStatus,
     ObjectionStatus,
+    PaymentKind,
     PaymentStatus,
     RejectionReason,
     Relation,
@@ -300,6 +301,10 @@ class Payment:
     period: str
     amount: Decimal
     status: PaymentStatus
+    kind: PaymentKind = strawberry.field(
+        description="REGULAR, or BACK_PAY (补发): a later line for `period`, the month it "
+        "makes up for, paid in the batch `batchId`."
+    )
     bank_reference: str | None
     batch_id: str | None
     attempts: int
@@ -314,6 +319,7 @@ class Payment:
             period=row.period,
             amount=row.amount,
             status=PaymentStatus(row.status),
+            kind=PaymentKind(row.kind),
             bank_reference=row.bank_reference,
             batch_id=row.batch_id,
             attempts=row.attempts,

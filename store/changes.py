@@ -2,10 +2,12 @@
 
 Each report records what was and what is (members are named by their stable id),
 who reported it and when. A change to an ACTIVE household recomputes its benefit
-at the standard in force and, when the amount moves, records it and flags the
-household for re-review; when per-capita income is no longer below the line, the
-household enters its gradual exit (渐退期) with the benefit it had, never an ACTIVE
-household with a zero benefit that the payment batch would skip.
+at the standard in force from the first day of the next month and, when the
+amount moves, records it from that day (the month of the report is paid as it
+was, 下月起) and flags the household for re-review; when per-capita income is no
+longer below the line, the household enters its gradual exit (渐退期) with the
+benefit it had, never an ACTIVE household with a zero benefit that the payment
+batch would skip.
 """
 
 from __future__ import annotations
@@ -19,11 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import bounds
 from domain.application import ValidMember
-from domain.benefit import MARGINAL_MULTIPLE, MARGINAL_STATUSES
+from domain.benefit import MARGINAL_MULTIPLE, MARGINAL_STATUSES, next_month_start
 from domain.enums import CLAIMING_STATUSES, Area, ChangeKind, HouseholdStatus
 from domain.errors import Conflict, InvalidInput
 from domain.workflow import GRADUAL_EXIT_MONTHS
 from store.applications import BeforeClaimCheck, claim_ids, sealed_member
+from store.benefits import grant_from
 from store.crypto import Cipher
 from store.households import standards_in_force
 from store.models import ChangeReport, Household, IdClaim, Member
@@ -31,10 +34,11 @@ from store.rechecks import enter_gradual_exit
 from store.workflow import (
     active_members,
     benefit_for,
+    figures_of,
+    flag_for_review,
     flush_or_conflict,
     household_in_scope,
     mark_marginal,
-    regrant,
 )
 
 CST = dt.timezone(dt.timedelta(hours=8))
@@ -195,9 +199,11 @@ async def _add_member(
 async def _recompute(
     session: AsyncSession, household: Household, *, actor: str, today: dt.date, multiple: Decimal
 ) -> bool:
-    """The benefit for the household as it now is; False when no longer eligible."""
+    """The benefit for the household as it now is, from the month after the report
+    (下月起: this month is paid as it was); False when no longer eligible."""
+    on = next_month_start(today)
     standard = await standards_in_force(
-        session, county_code=household.village_code[:6], area=Area(household.area), on=today
+        session, county_code=household.village_code[:6], area=Area(household.area), on=on
     )
     if standard is None:
         return True
@@ -206,5 +212,14 @@ async def _recompute(
     if amount is None:
         return False
     if amount != household.monthly_benefit:
-        regrant(session, household, amount, on=today, reason="change reported", actor=actor)
+        household.monthly_benefit = amount
+        flag_for_review(household, on=today, reason="change reported")
+        await grant_from(
+            session,
+            household,
+            figures_of(household, members),
+            on=on,
+            reason="change reported",
+            actor=actor,
+        )
     return True

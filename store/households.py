@@ -276,7 +276,7 @@ async def payments_by_archive(
         Payment,
         scope=scope,
         archive_nos=archive_nos,
-        order=[Payment.archive_no, Payment.period],
+        order=[Payment.archive_no, Payment.period, Payment.seq],
         bound=bounds.PAYMENTS,
     )
 

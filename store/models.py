@@ -15,6 +15,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     Date,
     ForeignKey,
     Index,
@@ -193,7 +194,13 @@ class Review(Base):
 class Payment(Base):
     __tablename__ = "payments"
     __table_args__ = (
-        UniqueConstraint("archive_no", "period", name="uq_payments_household_period"),
+        # one REGULAR payment per household and month (seq 0), and back pay lines for
+        # that month numbered 1, 2, … in the order made: a batch that computed the same
+        # number as a concurrent one inserts nothing (ON CONFLICT DO NOTHING)
+        UniqueConstraint("archive_no", "period", "seq", name="uq_payments_household_period_seq"),
+        CheckConstraint(
+            "(kind = 'REGULAR' AND seq = 0) OR (kind = 'BACK_PAY' AND seq > 0)", name="kind_seq"
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
@@ -209,6 +216,8 @@ class Payment(Base):
     batch_id: Mapped[str | None] = mapped_column(String(32), index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     failure_reason: Mapped[str | None] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(10), default="REGULAR", server_default="REGULAR")
+    seq: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
 
 
 class PaymentBatch(Base):
@@ -234,6 +243,14 @@ class BenefitHistory(Base):
     archive_no: Mapped[str] = mapped_column(ForeignKey("households.archive_no"))
     amount: Mapped[Decimal] = mapped_column(Money)
     effective_from: Mapped[dt.date] = mapped_column(Date)
+    # the household the amount was computed on: its size and total monthly income
+    # (none on entries from before they were kept), so a standard set later from an
+    # earlier date recomputes each month on the household as it was then
+    members: Mapped[int | None] = mapped_column(SmallInteger)
+    income: Mapped[Decimal | None] = mapped_column(Money)
+    # under single-person cover (单人保), each covered member's income, as decimal
+    # strings: the amount is then the sum of their own gaps (domain.benefit)
+    covered_incomes: Mapped[list[str] | None] = mapped_column(JSON)
     reason: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     created_by: Mapped[str] = mapped_column(String(100))

@@ -1,9 +1,16 @@
 """Monthly payment batches and their disbursement, in the caller's transaction.
 
-Exactly one payment per household per period holds under concurrent batches
-because the database decides it: new payments are inserted with
-`ON CONFLICT DO NOTHING` on `uq_payments_household_period` (a second batch's
-insert waits for the first and then inserts nothing), and a FAILED payment is
+A household is paid from the month after its approval (下月起): the approval
+writes its benefit from the first day of the next month (store/workflow.py), and
+the batch pays each month the benefit in force on its last day.
+
+Exactly one REGULAR payment per household per period, and each back pay line
+(补发, store/backpay.py) once, hold under concurrent batches because the database decides it: new
+payments are inserted with `ON CONFLICT DO NOTHING` on
+`uq_payments_household_period_seq` (household, month, line number: 0 for the
+REGULAR payment, 1, 2, … for the back pay lines of that month in the order made;
+a second batch that computed the same line waits for the first and then inserts
+nothing), and a FAILED payment is
 taken into a new batch by `UPDATE ... WHERE status = 'FAILED'`, which only one
 of two concurrent batches can match. Nothing here catches an IntegrityError:
 on PostgreSQL that would leave the transaction aborted.
@@ -13,7 +20,6 @@ Every statement that reads or writes payments carries the caller's region scope.
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import re
 from collections.abc import Sequence
@@ -36,9 +42,11 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.enums import HouseholdStatus, PaymentStatus
+from domain.enums import HouseholdStatus, PaymentKind, PaymentStatus
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.region import in_scope as code_in_scope
+from store.backpay import back_pay_lines
+from store.benefits import in_force_amount
 from store.crypto import Cipher
 from store.households import code_prefix, in_scope
 from store.models import (
@@ -51,21 +59,14 @@ from store.models import (
     Review,
     new_id,
 )
+from store.periods import first_day, last_day, month_start, parse_period
 from store.types import Money
 
 ZERO = Decimal("0.00")
-_PERIOD_RE = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])$")
 COUNTY_RE = re.compile(r"^[0-9]{6}$")
 INSERT_CHUNK = 500  # rows per INSERT statement (well under SQLite's bound-parameter limit)
 MAX_REFERENCE = 64
 MAX_REASON = 200
-
-
-def parse_period(value: str, *, field: str = "period") -> tuple[int, int]:
-    match = _PERIOD_RE.fullmatch(value)
-    if match is None or int(match.group(1)) < 1900:
-        raise InvalidInput(f"{field}: a month as YYYY-MM", field=field)
-    return int(match.group(1)), int(match.group(2))
 
 
 def validate_batch_period(value: str, *, today: dt.date) -> str:
@@ -79,22 +80,6 @@ def validate_batch_period(value: str, *, today: dt.date) -> str:
             f"period: no later than next month ({next_year:04d}-{next_month:02d})", field="period"
         )
     return value
-
-
-def month_after(period: str) -> dt.datetime:
-    """The first instant after the period (Beijing midnight of the next month's first day)."""
-    end = last_day(period) + dt.timedelta(days=1)
-    return dt.datetime(end.year, end.month, end.day, tzinfo=dt.timezone(dt.timedelta(hours=8)))
-
-
-def first_day(period: str) -> dt.date:
-    year, month = parse_period(period)
-    return dt.date(year, month, 1)
-
-
-def last_day(period: str) -> dt.date:
-    year, month = parse_period(period)
-    return dt.date(year, month, calendar.monthrange(year, month)[1])
 
 
 def county_overlaps(scope: str) -> ColumnElement[bool]:
@@ -118,6 +103,7 @@ class BatchOutcome:
     created: int
     retried: int
     skipped: int
+    back_pay: int
     total_amount: Decimal
     archive_nos: frozenset[str]
 
@@ -240,23 +226,11 @@ async def _payable_households(
     by the month's first day) with no payment for the period yet, and the
     benefit in force in that month: the latest history row from before its end.
 
-    A household with no history at all (imported data) is paid its current benefit,
-    but only for months ending after its approval: never for months before it.
+    A household with no history at all (imported data) is paid its current benefit
+    from the month after its approval (下月起), never for the month of the approval
+    or before it.
     """
-    in_force = (
-        select(BenefitHistory.amount)
-        .where(
-            BenefitHistory.archive_no == Household.archive_no,
-            BenefitHistory.effective_from <= last_day(period),
-        )
-        .order_by(
-            BenefitHistory.effective_from.desc(),
-            BenefitHistory.created_at.desc(),
-            BenefitHistory.id.desc(),
-        )
-        .limit(1)
-        .scalar_subquery()
-    )
+    in_force = in_force_amount(Household.archive_no, on=last_day(period))
     has_history = (
         select(BenefitHistory.id).where(BenefitHistory.archive_no == Household.archive_no).exists()
     )
@@ -265,7 +239,7 @@ async def _payable_households(
         .where(
             Review.archive_no == Household.archive_no,
             Review.step == "APPROVE",
-            Review.created_at < month_after(period),
+            Review.created_at < month_start(period),
         )
         .exists()
     )
@@ -276,7 +250,11 @@ async def _payable_households(
     )
     paid = (
         select(Payment.id)
-        .where(Payment.archive_no == Household.archive_no, Payment.period == period)
+        .where(
+            Payment.archive_no == Household.archive_no,
+            Payment.period == period,
+            Payment.kind == PaymentKind.REGULAR.value,
+        )
         .exists()
     )
     stmt = (
@@ -363,19 +341,25 @@ async def generate_batch(
                 "attempts": 1,
                 "created_at": now,
                 "updated_at": now,
+                "kind": PaymentKind.REGULAR.value,
+                "seq": 0,
             }
         )
-    insert = _insert(session)
-    created: list[str] = []
-    for start in range(0, len(rows), INSERT_CHUNK):
-        stmt = (
-            insert(Payment)
-            .values(rows[start : start + INSERT_CHUNK])
-            .on_conflict_do_nothing(index_elements=[Payment.archive_no, Payment.period])
-            .returning(Payment.archive_no)
-        )
-        created.extend((await session.scalars(stmt)).all())
+    created = await _insert_new(session, rows)
     skipped += len(rows) - len(created)  # another batch paid them first
+    # after this batch's own REGULAR lines, so a month paid just now is not made up
+    back_pay = await _insert_new(
+        session,
+        await back_pay_lines(
+            session,
+            cipher,
+            batch_id=batch.id,
+            county_code=county_code,
+            period=period,
+            scope=scope,
+            now=now,
+        ),
+    )
     total = await session.scalar(
         select(func.sum(Payment.amount)).where(
             Payment.batch_id == batch.id,
@@ -387,9 +371,27 @@ async def generate_batch(
         created=len(created),
         retried=len(retried),
         skipped=skipped,
+        back_pay=len(back_pay),
         total_amount=ZERO if total is None else total,
-        archive_nos=frozenset([*created, *(archive_no for _, archive_no in retried)]),
+        archive_nos=frozenset([*created, *back_pay, *(archive_no for _, archive_no in retried)]),
     )
+
+
+async def _insert_new(session: AsyncSession, rows: list[dict[str, Any]]) -> list[str]:
+    """Insert what no other batch has inserted yet; the archive numbers of the rows made."""
+    insert = _insert(session)
+    created: list[str] = []
+    for start in range(0, len(rows), INSERT_CHUNK):
+        stmt = (
+            insert(Payment)
+            .values(rows[start : start + INSERT_CHUNK])
+            .on_conflict_do_nothing(
+                index_elements=[Payment.archive_no, Payment.period, Payment.seq]
+            )
+            .returning(Payment.archive_no)
+        )
+        created.extend((await session.scalars(stmt)).all())
+    return created
 
 
 async def record_disbursement(

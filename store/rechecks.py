@@ -17,10 +17,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.benefit import MARGINAL_MULTIPLE
+from domain.benefit import MARGINAL_MULTIPLE, next_month_start
 from domain.enums import Area, HouseholdStatus, ReviewOutcome, TerminationReason
 from domain.errors import Conflict, InvalidInput
 from domain.workflow import ReviewClass, Step, gradual_exit_end
+from store.benefits import grant_from
 from store.chain import terminate
 from store.households import code_prefix, in_scope, standards_in_force
 from store.models import Household, Member
@@ -30,7 +31,7 @@ from store.workflow import (
     active_members,
     apply_step,
     benefit_for,
-    regrant,
+    figures_of,
     schedule_review,
 )
 
@@ -175,10 +176,12 @@ async def _recompute(
     today: dt.date,
     multiple: Decimal,
 ) -> bool:
-    """The benefit at today's standard for the members' incomes; False when above the
-    line (the amount is then left as it is, for the gradual exit to keep)."""
+    """The benefit for the members' incomes at the standard of the next month, paid
+    from then (下月起: the month of the check is paid as it was); False when above
+    the line (the amount is then left as it is, for the gradual exit to keep)."""
+    on = next_month_start(today)
     standard = await standards_in_force(
-        session, county_code=household.village_code[:6], area=Area(household.area), on=today
+        session, county_code=household.village_code[:6], area=Area(household.area), on=on
     )
     if standard is None:
         raise Conflict("standard: no local standard in force for this county and track")
@@ -186,7 +189,15 @@ async def _recompute(
     if amount is None:
         return False
     if amount != household.monthly_benefit:
-        regrant(session, household, amount, on=today, reason="periodic check", actor=actor)
+        household.monthly_benefit = amount
+        await grant_from(
+            session,
+            household,
+            figures_of(household, members),
+            on=on,
+            reason="periodic check",
+            actor=actor,
+        )
         household.review_flag = None
     return True
 

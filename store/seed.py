@@ -35,7 +35,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain.archive import format_archive_no
 from domain.assets import AssetLimits, kinds_over_limit
-from domain.benefit import MARGINAL_MULTIPLE, is_eligible, is_marginal, monthly_benefit
+from domain.benefit import (
+    MARGINAL_MULTIPLE,
+    is_eligible,
+    is_marginal,
+    monthly_benefit,
+    next_month_start,
+)
 from domain.categories import age_on
 from domain.enums import (
     CLAIMING_STATUSES,
@@ -43,6 +49,7 @@ from domain.enums import (
     AssetKind,
     DisabilityKind,
     ObjectionStatus,
+    PaymentKind,
     PaymentStatus,
     RejectionReason,
     Relation,
@@ -741,7 +748,10 @@ class _Generator:
                     "id": new_id(),
                     "archive_no": archive_no,
                     "amount": benefit,
-                    "effective_from": facts.approved_on,
+                    "effective_from": next_month_start(facts.approved_on),  # 下月起
+                    "members": len(people),
+                    "income": sum(incomes, Decimal("0.00")),
+                    "covered_incomes": None,  # the seed makes no single-person cover
                     "reason": "approved",
                     "created_at": facts.approved_at,
                     "created_by": SEEDED_BY,
@@ -882,6 +892,8 @@ class _Generator:
 
         if status is HS.ACTIVE and benefit is not None and bank_account is not None:
             for period_start, paid in ((self.oldest_period, True), (self.latest_period, False)):
+                if facts.approved_on is None or period_start < next_month_start(facts.approved_on):
+                    continue  # paid from the month after the approval, as the batch does
                 payment_id = new_id()
                 created = self._moment(period_start + dt.timedelta(days=rng.randint(4, 9)))
                 batch.payments.append(
@@ -901,6 +913,8 @@ class _Generator:
                         "batch_id": None,
                         "attempts": 1,
                         "failure_reason": None,
+                        "kind": PaymentKind.REGULAR.value,
+                        "seq": 0,
                         "created_at": created,
                         "updated_at": created + dt.timedelta(days=rng.randint(1, 4))
                         if paid

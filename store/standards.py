@@ -1,8 +1,17 @@
 """Local standards per county and track, and what a change of standard does.
 
 A new standard closes its predecessor the day before it starts, recomputes
-the benefit of every ACTIVE household of that county and track (history kept
-in benefit_history) and flags each one whose amount changed for re-review.
+the benefit of every ACTIVE or SUSPENDED household of that county and track
+(their benefit derives from the standard) and flags each one whose amount
+changed for re-review. In benefit_history, every entry in force from the
+standard's date (even a past one) is restated at the new standard on the
+household it was computed on, so each month is due what the new standard gives
+the household of that month. A household in its gradual exit keeps the amount it had
+(渐退): its income is above the line, so no standard's amount is its own.
+
+A standard from a past date makes the months already paid since then due at the
+new amount: the next payment batch adds the difference as back pay (补发,
+store/payments.py). A lower one changes the months to come only.
 
 A standard that has not taken effect yet can be replaced: a new standard
 starting on or before it withdraws it. The withdrawn row is kept, with its end
@@ -25,9 +34,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.benefit import MARGINAL_MULTIPLE
 from domain.enums import Area, HouseholdStatus
 from domain.errors import Conflict
+from store.benefits import history_of, restate_at_standard
 from store.households import code_prefix
 from store.models import Household, Member, Standard
-from store.workflow import benefit_for, flag_for_review, flush_or_conflict, regrant
+from store.workflow import benefit_for, figures_of, flag_for_review, flush_or_conflict
+
+# households whose benefit derives from the standard (a suspended one is still granted)
+RECOMPUTED = (HouseholdStatus.ACTIVE.value, HouseholdStatus.SUSPENDED.value)
+REASON = "local standard changed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +129,7 @@ async def _recompute(
             select(Household).where(
                 code_prefix(Household.village_code, county_code),
                 Household.area == area.value,
-                Household.status == HouseholdStatus.ACTIVE.value,
+                Household.status.in_(RECOMPUTED),
             )
         )
     ).all()
@@ -129,10 +143,24 @@ async def _recompute(
     )
     for member in rows.all():
         members[member.archive_no].append(member)
+    history = await history_of(session, [h.archive_no for h in households])
     flagged: list[str] = []
     for household in households:
+        found = members[household.archive_no]
+        # the figures of the household, or of its covered members (单人保)
+        current = figures_of(household, found)
+        restate_at_standard(
+            session,
+            household.archive_no,
+            history.get(household.archive_no, []),
+            standard=amount,
+            on=on,
+            now=current,
+            reason=REASON,
+            actor=actor,
+        )
         # None: above the new line (whole households; or 单人保 past the edge line)
-        benefit = benefit_for(household, members[household.archive_no], amount, multiple)
+        benefit = benefit_for(household, found, amount, multiple)
         benefit = Decimal("0.00") if benefit is None else benefit
         if benefit == household.monthly_benefit:
             continue
@@ -141,7 +169,8 @@ async def _recompute(
             # above the new line: never an ACTIVE household with a zero benefit that the
             # batch would skip; it keeps its amount and is due for its check from that
             # day, which moves it into its gradual exit (store/chain.py complete_review)
-            flag_for_review(household, on=on, reason="local standard changed: above the line")
+            flag_for_review(household, on=on, reason=f"{REASON}: above the line")
             continue
-        regrant(session, household, benefit, on=on, reason="local standard changed", actor=actor)
+        household.monthly_benefit = benefit
+        flag_for_review(household, on=on, reason=REASON)
     return len(households), flagged

@@ -23,6 +23,7 @@ from domain.benefit import (
     Earner,
     granted_benefit,
     is_marginal,
+    next_month_start,
 )
 from domain.categories import age_on
 from domain.enums import CLAIMING_STATUSES, Area, HouseholdStatus, ObjectionStatus
@@ -40,17 +41,9 @@ from domain.workflow import (
     notice_end,
     review_class,
 )
+from store.benefits import Figures, grant_from
 from store.households import code_prefix, get_household, in_scope, standards_in_force
-from store.models import (
-    Asset,
-    BenefitHistory,
-    Household,
-    IdClaim,
-    Member,
-    Objection,
-    Review,
-    new_id,
-)
+from store.models import Asset, Household, IdClaim, Member, Objection, Review, new_id
 from store.verification import withdraw_pending
 
 CST = dt.timezone(dt.timedelta(hours=8))
@@ -130,17 +123,25 @@ async def _grant_benefit(
                 "line and a covered member below the standard; not eligible"
             )
         raise Conflict("status: per-capita income is not below the local standard; not eligible")
-    household.monthly_benefit = amount
-    schedule_review(household, members, today=today, review_months=review_months)
-    session.add(
-        BenefitHistory(
-            archive_no=household.archive_no,
-            amount=amount,
-            effective_from=today,
-            reason=reason,
-            created_by=actor,
-        )
+    # decided on today's standard, paid from the month after the decision (下月起), on
+    # the figures of the household or of its covered members (单人保)
+    paid = await grant_from(
+        session,
+        household,
+        figures_of(household, members),
+        on=next_month_start(today),
+        reason=reason,
+        actor=actor,
     )
+    household.monthly_benefit = amount if paid is None else paid
+    schedule_review(household, members, today=today, review_months=review_months)
+
+
+def figures_of(household: Household, members: Sequence[Member]) -> Figures:
+    """What the household's benefit is computed on, as a benefit entry keeps it: every
+    current member's income, and the covered members' under single-person cover."""
+    found = earners(members, single_person_cover=household.single_person_cover)
+    return Figures.of([e.income for e in found], [e.income for e in found if e.covered])
 
 
 def earners(members: Sequence[Member], *, single_person_cover: bool) -> list[Earner]:
@@ -427,27 +428,3 @@ def flag_for_review(household: Household, *, on: dt.date, reason: str) -> None:
     household.review_flag = f"{reason} ({on.isoformat()})"
     if household.next_review_on is None or household.next_review_on > on:
         household.next_review_on = on
-
-
-def regrant(
-    session: AsyncSession,
-    household: Household,
-    amount: Decimal,
-    *,
-    on: dt.date,
-    reason: str,
-    actor: str,
-) -> None:
-    """A new amount after a change: kept in the history, and the household flagged
-    for re-review from that day (never later than it was already due)."""
-    household.monthly_benefit = amount
-    flag_for_review(household, on=on, reason=reason)
-    session.add(
-        BenefitHistory(
-            archive_no=household.archive_no,
-            amount=amount,
-            effective_from=on,
-            reason=reason,
-            created_by=actor,
-        )
-    )

@@ -277,6 +277,7 @@ async def test_sigkill_loses_no_acknowledged_write(
         doubled = await session.scalar(
             select(func.count()).select_from(
                 select(Payment.archive_no, Payment.period)
+                .where(Payment.kind == "REGULAR")  # back pay lines are numbered apart
                 .group_by(Payment.archive_no, Payment.period)
                 .having(func.count() > 1)
                 .subquery()

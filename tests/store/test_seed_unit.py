@@ -22,7 +22,7 @@ from sqlalchemy.pool import NullPool
 
 import store.seed
 from domain.archive import parse_archive_no
-from domain.benefit import monthly_benefit
+from domain.benefit import monthly_benefit, next_month_start
 from domain.categories import age_on
 from domain.enums import CLAIMING_STATUSES, Area, HouseholdStatus, Relation, Sex
 from domain.idnumber import parse_id_number
@@ -297,10 +297,18 @@ async def test_seed_inserts_consistent_realistic_data(make_db: MakeDb, cipher: C
     assert {(c.member_id, c.archive_no, c.id_index) for c in claims} == expected_claims
     assert len(claims) == len(expected_claims)
 
-    # payments: the two months before TODAY's month, for ACTIVE households only
+    # payments: the two months before TODAY's month, for ACTIVE households only, each
+    # from the month after its approval (下月起)
     active = {a for a, h in households.items() if h.status == "ACTIVE"}
-    assert {p.archive_no for p in payments} == active
-    assert len(payments) == 2 * len(active)
+    assert {p.archive_no for p in payments} <= active
+    due = {
+        (a, f"{month:%Y-%m}")
+        for a in active
+        for month in (date(2026, 9, 1), date(2026, 10, 1))
+        if month >= next_month_start(households[a].decided_on)
+    }
+    assert {(p.archive_no, p.period) for p in payments} == due
+    assert len(payments) == len(due)
     for p in payments:
         h = households[p.archive_no]
         assert p.amount == h.monthly_benefit
@@ -505,7 +513,7 @@ async def test_every_seeded_household_replays_through_the_state_machine(
         assert status.value == h.status, h.archive_no
         if h.monthly_benefit is not None:
             assert granted[h.archive_no].amount == h.monthly_benefit
-            assert granted[h.archive_no].effective_from == h.decided_on
+            assert granted[h.archive_no].effective_from == next_month_start(h.decided_on)
         if h.next_review_on is not None:
             months = REVIEW_MONTHS[ReviewClass(h.review_class)]
             assert h.next_review_on <= add_months(TODAY, months), h.archive_no

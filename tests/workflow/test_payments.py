@@ -69,7 +69,7 @@ async def household(
     """An archive written straight through the store (fast), then set to its status.
 
     It is recorded as approved on `approved` (an APPROVE review), as imported
-    archives are: payments are only ever due for months ending after approval.
+    archives are: payments are only ever due from the month after approval.
     """
     n = next(_people)
     number = make_id_number(village[:6], dt.date(1950, 1, 1) + dt.timedelta(days=n), n % 1000)
@@ -522,8 +522,9 @@ async def test_no_payment_for_months_before_approval(
     before = result(await generate(api, finance, "2026-05"))
     assert before["created"] == 0
     june = result(await generate(api, finance, "2026-06"))
-    assert june["created"] == 1  # approved during June: June is due
-    assert [p["period"] for p in await payments_of(api, finance, late)] == ["2026-06"]
+    assert june["created"] == 0  # approved during June: paid from July (下月起), not June
+    assert await payments_of(api, finance, late) == []
     july = result(await generate(api, finance, "2026-07"))
     assert july["totalAmount"] == "920.00"  # 500.00 + the 420.00 in force from July
+    assert [p["period"] for p in await payments_of(api, finance, late)] == ["2026-07"]
     assert [p["amount"] for p in await payments_of(api, finance, history)] == ["420.00"]

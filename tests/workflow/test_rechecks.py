@@ -13,6 +13,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+from domain.benefit import next_month_start
 from domain.workflow import REVIEW_MONTHS, ReviewClass, add_months
 from gateway.runtime import Runtime
 from tests.conftest import Api
@@ -111,8 +112,8 @@ async def test_income_above_the_line_is_a_gradual_exit_then_the_end(
     today = beijing_today(runtime)
     assert exiting["gradualExitUntil"] == add_months(today, 6).isoformat()
     assert [r["step"] for r in exiting["reviews"][-2:]] == ["COMPLETE_REVIEW", "ENTER_GRADUAL_EXIT"]
-    # paid during the gradual exit
-    period = f"{today:%Y-%m}"
+    # paid during the gradual exit, from the month after the approval
+    period = f"{next_month_start(today):%Y-%m}"
     paid = ok(await api.gql(finance, GENERATE, {"p": period}), "generatePayments")
     assert paid == {"created": 1, "totalAmount": before["monthlyBenefit"]}
     # not ended yet: nothing to do; the township may not end it

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from audit.chain import verify
+from domain.benefit import next_month_start
 from domain.enums import Area
 from domain.workflow import REVIEW_MONTHS, ReviewClass
 from gateway.runtime import Runtime
@@ -155,9 +156,16 @@ async def test_the_whole_chain_by_the_right_roles(api: Api, runtime: Runtime) ->
         approved["monthlyBenefit"]
     ]
 
-    # finance pays it: one PENDING payment in this month's batch, then disbursed
+    # finance pays it from the month after the approval (下月起): one PENDING payment
+    # in next month's batch, then disbursed
     finance = await issue_token(runtime, "finance_officer", "220183", principal="fin-wang")
-    period = f"{runtime.clock():%Y-%m}"
+    decided = runtime.clock().astimezone(dt.timezone(dt.timedelta(hours=8))).date()
+    period = f"{next_month_start(decided):%Y-%m}"
+    this_month = ok(
+        await api.gql(finance, GENERATE, {"c": "220183", "p": f"{decided:%Y-%m}"}),
+        "generatePayments",
+    )
+    assert this_month["created"] == 0
     batch = ok(await api.gql(finance, GENERATE, {"c": "220183", "p": period}), "generatePayments")
     assert batch["created"] == 1
     assert batch["totalAmount"] == approved["monthlyBenefit"]

@@ -27,20 +27,21 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("members") as batch:
-        batch.add_column(sa.Column("disability_kind", sa.String(length=12), nullable=True))
-        batch.add_column(
-            sa.Column("covered", sa.Boolean(), server_default=sa.false(), nullable=False)
-        )
-    with op.batch_alter_table("households") as batch:
-        batch.add_column(
-            sa.Column(
-                "single_person_cover", sa.Boolean(), server_default=sa.false(), nullable=False
-            )
-        )
-        batch.add_column(
-            sa.Column("marginal", sa.Boolean(), server_default=sa.false(), nullable=False)
-        )
+    # plain ADD COLUMN, not a batch: on SQLite a batch rebuilds the table, and the
+    # rebuilt households table would lose the triggers that keep an archive number
+    # inside its village (0008)
+    op.add_column("members", sa.Column("disability_kind", sa.String(length=12), nullable=True))
+    op.add_column(
+        "members", sa.Column("covered", sa.Boolean(), server_default=sa.false(), nullable=False)
+    )
+    op.add_column(
+        "households",
+        sa.Column("single_person_cover", sa.Boolean(), server_default=sa.false(), nullable=False),
+    )
+    op.add_column(
+        "households",
+        sa.Column("marginal", sa.Boolean(), server_default=sa.false(), nullable=False),
+    )
     op.create_index(
         "ix_households_marginal",
         "households",
@@ -88,9 +89,9 @@ def downgrade() -> None:
             )
         )
     op.drop_index("ix_households_marginal", table_name="households")
-    with op.batch_alter_table("households") as batch:
-        batch.drop_column("marginal")
-        batch.drop_column("single_person_cover")
+    # ALTER TABLE DROP COLUMN (SQLite 3.35 and later): no rebuild, the triggers stay
+    op.drop_column("households", "marginal")
+    op.drop_column("households", "single_person_cover")
     with op.batch_alter_table("members") as batch:
         batch.drop_column("covered")
         batch.drop_column("disability_kind")
