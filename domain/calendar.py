@@ -11,8 +11,8 @@ deadline a day wrong is a deadline missed.
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_right
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
 from domain.errors import DomainError
 
@@ -34,7 +34,6 @@ class UnknownYear(DomainError):
         self.year = year
 
 
-@dataclass(frozen=True, slots=True)
 class WorkingCalendar:
     """Which days are worked, for the years it was given.
 
@@ -44,10 +43,23 @@ class WorkingCalendar:
     notice fixed the moved days: they count, and start-up says so.
     """
 
-    years: frozenset[int]
-    holidays: frozenset[dt.date] = frozenset()
-    workdays: frozenset[dt.date] = frozenset()
-    provisional: frozenset[int] = field(default_factory=frozenset)
+    __slots__ = ("_off", "_on", "holidays", "provisional", "workdays", "years")
+
+    def __init__(
+        self,
+        years: frozenset[int],
+        holidays: frozenset[dt.date] = frozenset(),
+        workdays: frozenset[dt.date] = frozenset(),
+        provisional: frozenset[int] = frozenset(),
+    ) -> None:
+        self.years = years
+        self.holidays = holidays
+        self.workdays = workdays
+        self.provisional = provisional
+        # the exceptions to Monday-to-Friday, sorted: `between` counts a span of years
+        # by arithmetic and two bisections instead of a walk over every day
+        self._off = sorted(d for d in holidays if d.weekday() < 5 and d not in workdays)
+        self._on = sorted(d for d in workdays if d.weekday() >= 5)
 
     def knows(self, year: int) -> bool:
         return year in self.years
@@ -92,12 +104,24 @@ class WorkingCalendar:
 
     def between(self, start: dt.date, end: dt.date) -> int:
         """Working days after `start` up to and including `end` (0 if end <= start)."""
-        count, day = 0, start
-        while day < end:
-            day += dt.timedelta(days=1)
-            if self.is_working(day):
-                count += 1
-        return count
+        if end <= start:
+            return 0
+        for year in range(start.year, end.year + 1):
+            if year not in self.years:
+                raise UnknownYear(year, self.years)
+        off = bisect_right(self._off, end) - bisect_right(self._off, start)
+        on = bisect_right(self._on, end) - bisect_right(self._on, start)
+        return _weekdays_through(end) - _weekdays_through(start) - off + on
+
+
+def _weekdays_through(day: dt.date) -> int:
+    """Monday-to-Friday days from a fixed Monday up to and including `day`."""
+    days = day.toordinal() - _EPOCH_MONDAY
+    weeks, rest = divmod(days + 1, 7)
+    return weeks * 5 + min(rest, 5)
+
+
+_EPOCH_MONDAY = dt.date(1900, 1, 1).toordinal()  # a Monday, before any archive
 
 
 def monday_to_friday(years: Iterable[int]) -> WorkingCalendar:

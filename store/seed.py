@@ -658,6 +658,9 @@ class _Generator:
         if showcase and status is HS.ACTIVE:
             # the demo township shows a household whose periodic check is due
             dwell = 400 + rng.randint(0, 30)
+        elif showcase and status is HS.ACCEPTED:
+            # ... and a case past its 30 working days from acceptance (时限)
+            dwell = 60 + rng.randint(0, 10)
         applied_day = self.today - dt.timedelta(days=sum(gaps) + dwell)
         applied_at = self._moment(applied_day)
         day = applied_day

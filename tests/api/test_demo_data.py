@@ -31,7 +31,7 @@ async def test_every_state_on_both_tracks_in_the_demo_caseworkers_township(
     assert missing == []
 
 
-async def test_the_demo_township_shows_an_open_objection_and_a_check_due(
+async def test_the_demo_township_shows_an_open_objection_a_check_due_and_a_late_case(
     api: Api, runtime: Runtime
 ) -> None:
     await seed(runtime.engine, runtime.cipher, households=DEMO_HOUSEHOLDS, seed=DEMO_SEED)
@@ -54,3 +54,9 @@ async def test_the_demo_township_shows_an_open_objection_and_a_check_due(
         {"b": today},
     )
     assert due["data"]["dueForReview"]["edges"]
+    late = await api.gql(
+        token,
+        "{ overdue(stage: ACCEPTED) { edges { node { deadline { overdue dueOn } } } } }",
+    )
+    deadlines = [e["node"]["deadline"] for e in late["data"]["overdue"]["edges"]]
+    assert any(d["overdue"] for d in deadlines), late

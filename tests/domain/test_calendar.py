@@ -134,3 +134,23 @@ def test_deadlines_from_the_steps() -> None:
         False,
     )
     assert case_deadline(steps[:1], D(2026, 9, 1), calendar) is None
+
+
+def test_counting_a_span_agrees_with_walking_it_day_by_day() -> None:
+    """`between` counts years of stage time by arithmetic; a walk is the reference."""
+    calendar = files.shipped()
+
+    def walk(start: dt.date, end: dt.date) -> int:
+        days = (start + dt.timedelta(days=i) for i in range(1, (end - start).days + 1))
+        return sum(1 for day in days if calendar.is_working(day))
+
+    start = D(2004, 1, 1)
+    for offset in range(0, 8_700, 97):
+        for length in (0, 1, 6, 7, 13, 40, 400):
+            a = start + dt.timedelta(days=offset)
+            b = a + dt.timedelta(days=length)
+            if b.year <= 2027:
+                assert calendar.between(a, b) == walk(a, b), (a, b)
+    assert calendar.between(D(2026, 10, 12), D(2026, 9, 30)) == 0
+    with pytest.raises(UnknownYear):
+        calendar.between(D(2027, 12, 1), D(2028, 1, 3))
