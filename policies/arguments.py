@@ -19,6 +19,8 @@ FIELD_FILTERS: dict[tuple[str, str], str] = {
     ("Query.dueForReview", "region"): "Household.regionCode",
     ("Query.overdue", "region"): "Household.regionCode",
     ("Query.overdue", "stage"): "Household.status",
+    # whether a department's answer is late says something of Household.verifications
+    ("Query.overdue", "verification"): "Household.verifications",
     ("Query.duplicateCandidates", "region"): "Household.regionCode",
     ("Query.statistics", "region"): "Household.regionCode",
     ("Query.verificationRequests", "status"): "VerificationRequest.status",

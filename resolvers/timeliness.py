@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from sqlalchemy import Select
+
 from domain.bounds import DEFAULT_PAGE
 from domain.enums import HouseholdStatus
 from domain.errors import InvalidInput
@@ -28,24 +30,37 @@ class PeriodStatistics:
 
 async def overdue(
     info: Info,
-    stage: HouseholdStatus,
+    stage: HouseholdStatus | None = None,
+    verification: bool = False,
     region: str | None = None,
     first: int | None = DEFAULT_PAGE,
     after: str | None = None,
 ) -> Page[models.Household]:
-    ctx = info.context
-    limit = ctx.settings.stage_limits.get(stage.value)
-    # a stage without a limit (a draft, a case waiting for its materials) is never overdue
-    stmt = (
-        None
-        if limit is None
-        else store.overdue(
-            scope=ctx.principal.scope,
-            region=validate_scope(region) if region else None,
-            stage=stage,
-            started_before=ctx.settings.calendar.back(ctx.today, limit),
+    if (stage is None) == (not verification):
+        raise InvalidInput(
+            "overdue: name a stage, or verification: true (a department's answer past its "
+            "due date), not both",
+            field="stage",
         )
-    )
+    ctx = info.context
+    scope = ctx.principal.scope
+    within = validate_scope(region) if region else None
+    stmt: Select[models.Household] | None
+    if stage is None:
+        stmt = store.overdue_verifications(scope=scope, region=within, today=ctx.today)
+    else:
+        limit = ctx.settings.stage_limits.get(stage.value)
+        # a stage without a limit (a draft, a case waiting for its materials) is never overdue
+        stmt = (
+            None
+            if limit is None
+            else store.overdue(
+                scope=scope,
+                region=within,
+                stage=stage,
+                started_before=ctx.settings.calendar.back(ctx.today, limit),
+            )
+        )
     return await household_page(
         info, stmt, key=models.Household.status_changed_at, first=first, after=after
     )

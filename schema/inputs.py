@@ -133,6 +133,7 @@ INPUT_BOUNDS: dict[str, Bound] = {
     "Query.paymentBatches(period:)": CODE,
     "Query.duplicateCandidates(region:)": CODE,
     "Query.overdue(stage:)": PLAIN,
+    "Query.overdue(verification:)": PLAIN,
     "Query.overdue(region:)": CODE,
     "Query.statistics(period:)": CODE,
     "Query.statistics(region:)": CODE,

@@ -98,8 +98,19 @@ class Query:
         metadata=priced(cost=0),
     )
     overdue: HouseholdConnection = strawberry.field(
-        resolver=returning(HouseholdConnection.from_page, timeliness.overdue),
-        description="Households in a stage longer than its time limit (时效性).",
+        resolver=returning(
+            HouseholdConnection.from_page,
+            timeliness.overdue,
+            stage=described("Households in this stage longer than its limit (working days)."),
+            verification=described(
+                "Instead of a stage: households with a partner department's answer past "
+                "its due date (核对)."
+            ),
+        ),
+        description=(
+            "Households in a stage longer than its time limit (时效性), or waiting on a "
+            "partner department's overdue answer."
+        ),
         metadata=priced(cost=0),
     )
     # aggregates over a whole scope cost SCAN (policies/bounds.py): one per document

@@ -12,9 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.calendar import beijing_midnight
 from domain.enums import Category, HouseholdStatus
+from domain.verification import VerificationStatus
 from domain.workflow import WRITTEN_DECISION_STAGES, Step
 from store.households import category_clause, code_prefix, in_scope
-from store.models import Household, Payment, Review
+from store.models import Household, Payment, Review, VerificationRequest
 
 Q = TypeVar("Q", bound=Select[*tuple[Any, ...]])
 
@@ -46,6 +47,20 @@ def overdue(
             Review.created_at >= Household.status_changed_at,
         )
         stmt = stmt.where(~written.exists())
+    if region:
+        stmt = stmt.where(code_prefix(Household.village_code, region))
+    return stmt
+
+
+def overdue_verifications(*, scope: str, region: str | None, today: dt.date) -> Select[Household]:
+    """Households, in scope, with a request to a partner department still pending after
+    its due date (working days, set when it was sent)."""
+    late = select(VerificationRequest.id).where(
+        VerificationRequest.archive_no == Household.archive_no,
+        VerificationRequest.status == VerificationStatus.PENDING.value,
+        VerificationRequest.due_on < today,
+    )
+    stmt = select(Household).where(in_scope(scope), late.exists())
     if region:
         stmt = stmt.where(code_prefix(Household.village_code, region))
     return stmt
