@@ -20,9 +20,11 @@ BEIJING = dt.timezone(dt.timedelta(hours=8))
 
 
 class UnknownYear(DomainError):
-    """A date outside the years the working-day calendar knows."""
+    """A date in a year to come that the working-day calendar does not know: the
+    server's configuration is behind (start-up refuses it; a server left running
+    across the year may meet it), so callers get INTERNAL and the log says why."""
 
-    code = "CALENDAR_UNKNOWN"
+    code = "INTERNAL"
 
     def __init__(self, year: int, known: Iterable[int]) -> None:
         years = sorted(known)
@@ -62,10 +64,16 @@ class WorkingCalendar:
         self._on = sorted(d for d in workdays if d.weekday() >= 5)
 
     def knows(self, year: int) -> bool:
-        return year in self.years
+        return year in self.years or year < self._first
+
+    @property
+    def _first(self) -> int:
+        # before the first year given (2004 for the library), no notice is known: such
+        # days only time the stages of old paper-era archives, counted Monday to Friday
+        return min(self.years, default=0)
 
     def _check(self, day: dt.date) -> None:
-        if day.year not in self.years:
+        if not self.knows(day.year):
             raise UnknownYear(day.year, self.years)
 
     def is_working(self, day: dt.date) -> bool:
@@ -107,7 +115,7 @@ class WorkingCalendar:
         if end <= start:
             return 0
         for year in range(start.year, end.year + 1):
-            if year not in self.years:
+            if not self.knows(year):
                 raise UnknownYear(year, self.years)
         off = bisect_right(self._off, end) - bisect_right(self._off, start)
         on = bisect_right(self._on, end) - bisect_right(self._on, start)

@@ -170,8 +170,9 @@ INPUT_BOUNDS: dict[str, Bound] = {
     "Mutation.upholdObjection(reasons:)": REASON,
     "Mutation.recordCountyVisit(findings:)": Bound(max_length=4000),
     "Mutation.extendDeadline(reason:)": REASON,
-    # a document number (文号): says nothing of a person
-    "Mutation.recordWrittenDecision(reference:)": Bound(max_length=100, plain=True),
+    # a document number (文号), but free text all the same: it could carry a name, so it
+    # is kept in the review row, not in the audit entry's variables
+    "Mutation.recordWrittenDecision(reference:)": Bound(max_length=100),
     "Mutation.proposeTermination(reason:)": PLAIN,
     "Mutation.proposeTermination(text:)": REASON,
     "Mutation.terminateHousehold(reason:)": PLAIN,

@@ -31,15 +31,13 @@ from store.periods import CST, last_day, months_before, months_from
 from store.types import Money
 
 # a standard starts at most a year before the day it is set (resolvers/standards.py),
-# so no month older than this many before today's can be owed back pay
-BACK_PAY_MONTHS = 13
-# households whose months already paid are made up: the ones the batch pays, or will
-# pay again (a suspended one)
-MADE_UP = (
-    HouseholdStatus.ACTIVE.value,
-    HouseholdStatus.SUSPENDED.value,
-    HouseholdStatus.GRADUAL_EXIT.value,
-)
+# and a county's next batch may come a year after that: no month older than this many
+# before today's can be owed back pay
+BACK_PAY_MONTHS = 25
+# a month paid short is owed whatever became of the household since (terminated or
+# archived, the money was due while it was paid); a suspended household's is held
+# until it is resumed (暂停: its payments stop while it is being looked into)
+HELD = HouseholdStatus.SUSPENDED.value
 CHUNK = 500
 
 
@@ -50,7 +48,7 @@ async def _short_months(
     households = select(Household.archive_no).where(
         in_scope(scope),
         code_prefix(Household.village_code, county_code),
-        Household.status.in_(MADE_UP),
+        Household.status != HELD,
     )
     short: list[tuple[str, str, Decimal, int]] = []
     earliest = months_before(today, BACK_PAY_MONTHS)

@@ -354,6 +354,11 @@ async def record_written_decision(
     async def written(_: AsyncSession, household: Household, today: dt.date) -> None:
         steps = await _history(session, household.archive_no)
         decisions = [i for i, (step, _) in enumerate(steps) if step in WRITTEN]
+        if not decisions:  # imported closed cases carry no decision step of this service
+            raise Conflict(
+                "writtenDecision: no refusal or termination of this service to notify",
+                field="writtenDecision",
+            )
         if any(step is Step.WRITTEN_DECISION for step, _ in steps[decisions[-1] + 1 :]):
             raise Conflict(
                 "writtenDecision: the written notice of this decision is already recorded",

@@ -51,7 +51,6 @@ from store.crypto import Cipher
 from store.households import code_prefix, in_scope
 from store.models import (
     Base,
-    BenefitHistory,
     Household,
     Payment,
     PaymentBatch,
@@ -231,9 +230,6 @@ async def _payable_households(
     or before it.
     """
     in_force = in_force_amount(Household.archive_no, on=last_day(period))
-    has_history = (
-        select(BenefitHistory.id).where(BenefitHistory.archive_no == Household.archive_no).exists()
-    )
     approved_by_then = (
         select(Review.id)
         .where(
@@ -243,8 +239,10 @@ async def _payable_households(
         )
         .exists()
     )
+    # an imported household whose history begins later (a standard set from a day to
+    # come restated it) is still paid its benefit for the months before that day
     benefit = case(
-        (has_history, in_force),
+        (in_force.is_not(None), in_force),
         (approved_by_then, Household.monthly_benefit),
         else_=None,
     )

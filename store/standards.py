@@ -37,7 +37,13 @@ from domain.errors import Conflict
 from store.benefits import history_of, restate_at_standard
 from store.households import code_prefix
 from store.models import Household, Member, Standard
-from store.workflow import benefit_for, figures_of, flag_for_review, flush_or_conflict
+from store.workflow import (
+    benefit_for,
+    figures_of,
+    flag_for_review,
+    flush_or_conflict,
+    remark_marginal,
+)
 
 # households whose benefit derives from the standard (a suspended one is still granted)
 RECOMPUTED = (HouseholdStatus.ACTIVE.value, HouseholdStatus.SUSPENDED.value)
@@ -101,6 +107,11 @@ async def set_standard(
         created_by=actor,
     )
     session.add(new)
+    await session.flush()  # the new standard is in force for what follows
+    # the edge line moves with the standard in force today (低保边缘家庭)
+    await remark_marginal(
+        session, county_code=county_code, area=area, today=today, multiple=marginal_multiple
+    )
     recomputed, flagged = await _recompute(
         session,
         county_code=county_code,

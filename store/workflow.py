@@ -200,6 +200,48 @@ async def mark_marginal(
     )
 
 
+async def remark_marginal(
+    session: AsyncSession, *, county_code: str, area: Area, today: dt.date, multiple: Decimal
+) -> int:
+    """Decide the edge-family flag again for every refused or leaving household of a
+    county track, at the standard in force today: a new standard moves the edge line.
+    Returns how many flags changed. Two statements, whatever the number of households."""
+    standard = await standards_in_force(session, county_code=county_code, area=area, on=today)
+    households = (
+        await session.scalars(
+            select(Household).where(
+                code_prefix(Household.village_code, county_code),
+                Household.area == area.value,
+                Household.status.in_([s.value for s in MARGINAL_STATUSES]),
+            )
+        )
+    ).all()
+    if not households:
+        return 0
+    incomes: dict[str, list[Decimal]] = {h.archive_no: [] for h in households}
+    rows = await session.execute(
+        select(Member.archive_no, Member.monthly_income).where(
+            Member.archive_no.in_(list(incomes)), Member.active
+        )
+    )
+    for archive_no, income in rows.all():
+        incomes[archive_no].append(income)
+    changed = 0
+    for household in households:
+        found = incomes[household.archive_no]
+        flag = (
+            standard is not None
+            and bool(found)
+            and is_marginal(
+                HouseholdStatus(household.status), standard.monthly_amount, found, multiple
+            )
+        )
+        if flag != household.marginal:
+            household.marginal = flag
+            changed += 1
+    return changed
+
+
 async def _approval_situation(session: AsyncSession, household: Household) -> dict[str, Any]:
     """What approval checks besides the notice: separation and open objections."""
     reviewers = await session.scalars(

@@ -39,6 +39,15 @@ def test_a_year_it_does_not_know_is_an_error_not_a_weekday_count() -> None:
         calendar.add(D(2027, 12, 20), 30)  # runs into 2028
 
 
+def test_years_before_the_library_count_monday_to_friday() -> None:
+    """Paper-era archives have stages before 2004, the library's first year: those days
+    count Monday to Friday, rather than failing every read of the archive."""
+    calendar = files.shipped()
+    assert calendar.is_working(D(2001, 10, 1))  # a Monday; National Day is not known then
+    assert not calendar.is_working(D(2001, 10, 6))
+    assert calendar.between(D(2001, 10, 1), D(2001, 10, 8)) == 5
+
+
 def test_2027_is_provisional_until_the_notice_is_added() -> None:
     calendar = files.shipped()
     assert 2027 in calendar.provisional

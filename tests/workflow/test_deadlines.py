@@ -11,6 +11,7 @@ import datetime as dt
 from typing import Any
 
 from gateway.runtime import Runtime
+from tests.audit.test_audit_log import entries
 from tests.conftest import Api
 from tests.helpers import CASEWORKER_TOWNSHIP, application, issue_token, load_regions, nodes
 from tests.workflow.test_review_chain import (
@@ -223,6 +224,9 @@ async def test_a_refusal_is_written_within_three_working_days(api: Api, runtime:
         "recordWrittenDecision",
     )
     assert written["writtenDecision"] == {"issuedOn": "2026-10-08", "overdue": True}
+    # the reference is free text: kept in the review row, never in the audit variables
+    recorded = [e for e in await entries(runtime) if e.get("variables", {}).get("a") == archive]
+    assert recorded and all("长民低拒" not in str(e) for e in recorded)
     assert await overdue(api, reviewer, "REJECTED") == []
     again = await api.gql(reviewer, WRITTEN, {"a": archive, "r": "长民低拒〔2026〕13号"})
     assert code(again) == "CONFLICT"

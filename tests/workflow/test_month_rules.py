@@ -21,7 +21,9 @@ from tests.workflow.test_changes import CHANGE, member_ids
 from tests.workflow.test_review_chain import (
     ACTIVATE,
     APPROVE,
+    RESUME,
     SUSPEND,
+    TERMINATE,
     URBAN_STANDARD,
     ok,
     to_notice,
@@ -165,7 +167,8 @@ async def test_a_standard_from_a_past_date_is_made_up_as_back_pay(office: Office
     """Two households paid January to March at the old standard (one suspended after
     February); in March the standard is raised from January: the April batch pays
     April at the new amount and the difference for each month already paid, to the
-    cent, and the suspended household its two months' difference only."""
+    cent; the suspended household's two months are held until it is resumed, and the
+    next batch makes them up."""
     odd = ("0.00", "100.37")
     paid = await office.approved(notice="2026-11-25", decision="2026-12-09", incomes=INCOMES)
     other = await office.approved(notice="2026-11-26", decision="2026-12-10", incomes=odd)
@@ -187,8 +190,8 @@ async def test_a_standard_from_a_past_date_is_made_up_as_back_pay(office: Office
     old_odd, new_odd = benefit(URBAN_STANDARD, odd), benefit(raised, odd)
 
     april = await office.batch("2027-04")
-    assert (april["created"], april["backPay"]) == (1, 3 + 2)
-    expected_total = new + 3 * (new - old) + 2 * (new_odd - old_odd)
+    assert (april["created"], april["backPay"]) == (1, 3)
+    expected_total = new + 3 * (new - old)
     assert Decimal(april["totalAmount"]) == expected_total
     assert april["totalAmount"] == f"{expected_total:.2f}"
     assert await office.lines(paid) == [
@@ -200,21 +203,63 @@ async def test_a_standard_from_a_past_date_is_made_up_as_back_pay(office: Office
         ("2027-03", "BACK_PAY", str(new - old)),
         ("2027-04", "REGULAR", str(new)),
     ]
-    assert await office.lines(other) == [
+    assert await office.lines(other) == [  # held while suspended (暂停)
         ("2027-01", "REGULAR", str(old_odd)),
-        ("2027-01", "BACK_PAY", str(new_odd - old_odd)),
         ("2027-02", "REGULAR", str(old_odd)),
-        ("2027-02", "BACK_PAY", str(new_odd - old_odd)),
     ]
     back_pay = [p for p in (await office.household(paid))["payments"] if p["kind"] == "BACK_PAY"]
     assert {(p["status"], p["batchId"]) for p in back_pay} == {("PENDING", april["batchId"])}
     [summary] = ok(
         await office.api.gql(office.finance, BATCHES, {"p": "2027-04"}), "paymentBatches"
     )
-    assert (summary["count"], Decimal(summary["totalAmount"])) == (6, expected_total)
+    assert (summary["count"], Decimal(summary["totalAmount"])) == (4, expected_total)
 
     again = await office.batch("2027-04")  # run twice: nothing is made up twice
     assert (again["created"], again["backPay"], again["totalAmount"]) == (0, 0, "0.00")
+
+    # resumed: the next batch makes up the months held, once
+    on(office.runtime, "2027-04-20")
+    ok(
+        await office.api.gql(office.reviewer, RESUME, {"a": other, "r": "返乡核实"}),
+        "resumeHousehold",
+    )
+    on(office.runtime, "2027-05-05")
+    may = await office.batch("2027-05")
+    assert (may["created"], may["backPay"]) == (2, 2)
+    assert await office.lines(other) == [
+        ("2027-01", "REGULAR", str(old_odd)),
+        ("2027-01", "BACK_PAY", str(new_odd - old_odd)),
+        ("2027-02", "REGULAR", str(old_odd)),
+        ("2027-02", "BACK_PAY", str(new_odd - old_odd)),
+        ("2027-05", "REGULAR", str(new_odd)),
+    ]
+
+
+async def test_a_household_terminated_before_the_batch_is_still_made_up(
+    office: Office,
+) -> None:
+    """Paid short for months while ACTIVE, then terminated before the next batch: what
+    was due in those months is still owed, and the batch pays it."""
+    archive = await office.approved(notice="2026-11-25", decision="2026-12-09", incomes=INCOMES)
+    for month in ("2027-01", "2027-02"):
+        on(office.runtime, f"{month}-05")
+        await office.batch(month)
+    on(office.runtime, "2027-02-20")
+    raised = URBAN_STANDARD + Decimal("10.01")
+    await office.standard(str(raised), "2027-01-01")
+    on(office.runtime, "2027-02-25")
+    ok(
+        await office.api.gql(office.reviewer, TERMINATE, {"a": archive, "r": "迁出本县"}),
+        "terminateHousehold",
+    )
+    on(office.runtime, "2027-03-05")
+    march = await office.batch("2027-03")
+    assert (march["created"], march["backPay"]) == (0, 2)
+    difference = str(benefit(raised, INCOMES) - benefit(URBAN_STANDARD, INCOMES))
+    assert [line for line in await office.lines(archive) if line[1] == "BACK_PAY"] == [
+        ("2027-01", "BACK_PAY", difference),
+        ("2027-02", "BACK_PAY", difference),
+    ]
 
 
 async def test_a_second_raise_makes_up_only_what_is_still_missing(office: Office) -> None:

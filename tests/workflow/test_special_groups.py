@@ -116,6 +116,27 @@ async def staff(runtime: Runtime) -> tuple[str, str]:
 # --- the kind of a disability ------------------------------------------------------------
 
 
+async def test_a_new_standard_moves_the_edge_line(api: Api, runtime: Runtime) -> None:
+    """A refused family just above the edge line becomes an edge family when the county
+    raises its standard (and stops being one when it lowers it again)."""
+    worker, reviewer = await staff(runtime)
+    above = EDGE * 2 + Decimal("20.00")  # two members: per-capita 10.00 above the edge
+    family = await refused(api, worker, reviewer, [head("0.00"), spouse(str(above))])
+    assert family["marginal"] is False
+    today = dt.datetime.now(dt.UTC).date()
+    raised = str(URBAN_STANDARD + 10)  # the edge line rises by 15.00 per person
+    set_body = await api.gql(reviewer, SET_STANDARD, {"amount": raised, "from": str(today)})
+    assert "errors" not in set_body, set_body
+    listed = (await api.gql(reviewer, PAGE, {"m": True}))["data"]["households"]
+    assert [n["archiveNo"] for n in nodes(listed)] == [family["archive"]]
+    later(runtime, 1)
+    lowered = str(URBAN_STANDARD)
+    tomorrow = str(today + dt.timedelta(days=1))
+    set_body = await api.gql(reviewer, SET_STANDARD, {"amount": lowered, "from": tomorrow})
+    assert "errors" not in set_body, set_body
+    assert (await api.gql(reviewer, PAGE, {"m": True}))["data"]["households"]["totalCount"] == 0
+
+
 @pytest.mark.both_paths
 async def test_disability_kind_round_trip_on_both_read_paths(api: Api, runtime: Runtime) -> None:
     worker, _ = await staff(runtime)
@@ -253,6 +274,13 @@ async def test_single_person_cover_only_under_the_edge_line(api: Api, runtime: R
     # nothing of the refused ones was written
     page = (await api.gql(reader, PAGE, {}))["data"]["households"]
     assert page["totalCount"] == 1
+
+
+SET_STANDARD = """mutation($amount: Decimal!, $from: Date!) {
+  setStandard(countyCode: "220183", area: URBAN, monthlyAmount: $amount, effectiveFrom: $from) {
+    recomputed
+  }
+}"""
 
 
 # --- edge families (低保边缘家庭) -------------------------------------------------------------
