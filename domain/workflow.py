@@ -49,6 +49,7 @@ class Step(enum.StrEnum):
     UPHOLD_OBJECTION = "UPHOLD_OBJECTION"  # back to INVESTIGATED for re-investigation
     COUNTY_VISIT = "COUNTY_VISIT"  # the county's own home visit (staff relatives)
     EXTEND_DEADLINE = "EXTEND_DEADLINE"  # 30 to 45 working days, once, with a reason
+    ADOPT_FINDINGS = "ADOPT_FINDINGS"  # a department's answer taken into the archive (核对)
     APPROVE = "APPROVE"
     REJECT = "REJECT"
     WITHDRAW = "WITHDRAW"
@@ -85,6 +86,7 @@ RULES: dict[Step, Rule] = {
     Step.UPHOLD_OBJECTION: Rule(frozenset({S.NOTICE}), S.INVESTIGATED, reason_required=True),
     Step.COUNTY_VISIT: Rule(frozenset({S.TOWNSHIP_REVIEWED, S.NOTICE}), None, reason_required=True),
     Step.EXTEND_DEADLINE: Rule(PENDING, None, reason_required=True),
+    Step.ADOPT_FINDINGS: Rule(PENDING, None, reason_required=True),
     Step.APPROVE: Rule(frozenset({S.NOTICE}), S.APPROVED),
     # refusal needs no notice: only cases proposed for approval are posted (57号)
     Step.REJECT: Rule(PENDING, S.REJECTED, reason_required=True),

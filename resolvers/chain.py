@@ -173,6 +173,24 @@ async def record_written_decision(info: Info, archive_no: str, reference: str) -
     )
 
 
+async def adopt_findings(info: Info, request_id: str) -> models.Household:
+    """A department's answer taken into the archive of a case not yet decided."""
+    ctx = info.context
+    checked = row_id(str(request_id), "requestId")
+    async with ctx.writing() as session:
+        row = await chain.adopt(
+            session,
+            ctx.cipher,
+            request_id=checked,
+            scope=ctx.principal.scope,
+            actor=ctx.principal.name,
+            actor_role=ctx.principal.role,
+            now=ctx.now,
+        )
+    ctx.touched.add(row.archive_no)
+    return row
+
+
 async def propose_termination(
     info: Info, archive_no: str, reason: TerminationReason, text: str
 ) -> models.Household:

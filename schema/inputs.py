@@ -265,6 +265,7 @@ INPUT_BOUNDS: dict[str, Bound] = {
     "Mutation.answerVerification(findings:)": Bound(max_items=30),
     "Mutation.answerVerifications(answers:)": Bound(max_items=500),
     "Mutation.overrideVerification(requestId:)": ROW_ID,
+    "Mutation.adoptFindings(requestId:)": ROW_ID,
     "Mutation.overrideVerification(reason:)": REASON,
     "AnswerInput.requestId": Bound(max_length=32),
     "AnswerInput.findings": Bound(max_items=30),

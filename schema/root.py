@@ -363,6 +363,15 @@ class Mutation:
         resolver=served(verification.answer_verifications),
         description="Up to 500 answers at once, all or none; how many were recorded (partner).",
     )
+    adopt_findings: Household = strawberry.field(
+        resolver=returning(Household.from_row, chain.adopt_findings, request_id=strawberry.ID),
+        description=(
+            "Take a department's answer into the archive of a case not yet decided: a "
+            "higher income found becomes the member's income, deposits and vehicles found "
+            "become declared assets, so eligibility and asset limits weigh them (caseworker, "
+            "county reviewer)."
+        ),
+    )
     override_verification: HouseholdVerification = strawberry.field(
         resolver=returning(
             HouseholdVerification.from_view,

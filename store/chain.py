@@ -12,7 +12,8 @@ import datetime as dt
 from collections.abc import Sequence
 from decimal import Decimal
 
-from sqlalchemy import select, update
+import orjson
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.benefit import MARGINAL_MULTIPLE
@@ -20,8 +21,19 @@ from domain.calendar import WorkingCalendar, beijing_day
 from domain.deadlines import WRITTEN, CaseDays, already_extended, case_deadline
 from domain.enums import ObjectionStatus, RejectionReason, TerminationReason
 from domain.errors import Conflict, NotFound
+from domain.verification import Department, DiscrepancyKind, Findings, VerificationStatus
 from domain.workflow import Step
-from store.models import Household, Objection, Review
+from store.crypto import Cipher
+from store.models import (
+    Asset,
+    Household,
+    Member,
+    Objection,
+    Review,
+    VerificationRequest,
+    VerificationSubject,
+)
+from store.verification import FINDINGS, request_in_scope
 from store.workflow import apply_step, household_in_scope
 
 
@@ -376,4 +388,96 @@ async def record_written_decision(
         actor_role=actor_role,
         now=now,
         effect=written,
+    )
+
+
+# ----------------------------------------------------------------- adopting an answer
+
+
+async def adopt(
+    session: AsyncSession,
+    cipher: Cipher,
+    *,
+    request_id: str,
+    scope: str,
+    actor: str,
+    actor_role: str,
+    now: dt.datetime,
+) -> Household:
+    """Take a department's answer into the archive of a case not yet decided: a
+    member's income found higher (wage and pension) becomes the member's income, and
+    deposits or vehicles found beyond what was declared become declared assets. The
+    application's eligibility and asset checks then weigh what the department found,
+    and the answer no longer contradicts the archive. Property, businesses and a
+    registration mismatch have no figure to take over: they stay for the county to
+    decide (`overrideVerification`). One ADOPT_FINDINGS step records it, naming the
+    request and the kinds taken over, never a figure."""
+    request = await session.scalar(
+        select(VerificationRequest).where(
+            VerificationRequest.id == request_id, request_in_scope(scope)
+        )
+    )
+    if request is None:
+        raise NotFound("requestId: no such request in your region", field="requestId")
+    if request.status != VerificationStatus.ANSWERED.value:
+        raise Conflict(
+            f"requestId: the request is {request.status}; only an answer can be adopted",
+            field="requestId",
+        )
+    table, column = FINDINGS
+    rows = (
+        await session.execute(
+            select(VerificationSubject, Member)
+            .join(Member, Member.id == VerificationSubject.member_id)
+            .where(VerificationSubject.request_id == request.id, Member.active)
+        )
+    ).all()
+    adopted: set[str] = set()
+    deposits, vehicles = Decimal(0), Decimal(0)
+    for subject, member in rows:
+        if subject.findings_enc is None:
+            continue
+        text = cipher.decrypt(subject.findings_enc, table=table, column=column, row_id=subject.id)
+        found = Findings.from_json(orjson.loads(text))
+        if found.monthly_wage is not None or found.monthly_pension is not None:
+            income = (found.monthly_wage or Decimal(0)) + (found.monthly_pension or Decimal(0))
+            if income > member.monthly_income:
+                member.monthly_income = income
+                adopted.add(DiscrepancyKind.INCOME.value)
+        deposits += found.deposits or Decimal(0)
+        vehicles += found.vehicle_value or Decimal(0)
+    held = (
+        await session.execute(
+            select(Asset.kind, func.sum(Asset.value))
+            .where(Asset.archive_no == request.archive_no)
+            .group_by(Asset.kind)
+        )
+    ).all()
+    declared = {kind: Decimal(total or 0) for kind, total in held}
+    source = f"核对: {Department(request.department).value}"
+    for kind, found_total, discrepancy in (
+        ("DEPOSIT", deposits, DiscrepancyKind.DEPOSITS),
+        ("VEHICLE", vehicles, DiscrepancyKind.VEHICLES),
+    ):
+        missing = found_total - declared.get(kind, Decimal(0))
+        if missing > 0:
+            session.add(
+                Asset(archive_no=request.archive_no, kind=kind, description=source, value=missing)
+            )
+            adopted.add(discrepancy.value)
+    if not adopted:
+        raise Conflict(
+            "requestId: the answer holds no income or asset beyond the archive's to adopt",
+            field="requestId",
+        )
+    return await apply_step(
+        session,
+        archive_no=request.archive_no,
+        scope=scope,
+        step=Step.ADOPT_FINDINGS,
+        reason=f"{request.department} {request.id}",
+        details={"requestId": request.id, "kinds": sorted(adopted)},
+        actor=actor,
+        actor_role=actor_role,
+        now=now,
     )

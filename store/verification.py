@@ -69,6 +69,9 @@ def _in_scope(scope: str) -> ColumnElement[bool]:
     return code_prefix(VerificationRequest.archive_no, scope) if scope else true()
 
 
+request_in_scope = _in_scope  # for the steps that take an answer into the archive
+
+
 def _addressed(department: str | None, scope: str) -> ColumnElement[bool]:
     """A partner's requests: its department's, in its scope (no department: none)."""
     if department is None:
