@@ -64,6 +64,9 @@ class Settings:
     # working days a partner department has to answer a verification request
     # (DIBAO_VERIFICATION_DAYS)
     verification_days: int = DUE_WORKING_DAYS
+    # seconds between scans of the audit log by the misuse rules; 0: off
+    # (DIBAO_ALERT_SCAN_SECONDS)
+    alert_seconds: float = 60.0
     # working days (holidays, 调休): the library, the shipped file and DIBAO_CALENDAR_FILE
     calendar: WorkingCalendar = field(default_factory=calendar_files.shipped)
     # working days to the decision, extended, and to the written notice (DIBAO_CASE_DAYS)
@@ -117,6 +120,7 @@ def load_settings(*, demo: bool = False) -> Settings:
             os.environ.get("DIBAO_VERIFICATION_DAYS"), DUE_WORKING_DAYS, "working days"
         ),
         calendar=_calendar(os.environ.get("DIBAO_CALENDAR_FILE", "")),
+        alert_seconds=_seconds_or_off(os.environ.get("DIBAO_ALERT_SCAN_SECONDS"), 60.0),
         case_days=parse_case_days(
             os.environ.get("DIBAO_CASE_DAYS", ""), written=limits["REJECTED"]
         ),
@@ -216,6 +220,12 @@ def _seconds(value: str | None, default: float) -> float:
     if not number > 0 or number == float("inf"):
         raise ValueError(f"{value!r} is not a positive number of seconds")
     return number
+
+
+def _seconds_or_off(value: str | None, default: float) -> float:
+    if value is not None and value.strip() in {"0", "off"}:
+        return 0.0
+    return _seconds(value, default)
 
 
 def _positive(value: str | None, default: int, unit: str = "days") -> int:

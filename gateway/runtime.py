@@ -12,6 +12,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from audit import alerts
 from audit.anchors import AnchorWriter
 from gateway import policy_sync
 from gateway.config import Settings
@@ -47,6 +48,7 @@ class Runtime:
     _limiter: RateLimiter | None = None
     _anchors: AnchorWriter | None = None
     _anchor_ticker: asyncio.Task[None] | None = None
+    _alert_ticker: asyncio.Task[None] | None = None
     _quotas: LookupQuotas | None = None
 
     @property
@@ -107,6 +109,21 @@ class Runtime:
             self._key_watcher = asyncio.create_task(self._watch_keys())
         if self._anchor_ticker is None and self.anchors.enabled:
             self._anchor_ticker = asyncio.create_task(self.anchors.run())
+        if self._alert_ticker is None and self.settings.alert_seconds > 0:
+            self._alert_ticker = asyncio.create_task(self._scan_alerts())
+
+    async def scan_alerts(self) -> int:
+        """Run the misuse rules over the entries written since the last scan."""
+        return await alerts.scan(self.sessions, self.settings.calendar, self.clock())
+
+    async def _scan_alerts(self) -> None:
+        """The rules run within a minute of an entry (DIBAO_ALERT_SCAN_SECONDS)."""
+        while True:
+            await asyncio.sleep(self.settings.alert_seconds)
+            try:
+                await self.scan_alerts()
+            except Exception as exc:  # a failed scan is retried from the same position
+                log.warning("misuse alert scan failed (%s)", type(exc).__name__)
 
     def reload_keys(self) -> bool:
         """Take up a rotated key file; True when the ring changed."""
@@ -148,7 +165,8 @@ class Runtime:
     async def close(self) -> None:
         await policy_sync.stop(self._watcher)
         await policy_sync.stop(self._key_watcher)
-        self._watcher = self._key_watcher = None
+        await policy_sync.stop(self._alert_ticker)
+        self._watcher = self._key_watcher = self._alert_ticker = None
         if self._anchors is not None:  # the last committed entries, anchored at shutdown
             await self._anchors.stop(self._anchor_ticker)
             self._anchor_ticker = None

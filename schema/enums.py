@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import strawberry
 
+from domain.alerts import AlertRule, AlertStatus
 from domain.enums import (
     Area,
     AssetKind,
@@ -26,6 +27,8 @@ from domain.enums import (
 )
 
 __all__ = [
+    "AlertRule",
+    "AlertStatus",
     "Area",
     "AssetKind",
     "Category",
@@ -68,3 +71,10 @@ strawberry.enum(
     description="OPEN blocks approval; DISMISSED (county, reasons) or UPHELD (re-investigated).",
 )
 strawberry.enum(ReviewOutcome, description="What a periodic re-check (定期核查) found.")
+strawberry.enum(
+    AlertRule,
+    description="Misuse rules over the audit log: distinct households read in an hour, "
+    "lookups not found or colliding claims, refused requests, reads outside working hours, "
+    "a credential used from a new client address.",
+)
+strawberry.enum(AlertStatus, description="OPEN until an auditor acknowledges it with a note.")

@@ -16,6 +16,7 @@ from domain.bounds import MEMBERS
 from domain.verification import MAX_DEPARTMENTS, QUEUE_PAGE
 from policies.bounds import MAX_PAGE, SCAN
 from resolvers import admin, applications, chain, changes, timeliness, verification, workflow
+from resolvers import alerts as alert_resolvers
 from resolvers import audit_events as audit_resolvers
 from resolvers import duplicates as duplicate_resolvers
 from resolvers import households as household_resolvers
@@ -23,6 +24,7 @@ from resolvers import payments as payment_resolvers
 from resolvers import standards as standard_resolvers
 from schema import input_types  # noqa: F401  # the resolvers' inputs, made GraphQL inputs
 from schema.admin import CredentialInfo, PolicyChange, PolicyRule
+from schema.alerts import Alert, AlertThreshold
 from schema.audit_log import (
     ActivityBucket,
     AuditChainStatus,
@@ -140,6 +142,17 @@ class Query:
         resolver=returning(each(ActivityBucket.from_row), audit_resolvers.audit_activity),
         description="Refused and failed requests over time, per principal or role (auditor).",
         metadata=priced(bound=5000, cost=SCAN),
+    )
+    alerts: list[Alert] = strawberry.field(
+        resolver=returning(each(Alert.from_row), alert_resolvers.alerts),
+        description="Misuse alerts, newest first: OPEN by default (auditor, secadmin).",
+        # an indexed read of at most MAX_ALERTS rows
+        metadata=priced(bound=alert_resolvers.MAX_ALERTS, cost=0),
+    )
+    alert_thresholds: list[AlertThreshold] = strawberry.field(
+        resolver=returning(each(AlertThreshold.from_threshold), alert_resolvers.alert_thresholds),
+        description="The misuse rules' thresholds per role (auditor, secadmin).",
+        metadata=priced(bound=100, cost=0),
     )
     lookup_alerts: list[LookupAlert] = strawberry.field(
         resolver=returning(each(LookupAlert.from_tally), audit_resolvers.lookup_alerts),
@@ -371,6 +384,25 @@ class Mutation:
             "become declared assets, so eligibility and asset limits weigh them (caseworker, "
             "county reviewer)."
         ),
+    )
+    acknowledge_alert: Alert = strawberry.field(
+        resolver=returning(
+            Alert.from_row,
+            alert_resolvers.acknowledge_alert,
+            id=strawberry.ID,
+            note=described("What was found, and what was done (kept with the alert)."),
+        ),
+        description="Acknowledge a misuse alert with a note; itself audited (auditor).",
+    )
+    set_alert_threshold: list[AlertThreshold] = strawberry.field(
+        resolver=returning(
+            each(AlertThreshold.from_threshold),
+            alert_resolvers.set_alert_threshold,
+            role=described("A role of this service, or `*` for every role not named."),
+            threshold=described("The count in one hour that raises an alert; 0 switches it off."),
+        ),
+        description="Set a misuse rule's threshold for a role; audited (secadmin).",
+        metadata=priced(bound=100),
     )
     override_verification: HouseholdVerification = strawberry.field(
         resolver=returning(

@@ -462,3 +462,57 @@ class AuditRetention(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     days: Mapped[int] = mapped_column(Integer)
+
+
+class AlertThreshold(Base):
+    """A misuse rule's threshold for a role (domain/alerts.py): data a secadmin edits."""
+
+    __tablename__ = "alert_thresholds"
+
+    rule: Mapped[str] = mapped_column(String(20), primary_key=True)
+    role: Mapped[str] = mapped_column(String(30), primary_key=True)
+    threshold: Mapped[int] = mapped_column(Integer)
+    updated_by: Mapped[str] = mapped_column(String(100))
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Alert(Base):
+    """A misuse alert raised over the audit log, with the entries it rests on."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        UniqueConstraint("rule", "principal", "window_start", name="uq_alerts_rule_window"),
+        Index("ix_alerts_status_raised", "status", "raised_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    rule: Mapped[str] = mapped_column(String(20))
+    principal: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(30))
+    window_start: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    count: Mapped[int] = mapped_column(Integer)
+    evidence: Mapped[list[int]] = mapped_column(JSON)  # audit sequence numbers
+    raised_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    status: Mapped[str] = mapped_column(String(12))
+    acknowledged_by: Mapped[str | None] = mapped_column(String(100))
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class AlertScan(Base):
+    """How far the alert rules have read the audit log (one row)."""
+
+    __tablename__ = "alert_scan"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_seq: Mapped[int] = mapped_column(BigInteger)
+
+
+class CredentialClient(Base):
+    """Client addresses each credential was used from (the NEW_CLIENT rule)."""
+
+    __tablename__ = "credential_clients"
+
+    credential_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    client: Mapped[str] = mapped_column(String(100), primary_key=True)
+    first_seen: Mapped[dt.datetime] = mapped_column(UtcDateTime)

@@ -51,6 +51,7 @@ from store.crypto import Cipher
 from store.households import code_prefix, in_scope
 from store.models import (
     Base,
+    BenefitHistory,
     Household,
     Payment,
     PaymentBatch,
@@ -239,10 +240,11 @@ async def _payable_households(
         )
         .exists()
     )
-    # an imported household whose history begins later (a standard set from a day to
-    # come restated it) is still paid its benefit for the months before that day
+    has_history = (
+        select(BenefitHistory.id).where(BenefitHistory.archive_no == Household.archive_no).exists()
+    )
     benefit = case(
-        (in_force.is_not(None), in_force),
+        (has_history, in_force),
         (approved_by_then, Household.monthly_benefit),
         else_=None,
     )

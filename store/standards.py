@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.benefit import MARGINAL_MULTIPLE
 from domain.enums import Area, HouseholdStatus
 from domain.errors import Conflict
-from store.benefits import history_of, restate_at_standard
+from store.benefits import history_of, record, restate_at_standard
 from store.households import code_prefix
 from store.models import Household, Member, Standard
 from store.workflow import (
@@ -120,6 +120,7 @@ async def set_standard(
         on=effective_from,
         actor=actor,
         multiple=marginal_multiple,
+        today=today,
     )
     await flush_or_conflict(session)
     return StandardChange(standard=new, recomputed=recomputed, flagged=flagged)
@@ -134,6 +135,7 @@ async def _recompute(
     on: dt.date,
     actor: str,
     multiple: Decimal,
+    today: dt.date,
 ) -> tuple[int, list[str]]:
     households = (
         await session.scalars(
@@ -160,10 +162,24 @@ async def _recompute(
         found = members[household.archive_no]
         # the figures of the household, or of its covered members (单人保)
         current = figures_of(household, found)
+        entries = history.get(household.archive_no, [])
+        this_month = today.replace(day=1)
+        if not entries and (household.monthly_benefit or 0) > 0 and on > this_month:
+            # an imported household with no history yet: what it is paid now stays in
+            # force until the new standard starts, or the batch would pay nothing
+            record(
+                session,
+                household.archive_no,
+                household.monthly_benefit or Decimal("0.00"),
+                day=this_month,
+                figures=current,
+                reason="benefit in force before the standard",
+                actor=actor,
+            )
         restate_at_standard(
             session,
             household.archive_no,
-            history.get(household.archive_no, []),
+            entries,
             standard=amount,
             on=on,
             now=current,

@@ -528,3 +528,27 @@ async def test_no_payment_for_months_before_approval(
     assert july["totalAmount"] == "920.00"  # 500.00 + the 420.00 in force from July
     assert [p["period"] for p in await payments_of(api, finance, late)] == ["2026-07"]
     assert [p["amount"] for p in await payments_of(api, finance, history)] == ["420.00"]
+
+
+async def test_an_imported_household_is_paid_until_a_later_standard_starts(
+    api: Api, runtime: Runtime, finance: str
+) -> None:
+    """A household with no benefit history (imported before histories were kept) and a
+    standard set in December from February: January is still paid what it was paid."""
+    archive_no = await household(runtime, benefit="500.00")
+    moment = dt.datetime(2026, 12, 10, 2, tzinfo=dt.UTC)
+    runtime.clock = lambda: moment
+    reviewer = await issue_token(runtime, "county_reviewer", COUNTY)
+    body = await api.gql(
+        reviewer,
+        'mutation { setStandard(countyCode: "220183", area: URBAN, monthlyAmount: "990.00", '
+        'effectiveFrom: "2027-02-01") { recomputed } }',
+    )
+    assert "errors" not in body, body
+    result(await generate(api, finance, "2027-01"))
+    later = dt.datetime(2027, 1, 10, 2, tzinfo=dt.UTC)
+    runtime.clock = lambda: later
+    result(await generate(api, finance, "2027-02"))
+    amounts = {p["period"]: p["amount"] for p in await payments_of(api, finance, archive_no)}
+    assert amounts["2027-01"] == "500.00"
+    assert Decimal(amounts["2027-02"]) > Decimal("500.00")

@@ -1,0 +1,214 @@
+"""Misuse alerts over the audit log (issue 17): each rule fires on a scripted misuse,
+stays silent on ordinary work, names its evidence, and is acknowledged by an auditor.
+Through GraphQL on both backends; the scan is the one the server runs every minute."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+
+from gateway.app import create_app
+from gateway.config import Settings
+from gateway.runtime import Runtime
+from tests.audit.test_audit_log import entries
+from tests.conftest import Api
+from tests.helpers import (
+    CASEWORKER_TOWNSHIP,
+    application,
+    id_number,
+    issue_token,
+    load_regions,
+)
+
+BEIJING = dt.timezone(dt.timedelta(hours=8))
+ALERTS = """query($s: AlertStatus) { alerts(status: $s) {
+  id rule principal role count evidence status acknowledgedBy note } }"""
+SET = """mutation($rule: AlertRule!, $role: String!, $n: Int!) {
+  setAlertThreshold(rule: $rule, role: $role, threshold: $n) { rule role threshold } }"""
+ACK = "mutation($id: ID!, $n: String!) { acknowledgeAlert(id: $id, note: $n) { status note } }"
+SUBMIT = "mutation($i: ApplicationInput!) { submitApplication(input: $i) { archiveNo } }"
+PAGE = "{ households(first: 50) { edges { node { archiveNo } } } }"
+VERIFY = "query($id: String!) { verifyRecipient(idNumber: $id) { isRecipient } }"
+BANK = "{ households(first: 1) { edges { node { address } } } }"
+
+
+def at(runtime: Runtime, day: str, hour: int) -> None:
+    moment = dt.datetime.combine(dt.date.fromisoformat(day), dt.time(hour), BEIJING)
+    runtime.clock = lambda: moment.astimezone(dt.UTC)
+
+
+async def alerts(api: Api, token: str, status: str | None = "OPEN") -> list[dict[str, Any]]:
+    body = await api.gql(token, ALERTS, {"s": status})
+    assert "errors" not in body, body
+    found: list[dict[str, Any]] = body["data"]["alerts"]
+    return found
+
+
+async def officers(runtime: Runtime) -> tuple[str, str]:
+    auditor = await issue_token(runtime, "auditor", "*", principal="au-sun")
+    secadmin = await issue_token(runtime, "secadmin", "*", principal="sa-li")
+    return auditor, secadmin
+
+
+async def threshold(api: Api, secadmin: str, rule: str, role: str, n: int) -> None:
+    body = await api.gql(secadmin, SET, {"rule": rule, "role": role, "n": n})
+    assert "errors" not in body, body
+
+
+async def households(api: Api, worker: str, n: int) -> list[str]:
+    made = []
+    for _ in range(n):
+        body = await api.gql(worker, SUBMIT, {"i": application()})
+        assert "errors" not in body, body
+        made.append(body["data"]["submitApplication"]["archiveNo"])
+    return made
+
+
+async def test_bulk_reads_fire_over_the_threshold_and_name_their_evidence(
+    api: Api, runtime: Runtime
+) -> None:
+    await load_regions(runtime)
+    auditor, secadmin = await officers(runtime)
+    worker = await issue_token(runtime, "caseworker", CASEWORKER_TOWNSHIP, principal="cw-zhou")
+    at(runtime, "2026-11-30", 10)
+    await households(api, worker, 6)
+    await runtime.scan_alerts()
+    assert await alerts(api, auditor) == []  # 6 households in an hour: ordinary work
+    await threshold(api, secadmin, "BULK_READS", "caseworker", 5)
+    body = await api.gql(worker, PAGE)
+    assert len(body["data"]["households"]["edges"]) == 6
+    await runtime.scan_alerts()
+    [alert] = await alerts(api, auditor)
+    assert (alert["rule"], alert["principal"], alert["role"]) == (
+        "BULK_READS",
+        "cw-zhou",
+        "caseworker",
+    )
+    assert alert["count"] >= 6
+    page_read = [e for e in await entries(runtime) if e["principal"] == "cw-zhou"][-1]
+    assert page_read["seq"] in alert["evidence"]
+    await runtime.scan_alerts()  # scanned again: still one alert for that hour
+    assert len(await alerts(api, auditor)) == 1
+
+
+async def test_lookup_misses_and_refusals(api: Api, runtime: Runtime) -> None:
+    await load_regions(runtime)
+    auditor, secadmin = await officers(runtime)
+    at(runtime, "2026-11-30", 10)
+    await threshold(api, secadmin, "LOOKUP_MISSES", "*", 3)
+    await threshold(api, secadmin, "REFUSALS", "*", 3)
+    partner = await issue_token(runtime, "partner", "22", principal="bank-x")
+    for _ in range(3):  # nobody: three misses
+        assert "errors" not in await api.gql(partner, VERIFY, {"id": id_number()})
+    finance = await issue_token(runtime, "finance_officer", "220183", principal="fo-wu")
+    for _ in range(3):  # addresses are not finance's to read: refused every time
+        refused = await api.gql(finance, BANK)
+        assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    await runtime.scan_alerts()
+    found = {(a["rule"], a["principal"]) for a in await alerts(api, auditor)}
+    assert found == {("LOOKUP_MISSES", "bank-x"), ("REFUSALS", "fo-wu")}
+
+
+async def test_reads_outside_working_hours_for_configured_roles(api: Api, runtime: Runtime) -> None:
+    await load_regions(runtime)
+    auditor, secadmin = await officers(runtime)
+    worker = await issue_token(runtime, "caseworker", CASEWORKER_TOWNSHIP, principal="cw-ma")
+    at(runtime, "2026-11-30", 10)  # a Monday morning
+    await households(api, worker, 1)
+    await api.gql(worker, PAGE)
+    at(runtime, "2026-10-02", 10)  # National Day: not a working day
+    await api.gql(worker, PAGE)
+    await runtime.scan_alerts()
+    assert await alerts(api, auditor) == []  # off by default
+    await threshold(api, secadmin, "OFF_HOURS", "caseworker", 1)
+    at(runtime, "2026-10-03", 23)
+    await api.gql(worker, PAGE)
+    at(runtime, "2026-12-01", 11)  # a Tuesday morning: ordinary
+    await api.gql(worker, PAGE)
+    await runtime.scan_alerts()
+    [late] = await alerts(api, auditor)
+    assert (late["rule"], late["principal"]) == ("OFF_HOURS", "cw-ma")
+
+
+@asynccontextmanager
+async def from_address(settings: Settings, runtime: Runtime, address: str) -> AsyncIterator[Api]:
+    app = create_app(settings, runtime)
+    transport = httpx.ASGITransport(app=app, client=(address, 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield Api(client)
+
+
+async def test_a_credential_used_from_a_new_address(
+    api: Api, runtime: Runtime, settings: Settings
+) -> None:
+    await load_regions(runtime)
+    auditor, _ = await officers(runtime)
+    at(runtime, "2026-11-30", 10)
+    partner = await issue_token(runtime, "partner", "22", principal="bank-y")
+    async with from_address(settings, runtime, "10.20.0.5") as home:
+        await home.gql(partner, VERIFY, {"id": id_number()})
+        await home.gql(partner, VERIFY, {"id": id_number()})
+    await runtime.scan_alerts()
+    assert await alerts(api, auditor) == []  # its first address is its own
+    async with from_address(settings, runtime, "203.0.113.9") as away:
+        await away.gql(partner, VERIFY, {"id": id_number()})
+    await runtime.scan_alerts()
+    [moved] = await alerts(api, auditor)
+    assert (moved["rule"], moved["principal"]) == ("NEW_CLIENT", "bank-y")
+
+
+async def test_an_auditor_acknowledges_and_only_a_secadmin_tunes(
+    api: Api, runtime: Runtime
+) -> None:
+    await load_regions(runtime)
+    auditor, secadmin = await officers(runtime)
+    at(runtime, "2026-11-30", 10)
+    await threshold(api, secadmin, "REFUSALS", "*", 2)
+    finance = await issue_token(runtime, "finance_officer", "220183", principal="fo-he")
+    for _ in range(2):
+        await api.gql(finance, BANK)
+    await runtime.scan_alerts()
+    [alert] = await alerts(api, auditor)
+    # the secadmin who sets thresholds does not clear alerts; the auditor does not tune
+    assert (await api.gql(secadmin, ACK, {"id": alert["id"], "n": "看过"}))["errors"][0][
+        "extensions"
+    ]["code"] == "FORBIDDEN"
+    denied = await api.gql(auditor, SET, {"rule": "REFUSALS", "role": "*", "n": 0})
+    assert denied["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    done = await api.gql(auditor, ACK, {"id": alert["id"], "n": "已核实：误操作，已培训"})
+    assert done["data"]["acknowledgeAlert"] == {
+        "status": "ACKNOWLEDGED",
+        "note": "已核实：误操作，已培训",
+    }
+    again = await api.gql(auditor, ACK, {"id": alert["id"], "n": "再次"})
+    assert again["errors"][0]["extensions"]["code"] == "CONFLICT"
+    assert await alerts(api, auditor) == []
+    [closed] = await alerts(api, auditor, "ACKNOWLEDGED")
+    assert closed["acknowledgedBy"] == "au-sun"
+    # both the tuning and the acknowledgement are audited like every request
+    ops = [(e["principal"], e["outcome"]) for e in await entries(runtime)]
+    assert ("au-sun", "allowed") in ops and ("sa-li", "allowed") in ops
+    bad = await api.gql(secadmin, SET, {"rule": "REFUSALS", "role": "janitor", "n": 1})
+    assert bad["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_ordinary_work_of_the_demo_roles_raises_nothing(api: Api, runtime: Runtime) -> None:
+    await load_regions(runtime)
+    auditor, _ = await officers(runtime)
+    at(runtime, "2026-11-30", 10)
+    worker = await issue_token(runtime, "caseworker", CASEWORKER_TOWNSHIP)
+    reviewer = await issue_token(runtime, "county_reviewer", "220183")
+    supervisor = await issue_token(runtime, "supervisor", "22")
+    partner = await issue_token(runtime, "partner", "22")
+    await households(api, worker, 5)
+    for token in (worker, reviewer, supervisor):
+        for _ in range(3):
+            assert "errors" not in await api.gql(token, PAGE)
+    for _ in range(5):
+        await api.gql(partner, VERIFY, {"id": id_number()})
+    await runtime.scan_alerts()
+    assert await alerts(api, auditor) == []
