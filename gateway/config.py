@@ -74,6 +74,8 @@ class Settings:
     # asset limits per kind, yuan (DIBAO_ASSET_LIMITS over the defaults of
     # domain/assets.py; a county's own in DIBAO_COUNTY_ASSET_LIMITS)
     asset_limits: AssetLimits = field(default_factory=AssetLimits)
+    # scanned documents' sealed bytes: a directory (DIBAO_DOCUMENT_DIR), or the database
+    document_dir: Path | None = None
 
     @property
     def is_postgres(self) -> bool:
@@ -117,6 +119,7 @@ def load_settings(*, demo: bool = False) -> Settings:
             os.environ.get("DIBAO_VERIFICATION_DAYS"), DUE_WORKING_DAYS, "working days"
         ),
         calendar=_calendar(os.environ.get("DIBAO_CALENDAR_FILE", "")),
+        document_dir=Path(d) if (d := os.environ.get("DIBAO_DOCUMENT_DIR", "").strip()) else None,
         case_days=parse_case_days(
             os.environ.get("DIBAO_CASE_DAYS", ""), written=limits["REJECTED"]
         ),

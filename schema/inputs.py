@@ -265,6 +265,11 @@ INPUT_BOUNDS: dict[str, Bound] = {
     "Mutation.answerVerifications(answers:)": Bound(max_items=500),
     "Mutation.overrideVerification(requestId:)": ROW_ID,
     "Mutation.overrideVerification(reason:)": REASON,
+    # scanned documents (issue 16): the file is never kept (not even its name)
+    "Mutation.attachDocument(archiveNo:)": ARCHIVE_NO,
+    "Mutation.attachDocument(category:)": PLAIN,
+    "Mutation.attachDocument(file:)": PERSONAL,
+    "Mutation.attachDocument(step:)": Bound(max_length=30, plain=True),
     "AnswerInput.requestId": Bound(max_length=32),
     "AnswerInput.findings": Bound(max_items=30),
     "FindingInput.subjectId": Bound(max_length=32),
