@@ -121,8 +121,9 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
         routes=[
             # every method reaches the endpoint, so that each refusal is audited too
             Route("/graphql", graphql),
-            # a scanned document's bytes: policy, scope and one audit entry, as /graphql
-            Route("/documents/{document_id}", DocumentDownloads(graphql), methods=["GET"]),
+            # a scanned document's bytes: policy, scope and one audit entry, as /graphql;
+            # any path below it is an id (the same NOT_FOUND for one that is not)
+            Route("/documents/{document_id:path}", DocumentDownloads(graphql), methods=["GET"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/console", console_root),
