@@ -23,6 +23,7 @@ the caller's scope is not found, exactly as one that does not exist.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import os
@@ -82,6 +83,13 @@ class DirectoryStore:
         return self.directory / document_id
 
     async def put(self, session: AsyncSession, document_id: str, blob: bytes) -> None:
+        # up to 20 MB and an fsync: off the event loop, which serves everyone else
+        await asyncio.to_thread(self._write, document_id, blob)
+
+    async def get(self, session: AsyncSession, document_id: str) -> bytes | None:
+        return await asyncio.to_thread(self._read, document_id)
+
+    def _write(self, document_id: str, blob: bytes) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         target = self._path(document_id)
         tmp = target.with_name(f".{document_id}.{secrets.token_hex(4)}.tmp")
@@ -95,7 +103,7 @@ class DirectoryStore:
         finally:
             tmp.unlink(missing_ok=True)
 
-    async def get(self, session: AsyncSession, document_id: str) -> bytes | None:
+    def _read(self, document_id: str) -> bytes | None:
         try:
             return self._path(document_id).read_bytes()
         except FileNotFoundError:
