@@ -1,4 +1,5 @@
-"""The ASGI application: `/graphql` behind the gateway, `/healthz`, `/readyz`."""
+"""The ASGI application: `/graphql` behind the gateway, `/documents/{id}`, `/healthz`,
+`/readyz`."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.config import Settings
+from gateway.downloads import DocumentDownloads
 from gateway.endpoint import GraphQLEndpoint
 from gateway.runtime import Runtime
 from gateway.tracing import current_trace_id
@@ -119,6 +121,9 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
         routes=[
             # every method reaches the endpoint, so that each refusal is audited too
             Route("/graphql", graphql),
+            # a scanned document's bytes: policy, scope and one audit entry, as /graphql;
+            # any path below it is an id (the same NOT_FOUND for one that is not)
+            Route("/documents/{document_id:path}", DocumentDownloads(graphql), methods=["GET"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/console", console_root),

@@ -77,6 +77,8 @@ class Settings:
     # asset limits per kind, yuan (DIBAO_ASSET_LIMITS over the defaults of
     # domain/assets.py; a county's own in DIBAO_COUNTY_ASSET_LIMITS)
     asset_limits: AssetLimits = field(default_factory=AssetLimits)
+    # scanned documents' sealed bytes: a directory (DIBAO_DOCUMENT_DIR), or the database
+    document_dir: Path | None = None
 
     @property
     def is_postgres(self) -> bool:
@@ -121,6 +123,7 @@ def load_settings(*, demo: bool = False) -> Settings:
         ),
         calendar=_calendar(os.environ.get("DIBAO_CALENDAR_FILE", "")),
         alert_seconds=_seconds_or_off(os.environ.get("DIBAO_ALERT_SCAN_SECONDS"), 60.0),
+        document_dir=Path(d) if (d := os.environ.get("DIBAO_DOCUMENT_DIR", "").strip()) else None,
         case_days=parse_case_days(
             os.environ.get("DIBAO_CASE_DAYS", ""), written=limits["REJECTED"]
         ),

@@ -49,6 +49,7 @@ from gateway.documents import (
 )
 from gateway.inputs import InputRules
 from gateway.media import Media, is_request_error, negotiate, shape
+from gateway.multipart import MultipartLimits, MultipartRefused, is_multipart, read_multipart
 from gateway.policy_gate import RequestGate
 from gateway.ratelimit import ANONYMOUS, AddressLimiter, address_key, retry_after_header
 from gateway.runtime import Runtime
@@ -64,6 +65,7 @@ from store.db import is_unavailable
 log = logging.getLogger("dibao.gateway")
 MAX_BODY = 256 * 1024
 MAX_VARIABLE_DEPTH = 32
+MULTIPART_LIMITS = MultipartLimits(max_operations=MAX_BODY)
 SUMMARY_SECONDS = 60.0  # how often refusals over the anonymous limit are audited in sum
 AUDIT_FAILED = "The request could not be recorded in the audit log, so it was not completed."
 UNAVAILABLE = "The archive database is unavailable; nothing was done. Retry shortly."
@@ -97,13 +99,23 @@ class GraphQLRequest:
 
 def parse_request(body: bytes, content_type: str) -> GraphQLRequest:
     if "application/json" not in content_type:
-        raise BadRequest("Send a JSON body (Content-Type: application/json).", 415)
+        raise BadRequest(
+            "Send a JSON body (Content-Type: application/json), or files as a GraphQL "
+            "multipart request (multipart/form-data).",
+            415,
+        )
     if len(body) > MAX_BODY:
         raise BadRequest("The request body is too large.", 413)
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError:
         data = _loads_wide(body)
+    return request_from(data)
+
+
+def request_from(data: Any) -> GraphQLRequest:
+    """The checks of a request's fields, whether it came as JSON or as the
+    `operations` of a multipart request (files already in their places)."""
     if isinstance(data, list):
         raise BadRequest("Batched operations are not accepted; send one operation per request.")
     if not isinstance(data, dict):
@@ -288,10 +300,10 @@ class GraphQLEndpoint:
                     request, self.reader, fingerprint=peer_fingerprint(request.scope)
                 )
             if caller is not None:
-                self._name(record, caller)
-                if (refused := self._over_credential_limit(record, caller)) is not None:
+                self.name_caller(record, caller)
+                if (refused := self.over_credential_limit(record, caller)) is not None:
                     return refused, None
-            elif (refused := self._over_anonymous_limit(request)) is not None:
+            elif (refused := self.over_anonymous_limit(request)) is not None:
                 return refused, None
             if request.method != "GET":  # routed here so that it is audited like the rest
                 record.error_codes = ["BAD_USER_INPUT"]
@@ -307,7 +319,7 @@ class GraphQLEndpoint:
             request, self.reader, fingerprint=peer_fingerprint(request.scope)
         )
         if principal is None:
-            if (refused := self._over_anonymous_limit(request)) is not None:
+            if (refused := self.over_anonymous_limit(request)) is not None:
                 return refused, None
             record.error_codes = ["UNAUTHENTICATED"]
             return JSONResponse(
@@ -315,15 +327,11 @@ class GraphQLEndpoint:
                 status_code=401,
                 headers={"www-authenticate": 'Bearer realm="dibao"'},
             ), None
-        self._name(record, principal)
-        if (refused := self._over_credential_limit(record, principal)) is not None:
+        self.name_caller(record, principal)
+        if (refused := self.over_credential_limit(record, principal)) is not None:
             return refused, None
         try:
-            try:
-                raw = await request.body()
-            except ClientDisconnect:  # gone before its body arrived: recorded, nothing to answer
-                raise BadRequest("The client disconnected before the body arrived.") from None
-            gql = parse_request(raw, request.headers.get("content-type", ""))
+            gql = await self._read(request)
             record.operation_name = gql.operation_name
             query = await self._document(principal, gql, record)
         except BadRequest as exc:
@@ -388,11 +396,37 @@ class GraphQLEndpoint:
         return ORJSONResponse(body, status_code=_status(body, media)), context
 
     @staticmethod
-    def _name(record: AuditRecord, principal: Principal) -> None:
+    async def _read(request: Request) -> GraphQLRequest:
+        """The request's operation, from a JSON body or a GraphQL multipart request.
+
+        Multipart is a form type a browser may send cross-site without asking
+        first; it reaches here only with a bearer token in the Authorization
+        header, which no browser adds by itself and which makes a cross-site
+        request preflighted (CORS): no cookie or ambient credential is honoured,
+        so a forged form is UNAUTHENTICATED before its body is read."""
+        content_type = request.headers.get("content-type", "")
+        try:
+            if is_multipart(content_type):
+                operations = await read_multipart(
+                    content_type,
+                    request.headers.get("content-length"),
+                    request.stream(),
+                    MULTIPART_LIMITS,
+                )
+                return request_from(operations)
+            raw = await request.body()
+        except ClientDisconnect:  # gone before its body arrived: recorded, nothing to answer
+            raise BadRequest("The client disconnected before the body arrived.") from None
+        except MultipartRefused as exc:
+            raise BadRequest(exc.message, exc.status) from None
+        return parse_request(raw, content_type)
+
+    @staticmethod
+    def name_caller(record: AuditRecord, principal: Principal) -> None:
         record.principal, record.role = principal.name, principal.role
         record.scope, record.credential_id = principal.scope_label, principal.credential_id
 
-    def _over_credential_limit(self, record: AuditRecord, principal: Principal) -> Response | None:
+    def over_credential_limit(self, record: AuditRecord, principal: Principal) -> Response | None:
         wait = self.runtime.limiter.take(principal.credential_id, principal.role)
         if wait is None:
             return None
@@ -404,7 +438,7 @@ class GraphQLEndpoint:
             headers={"retry-after": retry_after_header(wait)},
         )
 
-    def _over_anonymous_limit(self, request: Request) -> Response | None:
+    def over_anonymous_limit(self, request: Request) -> Response | None:
         """Over its address's limit, a request without a credential is refused and only
         counted; `flush_refusals` audits the counts."""
         key = address_key(request.client.host if request.client else None)
@@ -547,6 +581,11 @@ class GraphQLEndpoint:
             log.error("audit write failed; answering without data: %s", describe(exc))
             return JSONResponse(error_body("INTERNAL", AUDIT_FAILED), status_code=503)
         return response
+
+    async def settle(self, record: AuditRecord, response: Response, started: float) -> Response:
+        """The entry of a request served beside GraphQL (a document download), written
+        to the same chain before the response leaves; if it cannot be, no data does."""
+        return await self._finish(record, response, None, started)
 
     async def _append_alone(self, entry: dict[str, Any]) -> int:
         if self.reader.postgres:

@@ -64,6 +64,8 @@ class Settings(Protocol):
     def marginal_multiple(self) -> Decimal: ...
     @property
     def asset_limits(self) -> AssetLimits: ...
+    @property
+    def document_dir(self) -> Path | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +84,7 @@ class DefaultSettings:
     case_days: CaseDays = field(default_factory=CaseDays)
     marginal_multiple: Decimal = MARGINAL_MULTIPLE
     asset_limits: AssetLimits = field(default_factory=AssetLimits)
+    document_dir: Path | None = None
 
 
 @dataclass

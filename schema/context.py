@@ -18,10 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 
 from resolvers.context import Context
+from store import documents as documents_store
 from store import households as store
 from store import verification
 from store.crypto import Cipher
 from store.models import (
+    ArchiveDocument,
     Asset,
     BenefitHistory,
     ChangeReport,
@@ -47,6 +49,7 @@ class Loaders:
     benefits: DataLoader[str, list[BenefitHistory]]
     regions: DataLoader[str, Region | None]
     verifications: DataLoader[str, list[verification.RequestView]]
+    documents: DataLoader[str, list[ArchiveDocument]]
 
 
 def _grouped(
@@ -83,6 +86,7 @@ def make_loaders(reading: Reading, scope: str, cipher: Cipher) -> Loaders:
         benefits=_grouped(reading, store.benefits_by_archive, scope),
         regions=DataLoader(load_fn=load_regions),
         verifications=DataLoader(load_fn=load_verifications),
+        documents=_grouped(reading, documents_store.documents_by_archive, scope),
     )
 
 

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from domain.archive import ARCHIVE_NO_RE
+from domain.workflow import Step
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +101,7 @@ _ARCHIVE_STEPS = (
     "extendDeadline",
     "recordWrittenDecision",
 )
+_STEPS = frozenset(s.value for s in Step)
 _ROW_ID_RE = re.compile(r"\A[0-9a-f]{32}\Z")
 
 
@@ -109,6 +111,12 @@ def is_row_id(value: str) -> bool:
 
 
 ROW_ID = Bound(max_length=32, plain=True, well_formed=is_row_id)
+
+
+def is_step(value: str) -> bool:
+    """A step of the review chain's (a document's `step`), nothing typed freely."""
+    return value in _STEPS
+
 
 INPUT_BOUNDS: dict[str, Bound] = {
     # reads
@@ -274,6 +282,11 @@ INPUT_BOUNDS: dict[str, Bound] = {
     "Mutation.setAlertThreshold(role:)": NAME,
     "Mutation.setAlertThreshold(threshold:)": PLAIN,
     "Mutation.overrideVerification(reason:)": REASON,
+    # scanned documents (issue 16): the file is never kept (not even its name)
+    "Mutation.attachDocument(archiveNo:)": ARCHIVE_NO,
+    "Mutation.attachDocument(category:)": PLAIN,
+    "Mutation.attachDocument(file:)": PERSONAL,
+    "Mutation.attachDocument(step:)": Bound(max_length=30, plain=True, well_formed=is_step),
     "AnswerInput.requestId": Bound(max_length=32),
     "AnswerInput.findings": Bound(max_items=30),
     "FindingInput.subjectId": Bound(max_length=32),

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
+from strawberry.file_uploads import Upload
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
@@ -18,6 +19,7 @@ from policies.bounds import MAX_PAGE, SCAN
 from resolvers import admin, applications, chain, changes, timeliness, verification, workflow
 from resolvers import alerts as alert_resolvers
 from resolvers import audit_events as audit_resolvers
+from resolvers import documents as document_resolvers
 from resolvers import duplicates as duplicate_resolvers
 from resolvers import households as household_resolvers
 from resolvers import payments as payment_resolvers
@@ -37,6 +39,7 @@ from schema.connections import (
     HouseholdConnection,
     VerificationRequestConnection,
 )
+from schema.documents import Document
 from schema.errors import error_code
 from schema.finance import PaymentBatchResult, PaymentBatchSummary, StandardChange
 from schema.pricing import priced
@@ -411,6 +414,17 @@ class Mutation:
             request_id=strawberry.ID,
         ),
         description="Approve despite this request, with a recorded reason (county reviewer).",
+    )
+    # --- scanned documents (issue 16): a GraphQL multipart request (gateway/multipart.py)
+    attach_document: Document = strawberry.field(
+        resolver=returning(
+            Document.from_row,
+            document_resolvers.attach_document,
+            archive_no=described("一户一号"),
+            file=Upload,
+            step=described("The review chain step it is filed at; else the case's stage."),
+        ),
+        description="File a scanned PDF, JPEG, PNG or TIFF (20 MB at most) in the archive.",
     )
 
 

@@ -13,6 +13,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from domain import bounds
+from domain import documents as document_rules
 from domain import verification as verification_rules
 from domain.calendar import WorkingCalendar, beijing_day
 from domain.categories import MemberFacts, household_categories, member_categories
@@ -27,6 +28,7 @@ from schema.columns import (
     values,
 )
 from schema.context import Info
+from schema.documents import Document
 from schema.enums import (
     Area,
     Category,
@@ -526,6 +528,14 @@ class Household:
     async def verifications(self, info: Info) -> list[HouseholdVerification]:
         views = await info.context.loaders.verifications.load(self.archive_no)
         return [HouseholdVerification.from_view(v) for v in views]
+
+    @strawberry.field(
+        description="Scanned documents (立案存储), newest first: what was filed, not the bytes.",
+        metadata=priced(bound=document_rules.MAX_PER_HOUSEHOLD),
+    )
+    async def documents(self, info: Info) -> list[Document]:
+        rows = await info.context.loaders.documents.load(self.archive_no)
+        return [Document.from_row(r) for r in rows[: document_rules.MAX_PER_HOUSEHOLD]]
 
 
 @strawberry.type(description="Answer to a partner's question: is this person a current recipient?")

@@ -174,22 +174,27 @@ class Cipher:
         return f"{table}|{column}|{row_id}|{version}".encode()
 
     def encrypt(self, value: str, *, table: str, column: str, row_id: str) -> bytes:
+        return self.seal(value.encode(), table=table, column=column, row_id=row_id)
+
+    def decrypt(self, blob: bytes, *, table: str, column: str, row_id: str) -> str:
+        return self.open(blob, table=table, column=column, row_id=row_id).decode()
+
+    def seal(self, plain: bytes, *, table: str, column: str, row_id: str) -> bytes:
+        """Bytes under the current key version, bound to their place (scanned documents)."""
         version = self._keys.current_version
         nonce = secrets.token_bytes(NONCE_BYTES)
         sealed = self._aead[version].encrypt(
-            nonce, value.encode(), self._aad(table, column, row_id, version)
+            nonce, plain, self._aad(table, column, row_id, version)
         )
         return _HEADER + version.to_bytes(2, "big") + nonce + sealed
 
-    def decrypt(self, blob: bytes, *, table: str, column: str, row_id: str) -> str:
+    def open(self, blob: bytes, *, table: str, column: str, row_id: str) -> bytes:
+        """Bytes sealed under any version the ring still holds (rotation keeps them all)."""
         if blob[:1] != _HEADER:
             raise ValueError("unknown ciphertext format")
         version = int.from_bytes(blob[1:3], "big")
         nonce, sealed = blob[3 : 3 + NONCE_BYTES], blob[3 + NONCE_BYTES :]
-        plain = self._aead[version].decrypt(
-            nonce, sealed, self._aad(table, column, row_id, version)
-        )
-        return plain.decode()
+        return self._aead[version].decrypt(nonce, sealed, self._aad(table, column, row_id, version))
 
     def is_current(self, blob: bytes) -> bool:
         return int.from_bytes(blob[1:3], "big") == self._keys.current_version

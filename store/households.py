@@ -41,6 +41,7 @@ from domain.enums import Area, Category, HouseholdStatus
 from domain.errors import InvalidInput
 from store.fastread import Reads, Record
 from store.models import (
+    ArchiveDocument,
     Asset,
     BenefitHistory,
     ChangeReport,
@@ -54,7 +55,9 @@ from store.models import (
     Standard,
 )
 
-T = TypeVar("T", Member, Review, Payment, Asset, ChangeReport, Objection, BenefitHistory)
+T = TypeVar(
+    "T", Member, Review, Payment, Asset, ChangeReport, Objection, BenefitHistory, ArchiveDocument
+)
 
 
 def code_prefix(

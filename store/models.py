@@ -516,3 +516,36 @@ class CredentialClient(Base):
     credential_id: Mapped[str] = mapped_column(String(16), primary_key=True)
     client: Mapped[str] = mapped_column(String(100), primary_key=True)
     first_seen: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class ArchiveDocument(Base):
+    """A scanned document of an archive (立案存储): what it is, never its bytes.
+
+    The sealed bytes are in `document_contents` (or, by setting, a directory:
+    store/documents.py), so listing a household's documents never reads them.
+    No code path deletes a row; on PostgreSQL a trigger refuses it as well.
+    """
+
+    __tablename__ = "documents"
+    __table_args__ = (Index("ix_documents_archive_no_uploaded", "archive_no", "uploaded_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    archive_no: Mapped[str] = mapped_column(ForeignKey("households.archive_no"))
+    category: Mapped[str] = mapped_column(String(24))
+    record_class: Mapped[str] = mapped_column(String(10))
+    content_type: Mapped[str] = mapped_column(String(40))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))  # of the plaintext
+    step: Mapped[str | None] = mapped_column(String(30))
+    storage: Mapped[str] = mapped_column(String(10))  # DATABASE or DIRECTORY
+    uploaded_by: Mapped[str] = mapped_column(String(100))
+    uploaded_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class DocumentContent(Base):
+    """The AES-GCM ciphertext of one document, bound to its id (the database store)."""
+
+    __tablename__ = "document_contents"
+
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id"), primary_key=True)
+    content_enc: Mapped[bytes] = mapped_column(LargeBinary)

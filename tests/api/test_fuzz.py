@@ -70,6 +70,10 @@ schemathesis.graphql.scalar(
     ),
 )
 
+# files come as multipart parts (tests/api/test_documents.py); a literal where one
+# goes must be refused as bad input, never crash
+schemathesis.graphql.scalar("Upload", st.text(max_size=20).map(nodes.String))
+
 
 @cache
 def operations() -> list[tuple[str, list[str]]]:

@@ -2,7 +2,7 @@
 and acknowledgement, the scan's position, and the client addresses per credential
 
 Revision ID: 0019
-Revises: 0014
+Revises: 0015
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from alembic import op
 import store.types
 
 revision = "0019"
-down_revision = "0014"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
