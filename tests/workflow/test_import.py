@@ -70,7 +70,7 @@ def good(legacy: str, status: str = "在保") -> list[dict[str, str]]:
         row(
             legacy,
             "配偶",
-            **{k: "" for k in ("村(居)代码", "城乡", "保障金额", "批准日期", "状态")},
+            **dict.fromkeys(("村(居)代码", "城乡", "保障金额", "批准日期", "状态"), ""),
         ),
     ]
 
