@@ -49,6 +49,11 @@ schema: install
 bench-audit: install postgres
 	$(PY) bench/audit_cost.py
 
+# a generated 100,000-member legacy register imported into PostgreSQL, next to its dry run
+.PHONY: bench-import
+bench-import: install postgres
+	$(PY) bench/import_bench.py $(BENCH_ARGS)
+
 # the system Chromium (Debian package) and a CJK font for the console's browser tests;
 # never a downloaded browser. Best effort: without it the browser test skips, unless
 # DIBAO_REQUIRE_BROWSER=1 (which .ci/run sets when Chromium is there).

@@ -62,6 +62,10 @@ class Step(enum.StrEnum):
     TERMINATE = "TERMINATE"
     ARCHIVE = "ARCHIVE"
     WRITTEN_DECISION = "WRITTEN_DECISION"  # the refusal or termination notice (书面通知) sent
+    # an archive brought in whole from a legacy register (bulk import): it enters the
+    # service in the status the register gives (one of IMPORTED_STATUSES), so the step
+    # has no target of its own; its record names the source file's SHA-256
+    IMPORTED = "IMPORTED"
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +106,10 @@ RULES: dict[Step, Rule] = {
     Step.TERMINATE: Rule(PAID, S.TERMINATED, reason_required=True),
     Step.ARCHIVE: Rule(frozenset({S.TERMINATED, S.REJECTED, S.WITHDRAWN}), S.ARCHIVED),
     Step.WRITTEN_DECISION: Rule(frozenset({S.REJECTED, S.TERMINATED}), None, reason_required=True),
+    Step.IMPORTED: Rule(frozenset({S.DRAFT}), None, reason_required=True),
 }
+# the statuses a legacy register's household may enter in (domain/legacy.py STATUSES)
+IMPORTED_STATUSES = frozenset({S.ACTIVE, S.SUSPENDED, S.TERMINATED})
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ FIELD_FILTERS: dict[tuple[str, str], str] = {
     ("Query.households", "category"): "Household.categories",
     ("Query.households", "area"): "Household.area",
     ("Query.households", "marginal"): "Household.marginal",
+    ("Query.households", "legacyArchiveNo"): "Household.legacyArchiveNo",
     ("Query.dueForReview", "region"): "Household.regionCode",
     ("Query.overdue", "region"): "Household.regionCode",
     ("Query.overdue", "stage"): "Household.status",

@@ -55,6 +55,7 @@ async def households(
     category: Category | None = None,
     area: Area | None = None,
     marginal: bool | None = None,
+    legacy_archive_no: str | None = None,
     first: int | None = DEFAULT_PAGE,
     after: str | None = None,
 ) -> Page[models.Household]:
@@ -66,6 +67,7 @@ async def households(
         category=category,
         area=area,
         marginal=marginal,
+        legacy_archive_no=legacy_archive_no,
     )
     ctx = info.context
     async with ctx.reading() as session:

@@ -133,6 +133,7 @@ HOUSEHOLD_COLUMNS: Final[Mapping[str, Column]] = {
     ),
     "single_person_cover": Column("single_person_cover"),
     "marginal": Column("marginal"),
+    "legacy_archive_no": Column("legacy_archive_no"),
 }
 HOUSEHOLD_SECRETS: Final[Mapping[str, Secret]] = {
     "bank_account": Secret("households", "bank_account", "archive_no"),

@@ -126,6 +126,8 @@ INPUT_BOUNDS: dict[str, Bound] = {
     "Query.households(category:)": PLAIN,
     "Query.households(area:)": PLAIN,
     "Query.households(marginal:)": PLAIN,
+    # an old archive number: a county's own label for a household, not a person's value
+    "Query.households(legacyArchiveNo:)": Bound(max_length=40, plain=True),
     "Query.households(first:)": PLAIN,
     "Query.households(after:)": CURSOR,
     "Query.dueForReview(first:)": PLAIN,

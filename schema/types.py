@@ -414,6 +414,12 @@ class Household:
             "income under the edge line (a multiple of the local standard)."
         )
     )
+    legacy_archive_no: str | None = strawberry.field(
+        description=(
+            "The paper-era archive number (原档案编号) of a household brought in by bulk "
+            "import; unique within its county."
+        )
+    )
 
     @classmethod
     def from_row(cls, row: models.Household) -> Household:

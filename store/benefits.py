@@ -63,21 +63,32 @@ def record(
     reason: str,
     actor: str,
 ) -> None:
-    session.add(
-        BenefitHistory(
-            archive_no=archive_no,
-            amount=amount,
-            effective_from=day,
-            members=None if figures is None else figures.members,
-            income=None if figures is None else figures.income,
-            covered_incomes=(
-                [str(v) for v in figures.covered]
-                if figures is not None and figures.covered
-                else None
-            ),
-            reason=reason,
-            created_by=actor,
-        )
+    session.add(entry(archive_no, amount, day=day, figures=figures, reason=reason, actor=actor))
+
+
+def entry(
+    archive_no: str,
+    amount: Decimal,
+    *,
+    day: dt.date,
+    figures: Figures | None,
+    reason: str,
+    actor: str,
+    now: dt.datetime | None = None,
+) -> BenefitHistory:
+    """One benefit entry; the bulk import writes these in batches instead of adding them."""
+    return BenefitHistory(
+        archive_no=archive_no,
+        amount=amount,
+        effective_from=day,
+        members=None if figures is None else figures.members,
+        income=None if figures is None else figures.income,
+        covered_incomes=(
+            [str(v) for v in figures.covered] if figures is not None and figures.covered else None
+        ),
+        reason=reason,
+        created_by=actor,
+        **({} if now is None else {"created_at": now}),
     )
 
 

@@ -106,6 +106,7 @@ class HouseholdFilter:
     category: Category | None = None
     area: Area | None = None
     marginal: bool | None = None  # 低保边缘家庭 (the stored flag, a partial index)
+    legacy_archive_no: str | None = None  # 原档案编号 (bulk import), leads a unique index
 
 
 def category_clause(category: Category, today: dt.date) -> ColumnElement[bool]:
@@ -137,6 +138,8 @@ def _filtered(stmt: S, flt: HouseholdFilter, today: dt.date) -> S:
     if flt.marginal is not None:
         # `= true` as the partial index ix_households_marginal is written (models.py)
         stmt = stmt.where(Household.marginal == (true() if flt.marginal else false()))
+    if flt.legacy_archive_no is not None:
+        stmt = stmt.where(Household.legacy_archive_no == flt.legacy_archive_no)
     return stmt
 
 

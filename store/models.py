@@ -96,8 +96,17 @@ class Household(Base):
     # 低保边缘家庭, set when the household is decided or changes (domain.benefit.is_marginal);
     # stored so that `households(marginal: true)` is a partial-index read, not a computation
     marginal: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # the number of the paper-era archive it was imported from (原档案编号), unique
+    # within its county (migration 0017): a second import of the same file finds it
+    legacy_archive_no: Mapped[str | None] = mapped_column(String(40))
 
     __table_args__ = (
+        Index(
+            "uq_households_legacy_archive_no_county",
+            "legacy_archive_no",
+            sql_text("substr(village_code, 1, 6)"),
+            unique=True,
+        ),
         Index(
             "ix_households_marginal",
             "archive_no",

@@ -805,6 +805,7 @@ class _Generator:
                 ),
                 "county_visit_on": None,
                 "single_person_cover": False,
+                "legacy_archive_no": None,  # seeded archives were never on paper
                 "marginal": is_marginal(
                     status,
                     standard,

@@ -25,7 +25,7 @@ from tests.conftest import Api
 from tests.helpers import CASEWORKER_TOWNSHIP, issue_token
 
 HOUSEHOLD_ALL = """archiveNo regionCode area status address bankName bankAccount
-  monthlyBenefit reviewClass appliedAt updatedAt singlePersonCover marginal
+  monthlyBenefit reviewClass appliedAt updatedAt singlePersonCover marginal legacyArchiveNo
   members { relation sex birthDate monthlyIncome disabilityGrade disabilityKind covered
             seriousIllness student name idNumber phone }"""
 PAGE_ALL = f"query P($first: Int) {{ households(first: $first) {{ edges {{ node {{ {HOUSEHOLD_ALL} }} }} }} }}"

@@ -76,6 +76,8 @@ LEGAL = {
     (S.TERMINATED, Step.ARCHIVE): S.ARCHIVED,
     (S.REJECTED, Step.ARCHIVE): S.ARCHIVED,
     (S.WITHDRAWN, Step.ARCHIVE): S.ARCHIVED,
+    # an imported archive enters in its register's status: the step itself moves nothing
+    (S.DRAFT, Step.IMPORTED): S.DRAFT,
 }
 
 

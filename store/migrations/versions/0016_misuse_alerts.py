@@ -1,7 +1,7 @@
 """misuse alerts over the audit log: thresholds as data, alerts with their evidence
 and acknowledgement, the scan's position, and the client addresses per credential
 
-Revision ID: 0019
+Revision ID: 0016
 Revises: 0015
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 
 import store.types
 
-revision = "0019"
+revision = "0016"
 down_revision = "0015"
 branch_labels = None
 depends_on = None
