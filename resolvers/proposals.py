@@ -25,8 +25,8 @@ from store import proposals as store
 from store.models import PolicyProposal
 
 Rule = tuple[str, ...]
-SHOWN_WIDENINGS = 100  # decisions kept per proposal for display; the digest covers all
-LIST_LIMIT = 200  # proposals per listing, newest first
+SHOWN_WIDENINGS = 50  # decisions kept per proposal for display; the digest covers all
+LIST_LIMIT = 50  # proposals per listing, newest first (a listing is priced by its bound)
 MAX_NOTE = 2000
 
 
