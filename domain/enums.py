@@ -116,6 +116,13 @@ class Role(enum.StrEnum):
     SYSADMIN = "sysadmin"
 
 
+class ProposalStatus(enum.StrEnum):
+    PENDING = "PENDING"
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+    WITHDRAWN = "WITHDRAWN"
+
+
 class ChangeKind(enum.StrEnum):
     INCOME = "INCOME"
     MEMBER_JOINED = "MEMBER_JOINED"

@@ -25,6 +25,7 @@ FIELD_FILTERS: dict[tuple[str, str], str] = {
     ("Query.duplicateCandidates", "region"): "Household.regionCode",
     ("Query.statistics", "region"): "Household.regionCode",
     ("Query.verificationRequests", "status"): "VerificationRequest.status",
+    ("Query.policyProposals", "status"): "PolicyProposal.status",
 }
 
 _PAGING = ("first", "after")

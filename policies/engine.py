@@ -124,6 +124,10 @@ class PolicyEngine:
             cache[key] = found
         return found
 
+    def inherits(self, role: str, ancestor: str) -> bool:
+        """Whether `role` holds `ancestor`'s rules through `g` (directly or further up)."""
+        return bool(self._enforcer.get_role_manager().has_link(role, ancestor))
+
     def decide(self, principal: Principal, obj: str, *, write: bool = False) -> Decision:
         """Decision for one field: the role's policy, narrowed by a credential's allow-list.
 

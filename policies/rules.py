@@ -22,6 +22,8 @@ ADMIN_TYPES = frozenset(
     {
         "PolicyRule",
         "PolicyChange",
+        "PolicyProposal",
+        "PolicyWidening",
         "CredentialInfo",
         "AuditEvent",
         "AuditEventConnection",
@@ -37,10 +39,14 @@ ADMIN_OBJECTS = frozenset(
         "Query.auditActivity",
         "Query.auditChain",
         "Query.lookupAlerts",
+        "Query.policyProposals",
         "Mutation.grantPermission",
         "Mutation.revokePermission",
         "Mutation.grantRole",
         "Mutation.revokeRole",
+        "Mutation.approvePolicyChange",
+        "Mutation.rejectPolicyChange",
+        "Mutation.withdrawPolicyChange",
         "Mutation.revokeCredential",
         "Mutation.verifyAuditChain",
     }

@@ -12,19 +12,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from domain.errors import InvalidInput
-from policies.rules import refuse_masked_id_conflicts, validate_inheritance, validate_permission
+from policies.rules import validate_inheritance, validate_permission
+from resolvers import proposals
 from resolvers.context import Info
 from store import credentials as creds
 from store import policy as policy_store
-from store.models import Credential
+from store.models import Credential, PolicyProposal
 
 
 @dataclass(frozen=True, slots=True)
 class PolicyChange:
-    """Whether a grant or revocation changed the policy, and its version after."""
+    """Whether a grant or revocation changed the policy, and its version after; or the
+    proposal it became when it widens access."""
 
     changed: bool
     version: int
+    applied: bool = True  # False: it widens access and waits for a second secadmin
+    proposal: PolicyProposal | None = None
 
 
 class PermissionInput:
@@ -55,8 +59,17 @@ class _SchemaTypes:
 
 
 async def _change(info: Info, rule: tuple[str, ...], *, add: bool) -> PolicyChange:
+    """Apply a narrowing change (or one that alters nothing) at once; a widening one
+    becomes a proposal for a second secadmin (resolvers/proposals.py)."""
     ctx = info.context
+    adds, removes = ([rule], []) if add else ([], [rule])
     async with ctx.writing() as session:
+        judgement = await proposals.judge(info, session, add=adds, remove=removes)
+        if judgement.widened:
+            proposal = await proposals.propose(info, session, judgement, add=adds, remove=removes)
+            return PolicyChange(
+                changed=False, version=judgement.version, applied=False, proposal=proposal
+            )
         if add:
             changed = await policy_store.add_rule(
                 session, rule, actor=ctx.principal.name, now=ctx.now
@@ -65,9 +78,6 @@ async def _change(info: Info, rule: tuple[str, ...], *, add: bool) -> PolicyChan
             changed = await policy_store.remove_rule(
                 session, rule, actor=ctx.principal.name, now=ctx.now
             )
-        if changed:  # judged on the whole resulting policy; refused, the change rolls back
-            await session.flush()
-            refuse_masked_id_conflicts((await policy_store.load_rules(session))[1])
         version = await policy_store.policy_version(session)
     return PolicyChange(changed=changed, version=version)
 

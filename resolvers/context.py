@@ -147,9 +147,12 @@ class Context:
 
 
 class SchemaTypes(Protocol):
-    """The served schema, as far as resolvers look at it: which types it names."""
+    """The served schema, as far as resolvers look at it: which types and fields it names."""
 
     def get_type_by_name(self, name: str) -> object | None: ...
+    def policy_objects(self) -> tuple[str, ...]:
+        """Every `Type.field` of the served schema's object types: what the policy decides."""
+        ...
 
 
 class Info(Protocol):

@@ -19,6 +19,7 @@ from domain.enums import (
     ObjectionStatus,
     PaymentKind,
     PaymentStatus,
+    ProposalStatus,
     RejectionReason,
     Relation,
     ReviewOutcome,
@@ -38,6 +39,7 @@ __all__ = [
     "ObjectionStatus",
     "PaymentKind",
     "PaymentStatus",
+    "ProposalStatus",
     "RejectionReason",
     "Relation",
     "ReviewOutcome",
@@ -59,6 +61,11 @@ strawberry.enum(
     PaymentKind,
     description="REGULAR: the month's benefit; BACK_PAY (补发): the difference a standard "
     "raised from an earlier date adds to a month already paid.",
+)
+strawberry.enum(
+    ProposalStatus,
+    description="A policy change that widens access: PENDING until a second secadmin "
+    "APPROVES or REJECTS it, or its proposer WITHDRAWS it.",
 )
 strawberry.enum(ChangeKind, description="What changed in the household.")
 strawberry.enum(

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Sequence
 
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLObjectType
 from strawberry.extensions import SchemaExtension
 from strawberry.file_uploads import Upload
 from strawberry.schema.config import StrawberryConfig
@@ -16,7 +17,16 @@ from audit.logsafe import describe
 from domain.bounds import MEMBERS
 from domain.verification import MAX_DEPARTMENTS, QUEUE_PAGE
 from policies.bounds import MAX_PAGE, SCAN
-from resolvers import admin, applications, chain, changes, timeliness, verification, workflow
+from resolvers import (
+    admin,
+    applications,
+    chain,
+    changes,
+    proposals,
+    timeliness,
+    verification,
+    workflow,
+)
 from resolvers import alerts as alert_resolvers
 from resolvers import audit_events as audit_resolvers
 from resolvers import documents as document_resolvers
@@ -25,7 +35,7 @@ from resolvers import households as household_resolvers
 from resolvers import payments as payment_resolvers
 from resolvers import standards as standard_resolvers
 from schema import input_types  # noqa: F401  # the resolvers' inputs, made GraphQL inputs
-from schema.admin import CredentialInfo, PolicyChange, PolicyRule
+from schema.admin import CredentialInfo, PolicyChange, PolicyProposal, PolicyRule
 from schema.alerts import Alert, AlertThreshold
 from schema.audit_log import (
     ActivityBucket,
@@ -81,6 +91,15 @@ class Query:
         resolver=returning(each(PolicyRule.from_tuple), admin.policy_rules),
         description="The access policy in force (secadmin).",
         metadata=priced(bound=5000, cost=0),
+    )
+    policy_proposals: list[PolicyProposal] = strawberry.field(
+        resolver=returning(
+            each(PolicyProposal.from_row),
+            proposals.policy_proposals,
+            status=described("Only proposals in this state (default PENDING; null: all)."),
+        ),
+        description="Policy changes that widen access, newest first (secadmin; auditor reads).",
+        metadata=priced(bound=proposals.LIST_LIMIT, cost=0),
     )
     due_for_review: HouseholdConnection = strawberry.field(
         resolver=returning(HouseholdConnection.from_page, workflow.due_for_review),
@@ -337,19 +356,48 @@ class Mutation:
     )
     grant_permission: PolicyChange = strawberry.field(
         resolver=returning(PolicyChange.from_change, admin.grant_permission),
-        description="Add a permission rule (secadmin).",
+        description=(
+            "Add a permission rule (secadmin); one that widens access is held as a "
+            "proposal for a second secadmin."
+        ),
     )
     revoke_permission: PolicyChange = strawberry.field(
         resolver=returning(PolicyChange.from_change, admin.revoke_permission),
-        description="Remove a permission rule (secadmin).",
+        description=(
+            "Remove a permission rule (secadmin); removing a deny that widens access is "
+            "held as a proposal."
+        ),
     )
     grant_role: PolicyChange = strawberry.field(
         resolver=returning(PolicyChange.from_change, admin.grant_role),
-        description="Let a role inherit another (secadmin).",
+        description=(
+            "Let a role inherit another (secadmin); held as a proposal when it widens access."
+        ),
     )
     revoke_role: PolicyChange = strawberry.field(
         resolver=returning(PolicyChange.from_change, admin.revoke_role),
         description="Remove a role inheritance (secadmin).",
+    )
+    approve_policy_change: PolicyProposal = strawberry.field(
+        resolver=returning(
+            PolicyProposal.from_row, proposals.approve_policy_change, proposal_id=strawberry.ID
+        ),
+        description=(
+            "Apply a proposed widening of access: a second secadmin, never its proposer "
+            "(四眼原则); refused as stale when the policy changed what it widens."
+        ),
+    )
+    reject_policy_change: PolicyProposal = strawberry.field(
+        resolver=returning(
+            PolicyProposal.from_row, proposals.reject_policy_change, proposal_id=strawberry.ID
+        ),
+        description="Refuse a proposed widening of access, with a note (a second secadmin).",
+    )
+    withdraw_policy_change: PolicyProposal = strawberry.field(
+        resolver=returning(
+            PolicyProposal.from_row, proposals.withdraw_policy_change, proposal_id=strawberry.ID
+        ),
+        description="Withdraw your own pending proposal (its proposer).",
     )
     verify_audit_chain: AuditVerificationRun = strawberry.field(
         resolver=returning(AuditVerificationRun.from_row, audit_resolvers.verify_audit_chain),
@@ -447,6 +495,19 @@ class QuietSchema(strawberry.Schema):
                 ".".join(str(p) for p in error.path or ()) or "-",
                 describe(original) if original else "GraphQLError",
             )
+
+    @functools.cached_property
+    def _objects(self) -> tuple[str, ...]:
+        return tuple(
+            f"{name}.{field}"
+            for name, type_ in sorted(self._schema.type_map.items())
+            if isinstance(type_, GraphQLObjectType) and not name.startswith("__")
+            for field in type_.fields
+        )
+
+    def policy_objects(self) -> tuple[str, ...]:
+        """Every Type.field the policy decides, for judging a change (policies/widening.py)."""
+        return self._objects
 
 
 Extension = type[SchemaExtension] | Callable[[], SchemaExtension]

@@ -397,6 +397,31 @@ class PolicyState(Base):
     updated_by: Mapped[str] = mapped_column(String(100))
 
 
+class PolicyProposal(Base):
+    """A policy change that widens access, held until a second secadmin decides it.
+
+    `change` is {"add": [rule, ...], "remove": [rule, ...]} (rule tuples, ptype
+    first); `widened` the decisions it broadened when proposed, capped for
+    display, and `widened_digest` all of them, compared again at approval.
+    """
+
+    __tablename__ = "policy_proposals"
+    __table_args__ = (Index("ix_policy_proposals_status", "status", "proposed_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    change: Mapped[dict[str, Any]] = mapped_column(JSON)
+    proposer: Mapped[str] = mapped_column(String(100))
+    proposed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    base_version: Mapped[int] = mapped_column(Integer)  # the policy version it was judged on
+    status: Mapped[str] = mapped_column(String(10))
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    note: Mapped[str | None] = mapped_column(Text)
+    widened: Mapped[list[list[str]]] = mapped_column(JSON)
+    widened_count: Mapped[int] = mapped_column(Integer)
+    widened_digest: Mapped[str] = mapped_column(String(64))
+
+
 class TrustedDocument(Base):
     """An approved operation document, by the SHA-256 of its normalized text."""
 

@@ -18,6 +18,7 @@ from gateway.config import Settings
 from gateway.runtime import Runtime
 from tests.authz.conftest import Archive
 from tests.conftest import Api
+from tests.helpers import issue_token
 
 GRANT = """
 mutation($input: PermissionInput!) { grantPermission(input: $input) { changed version } }
@@ -25,6 +26,12 @@ mutation($input: PermissionInput!) { grantPermission(input: $input) { changed ve
 REVOKE = """
 mutation($input: PermissionInput!) { revokePermission(input: $input) { changed version } }
 """
+REVOKE_PROPOSING = """
+mutation($input: PermissionInput!) {
+  revokePermission(input: $input) { changed applied proposal { id } }
+}
+"""
+APPROVE = "mutation($id: ID!) { approvePolicyChange(proposalId: $id) { status } }"
 PHONE = "query($a: String!) { household(archiveNo: $a) { members { phone } } }"
 
 
@@ -80,8 +87,13 @@ async def test_secadmin_change_takes_effect_without_restart(
     assert "errors" not in await api.gql(
         archive.tokens["county_reviewer"], PHONE, {"a": archive.inside}
     )
-    undone = await api.gql(archive.tokens["secadmin"], REVOKE, deny)
-    assert undone["data"]["revokePermission"]["changed"] is True
+    # lifting the deny widens access again: a proposal until a second secadmin approves
+    undone = await api.gql(archive.tokens["secadmin"], REVOKE_PROPOSING, deny)
+    assert undone["data"]["revokePermission"]["changed"] is False
+    proposal = undone["data"]["revokePermission"]["proposal"]["id"]
+    second = await issue_token(runtime, "secadmin", "*", principal="secadmin-2")
+    approved = await api.gql(second, APPROVE, {"id": proposal})
+    assert approved["data"]["approvePolicyChange"]["status"] == "APPROVED", approved
     await policy_sync.refresh(runtime.policy_engine, runtime.sessions)
     assert "errors" not in await api.gql(caseworker, PHONE, {"a": archive.inside})
 
@@ -217,9 +229,16 @@ async def test_no_grant_lets_a_role_rebuild_masked_id_numbers(
     secadmin = archive.tokens["secadmin"]
     if rule["subject"] == "clerk":  # the birth date first: allowed, nothing is masked yet
         first = {"subject": "clerk", "object": "Member.birthDate", "action": "read"}
-        assert (await api.gql(secadmin, GRANT, {"input": first}))["data"]["grantPermission"][
-            "changed"
-        ]
+        proposed = await api.gql(
+            secadmin,
+            "mutation($input: PermissionInput!) { grantPermission(input: $input) { proposal "
+            "{ id } } }",
+            {"input": first},
+        )
+        second = await issue_token(runtime, "secadmin", "*", principal="secadmin-2")
+        proposal = proposed["data"]["grantPermission"]["proposal"]["id"]
+        approved = await api.gql(second, APPROVE, {"id": proposal})
+        assert approved["data"]["approvePolicyChange"]["status"] == "APPROVED", approved
     body = await api.gql(secadmin, mutation, {"input": {"action": "read", **rule}})
     assert code(body) == "FORBIDDEN", body
     assert "birthDate" in body["errors"][0]["message"]
