@@ -191,6 +191,7 @@ class Query:
     permission_review_due: PermissionReviewDue = strawberry.field(
         resolver=returning(PermissionReviewDue.from_due, review.permission_review_due),
         description="The last permission review and whether the next is overdue.",
+        metadata=priced(cost=0),  # the newest review by its primary key
     )
     # --- verification with partner departments (issue 15)
     verification_requests: VerificationRequestConnection = strawberry.field(

@@ -21,8 +21,10 @@ from store.models import AuditArchive, AuditEntry, Credential, PermissionReview,
 from store.policy import load_rules, rule_key
 
 CHUNK = 500  # ids per IN list, well inside every driver's parameter limit
-MAX_LISTED = 5000  # credentials in one review list (the `credentials` field's bound)
-MAX_DIFFERENCES = 2000  # policy rules in the diff; a policy this far off is one finding
+# items of one review list, oldest (or soonest) first: the four lists fit one
+# document's cost with their usage figures; more than this is a finding in itself
+MAX_LISTED = 500
+MAX_DIFFERENCES = 500
 # audit_archives rows keyed `ix:` are lookups by blind index (audit/lookups.py), not archives
 LOOKUP_KEY_PREFIX = "ix:"
 
