@@ -27,13 +27,16 @@ MAX_LISTED = 500
 MAX_DIFFERENCES = 500
 # audit_archives rows keyed `ix:` are lookups by blind index (audit/lookups.py), not archives
 LOOKUP_KEY_PREFIX = "ix:"
+# the outcomes of a request that read what it asked for, masked or not (audit/fields.py): a
+# refused attempt names the household too, but read nothing of it
+READ_OUTCOMES = ("allowed", "masked")
 
 
 @dataclass(frozen=True, slots=True)
 class CredentialUsage:
     last_used_at: dt.datetime | None = None
     requests: int = 0  # audited requests in the window
-    households: int = 0  # distinct archive numbers read or changed in the window
+    households: int = 0  # distinct archive numbers read or changed in the window (not refused)
     first_archive: str | None = None  # least and greatest of them, for the region they span
     last_archive: str | None = None
 
@@ -77,6 +80,7 @@ async def credential_usage(
             .where(
                 AuditEntry.credential_id.in_(chunk),
                 AuditEntry.time >= since,
+                AuditEntry.outcome.in_(READ_OUTCOMES),
                 ~AuditArchive.archive_no.startswith(LOOKUP_KEY_PREFIX),
             )
             .group_by(AuditEntry.credential_id)
