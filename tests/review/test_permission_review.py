@@ -130,7 +130,7 @@ async def test_a_credential_unused_for_91_days_appears_one_used_yesterday_does_n
 
 
 async def test_expiring_within_14_days(api: Api, runtime: Runtime) -> None:
-    auditor, secadmin = await officers(runtime)
+    _, secadmin = await officers(runtime)
     await issue_token(runtime, "caseworker", "22", principal="soon", ttl=dt.timedelta(days=10))
     await issue_token(runtime, "caseworker", "22", principal="later", ttl=dt.timedelta(days=20))
     expiring = data(await api.gql(secadmin, LISTS))["permissionReview"]["expiring"]
@@ -146,6 +146,14 @@ async def test_a_province_credential_that_read_one_county_is_broader_than_its_us
     county = await issue_token(runtime, "county_reviewer", "220183", principal="county-rev")
     for token in (province, county):
         assert data(await api.gql(token, READ, {"a": archive_no}))["household"]
+    # a refused attempt names the household in its entry but read nothing of it
+    partner = await issue_token(runtime, "partner", "22", principal="bank-x")
+    refused = await api.gql(
+        partner,
+        "query($a: String!) { household(archiveNo: $a) { bankAccount } }",
+        {"a": archive_no},
+    )
+    assert code(refused) == "FORBIDDEN"
     rows = {c["principal"]: c for c in data(await api.gql(auditor, USAGE))["credentials"]}
     assert rows["province-sup"]["householdsRead30d"] == 1
     broader = data(await api.gql(auditor, LISTS))["permissionReview"]["broaderThanUse"]
@@ -155,6 +163,8 @@ async def test_a_province_credential_that_read_one_county_is_broader_than_its_us
     assert found["province-sup"]["householdsRead30d"] == 1
     # a county credential is the scope its reads need; the caseworker that wrote it too
     assert "county-rev" not in found and "cw" not in found
+    assert "bank-x" not in found
+    assert rows["province-sup"]["requests30d"] == 1
 
 
 async def test_the_policy_diff_names_who_changed_a_rule(api: Api, runtime: Runtime) -> None:
