@@ -61,8 +61,10 @@ _PG_APPEND = text(
         WHERE id = 1 AND seq = :prev_seq
         RETURNING seq
     ), written AS (
-        INSERT INTO audit_entries (seq, time, principal, role, outcome, entry, prev_hash, hash)
-        SELECT :seq, :time, :principal, :role, :outcome, :entry, :prev_hash, :hash FROM moved
+        INSERT INTO audit_entries
+            (seq, time, principal, role, outcome, entry, prev_hash, hash, credential_id)
+        SELECT :seq, :time, :principal, :role, :outcome, :entry, :prev_hash, :hash,
+            :credential_id FROM moved
         RETURNING seq
     ), touched AS (
         INSERT INTO audit_archives (seq, archive_no)
@@ -220,6 +222,7 @@ class AuditChain:
                     "principal": entry[F.PRINCIPAL],
                     "role": entry[F.ROLE],
                     "outcome": entry[F.OUTCOME],
+                    "credential_id": entry.get(F.CREDENTIAL_ID),
                     "entry": body.decode(),
                     "archives": [*entry[F.ARCHIVE_NOS], *sorted(search_keys(entry))],
                 }
@@ -269,6 +272,7 @@ class AuditChain:
                 principal=values["principal"],
                 role=values["role"],
                 outcome=values["outcome"],
+                credential_id=values["credential_id"],
                 entry=values["entry"],
                 prev_hash=values["prev_hash"],
                 hash=values["hash"],

@@ -23,12 +23,14 @@ from audit.queries import AuditFilter, stream_entries
 from domain.calendar import UnknownYear, beijing_day
 from domain.enums import Role
 from domain.errors import DomainError
+from domain.review import MAX_UNUSED_DAYS
 from gateway.config import Settings, check_calendar, load_settings
 from gateway.documents import split_operations, store_documents
 from gateway.runtime import Runtime
 from gateway.tls import certificate_fingerprint
 from policies.engine import default_rules
 from store import credentials as creds
+from store import review
 from store.crypto import KeyFileError
 from store.migrate import upgrade
 from store.models import AuditHead, AuditRetention, Household
@@ -228,6 +230,7 @@ def token_issue(
                 fields=fields.split(",") if fields is not None else None,
                 department=department,
                 now=utcnow(),
+                max_days=runtime.settings.max_token_days,
             )
             if approved is not None:
                 credential.documents = await store_documents(session, approved)
@@ -254,13 +257,34 @@ def _read(path: Path) -> str:
 
 
 @token_app.command("list")
-def token_list() -> None:
-    """List credentials (never their tokens)."""
+def token_list(
+    unused_days: Annotated[
+        int | None,
+        typer.Option(
+            help="Only live credentials with no audited request in N days (the permission "
+            "review's rule, `permissionReview(unusedDays:)`).",
+            min=1,
+            max=MAX_UNUSED_DAYS,
+        ),
+    ] = None,
+) -> None:
+    """List credentials (never their tokens), with their last use from the audit log."""
 
     async def work(runtime: Runtime) -> list[tuple[str, ...]]:
         async with runtime.sessions() as session:
             now = utcnow()
-            rows = await creds.list_credentials(session)
+            rows = (
+                await creds.list_credentials(session)
+                if unused_days is None
+                else await review.unused_credentials(session, now=now, days=unused_days)
+            )
+            usage = await review.credential_usage(session, ids=[c.id for c in rows], now=now)
+
+            def last_used(credential_id: str) -> str:
+                found = usage.get(credential_id)
+                at = found.last_used_at if found else None
+                return f"{at:%Y-%m-%d %H:%M}" if at else "never"
+
             return [
                 (
                     c.id,
@@ -270,11 +294,14 @@ def token_list() -> None:
                     ",".join(c.fields) if c.fields is not None else "(role policy)",
                     f"{c.expires_at:%Y-%m-%d %H:%M}",
                     "revoked" if c.revoked_at else ("expired" if c.expires_at <= now else "active"),
+                    last_used(c.id),
                 )
                 for c in rows
             ]
 
-    table = Table("id", "principal", "role", "region", "fields", "expires (UTC)", "state")
+    table = Table(
+        "id", "principal", "role", "region", "fields", "expires (UTC)", "state", "last used (UTC)"
+    )
     for row in _run(load_settings(), work):
         table.add_row(*row)
     out.print(table)
@@ -429,6 +456,7 @@ async def _prepare_demo(runtime: Runtime) -> list[tuple[str, str, str]]:
                 region=scope,
                 ttl=dt.timedelta(days=1),
                 now=utcnow(),
+                max_days=runtime.settings.max_token_days,
             )
             tokens.append((role.value, scope, token))
     return tokens

@@ -14,6 +14,7 @@ from domain.calendar import WorkingCalendar
 from domain.deadlines import CaseDays
 from domain.enums import HouseholdStatus
 from domain.errors import DomainError
+from domain.review import MAX_TOKEN_DAYS, REVIEW_PERIOD_DAYS, parse_max_token_days
 from domain.verification import DUE_WORKING_DAYS
 from domain.workflow import (
     ARCHIVE_AFTER_DAYS,
@@ -24,6 +25,7 @@ from domain.workflow import (
 )
 from gateway.quota import DEFAULT_QUOTAS, Quota, parse_lookup_quotas
 from gateway.ratelimit import DEFAULT_RATES, Rate, parse_rate_limits
+from policies.engine import default_rules
 from store import calendar as calendar_files
 
 DEFAULT_DATABASE_FILE = "dibao.db"
@@ -79,6 +81,14 @@ class Settings:
     asset_limits: AssetLimits = field(default_factory=AssetLimits)
     # scanned documents' sealed bytes: a directory (DIBAO_DOCUMENT_DIR), or the database
     document_dir: Path | None = None
+    # permission review: days until a review is overdue (DIBAO_REVIEW_PERIOD_DAYS), a
+    # credential's longest life by role (DIBAO_MAX_TOKEN_DAYS), and the policy this
+    # release ships, which the review compares the policy in force with
+    review_period_days: int = REVIEW_PERIOD_DAYS
+    max_token_days: dict[str, int] = field(default_factory=lambda: dict(MAX_TOKEN_DAYS))
+    shipped_policy: tuple[tuple[str, ...], ...] = field(
+        default_factory=lambda: tuple(default_rules())
+    )
 
     @property
     def is_postgres(self) -> bool:
@@ -132,6 +142,10 @@ def load_settings(*, demo: bool = False) -> Settings:
             os.environ.get("DIBAO_ASSET_LIMITS", ""),
             os.environ.get("DIBAO_COUNTY_ASSET_LIMITS", ""),
         ),
+        review_period_days=_positive(
+            os.environ.get("DIBAO_REVIEW_PERIOD_DAYS"), REVIEW_PERIOD_DAYS
+        ),
+        max_token_days=parse_max_token_days(os.environ.get("DIBAO_MAX_TOKEN_DAYS", "")),
     )
 
 

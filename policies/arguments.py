@@ -53,6 +53,9 @@ NOT_FIELD_FILTERS: frozenset[tuple[str, str]] = frozenset(
         *(("Query.auditEvents", a) for a in (*_AUDIT, *_PAGING)),
         *(("Query.auditActivity", a) for a in ("since", "until", "bucket", "by")),
         *(("Query.lookupAlerts", a) for a in ("since", "until", "threshold")),
+        # the permission review's own threshold and its page of recorded reviews
+        ("Query.permissionReview", "unusedDays"),
+        *(("Query.permissionReviews", a) for a in _PAGING),
     }
 )
 WRITE_ROOT = "Mutation."  # every mutation argument is input to a write, not a read filter

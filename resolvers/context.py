@@ -33,6 +33,7 @@ from domain.benefit import MARGINAL_MULTIPLE
 from domain.calendar import WorkingCalendar
 from domain.deadlines import CaseDays
 from domain.principal import Principal
+from domain.review import REVIEW_PERIOD_DAYS
 from domain.verification import DUE_WORKING_DAYS
 from domain.workflow import ARCHIVE_AFTER_DAYS, GRADUAL_EXIT_MONTHS, REVIEW_MONTHS, STAGE_LIMITS
 from store import calendar as calendar_files
@@ -66,6 +67,10 @@ class Settings(Protocol):
     def asset_limits(self) -> AssetLimits: ...
     @property
     def document_dir(self) -> Path | None: ...
+    @property
+    def review_period_days(self) -> int: ...
+    @property
+    def shipped_policy(self) -> tuple[tuple[str, ...], ...]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +90,9 @@ class DefaultSettings:
     marginal_multiple: Decimal = MARGINAL_MULTIPLE
     asset_limits: AssetLimits = field(default_factory=AssetLimits)
     document_dir: Path | None = None
+    review_period_days: int = REVIEW_PERIOD_DAYS
+    # the gateway passes the release's policy; without it nothing counts as shipped
+    shipped_policy: tuple[tuple[str, ...], ...] = ()
 
 
 @dataclass

@@ -8,6 +8,7 @@ import strawberry
 
 from resolvers import admin
 from resolvers.proposals import SHOWN_WIDENINGS
+from schema.context import Info
 from schema.enums import ProposalStatus
 from schema.pricing import priced
 from store import proposals as proposal_store
@@ -137,3 +138,18 @@ class CredentialInfo:
             expires_at=row.expires_at,
             revoked=row.revoked_at is not None,
         )
+
+    # usage from the audit log, batched per response (schema/context.py `usage`)
+    @strawberry.field(description="When this credential last made an audited request.")
+    async def last_used_at(self, info: Info) -> dt.datetime | None:
+        return (await info.context.loaders.usage.load(self.id)).last_used_at
+
+    @strawberry.field(description="Audited requests over the last 30 days.")
+    async def requests_30d(self, info: Info) -> int:
+        return (await info.context.loaders.usage.load(self.id)).requests
+
+    @strawberry.field(
+        description="Distinct households (archive numbers) read or changed in the last 30 days."
+    )
+    async def households_read_30d(self, info: Info) -> int:
+        return (await info.context.loaders.usage.load(self.id)).households

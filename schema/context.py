@@ -8,6 +8,7 @@ concurrently, and one AsyncSession must never be shared between tasks.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from strawberry.dataloader import DataLoader
 from resolvers.context import Context
 from store import documents as documents_store
 from store import households as store
-from store import verification
+from store import review, verification
 from store.crypto import Cipher
 from store.models import (
     ArchiveDocument,
@@ -50,6 +51,8 @@ class Loaders:
     regions: DataLoader[str, Region | None]
     verifications: DataLoader[str, list[verification.RequestView]]
     documents: DataLoader[str, list[ArchiveDocument]]
+    # a page of credentials' use, from the audit log's index, in one batch
+    usage: DataLoader[str, review.CredentialUsage]
 
 
 def _grouped(
@@ -63,7 +66,7 @@ def _grouped(
     return DataLoader(load_fn=load)
 
 
-def make_loaders(reading: Reading, scope: str, cipher: Cipher) -> Loaders:
+def make_loaders(reading: Reading, scope: str, cipher: Cipher, now: dt.datetime) -> Loaders:
     async def load_regions(keys: Sequence[str]) -> list[Region | None]:
         async with reading() as session:
             found = await store.regions_by_code(session, codes=list(keys))
@@ -76,6 +79,11 @@ def make_loaders(reading: Reading, scope: str, cipher: Cipher) -> Loaders:
             )
         return [found.get(key, []) for key in keys]
 
+    async def load_usage(keys: Sequence[str]) -> list[review.CredentialUsage]:
+        async with reading() as session:
+            found = await review.credential_usage(session, ids=list(keys), now=now)
+        return [found.get(key, review.CredentialUsage()) for key in keys]
+
     return Loaders(
         members=_grouped(reading, store.members_by_archive, scope),
         reviews=_grouped(reading, store.reviews_by_archive, scope),
@@ -87,6 +95,7 @@ def make_loaders(reading: Reading, scope: str, cipher: Cipher) -> Loaders:
         regions=DataLoader(load_fn=load_regions),
         verifications=DataLoader(load_fn=load_verifications),
         documents=_grouped(reading, documents_store.documents_by_archive, scope),
+        usage=DataLoader(load_fn=load_usage),
     )
 
 
@@ -97,7 +106,7 @@ class GraphContext(Context):
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:
-        self.loaders = make_loaders(self.reading, self.principal.scope, self.cipher)
+        self.loaders = make_loaders(self.reading, self.principal.scope, self.cipher, self.now)
 
 
 Info = strawberry.Info[GraphContext, None]

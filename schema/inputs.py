@@ -38,9 +38,10 @@ _CODE_RE = re.compile(r"\A(\*|[0-9]{2}|[0-9]{4}|[0-9]{6}|[0-9]{9}|[0-9]{12}|[0-9
 _BASE64_RE = re.compile(r"\A[A-Za-z0-9_\-+/]{4,200}={0,2}\Z")
 _ARCHIVE = ARCHIVE_NO_RE.pattern.removeprefix("\\A").removesuffix("\\Z")
 # what this API's cursors decode to (store/households.py, store/duplicates.py,
-# resolvers/audit_events.py); an audit sequence of 16 digits or more is not kept
+# resolvers/audit_events.py, resolvers/review.py); an audit sequence or a review id of
+# 16 digits or more is not kept
 _CURSOR_RE = re.compile(
-    rf"\A(h:{_ARCHIVE}|d:{_ARCHIVE}:[0-9]{{1,9}}|a:[0-9]{{1,15}}|v:[0-9a-f]{{32}})\Z"
+    rf"\A(h:{_ARCHIVE}|d:{_ARCHIVE}:[0-9]{{1,9}}|[ar]:[0-9]{{1,15}}|v:[0-9a-f]{{32}})\Z"
 )
 
 
@@ -233,6 +234,11 @@ INPUT_BOUNDS: dict[str, Bound] = {
     "Mutation.rejectPolicyChange(note:)": REASON,
     "Mutation.withdrawPolicyChange(proposalId:)": ROW_ID,
     "Mutation.withdrawPolicyChange(note:)": REASON,
+    # permission review (issue 17): the note is free text, never kept in the audit entry
+    "Query.permissionReview(unusedDays:)": PLAIN,
+    "Query.permissionReviews(first:)": PLAIN,
+    "Query.permissionReviews(after:)": CURSOR,
+    "Mutation.recordPermissionReview(note:)": REASON,
     "PermissionInput.subject": NAME,
     "PermissionInput.object": NAME,
     "PermissionInput.action": NAME,

@@ -23,6 +23,7 @@ from resolvers import (
     chain,
     changes,
     proposals,
+    review,
     timeliness,
     verification,
     workflow,
@@ -54,6 +55,12 @@ from schema.errors import error_code
 from schema.finance import PaymentBatchResult, PaymentBatchSummary, StandardChange
 from schema.pricing import priced
 from schema.resolve import described, each, optional, returning, served
+from schema.review import (
+    PermissionReview,
+    PermissionReviewConnection,
+    PermissionReviewDue,
+    PermissionReviewLists,
+)
 from schema.statistics import Statistics
 from schema.types import Household, Payment, RecipientCheck, Standard
 from schema.verification import (
@@ -188,8 +195,30 @@ class Query:
     )
     credentials: list[CredentialInfo] = strawberry.field(
         resolver=returning(each(CredentialInfo.from_row), admin.credentials),
-        description="Issued credentials, never tokens (sysadmin).",
+        description="Issued credentials, never tokens, with their use from the audit log "
+        "(sysadmin; auditor and secadmin for the permission review).",
         metadata=priced(bound=5000, cost=0),
+    )
+    # --- permission review (权限审查, issue 17)
+    permission_review: PermissionReviewLists = strawberry.field(
+        resolver=returning(
+            PermissionReviewLists.from_lists,
+            review.permission_review,
+            unused_days=described("Days without an audited request (default 90)"),
+        ),
+        description="Credentials unused, expiring, broader than their use, and the policy's "
+        "differences from the shipped one (auditor, secadmin).",
+        metadata=priced(cost=SCAN),
+    )
+    permission_reviews: PermissionReviewConnection = strawberry.field(
+        resolver=returning(PermissionReviewConnection.from_page, review.permission_reviews),
+        description="Recorded permission reviews, newest first (auditor, secadmin).",
+        metadata=priced(cost=0),
+    )
+    permission_review_due: PermissionReviewDue = strawberry.field(
+        resolver=returning(PermissionReviewDue.from_due, review.permission_review_due),
+        description="The last permission review and whether the next is overdue.",
+        metadata=priced(cost=0),  # the newest review by its primary key
     )
     # --- verification with partner departments (issue 15)
     verification_requests: VerificationRequestConnection = strawberry.field(
@@ -402,6 +431,11 @@ class Mutation:
     verify_audit_chain: AuditVerificationRun = strawberry.field(
         resolver=returning(AuditVerificationRun.from_row, audit_resolvers.verify_audit_chain),
         description="Recompute the audit chain now and record the result (auditor).",
+    )
+    record_permission_review: PermissionReview = strawberry.field(
+        resolver=returning(PermissionReview.from_row, review.record_permission_review),
+        description="Record a permission review with a note; what the lists hold now is kept "
+        "with it (auditor).",
     )
     revoke_credential: CredentialInfo = strawberry.field(
         resolver=returning(CredentialInfo.from_row, admin.revoke_credential, id=strawberry.ID),

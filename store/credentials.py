@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.enums import Role
 from domain.errors import InvalidInput, NotFound
 from domain.region import validate_scope
+from domain.review import check_lifetime
 from domain.verification import parse_department
 from store.fastread import Reads, Record
 from store.models import Credential
@@ -69,7 +70,10 @@ async def issue_credential(
     fields: Sequence[str] | None = None,
     department: str | None = None,
     now: dt.datetime,
+    max_days: dict[str, int] | None = None,
 ) -> tuple[Credential, str]:
+    """A new credential and its token (shown once). `max_days`: the longest lifetime
+    per role (DIBAO_MAX_TOKEN_DAYS); every issuing path of the service passes it."""
     principal = principal.strip()
     if not principal or len(principal) > 100:
         raise InvalidInput("principal: 1 to 100 characters", field="principal")
@@ -78,6 +82,8 @@ async def issue_credential(
     except ValueError:
         roles = ", ".join(r.value for r in Role)
         raise InvalidInput(f"role: unknown role; one of {roles}", field="role") from None
+    if max_days is not None:
+        check_lifetime(role_value, ttl, max_days)
     bound = parse_department(department)
     if bound is not None and role_value != Role.PARTNER.value:
         raise InvalidInput("department: only a partner credential answers for a department")

@@ -422,6 +422,32 @@ class PolicyProposal(Base):
     widened_digest: Mapped[str] = mapped_column(String(64))
 
 
+class PolicyHistory(Base):
+    """One rule added to or removed from the policy: who, when (the permission review's
+    diff against the shipped policy names them). Written with the change itself."""
+
+    __tablename__ = "policy_history"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    actor: Mapped[str] = mapped_column(String(100))
+    change: Mapped[str] = mapped_column(String(10))  # add | remove
+    rule: Mapped[str] = mapped_column(String(400), index=True)  # store.policy.rule_key
+
+
+class PermissionReview(Base):
+    """A security officer's periodic review of who holds what (权限审查)."""
+
+    __tablename__ = "permission_reviews"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime, index=True)
+    reviewer: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(30))
+    note: Mapped[str] = mapped_column(Text)
+    summary: Mapped[dict[str, int]] = mapped_column(JSON)  # counts per list, as seen
+
+
 class TrustedDocument(Base):
     """An approved operation document, by the SHA-256 of its normalized text."""
 
@@ -445,6 +471,11 @@ class AuditEntry(Base):
     role: Mapped[str | None] = mapped_column(String(30), index=True)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # a copy of the entry's credential id, for the permission review's usage figures
+    # (one index range per credential instead of parsing every entry's JSON)
+    credential_id: Mapped[str | None] = mapped_column(String(16))
+
+    __table_args__ = (Index("ix_audit_entries_credential_time", "credential_id", "time"),)
 
 
 class AuditArchive(Base):

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.models import PolicyRule, PolicyShipped, PolicyState
+from store.models import PolicyHistory, PolicyRule, PolicyShipped, PolicyState
 
 
 def rule_rows(rules: Iterable[Sequence[str]]) -> list[dict[str, str]]:
@@ -75,6 +75,7 @@ async def add_rule(
     ptype, *values = rule
     padded = [*values, "", "", "", "", "", ""][:6]
     session.add(PolicyRule(ptype=ptype, **{f"v{i}": v for i, v in enumerate(padded)}))
+    session.add(PolicyHistory(at=now, actor=actor, change="add", rule=rule_key(rule)))
     await _bump(session, actor=actor, now=now)
     return True
 
@@ -86,6 +87,7 @@ async def remove_rule(
     if found is None:
         return False
     await session.delete(found)
+    session.add(PolicyHistory(at=now, actor=actor, change="remove", rule=rule_key(rule)))
     await _bump(session, actor=actor, now=now)
     return True
 

@@ -48,6 +48,21 @@
   var CHAIN_QUERY =
     'query Chain { auditChain { entries headSeq lastVerification { ' + RUN_FIELDS + ' } } }';
   var VERIFY_MUTATION = 'mutation Verify { verifyAuditChain { ' + RUN_FIELDS + ' } }';
+  // one aggregate per document (the cost model prices the lists as a scan): the lists
+  // in one request, the due date and the recorded reviews in another
+  var CREDENTIAL_FIELDS = 'id principal role region expiresAt lastUsedAt';
+  var REVIEW_QUERY =
+    'query Review($days: Int) { permissionReview(unusedDays: $days) { unusedDays ' +
+    'unused { ' + CREDENTIAL_FIELDS + ' } expiring { ' + CREDENTIAL_FIELDS + ' } ' +
+    'broaderThanUse { credential { id principal role region } usedRegion householdsRead30d } ' +
+    'policyDifferences { change changedBy changedAt ' +
+    'rule { kind subject scope object action effect role } } } }';
+  var REVIEW_HISTORY_QUERY =
+    'query Reviews { permissionReviewDue { lastReviewAt lastReviewer periodDays dueAt overdue } ' +
+    'permissionReviews(first: 20) { edges { node { id at reviewer note unused expiring ' +
+    'broaderThanUse policyDifferences } } } }';
+  var RECORD_MUTATION =
+    'mutation Record($note: String!) { recordPermissionReview(note: $note) { id } }';
 
   /* ------------------------------------------------------------------ i18n */
 
@@ -71,6 +86,45 @@
       'nav.events': '审计事件',
       'nav.activity': '拒绝与失败趋势',
       'nav.chain': '日志链状态',
+      'nav.review': '权限审查',
+      'review.legend': '审查范围',
+      'review.unusedDays': '未使用天数',
+      'review.refresh': '刷新',
+      'review.unused': '长期未使用的凭据',
+      'review.expiring': '14 天内到期的凭据',
+      'review.broader': '范围大于实际使用的凭据（近 30 天）',
+      'review.policy': '与出厂策略不同的规则',
+      'review.id': '凭据编号',
+      'review.region': '区域范围',
+      'review.lastUsed': '最近使用',
+      'review.expires': '到期时间',
+      'review.usedRegion': '实际使用区域',
+      'review.households': '读取户数',
+      'review.change': '变更',
+      'review.rule': '规则',
+      'review.changedBy': '变更人',
+      'review.changedAt': '变更时间',
+      'review.added': '新增',
+      'review.removed': '删除',
+      'review.unknown': '无记录（在接口之外修改）',
+      'review.never': '从未使用',
+      'review.none': '无',
+      'review.record': '记录本次审查',
+      'review.note': '审查意见',
+      'review.submit': '记录审查',
+      'review.history': '审查记录',
+      'review.reviewer': '审查人',
+      'review.seen': '所见（未使用 / 到期 / 范围过大 / 策略差异）',
+      'review.overdue': '审查已逾期：请进行权限审查',
+      'review.neverReviewed': '尚未进行过权限审查',
+      'review.upToDate': '审查未逾期，下次审查截止 {due}',
+      'review.lastAt': '上次审查时间',
+      'review.lastBy': '上次审查人',
+      'review.dueAt': '下次审查截止',
+      'review.period': '审查周期（天）',
+      'review.loading': '正在加载权限审查…',
+      'review.recorded': '审查已记录。',
+      'review.emptyNote': '请填写审查意见。',
       'archive.label': '谁访问了这户档案？输入档案编号',
       'archive.submit': '查询访问记录',
       'filters.legend': '筛选条件',
@@ -207,6 +261,45 @@
       'nav.events': 'Audit events',
       'nav.activity': 'Refusals and failures',
       'nav.chain': 'Chain status',
+      'nav.review': 'Permission review',
+      'review.legend': 'Scope of the review',
+      'review.unusedDays': 'Days unused',
+      'review.refresh': 'Refresh',
+      'review.unused': 'Credentials unused for long',
+      'review.expiring': 'Credentials expiring within 14 days',
+      'review.broader': 'Credentials broader than their use (last 30 days)',
+      'review.policy': 'Rules that differ from the shipped policy',
+      'review.id': 'Credential',
+      'review.region': 'Region scope',
+      'review.lastUsed': 'Last used',
+      'review.expires': 'Expires',
+      'review.usedRegion': 'Region used',
+      'review.households': 'Households read',
+      'review.change': 'Change',
+      'review.rule': 'Rule',
+      'review.changedBy': 'Changed by',
+      'review.changedAt': 'Changed at',
+      'review.added': 'added',
+      'review.removed': 'removed',
+      'review.unknown': 'no record (changed outside the API)',
+      'review.never': 'never',
+      'review.none': 'none',
+      'review.record': 'Record this review',
+      'review.note': 'Note',
+      'review.submit': 'Record the review',
+      'review.history': 'Reviews recorded',
+      'review.reviewer': 'Reviewer',
+      'review.seen': 'Seen (unused / expiring / broader / policy)',
+      'review.overdue': 'Review overdue: review permissions now',
+      'review.neverReviewed': 'No permission review recorded yet',
+      'review.upToDate': 'Review up to date, next due {due}',
+      'review.lastAt': 'Last review',
+      'review.lastBy': 'Last reviewer',
+      'review.dueAt': 'Next due',
+      'review.period': 'Review period (days)',
+      'review.loading': 'Loading the permission review…',
+      'review.recorded': 'Review recorded.',
+      'review.emptyNote': 'Write a note first.',
       'archive.label': 'Who accessed this household? Enter an archive number',
       'archive.submit': 'Show accesses',
       'filters.legend': 'Filters',
@@ -512,7 +605,8 @@
     events: { filter: {}, archiveMode: false, cursors: [null], page: 0, nodes: [],
       pageInfo: null, detailSeq: null, loading: 0 },
     activity: { data: null, loading: 0 },
-    chain: { data: null }
+    chain: { data: null },
+    review: { lists: null, history: null }
   };
 
   function setStatus(text) {
@@ -557,6 +651,10 @@
       pageInfo: null, detailSeq: null, loading: 0 };
     state.activity = { data: null, loading: 0 };
     state.chain = { data: null };
+    state.review = { lists: null, history: null };
+    ['review-unused-body', 'review-expiring-body', 'review-broader-body', 'review-policy-body',
+      'review-history-body', 'review-due-props'].forEach(function (id) { clear($(id)); });
+    $('review-due').textContent = '';
     clear($('events-body'));
     clear($('activity-chart'));
     clear($('activity-legend'));
@@ -625,7 +723,7 @@
 
   /* ---------------------------------------------------------------- tabs */
 
-  var VIEWS = ['events', 'activity', 'chain'];
+  var VIEWS = ['events', 'activity', 'chain', 'review'];
 
   function selectView(name) {
     state.view = name;
@@ -639,6 +737,7 @@
     showError('');
     if (name === 'activity' && !state.activity.data) loadActivity();
     if (name === 'chain') loadChain();
+    if (name === 'review') loadReview();
   }
 
   function onTabKey(event) {
@@ -1319,6 +1418,126 @@
     }
   }
 
+  /* ---------------------------------------------------- permission review */
+
+  function loadReview() {
+    var days = parseInt($('r-unused-days').value, 10) || 90;
+    setStatus(t('review.loading'));
+    return gql(REVIEW_QUERY, { days: days }).then(function (data) {
+      state.review.lists = data.permissionReview;
+      return gql(REVIEW_HISTORY_QUERY);
+    }).then(function (data) {
+      state.review.history = data;
+      renderReview();
+      setStatus('');
+    }, handleError);
+  }
+
+  function onReviewRefresh(event) {
+    event.preventDefault();
+    loadReview();
+  }
+
+  function onRecordReview(event) {
+    event.preventDefault();
+    var note = $('r-note').value.trim();
+    if (!note) {
+      showError(t('review.emptyNote'));
+      return;
+    }
+    var button = $('record-form').querySelector('button[type=submit]');
+    button.disabled = true;
+    showError('');
+    gql(RECORD_MUTATION, { note: note }).then(function () {
+      $('r-note').value = '';
+      return loadReview().then(function () { setStatus(t('review.recorded')); });
+    }, handleError).then(function () { button.disabled = false; });
+  }
+
+  function credentialRow(credential, testid, cells) {
+    var tr = el('tr');
+    tr.setAttribute('data-testid', testid);
+    tr.setAttribute('data-principal', credential.principal);
+    [credential.id, credential.principal, credential.role, credential.region].concat(cells)
+      .forEach(function (cell) { tr.appendChild(el('td', null, shown(cell))); });
+    return tr;
+  }
+
+  function fillRows(bodyId, rows) {
+    var body = $(bodyId);
+    clear(body);
+    rows.forEach(function (row) { body.appendChild(row); });
+    if (!rows.length) {
+      var tr = el('tr');
+      var td = el('td', 'hint', t('review.none'));
+      td.colSpan = 6;
+      tr.appendChild(td);
+      body.appendChild(tr);
+    }
+  }
+
+  function ruleText(rule) {
+    if (rule.kind === 'g') return 'g, ' + rule.subject + ', ' + rule.role;
+    return [rule.kind, rule.subject, rule.scope, rule.object, rule.action, rule.effect].join(', ');
+  }
+
+  function renderReview() {
+    var lists = state.review.lists;
+    var history = state.review.history;
+    if (!lists || !history) return;
+    function used(c) { return c.lastUsedAt ? formatTime(c.lastUsedAt) : t('review.never'); }
+    fillRows('review-unused-body', lists.unused.map(function (c) {
+      return credentialRow(c, 'review-unused-row', [used(c), formatTime(c.expiresAt)]);
+    }));
+    fillRows('review-expiring-body', lists.expiring.map(function (c) {
+      return credentialRow(c, 'review-expiring-row', [used(c), formatTime(c.expiresAt)]);
+    }));
+    fillRows('review-broader-body', lists.broaderThanUse.map(function (b) {
+      return credentialRow(b.credential, 'review-broader-row', [b.usedRegion, b.householdsRead30d]);
+    }));
+    fillRows('review-policy-body', lists.policyDifferences.map(function (d) {
+      var tr = el('tr');
+      tr.setAttribute('data-testid', 'review-policy-row');
+      tr.setAttribute('data-change', d.change);
+      tr.appendChild(el('td', null, t(d.change === 'ADDED' ? 'review.added' : 'review.removed')));
+      tr.appendChild(el('td', 'mono', ruleText(d.rule)));
+      tr.appendChild(el('td', null, d.changedBy || t('review.unknown')));
+      tr.appendChild(el('td', null, d.changedAt ? formatTime(d.changedAt) : '—'));
+      return tr;
+    }));
+    var due = history.permissionReviewDue;
+    var verdict = $('review-due');
+    if (due.overdue) {
+      verdict.textContent = due.lastReviewAt ? t('review.overdue') : t('review.neverReviewed');
+      verdict.className = 'verdict bad';
+      verdict.setAttribute('data-state', 'overdue');
+    } else {
+      verdict.textContent = t('review.upToDate', { due: formatTime(due.dueAt) });
+      verdict.className = 'verdict ok';
+      verdict.setAttribute('data-state', 'ok');
+    }
+    var props = $('review-due-props');
+    clear(props);
+    prop(props, t('review.lastAt'), due.lastReviewAt ? formatTime(due.lastReviewAt) : '—',
+      { testid: 'review-last-at' });
+    prop(props, t('review.lastBy'), due.lastReviewer, { testid: 'review-last-by' });
+    prop(props, t('review.dueAt'), due.dueAt ? formatTime(due.dueAt) : '—', { testid: 'review-due-at' });
+    prop(props, t('review.period'), due.periodDays, { testid: 'review-period' });
+    var body = $('review-history-body');
+    clear(body);
+    history.permissionReviews.edges.forEach(function (edge) {
+      var r = edge.node;
+      var tr = el('tr');
+      tr.setAttribute('data-testid', 'review-history-row');
+      tr.appendChild(el('td', null, formatTime(r.at)));
+      tr.appendChild(el('td', null, r.reviewer));
+      tr.appendChild(el('td', null, r.note));
+      tr.appendChild(el('td', 'num',
+        [r.unused, r.expiring, r.broaderThanUse, r.policyDifferences].join(' / ')));
+      body.appendChild(tr);
+    });
+  }
+
   /* ---------------------------------------------------------------- i18n */
 
   function applyLanguage() {
@@ -1354,6 +1573,7 @@
       if (state.events.detailSeq !== null) renderDetail();
       renderActivity();
       renderChain();
+      renderReview();
     }
     var key = $('login-error').getAttribute('data-message');
     if (key) loginMessage(key);
@@ -1399,6 +1619,8 @@
     $('a-range').addEventListener('change', onActivity);
     $('verify-chain').addEventListener('click', onVerify);
     $('chain-refresh').addEventListener('click', loadChain);
+    $('review-form').addEventListener('submit', onReviewRefresh);
+    $('record-form').addEventListener('submit', onRecordReview);
 
     if (token()) {
       enter();

@@ -389,6 +389,31 @@ async def test_console_end_to_end(chromium: Path, server: str, runtime: Runtime)
             await expect(page.get_by_test_id("chain-by")).to_have_text("auditor-e2e")
             await _shot(page, "chain")
 
+            # --- permission review (权限审查): the lists, the due date, recording a review
+            await page.get_by_test_id("tab-review").click()
+            await expect(page.get_by_test_id("view-review")).to_be_visible()
+            due = page.get_by_test_id("review-due")
+            await expect(due).to_have_attribute("data-state", "overdue")
+            await expect(due).to_contain_text("尚未进行过权限审查")
+            # the story's credentials live a day: each is listed as expiring within 14 days
+            expiring = page.locator("[data-testid=review-expiring-row][data-principal=auditor-e2e]")
+            await expect(expiring).to_have_count(1)
+            await expect(page.get_by_test_id("review-policy")).to_contain_text("无")
+            # the province supervisor read one household, in one county
+            broader = page.locator("[data-testid=review-broader-row][data-principal=sup-e2e]")
+            await expect(broader).to_contain_text("220183")
+            await page.get_by_test_id("review-note").fill("季度权限审查：凭据均在用")
+            await page.get_by_test_id("review-submit").click()
+            await expect(page.get_by_test_id("review-history-row")).to_have_count(1)
+            await expect(page.get_by_test_id("review-history-row")).to_contain_text(
+                "季度权限审查：凭据均在用"
+            )
+            await expect(due).to_have_attribute("data-state", "ok")
+            await expect(due).to_contain_text("审查未逾期")
+            await expect(page.get_by_test_id("review-last-by")).to_have_text("auditor-e2e")
+            await _shot(page, "review")
+            await page.get_by_test_id("tab-chain").click()
+
             # --- English on request
             await page.get_by_test_id("lang-toggle").click()
             await expect(page.locator("html")).to_have_attribute("lang", "en")
