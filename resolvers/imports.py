@@ -16,9 +16,11 @@ twice) and the legacy numbers seen, a few dozen bytes each.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from audit import fields as F
 from audit.chain import AuditChain
 from audit.record import AuditRecord
+from domain.errors import InvalidInput
 from domain.legacy import (
     HEADER_OF,
     KIND_LABELS,
@@ -43,6 +46,7 @@ from domain.legacy import (
     map_headers,
 )
 from domain.workflow import ReviewClass
+from resolvers.context import Info
 from resolvers.legacy_files import ReportWriter, Source, kind_of, read_rows, sha256_of
 from store import imports as store
 from store.crypto import Cipher
@@ -67,6 +71,7 @@ class ImportReport:
     errors_by_kind: Counter[str] = field(default_factory=Counter)
     errors: list[RowError] = field(default_factory=list)
     audit_seq: int | None = None
+    archive_nos: list[str] = field(default_factory=list)  # imported, in file order
 
     def summary(self) -> list[tuple[str, str]]:
         lines = [
@@ -160,10 +165,16 @@ async def import_archives(
     review_months: dict[ReviewClass, int] | None = None,
     progress: Callable[[int], None] | None = None,
     chunk_size: int = CHUNK,
+    session: AsyncSession | None = None,
+    charge: Callable[[list[bytes]], None] | None = None,
 ) -> ImportReport:
     """Import a register file (a path, or a binary stream with its file name).
 
-    With `chain`, a run that writes leaves one audit entry with its counts.
+    With `chain`, a run that writes leaves one audit entry with its counts. With
+    `session` (the mutation), everything is read and written in that transaction, each
+    household behind a savepoint, and the request's own audit entry commits with it;
+    `charge` is then called with the blind index of every ID number checked for a
+    claim before the check, since each answer says whether a person is held somewhere.
     """
     try:
         kind = kind_of(name)
@@ -176,7 +187,19 @@ async def import_archives(
     except (HeaderError, ValueError) as exc:
         raise ImportFileError(str(exc)) from None
     writer = ReportWriter(report, header) if report is not None else None
-    run = _Run(result, sessions, cipher, scope, now, actor, actor_role, review_months, dry_run)
+    run = _Run(
+        result,
+        sessions,
+        cipher,
+        scope,
+        now,
+        actor,
+        actor_role,
+        review_months,
+        dry_run,
+        tx=session,
+        charge=charge,
+    )
     chunk: list[_Pending] = []
     try:
         for pending in _households(rows, columns, len(header), {}):
@@ -195,6 +218,7 @@ async def import_archives(
     finally:
         if writer is not None:
             writer.close(result.summary())
+    result.archive_nos = run.archive_nos
     if chain is not None and not dry_run:
         result.audit_seq = await _audit(
             sessions, chain, result, now, actor, actor_role, scope, client
@@ -245,7 +269,18 @@ class _Run:
     actor_role: str
     review_months: dict[ReviewClass, int] | None
     dry_run: bool
+    tx: AsyncSession | None = None
+    charge: Callable[[list[bytes]], None] | None = None
     seen: dict[bytes, int] = field(default_factory=dict)
+    archive_nos: list[str] = field(default_factory=list)
+
+    @asynccontextmanager
+    async def _reading(self) -> AsyncIterator[AsyncSession]:
+        if self.tx is not None:
+            yield self.tx
+            return
+        async with self.sessions() as session:
+            yield session
 
     @property
     def today(self) -> dt.date:
@@ -269,7 +304,7 @@ class _Run:
         valid = [p for p in chunk if p.valid is not None]
         if not valid:
             return
-        async with self.sessions() as session:
+        async with self._reading() as session:
             villages = await store.villages_in_scope(
                 session, {p.valid.application.village_code for p in valid if p.valid}, self.scope
             )
@@ -285,6 +320,8 @@ class _Run:
                 for p in valid
                 if p.valid and p.valid.status in PAID
             }
+            if self.charge is not None:
+                self.charge([found[0] for per in indexes.values() for found in per])
             held = await store.claimed(
                 session, [ix for per in indexes.values() for found in per for ix in found]
             )
@@ -322,6 +359,9 @@ class _Run:
                 p.valid = None
 
     async def _write(self, good: list[_Pending]) -> None:
+        if self.tx is not None:
+            await self._write_within(self.tx, good)
+            return
         try:
             async with self.sessions.begin() as session:
                 await self._insert(session, good)
@@ -341,6 +381,31 @@ class _Run:
                         )
                     )
 
+    async def _write_within(self, tx: AsyncSession, good: list[_Pending]) -> None:
+        """The request's transaction: the chunk behind one savepoint, and on a
+        constraint each household behind its own, as the separate transactions do."""
+        try:
+            async with tx.begin_nested():
+                await self._insert(tx, good)
+            return
+        except IntegrityError:
+            pass
+        for p in good:
+            try:
+                async with tx.begin_nested():
+                    await self._insert(tx, [p])
+            except IntegrityError:
+                p.valid = None
+                p.outcome = ""
+                p.errors.append(
+                    RowError(
+                        p.household.rows[0].number,
+                        HEADER_OF["id_number"],
+                        ErrorKind.CLAIMED,
+                        "写入时冲突：身份证号或原档案编号已被同时导入",
+                    )
+                )
+
     async def _insert(self, session: AsyncSession, good: list[_Pending]) -> None:
         households = [p.valid for p in good if p.valid is not None]
         written = await store.write_households(
@@ -355,6 +420,7 @@ class _Run:
         )
         for p, archive_no in zip(good, written.archive_nos, strict=True):
             p.outcome = f"已导入：{archive_no}"
+        self.archive_nos.extend(written.archive_nos)
 
     def _tally(self, chunk: list[_Pending], writer: ReportWriter | None) -> None:
         r = self.result
@@ -383,3 +449,47 @@ class _Run:
                 if p.errors and not text:
                     text = "本户其他行有错误，整户未导入"
                 writer.row([*cells, p.outcome, text])
+
+
+MAX_SHOWN_ERRORS = 200  # errors a mutation answers with; the CLI's report has them all
+
+
+def _upload_name(data: bytes) -> str:
+    """The file's kind from its bytes: an .xlsx is a zip, anything else is read as CSV."""
+    return "upload.xlsx" if data[:4] == b"PK\x03\x04" else "upload.csv"
+
+
+async def import_upload(info: Info, file: Any, dry_run: bool) -> ImportReport:
+    """`importArchives`: a county reviewer's register, imported in the request's own
+    transaction (one audit entry, no entry no data) within the reviewer's region, every
+    ID number checked for a claim charged to the lookup quota first (a dry run answers
+    "is this person held somewhere?" for each row, as submitting would)."""
+    data = getattr(file, "data", None)
+    if not isinstance(data, bytes):  # a string sent as JSON where a file goes
+        raise InvalidInput(
+            "file: send the register as a multipart upload (GraphQL multipart request)",
+            field="file",
+        )
+    if not data:
+        raise InvalidInput("file: the register is empty", field="file")
+    ctx = info.context
+    async with ctx.writing() as session:
+        try:
+            report = await import_archives(
+                io.BytesIO(data),
+                name=_upload_name(data),
+                dry_run=dry_run,
+                actor=ctx.principal.name,
+                actor_role=ctx.principal.role,
+                scope=ctx.principal.scope,
+                sessions=ctx.sessions,
+                cipher=ctx.cipher,
+                now=ctx.now,
+                review_months={ReviewClass(k): v for k, v in ctx.settings.review_months.items()},
+                session=session,
+                charge=ctx.check_claims,
+            )
+        except ImportFileError as exc:
+            raise InvalidInput(f"file: {exc}", field="file") from None
+    ctx.touched.update(report.archive_nos)
+    return report

@@ -302,6 +302,8 @@ INPUT_BOUNDS: dict[str, Bound] = {
     "Mutation.attachDocument(archiveNo:)": ARCHIVE_NO,
     "Mutation.attachDocument(category:)": PLAIN,
     "Mutation.attachDocument(file:)": PERSONAL,
+    "Mutation.importArchives(file:)": PERSONAL,
+    "Mutation.importArchives(dryRun:)": PLAIN,
     "Mutation.attachDocument(step:)": Bound(max_length=30, plain=True, well_formed=is_step),
     "AnswerInput.requestId": Bound(max_length=32),
     "AnswerInput.findings": Bound(max_items=30),

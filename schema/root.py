@@ -33,6 +33,7 @@ from resolvers import audit_events as audit_resolvers
 from resolvers import documents as document_resolvers
 from resolvers import duplicates as duplicate_resolvers
 from resolvers import households as household_resolvers
+from resolvers import imports as import_resolvers
 from resolvers import payments as payment_resolvers
 from resolvers import standards as standard_resolvers
 from schema import input_types  # noqa: F401  # the resolvers' inputs, made GraphQL inputs
@@ -53,6 +54,7 @@ from schema.connections import (
 from schema.documents import Document
 from schema.errors import error_code
 from schema.finance import PaymentBatchResult, PaymentBatchSummary, StandardChange
+from schema.imports import ImportResult
 from schema.pricing import priced
 from schema.resolve import described, each, optional, returning, served
 from schema.review import (
@@ -498,6 +500,18 @@ class Mutation:
         description="Approve despite this request, with a recorded reason (county reviewer).",
     )
     # --- scanned documents (issue 16): a GraphQL multipart request (gateway/multipart.py)
+    import_archives: ImportResult = strawberry.field(
+        resolver=returning(
+            ImportResult.from_report,
+            import_resolvers.import_upload,
+            file=Upload,
+            dry_run=described("Check every row and report, writing nothing."),
+        ),
+        description=(
+            "Import a paper-era register (.xlsx or .csv, UTF-8 or GB18030, the template's "
+            "columns) into your region, household by household (county reviewer)."
+        ),
+    )
     attach_document: Document = strawberry.field(
         resolver=returning(
             Document.from_row,

@@ -1,0 +1,92 @@
+"""`importArchives`: a county reviewer's register through the GraphQL multipart request,
+in the request's own transaction, within the reviewer's region, each ID number's claim
+check charged to the lookup quota (issue 16). Both backends."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from gateway.quota import Quota
+from gateway.runtime import Runtime
+from tests.api.documents_helpers import multipart_parts
+from tests.audit.test_audit_log import entries
+from tests.conftest import Api
+from tests.helpers import issue_token, load_regions
+from tests.workflow.test_import import HEADERS, good, row
+
+IMPORT = """mutation($f: Upload!, $d: Boolean!) { importArchives(file: $f, dryRun: $d) {
+  dryRun rows households imported alreadyImported refused archiveNos
+  errors { row column kind message } errorsByKind { kind label count } } }"""
+LEGACY = """query($l: String!) { households(legacyArchiveNo: $l) {
+  totalCount edges { node { archiveNo legacyArchiveNo status } } } }"""
+
+
+def register(rows: list[dict[str, str]]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(HEADERS)
+    writer.writerows([r[h] for h in HEADERS] for r in rows)
+    return out.getvalue().encode("utf-8-sig")
+
+
+async def send(api: Api, token: str, data: bytes, *, dry_run: bool) -> dict[str, Any]:
+    fields, files = multipart_parts(IMPORT, {"d": dry_run}, {"0": ("登记表.csv", data, "text/csv")})
+    response = await api.client.post(
+        "/graphql", data=fields, files=files, headers={"authorization": f"Bearer {token}"}
+    )
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def test_a_reviewer_imports_a_register_once(api: Api, runtime: Runtime) -> None:
+    await load_regions(runtime)
+    reviewer = await issue_token(runtime, "county_reviewer", "220183", principal="cr-gu")
+    data = register([*good("Z-01"), *good("Z-02"), row("Z-03", 月收入="三百")])
+    dry = await send(api, reviewer, data, dry_run=True)
+    assert "errors" not in dry, dry
+    checked = dry["data"]["importArchives"]
+    assert (checked["imported"], checked["refused"], checked["archiveNos"]) == (2, 1, [])
+    assert checked["errors"][0]["column"] == "月收入"
+    nothing = await api.gql(reviewer, LEGACY, {"l": "Z-01"})
+    assert nothing["data"]["households"]["totalCount"] == 0  # a dry run writes nothing
+
+    done = (await send(api, reviewer, data, dry_run=False))["data"]["importArchives"]
+    assert (done["imported"], done["refused"], len(done["archiveNos"])) == (2, 1, 2)
+    found = await api.gql(reviewer, LEGACY, {"l": "Z-01"})
+    [node] = [e["node"] for e in found["data"]["households"]["edges"]]
+    assert node["archiveNo"] in done["archiveNos"] and node["status"] == "ACTIVE"
+    again = (await send(api, reviewer, data, dry_run=False))["data"]["importArchives"]
+    assert (again["imported"], again["alreadyImported"]) == (0, 2)
+    # one audit entry per request, the file's contents nowhere in it
+    mine = [e for e in await entries(runtime) if e["principal"] == "cr-gu"]
+    assert mine and all("王建国" not in str(e) and "幸福路" not in str(e) for e in mine)
+    imported = [e for e in mine if set(done["archiveNos"]) <= set(e.get("archive_nos") or [])]
+    assert len(imported) == 1
+
+
+async def test_only_a_reviewer_imports_and_only_into_its_county(api: Api, runtime: Runtime) -> None:
+    await load_regions(runtime)
+    data = register(good("Y-01"))
+    worker = await issue_token(runtime, "caseworker", "220183100")
+    refused = await send(api, worker, data, dry_run=True)
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    elsewhere = await issue_token(runtime, "county_reviewer", "220182")
+    body = (await send(api, elsewhere, data, dry_run=False))["data"]["importArchives"]
+    assert (body["imported"], body["refused"]) == (0, 1)
+    assert body["errors"][0]["column"] == "村(居)代码"  # not in its region
+
+
+async def test_each_claim_check_is_charged_to_the_lookup_quota(api: Api, runtime: Runtime) -> None:
+    """A register is a batch of "is this person held anywhere?" questions: a file with
+    more people than the reviewer's quota allows is refused whole, writing nothing."""
+    await load_regions(runtime)
+    reviewer = await issue_token(runtime, "county_reviewer", "220183")
+    runtime.quotas.quotas["county_reviewer"] = Quota(per_minute=3, per_day=100)
+    try:
+        body = await send(api, reviewer, register([*good("X-01"), *good("X-02")]), dry_run=True)
+    finally:
+        del runtime.quotas.quotas["county_reviewer"]
+    assert body["errors"][0]["extensions"]["code"] == "RATE_LIMITED", body
+    assert (await api.gql(reviewer, LEGACY, {"l": "X-01"}))["data"]["households"]["totalCount"] == 0
