@@ -192,6 +192,8 @@ TARGETS = (
         "store/timeliness.py",
         (
             "tests/workflow/test_standards_timeliness.py",
+            "tests/workflow/test_deadlines.py",
+            "tests/workflow/test_verification_overdue.py",
             "tests/api/test_region_scope_everywhere.py",
         ),
         strict=True,
