@@ -41,6 +41,14 @@ CHUNK = 5000  # entries read by one scan
 SCAN_SECONDS = 60.0  # the rules run within a minute of an entry
 
 
+def _host(client: Any) -> str | None:
+    """The client's address without its port: every new connection has a new port."""
+    if not client:
+        return None
+    host, _, port = str(client).rpartition(":")
+    return (host if host and port.isdigit() else str(client))[:100]
+
+
 def facts(seq: int, time: dt.datetime, body: str) -> EntryFacts | None:
     entry: dict[str, Any] = orjson.loads(body)
     principal = entry.get(F.PRINCIPAL)
@@ -53,7 +61,7 @@ def facts(seq: int, time: dt.datetime, body: str) -> EntryFacts | None:
         principal=str(principal),
         role=str(entry.get(F.ROLE) or ""),
         credential_id=entry.get(F.CREDENTIAL_ID),
-        client=(str(entry[F.CLIENT])[:100] if entry.get(F.CLIENT) else None),
+        client=_host(entry.get(F.CLIENT)),
         outcome=str(entry.get(F.OUTCOME) or ""),
         archive_nos=tuple(entry.get(F.ARCHIVE_NOS) or ()),
         misses=sum(1 for item in lookups if is_alerting(item)),

@@ -114,18 +114,23 @@ def masked_id_conflicts(rules: Sequence[Sequence[str]]) -> list[str]:
     roles |= {r[2] for r in rules if r and r[0] == "g" and len(r) > 2}
     scopes = {ANY_SCOPE} | {r[2] for r in rules if r and r[0] == "p" and len(r) > 2}
     found: list[str] = []
+    # a credential without a field list, and one listing the fields in question: a
+    # partner credential naming both would otherwise escape the check
+    listing = frozenset({*HIDDEN_BY_MASK, *(f for h in HIDDEN_BY_MASK.values() for f in h)})
     for role in sorted(roles - ADMIN_ROLES):
         for scope in sorted(scopes):
-            caller = Principal("check", "check", role, "" if scope == ANY_SCOPE else scope)
-            for masked, hidden in HIDDEN_BY_MASK.items():
-                if engine.decide(caller, masked) is not Decision.MASKED:
-                    continue
-                found.extend(
-                    f"{role} ({scope}): {masked} masked with {field} readable"
-                    for field in hidden
-                    if engine.decide(caller, field) is not Decision.DENIED
-                )
-    return found
+            national = "" if scope == ANY_SCOPE else scope
+            for fields in (None, listing):
+                caller = Principal("check", "check", role, national, fields=fields)
+                for masked, hidden in HIDDEN_BY_MASK.items():
+                    if engine.decide(caller, masked) is not Decision.MASKED:
+                        continue
+                    found.extend(
+                        f"{role} ({scope}): {masked} masked with {field} readable"
+                        for field in hidden
+                        if engine.decide(caller, field) is not Decision.DENIED
+                    )
+    return sorted(set(found))
 
 
 def refuse_masked_id_conflicts(rules: Sequence[Sequence[str]]) -> None:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from domain.principal import Principal
 from policies.engine import (
     ANY_SCOPE,
+    FIELD_LIST_ACT,
     FIELD_LIST_OBJECT,
     Decision,
     PolicyEngine,
@@ -92,6 +93,27 @@ def _reach(
     return touched_roles, [o for o in objects if any(field_match(o, p) for p in patterns)]
 
 
+# what the policy decides besides the schema's fields: fetching a scanned document's
+# bytes (gateway/downloads.py CONTENT) and reading the schema itself (policies/walk.py
+# INTROSPECTION_OBJECT); tests/authz/test_four_eyes.py holds the two lists together
+NON_FIELD_OBJECTS = ("Document.content", "Schema.introspection")
+
+
+def _callers(
+    engines: Sequence[PolicyEngine], role: str, scope: str, objects: Sequence[str]
+) -> list[Principal]:
+    """The callers a decision can differ for: a credential without a field list, and,
+    where the role requires lists (partners), one listing every object, since any
+    partner credential naming a field gains what its role gains on it."""
+    national = "" if scope == ANY_SCOPE else scope
+    callers = [Principal("four-eyes", "four-eyes", role, national)]
+    if any(e.allows(role, national, FIELD_LIST_OBJECT, FIELD_LIST_ACT) for e in engines):
+        callers.append(
+            Principal("four-eyes", "four-eyes", role, national, fields=frozenset(objects))
+        )
+    return callers
+
+
 def _decide(engine: PolicyEngine, caller: Principal, obj: str) -> Decision:
     return engine.decide(caller, obj, write=obj.partition(".")[0] == WRITE_TYPE)
 
@@ -109,15 +131,16 @@ def widenings(
     Mutation fields, reads for the rest).
     """
     old, new = PolicyEngine(before), PolicyEngine(after)
-    roles, fields = _reach(changed, (old, new), _roles(before) | _roles(after), objects)
-    found: list[Widening] = []
+    every = [*objects, *(o for o in NON_FIELD_OBJECTS if o not in objects)]
+    roles, fields = _reach(changed, (old, new), _roles(before) | _roles(after), every)
+    found: set[Widening] = set()
     for role in sorted(roles):
         for scope in sorted(_scopes(before) | _scopes(after)):
-            caller = Principal("four-eyes", "four-eyes", role, "" if scope == ANY_SCOPE else scope)
-            for obj in fields:
-                was, now = _decide(old, caller, obj), _decide(new, caller, obj)
-                if _RANK[now] > _RANK[was]:
-                    found.append(Widening(role, scope, obj, was.value, now.value))
+            for caller in _callers((old, new), role, scope, every):
+                for obj in fields:
+                    was, now = _decide(old, caller, obj), _decide(new, caller, obj)
+                    if _RANK[now] > _RANK[was]:
+                        found.add(Widening(role, scope, obj, was.value, now.value))
     return sorted(found)
 
 

@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from audit import fields as F
 from audit.chain import AuditChain
+from audit.lookups import as_probe
 from audit.record import AuditRecord
 from domain.errors import InvalidInput
 from domain.legacy import (
@@ -47,7 +48,14 @@ from domain.legacy import (
 )
 from domain.workflow import ReviewClass
 from resolvers.context import Info
-from resolvers.legacy_files import ReportWriter, Source, kind_of, read_rows, sha256_of
+from resolvers.legacy_files import (
+    ReportWriter,
+    Source,
+    UnreadableFile,
+    kind_of,
+    read_rows,
+    sha256_of,
+)
 from store import imports as store
 from store.crypto import Cipher
 from store.regions_data import area_of_village
@@ -115,6 +123,17 @@ class ImportFileError(ValueError):
     """The file as a whole cannot be imported (type, encoding, header row)."""
 
 
+MAX_COLUMNS = 64  # a register has a few dozen; the template has 19
+
+
+def _checked(pending: Iterator[_Pending]) -> Iterator[_Pending]:
+    """A file found unreadable past its header (a malformed CSV row) is the file's error."""
+    try:
+        yield from pending
+    except UnreadableFile as exc:
+        raise ImportFileError(str(exc)) from None
+
+
 def _households(
     rows: Iterator[list[str]], columns: dict[str, int], width: int, finished: dict[str, int]
 ) -> Iterator[_Pending]:
@@ -167,6 +186,7 @@ async def import_archives(
     chunk_size: int = CHUNK,
     session: AsyncSession | None = None,
     charge: Callable[[list[bytes]], None] | None = None,
+    claimed: Callable[[list[bytes]], None] | None = None,
 ) -> ImportReport:
     """Import a register file (a path, or a binary stream with its file name).
 
@@ -183,6 +203,10 @@ async def import_archives(
         header = next(rows, None)
         if header is None:
             raise HeaderError("文件为空")
+        if len(header) > MAX_COLUMNS:
+            # every row is padded to the header's width and kept for the report while
+            # its chunk is checked: a header of millions of empty cells would fill memory
+            raise HeaderError(f"表头至多 {MAX_COLUMNS} 列")
         columns = map_headers(header)
     except (HeaderError, ValueError) as exc:
         raise ImportFileError(str(exc)) from None
@@ -199,10 +223,11 @@ async def import_archives(
         dry_run,
         tx=session,
         charge=charge,
+        claimed=claimed,
     )
     chunk: list[_Pending] = []
     try:
-        for pending in _households(rows, columns, len(header), {}):
+        for pending in _checked(_households(rows, columns, len(header), {})):
             chunk.append(pending)
             if len(chunk) >= chunk_size:
                 await run.chunk(chunk, writer)
@@ -271,6 +296,7 @@ class _Run:
     dry_run: bool
     tx: AsyncSession | None = None
     charge: Callable[[list[bytes]], None] | None = None
+    claimed: Callable[[list[bytes]], None] | None = None
     seen: dict[bytes, int] = field(default_factory=dict)
     archive_nos: list[str] = field(default_factory=list)
 
@@ -325,11 +351,17 @@ class _Run:
             held = await store.claimed(
                 session, [ix for per in indexes.values() for found in per for ix in found]
             )
+            if self.claimed is not None:  # what the caller learned: these people are held
+                self.claimed(
+                    [found[0] for per in indexes.values() for found in per if set(found) & held]
+                )
         for p in valid:
             v = p.valid
             assert v is not None
             first = p.household.rows[0].number
-            if (v.county, v.legacy_no) in done:
+            # the region first: whether another county holds a legacy number is not an
+            # answer for a caller outside that county
+            if v.application.village_code in villages and (v.county, v.legacy_no) in done:
                 p.outcome = f"此前已导入：{done[(v.county, v.legacy_no)]}"
                 continue
             if v.application.village_code not in villages:
@@ -417,6 +449,7 @@ class _Run:
             source_sha256=self.result.source_sha256,
             now=self.now,
             review_months=self.review_months,
+            held_for_confirmation=self.tx is not None,
         )
         for p, archive_no in zip(good, written.archive_nos, strict=True):
             p.outcome = f"已导入：{archive_no}"
@@ -454,6 +487,15 @@ class _Run:
 MAX_SHOWN_ERRORS = 200  # errors a mutation answers with; the CLI's report has them all
 
 
+def _found(lookups: list[dict[str, Any]], held: list[bytes]) -> None:
+    """Claims the import found held are recorded as found: the misuse rules count them
+    as they count a submission refused for a claim elsewhere."""
+    keys = {ix.hex() for ix in held}
+    for item in lookups:
+        if item.get(F.LOOKUP_KIND) == F.LOOKUP_CLAIM and item.get(F.LOOKUP_BLIND_INDEX) in keys:
+            item[F.LOOKUP_FOUND] = True
+
+
 def _upload_name(data: bytes) -> str:
     """The file's kind from its bytes: an .xlsx is a zip, anything else is read as CSV."""
     return "upload.xlsx" if data[:4] == b"PK\x03\x04" else "upload.csv"
@@ -473,6 +515,12 @@ async def import_upload(info: Info, file: Any, dry_run: bool) -> ImportReport:
     if not data:
         raise InvalidInput("file: the register is empty", field="file")
     ctx = info.context
+    asked: set[str] = set()
+
+    def charge(indexes: list[bytes]) -> None:
+        ctx.check_claims(indexes)
+        asked.update(ix.hex() for ix in indexes)
+
     async with ctx.writing() as session:
         try:
             report = await import_archives(
@@ -487,9 +535,17 @@ async def import_upload(info: Info, file: Any, dry_run: bool) -> ImportReport:
                 now=ctx.now,
                 review_months={ReviewClass(k): v for k, v in ctx.settings.review_months.items()},
                 session=session,
-                charge=ctx.check_claims,
+                charge=charge,
+                claimed=lambda held: _found(ctx.lookups, held),
             )
         except ImportFileError as exc:
             raise InvalidInput(f"file: {exc}", field="file") from None
+    if dry_run:  # found free and kept nothing: what a probe of ID numbers looks like
+        ctx.lookups[:] = [
+            as_probe(item)
+            if item.get(F.LOOKUP_BLIND_INDEX) in asked and not item.get(F.LOOKUP_FOUND)
+            else item
+            for item in ctx.lookups
+        ]
     ctx.touched.update(report.archive_nos)
     return report

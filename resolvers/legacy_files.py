@@ -12,6 +12,8 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import re
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any, BinaryIO
@@ -97,14 +99,78 @@ def _csv_rows(source: Source) -> Iterator[list[str]]:
             text.detach()
     except UnicodeDecodeError:
         raise UnreadableFile("CSV 文件编码无法识别：请存为 UTF-8 或 GB18030") from None
+    except csv.Error:  # a field over the csv module's limit, a stray NUL: not a register
+        raise UnreadableFile("CSV 文件格式有误（单元格过长或含非法字符）") from None
     finally:
         if isinstance(source, Path):
             stream.close()
 
 
+# a workbook's extent, checked before calamine sees it: calamine builds a grid over the
+# first and last cell a sheet names, and a two-cell sheet reaching XFD1048576 asks for
+# hundreds of gigabytes, which aborts the whole process (not an exception Python can
+# catch). A register has a few dozen columns; a county, at most some hundred thousand
+# members.
+MAX_XLSX_ROWS = 400_000
+MAX_XLSX_COLUMNS = 64
+MAX_XLSX_UNPACKED = 512 * 1024 * 1024  # bytes of XML a workbook may unpack to
+_CELL_REF = re.compile(
+    rb'<(?:\w+:)?(?:c|dimension)\b[^>]*?\b(?:r|ref)="'
+    rb'([A-Z]{1,3})([0-9]{1,7})(?::([A-Z]{1,3})([0-9]{1,7}))?"'
+)
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + (letter - ord("A") + 1)
+    return number
+
+
+def check_workbook_extent(source: Source) -> None:
+    """Refuse a workbook whose sheets name cells beyond a register's size, or whose XML
+    unpacks beyond MAX_XLSX_UNPACKED, reading the zip a piece at a time."""
+    stream: IO[bytes] = source.open("rb") if isinstance(source, Path) else source
+    start = stream.tell()
+    try:
+        try:
+            archive = zipfile.ZipFile(stream)
+        except (zipfile.BadZipFile, OSError):
+            raise UnreadableFile("无法读取该 .xlsx 文件") from None
+        unpacked = 0
+        for member in archive.infolist():
+            if not member.filename.startswith("xl/worksheets/"):
+                continue
+            with archive.open(member) as sheet:
+                tail = b""
+                while piece := sheet.read(1 << 20):
+                    unpacked += len(piece)
+                    if unpacked > MAX_XLSX_UNPACKED:
+                        raise UnreadableFile("该 .xlsx 文件解压后过大")
+                    window = tail + piece
+                    for match in _CELL_REF.finditer(window):
+                        for col, row in ((match[1], match[2]), (match[3], match[4])):
+                            if col is None or row is None:
+                                continue
+                            if _column_number(col) > MAX_XLSX_COLUMNS or int(row) > MAX_XLSX_ROWS:
+                                raise UnreadableFile(
+                                    f"该 .xlsx 文件超出登记表的范围（至多 {MAX_XLSX_COLUMNS} 列、"
+                                    f"{MAX_XLSX_ROWS} 行）"
+                                )
+                    tail = window[-128:]
+    except zipfile.BadZipFile:
+        raise UnreadableFile("无法读取该 .xlsx 文件") from None
+    finally:
+        if isinstance(source, Path):
+            stream.close()
+        else:
+            stream.seek(start)
+
+
 def _xlsx_rows(source: Source) -> Iterator[list[str]]:
     from python_calamine import CalamineWorkbook
 
+    check_workbook_extent(source)
     try:
         book = (
             CalamineWorkbook.from_path(str(source))

@@ -69,7 +69,7 @@ class AuditEvent:
     document_hash: str | None
     variables: str | None = strawberry.field(description="JSON, personal values redacted.")
     # one entry names at most the fields of the schema and the archives of one request
-    fields: list[FieldDecision] = strawberry.field(metadata=priced(bound=400))
+    fields: list[FieldDecision] = strawberry.field(metadata=priced(bound=600))
     archive_nos: list[str] = strawberry.field(metadata=priced(bound=500))
     outcome: str
     error_codes: list[str] = strawberry.field(metadata=priced(bound=20))

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.archive import format_archive_no
 from domain.benefit import next_month_start
+from domain.enums import HouseholdStatus
 from domain.legacy import PAID, ValidHousehold
 from domain.region import in_scope
 from domain.workflow import ReviewClass, Step
@@ -132,8 +133,13 @@ async def write_households(
     source_sha256: str,
     now: dt.datetime,
     review_months: dict[ReviewClass, int] | None = None,
+    held_for_confirmation: bool = False,
 ) -> Written:
     """Insert the households, their members, ID claims, IMPORTED steps and benefits.
+
+    `held_for_confirmation` (an import through the API): a household the register
+    says is paid comes in SUSPENDED, paid only once a county reviewer other than the
+    importer resumes it (store/workflow.py), as an approval is a second person's act.
 
     Every household was checked before (domain.legacy, and the reads above): a
     constraint that still fails here (a claim or legacy number taken meanwhile) raises
@@ -157,11 +163,16 @@ async def write_households(
         first[app.village_code] += 1
         archive_nos.append(archive_no)
         paid = valid.status in PAID
+        status = (
+            HouseholdStatus.SUSPENDED
+            if held_for_confirmation and valid.status is HouseholdStatus.ACTIVE
+            else valid.status
+        )
         household = Household(
             archive_no=archive_no,
             village_code=app.village_code,
             area=valid.area.value,
-            status=valid.status.value,
+            status=status.value,
             address=app.address,
             bank_name=app.bank_name,
             bank_account_enc=(
@@ -215,7 +226,7 @@ async def write_households(
             archive_no=archive_no,
             step=Step.IMPORTED.value,
             from_status=None,
-            to_status=valid.status.value,
+            to_status=status.value,
             actor=actor,
             actor_role=actor_role,
             reason=(

@@ -242,6 +242,22 @@ async def remark_marginal(
     return changed
 
 
+async def _not_the_importer(session: AsyncSession, household: Household, actor: str) -> None:
+    """A household imported through the API waits SUSPENDED for a second person: the
+    importer never resumes (and so starts paying) what it imported itself."""
+    last = await session.scalar(
+        select(Review)
+        .where(Review.archive_no == household.archive_no)
+        .order_by(Review.created_at.desc(), Review.id.desc())
+        .limit(1)
+    )
+    if last is not None and last.step == Step.IMPORTED.value and last.actor == actor:
+        raise Conflict(
+            "status: you imported this household; another county reviewer confirms it (四眼原则)",
+            field="status",
+        )
+
+
 async def _approval_situation(session: AsyncSession, household: Household) -> dict[str, Any]:
     """What approval checks besides the notice: separation and open objections."""
     reviewers = await session.scalars(
@@ -293,6 +309,8 @@ async def apply_step(
     today = now.astimezone(CST).date()
     current = HouseholdStatus(household.status)
     extra = await _approval_situation(session, household) if step is Step.APPROVE else {}
+    if step is Step.RESUME:
+        await _not_the_importer(session, household, actor)
     target = next_status(
         current,
         step,

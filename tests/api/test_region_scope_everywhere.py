@@ -106,9 +106,16 @@ NOT_ARCHIVE_ROWS = {
     "AuditEventConnection.edges",
     # counts of requests per department for the security officers, no archive row
     "Query.verificationActivity",
+    # the security officers' own records: alerts on principals, their thresholds,
+    # policy proposals, permission reviews and the credentials they look at
+    "Query.alerts",
+    "Query.alertThresholds",
+    "Query.policyProposals",
+    "PermissionReviewConnection.edges",
+    "PermissionReviewLists.unused",
 }
 # lists read on a household that was itself read in scope: they add no row of another
-NESTED = {"Household.verifications"}
+NESTED = {"Household.verifications", "Household.documents"}
 BY_VALUE = {"Statistics.byStatus", "Query.standards"}
 
 

@@ -156,6 +156,28 @@ LIST_QUERIES: dict[str, tuple[str, str]] = {
         "county_reviewer",
         "{ households(first: 100) { edges { node { " + HOUSEHOLD_LISTS + " } } } }",
     ),
+    # apart: 500 documents a household bound a page of 100 to half the cost limit
+    "Household.documents": (
+        "county_reviewer",
+        "{ households(first: 100) { edges { node { archiveNo documents { id } } } } }",
+    ),
+    "Query.alerts": ("auditor", "{ alerts(status: null) { id rule evidence } }"),
+    "Query.alertThresholds": ("auditor", "{ alertThresholds { rule role threshold } }"),
+    "Query.policyProposals": (
+        "secadmin",
+        "{ policyProposals(status: null) { id adds { object } removes { object } "
+        "widened { object } } }",
+    ),
+    "PermissionReviewConnection.edges": (
+        "auditor",
+        "{ permissionReviews(first: 50) { edges { node { id unused } } } }",
+    ),
+    "PermissionReviewLists.unused": (
+        "auditor",
+        "{ permissionReview { unused { id lastUsedAt } expiring { id } "
+        "broaderThanUse { usedRegion credential { id } } "
+        "policyDifferences { change rule { object } } } }",
+    ),
     # apart from the other lists: a page of 100 with findings would be over the cost limit
     "Household.verifications": (
         "county_reviewer",
@@ -177,6 +199,12 @@ COVERED_BY = {
         ),
         "HouseholdConnection.edges",
     ),
+    "PolicyProposal.adds": "Query.policyProposals",
+    "PolicyProposal.removes": "Query.policyProposals",
+    "PolicyProposal.widened": "Query.policyProposals",
+    "PermissionReviewLists.expiring": "PermissionReviewLists.unused",
+    "PermissionReviewLists.broaderThanUse": "PermissionReviewLists.unused",
+    "PermissionReviewLists.policyDifferences": "PermissionReviewLists.unused",
     "PaymentBatchSummary.byStatus": "Query.paymentBatches",
     "Statistics.byCategory": "Statistics.byStatus",
     "Statistics.payments": "Statistics.byStatus",
@@ -221,12 +249,14 @@ NOT_YET_MEASURED = {
     "VerificationRequestConnection.edges",
     "VerificationRequest.subjects",
 }
+# lists in what a mutation answers, built in memory from its own work: no statement
+MUTATION_ANSWERS = {"ImportResult.errors", "ImportResult.errorsByKind"}
 
 
 def test_every_list_of_the_schema_is_measured() -> None:
-    assert object_lists() - NOT_YET_MEASURED == (set(LIST_QUERIES) - CONNECTION_ROOTS) | set(
-        COVERED_BY
-    )
+    assert object_lists() - NOT_YET_MEASURED - MUTATION_ANSWERS == (
+        set(LIST_QUERIES) - CONNECTION_ROOTS
+    ) | set(COVERED_BY)
 
 
 async def test_every_list_costs_the_same_statements_for_more_rows(

@@ -6,10 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+import pytest
 from sqlalchemy import select
 
 from gateway import policy_sync
+from gateway.downloads import CONTENT
 from gateway.runtime import Runtime
+from policies.walk import INTROSPECTION_OBJECT
+from policies.widening import NON_FIELD_OBJECTS
 from store.models import AuditEntry
 from tests.authz.conftest import Archive
 from tests.conftest import Api
@@ -269,3 +273,28 @@ async def test_each_step_is_audited_by_proposal_id_not_personal_data(
     assert approved[0]["variables"]["note"] == "[redacted]"
     assert approved[0]["outcome"] == "allowed"
     assert number not in str(log)
+
+
+def test_the_judge_knows_every_object_that_is_not_a_field() -> None:
+    assert set(NON_FIELD_OBJECTS) == {CONTENT, INTROSPECTION_OBJECT}
+
+
+@pytest.mark.parametrize(
+    ("rule", "revoke"),
+    [
+        # supervisors would fetch the scanned ID cards their masks hide
+        ({"subject": "supervisor", "object": "Document.content", "action": "read",
+          "effect": "deny"}, True),
+        ({"subject": "finance_officer", "object": "Document.content", "action": "read"}, False),
+        # a partner credential listing the field would read it in clear
+        ({"subject": "partner", "object": "Member.idNumber", "action": "read"}, False),
+        ({"subject": "partner", "object": "Household.bankAccount", "action": "read"}, False),
+    ],
+)  # fmt: skip
+async def test_widenings_beyond_fields_and_for_listed_partners_are_proposals(
+    api: Api, runtime: Runtime, rule: dict[str, str], revoke: bool
+) -> None:
+    secadmin = await issue_token(runtime, "secadmin", "*", principal="secadmin-1")
+    proposal = await propose(api, secadmin, rule, revoke=revoke)
+    assert proposal["widened"], proposal
+    assert {w["object"] for w in proposal["widened"]} == {rule["object"]}

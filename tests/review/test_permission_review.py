@@ -44,6 +44,11 @@ REVIEWS = """query($f: Int, $a: String) { permissionReviews(first: $f, after: $a
 DUE = "{ permissionReviewDue { lastReviewAt lastReviewer periodDays dueAt overdue } }"
 GRANT = "mutation($i: PermissionInput!) { grantPermission(input: $i) { changed } }"
 REVOKE = "mutation($i: PermissionInput!) { revokePermission(input: $i) { changed } }"
+REVOKE_PROPOSED = (
+    "mutation($i: PermissionInput!) { revokePermission(input: $i) { changed applied "
+    "proposal { id } } }"
+)
+APPROVE = "mutation($id: ID!) { approvePolicyChange(proposalId: $id) { status } }"
 
 
 def data(body: dict[str, Any]) -> dict[str, Any]:
@@ -182,8 +187,13 @@ async def test_the_policy_diff_names_who_changed_a_rule(api: Api, runtime: Runti
     removed = by_object[("REMOVED", "supervisor", "Member.phone")]
     assert removed["changedBy"] == "anquan" and removed["changedAt"] is not None
     assert len(differences) == 2
-    # taking the rule back leaves the policy as shipped again
-    assert data(await api.gql(secadmin, REVOKE, {"i": deny}))["revokePermission"]["changed"]
+    # taking the rule back widens access again: a proposal until a second secadmin
+    # approves it (four eyes), then the policy is as shipped again
+    taken_back = data(await api.gql(secadmin, REVOKE_PROPOSED, {"i": deny}))["revokePermission"]
+    assert taken_back["applied"] is False
+    second = await issue_token(runtime, "secadmin", "*", principal="anquan-2")
+    approved = data(await api.gql(second, APPROVE, {"id": taken_back["proposal"]["id"]}))
+    assert approved["approvePolicyChange"]["status"] == "APPROVED"
     differences = data(await api.gql(auditor, LISTS))["permissionReview"]["policyDifferences"]
     assert [(d["change"], d["rule"]["subject"]) for d in differences] == [("REMOVED", "supervisor")]
 

@@ -251,3 +251,40 @@ async def test_written_decisions_and_extensions_only_where_they_belong(
     # another county's reviewer cannot touch it: outside the region scope
     stranger = await issue_token(runtime, "county_reviewer", "220182")
     assert code(await api.gql(stranger, WRITTEN, {"a": archive, "r": "文号1"})) == "NOT_FOUND"
+
+
+async def test_the_limit_counts_from_the_day_a_stage_began_at_midnight(
+    api: Api, runtime: Runtime
+) -> None:
+    """Submitted at the first moment of Thursday 24 September: three working days run
+    to the 30th, so on the 30th it is still on time (the day it began is its own)."""
+    await load_regions(runtime)
+    worker = await issue_token(runtime, "caseworker", CASEWORKER_TOWNSHIP)
+    reviewer = await issue_token(runtime, "county_reviewer", "220183")
+    at(runtime, "2026-09-24", 0, 0)
+    archive = await submitted(api, worker)
+    at(runtime, "2026-09-30", 12)
+    assert await overdue(api, reviewer, "SUBMITTED") == []
+    at(runtime, "2026-10-01", 12)
+    assert await overdue(api, reviewer, "SUBMITTED") == [archive]
+
+
+async def test_a_written_notice_recorded_with_the_refusal_counts(
+    api: Api, runtime: Runtime
+) -> None:
+    """A county that hands the written refusal over at the decision itself records both
+    at the same moment: the notice is not owed any more."""
+    await load_regions(runtime)
+    worker = await issue_token(runtime, "caseworker", CASEWORKER_TOWNSHIP)
+    reviewer = await issue_token(runtime, "county_reviewer", "220183")
+    at(runtime, "2026-09-22")
+    archive = await submitted(api, worker)
+    ok(await api.gql(worker, ACCEPT, {"a": archive}), "acceptApplication")
+    at(runtime, "2026-09-24")
+    ok(await api.gql(reviewer, REJECT, {"a": archive}), "rejectApplication")
+    ok(
+        await api.gql(reviewer, WRITTEN, {"a": archive, "r": "长民低拒〔2026〕7号"}),
+        "recordWrittenDecision",
+    )
+    at(runtime, "2026-10-09")
+    assert await overdue(api, reviewer, "REJECTED") == []

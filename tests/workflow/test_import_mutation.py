@@ -13,7 +13,7 @@ from gateway.runtime import Runtime
 from tests.api.documents_helpers import multipart_parts
 from tests.audit.test_audit_log import entries
 from tests.conftest import Api
-from tests.helpers import issue_token, load_regions
+from tests.helpers import application, issue_token, load_regions, member
 from tests.workflow.test_import import HEADERS, good, row
 
 IMPORT = """mutation($f: Upload!, $d: Boolean!) { importArchives(file: $f, dryRun: $d) {
@@ -56,7 +56,16 @@ async def test_a_reviewer_imports_a_register_once(api: Api, runtime: Runtime) ->
     assert (done["imported"], done["refused"], len(done["archiveNos"])) == (2, 1, 2)
     found = await api.gql(reviewer, LEGACY, {"l": "Z-01"})
     [node] = [e["node"] for e in found["data"]["households"]["edges"]]
-    assert node["archiveNo"] in done["archiveNos"] and node["status"] == "ACTIVE"
+    # paid households come in held (暂停) until a second county reviewer confirms them
+    assert node["archiveNo"] in done["archiveNos"] and node["status"] == "SUSPENDED"
+    resume = (
+        'mutation($a: String!) { resumeHousehold(archiveNo: $a, reason: "核对无误") { status } }'
+    )
+    own = await api.gql(reviewer, resume, {"a": node["archiveNo"]})
+    assert own["errors"][0]["extensions"]["code"] == "CONFLICT"
+    second = await issue_token(runtime, "county_reviewer", "220183", principal="cr-xu")
+    confirmed = await api.gql(second, resume, {"a": node["archiveNo"]})
+    assert confirmed["data"]["resumeHousehold"]["status"] == "ACTIVE", confirmed
     again = (await send(api, reviewer, data, dry_run=False))["data"]["importArchives"]
     assert (again["imported"], again["alreadyImported"]) == (0, 2)
     # one audit entry per request, the file's contents nowhere in it
@@ -90,3 +99,25 @@ async def test_each_claim_check_is_charged_to_the_lookup_quota(api: Api, runtime
         del runtime.quotas.quotas["county_reviewer"]
     assert body["errors"][0]["extensions"]["code"] == "RATE_LIMITED", body
     assert (await api.gql(reviewer, LEGACY, {"l": "X-01"}))["data"]["households"]["totalCount"] == 0
+
+
+async def test_what_an_import_learned_of_claims_is_in_its_audit_entry(
+    api: Api, runtime: Runtime
+) -> None:
+    """A person found held elsewhere is recorded as a found claim, and a dry run's free
+    ones as probes: the misuse rules count both, as for submissions."""
+    await load_regions(runtime)
+    reviewer = await issue_token(runtime, "county_reviewer", "220183", principal="cr-dry")
+    worker = await issue_token(runtime, "caseworker", "220183100")
+    held = good("H-00")[0]["身份证号"]
+    submit = "mutation($i: ApplicationInput!) { submitApplication(input: $i) { archiveNo } }"
+    taken = application(members=[member("HEAD", number=held)])
+    assert "errors" not in await api.gql(worker, submit, {"i": taken})
+    file = register([row("H-01", 身份证号=held), *good("H-02")])
+    body = (await send(api, reviewer, file, dry_run=True))["data"]["importArchives"]
+    assert body["refused"] == 1 and body["errors"][0]["kind"] == "CLAIMED"
+    [entry] = [e for e in await entries(runtime) if e["principal"] == "cr-dry"]
+    claims = [item for item in entry["lookups"] if item["kind"] == "claim"]
+    assert len(claims) == 3
+    assert sum(1 for item in claims if item["found"]) == 1
+    assert sum(1 for item in claims if item.get("probe")) == 2
