@@ -492,9 +492,7 @@ async def test_console_end_to_end(chromium: Path, server: str, runtime: Runtime)
             assert await evidence.count() >= 2
             # the shipped thresholds and the secadmin's edit, read only
             await expect(
-                page.locator(
-                    "[data-testid=alert-threshold-row][data-rule=REFUSALS][data-role='*']"
-                )
+                page.locator("[data-testid=alert-threshold-row][data-rule=REFUSALS][data-role='*']")
             ).to_have_attribute("data-threshold", "2")
             await expect(
                 page.locator(
@@ -556,9 +554,7 @@ async def test_console_end_to_end(chromium: Path, server: str, runtime: Runtime)
             await expect(fo_alert.get_by_test_id("alert-ack")).to_have_count(0)
             await expect(bank_alert).to_contain_text("auditor2-e2e")
             async with httpx.AsyncClient(base_url=server, timeout=10) as client:
-                body = await Api(client).gql(
-                    story.tokens["auditor"], ALERTS, {"s": "ACKNOWLEDGED"}
-                )
+                body = await Api(client).gql(story.tokens["auditor"], ALERTS, {"s": "ACKNOWLEDGED"})
             by_principal = {a["principal"]: a for a in body["data"]["alerts"]}
             assert by_principal["fo-e2e"]["id"] == oversight.alerts["fo-e2e"]
             assert (by_principal["fo-e2e"]["acknowledgedBy"], by_principal["fo-e2e"]["note"]) == (
