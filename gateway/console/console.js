@@ -63,6 +63,29 @@
     'broaderThanUse policyDifferences } } } }';
   var RECORD_MUTATION =
     'mutation Record($note: String!) { recordPermissionReview(note: $note) { id } }';
+  // misuse alerts: the API keeps no cursor here, only the newest N (at most 200)
+  var ALERTS_NEWEST = 200;
+  var ALERT_STATUSES = ['OPEN', 'ACKNOWLEDGED', 'ALL'];
+  var ALERT_RULES = ['BULK_READS', 'LOOKUP_MISSES', 'REFUSALS', 'OFF_HOURS', 'NEW_CLIENT'];
+  var ALERT_FIELDS = 'id rule principal role windowStart count evidence raisedAt status ' +
+    'acknowledgedBy acknowledgedAt note';
+  var ALERTS_QUERY =
+    'query Alerts($status: AlertStatus, $newest: Int!) { alerts(status: $status, newest: $newest) { ' +
+    ALERT_FIELDS + ' } alertThresholds { rule role threshold } }';
+  var ACK_MUTATION =
+    'mutation Acknowledge($id: ID!, $note: String!) { acknowledgeAlert(id: $id, note: $note) { ' +
+    ALERT_FIELDS + ' } }';
+  // an evidence entry is looked for over this many pages of its principal's events
+  var EVIDENCE_PAGES = 10;
+  // policy proposals (four eyes): read only for the auditor
+  var PROPOSAL_STATUSES = ['PENDING', 'APPROVED', 'REJECTED', 'WITHDRAWN', 'ALL'];
+  var RULE_FIELDS = 'kind subject scope object action effect role';
+  var PROPOSALS_QUERY =
+    'query Proposals($status: ProposalStatus) { policyProposals(status: $status) { ' +
+    'id proposer proposedAt status decidedBy decidedAt note widenedCount ' +
+    'adds { ' + RULE_FIELDS + ' } removes { ' + RULE_FIELDS + ' } ' +
+    'widened { role scope object before after } } }';
+  var WIDENINGS_SHOWN = 5;  // the first ones in the table; the count says how many in all
 
   /* ------------------------------------------------------------------ i18n */
 
@@ -87,6 +110,79 @@
       'nav.activity': '拒绝与失败趋势',
       'nav.chain': '日志链状态',
       'nav.review': '权限审查',
+      'nav.alerts': '告警',
+      'nav.proposals': '策略变更提案',
+      'alerts.legend': '滥用告警（最新在前）',
+      'alerts.status': '状态',
+      'alerts.refresh': '刷新',
+      'alerts.rule': '规则',
+      'alerts.hour': '时段（北京时间）',
+      'alerts.hourValue': '{start} 起一小时',
+      'alerts.count': '次数',
+      'alerts.evidence': '证据（审计序号）',
+      'alerts.evidenceTitle': '在审计事件中查看 #{seq}',
+      'alerts.handled': '确认人 / 确认意见',
+      'alerts.action': '操作',
+      'alerts.ack': '确认…',
+      'alerts.ackHeading': '确认告警：{rule}，{principal}，{hour}',
+      'alerts.note': '确认意见（必填：查明了什么，做了什么）',
+      'alerts.ackSubmit': '确认告警',
+      'alerts.ackCancel': '取消',
+      'alerts.emptyNote': '请填写确认意见。',
+      'alerts.acknowledged': '告警已确认。',
+      'alerts.empty': '没有符合条件的告警。',
+      'alerts.loading': '正在加载告警…',
+      'alerts.loaded': '已加载 {n} 条告警。',
+      'alerts.truncated': '只显示最新的 {n} 条告警。',
+      'alerts.thresholds': '告警阈值（每小时次数；只读，由安全管理员通过接口设置）',
+      'alerts.threshold': '阈值',
+      'alerts.off': '0（关闭）',
+      'alerts.anyRole': '其他所有角色 (*)',
+      'alerts.finding': '正在审计事件中查找 #{seq}…',
+      'alerts.found': '已打开审计事件 #{seq}。',
+      'alerts.notFound': '在该主体 {principal} 的事件中未找到 #{seq}，已列出其在该时段及之前的事件。',
+      'alertStatus.OPEN': '待处理',
+      'alertStatus.ACKNOWLEDGED': '已确认',
+      'alertStatus.ALL': '（全部）',
+      'rule.BULK_READS': '批量读取',
+      'rule.LOOKUP_MISSES': '查询未命中',
+      'rule.REFUSALS': '多次被拒',
+      'rule.OFF_HOURS': '非工作时间访问',
+      'rule.NEW_CLIENT': '新客户端地址',
+      'ackError.BAD_USER_INPUT': '确认意见不符合要求',
+      'ackError.CONFLICT': '该告警已被确认（可能已由其他审计员处理），列表已刷新',
+      'ackError.NOT_FOUND': '该告警不存在，列表已刷新',
+      'ackError.FORBIDDEN': '无权限：只有审计员可以确认告警',
+      'ackError.other': '确认失败',
+      'code.BAD_USER_INPUT': '输入有误',
+      'code.CONFLICT': '冲突',
+      'code.NOT_FOUND': '未找到',
+      'code.FORBIDDEN': '无权限',
+      'code.TOO_COMPLEX': '查询过于复杂',
+      'code.RATE_LIMITED': '超出频率限制',
+      'code.UNAUTHENTICATED': '未认证',
+      'proposals.legend': '放宽访问的策略变更（四眼原则，最新在前）',
+      'proposals.status': '状态',
+      'proposals.refresh': '刷新',
+      'proposals.hint': '审计员只读：提案由一名安全管理员提出，须由另一名安全管理员批准后才生效。',
+      'proposals.proposer': '提议人',
+      'proposals.proposedAt': '提议时间',
+      'proposals.adds': '新增规则',
+      'proposals.removes': '删除规则',
+      'proposals.widened': '放宽的决定',
+      'proposals.widenedCount': '共 {n} 项',
+      'proposals.widenedMore': '另有 {n} 项未列出',
+      'proposals.widening': '{role} · 范围 {scope} · {object}：{before} → {after}',
+      'proposals.decider': '决定人 / 时间',
+      'proposals.note': '决定意见',
+      'proposals.empty': '没有符合条件的提案。',
+      'proposals.loading': '正在加载策略变更提案…',
+      'proposals.loaded': '已加载 {n} 条提案。',
+      'proposalStatus.PENDING': '待审批',
+      'proposalStatus.APPROVED': '已批准',
+      'proposalStatus.REJECTED': '已驳回',
+      'proposalStatus.WITHDRAWN': '已撤回',
+      'proposalStatus.ALL': '（全部）',
       'review.legend': '审查范围',
       'review.unusedDays': '未使用天数',
       'review.refresh': '刷新',
@@ -262,6 +358,79 @@
       'nav.activity': 'Refusals and failures',
       'nav.chain': 'Chain status',
       'nav.review': 'Permission review',
+      'nav.alerts': 'Alerts',
+      'nav.proposals': 'Policy proposals',
+      'alerts.legend': 'Misuse alerts (newest first)',
+      'alerts.status': 'Status',
+      'alerts.refresh': 'Refresh',
+      'alerts.rule': 'Rule',
+      'alerts.hour': 'Hour (Beijing time)',
+      'alerts.hourValue': 'the hour from {start}',
+      'alerts.count': 'Count',
+      'alerts.evidence': 'Evidence (audit seq)',
+      'alerts.evidenceTitle': 'Show #{seq} among the audit events',
+      'alerts.handled': 'Acknowledged by / note',
+      'alerts.action': 'Action',
+      'alerts.ack': 'Acknowledge…',
+      'alerts.ackHeading': 'Acknowledge the alert: {rule}, {principal}, {hour}',
+      'alerts.note': 'Note (required: what was found, what was done)',
+      'alerts.ackSubmit': 'Acknowledge',
+      'alerts.ackCancel': 'Cancel',
+      'alerts.emptyNote': 'Write a note first.',
+      'alerts.acknowledged': 'Alert acknowledged.',
+      'alerts.empty': 'No alerts match.',
+      'alerts.loading': 'Loading alerts…',
+      'alerts.loaded': '{n} alerts loaded.',
+      'alerts.truncated': 'Only the newest {n} alerts are shown.',
+      'alerts.thresholds': 'Alert thresholds (per hour; read only, set by a security administrator through the API)',
+      'alerts.threshold': 'Threshold',
+      'alerts.off': '0 (off)',
+      'alerts.anyRole': 'every other role (*)',
+      'alerts.finding': 'Looking for audit event #{seq}…',
+      'alerts.found': 'Audit event #{seq} opened.',
+      'alerts.notFound': '#{seq} was not found among the events of {principal}; their events up to that hour are listed.',
+      'alertStatus.OPEN': 'open',
+      'alertStatus.ACKNOWLEDGED': 'acknowledged',
+      'alertStatus.ALL': '(all)',
+      'rule.BULK_READS': 'bulk reads',
+      'rule.LOOKUP_MISSES': 'lookup misses',
+      'rule.REFUSALS': 'repeated refusals',
+      'rule.OFF_HOURS': 'access outside working hours',
+      'rule.NEW_CLIENT': 'new client address',
+      'ackError.BAD_USER_INPUT': 'The note was not accepted',
+      'ackError.CONFLICT': 'This alert is acknowledged already (perhaps by another auditor); the list was refreshed',
+      'ackError.NOT_FOUND': 'No such alert; the list was refreshed',
+      'ackError.FORBIDDEN': 'Not permitted: only auditors acknowledge alerts',
+      'ackError.other': 'Acknowledging failed',
+      'code.BAD_USER_INPUT': 'bad input',
+      'code.CONFLICT': 'conflict',
+      'code.NOT_FOUND': 'not found',
+      'code.FORBIDDEN': 'not permitted',
+      'code.TOO_COMPLEX': 'query too complex',
+      'code.RATE_LIMITED': 'rate limited',
+      'code.UNAUTHENTICATED': 'unauthenticated',
+      'proposals.legend': 'Policy changes that widen access (four eyes, newest first)',
+      'proposals.status': 'Status',
+      'proposals.refresh': 'Refresh',
+      'proposals.hint': 'Read only for auditors: one security administrator proposes, another must approve before it takes effect.',
+      'proposals.proposer': 'Proposer',
+      'proposals.proposedAt': 'Proposed at',
+      'proposals.adds': 'Rules added',
+      'proposals.removes': 'Rules removed',
+      'proposals.widened': 'Decisions widened',
+      'proposals.widenedCount': '{n} in all',
+      'proposals.widenedMore': '{n} more not listed',
+      'proposals.widening': '{role} · scope {scope} · {object}: {before} → {after}',
+      'proposals.decider': 'Decided by / at',
+      'proposals.note': 'Decider\'s note',
+      'proposals.empty': 'No proposals match.',
+      'proposals.loading': 'Loading policy proposals…',
+      'proposals.loaded': '{n} proposals loaded.',
+      'proposalStatus.PENDING': 'pending',
+      'proposalStatus.APPROVED': 'approved',
+      'proposalStatus.REJECTED': 'rejected',
+      'proposalStatus.WITHDRAWN': 'withdrawn',
+      'proposalStatus.ALL': '(all)',
       'review.legend': 'Scope of the review',
       'review.unusedDays': 'Days unused',
       'review.refresh': 'Refresh',
@@ -430,6 +599,15 @@
     }
   }
 
+  function has(key) {
+    return I18N[lang][key] !== undefined || I18N.zh[key] !== undefined;
+  }
+
+  /** An error code as the API sent it, with its meaning in the page's language. */
+  function codeText(code) {
+    return has('code.' + code) ? code + '：' + t('code.' + code) : code;
+  }
+
   function t(key, params) {
     var text = I18N[lang][key];
     if (text === undefined) text = I18N.zh[key];
@@ -495,6 +673,12 @@
         options.hour = '2-digit';
         options.minute = '2-digit';
         options.second = '2-digit';
+      } else if (kind === 'minute') {
+        options.year = 'numeric';
+        options.month = '2-digit';
+        options.day = '2-digit';
+        options.hour = '2-digit';
+        options.minute = '2-digit';
       } else if (kind === 'hour') {
         options.month = '2-digit';
         options.day = '2-digit';
@@ -530,11 +714,12 @@
 
   /* ---------------------------------------------------------------- API */
 
-  function ApiError(message, code, status) {
+  function ApiError(message, code, status, detail) {
     this.name = 'ApiError';
     this.message = message;
     this.code = code;
     this.status = status;
+    this.detail = detail || '';  // the first error's own message, as the server wrote it
   }
   ApiError.prototype = Object.create(Error.prototype);
   ApiError.prototype.constructor = ApiError;
@@ -581,15 +766,16 @@
       if (response.status === 401 || codes.indexOf('UNAUTHENTICATED') >= 0) {
         throw new ApiError(t('login.invalid'), 'UNAUTHENTICATED', response.status);
       }
+      var detail = errors.length && errors[0] && errors[0].message ? String(errors[0].message) : '';
       if (codes.indexOf('FORBIDDEN') >= 0) {
-        throw new ApiError(t('forbidden.heading'), 'FORBIDDEN', response.status);
+        throw new ApiError(t('forbidden.heading'), 'FORBIDDEN', response.status, detail);
       }
       if (errors.length) {
         var message = errors.map(function (e) {
           var code = e && e.extensions && e.extensions.code;
-          return (e && e.message ? e.message : '') + (code ? ' (' + code + ')' : '');
+          return (e && e.message ? e.message : '') + (code ? ' (' + codeText(code) + ')' : '');
         }).join('; ');
-        throw new ApiError(message, codes[0] || 'ERROR', response.status);
+        throw new ApiError(message, codes[0] || 'ERROR', response.status, detail);
       }
       if (!response.ok || !body || !body.data) {
         throw new ApiError(t('error.http', { status: response.status }), 'HTTP', response.status);
@@ -606,7 +792,10 @@
       pageInfo: null, detailSeq: null, loading: 0 },
     activity: { data: null, loading: 0 },
     chain: { data: null },
-    review: { lists: null, history: null }
+    review: { lists: null, history: null },
+    alerts: { rows: null, thresholds: null, acking: null, ackAlert: null, ackError: null,
+      loading: 0 },
+    proposals: { rows: null, loading: 0 }
   };
 
   function setStatus(text) {
@@ -652,6 +841,14 @@
     state.activity = { data: null, loading: 0 };
     state.chain = { data: null };
     state.review = { lists: null, history: null };
+    state.alerts = { rows: null, thresholds: null, acking: null, ackAlert: null, ackError: null,
+      loading: 0 };
+    state.proposals = { rows: null, loading: 0 };
+    ['alerts-body', 'alert-thresholds-body', 'proposals-body'].forEach(function (id) { clear($(id)); });
+    $('ack-note').value = '';
+    show($('ack-form'), false);
+    show($('alerts-empty'), false);
+    show($('proposals-empty'), false);
     ['review-unused-body', 'review-expiring-body', 'review-broader-body', 'review-policy-body',
       'review-history-body', 'review-due-props'].forEach(function (id) { clear($(id)); });
     $('review-due').textContent = '';
@@ -723,7 +920,7 @@
 
   /* ---------------------------------------------------------------- tabs */
 
-  var VIEWS = ['events', 'activity', 'chain', 'review'];
+  var VIEWS = ['events', 'activity', 'chain', 'review', 'alerts', 'proposals'];
 
   function selectView(name) {
     state.view = name;
@@ -738,6 +935,8 @@
     if (name === 'activity' && !state.activity.data) loadActivity();
     if (name === 'chain') loadChain();
     if (name === 'review') loadReview();
+    if (name === 'alerts') loadAlerts();
+    if (name === 'proposals') loadProposals();
   }
 
   function onTabKey(event) {
@@ -1538,6 +1737,386 @@
     });
   }
 
+  /* ------------------------------------------------------- misuse alerts */
+
+  function statusVariable(select) {
+    return select.value && select.value !== 'ALL' ? select.value : null;
+  }
+
+  function loadAlerts() {
+    var al = state.alerts;
+    var ticket = ++al.loading;
+    var list = $('alerts-list');
+    setStatus(t('alerts.loading'));
+    list.setAttribute('aria-busy', 'true');
+    return gql(ALERTS_QUERY, { status: statusVariable($('al-status')), newest: ALERTS_NEWEST })
+      .then(function (data) {
+        if (ticket !== al.loading || al !== state.alerts) return;
+        al.rows = data.alerts;
+        al.thresholds = data.alertThresholds;
+        list.removeAttribute('aria-busy');
+        renderAlerts();
+        setStatus(al.rows.length >= ALERTS_NEWEST
+          ? t('alerts.truncated', { n: ALERTS_NEWEST })
+          : t('alerts.loaded', { n: al.rows.length }));
+      }, function (err) {
+        if (ticket !== al.loading) return;
+        list.removeAttribute('aria-busy');
+        handleError(err);
+      });
+  }
+
+  function onAlertsRefresh(event) {
+    if (event) event.preventDefault();
+    loadAlerts();
+  }
+
+  function ruleLabel(rule) {
+    return has('rule.' + rule) ? t('rule.' + rule) : rule;
+  }
+
+  function roleLabel(role) {
+    if (role === '*') return t('alerts.anyRole');
+    return has('role.' + role) ? t('role.' + role) + ' (' + role + ')' : role;
+  }
+
+  function alertHour(alert) {
+    return t('alerts.hourValue', { start: formatTime(alert.windowStart, 'minute') });
+  }
+
+  function evidenceCell(alert) {
+    var cell = el('td', 'mono evidence');
+    if (!alert.evidence.length) {
+      cell.textContent = t('none');
+      return cell;
+    }
+    alert.evidence.forEach(function (seq, i) {
+      if (i) cell.appendChild(document.createTextNode(', '));
+      var link = el('button', 'link', '#' + seq);
+      link.type = 'button';
+      link.title = t('alerts.evidenceTitle', { seq: seq });
+      link.setAttribute('data-testid', 'alert-evidence');
+      link.setAttribute('data-seq', String(seq));
+      link.addEventListener('click', function () { showEvidence(alert, seq); });
+      cell.appendChild(link);
+    });
+    return cell;
+  }
+
+  function renderAlerts() {
+    var al = state.alerts;
+    if (!al.rows) return;
+    var body = $('alerts-body');
+    clear(body);
+    al.rows.forEach(function (alert) {
+      var tr = el('tr');
+      tr.setAttribute('data-testid', 'alert-row');
+      tr.setAttribute('data-id', alert.id);
+      tr.setAttribute('data-rule', alert.rule);
+      tr.setAttribute('data-principal', alert.principal);
+      tr.setAttribute('data-status', alert.status);
+      if (alert.id === al.acking) tr.className = 'selected';
+      var rule = el('td', null, ruleLabel(alert.rule));
+      rule.title = alert.rule;
+      tr.appendChild(rule);
+      tr.appendChild(el('td', null, alert.principal));
+      tr.appendChild(el('td', null, roleLabel(alert.role)));
+      tr.appendChild(el('td', null, alertHour(alert)));
+      tr.appendChild(el('td', 'num', alert.count));
+      tr.appendChild(evidenceCell(alert));
+      var status = el('td');
+      var badge = el('span', 'badge alert-' + String(alert.status).toLowerCase().replace(/[^a-z]/g, ''),
+        t('alertStatus.' + alert.status));
+      badge.title = alert.status;
+      status.appendChild(badge);
+      tr.appendChild(status);
+      var handled = el('td');
+      if (alert.acknowledgedBy) {
+        handled.appendChild(el('div', null, alert.acknowledgedBy + ' · ' + formatTime(alert.acknowledgedAt)));
+        handled.appendChild(el('div', 'note', alert.note));
+      } else {
+        handled.textContent = t('none');
+      }
+      tr.appendChild(handled);
+      var action = el('td');
+      if (alert.status === 'OPEN') {
+        var ack = el('button', null, t('alerts.ack'));
+        ack.type = 'button';
+        ack.setAttribute('data-testid', 'alert-ack');
+        ack.addEventListener('click', function () { openAck(alert); });
+        action.appendChild(ack);
+      }
+      tr.appendChild(action);
+      body.appendChild(tr);
+    });
+    show($('alerts-empty'), al.rows.length === 0);
+    renderAckForm();
+
+    var thresholds = $('alert-thresholds-body');
+    clear(thresholds);
+    (al.thresholds || []).forEach(function (item) {
+      var tr = el('tr');
+      tr.setAttribute('data-testid', 'alert-threshold-row');
+      tr.setAttribute('data-rule', item.rule);
+      tr.setAttribute('data-role', item.role);
+      tr.setAttribute('data-threshold', String(item.threshold));
+      tr.appendChild(el('td', null, ruleLabel(item.rule) + ' (' + item.rule + ')'));
+      tr.appendChild(el('td', null, roleLabel(item.role)));
+      tr.appendChild(el('td', 'num', item.threshold === 0 ? t('alerts.off') : item.threshold));
+      thresholds.appendChild(tr);
+    });
+  }
+
+  function ackedAlert() {
+    var al = state.alerts;
+    var found = null;
+    (al.rows || []).forEach(function (alert) {
+      if (alert.id === al.acking) found = alert;
+    });
+    return found;
+  }
+
+  function openAck(alert) {
+    var al = state.alerts;
+    if (al.acking !== alert.id) $('ack-note').value = '';
+    al.acking = alert.id;
+    al.ackError = null;
+    al.ackAlert = alert;
+    renderAlerts();
+    $('ack-note').focus();
+  }
+
+  function closeAck() {
+    var al = state.alerts;
+    al.acking = null;
+    al.ackAlert = null;
+    al.ackError = null;
+    $('ack-note').value = '';
+    renderAlerts();
+    show($('ack-form'), false);
+  }
+
+  /** The form names its alert as it was when opened, even once another auditor took it. */
+  function renderAckForm() {
+    var al = state.alerts;
+    var form = $('ack-form');
+    if (!al.acking) {
+      show(form, false);
+      return;
+    }
+    var alert = ackedAlert() || al.ackAlert;
+    $('ack-heading').textContent = t('alerts.ackHeading', {
+      rule: ruleLabel(alert.rule), principal: alert.principal, hour: alertHour(alert)
+    });
+    form.setAttribute('data-id', alert.id);
+    var box = $('ack-error');
+    var error = al.ackError;
+    if (error) {
+      var text = error.key ? t(error.key) : (has('ackError.' + error.code)
+        ? t('ackError.' + error.code) : t('ackError.other'));
+      if (error.code) text += '（' + codeText(error.code) + '）';
+      if (error.detail) text += ' — ' + error.detail;
+      box.textContent = text;
+      box.setAttribute('data-code', error.code || '');
+    } else {
+      box.textContent = '';
+      box.removeAttribute('data-code');
+    }
+    show(box, !!error);
+    show(form, true);
+  }
+
+  function onAcknowledge(event) {
+    event.preventDefault();
+    var al = state.alerts;
+    var id = al.acking;
+    if (!id) return;
+    var note = $('ack-note').value.trim();
+    if (!note) {
+      al.ackError = { key: 'alerts.emptyNote', code: '' };
+      renderAckForm();
+      $('ack-note').focus();
+      return;
+    }
+    var button = $('ack-form').querySelector('button[type=submit]');
+    button.disabled = true;
+    al.ackError = null;
+    renderAckForm();
+    gql(ACK_MUTATION, { id: id, note: note }).then(function () {
+      if (al !== state.alerts) return null;
+      closeAck();
+      return loadAlerts().then(function () { setStatus(t('alerts.acknowledged')); });
+    }, function (err) {
+      if (al !== state.alerts) return null;
+      if (err && err.code === 'UNAUTHENTICATED') {
+        handleError(err);
+        return null;
+      }
+      al.ackError = { code: err && err.code, detail: err && err.detail };
+      renderAckForm();
+      // a stale list (taken by another auditor, or gone) is reloaded under the message
+      if (err && (err.code === 'CONFLICT' || err.code === 'NOT_FOUND')) return loadAlerts();
+      return null;
+    }).then(function () { button.disabled = false; });
+  }
+
+  /**
+   * Open an alert's evidence among the audit events: its principal's events up to the end
+   * of the alert's hour, newest first, paged until the entry is on the page.
+   */
+  function showEvidence(alert, seq) {
+    var until = beijingIso(Date.parse(alert.windowStart) + HOUR_MS);
+    ['f-role', 'f-outcome', 'f-archive', 'f-since', 'archive-search']
+      .forEach(function (id) { $(id).value = ''; });
+    $('f-principal').value = alert.principal;
+    $('f-until').value = until.slice(0, 19);
+    selectView('events');
+    var ev = state.events;
+    var filter = { principal: alert.principal, until: until };
+    ev.filter = filter;
+    ev.archiveMode = false;
+    closeDetail();
+    var ticket = ++ev.loading;
+    var list = $('events-list');
+    list.setAttribute('aria-busy', 'true');
+    ev.pageInfo = null;
+    setPager(false);
+    setStatus(t('alerts.finding', { seq: seq }));
+    var cursors = [null];
+
+    function page(index) {
+      var variables = Object.assign({}, filter, { first: PAGE_SIZE, after: cursors[index] });
+      return gql(EVENTS_QUERY, variables).then(function (data) {
+        if (ticket !== ev.loading || ev !== state.events) return null;
+        var connection = data.auditEvents;
+        var nodes = connection.edges.map(function (edge) { return edge.node; });
+        var found = nodes.some(function (node) { return node.seq === seq; });
+        var passed = nodes.length && nodes[nodes.length - 1].seq < seq;
+        var info = connection.pageInfo;
+        var more = info.hasNextPage && info.endCursor && nodes.length;
+        if (!found && !passed && more && index + 1 < EVIDENCE_PAGES) {
+          cursors.push(info.endCursor);
+          return page(index + 1);
+        }
+        ev.cursors = cursors;
+        ev.page = index;
+        ev.nodes = nodes;
+        ev.pageInfo = info;
+        list.removeAttribute('aria-busy');
+        showError('');
+        if (found) {
+          openDetail(seq);
+          setStatus(t('alerts.found', { seq: seq }));
+        } else {
+          renderEvents();
+          setStatus(t('alerts.notFound', { seq: seq, principal: alert.principal }));
+        }
+        return null;
+      });
+    }
+
+    page(0).catch(function (err) {
+      if (ticket !== ev.loading) return;
+      list.removeAttribute('aria-busy');
+      setPager(true);
+      handleError(err);
+    });
+  }
+
+  /* ------------------------------------------------------ policy proposals */
+
+  function loadProposals() {
+    var pp = state.proposals;
+    var ticket = ++pp.loading;
+    var table = $('view-proposals');
+    setStatus(t('proposals.loading'));
+    table.setAttribute('aria-busy', 'true');
+    return gql(PROPOSALS_QUERY, { status: statusVariable($('pp-status')) }).then(function (data) {
+      if (ticket !== pp.loading || pp !== state.proposals) return;
+      pp.rows = data.policyProposals;
+      table.removeAttribute('aria-busy');
+      renderProposals();
+      setStatus(t('proposals.loaded', { n: pp.rows.length }));
+    }, function (err) {
+      if (ticket !== pp.loading) return;
+      table.removeAttribute('aria-busy');
+      handleError(err);
+    });
+  }
+
+  function onProposalsRefresh(event) {
+    if (event) event.preventDefault();
+    loadProposals();
+  }
+
+  function rulesCell(rules, testid) {
+    var cell = el('td', 'mono');
+    cell.setAttribute('data-testid', testid);
+    if (!rules.length) {
+      cell.textContent = t('none');
+      return cell;
+    }
+    rules.forEach(function (rule) { cell.appendChild(el('div', null, ruleText(rule))); });
+    return cell;
+  }
+
+  function decisionLabel(decision) {
+    return has('decision.' + decision) ? t('decision.' + decision) : decision;
+  }
+
+  function wideningCell(proposal) {
+    var cell = el('td');
+    cell.setAttribute('data-testid', 'proposal-widened');
+    cell.setAttribute('data-count', String(proposal.widenedCount));
+    cell.appendChild(el('div', null, t('proposals.widenedCount', { n: proposal.widenedCount })));
+    var shownWidenings = proposal.widened.slice(0, WIDENINGS_SHOWN);
+    if (shownWidenings.length) {
+      var list = el('ul', 'widened');
+      shownWidenings.forEach(function (w) {
+        var item = el('li', null, t('proposals.widening', {
+          role: w.role, scope: w.scope, object: w.object,
+          before: decisionLabel(w.before), after: decisionLabel(w.after)
+        }));
+        item.setAttribute('data-testid', 'proposal-widening');
+        list.appendChild(item);
+      });
+      cell.appendChild(list);
+    }
+    var rest = proposal.widenedCount - shownWidenings.length;
+    if (rest > 0) cell.appendChild(el('div', 'hint', t('proposals.widenedMore', { n: rest })));
+    return cell;
+  }
+
+  function renderProposals() {
+    var pp = state.proposals;
+    if (!pp.rows) return;
+    var body = $('proposals-body');
+    clear(body);
+    pp.rows.forEach(function (proposal) {
+      var tr = el('tr');
+      tr.setAttribute('data-testid', 'proposal-row');
+      tr.setAttribute('data-id', proposal.id);
+      tr.setAttribute('data-status', proposal.status);
+      tr.setAttribute('data-proposer', proposal.proposer);
+      tr.appendChild(el('td', 'nowrap', proposal.proposer));
+      tr.appendChild(el('td', 'nowrap', formatTime(proposal.proposedAt)));
+      var status = el('td');
+      var badge = el('span', 'badge proposal-' + String(proposal.status).toLowerCase().replace(/[^a-z]/g, ''),
+        t('proposalStatus.' + proposal.status));
+      badge.title = proposal.status;
+      status.appendChild(badge);
+      tr.appendChild(status);
+      tr.appendChild(rulesCell(proposal.adds, 'proposal-adds'));
+      tr.appendChild(rulesCell(proposal.removes, 'proposal-removes'));
+      tr.appendChild(wideningCell(proposal));
+      tr.appendChild(el('td', null, proposal.decidedBy
+        ? proposal.decidedBy + ' · ' + formatTime(proposal.decidedAt) : t('none')));
+      tr.appendChild(el('td', 'note', shown(proposal.note)));
+      body.appendChild(tr);
+    });
+    show($('proposals-empty'), pp.rows.length === 0);
+  }
+
   /* ---------------------------------------------------------------- i18n */
 
   function applyLanguage() {
@@ -1564,6 +2143,8 @@
     fillSelect($('a-bucket'), ['HOUR', 'DAY'], function (key) { return t('bucket.' + key); });
     fillSelect($('a-by'), ['PRINCIPAL', 'ROLE'], function (key) { return t('by.' + key); });
     if (!$('a-range').value) $('a-range').value = '7d';
+    fillSelect($('al-status'), ALERT_STATUSES, function (key) { return t('alertStatus.' + key); });
+    fillSelect($('pp-status'), PROPOSAL_STATUSES, function (key) { return t('proposalStatus.' + key); });
   }
 
   function rerender() {
@@ -1574,6 +2155,8 @@
       renderActivity();
       renderChain();
       renderReview();
+      renderAlerts();
+      renderProposals();
     }
     var key = $('login-error').getAttribute('data-message');
     if (key) loginMessage(key);
@@ -1621,6 +2204,12 @@
     $('chain-refresh').addEventListener('click', loadChain);
     $('review-form').addEventListener('submit', onReviewRefresh);
     $('record-form').addEventListener('submit', onRecordReview);
+    $('alerts-form').addEventListener('submit', onAlertsRefresh);
+    $('al-status').addEventListener('change', onAlertsRefresh);
+    $('ack-form').addEventListener('submit', onAcknowledge);
+    $('ack-cancel').addEventListener('click', closeAck);
+    $('proposals-form').addEventListener('submit', onProposalsRefresh);
+    $('pp-status').addEventListener('change', onProposalsRefresh);
 
     if (token()) {
       enter();

@@ -54,6 +54,24 @@ SUBMIT = (
 )
 READ = "query Read($a: String!) { household(archiveNo: $a) { archiveNo status members { name idNumber } } }"
 BANK = "query Bank($a: String!) { household(archiveNo: $a) { bankAccount } }"
+ADDRESSES = "{ households(first: 1) { edges { node { address } } } }"
+THRESHOLD = """mutation($rule: AlertRule!, $role: String!, $n: Int!) {
+  setAlertThreshold(rule: $rule, role: $role, threshold: $n) { rule } }"""
+ALERTS = "query($s: AlertStatus) { alerts(status: $s) { id principal status acknowledgedBy note } }"
+ACK = "mutation($id: ID!, $n: String!) { acknowledgeAlert(id: $id, note: $n) { status } }"
+GRANT = """mutation($input: PermissionInput!) {
+  grantPermission(input: $input) { applied proposal { id status } } }"""
+APPROVE = """mutation($id: ID!, $note: String) {
+  approvePolicyChange(proposalId: $id, note: $note) { status decidedBy } }"""
+# clear ID numbers for finance (a widening: it waits), and addresses in Jilin (approved)
+CLEAR_ID = {"subject": "finance_officer", "object": "Member.idNumber", "action": "read"}
+JILIN_ADDRESS = {
+    "subject": "finance_officer",
+    "object": "Household.address",
+    "action": "read",
+    "scope": "22",
+}
+REFUSED_TIMES = 3  # above a threshold of 2 in one clock hour, however the hour falls
 
 
 @pytest.fixture
@@ -121,6 +139,49 @@ async def _make_history(runtime: Runtime, base: str) -> Story:
             response = await api.post("dibao_not-a-token", "{ __typename }")
             assert response.status_code == 401
     return Story(archive=archive, tokens=tokens)
+
+
+@dataclass
+class Oversight:
+    """What the alerts and proposals pages should show."""
+
+    alerts: dict[str, str]  # principal -> alert id
+    pending: str  # the proposal waiting for a second secadmin
+    approved: str
+
+
+async def _make_oversight(runtime: Runtime, base: str, story: Story) -> Oversight:
+    """Two principals refused three times each under a REFUSALS threshold of 2 (two
+    alerts), then a widening a secadmin proposes and one a second secadmin approves."""
+    secadmin = await issue_token(runtime, "secadmin", "*", principal="sa-e2e")
+    second = await issue_token(runtime, "secadmin", "*", principal="sa2-e2e")
+    finance = await issue_token(runtime, "finance_officer", "220183", principal="fo-e2e")
+    partner = await issue_token(runtime, "partner", "22", principal="bank-e2e")
+    async with httpx.AsyncClient(base_url=base, timeout=10) as client:
+        api = Api(client)
+        tuned = await api.gql(secadmin, THRESHOLD, {"rule": "REFUSALS", "role": "*", "n": 2})
+        assert "errors" not in tuned, tuned
+        for _ in range(REFUSED_TIMES):
+            refused = await api.gql(finance, ADDRESSES)
+            assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+            refused = await api.gql(partner, BANK, {"a": story.archive})
+            assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+        await runtime.scan_alerts()
+        body = await api.gql(story.tokens["auditor"], ALERTS, {"s": "OPEN"})
+        alerts = {a["principal"]: a["id"] for a in body["data"]["alerts"]}
+        assert set(alerts) == {"fo-e2e", "bank-e2e"}, body
+
+        pending = await api.gql(secadmin, GRANT, {"input": CLEAR_ID})
+        assert pending["data"]["grantPermission"]["applied"] is False, pending
+        widened = await api.gql(secadmin, GRANT, {"input": JILIN_ADDRESS})
+        approved = widened["data"]["grantPermission"]["proposal"]["id"]
+        decided = await api.gql(second, APPROVE, {"id": approved, "note": "核对住址需要"})
+        assert decided["data"]["approvePolicyChange"]["status"] == "APPROVED", decided
+    return Oversight(
+        alerts=alerts,
+        pending=pending["data"]["grantPermission"]["proposal"]["id"],
+        approved=approved,
+    )
 
 
 async def _shot(page: Any, name: str) -> None:
@@ -412,6 +473,125 @@ async def test_console_end_to_end(chromium: Path, server: str, runtime: Runtime)
             await expect(due).to_contain_text("审查未逾期")
             await expect(page.get_by_test_id("review-last-by")).to_have_text("auditor-e2e")
             await _shot(page, "review")
+
+            # --- misuse alerts (告警): two principals refused over a low threshold
+            oversight = await _make_oversight(runtime, server, story)
+            await page.get_by_test_id("tab-alerts").click()
+            await expect(page.get_by_test_id("tab-alerts")).to_have_text("告警")
+            await expect(page.get_by_test_id("view-alerts")).to_be_visible()
+            alert_rows = page.get_by_test_id("alert-row")
+            await expect(alert_rows).to_have_count(2)
+            fo_alert = page.locator("[data-testid=alert-row][data-principal=fo-e2e]")
+            await expect(fo_alert).to_have_attribute("data-rule", "REFUSALS")
+            await expect(fo_alert).to_contain_text("多次被拒")
+            await expect(fo_alert).to_contain_text("财务人员 (finance_officer)")
+            await expect(fo_alert).to_contain_text("待处理")
+            await expect(fo_alert).to_contain_text("起一小时")
+            assert int(await fo_alert.locator("td.num").inner_text()) >= 2
+            evidence = fo_alert.get_by_test_id("alert-evidence")
+            assert await evidence.count() >= 2
+            # the shipped thresholds and the secadmin's edit, read only
+            await expect(
+                page.locator("[data-testid=alert-threshold-row][data-rule=REFUSALS][data-role='*']")
+            ).to_have_attribute("data-threshold", "2")
+            await expect(
+                page.locator(
+                    "[data-testid=alert-threshold-row][data-rule=OFF_HOURS][data-role='*']"
+                )
+            ).to_contain_text("0（关闭）")
+            await expect(page.get_by_test_id("alert-thresholds")).to_contain_text("新客户端地址")
+            await expect(page.get_by_test_id("view-alerts").locator("input")).to_have_count(0)
+            await _shot(page, "alerts")
+
+            # an evidence number opens that audit entry in the events view
+            seq = await evidence.first.get_attribute("data-seq")
+            await evidence.first.click()
+            await expect(page.get_by_test_id("view-events")).to_be_visible()
+            await expect(page.get_by_test_id("detail")).to_be_visible()
+            await expect(page.get_by_test_id("detail-heading")).to_have_text(f"事件 #{seq}")
+            await expect(page.get_by_test_id("detail-principal")).to_have_text("fo-e2e")
+            await expect(page.get_by_test_id("detail-errors")).to_have_text("FORBIDDEN")
+            await expect(page.get_by_test_id("filter-principal")).to_have_value("fo-e2e")
+            await page.get_by_test_id("tab-alerts").click()
+            await expect(alert_rows).to_have_count(2)
+
+            # another auditor takes the bank's alert first: this page is told, in Chinese
+            other = await issue_token(runtime, "auditor", "*", principal="auditor2-e2e")
+            async with httpx.AsyncClient(base_url=server, timeout=10) as client:
+                taken = await Api(client).gql(
+                    other, ACK, {"id": oversight.alerts["bank-e2e"], "n": "已电话核实"}
+                )
+            assert taken["data"]["acknowledgeAlert"]["status"] == "ACKNOWLEDGED", taken
+            bank_alert = page.locator("[data-testid=alert-row][data-principal=bank-e2e]")
+            await bank_alert.get_by_test_id("alert-ack").click()
+            await expect(page.get_by_test_id("ack-form")).to_be_visible()
+            await page.get_by_test_id("ack-note").fill("同一告警")
+            await page.get_by_test_id("ack-submit").click()
+            ack_error = page.get_by_test_id("ack-error")
+            await expect(ack_error).to_have_attribute("data-code", "CONFLICT")
+            await expect(ack_error).to_contain_text("该告警已被确认")
+            await expect(ack_error).to_contain_text("CONFLICT：冲突")
+            await expect(alert_rows).to_have_count(1)  # the list was reloaded
+            await page.get_by_test_id("ack-cancel").click()
+            await expect(page.get_by_test_id("ack-form")).to_be_hidden()
+
+            # a note is required; then the auditor acknowledges the finance officer's alert
+            await fo_alert.get_by_test_id("alert-ack").click()
+            await expect(page.get_by_test_id("ack-heading")).to_contain_text("fo-e2e")
+            await page.get_by_test_id("ack-submit").click()
+            await expect(ack_error).to_contain_text("请填写确认意见")
+            await page.get_by_test_id("ack-note").fill("已核实：误操作，已培训")
+            await page.get_by_test_id("ack-submit").click()
+            await expect(page.get_by_test_id("ack-form")).to_be_hidden()
+            await expect(page.get_by_test_id("alerts-empty")).to_be_visible()
+            await expect(alert_rows).to_have_count(0)
+            await page.get_by_test_id("alerts-status").select_option("ACKNOWLEDGED")
+            await expect(alert_rows).to_have_count(2)
+            await expect(fo_alert).to_have_attribute("data-status", "ACKNOWLEDGED")
+            await expect(fo_alert).to_contain_text("已确认")
+            await expect(fo_alert).to_contain_text("auditor-e2e")
+            await expect(fo_alert).to_contain_text("已核实：误操作，已培训")
+            await expect(fo_alert.get_by_test_id("alert-ack")).to_have_count(0)
+            await expect(bank_alert).to_contain_text("auditor2-e2e")
+            async with httpx.AsyncClient(base_url=server, timeout=10) as client:
+                body = await Api(client).gql(story.tokens["auditor"], ALERTS, {"s": "ACKNOWLEDGED"})
+            by_principal = {a["principal"]: a for a in body["data"]["alerts"]}
+            assert by_principal["fo-e2e"]["id"] == oversight.alerts["fo-e2e"]
+            assert (by_principal["fo-e2e"]["acknowledgedBy"], by_principal["fo-e2e"]["note"]) == (
+                "auditor-e2e",
+                "已核实：误操作，已培训",
+            )
+            await _shot(page, "alerts-acknowledged")
+
+            # --- policy proposals (策略变更提案): read only; pending by default
+            await page.get_by_test_id("tab-proposals").click()
+            await expect(page.get_by_test_id("tab-proposals")).to_have_text("策略变更提案")
+            proposal_rows = page.get_by_test_id("proposal-row")
+            await expect(proposal_rows).to_have_count(1)
+            pending = page.locator(f"[data-testid=proposal-row][data-id='{oversight.pending}']")
+            await expect(pending).to_have_attribute("data-status", "PENDING")
+            await expect(pending).to_contain_text("sa-e2e")
+            await expect(pending).to_contain_text("待审批")
+            await expect(pending.get_by_test_id("proposal-adds")).to_have_text(
+                "p, finance_officer, *, Member.idNumber, read, allow"
+            )
+            await expect(pending.get_by_test_id("proposal-widened")).to_have_attribute(
+                "data-count", "1"
+            )
+            await expect(pending.get_by_test_id("proposal-widening")).to_have_text(
+                "finance_officer · 范围 * · Member.idNumber：脱敏可读 → 可读"
+            )
+            await expect(page.get_by_test_id("view-proposals").locator("textarea")).to_have_count(0)
+            await page.get_by_test_id("proposals-status").select_option("ALL")
+            await expect(proposal_rows).to_have_count(2)
+            approved = page.locator(f"[data-testid=proposal-row][data-id='{oversight.approved}']")
+            await expect(approved).to_contain_text("已批准")
+            await expect(approved).to_contain_text("sa2-e2e")
+            await expect(approved).to_contain_text("核对住址需要")
+            await expect(approved.get_by_test_id("proposal-widening")).to_contain_text(
+                "范围 22 · Household.address：拒绝 → 可读"
+            )
+            await _shot(page, "proposals")
             await page.get_by_test_id("tab-chain").click()
 
             # --- English on request
@@ -419,6 +599,8 @@ async def test_console_end_to_end(chromium: Path, server: str, runtime: Runtime)
             await expect(page.locator("html")).to_have_attribute("lang", "en")
             await expect(verdict).to_contain_text("Intact")
             await expect(page.get_by_test_id("tab-chain")).to_have_text("Chain status")
+            await expect(page.get_by_test_id("tab-alerts")).to_have_text("Alerts")
+            await expect(page.get_by_test_id("tab-proposals")).to_have_text("Policy proposals")
             await page.get_by_test_id("lang-toggle").click()
             await expect(verdict).to_contain_text("完整")
 
