@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from audit import fields as F
@@ -222,3 +222,11 @@ async def set_threshold(
         held.threshold, held.updated_by, held.updated_at = value, actor, now
     await session.flush()
     return await thresholds(session)
+
+
+async def counts(session: AsyncSession) -> list[tuple[str, str, int]]:
+    """Alerts per rule and status, for the metrics endpoint: counts, nothing of anyone."""
+    rows = await session.execute(
+        select(Alert.rule, Alert.status, func.count()).group_by(Alert.rule, Alert.status)
+    )
+    return [(rule, status, int(n)) for rule, status, n in rows.all()]

@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from gateway.config import Settings
 from gateway.downloads import DocumentDownloads
 from gateway.endpoint import GraphQLEndpoint
+from gateway.metrics import metrics_endpoint
 from gateway.runtime import Runtime
 from gateway.tracing import current_trace_id
 
@@ -126,6 +127,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
             Route("/documents/{document_id:path}", DocumentDownloads(graphql), methods=["GET"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/metrics", metrics_endpoint(runtime), methods=["GET"]),
             Route("/console", console_root),
             Mount("/console", StaticFiles(directory=CONSOLE_DIR, html=True, check_dir=False)),
         ],

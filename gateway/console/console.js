@@ -37,9 +37,11 @@
     'errorCodes durationMs traceId';
   var EVENTS_QUERY =
     'query Events($principal: String, $role: String, $archiveNo: String, $outcome: String, ' +
-    '$since: DateTime, $until: DateTime, $first: Int, $after: String) { ' +
+    '$since: DateTime, $until: DateTime, $first: Int, $after: String, ' +
+    '$lookedUpIdNumber: String) { ' +
     'auditEvents(principal: $principal, role: $role, archiveNo: $archiveNo, outcome: $outcome, ' +
-    'since: $since, until: $until, first: $first, after: $after) { ' +
+    'since: $since, until: $until, first: $first, after: $after, ' +
+    'lookedUpIdNumber: $lookedUpIdNumber) { ' +
     'edges { cursor node { ' + EVENT_FIELDS + ' } } pageInfo { hasNextPage endCursor } } }';
   var ACTIVITY_QUERY =
     'query Activity($since: DateTime!, $until: DateTime!, $bucket: Bucket!, $by: Grouping!) { ' +
@@ -244,6 +246,8 @@
       'field.documentHash': '文档哈希',
       'field.variables': '变量 (JSON)',
       'field.archiveNo': '档案编号',
+      'field.person': '身份证号（谁查询或核对过此人）',
+      'filters.personGiven': '按身份证号查找（号码不显示，仅以盲索引检索）',
       'field.archiveNos': '档案编号',
       'field.outcome': '结果',
       'field.errorCodes': '错误码',
@@ -492,6 +496,8 @@
       'field.documentHash': 'Document hash',
       'field.variables': 'Variables (JSON)',
       'field.archiveNo': 'Archive number',
+      'field.person': 'ID number (who looked this person up)',
+      'filters.personGiven': 'by ID number (not shown; searched by its blind index)',
       'field.archiveNos': 'Archive numbers',
       'field.outcome': 'Outcome',
       'field.errorCodes': 'Error codes',
@@ -971,6 +977,10 @@
     var filter = {};
     var principal = $('f-principal').value.trim();
     var archive = $('f-archive').value.trim();
+    // who looked up this person: the ID number goes to the service, which searches by
+    // its blind index; it is kept nowhere here but this filter in memory, never shown
+    var person = $('f-person').value.trim();
+    if (person) filter.lookedUpIdNumber = person;
     if (principal) filter.principal = principal;
     if ($('f-role').value) filter.role = $('f-role').value;
     if ($('f-outcome').value) filter.outcome = $('f-outcome').value;
@@ -1009,6 +1019,7 @@
 
   /** "Who accessed household X": the list narrowed to one archive number, nothing else. */
   function whoAccessed(archiveNo) {
+    $('f-person').value = '';
     $('f-principal').value = '';
     $('f-role').value = '';
     $('f-outcome').value = '';
@@ -1031,8 +1042,8 @@
   }
 
   function onReset() {
-    ['f-principal', 'f-role', 'f-outcome', 'f-archive', 'f-since', 'f-until', 'archive-search']
-      .forEach(function (id) { $(id).value = ''; });
+    ['f-principal', 'f-role', 'f-outcome', 'f-archive', 'f-person', 'f-since', 'f-until',
+      'archive-search'].forEach(function (id) { $(id).value = ''; });
     applyFilter({}, false);
   }
 
@@ -1106,6 +1117,7 @@
         var value = key === 'since' || key === 'until' ? formatTime(filter[key]) : filter[key];
         return t(names[key]) + ' = ' + value;
       });
+    if (filter.lookedUpIdNumber) parts.push(t('filters.personGiven'));
     return parts.length ? t('filters.current', { list: parts.join('; ') }) : t('filters.none');
   }
 
@@ -1966,7 +1978,7 @@
    */
   function showEvidence(alert, seq) {
     var until = beijingIso(Date.parse(alert.windowStart) + HOUR_MS);
-    ['f-role', 'f-outcome', 'f-archive', 'f-since', 'archive-search']
+    ['f-role', 'f-outcome', 'f-archive', 'f-person', 'f-since', 'archive-search']
       .forEach(function (id) { $(id).value = ''; });
     $('f-principal').value = alert.principal;
     $('f-until').value = until.slice(0, 19);

@@ -215,3 +215,30 @@ async def test_ordinary_work_of_the_demo_roles_raises_nothing(api: Api, runtime:
         await api.gql(partner, VERIFY, {"id": id_number()})
     await runtime.scan_alerts()
     assert await alerts(api, auditor) == []
+
+
+async def test_metrics_count_the_alerts_and_name_no_one(api: Api, runtime: Runtime) -> None:
+    """`GET /metrics` (Prometheus text): alerts per rule and status, without a credential
+    and without an audit entry, and no principal's name in it."""
+    await load_regions(runtime)
+    auditor, secadmin = await officers(runtime)
+    at(runtime, "2026-11-30", 10)
+    await threshold(api, secadmin, "REFUSALS", "*", 2)
+    finance = await issue_token(runtime, "finance_officer", "220183", principal="fo-metrics")
+    for _ in range(2):
+        await api.gql(finance, BANK)
+    await runtime.scan_alerts()
+    before = len(await entries(runtime))
+    response = await api.client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    text = response.text
+    assert 'dibao_alerts{rule="REFUSALS",status="OPEN"} 1.0' in text
+    assert 'dibao_alerts{rule="BULK_READS",status="OPEN"} 0.0' in text
+    assert f"dibao_audit_entries {before}.0" in text
+    assert "fo-metrics" not in text
+    assert len(await entries(runtime)) == before  # a scrape is not a request to audit
+    [alert] = await alerts(api, auditor)
+    await api.gql(auditor, ACK, {"id": alert["id"], "n": "已处理"})
+    after = (await api.client.get("/metrics")).text
+    assert 'dibao_alerts{rule="REFUSALS",status="ACKNOWLEDGED"} 1.0' in after

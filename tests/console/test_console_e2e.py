@@ -24,7 +24,14 @@ import pytest
 from gateway.config import Settings
 from gateway.runtime import Runtime
 from tests.conftest import Api
-from tests.helpers import CASEWORKER_TOWNSHIP, application, issue_token, load_regions, member
+from tests.helpers import (
+    CASEWORKER_TOWNSHIP,
+    application,
+    id_number,
+    issue_token,
+    load_regions,
+    member,
+)
 from tests.serving import dibao_serve
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -111,6 +118,7 @@ async def server(settings: Settings, tmp_path: Path) -> AsyncIterator[str]:
 class Story:
     archive: str
     tokens: dict[str, str]
+    person: str = ""  # an ID number a partner looked up (verifyRecipient), held by nobody
 
 
 async def _make_history(runtime: Runtime, base: str) -> Story:
@@ -138,7 +146,14 @@ async def _make_history(runtime: Runtime, base: str) -> Story:
         for _ in range(UNAUTHENTICATED_BURST):
             response = await api.post("dibao_not-a-token", "{ __typename }")
             assert response.status_code == 401
-    return Story(archive=archive, tokens=tokens)
+        person = id_number()
+        looked = await api.gql(
+            tokens["partner"],
+            "query($n: String!) { verifyRecipient(idNumber: $n) { isRecipient } }",
+            {"n": person},
+        )
+        assert looked["data"]["verifyRecipient"]["isRecipient"] is False, looked
+    return Story(archive=archive, tokens=tokens, person=person)
 
 
 @dataclass
@@ -327,6 +342,20 @@ async def test_console_end_to_end(chromium: Path, server: str, runtime: Runtime)
             }
             assert all(archive in r["archives"] for r in rows)
             await _shot(page, "archive")
+
+            # --- who looked up this person: an ID number, searched by its blind index
+            await page.get_by_test_id("filter-archive").fill("")
+            await page.get_by_test_id("filter-person").fill(story.person)
+            await _load(page, "filter-apply")
+            await expect(page.get_by_test_id("event-row")).to_have_count(1)
+            [looked_up] = await _rows(page)
+            assert looked_up["principal"] == "partner-e2e"
+            await expect(page.get_by_test_id("filter-summary")).to_contain_text("盲索引")
+            assert story.person not in await page.get_by_test_id("app").inner_text()
+            # back to the household, as the steps below read it
+            await page.get_by_test_id("archive-search").fill(archive)
+            await _load(page, "archive-submit")
+            await expect(page.get_by_test_id("event-row")).to_have_count(3)
 
             # --- an event's detail: fields touched and the policy's decisions
             masked_row = page.locator("[data-testid=event-row][data-outcome=masked]")
