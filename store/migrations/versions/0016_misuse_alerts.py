@@ -55,8 +55,7 @@ def upgrade() -> None:
     # the rules start from the entries written after this release: replaying years of
     # history would bury today's alerts under old ones
     op.execute(
-        "INSERT INTO alert_scan (id, last_seq) "
-        "SELECT 1, COALESCE(MAX(seq), 0) FROM audit_entries"
+        "INSERT INTO alert_scan (id, last_seq) SELECT 1, COALESCE(MAX(seq), 0) FROM audit_entries"
     )
     op.create_table(
         "credential_clients",
