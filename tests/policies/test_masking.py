@@ -21,6 +21,8 @@ from policies.masking import (
         ("11010519491231002x", "110105********002x"),
         ("110105491231002", "110105*****1002"),  # old 15-digit number
         ("1101051949", "**********"),
+        # one short of the old 15-digit form: not an ID number, nothing of it shown
+        ("11010549123100", "**************"),
         ("", ""),
     ],
 )
