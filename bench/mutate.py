@@ -120,6 +120,7 @@ SCOPE_TESTS = (
 )
 AUTH_TESTS = (
     "tests/api/test_authentication.py",
+    "tests/authz/test_tls_documents.py",  # certificate-bound credentials, over TLS
     "tests/cli/test_cli.py",
 )
 

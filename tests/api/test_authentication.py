@@ -130,3 +130,17 @@ async def test_configured_origins_only(settings: Settings, runtime: Runtime) -> 
             headers={"origin": "https://evil.example", "access-control-request-method": "POST"},
         )
         assert "access-control-allow-origin" not in other.headers
+
+
+async def test_a_valid_token_under_another_scheme_is_401(api: Api, runtime: Runtime) -> None:
+    """Only `Bearer` carries a credential: the same token sent as `Basic` is refused."""
+    token = await issue_token(runtime, "supervisor", "22")
+    for scheme in ("Basic", "Token", "Digest"):
+        response = await api.client.post(
+            "/graphql", json={"query": QUERY}, headers={"authorization": f"{scheme} {token}"}
+        )
+        assert_unauthenticated(response)
+    accepted = await api.client.post(
+        "/graphql", json={"query": QUERY}, headers={"authorization": f"bearer {token}"}
+    )
+    assert accepted.status_code == 200

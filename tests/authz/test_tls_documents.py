@@ -141,14 +141,15 @@ async def test_trusted_documents_and_certificate_binding_over_tls(
                 url, json={"query": APPROVED_REFORMATTED, "variables": {"id": ID}}, headers=headers
             )
             assert refused.status_code == 401, cert
-    # an unbound credential still works without a client certificate
+    # an unbound credential still works, with a client certificate or without one
     plain = await _token(settings, tmp_path)
-    async with _client(ca, None) as client:
-        ok = await client.post(
-            url,
-            json={"query": OTHER, "variables": {"id": ID}},
-            headers={"authorization": f"Bearer {plain}"},
-        )
-        assert ok.json() == {
-            "data": {"verifyRecipient": {"isRecipient": False, "countyCode": None}}
-        }
+    for cert in (None, partner_b):
+        async with _client(ca, cert) as client:
+            ok = await client.post(
+                url,
+                json={"query": OTHER, "variables": {"id": ID}},
+                headers={"authorization": f"Bearer {plain}"},
+            )
+            assert ok.json() == {
+                "data": {"verifyRecipient": {"isRecipient": False, "countyCode": None}}
+            }, cert
