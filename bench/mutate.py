@@ -142,7 +142,8 @@ TARGETS = (
     Target(
         "policy gate",
         "gateway/policy_gate.py",
-        (*POLICY_TESTS, *MASK_TESTS),
+        # the gate's span is the operator's view of its decisions: the tracing tests
+        (*POLICY_TESTS, *MASK_TESTS, "tests/audit/test_tracing.py"),
         _fns("PolicyGate", "RequestGate"),
     ),
     Target("policy engine", "policies/engine.py", (*POLICY_TESTS, "tests/authz/test_admin.py")),

@@ -104,3 +104,35 @@ async def test_no_personal_data_in_any_span_attribute(
     assert len(spans.get_finished_spans()) > 20
     for secret in (number, number[:6] + "********", phone, name, "6222021234567890123", "王建国"):
         assert secret not in text, secret
+
+
+async def test_the_policy_span_names_the_decisions_and_nothing_else(
+    api: Api, runtime: Runtime, spans: InMemorySpanExporter
+) -> None:
+    """The policy span says which role asked, how many fields were decided, which were
+    denied and which masked: field names only (an operator's view of the gate)."""
+    await load_regions(runtime)
+    worker = await issue_token(runtime, "caseworker", CASEWORKER_TOWNSHIP)
+    created = await api.gql(worker, SUBMIT, {"input": application()})
+    archive = created["data"]["submitApplication"]["archiveNo"]
+    supervisor = await issue_token(runtime, "supervisor", "22")
+    finance = await issue_token(runtime, "finance_officer", "220183")
+
+    def last_policy_span() -> dict[str, object]:
+        found = [s for s in spans.get_finished_spans() if s.name == "dibao.policy.decide"]
+        return dict(found[-1].attributes or {})
+
+    query = "query($a: String!) { household(archiveNo: $a) { status members { name } } }"
+    assert "errors" not in await api.gql(supervisor, query, {"a": archive})
+    seen = last_policy_span()
+    assert seen["dibao.role"] == "supervisor"
+    assert seen["dibao.policy.decisions"] == 4  # Query.household, status, members, name
+    assert list(seen["dibao.policy.masked"]) == ["Member.name"]
+    assert list(seen["dibao.policy.denied"]) == []
+    refused = await api.gql(
+        finance, "query($a: String!) { household(archiveNo: $a) { address } }", {"a": archive}
+    )
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    seen = last_policy_span()
+    assert seen["dibao.role"] == "finance_officer"
+    assert list(seen["dibao.policy.denied"]) == ["Household.address"]

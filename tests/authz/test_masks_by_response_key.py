@@ -165,3 +165,17 @@ async def test_masked_values_after_a_null_come_back_masked(api: Api, runtime: Ru
     assert "errors" not in body, body
     found = [m for m in body["data"]["household"]["members"] if m["phone"] is None]
     assert found == [{"phone": None, "name": "欧阳**", "idNumber": masked_id(PHONELESS_ID)}]
+
+
+async def test_a_refused_page_with_masked_fields_is_the_callers_error(
+    api: Api, runtime: Runtime
+) -> None:
+    """A page whose masked fields never came back (the page size refused, so no data):
+    the masks have nothing to apply to and the caller gets its BAD_USER_INPUT."""
+    await load_regions(runtime)
+    supervisor = await issue_token(runtime, "supervisor", "22")
+    body = await api.gql(
+        supervisor, "{ households(first: 100000) { edges { node { members { name } } } } }"
+    )
+    assert body["data"] is None
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", body
