@@ -18,7 +18,9 @@ from tests.console.test_console_e2e import (
     CHROMIUM_ARGS,
     TIMEOUT_MS,
     _console_problem,
+    _load,
     _login,
+    _rows,
     _shot,
 )
 from tests.helpers import issue_token
@@ -43,7 +45,14 @@ async def test_the_verification_page_shows_each_department_and_no_person(
 
     expect.set_options(timeout=TIMEOUT_MS)
     exchange = await start_exchange(api, runtime)  # public security and human resources
-    gongan = queue_of(await api.gql(exchange["partners"]["gongan"], QUEUE, {}))[0]
+    # every partner reads its queue; only the two departments asked see the household
+    queues = {
+        name: queue_of(await api.gql(token, QUEUE, {}))
+        for name, token in exchange["partners"].items()
+        if name != "nodept"  # bound to no department: refused outright
+    }
+    assert {name for name, queue in queues.items() if queue} == {"gongan", "renshe"}
+    gongan = queues["gongan"][0]
     ok(
         await api.gql(
             exchange["partners"]["gongan"], ANSWER, {"r": gongan["id"], "f": blank(gongan)}
@@ -128,6 +137,20 @@ async def test_the_verification_page_shows_each_department_and_no_person(
             await page.get_by_test_id("verification-refresh").click()
             await expect(page.get_by_test_id("verification-empty")).to_be_visible()
             await expect(rows).to_have_count(0)
+
+            # which partner saw a subject's clear ID number: the events, searched by it
+            await page.get_by_test_id("tab-events").click()
+            head = next(iter(people))
+            await page.get_by_test_id("filter-person").fill(head)
+            await _load(page, "filter-apply")
+            await expect(page.get_by_test_id("event-row").first).to_be_visible()
+            principals = {row["principal"] for row in await _rows(page)}
+            # the two whose queues showed the number in clear; not those whose queues were
+            # empty
+            assert {"gongan", "renshe"} <= principals
+            assert principals.isdisjoint({"gongan-gz", "shuiwu"})
+            assert head not in await page.get_by_test_id("app").inner_text()
+            await page.get_by_test_id("tab-verification").click()
 
             # English on request
             await page.get_by_test_id("verification-county").fill(county)
