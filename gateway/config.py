@@ -12,6 +12,7 @@ from domain.assets import AssetLimits, parse_county_limits, parse_limits
 from domain.benefit import MARGINAL_MULTIPLE
 from domain.calendar import WorkingCalendar
 from domain.deadlines import CaseDays
+from domain.documents import DAILY_MB as DOCUMENT_DAILY_MB
 from domain.enums import HouseholdStatus
 from domain.errors import DomainError
 from domain.review import MAX_TOKEN_DAYS, REVIEW_PERIOD_DAYS, parse_max_token_days
@@ -81,6 +82,8 @@ class Settings:
     asset_limits: AssetLimits = field(default_factory=AssetLimits)
     # scanned documents' sealed bytes: a directory (DIBAO_DOCUMENT_DIR), or the database
     document_dir: Path | None = None
+    # megabytes one principal may file in a Beijing day (DIBAO_DOCUMENT_DAILY_MB)
+    document_daily_mb: int = DOCUMENT_DAILY_MB
     # permission review: days until a review is overdue (DIBAO_REVIEW_PERIOD_DAYS), a
     # credential's longest life by role (DIBAO_MAX_TOKEN_DAYS), and the policy this
     # release ships, which the review compares the policy in force with
@@ -134,6 +137,9 @@ def load_settings(*, demo: bool = False) -> Settings:
         calendar=_calendar(os.environ.get("DIBAO_CALENDAR_FILE", "")),
         alert_seconds=_seconds_or_off(os.environ.get("DIBAO_ALERT_SCAN_SECONDS"), 60.0),
         document_dir=Path(d) if (d := os.environ.get("DIBAO_DOCUMENT_DIR", "").strip()) else None,
+        document_daily_mb=_positive(
+            os.environ.get("DIBAO_DOCUMENT_DAILY_MB"), DOCUMENT_DAILY_MB, "megabytes"
+        ),
         case_days=parse_case_days(
             os.environ.get("DIBAO_CASE_DAYS", ""), written=limits["REJECTED"]
         ),
