@@ -28,7 +28,6 @@ from opentelemetry import trace
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
-from strawberry.asgi import GraphQL
 
 from audit import fields as F
 from audit.chain import AuditChain
@@ -47,6 +46,7 @@ from gateway.documents import (
     document_id_of,
     load_document,
 )
+from gateway.graphiql import ide_page
 from gateway.inputs import InputRules
 from gateway.media import Media, is_request_error, negotiate, shape
 from gateway.multipart import MultipartLimits, MultipartRefused, is_multipart, read_multipart
@@ -225,7 +225,7 @@ def _status(body: dict[str, Any], media: Media) -> int:
 
 
 class GraphQLEndpoint:
-    def __init__(self, runtime: Runtime, *, fast_path: bool) -> None:
+    def __init__(self, runtime: Runtime, *, fast_path: bool, ide: bool = False) -> None:
         self.runtime = runtime
         self.schema = served_schema(max_tokens=runtime.limits.max_tokens)
         self.pricing = pricing(self.schema)  # declared on the fields, read once
@@ -233,9 +233,7 @@ class GraphQLEndpoint:
         self.anonymous = AddressLimiter(runtime.limiter.rate_for(ANONYMOUS))
         self.inputs = InputRules(self.schema._schema, runtime.cipher.keys.audit_key)
         self.tracer = trace.get_tracer("dibao.gateway", tracer_provider=runtime.tracer_provider)
-        self.ide = (
-            GraphQL(self.schema, graphql_ide="graphiql") if runtime.settings.graphiql else None
-        )
+        self.ide = ide  # GraphiQL's page at GET /graphql (gateway/graphiql.py)
         self.reader = runtime.reader
         self.compiled = (
             CompiledReads(
@@ -310,8 +308,8 @@ class GraphQLEndpoint:
                 refusal = error_body("BAD_USER_INPUT", "Send GraphQL operations with POST.")
                 return JSONResponse(refusal, status_code=405, headers={"allow": "POST"}), None
             record.operation_type = "ide"
-            if self.ide is not None and "text/html" in request.headers.get("accept", ""):
-                return await self.ide.render_graphql_ide(request), None
+            if self.ide and "text/html" in request.headers.get("accept", ""):
+                return ide_page(), None
             record.error_codes = ["BAD_USER_INPUT"]
             refusal = error_body("BAD_USER_INPUT", "Send GraphQL operations with POST.")
             return JSONResponse(refusal, status_code=405, headers={"allow": "POST"}), None
