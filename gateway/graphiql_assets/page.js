@@ -37,6 +37,19 @@ async function fetcher(params, options) {
   return response.json();
 }
 
+// Tabs, history and headers live in this page's memory only, never in localStorage: a
+// query may hold an ID number as a literal, and an intranet PC is often shared.
+const memory = new Map();
+const storage = {
+  getItem: (key) => (memory.has(key) ? memory.get(key) : null),
+  setItem: (key, value) => void memory.set(key, String(value)),
+  removeItem: (key) => void memory.delete(key),
+  clear: () => memory.clear(),
+  get length() {
+    return memory.size;
+  },
+};
+
 async function start() {
   const sdl = await (await fetch(root.dataset.schema, { credentials: "omit" })).text();
   createRoot(root).render(
@@ -48,6 +61,7 @@ async function start() {
       isHeadersEditorEnabled: true,
       defaultEditorToolsVisibility: "headers",
       shouldPersistHeaders: false,
+      storage,
     }),
   );
 }

@@ -2,7 +2,8 @@
 `DIBAO_GRAPHIQL=1` (not the demo, so the service answers no introspection), the system
 Chromium with every host but the server's unresolvable and any request elsewhere
 aborted and recorded. The page renders, reads the schema from the SDL, runs a query
-with a caseworker's token and shows the result. A screenshot lands in
+with a caseworker's token and shows the result, and keeps nothing in the browser's
+storage. A screenshot lands in
 test-artifacts/console/graphiql.png.
 
 The same skip and require rules as the console's browser test (DIBAO_REQUIRE_BROWSER),
@@ -134,6 +135,9 @@ async def test_graphiql_works_offline_without_introspection(
             result = page.locator(".graphiql-response")
             await expect(result).to_contain_text(archive)
             await expect(result).to_contain_text('"totalCount": 1')
+            # nothing of the session is kept in the browser: the token, a query's literals
+            kept = await page.evaluate("localStorage.length + sessionStorage.length")
+            assert kept == 0
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
             await page.screenshot(path=str(ARTIFACTS / "graphiql.png"))
         finally:
