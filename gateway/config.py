@@ -114,7 +114,9 @@ def load_settings(*, demo: bool = False) -> Settings:
         database_url=url,
         key_file=key_file,
         demo=demo,
-        graphiql=demo,
+        # GraphiQL outside demo mode, for development: it reads the schema's SDL, while
+        # the service still answers no introspection
+        graphiql=demo or _flag(os.environ.get("DIBAO_GRAPHIQL")),
         cors_origins=origins,
         archive_after_days=_positive(
             os.environ.get("DIBAO_ARCHIVE_AFTER_DAYS"), ARCHIVE_AFTER_DAYS
@@ -249,6 +251,14 @@ def _seconds_or_off(value: str | None, default: float) -> float:
     if value is not None and value.strip() in {"0", "off"}:
         return 0.0
     return _seconds(value, default)
+
+
+def _flag(value: str | None) -> bool:
+    if value is None or value.strip().lower() in OFF:
+        return False
+    if value.strip().lower() in {"1", "true", "on", "yes"}:
+        return True
+    raise ValueError(f"DIBAO_GRAPHIQL: {value!r} is not one of 1, true, on, yes, 0, false, off, no")
 
 
 def _positive(value: str | None, default: int, unit: str = "days") -> int:
