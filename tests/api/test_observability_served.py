@@ -12,17 +12,23 @@ log and /metrics read as a county's IT staff would.
 
 from __future__ import annotations
 
+import asyncio
+import http.server
 import json
 import os
 import re
 import socket
 import subprocess
+import threading
 import uuid
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
+)
 
 from gateway.config import Settings
 from gateway.runtime import Runtime
@@ -295,13 +301,60 @@ def application(village: str, name: str, idNumber: str, phone: str | None) -> di
     }
 
 
+class Collector:
+    """An OTLP/HTTP receiver: keeps the metric names of each export it is sent."""
+
+    def __init__(self) -> None:
+        self.metric_names: set[str] = set()
+        collector = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["content-length"]))
+                if self.path == "/v1/metrics":
+                    export = ExportMetricsServiceRequest.FromString(body)
+                    collector.metric_names.update(
+                        metric.name
+                        for resource in export.resource_metrics
+                        for scope in resource.scope_metrics
+                        for metric in scope.metrics
+                    )
+                self.send_response(200)
+                self.send_header("content-type", "application/x-protobuf")
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, *_: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> Collector:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
 @pytest.mark.sqlite_only
-async def test_console_lines_and_a_metrics_token_on_a_real_server(
+async def test_console_lines_a_metrics_token_and_otlp_on_a_real_server(
     settings: Settings, runtime: Runtime, tmp_path: Path
 ) -> None:
-    """DIBAO_LOG_FORMAT=console: readable lines, with the request's keys; and with
-    DIBAO_METRICS_TOKEN every scrape needs it, from this host too."""
+    """One server: DIBAO_LOG_FORMAT=console gives readable lines with the request's
+    keys; with DIBAO_METRICS_TOKEN every scrape needs it, from this host too; with an
+    OTLP endpoint the same instruments are exported there."""
     worker = await issue_token(runtime, "caseworker", "220183100", principal="cw-console")
+    with Collector() as otlp:
+        await served_with_a_token(settings, tmp_path, worker, otlp)
+
+
+async def served_with_a_token(
+    settings: Settings, tmp_path: Path, worker: str, otlp: Collector
+) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DIBAO_", "OTEL_"))}
     env.update(
         DIBAO_DATABASE_URL=settings.database_url,
@@ -310,6 +363,8 @@ async def test_console_lines_and_a_metrics_token_on_a_real_server(
         DIBAO_CONNECT_TIMEOUT_S="30",
         DIBAO_LOG_FORMAT="console",
         DIBAO_METRICS_TOKEN=METRICS_TOKEN,
+        OTEL_EXPORTER_OTLP_ENDPOINT=otlp.endpoint,
+        OTEL_METRIC_EXPORT_INTERVAL="200",
     )
     async with (
         dibao_serve(env, tmp_path) as base,
@@ -326,6 +381,13 @@ async def test_console_lines_and_a_metrics_token_on_a_real_server(
         )
         assert response.status_code == 200
         after = (await client.get("/metrics", headers=scraper)).text
+        for _ in range(100):
+            if "dibao.requests" in otlp.metric_names:
+                break
+            await asyncio.sleep(0.1)
+    assert {"dibao.requests", "dibao.request.duration", "dibao.audit.append.duration"} <= (
+        otlp.metric_names
+    )
     labels = {"operation": "Ping", "role": "caseworker", "outcome": "allowed"}
     assert total(after, "dibao_requests_total", **labels) == 1
     assert total(before, "dibao_requests_total", **labels) == 0
