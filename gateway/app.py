@@ -128,7 +128,9 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
             Route("/documents/{document_id:path}", DocumentDownloads(graphql), methods=["GET"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
-            Route("/metrics", metrics_endpoint(runtime), methods=["GET"]),
+            Route(
+                "/metrics", metrics_endpoint(runtime, token=settings.metrics_token), methods=["GET"]
+            ),
             Route("/console", console_root),
             Mount("/console", StaticFiles(directory=CONSOLE_DIR, html=True, check_dir=False)),
             # GraphiQL's own files and the SDL it reads, only where GraphiQL is on

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import ssl
 import sys
 import time
@@ -503,16 +504,20 @@ def serve(
         raise typer.Exit(2)
     import uvicorn
 
+    from gateway import logs
     from gateway.app import create_app
     from gateway.tls import CertificateAwareH11
 
     try:
         settings = load_settings(demo=demo)
-        for warning in check_calendar(settings, beijing_day(utcnow())):
-            err.print(f"[yellow]warning[/yellow]: {warning}")
+        warnings = check_calendar(settings, beijing_day(utcnow()))
     except (ValueError, UnknownYear) as exc:  # a configuration error stops the start, plainly
         err.print(f"[red]error[/red]: {exc}")
         raise typer.Exit(2) from None
+    # from here on every line is a log line in one form (JSON, or readable on a terminal)
+    logs.configure(settings.log_format)
+    for warning in warnings:
+        logging.getLogger("dibao.serve").warning(warning)
     if demo:
         tokens = _run(settings, _prepare_demo)
         out.print("demo tokens, valid 1 day (role, region scope, bearer token):")
@@ -546,6 +551,7 @@ def serve(
         host=host,
         port=port,
         log_level="info",
+        log_config=None,  # its config would give its loggers plain handlers of their own
         access_log=False,
         proxy_headers=bool(trusted),
         forwarded_allow_ips=trusted or None,

@@ -92,6 +92,12 @@ class Settings:
     shipped_policy: tuple[tuple[str, ...], ...] = field(
         default_factory=lambda: tuple(default_rules())
     )
+    # GET /metrics: with a token, only `Authorization: Bearer <token>` is answered; without
+    # one, only clients on this host (DIBAO_METRICS_TOKEN)
+    metrics_token: str | None = field(default=None, repr=False)
+    # the server log: json, console (readable lines), or auto: console on a terminal
+    # (DIBAO_LOG_FORMAT)
+    log_format: str = "auto"
 
     @property
     def is_postgres(self) -> bool:
@@ -154,7 +160,35 @@ def load_settings(*, demo: bool = False) -> Settings:
             os.environ.get("DIBAO_REVIEW_PERIOD_DAYS"), REVIEW_PERIOD_DAYS
         ),
         max_token_days=parse_max_token_days(os.environ.get("DIBAO_MAX_TOKEN_DAYS", "")),
+        metrics_token=parse_metrics_token(os.environ.get("DIBAO_METRICS_TOKEN", "")),
+        log_format=parse_log_format(os.environ.get("DIBAO_LOG_FORMAT", "")),
     )
+
+
+MIN_METRICS_TOKEN = 24
+LOG_FORMATS = ("auto", "json", "console")
+
+
+def parse_metrics_token(value: str) -> str | None:
+    """A shared secret for the scraper: long enough that guessing it is hopeless."""
+    token = value.strip()
+    if not token:
+        return None
+    if len(token) < MIN_METRICS_TOKEN or any(c.isspace() for c in token):
+        raise ValueError(
+            f"DIBAO_METRICS_TOKEN: expected at least {MIN_METRICS_TOKEN} characters without "
+            "spaces (for example: openssl rand -hex 32)"
+        )
+    return token
+
+
+def parse_log_format(value: str) -> str:
+    fmt = value.strip().lower() or "auto"
+    if fmt not in LOG_FORMATS:
+        raise ValueError(
+            f"DIBAO_LOG_FORMAT: {value.strip()!r} is not one of {', '.join(LOG_FORMATS)}"
+        )
+    return fmt
 
 
 def _calendar(value: str) -> WorkingCalendar:

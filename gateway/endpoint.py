@@ -50,6 +50,7 @@ from gateway.graphiql import ide_page
 from gateway.inputs import InputRules
 from gateway.media import Media, is_request_error, negotiate, shape
 from gateway.multipart import MultipartLimits, MultipartRefused, is_multipart, read_multipart
+from gateway.observing import finished
 from gateway.persisted import (
     NOT_FOUND_CODE,
     PersistedQueryNotFound,
@@ -299,6 +300,15 @@ class GraphQLEndpoint:
             span.set_attribute(F.ATTR_OUTCOME, record.outcome)
             if record.operation_type:
                 span.set_attribute(F.ATTR_OPERATION_TYPE, record.operation_type)
+            analysis = context.gate.analysis if context is not None else None
+            finished(
+                self.runtime.meters,
+                record,
+                operation_name=analysis.operation_name if analysis is not None else None,
+                validated=analysis is not None,
+                status=response.status_code,
+                seconds=time.perf_counter() - started,
+            )
         await response(scope, receive, send)
 
     @staticmethod
@@ -616,6 +626,7 @@ class GraphQLEndpoint:
         entry = record.as_dict()
         tx = context.transaction if context is not None else None
         try:
+            appending = time.perf_counter()
             with self.tracer.start_as_current_span(F.SPAN_AUDIT) as span:
                 if tx is not None and not record.error_codes:
                     seq = await self.chain.append(tx, entry)
@@ -626,6 +637,7 @@ class GraphQLEndpoint:
                     seq = await self._append_alone(entry)
                 span.set_attribute(F.ATTR_AUDIT_SEQ, seq)
                 self.chain.committed(seq)
+            self.runtime.meters.audit_appended(time.perf_counter() - appending, entries=1)
         except Exception as exc:
             self.chain.forget_head()
             if tx is not None:
@@ -647,7 +659,16 @@ class GraphQLEndpoint:
     async def settle(self, record: AuditRecord, response: Response, started: float) -> Response:
         """The entry of a request served beside GraphQL (a document download), written
         to the same chain before the response leaves; if it cannot be, no data does."""
-        return await self._finish(record, response, None, started)
+        response = await self._finish(record, response, None, started)
+        finished(
+            self.runtime.meters,
+            record,
+            operation_name=None,
+            validated=False,
+            status=response.status_code,
+            seconds=time.perf_counter() - started,
+        )
+        return response
 
     async def _append_alone(self, entry: dict[str, Any]) -> int:
         if self.reader.postgres:
