@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PACKAGES := gateway schema resolvers policies audit store domain
 
-.PHONY: install demo test check lint typecheck format schema postgres bench-audit clean mutate
+.PHONY: install demo test check lint typecheck format schema postgres bench-audit clean mutate docs docs-check
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,13 @@ format: install
 
 schema: install
 	$(PY) -c "from schema.root import build_schema; open('schema.graphql', 'w').write(build_schema().as_str() + '\n')"
+
+# documents that restate code: the README's settings table, docs/field-decisions.md
+docs: install
+	$(PY) docs/render.py
+
+docs-check: install
+	$(PY) docs/render.py --check
 
 # what one audit append costs next to a bare round trip (PostgreSQL); prints JSON
 bench-audit: install postgres

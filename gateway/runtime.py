@@ -83,13 +83,22 @@ class Runtime:
         """Hot-path statements (authentication, compiled reads, read audit entries)."""
         if self._reader is None:
             tracer = trace.get_tracer("dibao.store", tracer_provider=self.tracer_provider)
-            self._reader = FastReader(self.engine, tracer)
+            self._reader = FastReader(
+                self.engine,
+                tracer,
+                statement_timeout_ms=self.settings.statement_timeout_ms,
+                connect_timeout_s=self.settings.connect_timeout_s,
+            )
         return self._reader
 
     @classmethod
     def from_settings(cls, settings: Settings, *, traced: bool = False) -> Runtime:
-        engine = create_engine(settings.database_url)
-        provider = provider_from_env() if traced else TracerProvider()
+        engine = create_engine(
+            settings.database_url,
+            statement_timeout=settings.statement_timeout_ms,
+            connect_timeout=settings.connect_timeout_s,
+        )
+        provider = provider_from_env(export=settings.otlp_export) if traced else TracerProvider()
         if traced:
             instrument_engine(engine, provider)
         return cls(
