@@ -214,3 +214,18 @@ def test_config_prints_a_table_for_people_and_fails_on_a_bad_setting() -> None:
     assert refused.returncode == 2
     assert orjson.loads(refused.stdout)["error"].startswith('DIBAO_FAST_PATH: "maybe" is not 1')
     assert "Traceback" not in refused.stderr
+
+
+def test_the_sdk_reads_the_standard_variables_and_the_service_only_notes_an_endpoint(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from gateway.tracing import SERVICE_NAME, provider_from_env
+
+    monkeypatch.delenv("OTEL_SERVICE_NAME", raising=False)
+    monkeypatch.delenv("OTEL_RESOURCE_ATTRIBUTES", raising=False)
+    assert provider_from_env(export=False).resource.attributes["service.name"] == SERVICE_NAME
+    monkeypatch.setenv("OTEL_SERVICE_NAME", "dibao-220183")
+    assert provider_from_env(export=False).resource.attributes["service.name"] == "dibao-220183"
+    assert not load_settings(environ={}).otlp_export
+    endpoint = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector.intranet:4318"}
+    assert load_settings(environ=endpoint).otlp_export
