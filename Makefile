@@ -52,6 +52,19 @@ docs: install
 docs-check: install
 	$(PY) docs/render.py --check
 
+# the deployment examples (docs/deploy): every command and setting against the code, then
+# `systemd-analyze verify` and `nginx -t` where they can run. nginx comes from Debian's
+# archive, unpacked under .cache/deploy: never installed, never started. Best effort:
+# without it (or without systemd-analyze) those two checks skip.
+DEPLOY_CACHE := .cache/deploy
+.PHONY: deploy-check
+deploy-check: install
+	-@command -v nginx >/dev/null || [ -x $(DEPLOY_CACHE)/root/usr/sbin/nginx ] || \
+		(mkdir -p $(DEPLOY_CACHE) && cd $(DEPLOY_CACHE) && \
+		timeout 300 apt-get download -q nginx libnginx-mod-stream && \
+		for deb in *.deb; do dpkg -x $$deb root; done)
+	$(PY) -m pytest -q tests/deploy
+
 # what one audit append costs next to a bare round trip (PostgreSQL); prints JSON
 bench-audit: install postgres
 	$(PY) bench/audit_cost.py

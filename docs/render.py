@@ -1,15 +1,18 @@
 """Render the documents that restate code, so they cannot drift from it.
 
-    python docs/render.py          # write README's settings table, docs/field-decisions.md
-    python docs/render.py --check  # exit 1 when either differs from the code (`make docs-check`)
+    python docs/render.py          # write the README's settings table, docs/field-decisions.md
+                                   # and docs/workflow.md's steps and stage limits
+    python docs/render.py --check  # exit 1 when any differs from the code (`make docs-check`)
 
-The settings table comes from gateway/config_table.py; the field decisions from the
-shipped policy (policies/default_policy.csv) asked through the real policy engine for
-every field of the schema, exactly as the gateway asks it.
+The settings table comes from gateway/config_table.py; the workflow's steps and stage
+limits from domain/workflow.py; the field decisions from the shipped policy
+(policies/default_policy.csv), asked through the real policy engine for every field of
+the schema, exactly as the gateway asks it.
 """
 
 from __future__ import annotations
 
+import functools
 import sys
 from pathlib import Path
 
@@ -22,6 +25,66 @@ from schema.root import build_schema  # noqa: E402
 
 README = ROOT / "README.md"
 DECISIONS = ROOT / "docs" / "field-decisions.md"
+WORKFLOW = ROOT / "docs" / "workflow.md"
+STEPS_BEGIN = "<!-- steps: rendered from domain/workflow.py RULES -->"
+STEPS_END = "<!-- end of the steps -->"
+LIMITS_BEGIN = "<!-- stage limits: rendered from domain/workflow.py STAGE_LIMITS -->"
+LIMITS_END = "<!-- end of the stage limits -->"
+
+STATUS_ZH = {
+    "DRAFT": "草稿",
+    "SUBMITTED": "已申请",
+    "AWAITING_CORRECTION": "待补正",
+    "ACCEPTED": "已受理",
+    "INVESTIGATED": "已入户调查",
+    "TOWNSHIP_REVIEWED": "乡镇已审核",
+    "NOTICE": "公示中",
+    "APPROVED": "已批准",
+    "REJECTED": "不予批准",
+    "WITHDRAWN": "已撤回",
+    "ACTIVE": "在保",
+    "SUSPENDED": "暂停",
+    "GRADUAL_EXIT": "渐退期",
+    "TERMINATED": "已终止",
+    "ARCHIVED": "已归档",
+}
+STEP_ZH = {
+    "SUBMIT": ("提交申请", "submitApplication"),
+    "RETURN_FOR_CORRECTION": ("退回补正", "returnForCorrection"),
+    "RESUBMIT": ("补正后重新提交", "resubmitApplication"),
+    "ACCEPT": ("受理", "acceptApplication"),
+    "INVESTIGATE": ("入户调查", "recordInvestigation"),
+    "TOWNSHIP_REVIEW": ("乡镇审核", "reviewInTownship"),
+    "PUBLISH_NOTICE": ("公示", "publishNotice"),
+    "DISMISS_OBJECTION": ("异议不成立", "dismissObjection"),
+    "UPHOLD_OBJECTION": ("异议成立，重新调查", "upholdObjection"),
+    "COUNTY_VISIT": ("县级入户核查", "recordCountyVisit"),
+    "EXTEND_DEADLINE": ("延长审核期限", "extendDeadline"),
+    "ADOPT_FINDINGS": ("采纳核对结果", "adoptFindings"),
+    "APPROVE": ("审核确认", "approveApplication"),
+    "REJECT": ("不予批准", "rejectApplication"),
+    "WITHDRAW": ("撤回申请", "withdrawApplication"),
+    "ACTIVATE": ("开始发放", "activateHousehold"),
+    "SUSPEND": ("暂停发放", "suspendHousehold"),
+    "RESUME": ("恢复发放", "resumeHousehold"),
+    "COMPLETE_REVIEW": ("定期核查", "completeReview"),
+    "ENTER_GRADUAL_EXIT": ("进入渐退期", "reportChange, completeReview"),
+    "PROPOSE_TERMINATION": ("提出终止", "proposeTermination"),
+    "TERMINATE": ("终止", "terminateHousehold, endGradualExits"),
+    "ARCHIVE": ("归档", "archiveHousehold, archiveDue"),
+    "WRITTEN_DECISION": ("书面通知送达", "recordWrittenDecision"),
+    "IMPORTED": ("旧档案导入", "importArchives, dibao import archives"),
+}
+LIMIT_WHAT = {
+    "SUBMITTED": "to accept (受理) or return for correction",
+    "ACCEPTED": "to investigate the home (入户调查)",
+    "INVESTIGATED": "to review in the township (乡镇审核)",
+    "TOWNSHIP_REVIEWED": "to publish the notice (公示)",
+    "NOTICE": "for the county's decision, counted from the notice's end",
+    "APPROVED": "to start payment (开始发放)",
+    "REJECTED": "to deliver the written refusal (书面通知)",
+    "TERMINATED": "to deliver the written termination (书面通知)",
+}
 TABLE_BEGIN = "<!-- settings table: rendered from gateway/config_table.py -->"
 TABLE_END = "<!-- end of the settings table -->"
 
@@ -45,17 +108,21 @@ WRITE_TYPE = "Mutation"
 
 
 def readme_with_table(text: str) -> str:
-    head, rest = text.split(TABLE_BEGIN, 1)
-    _, tail = rest.split(TABLE_END, 1)
-    return f"{head}{TABLE_BEGIN}\n{markdown_table()}\n{TABLE_END}{tail}"
+    return _splice(text, TABLE_BEGIN, TABLE_END, markdown_table())
 
 
 def field_decisions() -> str:
+    # asking the engine for every field and role takes seconds: render once per policy
+    return _field_decisions(tuple(tuple(rule) for rule in default_rules()))
+
+
+@functools.cache
+def _field_decisions(rules: tuple[tuple[str, ...], ...]) -> str:
     from graphql import GraphQLObjectType
 
     from domain.principal import Principal
 
-    engine = PolicyEngine(default_rules())
+    engine = PolicyEngine(rules)
     schema = build_schema()._schema
     types = sorted(
         (
@@ -103,10 +170,63 @@ def field_decisions() -> str:
     return "\n".join(lines)
 
 
+def _splice(text: str, begin: str, end: str, body: str) -> str:
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{begin}\n{body}\n{end}{tail}"
+
+
+def workflow_steps() -> str:
+    from domain.enums import HouseholdStatus
+    from domain.workflow import RULES
+
+    order = list(HouseholdStatus)
+    lines = [
+        "| step 步骤 | mutation | from 起始状态 | to 结果状态 | reason 需说明理由 |",
+        "|---|---|---|---|---|",
+    ]
+    for step, rule in RULES.items():
+        zh, mutation = STEP_ZH[step.value]
+        sources = ", ".join(
+            f"{s.value} {STATUS_ZH[s.value]}" for s in sorted(rule.sources, key=order.index)
+        )
+        target = (
+            f"{rule.target.value} {STATUS_ZH[rule.target.value]}"
+            if rule.target
+            else "unchanged 不变"
+        )
+        reason = "yes 是" if rule.reason_required else "no 否"
+        names = ", ".join(f"`{m.strip()}`" for m in mutation.split(","))
+        lines.append(f"| `{step.value}` {zh} | {names} | {sources} | {target} | {reason} |")
+    return "\n".join(lines)
+
+
+def stage_limits() -> str:
+    from domain.enums import HouseholdStatus
+    from domain.workflow import STAGE_LIMITS
+
+    lines = [
+        "| status 状态 | working days 工作日 | the clock runs |",
+        "|---|---|---|",
+    ]
+    for status in HouseholdStatus:
+        if status.value in STAGE_LIMITS:
+            days = STAGE_LIMITS[status.value]
+            what = LIMIT_WHAT[status.value]
+            lines.append(f"| `{status.value}` {STATUS_ZH[status.value]} | {days} | {what} |")
+    return "\n".join(lines)
+
+
+def workflow(text: str) -> str:
+    text = _splice(text, STEPS_BEGIN, STEPS_END, workflow_steps())
+    return _splice(text, LIMITS_BEGIN, LIMITS_END, stage_limits())
+
+
 def rendered() -> dict[Path, str]:
     return {
         README: readme_with_table(README.read_text(encoding="utf-8")),
         DECISIONS: field_decisions(),
+        WORKFLOW: workflow(WORKFLOW.read_text(encoding="utf-8")),
     }
 
 
