@@ -509,6 +509,8 @@ def serve(
     from gateway.app import create_app
     from gateway.tls import CertificateAwareH11
 
+    for name in unknown_names(list(os.environ)):  # a typo would otherwise do nothing, silently
+        err.print(f"[yellow]warning[/yellow]: {name} is not a setting (`dibao config`)")
     try:
         settings = load_settings(demo=demo)
         if forwarded_allow_ips is not None:  # the option is held to the setting's form
@@ -519,8 +521,6 @@ def serve(
                     f'--forwarded-allow-ips: "{forwarded_allow_ips}" is not '
                     f"{BY_NAME['DIBAO_FORWARDED_ALLOW_IPS'].form}"
                 ) from None
-        for name in unknown_names(list(os.environ)):
-            err.print(f"[yellow]warning[/yellow]: {name} is not a setting (`dibao config`)")
         for warning in check_calendar(settings, beijing_day(utcnow())):
             err.print(f"[yellow]warning[/yellow]: {warning}")
     except (ValueError, UnknownYear) as exc:  # a configuration error stops the start, plainly

@@ -159,9 +159,12 @@ def _dibao(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_serve_refuses_a_bad_setting_plainly(tmp_path: Path) -> None:
-    result = _dibao("serve", "--port", "0", DIBAO_RATE_LIMITS="x", HOME=str(tmp_path))
+    result = _dibao(
+        "serve", "--port", "0", DIBAO_RATE_LIMITS="x", DIBAO_RATE_LIMT="1/1", HOME=str(tmp_path)
+    )
     assert result.returncode == 2
     assert 'DIBAO_RATE_LIMITS: "x" is not ROLE=RATE/BURST[,…]' in result.stderr
+    assert "DIBAO_RATE_LIMT is not a setting" in result.stderr  # a typo is named
     assert "Traceback" not in result.stderr + result.stdout
 
 
