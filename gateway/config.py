@@ -5,11 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import TypeVar
 from urllib.parse import urlsplit
 
 from sqlalchemy.engine import make_url
@@ -30,7 +29,8 @@ from domain.workflow import (
     STAGE_LIMITS,
     ReviewClass,
 )
-from gateway.config_table import BY_NAME
+from gateway.config_table import ConfigError as ConfigError  # callers catch it from here
+from gateway.config_table import Environment
 from gateway.quota import DEFAULT_QUOTAS, Quota, parse_lookup_quotas
 from gateway.ratelimit import DEFAULT_RATES, Rate, parse_rate_limits
 from policies.engine import default_rules
@@ -42,7 +42,6 @@ DEFAULT_KEY_FILE = "dibao-keys.json"
 DEFAULT_ANCHOR_FILE = "dibao-audit-anchors.jsonl"
 OFF = {"", "0", "false", "off", "no", "none"}
 MAX_CONNECT_TIMEOUT_S = 300
-T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,46 +114,6 @@ class Settings:
 
 def sqlite_url(path: Path) -> str:
     return f"sqlite+aiosqlite:///{path}"
-
-
-class ConfigError(ValueError):
-    """A setting refused at start-up: its name, the value and the forms it accepts."""
-
-
-class Environment:
-    """The process environment, read only through the table of settings.
-
-    A name missing from `gateway/config_table.py` cannot be read here, so every setting
-    the service honours is documented, shown by `dibao config` and in the README."""
-
-    def __init__(self, environ: Mapping[str, str]) -> None:
-        self._environ = environ
-
-    def raw(self, name: str) -> str:
-        if name not in BY_NAME:
-            raise KeyError(f"{name} is read but missing from gateway/config_table.py")
-        return self._environ.get(name, "")
-
-    def given(self, name: str) -> bool:
-        return bool(self.raw(name).strip())
-
-    def parse(self, name: str, parse: Callable[[str], T]) -> T:
-        text = self.raw(name)
-        try:
-            return parse(text)
-        except ValueError as exc:
-            raise ConfigError(refusal(name, text, str(exc))) from None
-
-
-def refusal(name: str, text: str, detail: str = "") -> str:
-    """`DIBAO_RATE_LIMITS: "x" is not ROLE=RATE/BURST[,…]`, then what the parser found
-    wrong when it says more than the value; a secret is not quoted."""
-    setting = BY_NAME[name]
-    shown = "the value given" if setting.secret else f'"{text.strip()}"'
-    detail = detail.removeprefix(f"{name}: ")
-    # a parser's message that only repeats the value adds nothing to the accepted form
-    said = "" if not detail or detail.startswith(repr(text.strip())) else f": {detail}"
-    return f"{name}: {shown} is not {setting.form}{said}"
 
 
 def load_settings(*, demo: bool = False, environ: Mapping[str, str] | None = None) -> Settings:

@@ -1,14 +1,17 @@
-"""Every setting the service reads, as data: one row per environment variable.
+"""Every setting the service reads, as data: one row per environment variable, and the
+one way to read them.
 
-`gateway/config.py` reads the environment only through this table, so a setting
-missing here cannot be read; validation errors quote a row's accepted form,
-`dibao config` prints the rows in force, and the README's table is rendered from
-them (`tests/test_config_table.py` fails when the README differs).
+`gateway/config.py` reads the environment only through `Environment`, which knows only
+the names in this table, so a setting missing here cannot be read; validation errors
+quote a row's accepted form, `dibao config` prints the rows in force, and the README's
+table is rendered from them (`tests/test_config_table.py` fails when the README differs).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,9 +254,52 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
+T = TypeVar("T")
 PREFIX = "DIBAO_"
 # variables of the test and benchmark harness, not of the service
 HARNESS_PREFIXES = ("DIBAO_TEST_", "DIBAO_REQUIRE_", "DIBAO_BENCH_")
+
+
+class ConfigError(ValueError):
+    """A setting refused at start-up: its name, the value and the forms it accepts."""
+
+
+class Environment:
+    """The process environment, read only through the table of settings.
+
+    A name missing from `gateway/config_table.py` cannot be read here, so every setting
+    the service honours is documented, shown by `dibao config` and in the README."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
+
+    def raw(self, name: str) -> str:
+        if name not in BY_NAME:
+            raise KeyError(f"{name} is read but missing from gateway/config_table.py")
+        return self._environ.get(name, "")
+
+    def given(self, name: str) -> bool:
+        return bool(self.raw(name).strip())
+
+    def parse(self, name: str, parse: Callable[[str], T]) -> T:
+        text = self.raw(name)
+        try:
+            return parse(text)
+        except ValueError as exc:
+            raise ConfigError(refusal(name, text, str(exc))) from None
+
+
+def refusal(name: str, text: str, detail: str = "") -> str:
+    """`DIBAO_RATE_LIMITS: "x" is not ROLE=RATE/BURST[,…]`, then what the parser found
+    wrong when it says more than the value; a secret is not quoted."""
+    setting = BY_NAME[name]
+    shown = "the value given" if setting.secret else f'"{text.strip()}"'
+    detail = detail.removeprefix(f"{name}: ")
+    # a parser's message that only repeats the value adds nothing to the accepted form,
+    # and one that quotes a secret says too much
+    repeats = detail.startswith(repr(text.strip())) or (setting.secret and text.strip() in detail)
+    said = "" if not detail or repeats else f": {detail}"
+    return f"{name}: {shown} is not {setting.form}{said}"
 
 
 def unknown_names(names: list[str]) -> list[str]:
