@@ -29,7 +29,7 @@ from gateway.config import Settings, check_calendar, load_settings, parse_networ
 from gateway.config_table import BY_NAME, unknown_names
 from gateway.documents import split_operations, store_documents
 from gateway.runtime import Runtime
-from gateway.settings_report import config_command
+from gateway.settings_report import config_command, refuse, warn
 from gateway.tls import certificate_fingerprint
 from policies.engine import default_rules
 from store import credentials as creds
@@ -78,7 +78,7 @@ def _settings() -> Settings:
     try:
         return load_settings()
     except ValueError as exc:
-        err.print(f"[red]error[/red]: {exc}")
+        refuse(err, str(exc))
         raise typer.Exit(2) from None
 
 
@@ -510,7 +510,7 @@ def serve(
     from gateway.tls import CertificateAwareH11
 
     for name in unknown_names(list(os.environ)):  # a typo would otherwise do nothing, silently
-        err.print(f"[yellow]warning[/yellow]: {name} is not a setting (`dibao config`)")
+        warn(err, f"{name} is not a setting (`dibao config`)")
     try:
         settings = load_settings(demo=demo)
         if forwarded_allow_ips is not None:  # the option is held to the setting's form
@@ -524,7 +524,7 @@ def serve(
         for warning in check_calendar(settings, beijing_day(utcnow())):
             err.print(f"[yellow]warning[/yellow]: {warning}")
     except (ValueError, UnknownYear) as exc:  # a configuration error stops the start, plainly
-        err.print(f"[red]error[/red]: {exc}")
+        refuse(err, str(exc))
         raise typer.Exit(2) from None
     if demo:
         tokens = _run(settings, _prepare_demo)

@@ -8,6 +8,7 @@ from typing import Annotated
 import orjson
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -16,6 +17,16 @@ from gateway.config import load_settings
 from gateway.config_table import SETTINGS, Setting, unknown_names
 
 HIDDEN = "(hidden)"
+
+
+def refuse(console: Console, message: str) -> None:
+    """One line, as given: an accepted form such as `DECISION[/EXTENDED]` is not markup,
+    and a journal or a log file reads one line per refusal."""
+    console.print(f"[red]error[/red]: {escape(message)}", soft_wrap=True)
+
+
+def warn(console: Console, message: str) -> None:
+    console.print(f"[yellow]warning[/yellow]: {escape(message)}", soft_wrap=True)
 
 
 def shown_value(setting: Setting, text: str) -> str:
@@ -69,7 +80,7 @@ def config_command(
             table.add_row(row["name"], row["value"] or "(none)", row["source"])
         Console(highlight=False).print(table)
         for name in unknown:
-            err.print(f"[yellow]warning[/yellow]: {name} is not a setting")
+            warn(err, f"{name} is not a setting")
     if problem is not None:
-        err.print(f"[red]error[/red]: {problem}")
+        refuse(err, problem)
         raise typer.Exit(2)

@@ -146,6 +146,24 @@ def test_a_bad_value_is_refused_with_its_name_and_the_accepted_forms(name: str) 
         assert value not in message and "hunter2" not in message
 
 
+@pytest.mark.parametrize("name", sorted(BAD))
+def test_every_command_refuses_a_bad_setting_on_one_plain_line(name: str) -> None:
+    """What an operator sees: the refusal as one line (forms like `[/EXTENDED]` are no
+    markup), exit status 2, no traceback, and no secret."""
+    from typer.testing import CliRunner
+
+    from gateway.cli import app
+
+    result = CliRunner().invoke(app, ["token", "list"], env={name: BAD[name]})
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    setting = BY_NAME[name]
+    shown = "the value given" if setting.secret else f'"{BAD[name]}"'
+    lines = [line for line in result.output.splitlines() if line.startswith("error: ")]
+    assert len(lines) == 1 and lines[0].startswith(f"error: {name}: {shown} is not {setting.form}")
+    assert "Traceback" not in result.output and "hunter2" not in result.output
+
+
 def _dibao(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DIBAO_", "OTEL_"))}
     return subprocess.run(
