@@ -77,7 +77,8 @@ def config_command(
     else:
         table = Table("setting", "value", "source", title="Dibao settings in force")
         for row in rows:
-            table.add_row(row["name"], row["value"] or "(none)", row["source"])
+            # a value is text, never markup (an IPv6 origin holds brackets)
+            table.add_row(row["name"], escape(row["value"]) or "(none)", row["source"])
         Console(highlight=False).print(table)
         for name in unknown:
             warn(err, f"{name} is not a setting")

@@ -226,10 +226,11 @@ def test_config_shows_what_is_in_force_with_secrets_hidden(tmp_path: Path) -> No
 
 
 def test_config_prints_a_table_for_people_and_fails_on_a_bad_setting() -> None:
-    shown = _dibao("config", DIBAO_CORS_ORIGINS="https://console.intranet")
+    origins = "https://console.intranet,http://[fd00::1]:8080"
+    shown = _dibao("config", DIBAO_CORS_ORIGINS=origins)
     assert shown.returncode == 0, shown.stderr
     line = next(x for x in shown.stdout.splitlines() if "DIBAO_CORS_ORIGINS" in x)
-    assert "https://console.intranet" in line and "environment" in line
+    assert origins in line and "environment" in line
     assert "DIBAO_STAGE_LIMITS" in shown.stdout
     refused = _dibao("config", "--json", DIBAO_FAST_PATH="maybe")
     assert refused.returncode == 2
