@@ -105,14 +105,19 @@ async def _whole_hours(session: AsyncSession, new: Sequence[EntryFacts]) -> list
 async def _raise(session: AsyncSession, drafts: Sequence[Draft], now: dt.datetime) -> int:
     """Store the drafts: a new alert, or a larger count on the open one of that hour."""
     raised = 0
-    for draft in drafts:
-        held = await session.scalar(
-            select(Alert).where(
-                Alert.rule == draft.rule.value,
-                Alert.principal == draft.principal,
-                Alert.window_start == draft.window_start,
-            )
+    if not drafts:
+        return 0
+    # the alerts already held for these hours, in one read: a superset (any of the
+    # principals in any of the hours), matched exactly below
+    held_rows = await session.scalars(
+        select(Alert).where(
+            Alert.principal.in_({d.principal for d in drafts}),
+            Alert.window_start.in_({d.window_start for d in drafts}),
         )
+    )
+    held_by = {(a.rule, a.principal, a.window_start): a for a in held_rows.all()}
+    for draft in drafts:
+        held = held_by.get((draft.rule.value, draft.principal, draft.window_start))
         if held is None:
             session.add(
                 Alert(
@@ -198,6 +203,11 @@ async def acknowledge(
         raise NotFound("id: no such alert", field="id")
     if alert.status != AlertStatus.OPEN.value:
         raise Conflict("id: the alert is acknowledged already", field="id")
+    if alert.principal == actor:
+        # separation of duties: an officer does not clear the alarm raised about themself
+        raise Conflict(
+            "id: an alert about your own use is acknowledged by another auditor", field="id"
+        )
     alert.status = AlertStatus.ACKNOWLEDGED.value
     alert.acknowledged_by = actor
     alert.acknowledged_at = now

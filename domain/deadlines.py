@@ -77,13 +77,23 @@ def written_decision(
     steps: Steps, today: dt.date, calendar: WorkingCalendar, days: CaseDays = CaseDays()
 ) -> WrittenDecision | None:
     """The written notice owed for the latest refusal or termination, if there is one."""
+    latest = latest_decision(steps)
+    if latest is None:
+        return None
+    decided_on, issued_on = latest
+    return WrittenDecision(decided_on, calendar.add(decided_on, days.written), issued_on, today)
+
+
+def latest_decision(steps: Steps) -> tuple[dt.date, dt.date | None] | None:
+    """The day of the latest refusal or termination and the day its written notice was
+    recorded (None: not yet); None when the history holds no such decision. The one
+    rule for both the deadline shown and the recording of the notice."""
     decisions = [i for i, (step, _) in enumerate(steps) if step in WRITTEN]
     if not decisions:
         return None
     at = decisions[-1]
-    decided_on = steps[at][1]
     issued_on = next((on for step, on in steps[at + 1 :] if step is Step.WRITTEN_DECISION), None)
-    return WrittenDecision(decided_on, calendar.add(decided_on, days.written), issued_on, today)
+    return steps[at][1], issued_on
 
 
 def already_extended(steps: Steps) -> bool:

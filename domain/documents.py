@@ -19,6 +19,9 @@ from domain.workflow import Step
 
 MAX_BYTES = 20 * 1024 * 1024  # the largest document accepted
 MAX_PER_HOUSEHOLD = 500  # documents one archive holds: the bound of Household.documents
+# megabytes one principal may file in a Beijing day (DIBAO_DOCUMENT_DAILY_MB): a day of
+# scanning paper archives fits, a credential filling the disk does not
+DAILY_MB = 2048
 MAX_FILENAME = 255
 
 

@@ -34,3 +34,13 @@ class NotFound(DomainError):
 
 class Forbidden(DomainError):
     code = "FORBIDDEN"
+
+
+class QuotaExceeded(DomainError):
+    """A per-principal allowance is used up until `retry_after` seconds from now."""
+
+    code = "RATE_LIMITED"
+
+    def __init__(self, message: str, *, retry_after: int, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.retry_after = max(1, retry_after)

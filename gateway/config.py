@@ -18,6 +18,7 @@ from domain.assets import AssetLimits, parse_county_limits, parse_limits
 from domain.benefit import MARGINAL_MULTIPLE
 from domain.calendar import WorkingCalendar
 from domain.deadlines import CaseDays
+from domain.documents import DAILY_MB as DOCUMENT_DAILY_MB
 from domain.enums import HouseholdStatus
 from domain.errors import DomainError
 from domain.review import MAX_TOKEN_DAYS, REVIEW_PERIOD_DAYS, parse_max_token_days
@@ -91,6 +92,8 @@ class Settings:
     asset_limits: AssetLimits = field(default_factory=AssetLimits)
     # scanned documents' sealed bytes: a directory (DIBAO_DOCUMENT_DIR), or the database
     document_dir: Path | None = None
+    # megabytes one principal may file in a Beijing day (DIBAO_DOCUMENT_DAILY_MB)
+    document_daily_mb: int = DOCUMENT_DAILY_MB
     # permission review: days until a review is overdue (DIBAO_REVIEW_PERIOD_DAYS), a
     # credential's longest life by role (DIBAO_MAX_TOKEN_DAYS), and the policy this
     # release ships, which the review compares the policy in force with
@@ -150,6 +153,9 @@ def load_settings(*, demo: bool = False, environ: Mapping[str, str] | None = Non
         alert_seconds=env.parse("DIBAO_ALERT_SCAN_SECONDS", lambda v: _seconds_or_off(v, 60.0)),
         document_dir=env.parse(
             "DIBAO_DOCUMENT_DIR", lambda v: Path(v.strip()) if v.strip() else None
+        ),
+        document_daily_mb=env.parse(
+            "DIBAO_DOCUMENT_DAILY_MB", lambda v: _positive(v, DOCUMENT_DAILY_MB, "megabytes")
         ),
         case_days=env.parse(
             "DIBAO_CASE_DAYS", lambda v: parse_case_days(v, written=limits["REJECTED"])

@@ -137,6 +137,13 @@ SETTINGS: tuple[Setting, ...] = (
         "kept in the database.",
     ),
     Setting(
+        "DIBAO_DOCUMENT_DAILY_MB",
+        "2048",
+        "MEGABYTES (a whole number, at least 1)",
+        "Megabytes of scanned documents one principal may file in a Beijing day; over it an "
+        "upload is 429 RATE_LIMITED until midnight.",
+    ),
+    Setting(
         "DIBAO_CALENDAR_FILE",
         "",
         "PATH of a CSV with day,kind,note",

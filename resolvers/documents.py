@@ -90,6 +90,7 @@ async def attach_document(
             step=at_step.value if at_step is not None else None,
             actor=ctx.principal.name,
             now=ctx.now,
+            daily_bytes=ctx.settings.document_daily_mb * 2**20,
         )
     ctx.touched.add(archive_no)
     return row

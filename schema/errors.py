@@ -10,7 +10,7 @@ from typing import Any
 
 from graphql import GraphQLError, GraphQLSyntaxError
 
-from domain.errors import DomainError
+from domain.errors import DomainError, QuotaExceeded
 
 CODES = frozenset(
     {
@@ -49,6 +49,9 @@ def format_error(error: GraphQLError) -> dict[str, Any]:
         message = original.message
         if original.field:
             extensions["field"] = original.field
+        if isinstance(original, QuotaExceeded):
+            # the endpoint answers 429 with this as Retry-After, as for the rate limits
+            extensions["retryAfter"] = original.retry_after
     elif code == "INTERNAL":
         message = INTERNAL_MESSAGE
     else:

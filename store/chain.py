@@ -12,16 +12,15 @@ import datetime as dt
 from collections.abc import Sequence
 from decimal import Decimal
 
-import orjson
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.benefit import MARGINAL_MULTIPLE
 from domain.calendar import WorkingCalendar, beijing_day
-from domain.deadlines import WRITTEN, CaseDays, already_extended, case_deadline
+from domain.deadlines import CaseDays, already_extended, case_deadline, latest_decision
 from domain.enums import ObjectionStatus, RejectionReason, TerminationReason
 from domain.errors import Conflict, NotFound
-from domain.verification import Department, DiscrepancyKind, Findings, VerificationStatus
+from domain.verification import Department, DiscrepancyKind, VerificationStatus
 from domain.workflow import Step
 from store.crypto import Cipher
 from store.models import (
@@ -33,7 +32,7 @@ from store.models import (
     VerificationRequest,
     VerificationSubject,
 )
-from store.verification import FINDINGS, request_in_scope
+from store.verification import open_findings, request_in_scope
 from store.workflow import apply_step, household_in_scope
 
 
@@ -364,14 +363,13 @@ async def record_written_decision(
     """The written notice of a refusal or a termination (书面通知) was sent: once."""
 
     async def written(_: AsyncSession, household: Household, today: dt.date) -> None:
-        steps = await _history(session, household.archive_no)
-        decisions = [i for i, (step, _) in enumerate(steps) if step in WRITTEN]
-        if not decisions:  # imported closed cases carry no decision step of this service
+        latest = latest_decision(await _history(session, household.archive_no))
+        if latest is None:  # imported closed cases carry no decision step of this service
             raise Conflict(
                 "writtenDecision: no refusal or termination of this service to notify",
                 field="writtenDecision",
             )
-        if any(step is Step.WRITTEN_DECISION for step, _ in steps[decisions[-1] + 1 :]):
+        if latest[1] is not None:
             raise Conflict(
                 "writtenDecision: the written notice of this decision is already recorded",
                 field="writtenDecision",
@@ -424,7 +422,6 @@ async def adopt(
             f"requestId: the request is {request.status}; only an answer can be adopted",
             field="requestId",
         )
-    table, column = FINDINGS
     rows = (
         await session.execute(
             select(VerificationSubject, Member)
@@ -435,10 +432,9 @@ async def adopt(
     adopted: set[str] = set()
     deposits, vehicles = Decimal(0), Decimal(0)
     for subject, member in rows:
-        if subject.findings_enc is None:
+        found = open_findings(cipher, subject)
+        if found is None:
             continue
-        text = cipher.decrypt(subject.findings_enc, table=table, column=column, row_id=subject.id)
-        found = Findings.from_json(orjson.loads(text))
         if found.monthly_wage is not None or found.monthly_pension is not None:
             income = (found.monthly_wage or Decimal(0)) + (found.monthly_pension or Decimal(0))
             if income > member.monthly_income:

@@ -36,8 +36,9 @@ from typing import Protocol
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.calendar import beijing_day, beijing_midnight
 from domain.documents import MAX_PER_HOUSEHOLD, DocumentCategory, RecordClass
-from domain.errors import Conflict
+from domain.errors import Conflict, QuotaExceeded
 from store.crypto import Cipher
 from store.households import _children_by_archive, in_scope
 from store.models import ArchiveDocument, DocumentContent, Household, new_id
@@ -127,8 +128,25 @@ async def attach(
     step: str | None,
     actor: str,
     now: dt.datetime,
+    daily_bytes: int,
 ) -> ArchiveDocument:
-    """A new document of a household the caller has already found in its scope."""
+    """A new document of a household the caller has already found in its scope, within
+    the bytes the actor may file in a Beijing day (`daily_bytes`)."""
+    today = beijing_day(now)
+    filed = await session.scalar(
+        select(func.coalesce(func.sum(ArchiveDocument.size), 0)).where(
+            ArchiveDocument.uploaded_by == actor,
+            ArchiveDocument.uploaded_at >= beijing_midnight(today),
+        )
+    )
+    if int(filed or 0) + len(data) > daily_bytes:
+        tomorrow = beijing_midnight(today + dt.timedelta(days=1))
+        raise QuotaExceeded(
+            f"file: you have filed {int(filed or 0) // 2**20} MB today; the daily allowance "
+            f"is {daily_bytes // 2**20} MB (DIBAO_DOCUMENT_DAILY_MB); retry tomorrow",
+            field="file",
+            retry_after=int((tomorrow - now).total_seconds()) + 1,
+        )
     held = await session.scalar(
         select(func.count())
         .select_from(ArchiveDocument)

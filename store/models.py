@@ -592,7 +592,11 @@ class ArchiveDocument(Base):
     """
 
     __tablename__ = "documents"
-    __table_args__ = (Index("ix_documents_archive_no_uploaded", "archive_no", "uploaded_at"),)
+    __table_args__ = (
+        Index("ix_documents_archive_no_uploaded", "archive_no", "uploaded_at"),
+        # what one principal filed today: the daily allowance is checked at each upload
+        Index("ix_documents_uploaded_by_at", "uploaded_by", "uploaded_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     archive_no: Mapped[str] = mapped_column(ForeignKey("households.archive_no"))

@@ -40,6 +40,24 @@ from store.households import code_prefix
 from store.models import Asset, Member, VerificationRequest, VerificationSubject
 
 FINDINGS = ("verification_subjects", "findings")  # table and column of the sealed findings
+
+
+def seal_findings(cipher: Cipher, subject: VerificationSubject, findings: Findings) -> None:
+    """A department's findings about one subject, sealed to that subject's row."""
+    table, column = FINDINGS
+    text = orjson.dumps(findings.to_json()).decode()
+    subject.findings_enc = cipher.encrypt(text, table=table, column=column, row_id=subject.id)
+
+
+def open_findings(cipher: Cipher, subject: VerificationSubject) -> Findings | None:
+    """The findings sealed by `seal_findings`; None while the subject is unanswered."""
+    if subject.findings_enc is None:
+        return None
+    table, column = FINDINGS
+    text = cipher.decrypt(subject.findings_enc, table=table, column=column, row_id=subject.id)
+    return Findings.from_json(orjson.loads(text))
+
+
 _CURSOR_RE = re.compile(r"\Av:([0-9a-f]{32})\Z")
 PENDING = VerificationStatus.PENDING.value
 
@@ -357,13 +375,9 @@ async def answer(
     )
     if moved.rowcount != len(ids):  # type: ignore[attr-defined]
         raise Conflict("status: a request was answered just now", field="status")
-    table, column = FINDINGS
     for request_id, findings in answers:
         for subject in subjects.get(request_id, []):
-            text = orjson.dumps(findings[subject.id].to_json()).decode()
-            subject.findings_enc = cipher.encrypt(
-                text, table=table, column=column, row_id=subject.id
-            )
+            seal_findings(cipher, subject, findings[subject.id])
     await session.flush()
     return [requests[request_id] for request_id in ids]
 
@@ -524,14 +538,8 @@ async def household_requests(
     for archive_no, kind, value in assets:
         declared_assets.setdefault(archive_no, []).append(DeclaredAsset(kind, value))
     subjects: dict[str, list[tuple[SubjectFindings, DeclaredMember]]] = {}
-    table, column = FINDINGS
     for subject, relation, income in subject_rows:
-        found = None
-        if subject.findings_enc is not None:
-            text = cipher.decrypt(
-                subject.findings_enc, table=table, column=column, row_id=subject.id
-            )
-            found = Findings.from_json(orjson.loads(text))
+        found = open_findings(cipher, subject)
         subjects.setdefault(subject.request_id, []).append(
             (
                 SubjectFindings(subject.id, subject.position, relation, found),

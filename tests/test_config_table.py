@@ -39,6 +39,7 @@ BAD = {
     "DIBAO_AUDIT_ANCHOR_EVERY": "-1",
     "DIBAO_AUDIT_ANCHOR_SECONDS": "inf",
     "DIBAO_ALERT_SCAN_SECONDS": "-60",
+    "DIBAO_DOCUMENT_DAILY_MB": "2GB",
     "DIBAO_CALENDAR_FILE": "/nonexistent/calendar.csv",
     "DIBAO_CASE_DAYS": "40/20",
     "DIBAO_STAGE_LIMITS": "WAITING=3",

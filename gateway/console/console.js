@@ -88,6 +88,13 @@
     'adds { ' + RULE_FIELDS + ' } removes { ' + RULE_FIELDS + ' } ' +
     'widened { role scope object before after } } }';
   var WIDENINGS_SHOWN = 5;  // the first ones in the table; the count says how many in all
+  // verification (核对) per partner department of one county: counts only
+  var DEPARTMENTS = ['PUBLIC_SECURITY', 'HUMAN_RESOURCES', 'NATURAL_RESOURCES',
+    'MARKET_REGULATION', 'TAX', 'HOUSING_FUND', 'BANK'];
+  var VERIFICATION_COUNTS = ['received', 'answered', 'withdrawn', 'pending', 'overdue'];
+  var VERIFICATION_QUERY =
+    'query Verification($county: String!) { verificationActivity(county: $county) { ' +
+    'department received answered withdrawn pending overdue } }';
 
   /* ------------------------------------------------------------------ i18n */
 
@@ -114,6 +121,29 @@
       'nav.review': '权限审查',
       'nav.alerts': '告警',
       'nav.proposals': '策略变更提案',
+      'nav.verification': '核对活动',
+      'verification.legend': '县级发出的家庭经济状况核对请求（按部门）',
+      'verification.county': '县级区划代码（6 位）',
+      'verification.refresh': '查询',
+      'verification.hint': '只显示数量：每个部门收到、已答复、已撤回、待答复和逾期（超过答复期限的工作日）的请求。查看某人的身份证号被哪个部门看过，请在“审计事件”中按身份证号查询。',
+      'verification.department': '部门',
+      'verification.received': '收到',
+      'verification.answered': '已答复',
+      'verification.withdrawn': '已撤回',
+      'verification.pending': '待答复',
+      'verification.overdue': '逾期',
+      'verification.total': '合计',
+      'verification.empty': '该县没有发出核对请求。',
+      'verification.badCounty': '请输入 6 位县级区划代码。',
+      'verification.loading': '正在加载核对活动…',
+      'verification.loaded': '{county}：{n} 个部门有核对请求，逾期 {overdue} 件。',
+      'department.PUBLIC_SECURITY': '公安（户籍、车辆）',
+      'department.HUMAN_RESOURCES': '人力资源社会保障（社保、就业、养老金）',
+      'department.NATURAL_RESOURCES': '自然资源（不动产）',
+      'department.MARKET_REGULATION': '市场监管（市场主体）',
+      'department.TAX': '税务',
+      'department.HOUSING_FUND': '住房公积金',
+      'department.BANK': '银行（存款）',
       'alerts.legend': '滥用告警（最新在前）',
       'alerts.status': '状态',
       'alerts.refresh': '刷新',
@@ -364,6 +394,29 @@
       'nav.review': 'Permission review',
       'nav.alerts': 'Alerts',
       'nav.proposals': 'Policy proposals',
+      'nav.verification': 'Verification',
+      'verification.legend': 'Economic-status verification requests a county sent, per department',
+      'verification.county': 'County code (6 digits)',
+      'verification.refresh': 'Show',
+      'verification.hint': 'Counts only: requests each department received, answered, withdrawn, pending and overdue (past the answer deadline in working days). To see which department saw a person\'s ID number, search the audit events by ID number.',
+      'verification.department': 'Department',
+      'verification.received': 'Received',
+      'verification.answered': 'Answered',
+      'verification.withdrawn': 'Withdrawn',
+      'verification.pending': 'Pending',
+      'verification.overdue': 'Overdue',
+      'verification.total': 'Total',
+      'verification.empty': 'This county sent no verification requests.',
+      'verification.badCounty': 'Enter a 6-digit county code.',
+      'verification.loading': 'Loading verification activity…',
+      'verification.loaded': '{county}: {n} departments with requests, {overdue} overdue.',
+      'department.PUBLIC_SECURITY': 'Public security (registration, vehicles)',
+      'department.HUMAN_RESOURCES': 'Human resources (insurance, employment, pensions)',
+      'department.NATURAL_RESOURCES': 'Natural resources (real estate)',
+      'department.MARKET_REGULATION': 'Market regulation (businesses)',
+      'department.TAX': 'Tax',
+      'department.HOUSING_FUND': 'Housing fund',
+      'department.BANK': 'Banks (deposits)',
       'alerts.legend': 'Misuse alerts (newest first)',
       'alerts.status': 'Status',
       'alerts.refresh': 'Refresh',
@@ -801,7 +854,8 @@
     review: { lists: null, history: null },
     alerts: { rows: null, thresholds: null, acking: null, ackAlert: null, ackError: null,
       loading: 0 },
-    proposals: { rows: null, loading: 0 }
+    proposals: { rows: null, loading: 0 },
+    verification: { county: null, rows: null, loading: 0 }
   };
 
   function setStatus(text) {
@@ -850,6 +904,10 @@
     state.alerts = { rows: null, thresholds: null, acking: null, ackAlert: null, ackError: null,
       loading: 0 };
     state.proposals = { rows: null, loading: 0 };
+    state.verification = { county: null, rows: null, loading: 0 };
+    clear($('verification-body'));
+    clear($('verification-foot'));
+    show($('verification-empty'), false);
     ['alerts-body', 'alert-thresholds-body', 'proposals-body'].forEach(function (id) { clear($(id)); });
     $('ack-note').value = '';
     show($('ack-form'), false);
@@ -926,7 +984,7 @@
 
   /* ---------------------------------------------------------------- tabs */
 
-  var VIEWS = ['events', 'activity', 'chain', 'review', 'alerts', 'proposals'];
+  var VIEWS = ['events', 'activity', 'chain', 'review', 'alerts', 'proposals', 'verification'];
 
   function selectView(name) {
     state.view = name;
@@ -943,6 +1001,7 @@
     if (name === 'review') loadReview();
     if (name === 'alerts') loadAlerts();
     if (name === 'proposals') loadProposals();
+    if (name === 'verification') $('vf-county').focus();
   }
 
   function onTabKey(event) {
@@ -2129,6 +2188,83 @@
     show($('proposals-empty'), pp.rows.length === 0);
   }
 
+
+  /* ------------------------------------------------ verification (核对) */
+
+  function onVerificationRefresh(event) {
+    if (event) event.preventDefault();
+    var county = $('vf-county').value.trim();
+    if (!/^[0-9]{6}$/.test(county)) {
+      showError(t('verification.badCounty'));
+      return;
+    }
+    showError('');
+    var vf = state.verification;
+    var ticket = ++vf.loading;
+    var table = $('view-verification');
+    setStatus(t('verification.loading'));
+    table.setAttribute('aria-busy', 'true');
+    gql(VERIFICATION_QUERY, { county: county }).then(function (data) {
+      if (ticket !== vf.loading || vf !== state.verification) return;
+      vf.county = county;
+      vf.rows = data.verificationActivity;
+      table.removeAttribute('aria-busy');
+      renderVerification();
+    }, function (err) {
+      if (ticket !== vf.loading) return;
+      table.removeAttribute('aria-busy');
+      handleError(err);
+    });
+  }
+
+  function departmentLabel(department) {
+    return has('department.' + department) ? t('department.' + department) : department;
+  }
+
+  function countCells(tr, counts) {
+    VERIFICATION_COUNTS.forEach(function (name) {
+      var cell = el('td', 'num', counts[name]);
+      cell.setAttribute('data-testid', 'verification-' + name);
+      if (name === 'overdue' && counts[name] > 0) cell.className = 'num overdue';
+      tr.appendChild(cell);
+    });
+  }
+
+  function renderVerification() {
+    var vf = state.verification;
+    if (!vf.rows) return;
+    var body = $('verification-body');
+    var foot = $('verification-foot');
+    clear(body);
+    clear(foot);
+    var total = {};
+    VERIFICATION_COUNTS.forEach(function (name) { total[name] = 0; });
+    // the departments in the order the issue and the paper list them
+    var rows = vf.rows.slice().sort(function (a, b) {
+      return DEPARTMENTS.indexOf(a.department) - DEPARTMENTS.indexOf(b.department);
+    });
+    rows.forEach(function (row) {
+      var tr = el('tr');
+      tr.setAttribute('data-testid', 'verification-row');
+      tr.setAttribute('data-department', row.department);
+      var name = el('td', null, departmentLabel(row.department));
+      name.title = row.department;
+      tr.appendChild(name);
+      countCells(tr, row);
+      VERIFICATION_COUNTS.forEach(function (key) { total[key] += row[key]; });
+      body.appendChild(tr);
+    });
+    if (rows.length) {
+      var sum = el('tr');
+      sum.setAttribute('data-testid', 'verification-total');
+      sum.appendChild(el('th', null, t('verification.total')));
+      countCells(sum, total);
+      foot.appendChild(sum);
+    }
+    show($('verification-empty'), rows.length === 0);
+    setStatus(t('verification.loaded', { county: vf.county, n: rows.length, overdue: total.overdue }));
+  }
+
   /* ---------------------------------------------------------------- i18n */
 
   function applyLanguage() {
@@ -2169,6 +2305,7 @@
       renderReview();
       renderAlerts();
       renderProposals();
+      renderVerification();
     }
     var key = $('login-error').getAttribute('data-message');
     if (key) loginMessage(key);
@@ -2222,6 +2359,7 @@
     $('ack-cancel').addEventListener('click', closeAck);
     $('proposals-form').addEventListener('submit', onProposalsRefresh);
     $('pp-status').addEventListener('change', onProposalsRefresh);
+    $('verification-form').addEventListener('submit', onVerificationRefresh);
 
     if (token()) {
       enter();

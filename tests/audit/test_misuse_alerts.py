@@ -242,3 +242,24 @@ async def test_metrics_count_the_alerts_and_name_no_one(api: Api, runtime: Runti
     await api.gql(auditor, ACK, {"id": alert["id"], "n": "已处理"})
     after = (await api.client.get("/metrics")).text
     assert 'dibao_alerts{rule="REFUSALS",status="ACKNOWLEDGED"} 1.0' in after
+
+
+async def test_an_alert_about_an_auditor_is_acknowledged_by_another(
+    api: Api, runtime: Runtime
+) -> None:
+    await load_regions(runtime)
+    auditor, secadmin = await officers(runtime)
+    second = await issue_token(runtime, "auditor", "*", principal="au-zhou")
+    at(runtime, "2026-11-30", 10)
+    await threshold(api, secadmin, "REFUSALS", "*", 2)
+    for _ in range(2):  # archives are not an auditor's to read
+        refused = await api.gql(auditor, BANK)
+        assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    await runtime.scan_alerts()
+    [alert] = await alerts(api, auditor)
+    assert alert["principal"] == "au-sun"
+    own = await api.gql(auditor, ACK, {"id": alert["id"], "n": "我自己的，没事"})
+    assert own["errors"][0]["extensions"]["code"] == "CONFLICT"
+    assert [a["id"] for a in await alerts(api, second)] == [alert["id"]]  # still open
+    done = await api.gql(second, ACK, {"id": alert["id"], "n": "已核实：演练"})
+    assert done["data"]["acknowledgeAlert"]["status"] == "ACKNOWLEDGED"

@@ -16,6 +16,7 @@ from graphql import parse, validate
 
 from domain.alerts import AlertRule, AlertStatus
 from domain.enums import ProposalStatus, Role
+from domain.verification import Department
 from policies.engine import Decision
 from policies.limits import Limits, document_refusal
 from policies.walk import analyse
@@ -81,6 +82,7 @@ def test_every_key_the_page_and_script_name_exists() -> None:
         ("proposalStatus.", [s.value for s in ProposalStatus]),
         ("role.", [r.value for r in Role]),
         ("decision.", [d.value for d in Decision]),
+        ("department.", [d.value for d in Department]),
     ],
 )
 def test_every_enum_value_has_a_label(prefix: str, values: list[str]) -> None:
@@ -137,3 +139,10 @@ def test_each_document_is_valid_and_priced_within_the_limits(name: str) -> None:
         pricing=pricing(served),
     )
     assert 0 < analysis.cost <= limits.max_cost, analysis.cost
+
+
+def test_the_verification_page_lists_every_department() -> None:
+    # the page sorts by this list; a department missing from it would sort first, unnamed
+    listed = re.search(r"var DEPARTMENTS = \[([^\]]*)\];", SCRIPT)
+    assert listed, "no DEPARTMENTS list in console.js"
+    assert re.findall(r"'([A-Z_]+)'", listed.group(1)) == [d.value for d in Department]
