@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 PACKAGES := gateway schema resolvers policies audit store domain
 
 # `install` also builds GraphiQL's files when npm is there (see `graphiql` below)
-.PHONY: install demo test check lint typecheck format schema postgres bench-audit clean mutate
+.PHONY: install demo test check lint typecheck format schema postgres bench-audit clean mutate docs docs-check
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,26 @@ format: install
 
 schema: install
 	$(PY) -c "from schema.root import build_schema; open('schema.graphql', 'w').write(build_schema().as_str() + '\n')"
+
+# documents that restate code: the README's settings table, docs/field-decisions.md
+docs: install
+	$(PY) docs/render.py
+
+docs-check: install
+	$(PY) docs/render.py --check
+
+# the deployment examples (docs/deploy): every command and setting against the code, then
+# `systemd-analyze verify` and `nginx -t` where they can run. nginx comes from Debian's
+# archive, unpacked under .cache/deploy: never installed, never started. Best effort:
+# without it (or without systemd-analyze) those two checks skip.
+DEPLOY_CACHE := .cache/deploy
+.PHONY: deploy-check
+deploy-check: install
+	-@command -v nginx >/dev/null || [ -x $(DEPLOY_CACHE)/root/usr/sbin/nginx ] || \
+		(mkdir -p $(DEPLOY_CACHE) && cd $(DEPLOY_CACHE) && \
+		timeout 300 apt-get download -q nginx libnginx-mod-stream && \
+		for deb in *.deb; do dpkg -x $$deb root; done)
+	$(PY) -m pytest -q tests/deploy
 
 # what one audit append costs next to a bare round trip (PostgreSQL); prints JSON
 bench-audit: install postgres

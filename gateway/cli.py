@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import os
 import ssl
 import sys
 import time
@@ -25,10 +26,12 @@ from domain.calendar import UnknownYear, beijing_day
 from domain.enums import Role
 from domain.errors import DomainError
 from domain.review import MAX_UNUSED_DAYS
-from gateway.config import Settings, check_calendar, load_settings
+from gateway.config import Settings, check_calendar, load_settings, parse_networks
+from gateway.config_table import BY_NAME, unknown_names
 from gateway.documents import split_operations, store_documents
 from gateway.persisted import ManifestEntry, read_manifest, store_manifest
 from gateway.runtime import Runtime
+from gateway.settings_report import config_command, refuse, warn
 from gateway.tls import certificate_fingerprint
 from policies.engine import default_rules
 from store import credentials as creds
@@ -72,6 +75,18 @@ DEMO_SCOPES = {
 }
 
 
+def _settings() -> Settings:
+    """Every command checks the whole configuration first, and stops plainly on a bad value."""
+    try:
+        return load_settings()
+    except ValueError as exc:
+        refuse(err, str(exc))
+        raise typer.Exit(2) from None
+
+
+app.command("config")(config_command)
+
+
 def _run(settings: Settings, work: Callable[[Runtime], Awaitable[T]]) -> T:
     async def main() -> T:
         runtime = Runtime.from_settings(settings)
@@ -97,7 +112,7 @@ def db_upgrade() -> None:
     async def work(runtime: Runtime) -> None:
         await upgrade(runtime.engine, shipped_rules=default_rules())
 
-    _run(load_settings(), work)
+    _run(_settings(), work)
     err.print("database is at the newest schema")
 
 
@@ -148,7 +163,7 @@ def keys_rotate(
     from store.crypto import rotate_key_file
     from store.rekey import count_rows, rekey
 
-    settings = load_settings()
+    settings = _settings()
     try:
         ring = rotate_key_file(settings.key_file)
     except KeyFileError as exc:
@@ -187,7 +202,7 @@ def seed(
         await upgrade(runtime.engine, shipped_rules=default_rules())
         await _seed(runtime, households, seed)
 
-    _run(load_settings(), work)
+    _run(_settings(), work)
 
 
 @token_app.command("issue")
@@ -250,7 +265,7 @@ def token_issue(
             credential.cert_fingerprint = fingerprint
             return credential.id, token, credential.expires_at
 
-    credential_id, token, expires = _run(load_settings(), work)
+    credential_id, token, expires = _run(_settings(), work)
     bound = [" to approved documents"] if documents_text else []
     bound += [" to a client certificate"] if cert_text else []
     out.print(
@@ -315,7 +330,7 @@ def token_list(
     table = Table(
         "id", "principal", "role", "region", "fields", "expires (UTC)", "state", "last used (UTC)"
     )
-    for row in _run(load_settings(), work):
+    for row in _run(_settings(), work):
         table.add_row(*row)
     out.print(table)
 
@@ -328,7 +343,7 @@ def token_revoke(credential_id: Annotated[str, typer.Argument(metavar="ID")]) ->
         async with runtime.sessions.begin() as session:
             await creds.revoke_credential(session, credential_id=credential_id, now=utcnow())
 
-    _run(load_settings(), work)
+    _run(_settings(), work)
     out.print(f"credential {credential_id} revoked")
 
 
@@ -346,7 +361,7 @@ def audit_verify(
 
     Entries anchored outside the database (DIBAO_AUDIT_ANCHOR_FILE) must still be
     in the chain; an intact log's head is anchored in turn."""
-    settings = load_settings()
+    settings = _settings()
 
     async def work(runtime: Runtime) -> Verification:
         async with runtime.sessions() as session:
@@ -410,7 +425,7 @@ def audit_export(
         sys.stdout.flush()
         return count
 
-    exported = _run(load_settings(), work)
+    exported = _run(_settings(), work)
     err.print(f"exported {exported} entries")
 
 
@@ -426,7 +441,7 @@ def audit_purge() -> None:
         runtime.anchors.anchor(int(head.seq), str(head.hash))
         return removed
 
-    removed = _run(load_settings(), work)
+    removed = _run(_settings(), work)
     out.print(f"purged {removed} entries older than the retention window")
 
 
@@ -450,7 +465,7 @@ def audit_retention(
                 return row.days
             return await retention_days(session)  # below the minimum: refused as tampering
 
-    out.print(f"audit entries are kept {_run(load_settings(), work)} days")
+    out.print(f"audit entries are kept {_run(_settings(), work)} days")
 
 
 async def _prepare_demo(runtime: Runtime) -> list[tuple[str, str, str]]:
@@ -491,10 +506,10 @@ def serve(
     forwarded_allow_ips: Annotated[
         str | None,
         typer.Option(
-            envvar="DIBAO_FORWARDED_ALLOW_IPS",
             help="Reverse proxies (comma-separated addresses or networks) whose "
-            "X-Forwarded-For and X-Forwarded-Proto are believed. Without it those headers "
-            "are ignored: the client is the connection's peer.",
+            "X-Forwarded-For and X-Forwarded-Proto are believed (over "
+            "DIBAO_FORWARDED_ALLOW_IPS). Without either, those headers are ignored: the "
+            "client is the connection's peer.",
         ),
     ] = None,
 ) -> None:
@@ -508,11 +523,21 @@ def serve(
     from gateway.app import create_app
     from gateway.tls import CertificateAwareH11
 
+    for name in unknown_names(list(os.environ)):  # a typo would otherwise do nothing, silently
+        warn(err, f"{name} is not a setting (`dibao config`)")
     try:
         settings = load_settings(demo=demo)
+        if forwarded_allow_ips is not None:  # the option is held to the setting's form
+            try:
+                parse_networks(forwarded_allow_ips)
+            except ValueError:
+                raise ValueError(
+                    f'--forwarded-allow-ips: "{forwarded_allow_ips}" is not '
+                    f"{BY_NAME['DIBAO_FORWARDED_ALLOW_IPS'].form}"
+                ) from None
         warnings = check_calendar(settings, beijing_day(utcnow()))
     except (ValueError, UnknownYear) as exc:  # a configuration error stops the start, plainly
-        err.print(f"[red]error[/red]: {exc}")
+        refuse(err, str(exc))
         raise typer.Exit(2) from None
     # from here on every line is a log line in one form (JSON, or readable on a terminal)
     logs.configure(settings.log_format)
@@ -545,7 +570,7 @@ def serve(
     # uvicorn believes X-Forwarded-For from 127.0.0.1 unless told otherwise: anyone on
     # the host (or any client, when a local proxy passes the header through) could then
     # pick the address the anonymous limit counts and the audit entry names
-    trusted = (forwarded_allow_ips or "").strip()
+    trusted = (forwarded_allow_ips or settings.forwarded_allow_ips or "").strip()
     uvicorn.run(
         create_app(settings),
         host=host,
@@ -596,7 +621,7 @@ def import_archives_command(
         err.print(f"[red]error[/red]: cannot read {file}")
         raise typer.Exit(2)
     who = actor or f"cli:{getpass.getuser()}"
-    settings = load_settings()
+    settings = _settings()
 
     async def work(runtime: Runtime) -> ImportReport:
         await upgrade(runtime.engine, shipped_rules=default_rules())

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from domain.assets import AssetLimits, parse_county_limits, parse_limits
 from domain.benefit import MARGINAL_MULTIPLE
@@ -24,15 +30,19 @@ from domain.workflow import (
     STAGE_LIMITS,
     ReviewClass,
 )
+from gateway.config_table import ConfigError as ConfigError  # callers catch it from here
+from gateway.config_table import Environment
 from gateway.quota import DEFAULT_QUOTAS, Quota, parse_lookup_quotas
 from gateway.ratelimit import DEFAULT_RATES, Rate, parse_rate_limits
 from policies.engine import default_rules
 from store import calendar as calendar_files
+from store.db import DEFAULT_CONNECT_TIMEOUT_S, DEFAULT_STATEMENT_TIMEOUT_MS
 
 DEFAULT_DATABASE_FILE = "dibao.db"
 DEFAULT_KEY_FILE = "dibao-keys.json"
 DEFAULT_ANCHOR_FILE = "dibao-audit-anchors.jsonl"
 OFF = {"", "0", "false", "off", "no", "none"}
+MAX_CONNECT_TIMEOUT_S = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +108,15 @@ class Settings:
     # the server log: json, console (readable lines), or auto: console on a terminal
     # (DIBAO_LOG_FORMAT)
     log_format: str = "auto"
+    # PostgreSQL: seconds to open a connection, milliseconds a statement may run
+    connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S
+    statement_timeout_ms: int = DEFAULT_STATEMENT_TIMEOUT_MS
+    # reverse proxies whose forwarded headers are believed (DIBAO_FORWARDED_ALLOW_IPS)
+    forwarded_allow_ips: str | None = None
+    # an OTLP endpoint is configured (the SDK reads its OTEL_* variables itself)
+    otlp_export: bool = False
+    # and metrics over OTLP too (OTEL_EXPORTER_OTLP_[METRICS_]ENDPOINT)
+    otlp_metrics: bool = False
 
     @property
     def is_postgres(self) -> bool:
@@ -108,61 +127,132 @@ def sqlite_url(path: Path) -> str:
     return f"sqlite+aiosqlite:///{path}"
 
 
-def load_settings(*, demo: bool = False) -> Settings:
-    """The embedded default is an SQLite file in the working folder."""
-    url = os.environ.get("DIBAO_DATABASE_URL") or sqlite_url(Path.cwd() / DEFAULT_DATABASE_FILE)
-    key_file = Path(os.environ.get("DIBAO_KEY_FILE") or Path.cwd() / DEFAULT_KEY_FILE)
-    limits = parse_stage_limits(os.environ.get("DIBAO_STAGE_LIMITS", ""))
-    origins = tuple(
-        o.strip() for o in os.environ.get("DIBAO_CORS_ORIGINS", "").split(",") if o.strip()
-    )
+def load_settings(*, demo: bool = False, environ: Mapping[str, str] | None = None) -> Settings:
+    """Every setting read and checked once, at start-up; the first bad one is refused.
+
+    The embedded default is an SQLite file in the working folder."""
+    env = Environment(os.environ if environ is None else environ)
+    limits = env.parse("DIBAO_STAGE_LIMITS", parse_stage_limits)
     return Settings(
-        database_url=url,
-        key_file=key_file,
+        database_url=env.parse("DIBAO_DATABASE_URL", parse_database_url),
+        key_file=env.parse("DIBAO_KEY_FILE", _key_file),
         demo=demo,
         # GraphiQL outside demo mode, for development: it reads the schema's SDL, while
         # the service still answers no introspection
-        graphiql=demo or _flag(os.environ.get("DIBAO_GRAPHIQL")),
-        cors_origins=origins,
-        archive_after_days=_positive(
-            os.environ.get("DIBAO_ARCHIVE_AFTER_DAYS"), ARCHIVE_AFTER_DAYS
+        graphiql=demo or env.parse("DIBAO_GRAPHIQL", lambda v: _switch(v, default=False)),
+        cors_origins=env.parse("DIBAO_CORS_ORIGINS", parse_origins),
+        archive_after_days=env.parse(
+            "DIBAO_ARCHIVE_AFTER_DAYS", lambda v: _positive(v, ARCHIVE_AFTER_DAYS)
         ),
         stage_limits=limits,
-        fast_path=os.environ.get("DIBAO_FAST_PATH", "1").strip() not in {"0", "false", "off"},
-        rate_limits=parse_rate_limits(os.environ.get("DIBAO_RATE_LIMITS", "")),
-        anchor_file=_anchor_file(os.environ.get("DIBAO_AUDIT_ANCHOR_FILE")),
-        anchor_syslog=_anchor_syslog(os.environ.get("DIBAO_AUDIT_ANCHOR_SYSLOG", "")),
-        anchor_every=_positive(os.environ.get("DIBAO_AUDIT_ANCHOR_EVERY"), 1000, "entries"),
-        anchor_seconds=_seconds(os.environ.get("DIBAO_AUDIT_ANCHOR_SECONDS"), 10.0),
-        lookup_quotas=parse_lookup_quotas(os.environ.get("DIBAO_LOOKUP_QUOTAS", "")),
-        review_months=parse_review_months(os.environ.get("DIBAO_REVIEW_MONTHS", "")),
-        gradual_exit_months=_positive(
-            os.environ.get("DIBAO_GRADUAL_EXIT_MONTHS"), GRADUAL_EXIT_MONTHS, "months"
+        fast_path=env.parse("DIBAO_FAST_PATH", lambda v: _switch(v, default=True)),
+        rate_limits=env.parse("DIBAO_RATE_LIMITS", parse_rate_limits),
+        anchor_file=env.parse("DIBAO_AUDIT_ANCHOR_FILE", _anchor_file),
+        anchor_syslog=env.parse("DIBAO_AUDIT_ANCHOR_SYSLOG", _anchor_syslog),
+        anchor_every=env.parse("DIBAO_AUDIT_ANCHOR_EVERY", lambda v: _positive(v, 1000, "entries")),
+        anchor_seconds=env.parse("DIBAO_AUDIT_ANCHOR_SECONDS", lambda v: _seconds(v, 10.0)),
+        lookup_quotas=env.parse("DIBAO_LOOKUP_QUOTAS", parse_lookup_quotas),
+        review_months=env.parse("DIBAO_REVIEW_MONTHS", parse_review_months),
+        gradual_exit_months=env.parse(
+            "DIBAO_GRADUAL_EXIT_MONTHS", lambda v: _positive(v, GRADUAL_EXIT_MONTHS, "months")
         ),
-        verification_days=_positive(
-            os.environ.get("DIBAO_VERIFICATION_DAYS"), DUE_WORKING_DAYS, "working days"
+        verification_days=env.parse(
+            "DIBAO_VERIFICATION_DAYS", lambda v: _positive(v, DUE_WORKING_DAYS, "working days")
         ),
-        calendar=_calendar(os.environ.get("DIBAO_CALENDAR_FILE", "")),
-        alert_seconds=_seconds_or_off(os.environ.get("DIBAO_ALERT_SCAN_SECONDS"), 60.0),
-        document_dir=Path(d) if (d := os.environ.get("DIBAO_DOCUMENT_DIR", "").strip()) else None,
-        document_daily_mb=_positive(
-            os.environ.get("DIBAO_DOCUMENT_DAILY_MB"), DOCUMENT_DAILY_MB, "megabytes"
+        calendar=env.parse("DIBAO_CALENDAR_FILE", _calendar),
+        alert_seconds=env.parse("DIBAO_ALERT_SCAN_SECONDS", lambda v: _seconds_or_off(v, 60.0)),
+        document_dir=env.parse(
+            "DIBAO_DOCUMENT_DIR", lambda v: Path(v.strip()) if v.strip() else None
         ),
-        case_days=parse_case_days(
-            os.environ.get("DIBAO_CASE_DAYS", ""), written=limits["REJECTED"]
+        document_daily_mb=env.parse(
+            "DIBAO_DOCUMENT_DAILY_MB", lambda v: _positive(v, DOCUMENT_DAILY_MB, "megabytes")
         ),
-        marginal_multiple=parse_multiple(os.environ.get("DIBAO_MARGINAL_MULTIPLE", "")),
-        asset_limits=parse_asset_limits(
-            os.environ.get("DIBAO_ASSET_LIMITS", ""),
-            os.environ.get("DIBAO_COUNTY_ASSET_LIMITS", ""),
+        case_days=env.parse(
+            "DIBAO_CASE_DAYS", lambda v: parse_case_days(v, written=limits["REJECTED"])
         ),
-        review_period_days=_positive(
-            os.environ.get("DIBAO_REVIEW_PERIOD_DAYS"), REVIEW_PERIOD_DAYS
+        marginal_multiple=env.parse("DIBAO_MARGINAL_MULTIPLE", parse_multiple),
+        asset_limits=AssetLimits(
+            defaults=env.parse("DIBAO_ASSET_LIMITS", lambda v: parse_asset_limits(v, "").defaults),
+            counties=env.parse(
+                "DIBAO_COUNTY_ASSET_LIMITS", lambda v: parse_asset_limits("", v).counties
+            ),
         ),
-        max_token_days=parse_max_token_days(os.environ.get("DIBAO_MAX_TOKEN_DAYS", "")),
-        metrics_token=parse_metrics_token(os.environ.get("DIBAO_METRICS_TOKEN", "")),
-        log_format=parse_log_format(os.environ.get("DIBAO_LOG_FORMAT", "")),
+        review_period_days=env.parse(
+            "DIBAO_REVIEW_PERIOD_DAYS", lambda v: _positive(v, REVIEW_PERIOD_DAYS)
+        ),
+        max_token_days=env.parse("DIBAO_MAX_TOKEN_DAYS", parse_max_token_days),
+        connect_timeout_s=env.parse("DIBAO_CONNECT_TIMEOUT_S", parse_connect_timeout),
+        statement_timeout_ms=env.parse(
+            "DIBAO_STATEMENT_TIMEOUT_MS",
+            lambda v: _positive(v, DEFAULT_STATEMENT_TIMEOUT_MS, "milliseconds"),
+        ),
+        forwarded_allow_ips=env.parse("DIBAO_FORWARDED_ALLOW_IPS", parse_networks),
+        metrics_token=env.parse("DIBAO_METRICS_TOKEN", parse_metrics_token),
+        log_format=env.parse("DIBAO_LOG_FORMAT", parse_log_format),
+        # the SDK reads the OTEL_* values itself; the service only attaches an exporter
+        otlp_metrics=env.given("OTEL_EXPORTER_OTLP_ENDPOINT")
+        or env.given("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"),
+        otlp_export=env.given("OTEL_EXPORTER_OTLP_ENDPOINT")
+        or env.given("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
     )
+
+
+def parse_database_url(text: str) -> str:
+    """SQLite through aiosqlite or PostgreSQL through asyncpg, the two drivers installed."""
+    if not text.strip():
+        return sqlite_url(Path.cwd() / DEFAULT_DATABASE_FILE)
+    try:
+        url = make_url(text.strip())
+    except ArgumentError:
+        raise ValueError("not a database URL") from None
+    if url.drivername not in {"sqlite+aiosqlite", "postgresql+asyncpg"}:
+        raise ValueError(f"the driver {url.drivername} is not installed")
+    return text.strip()
+
+
+def _key_file(text: str) -> Path:
+    return Path(text.strip()) if text.strip() else Path.cwd() / DEFAULT_KEY_FILE
+
+
+def parse_origins(text: str) -> tuple[str, ...]:
+    """`https://a.example,https://b.example:8443`: origins as a browser sends them."""
+    origins = tuple(o.strip() for o in text.split(",") if o.strip())
+    for origin in origins:
+        parts = urlsplit(origin)
+        if parts.scheme not in {"http", "https"} or not parts.netloc or parts.path:
+            raise ValueError(f"{origin!r} is not an origin (scheme://host[:port])")
+    return origins
+
+
+def parse_networks(text: str) -> str | None:
+    """Addresses or networks of trusted proxies, as uvicorn takes them; None: trust none."""
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    for name in names:
+        try:
+            ipaddress.ip_network(name, strict=False)
+        except ValueError:
+            raise ValueError(f"{name!r} is not an address or network") from None
+    return ",".join(names) or None
+
+
+def parse_connect_timeout(text: str) -> float:
+    if not text.strip():
+        return DEFAULT_CONNECT_TIMEOUT_S
+    seconds = _seconds(text, DEFAULT_CONNECT_TIMEOUT_S)
+    if seconds > MAX_CONNECT_TIMEOUT_S:
+        raise ValueError(f"more than {MAX_CONNECT_TIMEOUT_S} seconds")
+    return seconds
+
+
+def _switch(text: str, *, default: bool) -> bool:
+    value = text.strip().lower()
+    if not value:
+        return default
+    if value in {"1", "on", "true", "yes"}:
+        return True
+    if value in {"0", "off", "false", "no"}:
+        return False
+    raise ValueError(f"{text.strip()!r} is not on or off")
 
 
 MIN_METRICS_TOKEN = 24
@@ -254,9 +344,9 @@ def parse_asset_limits(defaults: str, counties: str) -> AssetLimits:
         raise ValueError(error.message) from None
 
 
-def _anchor_file(value: str | None) -> Path | None:
+def _anchor_file(value: str) -> Path | None:
     """On by default: a wiped database is only detectable against something kept outside it."""
-    if value is None or not value.strip():
+    if not value.strip():
         return Path.cwd() / DEFAULT_ANCHOR_FILE
     return None if value.strip().lower() in OFF else Path(value.strip())
 
@@ -266,7 +356,12 @@ def _anchor_syslog(value: str) -> str | None:
     value = value.strip()
     if value.lower() in OFF:
         return None
-    return "local" if value.lower() in {"1", "true", "on", "yes", "local"} else value
+    if value.lower() in {"1", "true", "on", "yes", "local"}:
+        return "local"
+    host, sep, port = value.rpartition(":")
+    if not value.startswith("/") and sep and not (host and port.isdigit()):
+        raise ValueError(f"{value!r} is neither a socket path nor host[:port]")
+    return value
 
 
 def _seconds(value: str | None, default: float) -> float:
@@ -285,14 +380,6 @@ def _seconds_or_off(value: str | None, default: float) -> float:
     if value is not None and value.strip() in {"0", "off"}:
         return 0.0
     return _seconds(value, default)
-
-
-def _flag(value: str | None) -> bool:
-    if value is None or value.strip().lower() in OFF:
-        return False
-    if value.strip().lower() in {"1", "true", "on", "yes"}:
-        return True
-    raise ValueError(f"DIBAO_GRAPHIQL: {value!r} is not one of 1, true, on, yes, 0, false, off, no")
 
 
 def _positive(value: str | None, default: int, unit: str = "days") -> int:

@@ -16,7 +16,6 @@ monitoring system and exhaust its memory.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 from audit import fields as F
 from domain.enums import Role
+from gateway.tracing import SERVICE_NAME
 
 METER_NAME = "dibao"
 MAX_OPERATION_NAMES = 100  # distinct names one process labels; later ones count as "other"
@@ -131,13 +131,6 @@ def _bounded(value: str | None, allowed: frozenset[str]) -> str:
     return value if value in allowed else OTHER
 
 
-def otlp_configured() -> bool:
-    return bool(
-        os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
-        or os.environ.get("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")
-    )
-
-
 class Meters:
     """The instruments, and the registry `/metrics` renders."""
 
@@ -155,9 +148,9 @@ class Meters:
 
             # interval from OTEL_METRIC_EXPORT_INTERVAL, as the SDK reads it
             readers.append(PeriodicExportingMetricReader(OTLPMetricExporter()))
-        resource = Resource.create(
-            {"service.name": os.environ.get("OTEL_SERVICE_NAME", "dibao-archive-api")}
-        )
+        resource = Resource.create()  # OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES
+        if str(resource.attributes.get("service.name", "")).startswith("unknown_service"):
+            resource = resource.merge(Resource({"service.name": SERVICE_NAME}))
         # closed by the runtime (force_flush); an exit hook per provider would keep every
         # test's provider alive until the process ends
         self.provider = MeterProvider(

@@ -17,7 +17,7 @@ from audit import alerts
 from audit.anchors import AnchorWriter
 from gateway import policy_sync
 from gateway.config import Settings
-from gateway.instruments import Meters, PoolUsage, Sources, otlp_configured
+from gateway.instruments import Meters, PoolUsage, Sources
 from gateway.quota import LookupQuotas
 from gateway.ratelimit import RateLimiter
 from gateway.tracing import instrument_engine, provider_from_env
@@ -86,13 +86,22 @@ class Runtime:
         """Hot-path statements (authentication, compiled reads, read audit entries)."""
         if self._reader is None:
             tracer = trace.get_tracer("dibao.store", tracer_provider=self.tracer_provider)
-            self._reader = FastReader(self.engine, tracer)
+            self._reader = FastReader(
+                self.engine,
+                tracer,
+                statement_timeout_ms=self.settings.statement_timeout_ms,
+                connect_timeout_s=self.settings.connect_timeout_s,
+            )
         return self._reader
 
     @classmethod
     def from_settings(cls, settings: Settings, *, traced: bool = False) -> Runtime:
-        engine = create_engine(settings.database_url)
-        provider = provider_from_env() if traced else TracerProvider()
+        engine = create_engine(
+            settings.database_url,
+            statement_timeout=settings.statement_timeout_ms,
+            connect_timeout=settings.connect_timeout_s,
+        )
+        provider = provider_from_env(export=settings.otlp_export) if traced else TracerProvider()
         if traced:
             instrument_engine(engine, provider)
         return cls(
@@ -101,7 +110,7 @@ class Runtime:
             sessions=session_factory(engine),
             cipher=Cipher(load_or_create_keys(settings.key_file)),
             tracer_provider=provider,
-            meters=Meters(otlp=traced and otlp_configured()),
+            meters=Meters(otlp=traced and settings.otlp_metrics),
         )
 
     async def start(self) -> None:

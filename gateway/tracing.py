@@ -8,7 +8,6 @@ each app its own in-memory exporter.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -24,16 +23,17 @@ from audit import fields as F
 from domain.principal import Principal
 
 TRACER_NAME = "dibao"
+SERVICE_NAME = "dibao-archive-api"  # when OTEL_SERVICE_NAME does not name it
 
 
-def provider_from_env() -> TracerProvider:
-    resource = Resource.create(
-        {"service.name": os.environ.get("OTEL_SERVICE_NAME", "dibao-archive-api")}
-    )
+def provider_from_env(*, export: bool) -> TracerProvider:
+    """The SDK reads the OTEL_* variables itself; `export` says an endpoint is set
+    (the settings read that once, gateway/config.py), so an exporter is attached."""
+    resource = Resource.create()  # OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES
+    if str(resource.attributes.get("service.name", "")).startswith("unknown_service"):
+        resource = resource.merge(Resource({"service.name": SERVICE_NAME}))
     provider = TracerProvider(resource=resource)
-    if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get(
-        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
-    ):
+    if export:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))

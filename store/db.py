@@ -8,7 +8,6 @@ SAVEPOINT and lets reads run outside a transaction).
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import asyncpg
@@ -23,33 +22,19 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import NullPool
 
+# The values in force come from the settings (gateway/config.py reads DIBAO_CONNECT_TIMEOUT_S
+# and DIBAO_STATEMENT_TIMEOUT_MS): short by default, so a database that does not answer
+# fails a request in seconds; a county on a slow intranet link raises them.
 DEFAULT_STATEMENT_TIMEOUT_MS = 30_000
-DEFAULT_CONNECT_TIMEOUT_S = 5
-
-
-def connect_timeout_s() -> float:
-    """Seconds to open a connection before the request fails as UNAVAILABLE.
-
-    Short by default, so a database that does not answer fails a request in seconds; a
-    county on a slow intranet link, or a loaded test machine, raises it with
-    DIBAO_CONNECT_TIMEOUT_S."""
-    value = os.environ.get("DIBAO_CONNECT_TIMEOUT_S", "").strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        return DEFAULT_CONNECT_TIMEOUT_S
-    return seconds if 0 < seconds <= 300 else DEFAULT_CONNECT_TIMEOUT_S
-
-
-def statement_timeout_ms() -> int:
-    value = os.environ.get("DIBAO_STATEMENT_TIMEOUT_MS", "")
-    return (
-        int(value) if value.strip().isdigit() and int(value) > 0 else DEFAULT_STATEMENT_TIMEOUT_MS
-    )
+DEFAULT_CONNECT_TIMEOUT_S = 5.0
 
 
 def create_engine(
-    url: str | URL, *, pool: bool = True, statement_timeout: int | None = None
+    url: str | URL,
+    *,
+    pool: bool = True,
+    statement_timeout: int = DEFAULT_STATEMENT_TIMEOUT_MS,
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT_S,
 ) -> AsyncEngine:
     """An engine for either backend. On PostgreSQL every statement is bounded by a
     server-side statement timeout, so a stuck query cannot hold a request forever."""
@@ -59,7 +44,6 @@ def create_engine(
         _configure_sqlite(engine)
         return engine
     # statement parameters are personal data: never in exceptions or logs
-    timeout = statement_timeout or statement_timeout_ms()
     # no pre-ping: it cost a round trip per checkout (measured: a visible share of a page);
     # a connection found dead fails its one statement and SQLAlchemy then discards
     # every pooled connection older than the failure, so service resumes by itself
@@ -67,8 +51,8 @@ def create_engine(
         "hide_parameters": True,
         # a database that does not answer fails the request in seconds, not a minute
         "connect_args": {
-            "server_settings": {"statement_timeout": str(timeout)},
-            "timeout": connect_timeout_s(),
+            "server_settings": {"statement_timeout": str(statement_timeout)},
+            "timeout": connect_timeout,
         },
     }
     if pool:

@@ -32,7 +32,7 @@ from sqlalchemy import Executable, Select, TypeDecorator
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.types import TypeEngine
 
-from store.db import connect_timeout_s, statement_timeout_ms
+from store.db import DEFAULT_CONNECT_TIMEOUT_S, DEFAULT_STATEMENT_TIMEOUT_MS
 
 Record = Mapping[str, Any]
 COMPILED_CACHE = 512
@@ -58,8 +58,18 @@ class FastReader:
     Per-request values are `bindparam`s.
     """
 
-    def __init__(self, engine: AsyncEngine, tracer: trace.Tracer) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        tracer: trace.Tracer,
+        *,
+        statement_timeout_ms: int = DEFAULT_STATEMENT_TIMEOUT_MS,
+        connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S,
+    ) -> None:
         self.engine = engine
+        # the same bounds as the engine's connections (the settings pass both)
+        self.statement_timeout_ms = statement_timeout_ms
+        self.connect_timeout_s = connect_timeout_s
         self.tracer = tracer
         self.postgres = engine.dialect.name == "postgresql"
         self._statements: dict[Hashable, _Statement] = {}
@@ -75,8 +85,8 @@ class FastReader:
                         url.render_as_string(hide_password=False),
                         min_size=1,
                         max_size=POOL_SIZE,
-                        server_settings={"statement_timeout": str(statement_timeout_ms())},
-                        timeout=connect_timeout_s(),
+                        server_settings={"statement_timeout": str(self.statement_timeout_ms)},
+                        timeout=self.connect_timeout_s,
                         init=_json_codecs,
                     )
         return self._pool

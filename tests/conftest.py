@@ -45,8 +45,10 @@ BACKENDS = ["sqlite", "postgres"]
 TEST_RATES = {"default": Rate(1_000_000, 1_000_000)}
 # A loaded two-core CI machine once took over the default 5 s to open a connection, and a
 # correctness test failed as UNAVAILABLE; the tests of failing fast stop the server, which
-# refuses at once, so they do not lean on this timeout. Servers started by tests inherit it.
-os.environ.setdefault("DIBAO_CONNECT_TIMEOUT_S", "30")
+# refuses at once, so they do not lean on this timeout. Servers started by tests inherit it,
+# and the settings of in-process tests carry the same.
+TEST_CONNECT_TIMEOUT_S = 30.0
+os.environ.setdefault("DIBAO_CONNECT_TIMEOUT_S", str(int(TEST_CONNECT_TIMEOUT_S)))
 
 
 async def _pg_admin(statement: str) -> None:
@@ -67,7 +69,7 @@ def _pg_available() -> bool:
 
 
 async def _migrate(url: str) -> None:
-    engine = create_engine(url, pool=False)
+    engine = create_engine(url, pool=False, connect_timeout=TEST_CONNECT_TIMEOUT_S)
     try:
         await upgrade(engine, shipped_rules=default_rules())
     finally:
@@ -180,6 +182,7 @@ def settings(database_url: str, key_file: Path, execution_path: str) -> Settings
         fast_path=execution_path == "compiled",
         rate_limits=TEST_RATES,  # tests fire requests back to back; tests/api/test_rate_limits.py
         anchor_file=key_file.parent / "anchors.jsonl",  # as anchor_file_env names it
+        connect_timeout_s=TEST_CONNECT_TIMEOUT_S,
     )
 
 
@@ -192,7 +195,7 @@ def spans() -> InMemorySpanExporter:
 async def runtime(
     settings: Settings, key_ring: KeyRing, spans: InMemorySpanExporter
 ) -> AsyncIterator[Runtime]:
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, connect_timeout=settings.connect_timeout_s)
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(spans))
     instrument_engine(engine, provider)

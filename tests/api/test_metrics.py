@@ -184,13 +184,16 @@ def test_settings_refuse_a_short_token_and_an_unknown_log_format(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("DIBAO_METRICS_TOKEN", "short")
-    with pytest.raises(ValueError, match="DIBAO_METRICS_TOKEN: expected at least 24"):
+    with pytest.raises(
+        ValueError,
+        match=r"DIBAO_METRICS_TOKEN: the value given is not TOKEN \(at least 24 characters",
+    ):
         load_settings()
     monkeypatch.setenv("DIBAO_METRICS_TOKEN", TOKEN)
     assert load_settings().metrics_token == TOKEN
     assert TOKEN not in repr(load_settings())
     monkeypatch.setenv("DIBAO_LOG_FORMAT", "xml")
-    with pytest.raises(ValueError, match="DIBAO_LOG_FORMAT: 'xml' is not one of auto, json"):
+    with pytest.raises(ValueError, match='DIBAO_LOG_FORMAT: "xml" is not auto, json or console'):
         load_settings()
     monkeypatch.setenv("DIBAO_LOG_FORMAT", "JSON")
     assert load_settings().log_format == "json"

@@ -404,7 +404,7 @@ async def served_with_a_token(
 
 def test_serve_refuses_a_bad_log_format_or_a_short_metrics_token(tmp_path: Path) -> None:
     for name, value, said in (
-        ("DIBAO_LOG_FORMAT", "yaml", "is not one of auto, json, console"),
+        ("DIBAO_LOG_FORMAT", "yaml", "is not auto, json or console"),
         ("DIBAO_METRICS_TOKEN", "not-so-secret", "at least 24 characters"),
     ):
         env = {k: v for k, v in os.environ.items() if not k.startswith("DIBAO_")}

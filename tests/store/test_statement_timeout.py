@@ -24,24 +24,29 @@ async def test_a_stuck_statement_is_cancelled(settings: Settings) -> None:
 
 
 @pytest.mark.postgres_only
-async def test_the_hot_path_pool_has_the_same_timeout(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_the_setting_bounds_the_engine_and_the_hot_path_pool(settings: Settings) -> None:
     import asyncpg
-    from opentelemetry import trace
 
-    from store.fastread import FastReader
+    from gateway.config import load_settings
+    from gateway.runtime import Runtime
 
-    monkeypatch.setenv("DIBAO_STATEMENT_TIMEOUT_MS", "200")
-    engine = create_engine(settings.database_url)
-    reader = FastReader(engine, trace.NoOpTracer())
+    configured = load_settings(
+        environ={
+            "DIBAO_DATABASE_URL": settings.database_url,
+            "DIBAO_KEY_FILE": str(settings.key_file),
+            "DIBAO_STATEMENT_TIMEOUT_MS": "200",
+        }
+    )
+    runtime = Runtime.from_settings(configured)
     try:
-        async with reader.connect() as reads:
+        async with runtime.engine.connect() as engine_conn:
+            shown = (await engine_conn.execute(text("SHOW statement_timeout"))).scalar_one()
+            assert shown == "200ms"
+        async with runtime.reader.connect() as reads:
             conn = reads.conn
             assert isinstance(conn, asyncpg.Connection)
             assert await conn.fetchval("SHOW statement_timeout") == "200ms"
             with pytest.raises(asyncpg.QueryCanceledError):
                 await conn.fetchval("SELECT pg_sleep(2)")
     finally:
-        await reader.close()
-        await engine.dispose()
+        await runtime.close()
