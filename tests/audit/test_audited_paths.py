@@ -72,3 +72,26 @@ async def test_health_readiness_and_the_console_leave_no_entry(api: Api, runtime
         response = await api.client.get(path)
         assert response.status_code in {200, 308}, (path, response.status_code)
     assert len(await entries(runtime)) == before
+
+
+async def test_a_cors_preflight_is_answered_and_not_audited(
+    settings: Settings, runtime: Runtime
+) -> None:
+    origin = "https://console.example"
+    app = create_app(dataclasses.replace(settings, cors_origins=(origin,)), runtime)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            await client.post("/graphql", json={"query": "{ __typename }"})  # one, to count from
+            before = len(await entries(runtime))
+            preflight = await client.options(
+                "/graphql",
+                headers={
+                    "origin": origin,
+                    "access-control-request-method": "POST",
+                    "access-control-request-headers": "authorization, content-type",
+                },
+            )
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == origin
+    assert len(await entries(runtime)) == before == 1
