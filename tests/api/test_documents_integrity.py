@@ -4,17 +4,22 @@ does not hash to its recorded SHA-256 is never served. Through HTTP, on both bac
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from sqlalchemy import insert, select, update
 
 from domain.documents import MAX_PER_HOUSEHOLD
 from gateway.runtime import Runtime
+from store.crypto import Cipher, load_or_create_keys, rotate_key_file
 from store.models import ArchiveDocument, DocumentContent
+from store.rekey import rekey
 from tests.api.documents_helpers import download, household_with_worker, pdf, upload
 from tests.audit.test_audit_log import entries
 from tests.conftest import Api
+from tests.store.test_key_rotation import wait_for_version
 
 
 def code(response_body: dict[str, object]) -> str:
@@ -119,3 +124,22 @@ async def test_a_blob_that_does_not_open_or_hash_is_never_served(
     assert unopened.status_code == 500
     assert code(unopened.json()) == "INTERNAL"
     assert b"the evidence" not in unopened.content
+
+
+async def test_re_encryption_leaves_documents_under_the_key_that_sealed_them(
+    api: Api, runtime: Runtime, key_file: Path
+) -> None:
+    """`dibao keys rotate` re-encrypts old rows in batches, but not documents: each stays
+    under the version that sealed it, and readable."""
+    archive, worker = await household_with_worker(api, runtime)
+    data = pdf(b"sealed under the first key")
+    filed = (await upload(api, worker, archive, data)).json()["data"]["attachDocument"]
+    await asyncio.to_thread(rotate_key_file, key_file)
+    await wait_for_version(runtime, 2)
+    report = await rekey(runtime.engine, Cipher(load_or_create_keys(key_file)))
+    assert report.version == 2 and sum(report.rows_rewritten.values()) > 0
+    async with runtime.sessions() as session:
+        blob = await session.get(DocumentContent, filed["id"])
+    assert blob is not None
+    assert int.from_bytes(blob.content_enc[1:3], "big") == 1
+    assert (await download(api, worker, filed["id"])).content == data
