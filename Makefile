@@ -5,6 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PACKAGES := gateway schema resolvers policies audit store domain
 
+# `install` also builds GraphiQL's files when npm is there (see `graphiql` below)
 .PHONY: install demo test check lint typecheck format schema postgres bench-audit clean mutate
 
 $(STAMP): pyproject.toml
@@ -13,7 +14,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) graphiql
 
 demo: install
 	$(VENV)/bin/dibao serve --demo
@@ -71,6 +72,19 @@ HTTP_AUDIT := tests/http_audit
 http-audit:
 	-@if command -v npm >/dev/null; then [ -d $(HTTP_AUDIT)/node_modules/graphql-http ] || \
 		(cd $(HTTP_AUDIT) && timeout 300 npm ci --no-audit --no-fund --loglevel=error); fi
+
+# GraphiQL's files, bundled from npm packages pinned by gateway/graphiql_assets/package-lock.json
+# and served by the service itself (gateway/graphiql.py). Best effort: without npm the page
+# at GET /graphql says how to install them, and the browser test skips unless
+# DIBAO_REQUIRE_BROWSER=1.
+GRAPHIQL := gateway/graphiql_assets
+.PHONY: graphiql
+graphiql:
+	-@if command -v npm >/dev/null; then $(MAKE) -s --no-print-directory $(GRAPHIQL)/dist/graphiql.js; \
+	else echo "npm is missing: GraphiQL's files are not installed (make graphiql)"; fi
+
+$(GRAPHIQL)/dist/graphiql.js: $(GRAPHIQL)/package-lock.json $(GRAPHIQL)/page.js $(GRAPHIQL)/build.mjs
+	cd $(GRAPHIQL) && timeout 300 npm ci --no-audit --no-fund --loglevel=error && npm run build --silent
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache dibao.db dibao.db-wal dibao.db-shm

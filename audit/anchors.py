@@ -195,6 +195,7 @@ class AnchorWriter:
         self._unsynced = False
         self._failing = False
         self._stop = asyncio.Event()
+        self._written_at: float | None = None  # monotonic time of the last anchor written
 
     @property
     def enabled(self) -> bool:
@@ -246,6 +247,14 @@ class AnchorWriter:
             log.warning("audit anchors are written again")
         self._failing = False
         self._anchored = max(self._anchored, seq)
+        self._written_at = time.monotonic()
+
+    def age(self) -> float | None:
+        """Seconds since the last anchor this writer wrote; None before the first.
+
+        Growing without bound while entries are written means anchors fail (a full
+        disk, a syslog gone): the evidence against a rewritten chain stops there."""
+        return None if self._written_at is None else time.monotonic() - self._written_at
 
     async def run(self) -> None:
         """Every T seconds: anchor what is pending, and fsync off the event loop."""

@@ -9,6 +9,7 @@ entry say which request it was.
 
 from __future__ import annotations
 
+import re
 import traceback
 
 MAX_CHAIN = 5  # causes followed; deeper chains add nothing a developer needs
@@ -25,3 +26,15 @@ def describe(exc: BaseException) -> str:
         parts.extend(traceback.format_tb(current.__traceback__))
         current = current.__cause__ or current.__context__
     return "".join(parts).rstrip()
+
+
+# Eleven or more digits in a row (an ID number may end in X): a mobile phone, an ID
+# number, a bank account. Nothing the service itself logs is that long.
+_LONG_DIGITS = re.compile(r"(?<![0-9])[0-9]{11,}[Xx]?(?![0-9])")
+WITHHELD = "[digits withheld]"
+
+
+def withhold_digits(text: str) -> str:
+    """A log message with every long run of digits replaced: a library's message may
+    quote a value it was given, and these are the values that identify a person."""
+    return _LONG_DIGITS.sub(WITHHELD, text)

@@ -95,6 +95,21 @@ def threshold(thresholds: Mapping[tuple[AlertRule, str], int], rule: AlertRule, 
     return thresholds.get((rule, role), thresholds.get((rule, ANY_ROLE), 0))
 
 
+def loosens(current: int, new: int) -> bool:
+    """Whether a threshold change lets more go unnoticed: a higher count, or 0 (off),
+    the loosest of all. Such a change waits for a second secadmin (四眼原则)."""
+
+    def strictness(value: int) -> float:
+        return float("inf") if value == 0 else float(value)
+
+    return strictness(new) > strictness(current)
+
+
+def shown(value: int) -> str:
+    """A threshold as the four-eyes proposal shows it."""
+    return "off" if value == 0 else str(value)
+
+
 def hour_of(moment: dt.datetime) -> dt.datetime:
     """The clock hour an entry falls in (UTC; hours are the same in Beijing)."""
     return moment.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)

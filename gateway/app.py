@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from gateway.config import Settings
 from gateway.downloads import DocumentDownloads
 from gateway.endpoint import GraphQLEndpoint
+from gateway.graphiql import routes as graphiql_routes
 from gateway.metrics import metrics_endpoint
 from gateway.runtime import Runtime
 from gateway.tracing import current_trace_id
@@ -102,7 +103,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
         return JSONResponse({"status": "ready"})
 
     # the settings given here decide the path, even with a runtime shared between apps
-    graphql = GraphQLEndpoint(runtime, fast_path=settings.fast_path)
+    graphql = GraphQLEndpoint(runtime, fast_path=settings.fast_path, ide=settings.graphiql)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -127,9 +128,13 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
             Route("/documents/{document_id:path}", DocumentDownloads(graphql), methods=["GET"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
-            Route("/metrics", metrics_endpoint(runtime), methods=["GET"]),
+            Route(
+                "/metrics", metrics_endpoint(runtime, token=settings.metrics_token), methods=["GET"]
+            ),
             Route("/console", console_root),
             Mount("/console", StaticFiles(directory=CONSOLE_DIR, html=True, check_dir=False)),
+            # GraphiQL's own files and the SDL it reads, only where GraphiQL is on
+            *(graphiql_routes(graphql.schema.as_str()) if settings.graphiql else []),
         ],
         lifespan=lifespan,
         middleware=[

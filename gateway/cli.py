@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import ssl
 import sys
 import time
@@ -26,6 +27,7 @@ from domain.errors import DomainError
 from domain.review import MAX_UNUSED_DAYS
 from gateway.config import Settings, check_calendar, load_settings
 from gateway.documents import split_operations, store_documents
+from gateway.persisted import ManifestEntry, read_manifest, store_manifest
 from gateway.runtime import Runtime
 from gateway.tls import certificate_fingerprint
 from policies.engine import default_rules
@@ -202,7 +204,10 @@ def token_issue(
     ] = None,
     documents: Annotated[
         Path | None,
-        typer.Option(help="A .graphql file of approved operations; only these may be sent."),
+        typer.Option(
+            help="Approved operations, the only ones it may send: a .graphql file, or a "
+            ".json manifest of hash to document (as GraphQL codegen and Relay write them)."
+        ),
     ] = None,
     client_cert: Annotated[
         Path | None,
@@ -218,7 +223,13 @@ def token_issue(
     cert_text = _read(client_cert) if client_cert is not None else None
 
     async def work(runtime: Runtime) -> tuple[str, str, dt.datetime]:
-        approved = split_operations(documents_text) if documents_text is not None else None
+        manifest: list[ManifestEntry] | None = None
+        approved: list[str] | None = None
+        if documents_text is not None and documents is not None:
+            if documents.suffix.lower() == ".json":
+                manifest = read_manifest(documents_text)
+            else:
+                approved = split_operations(documents_text)
         fingerprint = certificate_fingerprint(cert_text) if cert_text is not None else None
         async with runtime.sessions.begin() as session:
             credential, token = await creds.issue_credential(
@@ -234,6 +245,8 @@ def token_issue(
             )
             if approved is not None:
                 credential.documents = await store_documents(session, approved)
+            if manifest is not None:
+                credential.documents = await store_manifest(session, manifest)
             credential.cert_fingerprint = fingerprint
             return credential.id, token, credential.expires_at
 
@@ -491,16 +504,20 @@ def serve(
         raise typer.Exit(2)
     import uvicorn
 
+    from gateway import logs
     from gateway.app import create_app
     from gateway.tls import CertificateAwareH11
 
     try:
         settings = load_settings(demo=demo)
-        for warning in check_calendar(settings, beijing_day(utcnow())):
-            err.print(f"[yellow]warning[/yellow]: {warning}")
+        warnings = check_calendar(settings, beijing_day(utcnow()))
     except (ValueError, UnknownYear) as exc:  # a configuration error stops the start, plainly
         err.print(f"[red]error[/red]: {exc}")
         raise typer.Exit(2) from None
+    # from here on every line is a log line in one form (JSON, or readable on a terminal)
+    logs.configure(settings.log_format)
+    for warning in warnings:
+        logging.getLogger("dibao.serve").warning(warning)
     if demo:
         tokens = _run(settings, _prepare_demo)
         out.print("demo tokens, valid 1 day (role, region scope, bearer token):")
@@ -534,6 +551,7 @@ def serve(
         host=host,
         port=port,
         log_level="info",
+        log_config=None,  # its config would give its loggers plain handlers of their own
         access_log=False,
         proxy_headers=bool(trusted),
         forwarded_allow_ips=trusted or None,

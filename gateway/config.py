@@ -92,6 +92,12 @@ class Settings:
     shipped_policy: tuple[tuple[str, ...], ...] = field(
         default_factory=lambda: tuple(default_rules())
     )
+    # GET /metrics: with a token, only `Authorization: Bearer <token>` is answered; without
+    # one, only clients on this host (DIBAO_METRICS_TOKEN)
+    metrics_token: str | None = field(default=None, repr=False)
+    # the server log: json, console (readable lines), or auto: console on a terminal
+    # (DIBAO_LOG_FORMAT)
+    log_format: str = "auto"
 
     @property
     def is_postgres(self) -> bool:
@@ -114,7 +120,9 @@ def load_settings(*, demo: bool = False) -> Settings:
         database_url=url,
         key_file=key_file,
         demo=demo,
-        graphiql=demo,
+        # GraphiQL outside demo mode, for development: it reads the schema's SDL, while
+        # the service still answers no introspection
+        graphiql=demo or _flag(os.environ.get("DIBAO_GRAPHIQL")),
         cors_origins=origins,
         archive_after_days=_positive(
             os.environ.get("DIBAO_ARCHIVE_AFTER_DAYS"), ARCHIVE_AFTER_DAYS
@@ -152,7 +160,35 @@ def load_settings(*, demo: bool = False) -> Settings:
             os.environ.get("DIBAO_REVIEW_PERIOD_DAYS"), REVIEW_PERIOD_DAYS
         ),
         max_token_days=parse_max_token_days(os.environ.get("DIBAO_MAX_TOKEN_DAYS", "")),
+        metrics_token=parse_metrics_token(os.environ.get("DIBAO_METRICS_TOKEN", "")),
+        log_format=parse_log_format(os.environ.get("DIBAO_LOG_FORMAT", "")),
     )
+
+
+MIN_METRICS_TOKEN = 24
+LOG_FORMATS = ("auto", "json", "console")
+
+
+def parse_metrics_token(value: str) -> str | None:
+    """A shared secret for the scraper: long enough that guessing it is hopeless."""
+    token = value.strip()
+    if not token:
+        return None
+    if len(token) < MIN_METRICS_TOKEN or any(c.isspace() for c in token):
+        raise ValueError(
+            f"DIBAO_METRICS_TOKEN: expected at least {MIN_METRICS_TOKEN} characters without "
+            "spaces (for example: openssl rand -hex 32)"
+        )
+    return token
+
+
+def parse_log_format(value: str) -> str:
+    fmt = value.strip().lower() or "auto"
+    if fmt not in LOG_FORMATS:
+        raise ValueError(
+            f"DIBAO_LOG_FORMAT: {value.strip()!r} is not one of {', '.join(LOG_FORMATS)}"
+        )
+    return fmt
 
 
 def _calendar(value: str) -> WorkingCalendar:
@@ -249,6 +285,14 @@ def _seconds_or_off(value: str | None, default: float) -> float:
     if value is not None and value.strip() in {"0", "off"}:
         return 0.0
     return _seconds(value, default)
+
+
+def _flag(value: str | None) -> bool:
+    if value is None or value.strip().lower() in OFF:
+        return False
+    if value.strip().lower() in {"1", "true", "on", "yes"}:
+        return True
+    raise ValueError(f"DIBAO_GRAPHIQL: {value!r} is not one of 1, true, on, yes, 0, false, off, no")
 
 
 def _positive(value: str | None, default: int, unit: str = "days") -> int:

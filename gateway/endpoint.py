@@ -28,7 +28,6 @@ from opentelemetry import trace
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
-from strawberry.asgi import GraphQL
 
 from audit import fields as F
 from audit.chain import AuditChain
@@ -47,9 +46,20 @@ from gateway.documents import (
     document_id_of,
     load_document,
 )
+from gateway.graphiql import ide_page
 from gateway.inputs import InputRules
 from gateway.media import Media, is_request_error, negotiate, shape
 from gateway.multipart import MultipartLimits, MultipartRefused, is_multipart, read_multipart
+from gateway.observing import finished
+from gateway.persisted import (
+    NOT_FOUND_CODE,
+    PersistedQueryNotFound,
+    Remembered,
+    apq_hash,
+    is_document_id,
+    manifest_id,
+    sha256_hex,
+)
 from gateway.policy_gate import RequestGate
 from gateway.ratelimit import ANONYMOUS, AddressLimiter, address_key, retry_after_header
 from gateway.runtime import Runtime
@@ -95,6 +105,9 @@ class GraphQLRequest:
     document_id: str | None
     variables: dict[str, Any] | None
     operation_name: str | None
+    # APQ's `extensions.persistedQuery.sha256Hash`: alone, the text is looked up by it;
+    # with `query`, the text is registered under it (gateway/persisted.py)
+    persisted_hash: str | None = None
 
 
 def parse_request(body: bytes, content_type: str) -> GraphQLRequest:
@@ -126,7 +139,19 @@ def request_from(data: Any) -> GraphQLRequest:
         raise BadRequest("`extensions` must be an object.")
     if not isinstance(query, str | None) or not isinstance(doc_id, str | None):
         raise BadRequest("`query` and `documentId` must be strings.")
-    if (query is None) == (doc_id is None):
+    try:
+        persisted = apq_hash(data.get("extensions"))
+    except InvalidInput as exc:
+        raise BadRequest(exc.message) from None
+    if "doc_id" in data:  # Relay's name for a persisted document's id
+        relay = data["doc_id"]
+        found = manifest_id(relay) if isinstance(relay, str) else None
+        if found is None or doc_id is not None:
+            raise BadRequest("`doc_id` must be the hex digest of a manifest's document, alone.")
+        doc_id = found
+    if persisted is not None and doc_id is not None:
+        raise BadRequest("Send a persisted query's hash or a `documentId`, not both.")
+    if (query is None) == (doc_id is None) and not (persisted and query is None):
         raise BadRequest("Send exactly one of `query` or `documentId`.")
     if query is not None and not query.strip():
         raise BadRequest("`query` is empty.")
@@ -138,7 +163,13 @@ def request_from(data: Any) -> GraphQLRequest:
         raise BadRequest(f"Variables nest deeper than {MAX_VARIABLE_DEPTH} levels.")
     if _has_nul(query) or _has_nul(variables) or (query is not None and _NUL_ESCAPE.search(query)):
         raise BadRequest("NUL characters are not accepted in any value.")
-    return GraphQLRequest(query=query, document_id=doc_id, variables=variables, operation_name=name)
+    return GraphQLRequest(
+        query=query,
+        document_id=doc_id,
+        variables=variables,
+        operation_name=name,
+        persisted_hash=persisted,
+    )
 
 
 def _loads_wide(body: bytes) -> Any:
@@ -225,7 +256,7 @@ def _status(body: dict[str, Any], media: Media) -> int:
 
 
 class GraphQLEndpoint:
-    def __init__(self, runtime: Runtime, *, fast_path: bool) -> None:
+    def __init__(self, runtime: Runtime, *, fast_path: bool, ide: bool = False) -> None:
         self.runtime = runtime
         self.schema = served_schema(max_tokens=runtime.limits.max_tokens)
         self.pricing = pricing(self.schema)  # declared on the fields, read once
@@ -233,9 +264,8 @@ class GraphQLEndpoint:
         self.anonymous = AddressLimiter(runtime.limiter.rate_for(ANONYMOUS))
         self.inputs = InputRules(self.schema._schema, runtime.cipher.keys.audit_key)
         self.tracer = trace.get_tracer("dibao.gateway", tracer_provider=runtime.tracer_provider)
-        self.ide = (
-            GraphQL(self.schema, graphql_ide="graphiql") if runtime.settings.graphiql else None
-        )
+        self.ide = ide  # GraphiQL's page at GET /graphql (gateway/graphiql.py)
+        self.persisted = Remembered()  # APQ registrations, per credential
         self.reader = runtime.reader
         self.compiled = (
             CompiledReads(
@@ -270,6 +300,15 @@ class GraphQLEndpoint:
             span.set_attribute(F.ATTR_OUTCOME, record.outcome)
             if record.operation_type:
                 span.set_attribute(F.ATTR_OPERATION_TYPE, record.operation_type)
+            analysis = context.gate.analysis if context is not None else None
+            finished(
+                self.runtime.meters,
+                record,
+                operation_name=analysis.operation_name if analysis is not None else None,
+                validated=analysis is not None,
+                status=response.status_code,
+                seconds=time.perf_counter() - started,
+            )
         await response(scope, receive, send)
 
     @staticmethod
@@ -310,8 +349,8 @@ class GraphQLEndpoint:
                 refusal = error_body("BAD_USER_INPUT", "Send GraphQL operations with POST.")
                 return JSONResponse(refusal, status_code=405, headers={"allow": "POST"}), None
             record.operation_type = "ide"
-            if self.ide is not None and "text/html" in request.headers.get("accept", ""):
-                return await self.ide.render_graphql_ide(request), None
+            if self.ide and "text/html" in request.headers.get("accept", ""):
+                return ide_page(), None
             record.error_codes = ["BAD_USER_INPUT"]
             refusal = error_body("BAD_USER_INPUT", "Send GraphQL operations with POST.")
             return JSONResponse(refusal, status_code=405, headers={"allow": "POST"}), None
@@ -344,7 +383,12 @@ class GraphQLEndpoint:
             refusal = error_body(exc.code, exc.message)
             if exc.field is not None:
                 refusal["errors"][0]["extensions"]["field"] = exc.field
-            return JSONResponse(refusal, status_code=_status(refusal, media)), None
+            status = _status(refusal, media)
+            if exc.code == NOT_FOUND_CODE:
+                # a 4xx as the spec asks of a request that never ran, but not 400: on a
+                # 400 Apollo Client stops sending persisted queries for the session
+                status = 404 if media is Media.GRAPHQL_RESPONSE else 200
+            return JSONResponse(refusal, status_code=status), None
         except TooComplex as exc:  # refused before validation: cheap, and still audited
             record.error_codes = ["QUERY_TOO_COMPLEX"]
             refusal = {"data": None, "errors": [format_error(exc.error)]}
@@ -478,15 +522,24 @@ class GraphQLEndpoint:
     ) -> str:
         """The document to run, after trusted-document rules; records its hash."""
         if gql.document_id is not None:
-            if not gql.document_id.startswith(PREFIX):
+            if not gql.document_id.startswith(PREFIX) and not is_document_id(gql.document_id):
                 raise InvalidInput(
                     "documentId: expected sha256:<64 hex digits>", field="documentId"
                 )
             async with self.runtime.sessions() as session:
-                text = await load_document(session, gql.document_id)
+                text = await load_document(session, gql.document_id.lower())
             if text is None:
                 raise Forbidden("documentId: not an approved document")
             doc_id = gql.document_id
+        elif gql.query is None:  # APQ's hash alone: registered by this credential, or a manifest's
+            assert gql.persisted_hash is not None
+            text = await self._persisted(principal, gql.persisted_hash)
+            if text is None:
+                # keyed, as a raw text's hash is: the hash of a text with a literal in it
+                # could be matched against guesses
+                record.document_hash = self._raw_hash(PREFIX + gql.persisted_hash)
+                raise PersistedQueryNotFound
+            doc_id = None
         else:
             assert gql.query is not None
             text = gql.query
@@ -500,6 +553,9 @@ class GraphQLEndpoint:
                     "or the documentId of an approved one.",
                     413,
                 )
+            if gql.persisted_hash is not None and sha256_hex(text) != gql.persisted_hash:
+                record.document_hash = self._raw_hash(text)
+                raise BadRequest("provided sha does not match query")
         # size limits before any other reading of the document (see document_limits)
         facts = read_text(text, self.runtime.limits)
         # not even tokens: keyed, so its content cannot be guessed back
@@ -510,16 +566,32 @@ class GraphQLEndpoint:
         inputs = self.inputs.analyse(text, gql.operation_name)
         record.variables, problem = self.inputs.check(inputs, gql.variables)
         if principal.documents is not None:
-            if doc_id is None:
+            approved = doc_id in principal.documents
+            if not approved:  # a text sent, or a manifest's text as its tool wrote it
                 try:
-                    doc_id = document_id_of(text)  # cached per text: hashing it showed in profiles
+                    # cached per text: hashing it showed in profiles
+                    approved = document_id_of(text) in principal.documents
                 except GraphQLError:
-                    doc_id = ""  # not a document at all: it cannot be an approved one
-            if doc_id not in principal.documents:
+                    approved = False  # not a document at all: it cannot be an approved one
+            if not approved:
                 raise Forbidden("This credential may only send its approved documents.")
         if problem is not None:  # after the trust check: an unapproved text learns nothing
             # a fresh error: the cached one would gather every request's traceback
             raise InvalidInput(problem.message, field=problem.field)
+        if gql.persisted_hash is not None and gql.query is not None:
+            # only now: within the size limits, and approved for a documents-only credential
+            self.persisted.remember(principal.credential_id, gql.persisted_hash, text)
+        return text
+
+    async def _persisted(self, principal: Principal, digest: str) -> str | None:
+        """The text of an APQ hash: this credential's registration, else a manifest's
+        document stored under that SHA-256 (then remembered, saving the next lookup)."""
+        text = self.persisted.recall(principal.credential_id, digest)
+        if text is None:
+            async with self.runtime.sessions() as session:
+                text = await load_document(session, PREFIX + digest)
+            if text is not None:
+                self.persisted.remember(principal.credential_id, digest, text)
         return text
 
     def _raw_hash(self, text: str) -> str:
@@ -554,6 +626,7 @@ class GraphQLEndpoint:
         entry = record.as_dict()
         tx = context.transaction if context is not None else None
         try:
+            appending = time.perf_counter()
             with self.tracer.start_as_current_span(F.SPAN_AUDIT) as span:
                 if tx is not None and not record.error_codes:
                     seq = await self.chain.append(tx, entry)
@@ -564,6 +637,7 @@ class GraphQLEndpoint:
                     seq = await self._append_alone(entry)
                 span.set_attribute(F.ATTR_AUDIT_SEQ, seq)
                 self.chain.committed(seq)
+            self.runtime.meters.audit_appended(time.perf_counter() - appending, entries=1)
         except Exception as exc:
             self.chain.forget_head()
             if tx is not None:
@@ -585,7 +659,16 @@ class GraphQLEndpoint:
     async def settle(self, record: AuditRecord, response: Response, started: float) -> Response:
         """The entry of a request served beside GraphQL (a document download), written
         to the same chain before the response leaves; if it cannot be, no data does."""
-        return await self._finish(record, response, None, started)
+        response = await self._finish(record, response, None, started)
+        finished(
+            self.runtime.meters,
+            record,
+            operation_name=None,
+            validated=False,
+            status=response.status_code,
+            seconds=time.perf_counter() - started,
+        )
+        return response
 
     async def _append_alone(self, entry: dict[str, Any]) -> int:
         if self.reader.postgres:

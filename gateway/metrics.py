@@ -1,13 +1,24 @@
-"""`GET /metrics`: Prometheus text exposition of the misuse alerts (issue 17).
+"""`GET /metrics`: Prometheus text exposition.
 
-Counts only, per rule and status, and the audit chain's length: nothing of a person,
-so, like /healthz and /readyz, it answers without a credential and leaves no audit
-entry (a scrape every few seconds would bury the log). The figures are read from the
-database at each scrape, so every server sharing it reports the same.
+Two parts. The process's OpenTelemetry instruments (gateway/instruments.py):
+requests, latencies, audit appends, pools, policy version, anchor age. And the
+misuse alerts per rule and status and the audit chain's length (issue 17), read
+from the database at each scrape, so every server sharing it reports the same.
+
+Counts only, nothing of a person, and no audit entry (a scrape every few seconds
+would bury the log). Still not for everyone: request rates by role and outcome
+tell an outsider when the office works and how its refusals go. So with
+DIBAO_METRICS_TOKEN set, a scrape needs `Authorization: Bearer <that token>`
+(401 otherwise); without it, only a client on this host is answered, and anyone
+else gets 404, as if there were no such page. A request that came through a proxy
+(it carries a forwarding header) is not "on this host", even when the proxy is.
 """
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
+import logging
 from collections.abc import Awaitable, Callable, Iterator
 
 from prometheus_client import CollectorRegistry, generate_latest
@@ -15,14 +26,16 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 from audit import alerts
 from domain.alerts import AlertRule, AlertStatus
 from gateway.runtime import Runtime
 from store.models import AuditEntry
 
+log = logging.getLogger("dibao.metrics")
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+FORWARDING_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip")
 
 
 class _Figures(Collector):
@@ -43,13 +56,46 @@ class _Figures(Collector):
         )
 
 
-def metrics_endpoint(runtime: Runtime) -> Callable[[Request], Awaitable[Response]]:
-    async def metrics(_: Request) -> Response:
+def is_loopback(request: Request) -> bool:
+    if any(name in request.headers for name in FORWARDING_HEADERS):
+        return False
+    host = request.client.host if request.client else ""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def refusal(request: Request, token: str | None) -> Response | None:
+    """None when this scrape may be answered."""
+    if token is None:
+        if is_loopback(request):
+            return None
+        return JSONResponse({"error": "not found"}, status_code=404)
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode()):
+        return None
+    return JSONResponse(
+        {"error": "a metrics token is required"},
+        status_code=401,
+        headers={"www-authenticate": 'Bearer realm="dibao-metrics"'},
+    )
+
+
+def metrics_endpoint(
+    runtime: Runtime, *, token: str | None
+) -> Callable[[Request], Awaitable[Response]]:
+    async def metrics(request: Request) -> Response:
+        if (refused := refusal(request, token)) is not None:
+            # not audited (no scrape is), but a probe for the token shows in the log
+            log.warning("metrics scrape refused (%s)", refused.status_code)
+            return refused
         async with runtime.sessions() as session:
             by_rule = await alerts.counts(session)
             entries = await session.scalar(select(func.count()).select_from(AuditEntry))
         registry = CollectorRegistry(auto_describe=False)
         registry.register(_Figures(by_rule, int(entries or 0)))
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE)
+        body = runtime.meters.exposition() + generate_latest(registry)
+        return Response(body, media_type=CONTENT_TYPE)
 
     return metrics

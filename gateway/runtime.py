@@ -11,11 +11,13 @@ from dataclasses import dataclass, field
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.pool import QueuePool
 
 from audit import alerts
 from audit.anchors import AnchorWriter
 from gateway import policy_sync
 from gateway.config import Settings
+from gateway.instruments import Meters, PoolUsage, Sources, otlp_configured
 from gateway.quota import LookupQuotas
 from gateway.ratelimit import RateLimiter
 from gateway.tracing import instrument_engine, provider_from_env
@@ -37,6 +39,7 @@ class Runtime:
     sessions: async_sessionmaker[AsyncSession]
     cipher: Cipher
     tracer_provider: TracerProvider = field(default_factory=TracerProvider)
+    meters: Meters = field(default_factory=Meters)
     limits: Limits = field(default_factory=Limits)
     # the time the workflow sees (notice periods, archiving); tests move it forward
     clock: Callable[[], dt.datetime] = utcnow
@@ -98,10 +101,18 @@ class Runtime:
             sessions=session_factory(engine),
             cipher=Cipher(load_or_create_keys(settings.key_file)),
             tracer_provider=provider,
+            meters=Meters(otlp=traced and otlp_configured()),
         )
 
     async def start(self) -> None:
         """Load the policy from the database and keep it current; follow the key file."""
+        self.meters.watch(
+            Sources(
+                pools=self.pool_usage,
+                policy_version=lambda: self.policy.version if self.policy else None,
+                anchor_age=lambda: self._anchors.age() if self._anchors else None,
+            )
+        )
         if self.policy is None:
             self.policy = await policy_sync.load_engine(self.sessions)
             self._watcher = asyncio.create_task(policy_sync.watch(self.policy, self.sessions))
@@ -156,6 +167,17 @@ class Runtime:
                     "key file reload failed; keeping version %s", self.cipher.keys.current_version
                 )
 
+    def pool_usage(self) -> list[PoolUsage]:
+        """Connections of both pools, as they are at this moment."""
+        found = []
+        pool = self.engine.pool
+        if isinstance(pool, QueuePool):
+            found.append(PoolUsage("main", pool.checkedout(), pool.checkedin()))
+        reads = self._reader.pool_usage() if self._reader is not None else None
+        if reads is not None:
+            found.append(PoolUsage("reads", *reads))
+        return found
+
     @property
     def policy_engine(self) -> PolicyEngine:
         if self.policy is None:
@@ -174,3 +196,4 @@ class Runtime:
             await self._reader.close()
         await self.engine.dispose()
         self.tracer_provider.force_flush()
+        self.meters.flush()

@@ -12,9 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from audit import alerts
+from domain.alerts import AlertRule, threshold
 from domain.enums import ProposalStatus
 from domain.errors import Conflict, InvalidInput, NotFound
 from policies import widening
@@ -125,6 +128,10 @@ async def approve_policy_change(
                 "widens access (四眼原则：提案人不得自行批准)",
                 field="proposalId",
             )
+        loosened = store.threshold_of(row)
+        if loosened is not None:
+            await _approve_threshold(info, session, row, loosened, text)
+            return row
         add, remove = store.change_of(row)
         judgement = await judge(info, session, add=add, remove=remove)
         if not judgement.alters:
@@ -146,6 +153,34 @@ async def approve_policy_change(
         for rule in add:
             await policy_store.add_rule(session, rule, actor=ctx.principal.name, now=ctx.now)
     return row
+
+
+async def _approve_threshold(
+    info: Info,
+    session: AsyncSession,
+    row: PolicyProposal,
+    loosened: dict[str, Any],
+    note: str | None,
+) -> None:
+    """Apply a loosened alert threshold, unless the threshold moved since it was shown."""
+    ctx = info.context
+    rule = AlertRule(loosened["rule"])
+    now_held = threshold(await alerts.thresholds(session), rule, loosened["role"])
+    if now_held != loosened["from"]:
+        raise Conflict(
+            f"stale: the threshold is {now_held} now, not the {loosened['from']} shown; "
+            "propose it again (提案已过时)",
+            field="proposalId",
+        )
+    await _settle(info, session, row, ProposalStatus.APPROVED, note)
+    await alerts.set_threshold(
+        session,
+        rule=rule,
+        role=loosened["role"],
+        value=int(loosened["to"]),
+        actor=ctx.principal.name,
+        now=ctx.now,
+    )
 
 
 async def reject_policy_change(info: Info, proposal_id: str, note: str) -> PolicyProposal:

@@ -96,8 +96,8 @@ class PolicyProposal:
 
 
 @strawberry.type(
-    description="What a grant or revocation did: applied at once, or held as a proposal "
-    "when it widens access."
+    description="What a grant, a revocation or an alert threshold did: applied at once, or "
+    "held as a proposal when it widens access or loosens a misuse rule."
 )
 class PolicyChange:
     changed: bool = strawberry.field(description="Whether the policy in force changed.")

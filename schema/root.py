@@ -481,15 +481,18 @@ class Mutation:
         ),
         description="Acknowledge a misuse alert with a note; itself audited (auditor).",
     )
-    set_alert_threshold: list[AlertThreshold] = strawberry.field(
+    set_alert_threshold: PolicyChange = strawberry.field(
         resolver=returning(
-            each(AlertThreshold.from_threshold),
+            PolicyChange.from_change,
             alert_resolvers.set_alert_threshold,
             role=described("A role of this service, or `*` for every role not named."),
             threshold=described("The count in one hour that raises an alert; 0 switches it off."),
         ),
-        description="Set a misuse rule's threshold for a role; audited (secadmin).",
-        metadata=priced(bound=100),
+        description=(
+            "Set a misuse rule's threshold for a role; audited (secadmin). A stricter one "
+            "applies at once; a looser one (higher, or 0: off) is held as a proposal for a "
+            "second secadmin (四眼原则)."
+        ),
     )
     override_verification: HouseholdVerification = strawberry.field(
         resolver=returning(

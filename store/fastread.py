@@ -86,6 +86,14 @@ class FastReader:
             pool, self._pool = self._pool, None
             await pool.close()
 
+    def pool_usage(self) -> tuple[int, int] | None:
+        """Connections of the hot-path pool (in use, idle); None before it opens."""
+        pool = self._pool
+        if pool is None:
+            return None
+        idle = pool.get_idle_size()
+        return pool.get_size() - idle, idle
+
     @asynccontextmanager
     async def connect(self) -> AsyncIterator[Reads]:
         if self.postgres:

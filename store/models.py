@@ -449,7 +449,8 @@ class PermissionReview(Base):
 
 
 class TrustedDocument(Base):
-    """An approved operation document, by the SHA-256 of its normalized text."""
+    """An approved operation document, by the SHA-256 of its normalized text; or a
+    manifest's document as its tool wrote it, by that tool's hash (gateway/persisted.py)."""
 
     __tablename__ = "trusted_documents"
 

@@ -7,8 +7,11 @@ deciding the same proposal at the same moment cannot both succeed.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Sequence
+from typing import Any
 
+import orjson
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -53,6 +56,46 @@ async def create(
     return row
 
 
+def threshold_of(row: PolicyProposal) -> dict[str, Any] | None:
+    """{rule, role, from, to} of a proposal that loosens an alert threshold; None for a
+    change of the policy's rules."""
+    found = row.change.get("threshold")
+    return dict(found) if isinstance(found, dict) else None
+
+
+async def create_threshold(
+    session: AsyncSession,
+    *,
+    change: dict[str, Any],
+    proposer: str,
+    now: dt.datetime,
+    base_version: int,
+    widened: list[str],
+) -> PolicyProposal:
+    """Hold a loosened alert threshold; the same change already pending is that one."""
+    rows = await session.scalars(
+        select(PolicyProposal).where(PolicyProposal.status == ProposalStatus.PENDING.value)
+    )
+    for row in rows:
+        if row.change.get("threshold") == change:
+            return row
+    row = PolicyProposal(
+        change={"add": [], "remove": [], "threshold": change},
+        proposer=proposer,
+        proposed_at=now,
+        base_version=base_version,
+        status=ProposalStatus.PENDING.value,
+        widened=[widened],
+        widened_count=1,
+        widened_digest=hashlib.sha256(
+            orjson.dumps(change, option=orjson.OPT_SORT_KEYS)
+        ).hexdigest(),
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
 async def pending_with_change(
     session: AsyncSession, *, add: Sequence[Rule], remove: Sequence[Rule]
 ) -> PolicyProposal | None:
@@ -62,6 +105,8 @@ async def pending_with_change(
         select(PolicyProposal).where(PolicyProposal.status == ProposalStatus.PENDING.value)
     )
     for row in rows:
+        if "threshold" in row.change:
+            continue
         if (row.change.get("add", []), row.change.get("remove", [])) == wanted:
             return row
     return None

@@ -28,7 +28,11 @@ BEIJING = dt.timezone(dt.timedelta(hours=8))
 ALERTS = """query($s: AlertStatus) { alerts(status: $s) {
   id rule principal role count evidence status acknowledgedBy note } }"""
 SET = """mutation($rule: AlertRule!, $role: String!, $n: Int!) {
-  setAlertThreshold(rule: $rule, role: $role, threshold: $n) { rule role threshold } }"""
+  setAlertThreshold(rule: $rule, role: $role, threshold: $n) {
+    changed applied proposal { id status proposer widened { role object before after } } } }"""
+THRESHOLDS = "{ alertThresholds { rule role threshold } }"
+APPROVE = """mutation($id: ID!) { approvePolicyChange(proposalId: $id, note: "复核同意") {
+  status decidedBy } }"""
 ACK = "mutation($id: ID!, $n: String!) { acknowledgeAlert(id: $id, note: $n) { status note } }"
 SUBMIT = "mutation($i: ApplicationInput!) { submitApplication(input: $i) { archiveNo } }"
 PAGE = "{ households(first: 50) { edges { node { archiveNo } } } }"
@@ -55,8 +59,17 @@ async def officers(runtime: Runtime) -> tuple[str, str]:
 
 
 async def threshold(api: Api, secadmin: str, rule: str, role: str, n: int) -> None:
+    """A stricter threshold, applied at once."""
     body = await api.gql(secadmin, SET, {"rule": rule, "role": role, "n": n})
     assert "errors" not in body, body
+    assert body["data"]["setAlertThreshold"]["applied"] is True, body
+
+
+async def held(api: Api, token: str, rule: str, role: str) -> int:
+    body = await api.gql(token, THRESHOLDS)
+    assert "errors" not in body, body
+    found = {(t["rule"], t["role"]): t["threshold"] for t in body["data"]["alertThresholds"]}
+    return found.get((rule, role), found.get((rule, "*"), 0))
 
 
 async def households(api: Api, worker: str, n: int) -> list[str]:
@@ -263,3 +276,48 @@ async def test_an_alert_about_an_auditor_is_acknowledged_by_another(
     assert [a["id"] for a in await alerts(api, second)] == [alert["id"]]  # still open
     done = await api.gql(second, ACK, {"id": alert["id"], "n": "已核实：演练"})
     assert done["data"]["acknowledgeAlert"]["status"] == "ACKNOWLEDGED"
+
+
+async def test_loosening_a_rule_waits_for_a_second_secadmin(api: Api, runtime: Runtime) -> None:
+    await load_regions(runtime)
+    auditor, secadmin = await officers(runtime)
+    second = await issue_token(runtime, "secadmin", "*", principal="sa-wang")
+    # switching refusals off for everyone, alone: held, and nothing changes
+    body = await api.gql(secadmin, SET, {"rule": "REFUSALS", "role": "*", "n": 0})
+    change = body["data"]["setAlertThreshold"]
+    assert change["applied"] is False and change["changed"] is False, body
+    proposal = change["proposal"]
+    assert proposal["status"] == "PENDING" and proposal["proposer"] == "sa-li"
+    assert proposal["widened"] == [
+        {"role": "*", "object": "AlertRule.REFUSALS", "before": "20", "after": "off"}
+    ]
+    assert await held(api, secadmin, "REFUSALS", "*") == 20
+    # the same change again is the same proposal; a higher count is a loosening too
+    again = await api.gql(secadmin, SET, {"rule": "REFUSALS", "role": "*", "n": 0})
+    assert again["data"]["setAlertThreshold"]["proposal"]["id"] == proposal["id"]
+    higher = await api.gql(secadmin, SET, {"rule": "LOOKUP_MISSES", "role": "partner", "n": 50})
+    assert higher["data"]["setAlertThreshold"]["applied"] is False, higher
+    # the proposer cannot approve it; the auditor reads it but cannot decide
+    own = await api.gql(secadmin, APPROVE, {"id": proposal["id"]})
+    assert own["errors"][0]["extensions"]["code"] == "CONFLICT"
+    assert (await api.gql(auditor, APPROVE, {"id": proposal["id"]}))["errors"][0]["extensions"][
+        "code"
+    ] == "FORBIDDEN"
+    # still watching: three refusals in an hour, under a threshold tightened meanwhile
+    await threshold(api, secadmin, "REFUSALS", "*", 3)
+    stale = await api.gql(second, APPROVE, {"id": proposal["id"]})
+    assert stale["errors"][0]["extensions"]["code"] == "CONFLICT"
+    assert "stale" in stale["errors"][0]["message"]
+    assert await held(api, secadmin, "REFUSALS", "*") == 3
+    # proposed again from 3, a second secadmin approves: the rule is off
+    fresh = await api.gql(secadmin, SET, {"rule": "REFUSALS", "role": "*", "n": 0})
+    fresh_id = fresh["data"]["setAlertThreshold"]["proposal"]["id"]
+    assert fresh_id != proposal["id"]
+    done = await api.gql(second, APPROVE, {"id": fresh_id})
+    assert done["data"]["approvePolicyChange"] == {"status": "APPROVED", "decidedBy": "sa-wang"}
+    assert await held(api, secadmin, "REFUSALS", "*") == 0
+    # a stricter threshold, and switching a rule on, apply at once
+    on = await api.gql(secadmin, SET, {"rule": "OFF_HOURS", "role": "caseworker", "n": 5})
+    assert on["data"]["setAlertThreshold"] == {"changed": True, "applied": True, "proposal": None}
+    same = await api.gql(secadmin, SET, {"rule": "OFF_HOURS", "role": "caseworker", "n": 5})
+    assert same["data"]["setAlertThreshold"]["changed"] is False

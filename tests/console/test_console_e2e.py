@@ -63,7 +63,7 @@ READ = "query Read($a: String!) { household(archiveNo: $a) { archiveNo status me
 BANK = "query Bank($a: String!) { household(archiveNo: $a) { bankAccount } }"
 ADDRESSES = "{ households(first: 1) { edges { node { address } } } }"
 THRESHOLD = """mutation($rule: AlertRule!, $role: String!, $n: Int!) {
-  setAlertThreshold(rule: $rule, role: $role, threshold: $n) { rule } }"""
+  setAlertThreshold(rule: $rule, role: $role, threshold: $n) { applied } }"""
 ALERTS = "query($s: AlertStatus) { alerts(status: $s) { id principal status acknowledgedBy note } }"
 ACK = "mutation($id: ID!, $n: String!) { acknowledgeAlert(id: $id, note: $n) { status } }"
 GRANT = """mutation($input: PermissionInput!) {
