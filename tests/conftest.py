@@ -129,6 +129,8 @@ async def _pg_reset(url: str, truncate: str) -> None:
                 {"h": "0" * 64},
             )
             await conn.execute(text("INSERT INTO audit_retention (id, days) VALUES (1, 183)"))
+            # the misuse scan's one locked row, as migration 0016 leaves it
+            await conn.execute(text("INSERT INTO alert_scan (id, last_seq) VALUES (1, 0)"))
             await conn.execute(insert(PolicyRule), rule_rows(default_rules()))
             await conn.execute(
                 insert(PolicyShipped), [{"rule": rule_key(r)} for r in default_rules()]

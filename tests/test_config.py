@@ -65,3 +65,18 @@ def test_review_intervals_default_to_57hao_and_take_a_local_scheme(
     monkeypatch.setenv("DIBAO_GRADUAL_EXIT_MONTHS", "0")
     with pytest.raises(ValueError, match=r"^DIBAO_GRADUAL_EXIT_MONTHS: \"0\" is not MONTHS"):
         load_settings()
+
+
+@pytest.mark.parametrize(
+    ("value", "compiled"), [(None, True), ("1", True), ("0", False), ("off", False)]
+)
+def test_fast_path_is_switched_off_by_environment(
+    monkeypatch: pytest.MonkeyPatch, value: str | None, compiled: bool
+) -> None:
+    """`DIBAO_FAST_PATH=0` leaves every read to the generic executor (README, "The compiled
+    read path"); that executor answering alike is `tests/api/test_compiled_path.py`."""
+    if value is None:
+        monkeypatch.delenv("DIBAO_FAST_PATH", raising=False)
+    else:
+        monkeypatch.setenv("DIBAO_FAST_PATH", value)
+    assert load_settings().fast_path is compiled
