@@ -8,6 +8,7 @@ from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExport
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
+from gateway.config import load_settings
 from gateway.tracing import provider_from_env
 
 
@@ -20,17 +21,19 @@ def exporters(provider: TracerProvider) -> list[object]:
     ]
 
 
-def test_no_endpoint_no_exporter(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("OTEL_EXPORTER_OTLP_ENDPOINT", raising=False)
-    monkeypatch.delenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", raising=False)
-    provider = provider_from_env()
+def test_no_endpoint_no_exporter() -> None:
+    settings = load_settings(environ={})
+    assert settings.otlp_export is False
+    provider = provider_from_env(export=settings.otlp_export)
     assert exporters(provider) == []
     provider.shutdown()
 
 
 def test_an_endpoint_attaches_the_otlp_exporter(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9")
-    provider = provider_from_env()
+    settings = load_settings(environ={"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9"})
+    assert settings.otlp_export is True
+    provider = provider_from_env(export=settings.otlp_export)
     [exporter] = exporters(provider)
     assert isinstance(exporter, OTLPSpanExporter)
     provider.shutdown()
