@@ -86,11 +86,14 @@ async def statistics(
     type.
     """
 
-    def scoped(stmt: Q, column: Any = Household.archive_no) -> Q:
-        # the same range as `in_scope`, on whichever archive number leads the scan
-        for prefix in (scope, region):
-            if prefix:
-                stmt = stmt.where(code_prefix(column, prefix))
+    def scoped(stmt: Q, *columns: Any) -> Q:
+        # the same range as `in_scope`, on the household's archive number and on that of
+        # each row joined to it (equal by the join): the planner does not carry a range
+        # across a join, and without it read the whole members or households table
+        for column in (Household.archive_no, *columns):
+            for prefix in (scope, region):
+                if prefix:
+                    stmt = stmt.where(code_prefix(column, prefix))
         return stmt
 
     by_status = await session.execute(
@@ -113,7 +116,8 @@ async def statistics(
             .select_from(Household)
             .join(Member, Member.archive_no == Household.archive_no)
             .where(Household.status == HouseholdStatus.ACTIVE.value, Member.active)
-            .group_by(Household.archive_no)
+            .group_by(Household.archive_no),
+            Member.archive_no,
         )
     ).subquery()
     counted = (
