@@ -29,7 +29,7 @@ from decimal import Decimal
 from typing import Any, Final, Literal, Protocol
 
 from faker import Faker
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import Table, func, insert, select, text, update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -99,6 +99,9 @@ SEEDED_BY: Final = "seed"
 SHOWCASE_TOWNSHIP: Final = "220183100"  # 德惠市: where `dibao serve --demo` scopes its demo staff
 STANDARDS_FROM: Final = dt.date(2026, 1, 1)
 _SQLITE_ROWS_PER_EXECUTE: Final = 5_000
+# from this many households on, a first seed on PostgreSQL builds the plain indexes
+# after the load (README, Performance: what it saves); below, dropping is not worth it
+_DEFER_INDEXES_FROM: Final = 10_000
 _BEIJING: Final = dt.timezone(dt.timedelta(hours=8))
 
 
@@ -1234,6 +1237,26 @@ async def _save_sequences(
         )
 
 
+async def _drop_secondary_indexes(conn: AsyncConnection) -> list[str]:
+    """Drop the plain (non-unique, non-key) indexes of the tables a seed fills, and
+    return their definitions: building an index once over the loaded rows costs a
+    fraction of maintaining it row by row through COPY. Only into empty tables (a
+    first seed), in the seed's transaction: a failure restores them with the rest."""
+    rows = await conn.execute(
+        text(
+            "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)"
+            " FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid"
+            " WHERE t.relname = ANY(:tables) AND NOT i.indisunique AND NOT i.indisprimary"
+            " AND t.relnamespace = 'public'::regnamespace ORDER BY 1"
+        ),
+        {"tables": [t.name for t in _Batch.table_order()]},
+    )
+    found = [(str(name), str(definition)) for name, definition in rows]
+    for name, _definition in found:
+        await conn.execute(text(f'DROP INDEX "{name}"'))
+    return [definition for _name, definition in found]
+
+
 # --------------------------------------------------------------------------- entry point
 
 
@@ -1300,9 +1323,12 @@ async def _seed_in(
         townships=townships,
     )
     writer: _Writer
+    deferred: list[str] = []
     if postgres:
         raw = await conn.get_raw_connection()
         writer = _CopyWriter(raw.driver_connection, conn.dialect)
+        if not sequences and households >= _DEFER_INDEXES_FROM:
+            deferred = await _drop_secondary_indexes(conn)
     else:
         writer = _CoreWriter(conn)
 
@@ -1345,5 +1371,7 @@ async def _seed_in(
     finally:
         if pending is not None:  # a write failed: let the worker finish before unwinding
             await asyncio.gather(pending, return_exceptions=True)
+    for definition in deferred:
+        await conn.execute(text(definition))
     await _save_sequences(conn, gen, existing_keys)
     return done, members, payments, reviews

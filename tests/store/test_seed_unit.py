@@ -584,3 +584,29 @@ async def test_a_national_seed_places_households_at_township_caseloads(
     assert per_township == allowed  # every township filled to its caseload, in plan order
     assert {area for _v, area in rows} == {"URBAN", "RURAL"}
     assert not set(VILLAGES) & codes  # the demo tree stays out of a national seed
+
+
+async def test_indexes_built_after_the_load_are_the_same_indexes(
+    make_db: MakeDb, cipher: Cipher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first seed on PostgreSQL drops the plain indexes and builds them after the
+    load: the schema it leaves is the migrated one, index for index."""
+    engine = await make_db()
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite seeds through executemany, its indexes in place")
+    indexes = text("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'")
+    async with engine.connect() as conn:
+        before = set((await conn.execute(indexes)).all())
+    monkeypatch.setattr(store.seed, "_DEFER_INDEXES_FROM", 1)
+    dropped: list[str] = []
+    drop = store.seed._drop_secondary_indexes
+
+    async def spy(conn: Any) -> list[str]:
+        dropped.extend(await drop(conn))
+        return dropped
+
+    monkeypatch.setattr(store.seed, "_drop_secondary_indexes", spy)
+    await seed(engine, cipher, households=30, seed=2, today=TODAY, regions="national")
+    assert any("ix_members_scope_categories" in d for d in dropped)
+    async with engine.connect() as conn:
+        assert set((await conn.execute(indexes)).all()) == before
