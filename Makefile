@@ -117,6 +117,14 @@ bench: install postgres
 	-@command -v wrk >/dev/null || DEBIAN_FRONTEND=noninteractive timeout 300 apt-get install -y -q wrk >/dev/null
 	$(PY) bench/run.py $(BENCH_ARGS)
 
+# every root read once per role that may call it, at 100k and 1M households (seeded with
+# the national tree into scale_bench_<n>, reused on later runs): median and max latency at
+# both sizes, their ratio, and EXPLAIN (ANALYZE, BUFFERS) of the main reads; prints JSON.
+# SCALE_ARGS passes options (--sizes 100000,300000, --repeat, --only, --no-plans).
+.PHONY: bench-scale
+bench-scale: install postgres
+	$(PY) bench/scale.py $(SCALE_ARGS)
+
 # ten minutes of mixed traffic at 32 connections: errors (must be 0), p99, server memory
 .PHONY: soak fuzz
 soak: install postgres

@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import orjson
 import typer
@@ -128,7 +128,9 @@ def _progress(label: str) -> Progress:
     )
 
 
-async def _seed(runtime: Runtime, households: int, seed: int) -> None:
+async def _seed(
+    runtime: Runtime, households: int, seed: int, regions: Literal["demo", "national"] = "demo"
+) -> None:
     from store.seed import seed as run_seed
 
     with _progress("seeding households") as progress:
@@ -139,6 +141,7 @@ async def _seed(runtime: Runtime, households: int, seed: int) -> None:
             households=households,
             seed=seed,
             progress=lambda done: progress.update(task, completed=done),
+            regions=regions,
         )
     err.print(
         f"seeded {report.households} households, {report.members} members, "
@@ -195,12 +198,23 @@ def keys_rotate(
 def seed(
     households: Annotated[int, typer.Option(min=1, max=10_000_000, help="How many households.")],
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same data.")] = 0,
+    regions: Annotated[
+        str,
+        typer.Option(
+            help="national: the generated national tree at real caseloads (whole counties, "
+            "a few hundred to a few thousand households a township); demo: the demo's "
+            "small tree (9 counties)."
+        ),
+    ] = "national",
 ) -> None:
     """Add deterministic synthetic households (valid ID numbers, real region structure)."""
+    if regions not in ("national", "demo"):
+        raise typer.BadParameter("national or demo", param_hint="--regions")
+    tree: Literal["demo", "national"] = "national" if regions == "national" else "demo"
 
     async def work(runtime: Runtime) -> None:
         await upgrade(runtime.engine, shipped_rules=default_rules())
-        await _seed(runtime, households, seed)
+        await _seed(runtime, households, seed, tree)
 
     _run(_settings(), work)
 

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import ColumnElement, Subquery, and_, case, distinct, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from domain.archive import ARCHIVE_NO_RE
 from domain.bounds import DUPLICATE_ARCHIVES as MAX_ARCHIVES
@@ -32,12 +34,17 @@ class Candidate:
     cursor: str  # where the next page starts after this group
 
 
-def _view(scope: str, region: str | None) -> ColumnElement[bool]:
-    clause = in_scope(scope)
+def _view(
+    scope: str, region: str | None, column: Any = Household.archive_no
+) -> ColumnElement[bool]:
+    """The caller's view as a range of archive numbers (each begins with its village
+    code), on the households or on the members' own column: the planner does not
+    carry a range across a join, and without it read the nation's members."""
+    clause = code_prefix(column, scope) if scope else in_scope(scope)
     if region:
         if not (region.isascii() and region.isdigit()):
             raise ValueError("region must be digits")
-        clause = and_(clause, code_prefix(Household.village_code, region))
+        clause = and_(clause, code_prefix(column, region))
     return clause
 
 
@@ -45,17 +52,29 @@ def _claiming() -> ColumnElement[bool]:
     return and_(Member.active, Household.status.in_(sorted(s.value for s in CLAIMING_STATUSES)))
 
 
-def _groups(visible: ColumnElement[bool]) -> Subquery:
+def _groups(visible: ColumnElement[bool], members_visible: ColumnElement[bool]) -> Subquery:
     """One row per ID number held by more than one claiming household, one of them
     in view; placed by its first archive in view, then its rank among the groups
     sharing that first archive (the blind index orders them but never leaves SQL)."""
     claiming = _claiming()
     # only people held by a household in the view are grouped: a county reviewer's
-    # query scans the county's members, not the nation's
+    # query scans the county's members, not the nation's; and of those only people
+    # whose blind index is on an active member of another household too (one index
+    # probe each), so the great majority, held once, never reach the grouping
+    other = aliased(Member)
+    held_elsewhere = (
+        select(other.id)
+        .where(
+            other.id_index == Member.id_index,
+            other.archive_no != Member.archive_no,
+            other.active,
+        )
+        .exists()
+    )
     in_view = (
         select(Member.id_index)
         .join(Household, Household.archive_no == Member.archive_no)
-        .where(claiming, visible)
+        .where(claiming, visible, members_visible, held_elsewhere)
         .correlate(None)
     )
     households = func.count(distinct(Household.archive_no))
@@ -105,7 +124,7 @@ async def duplicate_candidates(
     and whether another page follows: the page is cut in SQL, and only its groups'
     households are read."""
     visible = _view(scope, region)
-    groups = _groups(visible)
+    groups = _groups(visible, _view(scope, region, Member.archive_no))
     stmt = select(groups)
     if after is not None:
         archive_no, nth = decode_cursor(after)
@@ -149,5 +168,5 @@ async def duplicate_candidates(
 
 
 async def count_candidates(session: AsyncSession, *, scope: str, region: str | None) -> int:
-    groups = _groups(_view(scope, region))
+    groups = _groups(_view(scope, region), _view(scope, region, Member.archive_no))
     return int(await session.scalar(select(func.count()).select_from(groups)) or 0)

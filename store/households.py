@@ -109,17 +109,26 @@ class HouseholdFilter:
     legacy_archive_no: str | None = None  # 原档案编号 (bulk import), leads a unique index
 
 
-def category_clause(category: Category, today: dt.date) -> ColumnElement[bool]:
-    member = select(Member.id).where(Member.archive_no == Household.archive_no, Member.active)
+def member_in_category(category: Category, today: dt.date) -> ColumnElement[bool]:
+    """A member row that puts its household in `category` (the one statement of the rule,
+    read by the filter below and by `statistics`, which counts all four in one pass)."""
     if category is Category.DISABLED:
-        member = member.where(Member.disability_grade.is_not(None))
-    elif category is Category.ELDERLY:
-        member = member.where(Member.birth_date <= elderly_born_on_or_before(today))
-    elif category is Category.MINOR:
-        member = member.where(Member.birth_date > minor_born_after(today))
-    else:
-        member = member.where(Member.serious_illness)
-    return exists(member)
+        return Member.disability_grade.is_not(None)
+    if category is Category.ELDERLY:
+        return Member.birth_date <= elderly_born_on_or_before(today)
+    if category is Category.MINOR:
+        return Member.birth_date > minor_born_after(today)
+    return Member.serious_illness.is_(True)
+
+
+def category_clause(category: Category, today: dt.date) -> ColumnElement[bool]:
+    return exists(
+        select(Member.id).where(
+            Member.archive_no == Household.archive_no,
+            Member.active,
+            member_in_category(category, today),
+        )
+    )
 
 
 S = TypeVar("S", bound=Select)  # type: ignore[type-arg]

@@ -113,12 +113,25 @@ class Household(Base):
             postgresql_where=sql_text("marginal"),
             sqlite_where=sql_text("marginal = 1"),
         ),
+        # a scope's counts by status and track from the index alone (migration 0021)
+        Index("ix_households_scope_counts", "archive_no", "status", "area"),
     )
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's declarative API
 
 
 class Member(Base):
     __tablename__ = "members"
+    __table_args__ = (
+        # a scope's special-archive counts (专项档案) from the index alone (migration 0021)
+        Index(
+            "ix_members_scope_categories",
+            "archive_no",
+            "active",
+            "birth_date",
+            "disability_grade",
+            "serious_illness",
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     archive_no: Mapped[str] = mapped_column(ForeignKey("households.archive_no"), index=True)
@@ -210,6 +223,8 @@ class Payment(Base):
         CheckConstraint(
             "(kind = 'REGULAR' AND seq = 0) OR (kind = 'BACK_PAY' AND seq > 0)", name="kind_seq"
         ),
+        # one month's payments of a scope, counted and summed from the index (migration 0021)
+        Index("ix_payments_period_scope", "period", "archive_no", "status", "amount"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)

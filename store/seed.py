@@ -23,13 +23,13 @@ import datetime as dt
 import itertools
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Final, Protocol
+from typing import Any, Final, Literal, Protocol
 
 from faker import Faker
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import Table, func, insert, select, text, update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -89,7 +89,8 @@ from store.models import (
     Standard,
     new_id,
 )
-from store.regions_data import REGIONS, STANDARDS, area_of_village
+from store.regions_data import REGIONS, STANDARDS, RegionRow, area_of_village
+from store.regions_national import national_plan
 
 __all__ = ["CHUNK_SIZE", "SEEDED_BY", "STANDARDS_FROM", "SeedReport", "seed"]
 
@@ -98,6 +99,9 @@ SEEDED_BY: Final = "seed"
 SHOWCASE_TOWNSHIP: Final = "220183100"  # 德惠市: where `dibao serve --demo` scopes its demo staff
 STANDARDS_FROM: Final = dt.date(2026, 1, 1)
 _SQLITE_ROWS_PER_EXECUTE: Final = 5_000
+# from this many households on, a first seed on PostgreSQL builds the plain indexes
+# after the load (README, Performance: what it saves); below, dropping is not worth it
+_DEFER_INDEXES_FROM: Final = 10_000
 _BEIJING: Final = dt.timezone(dt.timedelta(hours=8))
 
 
@@ -409,6 +413,8 @@ class _Generator:
         standards: dict[tuple[str, Area], Decimal],
         sequences: dict[tuple[str, int], int],
         taken_indexes: set[bytes],
+        regions: Sequence[RegionRow] = REGIONS,
+        townships: Sequence[tuple[tuple[str, ...], int]] | None = None,
     ) -> None:
         self.cipher = cipher
         self.today = today
@@ -432,11 +438,20 @@ class _Generator:
         self.sequences_touched: set[tuple[str, int]] = set()
         self.taken_indexes = taken_indexes
         self.used_numbers: set[str] = set()
-        self.regions = {r.code: r for r in REGIONS}
-        villages = [r.code for r in REGIONS if r.level == "VILLAGE"]
+        self.regions = {r.code: r for r in regions}
+        villages = [r.code for r in regions if r.level == "VILLAGE"]
         self.villages: dict[Area, tuple[str, ...]] = {
             area: tuple(v for v in villages if area_of_village(v) is area) for area in Area
         }
+        # the national tree places households township by township, each up to its
+        # caseload; the demo tree draws a track, then any village of it
+        self.placement: Iterator[tuple[str, ...]] | None = (
+            None
+            if townships is None
+            else itertools.chain.from_iterable(
+                itertools.repeat(villages, n) for villages, n in townships
+            )
+        )
         self.count = 0
         self.oldest_period = _month_start(today, 2)
         self.latest_period = _month_start(today, 1)
@@ -639,14 +654,19 @@ class _Generator:
     def household(self, batch: _Batch) -> None:
         rng, cipher = self.rng, self.cipher
         status = self._pick_status()
-        area = Area.RURAL if rng.random() < 0.6 else Area.URBAN
-        village = rng.choice(self.villages[area])
-        if self.count < 2 * len(_STATUSES):
-            # ... in one township, so that the demo's caseworker, county reviewer and
-            # finance officer each see every state of the chain on both tracks
-            area = Area.URBAN if self.count < len(_STATUSES) else Area.RURAL
-            village = next(v for v in self.villages[area] if v.startswith(SHOWCASE_TOWNSHIP))
-        showcase = self.count < 2 * len(_STATUSES)
+        showcase = False
+        if self.placement is not None:
+            village = rng.choice(next(self.placement))
+            area = area_of_village(village)
+        else:
+            area = Area.RURAL if rng.random() < 0.6 else Area.URBAN
+            village = rng.choice(self.villages[area])
+            showcase = self.count < 2 * len(_STATUSES)
+            if showcase:
+                # ... in one township, so that the demo's caseworker, county reviewer and
+                # finance officer each see every state of the chain on both tracks
+                area = Area.URBAN if self.count < len(_STATUSES) else Area.RURAL
+                village = next(v for v in self.villages[area] if v.startswith(SHOWCASE_TOWNSHIP))
         self.count += 1
         county = county_of(village)
         standard = self.standards[(county, area)]
@@ -1135,15 +1155,15 @@ class _CoreWriter:
 # --------------------------------------------------------------------------- reference data
 
 
-async def _ensure_regions(conn: AsyncConnection) -> None:
+async def _ensure_regions(conn: AsyncConnection, regions: Sequence[RegionRow]) -> None:
     present = set((await conn.execute(select(Region.code))).scalars())
-    missing = [r._asdict() for r in REGIONS if r.code not in present]
+    missing = [r._asdict() for r in regions if r.code not in present]
     if missing:
         await conn.execute(insert(_table(Region)), missing)
 
 
 async def _ensure_standards(
-    conn: AsyncConnection, today: dt.date
+    conn: AsyncConnection, today: dt.date, shipped: Mapping[tuple[str, Area], Decimal]
 ) -> dict[tuple[str, Area], Decimal]:
     """Insert the shipped standard for each county and track that has none; return the
     standard in force today (or the earliest known, if none is in force yet)."""
@@ -1167,12 +1187,12 @@ async def _ensure_standards(
             "created_at": now,
             "created_by": SEEDED_BY,
         }
-        for (county, area), amount in STANDARDS.items()
+        for (county, area), amount in shipped.items()
         if (county, area) not in known
     ]
     if missing:
         await conn.execute(insert(_table(Standard)), missing)
-    in_force = dict(STANDARDS)
+    in_force = dict(shipped)
     for r in rows:
         key = (r.county_code, Area(r.area))
         if r.effective_from <= today and (r.effective_to is None or r.effective_to > today):
@@ -1217,6 +1237,26 @@ async def _save_sequences(
         )
 
 
+async def _drop_secondary_indexes(conn: AsyncConnection) -> list[str]:
+    """Drop the plain (non-unique, non-key) indexes of the tables a seed fills, and
+    return their definitions: building an index once over the loaded rows costs a
+    fraction of maintaining it row by row through COPY. Only into empty tables (a
+    first seed), in the seed's transaction: a failure restores them with the rest."""
+    rows = await conn.execute(
+        text(
+            "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)"
+            " FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid"
+            " WHERE t.relname = ANY(:tables) AND NOT i.indisunique AND NOT i.indisprimary"
+            " AND t.relnamespace = 'public'::regnamespace ORDER BY 1"
+        ),
+        {"tables": [t.name for t in _Batch.table_order()]},
+    )
+    found = [(str(name), str(definition)) for name, definition in rows]
+    for name, _definition in found:
+        await conn.execute(text(f'DROP INDEX "{name}"'))
+    return [definition for _name, definition in found]
+
+
 # --------------------------------------------------------------------------- entry point
 
 
@@ -1228,16 +1268,25 @@ async def seed(
     seed: int = 0,
     today: dt.date | None = None,
     progress: Callable[[int], None] | None = None,
+    regions: Literal["demo", "national"] = "demo",
 ) -> SeedReport:
     """Insert regions and standards where missing, then `households` synthetic archives
-    with members, ID claims, review chains, assets, payments and archive sequences."""
+    with members, ID claims, review chains, assets, payments and archive sequences.
+
+    `regions="demo"` spreads them over the small shipped tree the demo and the tests
+    name (`store.regions_data`); `"national"` over the generated national tree
+    (`store.regions_national`), township by township at real caseloads, so a scope
+    holds as many households as it would in the field. A second national seed fills
+    the same counties again."""
     if households < 0:
         raise ValueError("households must not be negative")
     started = time.perf_counter()
     day = today if today is not None else dt.datetime.now(dt.UTC).date()
     postgres = engine.dialect.name == "postgresql"
     async with engine.connect() as conn, conn.begin():
-        counts = await _seed_in(conn, cipher, households, seed, day, progress, postgres=postgres)
+        counts = await _seed_in(
+            conn, cipher, households, seed, day, progress, postgres=postgres, regions=regions
+        )
     return SeedReport(*counts, seconds=time.perf_counter() - started)
 
 
@@ -1250,9 +1299,16 @@ async def _seed_in(
     progress: Callable[[int], None] | None,
     *,
     postgres: bool,
+    regions: Literal["demo", "national"],
 ) -> tuple[int, int, int, int]:
-    await _ensure_regions(conn)
-    standards = await _ensure_standards(conn, today)
+    tree: Sequence[RegionRow] = REGIONS
+    shipped: Mapping[tuple[str, Area], Decimal] = STANDARDS
+    townships = None
+    if regions == "national":
+        plan = national_plan(households)
+        tree, shipped, townships = plan.rows, plan.standards, plan.townships
+    await _ensure_regions(conn, tree)
+    standards = await _ensure_standards(conn, today, shipped)
     sequences = await _load_sequences(conn)
     existing_keys = set(sequences)
     taken = set((await conn.execute(select(Member.id_index))).scalars())
@@ -1263,11 +1319,16 @@ async def _seed_in(
         standards=standards,
         sequences=sequences,
         taken_indexes=taken,
+        regions=tree,
+        townships=townships,
     )
     writer: _Writer
+    deferred: list[str] = []
     if postgres:
         raw = await conn.get_raw_connection()
         writer = _CopyWriter(raw.driver_connection, conn.dialect)
+        if not sequences and households >= _DEFER_INDEXES_FROM:
+            deferred = await _drop_secondary_indexes(conn)
     else:
         writer = _CoreWriter(conn)
 
@@ -1310,5 +1371,7 @@ async def _seed_in(
     finally:
         if pending is not None:  # a write failed: let the worker finish before unwinding
             await asyncio.gather(pending, return_exceptions=True)
+    for definition in deferred:
+        await conn.execute(text(definition))
     await _save_sequences(conn, gen, existing_keys)
     return done, members, payments, reviews

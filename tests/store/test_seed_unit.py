@@ -53,6 +53,12 @@ from store.models import (
     Standard,
 )
 from store.regions_data import REGIONS, STANDARDS, VILLAGES, area_of_village
+from store.regions_national import (
+    counties_in_fill_order,
+    county_subtree,
+    national_head,
+    national_plan,
+)
 from store.seed import SeedReport, seed
 
 PG_ADMIN_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -521,3 +527,86 @@ async def test_every_seeded_household_replays_through_the_state_machine(
     assert {"GRADUAL_EXIT", "WITHDRAWN", "AWAITING_CORRECTION"} <= statuses
     assert any(o.status == "OPEN" for o in objections)
     assert any(h.next_review_on is not None and h.next_review_on <= TODAY for h in households)
+
+
+# -------------------------------------------------------------------- the national tree
+
+
+def test_the_national_tree_has_real_proportions() -> None:
+    """31 provinces with their real codes, about 2,800 counties, about 40,000
+    townships, and about 20M households at national caseloads; the real city codes."""
+    head = national_head()
+    provinces = {r.code for r in head if r.level == "PROVINCE"}
+    assert len(provinces) == 31 and {"11", "22", "44", "52", "65"} <= provinces
+    cities = {r.code: r.name for r in head if r.level == "CITY"}
+    assert cities["4403"] == "深圳市" and cities["5201"] == "贵阳市" and "4404" in cities
+    counties = list(counties_in_fill_order())
+    assert 2_700 <= len(counties) <= 2_900
+    assert len({c.code for c in counties}) == len(counties)
+    assert all(c.code[:4] in cities for c in counties)
+    townships = [t for c in counties[:300] for t in county_subtree(c)[1]]
+    per_county = len(townships) / 300
+    assert 11 <= per_county <= 16  # about 40,000 over 2,844 nationally
+    caseload = sum(t.households for t in townships) / len(townships)
+    assert 350 <= caseload <= 650  # about 20M households over about 40,000 townships
+    assert all(80 <= t.households <= 4_000 for t in townships)
+
+
+def test_a_million_households_span_provinces_counties_and_townships() -> None:
+    plan = national_plan(1_000_000)
+    assert sum(n for _villages, n in plan.townships) == 1_000_000
+    villages = [v for v, _n in plan.townships]
+    assert len({v[0][:2] for v in villages}) >= 10
+    assert len({v[0][:6] for v in villages}) >= 100
+    assert len(villages) >= 1_500
+    assert national_plan(1_000_000).townships == plan.townships  # deterministic
+
+
+async def test_a_national_seed_places_households_at_township_caseloads(
+    make_db: MakeDb, cipher: Cipher
+) -> None:
+    engine = await make_db()
+    report = await seed(engine, cipher, households=1100, seed=4, today=TODAY, regions="national")
+    assert report.households == 1100
+    plan = national_plan(1100)  # a rural township filled, a street begun
+    allowed = {township[0][:9]: n for township, n in plan.townships}
+    async with engine.connect() as conn:
+        rows = (await conn.execute(select(Household.village_code, Household.area))).all()
+        codes = set((await conn.execute(select(Region.code))).scalars())
+        standards = {
+            (c, a) for c, a in await conn.execute(select(Standard.county_code, Standard.area))
+        }
+    per_township: dict[str, int] = {}
+    for village, area in rows:
+        assert village in codes and area == area_of_village(village).value
+        per_township[village[:9]] = per_township.get(village[:9], 0) + 1
+        assert (village[:6], area) in standards
+    assert per_township == allowed  # every township filled to its caseload, in plan order
+    assert {area for _v, area in rows} == {"URBAN", "RURAL"}
+    assert not set(VILLAGES) & codes  # the demo tree stays out of a national seed
+
+
+async def test_indexes_built_after_the_load_are_the_same_indexes(
+    make_db: MakeDb, cipher: Cipher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first seed on PostgreSQL drops the plain indexes and builds them after the
+    load: the schema it leaves is the migrated one, index for index."""
+    engine = await make_db()
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite seeds through executemany, its indexes in place")
+    indexes = text("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'")
+    async with engine.connect() as conn:
+        before = set((await conn.execute(indexes)).all())
+    monkeypatch.setattr(store.seed, "_DEFER_INDEXES_FROM", 1)
+    dropped: list[str] = []
+    drop = store.seed._drop_secondary_indexes
+
+    async def spy(conn: Any) -> list[str]:
+        dropped.extend(await drop(conn))
+        return dropped
+
+    monkeypatch.setattr(store.seed, "_drop_secondary_indexes", spy)
+    await seed(engine, cipher, households=30, seed=2, today=TODAY, regions="national")
+    assert any("ix_members_scope_categories" in d for d in dropped)
+    async with engine.connect() as conn:
+        assert set((await conn.execute(indexes)).all()) == before
