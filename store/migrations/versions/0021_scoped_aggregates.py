@@ -4,7 +4,7 @@ payments, which `statistics` reads one month of), carrying the columns the count
 sum reads, so `statistics` and `totalCount` read index entries of the scope alone
 
 Revision ID: 0021
-Revises: 0019
+Revises: 0020
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0021"
-down_revision = "0019"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 
