@@ -1,0 +1,337 @@
+"""Exports (issue 20): one mechanism for every kind of file, for the API and the CLI.
+
+`produce` asks the policy whether the caller may run the kind (`Export.<kind>`,
+write) and, for a payment roll, how each personal column reads (`PaymentRoll.*`),
+streams the rows through the caller's region scope into a file, and keeps the file
+sealed in the register with its row count and SHA-256. The caller hands those to
+the audit entry: `requestExport` through the request's context, the CLI itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import io
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from domain.enums import PaymentKind
+from domain.errors import Forbidden, InvalidInput
+from domain.exports import (
+    BANK_RETURN_HEADER,
+    MAX_REPORTED,
+    MAX_RETURN_LINES,
+    POLICY_OBJECTS,
+    ROLL_COLUMNS,
+    BankLine,
+    ExportFormat,
+    ExportKind,
+    LineProblem,
+    cents,
+    is_row_id,
+    public_name,
+    read_bank_line,
+)
+from domain.principal import Principal
+from domain.region import validate_scope
+from resolvers.context import Access, Info
+from resolvers.export_files import SheetWriter, sha256_file
+from resolvers.legacy_files import UnreadableFile, kind_of, read_rows
+from store import exports as store
+from store.crypto import Cipher
+from store.models import Export, new_id
+
+KIND_LABELS = {PaymentKind.REGULAR.value: "正常", PaymentKind.BACK_PAY.value: "补发"}
+MAX_LISTED = 200  # exports in one page of the console's list
+
+
+@dataclass
+class ExportParams:
+    """What an export is of; give the fields its kind needs.
+
+    A plain shape here; the schema makes it the GraphQL input (schema/input_types.py).
+    """
+
+    batch_id: str | None = None  # PAYMENT_ROLL: the batch (served as an ID)
+    region: str | None = None  # PUBLIC_LIST: a township or county code
+    format: ExportFormat = ExportFormat.XLSX
+
+
+def _params(kind: ExportKind, params: ExportParams) -> dict[str, Any]:
+    """The parameters as the register and the audit entry keep them: ids and codes only."""
+    if kind is ExportKind.PAYMENT_ROLL:
+        if params.batch_id is None or not is_row_id(params.batch_id):
+            raise InvalidInput("batchId: the payment batch's id", field="batchId")
+        return {"batchId": params.batch_id, "format": params.format.value}
+    if params.region is None or len(params.region) not in (6, 9):
+        raise InvalidInput("region: a county (6 digits) or township (9 digits)", field="region")
+    validate_scope(params.region)
+    return {"region": params.region, "format": params.format.value}
+
+
+async def _payment_roll(
+    session: Any,
+    cipher: Cipher,
+    writer_for: Callable[[str, list[str]], SheetWriter],
+    *,
+    batch_id: str,
+    scope: str,
+    access: Access,
+) -> tuple[int, Decimal]:
+    batch = await store.find_batch(session, batch_id=batch_id, scope=scope)
+    # each personal column as the policy reads it for the caller: clear, masked, or out
+    name, number, account = (access.column(obj) for obj in ROLL_COLUMNS)
+    personal = [("户主姓名", name), ("身份证号码", number), ("银行账号", account)]
+    shown = [(label, show) for label, show in personal if show is not None]
+    header = [
+        "序号", "付款编号", "档案编号", *(label for label, _ in shown),
+        "开户银行", "发放月份", "类别", "金额（元）",
+    ]  # fmt: skip
+    writer = writer_for(f"发放名册 {batch.county_code} {batch.period}", header)
+    total = Decimal("0.00")
+    try:
+        async for lines in store.roll_lines(session, cipher, batch_id=batch.id, scope=scope):
+
+            def write(lines: list[store.RollLine] = lines) -> None:
+                for line in lines:
+                    values = {"户主姓名": line.name, "身份证号码": line.id_number}
+                    values["银行账号"] = line.bank_account
+                    writer.row(
+                        [
+                            str(writer.rows + 1),
+                            line.payment_id,
+                            line.archive_no,
+                            *(show(values[label]) for label, show in shown),
+                            line.bank_name,
+                            line.period,
+                            KIND_LABELS.get(line.kind, line.kind),
+                            line.amount,
+                        ]
+                    )
+
+            await asyncio.to_thread(write)
+            total += sum((line.amount for line in lines), Decimal("0.00"))
+        blanks = [""] * (len(header) - 2)
+        writer.footer(["合计", f"{writer.rows} 笔", *blanks[:-1], total])
+    finally:
+        writer.close()
+    return writer.rows, total
+
+
+async def _public_list(
+    session: Any,
+    cipher: Cipher,
+    writer_for: Callable[[str, list[str]], SheetWriter],
+    *,
+    region: str,
+    scope: str,
+) -> tuple[int, Decimal]:
+    if not region.startswith(scope) or not await store.region_exists(session, region):
+        raise InvalidInput("region: no such township or county in your region", field="region")
+    writer = writer_for(
+        f"低保公示 {region}", ["村（社区）", "户主姓名", "保障人数", "月保障金（元）"]
+    )
+    total = Decimal("0.00")
+    try:
+        async for lines in store.public_lines(session, cipher, region=region, scope=scope):
+
+            def write(lines: list[store.PublicLine] = lines) -> None:
+                for line in lines:
+                    writer.row([line.village, public_name(line.name), line.size, line.amount])
+
+            await asyncio.to_thread(write)
+            total += sum((line.amount for line in lines), Decimal("0.00"))
+    finally:
+        writer.close()
+    return writer.rows, total
+
+
+async def produce(
+    session: Any,
+    cipher: Cipher,
+    *,
+    kind: ExportKind,
+    params: ExportParams,
+    principal: Principal,
+    access: Access,
+    now: dt.datetime,
+) -> Export:
+    """Run one export in the caller's transaction; the sealed file is in the register."""
+    if not access.may_run(POLICY_OBJECTS[kind]):
+        raise Forbidden(f"Your role may not export {kind.value}.", field="kind")
+    kept = _params(kind, params)
+    export_id = new_id()
+    suffix = params.format.value.lower()
+    with tempfile.TemporaryDirectory(prefix="dibao-export-") as folder:
+        path = Path(folder) / f"export.{suffix}"
+
+        def writer_for(title: str, header: list[str]) -> SheetWriter:
+            # a sheet title allows 31 characters and no `[]:*?/\`
+            return SheetWriter(path, params.format, title=title[:31], header=header)
+
+        if kind is ExportKind.PAYMENT_ROLL:
+            rows, total = await _payment_roll(
+                session,
+                cipher,
+                writer_for,
+                batch_id=kept["batchId"],
+                scope=principal.scope,
+                access=access,
+            )
+        else:
+            rows, total = await _public_list(
+                session, cipher, writer_for, region=kept["region"], scope=principal.scope
+            )
+        digest = sha256_file(path)
+        data = path.read_bytes()
+    row = Export(
+        id=export_id,
+        kind=kind.value,
+        format=params.format.value,
+        params=kept,
+        principal=principal.name,
+        role=principal.role,
+        scope=principal.scope,
+        credential_id=principal.credential_id,
+        created_at=now,
+        row_count=rows,
+        total_amount=total,
+        size=len(data),
+        sha256=digest,
+    )
+    return await store.save_export(session, cipher, row, data)
+
+
+def summary(row: Export) -> dict[str, Any]:
+    """What the audit entry says of an export: never a value from the file."""
+    return {
+        "id": row.id,
+        "kind": row.kind,
+        "params": dict(row.params),
+        "rows": row.row_count,
+        "total": None if row.total_amount is None else cents(row.total_amount),
+        "sha256": row.sha256,
+        "size": row.size,
+    }
+
+
+async def request_export(info: Info, kind: ExportKind, params: ExportParams) -> Export:
+    ctx = info.context
+    async with ctx.writing() as session:
+        row = await produce(
+            session,
+            ctx.cipher,
+            kind=kind,
+            params=params,
+            principal=ctx.principal,
+            access=ctx,
+            now=ctx.now,
+        )
+    ctx.export = summary(row)
+    return row
+
+
+async def exports(info: Info, first: int = 50) -> list[Export]:
+    if not 1 <= first <= MAX_LISTED:
+        raise InvalidInput(f"first: 1 to {MAX_LISTED}", field="first")
+    async with info.context.reading() as session:
+        return list(await store.recent_exports(session, limit=first))
+
+
+# --- the bank's result file
+
+
+@dataclass(frozen=True, slots=True)
+class BankReturn:
+    applied: bool
+    lines: int
+    disbursed: int
+    failed: int
+    problems: list[LineProblem]
+    more_problems: int  # beyond the MAX_REPORTED named ones
+
+
+def read_bank_file(data: bytes, name: str) -> tuple[list[BankLine], list[LineProblem]]:
+    try:
+        rows = read_rows(io.BytesIO(data), kind_of(name))
+        header = next(rows, None)
+        if header is None or [c.strip() for c in header[:4]] != list(BANK_RETURN_HEADER):
+            raise InvalidInput(
+                "file: the first line must be " + "，".join(BANK_RETURN_HEADER), field="file"
+            )
+        lines: list[BankLine] = []
+        problems: list[LineProblem] = []
+        for number, cells in enumerate(rows, start=2):
+            if not any(cells):
+                continue
+            if number > MAX_RETURN_LINES + 1:
+                raise InvalidInput(f"file: at most {MAX_RETURN_LINES} lines", field="file")
+            read = read_bank_line(number, cells)
+            (lines if isinstance(read, BankLine) else problems).append(read)  # type: ignore[arg-type]
+    except UnreadableFile as exc:
+        raise InvalidInput(f"file: {exc}", field="file") from None
+    return lines, problems
+
+
+async def apply_bank_return(
+    session: Any, *, batch_id: str, data: bytes, name: str, scope: str, now: dt.datetime
+) -> BankReturn:
+    """All lines or none: any line that is malformed, names no payment of the batch,
+    names one twice or one already recorded refuses the file, and each is reported."""
+    if not is_row_id(batch_id):
+        raise InvalidInput("batchId: the payment batch's id", field="batchId")
+    await store.find_batch(session, batch_id=batch_id, scope=scope)
+    lines, malformed = read_bank_file(data, name)
+    if not lines and not malformed:
+        raise InvalidInput("file: no result lines", field="file")
+    statuses = await store.pending_payments(session, batch_id=batch_id, scope=scope)
+    problems = sorted([*malformed, *store.match_lines(lines, statuses)], key=lambda p: p.line)
+    if problems:
+        return BankReturn(
+            applied=False,
+            lines=len(lines) + len(malformed),
+            disbursed=0,
+            failed=0,
+            problems=problems[:MAX_REPORTED],
+            more_problems=max(0, len(problems) - MAX_REPORTED),
+        )
+    await store.record_bank_lines(session, lines, scope=scope, now=now)
+    disbursed = sum(1 for x in lines if x.outcome.value == "DISBURSED")
+    return BankReturn(
+        applied=True,
+        lines=len(lines),
+        disbursed=disbursed,
+        failed=len(lines) - disbursed,
+        problems=[],
+        more_problems=0,
+    )
+
+
+def _file_name(data: bytes) -> str:
+    """.xlsx when the upload is a zip (a workbook), else CSV."""
+    return "return.xlsx" if data[:2] == b"PK" else "return.csv"
+
+
+async def import_bank_return(info: Info, batch_id: str, file: Any) -> BankReturn:
+    data = getattr(file, "data", None)
+    if not isinstance(data, bytes):
+        raise InvalidInput(
+            "file: send the bank's file as a multipart upload (GraphQL multipart request)",
+            field="file",
+        )
+    if not data:
+        raise InvalidInput("file: the file is empty", field="file")
+    ctx = info.context
+    async with ctx.writing() as session:
+        return await apply_bank_return(
+            session,
+            batch_id=batch_id,
+            data=data,
+            name=_file_name(data),
+            scope=ctx.principal.scope,
+            now=ctx.now,
+        )
