@@ -3,7 +3,8 @@
 what office software in China needs to open Chinese text correctly.
 
 Every text cell is written as text: an ID number or an account written as a number
-would lose digits, and a cell starting with `=` would be run as a formula.
+would lose digits. In CSV a cell starting with `=` would be run as a formula when
+opened, so it is quoted there (domain.exports.safe_cell).
 """
 
 from __future__ import annotations
@@ -52,7 +53,8 @@ class SheetWriter:
             return
         for col, cell in enumerate(cells):
             if isinstance(cell, str):
-                self._sheet.write_string(self._next, col, safe_cell(cell), self._text)
+                # a string cell is never a formula in .xlsx: kept as it is
+                self._sheet.write_string(self._next, col, cell, self._text)
             elif isinstance(cell, Decimal):
                 # shown to the cent; the file's totals are summed as Decimal, not here
                 self._sheet.write_number(self._next, col, float(cell), self._money)
