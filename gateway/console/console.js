@@ -77,6 +77,11 @@
   var ACK_MUTATION =
     'mutation Acknowledge($id: ID!, $note: String!) { acknowledgeAlert(id: $id, note: $note) { ' +
     ALERT_FIELDS + ' } }';
+  // the register of exports: the newest files taken out of the archive
+  var EXPORTS_NEWEST = 200;
+  var EXPORTS_QUERY =
+    'query Exports($newest: Int!) { exports(first: $newest) { ' +
+    'id kind format principal role scope batchId region rowCount sha256 createdAt } }';
   // an evidence entry is looked for over this many pages of its principal's events
   var EVIDENCE_PAGES = 10;
   // policy proposals (four eyes): read only for the auditor
@@ -114,6 +119,21 @@
       'nav.review': '权限审查',
       'nav.alerts': '告警',
       'nav.proposals': '策略变更提案',
+      'nav.exports': '导出文件',
+      'exports.legend': '导出的文件（最新在前）：谁导出了哪个文件，何时，文件的 SHA-256',
+      'exports.refresh': '刷新',
+      'exports.at': '时间',
+      'exports.kind': '类型',
+      'exports.of': '对象',
+      'exports.rows': '行数',
+      'exports.sha256': 'SHA-256',
+      'exports.batch': '批次 {id}',
+      'exports.region': '地区 {code}',
+      'exports.loading': '正在加载导出记录…',
+      'exports.loaded': '已加载 {n} 条导出记录。',
+      'exports.none': '还没有导出记录。',
+      'export.PAYMENT_ROLL': '发放名册',
+      'export.PUBLIC_LIST': '公示名单',
       'alerts.legend': '滥用告警（最新在前）',
       'alerts.status': '状态',
       'alerts.refresh': '刷新',
@@ -364,6 +384,21 @@
       'nav.review': 'Permission review',
       'nav.alerts': 'Alerts',
       'nav.proposals': 'Policy proposals',
+      'nav.exports': 'Exports',
+      'exports.legend': 'Files taken out (newest first): who took which file, when, its SHA-256',
+      'exports.refresh': 'Refresh',
+      'exports.at': 'Time',
+      'exports.kind': 'Kind',
+      'exports.of': 'Of',
+      'exports.rows': 'Rows',
+      'exports.sha256': 'SHA-256',
+      'exports.batch': 'batch {id}',
+      'exports.region': 'region {code}',
+      'exports.loading': 'Loading exports…',
+      'exports.loaded': '{n} exports loaded.',
+      'exports.none': 'No exports yet.',
+      'export.PAYMENT_ROLL': 'Payment roll',
+      'export.PUBLIC_LIST': 'Public list',
       'alerts.legend': 'Misuse alerts (newest first)',
       'alerts.status': 'Status',
       'alerts.refresh': 'Refresh',
@@ -926,7 +961,7 @@
 
   /* ---------------------------------------------------------------- tabs */
 
-  var VIEWS = ['events', 'activity', 'chain', 'review', 'alerts', 'proposals'];
+  var VIEWS = ['events', 'activity', 'chain', 'review', 'alerts', 'proposals', 'exports'];
 
   function selectView(name) {
     state.view = name;
@@ -943,6 +978,36 @@
     if (name === 'review') loadReview();
     if (name === 'alerts') loadAlerts();
     if (name === 'proposals') loadProposals();
+    if (name === 'exports') loadExports();
+  }
+
+  /* ------------------------------------------------------------- exports */
+
+  function loadExports() {
+    setStatus(t('exports.loading'));
+    return gql(EXPORTS_QUERY, { newest: EXPORTS_NEWEST }).then(function (data) {
+      var body = $('exports-body');
+      clear(body);
+      data.exports.forEach(function (x) {
+        var tr = el('tr');
+        tr.setAttribute('data-testid', 'export-row');
+        var of = x.batchId ? t('exports.batch', { id: x.batchId })
+          : t('exports.region', { code: shown(x.region) });
+        var kind = has('export.' + x.kind) ? t('export.' + x.kind) : x.kind;
+        [formatTime(x.createdAt), x.principal, roleLabel(x.role), kind + ' (' + x.format + ')',
+          of, String(x.rowCount), x.sha256]
+          .forEach(function (cell) { tr.appendChild(el('td', null, cell)); });
+        body.appendChild(tr);
+      });
+      if (!data.exports.length) {
+        var tr = el('tr');
+        var td = el('td', 'hint', t('exports.none'));
+        td.colSpan = 7;
+        tr.appendChild(td);
+        body.appendChild(tr);
+      }
+      setStatus(t('exports.loaded', { n: data.exports.length }));
+    }, handleError);
   }
 
   function onTabKey(event) {
@@ -2222,6 +2287,7 @@
     $('ack-cancel').addEventListener('click', closeAck);
     $('proposals-form').addEventListener('submit', onProposalsRefresh);
     $('pp-status').addEventListener('change', onProposalsRefresh);
+    $('exports-refresh').addEventListener('click', loadExports);
 
     if (token()) {
       enter();

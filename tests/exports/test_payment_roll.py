@@ -16,6 +16,7 @@ from store.models import BenefitHistory
 from tests.audit.test_audit_log import entries
 from tests.conftest import Api
 from tests.exports.helpers import (
+    EXPORTS,
     bank_file,
     code,
     fetch,
@@ -241,3 +242,29 @@ async def test_the_banks_file_is_recorded_whole_or_not_at_all(
     assert code(await upload_return(api, caseworker, batch_id, good)) == "FORBIDDEN"
     text = str(await entries(runtime))
     assert "账户已销户" not in text and "BR0001" not in text
+
+
+async def test_security_officers_see_who_took_which_file(
+    api: Api, runtime: Runtime, finance: str
+) -> None:
+    batch_id, _ = await paid_batch(api, runtime, finance)
+    made = ticket(await request(api, finance, "PAYMENT_ROLL", {"batchId": batch_id}))
+    auditor = await issue_token(runtime, "auditor", "*")
+    [listed] = (await api.gql(auditor, EXPORTS, {"n": 10}))["data"]["exports"]
+    assert listed == {
+        "id": made["id"],
+        "kind": "PAYMENT_ROLL",
+        "format": "XLSX",
+        "principal": "fin-dehui",
+        "role": "finance_officer",
+        "scope": COUNTY,
+        "batchId": batch_id,
+        "region": None,
+        "rowCount": 4,
+        "sha256": made["sha256"],
+        "createdAt": made["createdAt"],
+    }
+    assert code(await api.gql(finance, EXPORTS, {"n": 10})) == "FORBIDDEN"
+    assert code(await api.gql(auditor, EXPORTS, {"n": 201})) == "BAD_USER_INPUT"
+    # the auditor reads the register, never the file
+    assert (await fetch(api, auditor, made["id"])).status_code == 404
