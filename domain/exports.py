@@ -18,6 +18,7 @@ from domain.enums import PaymentStatus
 class ExportKind(enum.StrEnum):
     PAYMENT_ROLL = "PAYMENT_ROLL"  # 发放名册
     PUBLIC_LIST = "PUBLIC_LIST"  # 公示名单
+    STATISTICAL_RETURN = "STATISTICAL_RETURN"  # 月度统计报表
 
 
 class ExportFormat(enum.StrEnum):
@@ -29,6 +30,7 @@ class ExportFormat(enum.StrEnum):
 POLICY_OBJECTS: dict[ExportKind, str] = {
     ExportKind.PAYMENT_ROLL: "Export.paymentRoll",
     ExportKind.PUBLIC_LIST: "Export.publicList",
+    ExportKind.STATISTICAL_RETURN: "Export.statisticalReturn",
 }
 EXPORT_TYPE = "Export"  # the policy objects above are run (act `write`), not read
 # the payment roll's personal columns, each decided as the field it copies would be
@@ -38,6 +40,16 @@ POLICY_TYPES = frozenset({EXPORT_TYPE, "PaymentRoll"})
 FILE_STEMS: dict[ExportKind, str] = {
     ExportKind.PAYMENT_ROLL: "payment-roll",
     ExportKind.PUBLIC_LIST: "public-list",
+    ExportKind.STATISTICAL_RETURN: "statistical-return",
+}
+# the month's movements of a statistical return: the review step that records each
+MOVEMENTS = (("新增", "APPROVE"), ("停保", "TERMINATE"), ("渐退", "ENTER_GRADUAL_EXIT"))
+AREA_LABELS = {"URBAN": "城市", "RURAL": "农村"}
+CATEGORY_LABELS = {
+    "DISABLED": "残疾人",
+    "ELDERLY": "老年人",
+    "MINOR": "未成年人",
+    "SERIOUSLY_ILL": "重病患者",
 }
 MEDIA_TYPES: dict[ExportFormat, str] = {
     ExportFormat.XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

@@ -27,6 +27,7 @@ from gateway import policy_sync
 from gateway.config import load_settings
 from gateway.context import PolicyAccess
 from gateway.runtime import Runtime
+from resolvers.context import CHINA_TIME
 from resolvers.exports import ExportParams, produce, summary
 from store.exports import open_export
 from store.types import utcnow
@@ -78,6 +79,7 @@ async def _export(
                 principal=principal,
                 access=PolicyAccess(engine, principal),
                 now=now,
+                today=now.astimezone(CHINA_TIME).date(),
             )
             record.export = summary(row)
             record.outcome = F.ALLOWED
@@ -167,3 +169,19 @@ def public_list(
     principal = _principal(actor, role, region)
     params = ExportParams(region=of, format=fmt)
     _report(_run(ExportKind.PUBLIC_LIST, params, out_file, principal), out_file)
+
+
+@export_app.command("statistical-return")
+def statistical_return(
+    of: Annotated[str, typer.Option("--of", help="The city (4 digits) or county (6 digits).")],
+    period: Annotated[str, typer.Option(help="The month, YYYY-MM.")],
+    out_file: Out,
+    region: Region,
+    role: Annotated[str, typer.Option(help="The taker's role.")] = "county_reviewer",
+    actor: Actor = None,
+) -> None:
+    """The monthly statistical return (统计报表) of a county or city, as `statistics`."""
+    fmt = _format(out_file)
+    principal = _principal(actor, role, region)
+    params = ExportParams(region=of, period=period, format=fmt)
+    _report(_run(ExportKind.STATISTICAL_RETURN, params, out_file, principal), out_file)

@@ -13,18 +13,21 @@ import asyncio
 import datetime as dt
 import io
 import tempfile
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from domain.enums import PaymentKind
 from domain.errors import Forbidden, InvalidInput
 from domain.exports import (
+    AREA_LABELS,
     BANK_RETURN_HEADER,
+    CATEGORY_LABELS,
     MAX_REPORTED,
     MAX_RETURN_LINES,
+    MOVEMENTS,
     POLICY_OBJECTS,
     ROLL_COLUMNS,
     BankLine,
@@ -42,9 +45,12 @@ from resolvers.context import Access, Info
 from resolvers.export_files import SheetWriter, sha256_file
 from resolvers.legacy_files import UnreadableFile, kind_of, read_rows
 from store import exports as store
+from store import timeliness
 from store.crypto import Cipher
 from store.models import Export, new_id
+from store.periods import month_start, parse_period
 
+T = TypeVar("T")
 KIND_LABELS = {PaymentKind.REGULAR.value: "正常", PaymentKind.BACK_PAY.value: "补发"}
 MAX_LISTED = 200  # exports in one page of the console's list
 
@@ -57,7 +63,9 @@ class ExportParams:
     """
 
     batch_id: str | None = None  # PAYMENT_ROLL: the batch (served as an ID)
-    region: str | None = None  # PUBLIC_LIST: a township or county code
+    region: str | None = None  # PUBLIC_LIST: a township or county; STATISTICAL_RETURN:
+    # a county or city
+    period: str | None = None  # STATISTICAL_RETURN: the month, YYYY-MM
     format: ExportFormat = ExportFormat.XLSX
 
 
@@ -67,6 +75,14 @@ def _params(kind: ExportKind, params: ExportParams) -> dict[str, Any]:
         if params.batch_id is None or not is_row_id(params.batch_id):
             raise InvalidInput("batchId: the payment batch's id", field="batchId")
         return {"batchId": params.batch_id, "format": params.format.value}
+    if kind is ExportKind.STATISTICAL_RETURN:
+        if params.region is None or len(params.region) not in (4, 6):
+            raise InvalidInput("region: a city (4 digits) or county (6 digits)", field="region")
+        validate_scope(params.region)
+        if params.period is None:
+            raise InvalidInput("period: a month as YYYY-MM", field="period")
+        parse_period(params.period)
+        return {"region": params.region, "period": params.period, "format": params.format.value}
     if params.region is None or len(params.region) not in (6, 9):
         raise InvalidInput("region: a county (6 digits) or township (9 digits)", field="region")
     validate_scope(params.region)
@@ -92,34 +108,57 @@ async def _payment_roll(
         "开户银行", "发放月份", "类别", "金额（元）",
     ]  # fmt: skip
     writer = writer_for(f"发放名册 {batch.county_code} {batch.period}", header)
-    total = Decimal("0.00")
+
+    def write(lines: list[store.RollLine]) -> None:
+        for line in lines:
+            values = {"户主姓名": line.name, "身份证号码": line.id_number}
+            values["银行账号"] = line.bank_account
+            writer.row(
+                [
+                    str(writer.rows + 1),
+                    line.payment_id,
+                    line.archive_no,
+                    *(show(values[label]) for label, show in shown),
+                    line.bank_name,
+                    line.period,
+                    KIND_LABELS.get(line.kind, line.kind),
+                    line.amount,
+                ]
+            )
+
     try:
-        async for lines in store.roll_lines(session, cipher, batch_id=batch.id, scope=scope):
-
-            def write(lines: list[store.RollLine] = lines) -> None:
-                for line in lines:
-                    values = {"户主姓名": line.name, "身份证号码": line.id_number}
-                    values["银行账号"] = line.bank_account
-                    writer.row(
-                        [
-                            str(writer.rows + 1),
-                            line.payment_id,
-                            line.archive_no,
-                            *(show(values[label]) for label, show in shown),
-                            line.bank_name,
-                            line.period,
-                            KIND_LABELS.get(line.kind, line.kind),
-                            line.amount,
-                        ]
-                    )
-
-            await asyncio.to_thread(write)
-            total += sum((line.amount for line in lines), Decimal("0.00"))
+        chunks = store.roll_lines(session, cipher, batch_id=batch.id, scope=scope)
+        total = await _pipe(chunks, write, lambda line: line.amount)
         blanks = [""] * (len(header) - 2)
         writer.footer(["合计", f"{writer.rows} 笔", *blanks[:-1], total])
     finally:
         writer.close()
     return writer.rows, total
+
+
+async def _pipe(
+    chunks: AsyncIterator[list[T]],
+    write: Callable[[list[T]], None],
+    amount: Callable[[T], Decimal],
+) -> Decimal:
+    """Each chunk written in a thread while the next is fetched and decrypted: the
+    writer's CPU and the database's round trips overlap, and at most two chunks
+    are held at once. Returns the sum of the amounts, as Decimal."""
+    total = Decimal("0.00")
+    pending: asyncio.Future[None] | None = None
+    try:
+        async for lines in chunks:
+            if pending is not None:
+                await pending
+            pending = asyncio.ensure_future(asyncio.to_thread(write, lines))
+            total += sum((amount(line) for line in lines), Decimal("0.00"))
+        if pending is not None:
+            await pending
+    finally:
+        # a failed fetch must not close the file under a thread still writing it
+        if pending is not None and not pending.done():
+            await asyncio.wait([pending])
+    return total
 
 
 async def _public_list(
@@ -135,16 +174,63 @@ async def _public_list(
     writer = writer_for(
         f"低保公示 {region}", ["村（社区）", "户主姓名", "保障人数", "月保障金（元）"]
     )
+
+    def write(lines: list[store.PublicLine]) -> None:
+        for line in lines:
+            writer.row([line.village, public_name(line.name), line.size, line.amount])
+
+    try:
+        chunks = store.public_lines(session, cipher, region=region, scope=scope)
+        total = await _pipe(chunks, write, lambda line: line.amount)
+    finally:
+        writer.close()
+    return writer.rows, total
+
+
+async def _statistical_return(
+    session: Any,
+    writer_for: Callable[[str, list[str]], SheetWriter],
+    *,
+    region: str,
+    period: str,
+    scope: str,
+    today: dt.date,
+) -> tuple[int, Decimal]:
+    """The month's return of a county or city: the figures `statistics` answers (one
+    source: its own function is called, never restated), then people and movements."""
+    if not region.startswith(scope) or not await store.region_exists(session, region):
+        raise InvalidInput("region: no such city or county in your region", field="region")
+    found = await timeliness.statistics(
+        session, scope=scope, region=region, period=period, today=today
+    )
+    year, month = parse_period(period)
+    following = f"{year + month // 12:04d}-{month % 12 + 1:02d}"
+    moved = await store.movements(
+        session,
+        scope=scope,
+        region=region,
+        start=month_start(period),
+        end=month_start(following),
+    )
+    covered = await store.people(session, scope=scope, region=region)
+    writer = writer_for(
+        f"统计报表 {region} {period}", ["项目", "城乡/类别", "状态/细目", "数量", "金额（元）"]
+    )
     total = Decimal("0.00")
     try:
-        async for lines in store.public_lines(session, cipher, region=region, scope=scope):
-
-            def write(lines: list[store.PublicLine] = lines) -> None:
-                for line in lines:
-                    writer.row([line.village, public_name(line.name), line.size, line.amount])
-
-            await asyncio.to_thread(write)
-            total += sum((line.amount for line in lines), Decimal("0.00"))
+        for area, status, households in found.by_status:
+            writer.row(["户数", AREA_LABELS.get(area, area), status, households, ""])
+        for area in ("URBAN", "RURAL"):
+            writer.row(["保障人数", AREA_LABELS[area], "ACTIVE", covered.get(area, 0), ""])
+        for category, households in found.by_category:
+            label = CATEGORY_LABELS.get(category, category)
+            writer.row(["专项户数", label, "ACTIVE", households, ""])
+        for label, step in MOVEMENTS:
+            writer.row(["当月变动", label, step, moved.get(step, 0), ""])
+        for area, status, count, amount in found.payments:
+            writer.row(["资金发放", AREA_LABELS.get(area, area), status, count, amount])
+            total += amount
+        writer.footer(["合计", "", "资金发放", "", total])
     finally:
         writer.close()
     return writer.rows, total
@@ -159,8 +245,10 @@ async def produce(
     principal: Principal,
     access: Access,
     now: dt.datetime,
+    today: dt.date,
 ) -> Export:
-    """Run one export in the caller's transaction; the sealed file is in the register."""
+    """Run one export in the caller's transaction; the sealed file is in the register.
+    `today` is the Beijing date the categories are counted on (as `statistics` does)."""
     if not access.may_run(POLICY_OBJECTS[kind]):
         raise Forbidden(f"Your role may not export {kind.value}.", field="kind")
     kept = _params(kind, params)
@@ -182,9 +270,18 @@ async def produce(
                 scope=principal.scope,
                 access=access,
             )
-        else:
+        elif kind is ExportKind.PUBLIC_LIST:
             rows, total = await _public_list(
                 session, cipher, writer_for, region=kept["region"], scope=principal.scope
+            )
+        else:
+            rows, total = await _statistical_return(
+                session,
+                writer_for,
+                region=kept["region"],
+                period=kept["period"],
+                scope=principal.scope,
+                today=today,
             )
         digest = sha256_file(path)
         data = path.read_bytes()
@@ -230,6 +327,7 @@ async def request_export(info: Info, kind: ExportKind, params: ExportParams) -> 
             principal=ctx.principal,
             access=ctx,
             now=ctx.now,
+            today=ctx.today,
         )
     ctx.export = summary(row)
     return row

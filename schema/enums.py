@@ -83,7 +83,8 @@ strawberry.enum(
 strawberry.enum(
     ExportKind,
     description="A file a county hands in: PAYMENT_ROLL (发放名册) of a batch, "
-    "PUBLIC_LIST (公示) of a township or county.",
+    "PUBLIC_LIST (公示) of a township or county, STATISTICAL_RETURN (统计报表) of a county "
+    "or city for a month.",
 )
 strawberry.enum(ExportFormat, description="XLSX, or CSV in UTF-8 with its BOM.")
 strawberry.enum(ReviewOutcome, description="What a periodic re-check (定期核查) found.")

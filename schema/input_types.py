@@ -75,6 +75,7 @@ _input(
 )
 _input(
     ExportParams,
-    description="What an export is of: batchId for PAYMENT_ROLL, region for PUBLIC_LIST.",
+    description="What an export is of: batchId for PAYMENT_ROLL, region for PUBLIC_LIST, "
+    "region and period for STATISTICAL_RETURN.",
     ids=("batch_id",),
 )

@@ -327,6 +327,7 @@ INPUT_BOUNDS: dict[str, Bound] = {
     "Mutation.requestExport(params:)": PLAIN,  # an input object: its fields decide
     "ExportParams.batchId": ROW_ID,
     "ExportParams.region": CODE,
+    "ExportParams.period": CODE,
     "ExportParams.format": PLAIN,
     "Mutation.importBankReturn(batchId:)": ROW_ID,
     "Mutation.importBankReturn(file:)": PERSONAL,

@@ -20,10 +20,19 @@ from sqlalchemy.orm import aliased
 
 from domain.enums import HouseholdStatus, PaymentStatus, Relation
 from domain.errors import NotFound
-from domain.exports import BankLine, LineProblem
+from domain.exports import MOVEMENTS, BankLine, LineProblem
 from store.crypto import Cipher
 from store.households import code_prefix, in_scope
-from store.models import Base, Export, Household, Member, Payment, PaymentBatch, Region
+from store.models import (
+    Base,
+    Export,
+    Household,
+    Member,
+    Payment,
+    PaymentBatch,
+    Region,
+    Review,
+)
 from store.payments import county_overlaps
 
 CHUNK = 1000  # rows per fetch from the cursor, and per hand-off to the file writer
@@ -174,6 +183,41 @@ async def public_lines(
 
 async def region_exists(session: AsyncSession, code: str) -> bool:
     return await session.get(Region, code) is not None
+
+
+async def movements(
+    session: AsyncSession, *, scope: str, region: str, start: dt.datetime, end: dt.datetime
+) -> dict[str, int]:
+    """Households in the region whose review chain recorded each step in [start, end)."""
+    rows = await session.execute(
+        select(Review.step, func.count(func.distinct(Review.archive_no)))
+        .join(Household, Household.archive_no == Review.archive_no)
+        .where(
+            in_scope(scope),
+            code_prefix(Household.archive_no, region),
+            Review.step.in_([step for _, step in MOVEMENTS]),
+            Review.created_at >= start,
+            Review.created_at < end,
+        )
+        .group_by(Review.step)
+    )
+    return {step: int(count) for step, count in rows.all()}
+
+
+async def people(session: AsyncSession, *, scope: str, region: str) -> dict[str, int]:
+    """Members of ACTIVE households in the region, by track (保障人数)."""
+    rows = await session.execute(
+        select(Household.area, func.count(Member.id))
+        .join(Member, Member.archive_no == Household.archive_no)
+        .where(
+            in_scope(scope),
+            code_prefix(Household.archive_no, region),
+            Household.status == HouseholdStatus.ACTIVE.value,
+            Member.active,
+        )
+        .group_by(Household.area)
+    )
+    return {area: int(count) for area, count in rows.all()}
 
 
 # --- the register

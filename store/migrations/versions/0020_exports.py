@@ -1,6 +1,7 @@
 """exports (issue 20): the register of files taken out of the archive (payment rolls,
-public lists), each sealed with its SHA-256, and the rules that let finance officers
-and case staff run them and security officers list them
+public lists, statistical returns), each sealed with its SHA-256, and the rules that
+let finance officers, case staff and supervisors run them and security officers list
+them
 
 Revision ID: 0020
 Revises: 0019
@@ -32,6 +33,10 @@ RULES = (
     "p, case_staff, *, Mutation.requestExport, write, allow",
     "p, case_staff, *, ExportTicket.*, read, allow",
     "p, case_staff, *, Export.publicList, write, allow",
+    "p, county_reviewer, *, Export.statisticalReturn, write, allow",
+    "p, supervisor, *, Mutation.requestExport, write, allow",
+    "p, supervisor, *, ExportTicket.*, read, allow",
+    "p, supervisor, *, Export.statisticalReturn, write, allow",
     "p, auditor, *, Query.exports, read, allow",
     "p, auditor, *, ExportRecord.*, read, allow",
 )
