@@ -332,6 +332,9 @@ INPUT_BOUNDS: dict[str, Bound] = {
     "Mutation.importBankReturn(batchId:)": ROW_ID,
     "Mutation.importBankReturn(file:)": PERSONAL,
     "Query.exports(first:)": PLAIN,
+    "Mutation.drawSpotCheck(countyCode:)": CODE,
+    "Mutation.drawSpotCheck(period:)": CODE,
+    "Mutation.drawSpotCheck(share:)": PLAIN,
     # executable directives
     "@include(if:)": PLAIN,
     "@skip(if:)": PLAIN,

@@ -36,6 +36,7 @@ from resolvers import exports as export_resolvers
 from resolvers import households as household_resolvers
 from resolvers import imports as import_resolvers
 from resolvers import payments as payment_resolvers
+from resolvers import spotchecks as spotcheck_resolvers
 from resolvers import standards as standard_resolvers
 from schema import input_types  # noqa: F401  # the resolvers' inputs, made GraphQL inputs
 from schema.admin import CredentialInfo, PolicyChange, PolicyProposal, PolicyRule
@@ -65,6 +66,7 @@ from schema.review import (
     PermissionReviewDue,
     PermissionReviewLists,
 )
+from schema.spotchecks import SpotCheck
 from schema.statistics import Statistics
 from schema.types import Household, Payment, RecipientCheck, Standard
 from schema.verification import (
@@ -404,6 +406,20 @@ class Mutation:
             "a batch: every line or none (finance)."
         ),
         metadata=priced(cost=SCAN),
+    )
+    draw_spot_check: SpotCheck = strawberry.field(
+        resolver=returning(
+            SpotCheck.from_drawn,
+            spotcheck_resolvers.draw_spot_check,
+            county_code=described("County code (6 digits)"),
+            period=described("The month whose township reviews are drawn from, YYYY-MM."),
+            share=described("The share drawn, 0.20 to 1.00 (default 0.25)."),
+        ),
+        description=(
+            "Draw the county's spot check (抽查) of a month's township reviews, once, with a "
+            "recorded seed; each drawn case needs a county home visit before approval "
+            "(county reviewer)."
+        ),
     )
     archive_due: list[str] = strawberry.field(
         resolver=served(workflow.archive_due),

@@ -642,3 +642,32 @@ class Export(Base):
     size: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
     content_enc: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class SpotCheck(Base):
+    """One county's spot check (抽查) of a month's township reviews: the seed, the share
+    and the candidates' count recorded, so the draw can be made again and compared.
+    One per county and month: drawing again until the sample suits is not possible."""
+
+    __tablename__ = "spot_checks"
+    __table_args__ = (UniqueConstraint("county_code", "period", name="uq_spot_checks_county"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    county_code: Mapped[str] = mapped_column(String(6))
+    period: Mapped[str] = mapped_column(String(7))
+    share: Mapped[str] = mapped_column(String(6))  # a decimal as text: exact on both
+    seed: Mapped[str] = mapped_column(String(20))  # a 63-bit integer as text
+    candidates: Mapped[int] = mapped_column(Integer)
+    drawn_by: Mapped[str] = mapped_column(String(100))
+    drawn_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class SpotCheckCase(Base):
+    """A case drawn: its approval waits for the county's own home visit."""
+
+    __tablename__ = "spot_check_cases"
+
+    spot_check_id: Mapped[str] = mapped_column(ForeignKey("spot_checks.id"), primary_key=True)
+    archive_no: Mapped[str] = mapped_column(
+        ForeignKey("households.archive_no"), primary_key=True, index=True
+    )

@@ -1,7 +1,7 @@
 """exports (issue 20): the register of files taken out of the archive (payment rolls,
 public lists, statistical returns), each sealed with its SHA-256, and the rules that
 let finance officers, case staff and supervisors run them and security officers list
-them
+them; county spot checks (抽查) of township reviews, with their seeds
 
 Revision ID: 0020
 Revises: 0019
@@ -37,6 +37,8 @@ RULES = (
     "p, supervisor, *, Mutation.requestExport, write, allow",
     "p, supervisor, *, ExportTicket.*, read, allow",
     "p, supervisor, *, Export.statisticalReturn, write, allow",
+    "p, county_reviewer, *, Mutation.drawSpotCheck, write, allow",
+    "p, county_reviewer, *, SpotCheck.*, read, allow",
     "p, auditor, *, Query.exports, read, allow",
     "p, auditor, *, ExportRecord.*, read, allow",
 )
@@ -76,6 +78,36 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_exports")),
     )
     op.create_index("ix_exports_created_at", "exports", ["created_at"])
+    op.create_table(
+        "spot_checks",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("county_code", sa.String(length=6), nullable=False),
+        sa.Column("period", sa.String(length=7), nullable=False),
+        sa.Column("share", sa.String(length=6), nullable=False),
+        sa.Column("seed", sa.String(length=20), nullable=False),
+        sa.Column("candidates", sa.Integer(), nullable=False),
+        sa.Column("drawn_by", sa.String(length=100), nullable=False),
+        sa.Column("drawn_at", store.types.UtcDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_spot_checks")),
+        sa.UniqueConstraint("county_code", "period", name="uq_spot_checks_county"),
+    )
+    op.create_table(
+        "spot_check_cases",
+        sa.Column("spot_check_id", sa.String(length=32), nullable=False),
+        sa.Column("archive_no", sa.String(length=24), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["spot_check_id"],
+            ["spot_checks.id"],
+            name=op.f("fk_spot_check_cases_spot_check_id_spot_checks"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["archive_no"],
+            ["households.archive_no"],
+            name=op.f("fk_spot_check_cases_archive_no_households"),
+        ),
+        sa.PrimaryKeyConstraint("spot_check_id", "archive_no", name=op.f("pk_spot_check_cases")),
+    )
+    op.create_index(op.f("ix_spot_check_cases_archive_no"), "spot_check_cases", ["archive_no"])
     shipped, rules = _tables()
     seen = set(op.get_bind().execute(sa.select(shipped.c.rule)).scalars())
     new = [rule for rule in _parsed(RULES) if rule_key(rule) not in seen]
@@ -95,5 +127,8 @@ def downgrade() -> None:
             )
         )
     op.execute(sa.delete(shipped).where(shipped.c.rule.in_([rule_key(r) for r in _parsed(RULES)])))
+    op.drop_index(op.f("ix_spot_check_cases_archive_no"), table_name="spot_check_cases")
+    op.drop_table("spot_check_cases")
+    op.drop_table("spot_checks")
     op.drop_index("ix_exports_created_at", table_name="exports")
     op.drop_table("exports")
