@@ -32,6 +32,7 @@ from domain.idnumber import make_id_number
 from domain.principal import Principal
 from gateway.context import PolicyAccess
 from policies.engine import PolicyEngine, default_rules
+from resolvers.context import DefaultSettings
 from resolvers.exports import ExportParams, produce
 from store.crypto import Cipher, KeyRing
 from store.db import create_engine, session_factory
@@ -123,6 +124,7 @@ async def _export(sessions: Any, cipher: Cipher, batch_id: str, fmt: ExportForma
             access=access,
             now=utcnow(),
             today=dt.date.today(),
+            settings=DefaultSettings(),
         )
 
 

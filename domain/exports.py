@@ -19,6 +19,7 @@ class ExportKind(enum.StrEnum):
     PAYMENT_ROLL = "PAYMENT_ROLL"  # 发放名册
     PUBLIC_LIST = "PUBLIC_LIST"  # 公示名单
     STATISTICAL_RETURN = "STATISTICAL_RETURN"  # 月度统计报表
+    STAFF_ASSESSMENT = "STAFF_ASSESSMENT"  # 考核
 
 
 class ExportFormat(enum.StrEnum):
@@ -31,6 +32,7 @@ POLICY_OBJECTS: dict[ExportKind, str] = {
     ExportKind.PAYMENT_ROLL: "Export.paymentRoll",
     ExportKind.PUBLIC_LIST: "Export.publicList",
     ExportKind.STATISTICAL_RETURN: "Export.statisticalReturn",
+    ExportKind.STAFF_ASSESSMENT: "Export.staffAssessment",
 }
 EXPORT_TYPE = "Export"  # the policy objects above are run (act `write`), not read
 # the payment roll's personal columns, each decided as the field it copies would be
@@ -41,7 +43,9 @@ FILE_STEMS: dict[ExportKind, str] = {
     ExportKind.PAYMENT_ROLL: "payment-roll",
     ExportKind.PUBLIC_LIST: "public-list",
     ExportKind.STATISTICAL_RETURN: "statistical-return",
+    ExportKind.STAFF_ASSESSMENT: "staff-assessment",
 }
+MAX_ASSESSMENT_MONTHS = 12
 # the month's movements of a statistical return: the review step that records each
 MOVEMENTS = (("新增", "APPROVE"), ("停保", "TERMINATE"), ("渐退", "ENTER_GRADUAL_EXIT"))
 AREA_LABELS = {"URBAN": "城市", "RURAL": "农村"}

@@ -80,6 +80,7 @@ async def _export(
                 access=PolicyAccess(engine, principal),
                 now=now,
                 today=now.astimezone(CHINA_TIME).date(),
+                settings=runtime.settings,
             )
             record.export = summary(row)
             record.outcome = F.ALLOWED
@@ -185,3 +186,22 @@ def statistical_return(
     principal = _principal(actor, role, region)
     params = ExportParams(region=of, period=period, format=fmt)
     _report(_run(ExportKind.STATISTICAL_RETURN, params, out_file, principal), out_file)
+
+
+@export_app.command("staff-assessment")
+def staff_assessment(
+    of: Annotated[str, typer.Option("--of", help="Province (2), city (4) or county (6).")],
+    period: Annotated[str, typer.Option(help="The first month, YYYY-MM.")],
+    out_file: Out,
+    region: Region,
+    period_end: Annotated[
+        str | None, typer.Option(help="The last month, YYYY-MM (default: --period).")
+    ] = None,
+    role: Annotated[str, typer.Option(help="The taker's role.")] = "county_reviewer",
+    actor: Actor = None,
+) -> None:
+    """Staff assessment (考核) per principal and step over months, from the review chain."""
+    fmt = _format(out_file)
+    principal = _principal(actor, role, region)
+    params = ExportParams(region=of, period=period, period_end=period_end, format=fmt)
+    _report(_run(ExportKind.STAFF_ASSESSMENT, params, out_file, principal), out_file)

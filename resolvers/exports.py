@@ -19,12 +19,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
+from domain.assessment import assess
 from domain.enums import PaymentKind
 from domain.errors import Forbidden, InvalidInput
 from domain.exports import (
     AREA_LABELS,
     BANK_RETURN_HEADER,
     CATEGORY_LABELS,
+    MAX_ASSESSMENT_MONTHS,
     MAX_REPORTED,
     MAX_RETURN_LINES,
     MOVEMENTS,
@@ -41,14 +43,14 @@ from domain.exports import (
 )
 from domain.principal import Principal
 from domain.region import validate_scope
-from resolvers.context import Access, Info
+from resolvers.context import Access, Info, Settings
 from resolvers.export_files import SheetWriter, sha256_file
 from resolvers.legacy_files import UnreadableFile, kind_of, read_rows
 from store import exports as store
 from store import timeliness
 from store.crypto import Cipher
 from store.models import Export, new_id
-from store.periods import month_start, parse_period
+from store.periods import first_day, last_day, month_start, parse_period
 
 T = TypeVar("T")
 KIND_LABELS = {PaymentKind.REGULAR.value: "正常", PaymentKind.BACK_PAY.value: "补发"}
@@ -65,7 +67,8 @@ class ExportParams:
     batch_id: str | None = None  # PAYMENT_ROLL: the batch (served as an ID)
     region: str | None = None  # PUBLIC_LIST: a township or county; STATISTICAL_RETURN:
     # a county or city
-    period: str | None = None  # STATISTICAL_RETURN: the month, YYYY-MM
+    period: str | None = None  # STATISTICAL_RETURN: the month; STAFF_ASSESSMENT: the first
+    period_end: str | None = None  # STAFF_ASSESSMENT: the last month (default: `period`)
     format: ExportFormat = ExportFormat.XLSX
 
 
@@ -75,6 +78,28 @@ def _params(kind: ExportKind, params: ExportParams) -> dict[str, Any]:
         if params.batch_id is None or not is_row_id(params.batch_id):
             raise InvalidInput("batchId: the payment batch's id", field="batchId")
         return {"batchId": params.batch_id, "format": params.format.value}
+    if kind is ExportKind.STAFF_ASSESSMENT:
+        if params.region is None or len(params.region) not in (2, 4, 6):
+            raise InvalidInput(
+                "region: a province (2 digits), city (4) or county (6)", field="region"
+            )
+        validate_scope(params.region)
+        if params.period is None:
+            raise InvalidInput("period: the first month, YYYY-MM", field="period")
+        first = parse_period(params.period)
+        end = params.period_end or params.period
+        last = parse_period(end, field="periodEnd")
+        months = (last[0] - first[0]) * 12 + last[1] - first[1] + 1
+        if not 1 <= months <= MAX_ASSESSMENT_MONTHS:
+            raise InvalidInput(
+                f"periodEnd: from period, at most {MAX_ASSESSMENT_MONTHS} months", field="periodEnd"
+            )
+        return {
+            "region": params.region,
+            "period": params.period,
+            "periodEnd": end,
+            "format": params.format.value,
+        }
     if kind is ExportKind.STATISTICAL_RETURN:
         if params.region is None or len(params.region) not in (4, 6):
             raise InvalidInput("region: a city (4 digits) or county (6 digits)", field="region")
@@ -236,6 +261,60 @@ async def _statistical_return(
     return writer.rows, total
 
 
+def _following(period: str) -> str:
+    year, month = parse_period(period)
+    return f"{year + month // 12:04d}-{month % 12 + 1:02d}"
+
+
+async def _staff_assessment(
+    session: Any,
+    writer_for: Callable[[str, list[str]], SheetWriter],
+    *,
+    region: str,
+    period: str,
+    period_end: str,
+    scope: str,
+    settings: Settings,
+) -> int:
+    """Per principal and step: cases, median working days, past deadline, sent back,
+    terminated for false information after their approval; and their audited requests."""
+    if not region.startswith(scope) or not await store.region_exists(session, region):
+        raise InvalidInput("region: no such region in your scope", field="region")
+    start, end = month_start(period), month_start(_following(period_end))
+    steps = await store.assessment_steps(session, scope=scope, region=region, start=start, end=end)
+    figures = assess(
+        steps,
+        since=first_day(period),
+        until=last_day(period_end),
+        calendar=settings.calendar,
+        limits=settings.stage_limits,
+    )
+    audited = await store.audit_counts(
+        session, principals=[f.principal for f in figures], start=start, end=end
+    )
+    writer = writer_for(
+        f"考核 {region} {period}",
+        [
+            "人员", "角色", "环节", "办理件数", "工作日中位数", "超时件数", "退回或重开件数",
+            "批准后12个月内因虚报停保", "审计请求数", "被拒请求数",
+        ],
+    )  # fmt: skip
+    try:
+        for f in figures:
+            requests, refused = audited.get(f.principal, (0, 0))
+            median = f.median_days
+            writer.row(
+                [
+                    f.principal, f.role, f.step, len(f.cases),
+                    "" if median is None else median, f.past_deadline, f.sent_back,
+                    f.false_information, requests, refused,
+                ]
+            )  # fmt: skip
+    finally:
+        writer.close()
+    return writer.rows
+
+
 async def produce(
     session: Any,
     cipher: Cipher,
@@ -246,6 +325,7 @@ async def produce(
     access: Access,
     now: dt.datetime,
     today: dt.date,
+    settings: Settings,
 ) -> Export:
     """Run one export in the caller's transaction; the sealed file is in the register.
     `today` is the Beijing date the categories are counted on (as `statistics` does)."""
@@ -273,6 +353,17 @@ async def produce(
         elif kind is ExportKind.PUBLIC_LIST:
             rows, total = await _public_list(
                 session, cipher, writer_for, region=kept["region"], scope=principal.scope
+            )
+        elif kind is ExportKind.STAFF_ASSESSMENT:
+            total = None
+            rows = await _staff_assessment(
+                session,
+                writer_for,
+                region=kept["region"],
+                period=kept["period"],
+                period_end=kept["periodEnd"],
+                scope=principal.scope,
+                settings=settings,
             )
         else:
             rows, total = await _statistical_return(
@@ -328,6 +419,7 @@ async def request_export(info: Info, kind: ExportKind, params: ExportParams) -> 
             access=ctx,
             now=ctx.now,
             today=ctx.today,
+            settings=ctx.settings,
         )
     ctx.export = summary(row)
     return row

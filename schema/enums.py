@@ -84,7 +84,7 @@ strawberry.enum(
     ExportKind,
     description="A file a county hands in: PAYMENT_ROLL (发放名册) of a batch, "
     "PUBLIC_LIST (公示) of a township or county, STATISTICAL_RETURN (统计报表) of a county "
-    "or city for a month.",
+    "or city for a month, STAFF_ASSESSMENT (考核) per principal over months.",
 )
 strawberry.enum(ExportFormat, description="XLSX, or CSV in UTF-8 with its BOM.")
 strawberry.enum(ReviewOutcome, description="What a periodic re-check (定期核查) found.")

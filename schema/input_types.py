@@ -76,6 +76,7 @@ _input(
 _input(
     ExportParams,
     description="What an export is of: batchId for PAYMENT_ROLL, region for PUBLIC_LIST, "
-    "region and period for STATISTICAL_RETURN.",
+    "region and period for STATISTICAL_RETURN, region, period and periodEnd for "
+    "STAFF_ASSESSMENT.",
     ids=("batch_id",),
 )

@@ -328,6 +328,7 @@ INPUT_BOUNDS: dict[str, Bound] = {
     "ExportParams.batchId": ROW_ID,
     "ExportParams.region": CODE,
     "ExportParams.period": CODE,
+    "ExportParams.periodEnd": CODE,
     "ExportParams.format": PLAIN,
     "Mutation.importBankReturn(batchId:)": ROW_ID,
     "Mutation.importBankReturn(file:)": PERSONAL,

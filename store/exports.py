@@ -18,12 +18,15 @@ from sqlalchemy import bindparam, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from domain.assessment import StepRecord
+from domain.calendar import beijing_day
 from domain.enums import HouseholdStatus, PaymentStatus, Relation
 from domain.errors import NotFound
 from domain.exports import MOVEMENTS, BankLine, LineProblem
 from store.crypto import Cipher
 from store.households import code_prefix, in_scope
 from store.models import (
+    AuditEntry,
     Base,
     Export,
     Household,
@@ -218,6 +221,68 @@ async def people(session: AsyncSession, *, scope: str, region: str) -> dict[str,
         .group_by(Household.area)
     )
     return {area: int(count) for area, count in rows.all()}
+
+
+async def assessment_steps(
+    session: AsyncSession, *, scope: str, region: str, start: dt.datetime, end: dt.datetime
+) -> list[StepRecord]:
+    """Every recorded step of the region's cases that had a step in [start, end): the
+    steps before (to count the days) and after (returns, terminations) come too."""
+    touched = (
+        select(Review.archive_no)
+        .join(Household, Household.archive_no == Review.archive_no)
+        .where(
+            in_scope(scope),
+            code_prefix(Household.archive_no, region),
+            Review.created_at >= start,
+            Review.created_at < end,
+        )
+    )
+    rows = await session.execute(
+        select(
+            Review.archive_no,
+            Review.step,
+            Review.from_status,
+            Review.actor,
+            Review.actor_role,
+            Review.created_at,
+            Review.details,
+        )
+        .where(Review.archive_no.in_(touched))
+        .order_by(Review.archive_no, Review.created_at, Review.id)
+    )
+    return [
+        StepRecord(
+            archive_no=archive_no,
+            step=step,
+            from_status=from_status,
+            actor=actor,
+            actor_role=role,
+            on=beijing_day(at),
+            at=at,
+            reasons=tuple((details or {}).get("reasons") or ()),
+        )
+        for archive_no, step, from_status, actor, role, at, details in rows.all()
+    ]
+
+
+async def audit_counts(
+    session: AsyncSession, *, principals: Sequence[str], start: dt.datetime, end: dt.datetime
+) -> dict[str, tuple[int, int]]:
+    """Per principal: requests audited in [start, end), and those refused or denied."""
+    if not principals:
+        return {}
+    refused = case((AuditEntry.outcome.in_(("denied", "refused")), 1), else_=0)
+    rows = await session.execute(
+        select(AuditEntry.principal, func.count(), func.sum(refused))
+        .where(
+            AuditEntry.principal.in_(sorted(set(principals))),
+            AuditEntry.time >= start,
+            AuditEntry.time < end,
+        )
+        .group_by(AuditEntry.principal)
+    )
+    return {p: (int(n), int(r or 0)) for p, n, r in rows.all()}
 
 
 # --- the register

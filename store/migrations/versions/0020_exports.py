@@ -37,6 +37,8 @@ RULES = (
     "p, supervisor, *, Mutation.requestExport, write, allow",
     "p, supervisor, *, ExportTicket.*, read, allow",
     "p, supervisor, *, Export.statisticalReturn, write, allow",
+    "p, county_reviewer, *, Export.staffAssessment, write, allow",
+    "p, supervisor, *, Export.staffAssessment, write, allow",
     "p, county_reviewer, *, Mutation.drawSpotCheck, write, allow",
     "p, county_reviewer, *, SpotCheck.*, read, allow",
     "p, auditor, *, Query.exports, read, allow",
