@@ -425,11 +425,11 @@ async def request_export(info: Info, kind: ExportKind, params: ExportParams) -> 
     return row
 
 
-async def exports(info: Info, first: int = 50) -> list[Export]:
-    if not 1 <= first <= MAX_LISTED:
-        raise InvalidInput(f"first: 1 to {MAX_LISTED}", field="first")
+async def exports(info: Info, newest: int = 50) -> list[Export]:
+    if not 1 <= newest <= MAX_LISTED:
+        raise InvalidInput(f"newest: 1 to {MAX_LISTED}", field="newest")
     async with info.context.reading() as session:
-        return list(await store.recent_exports(session, limit=first))
+        return list(await store.recent_exports(session, limit=newest))
 
 
 # --- the bank's result file

@@ -332,7 +332,7 @@ INPUT_BOUNDS: dict[str, Bound] = {
     "ExportParams.format": PLAIN,
     "Mutation.importBankReturn(batchId:)": ROW_ID,
     "Mutation.importBankReturn(file:)": PERSONAL,
-    "Query.exports(first:)": PLAIN,
+    "Query.exports(newest:)": PLAIN,
     "Mutation.drawSpotCheck(countyCode:)": CODE,
     "Mutation.drawSpotCheck(period:)": CODE,
     "Mutation.drawSpotCheck(share:)": PLAIN,

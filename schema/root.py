@@ -230,7 +230,7 @@ class Query:
         resolver=returning(
             each(ExportRecord.from_row),
             export_resolvers.exports,
-            first=described("How many, newest first (at most 200)."),
+            newest=described("How many, newest first (at most 200)."),
         ),
         description="Files taken out of the archive: who took which, when (auditor).",
         metadata=priced(bound=export_resolvers.MAX_LISTED, cost=0),
@@ -385,14 +385,12 @@ class Mutation:
         ),
         description="Record what the bank did with a PENDING payment (finance).",
     )
-    # an export streams a whole batch or region into a file: priced as a scan
     request_export: ExportTicket = strawberry.field(
         resolver=returning(ExportTicket.from_row, export_resolvers.request_export),
         description=(
             "Write a file (payment roll, public list) and keep it for GET /exports/{id}; "
             "the policy decides who runs which kind, and the audit entry names the file."
         ),
-        metadata=priced(cost=SCAN),
     )
     import_bank_return: BankReturnResult = strawberry.field(
         resolver=returning(
@@ -405,7 +403,6 @@ class Mutation:
             "Record the bank's result file (回盘: 付款编号, 结果, 银行流水号, 失败原因) for "
             "a batch: every line or none (finance)."
         ),
-        metadata=priced(cost=SCAN),
     )
     draw_spot_check: SpotCheck = strawberry.field(
         resolver=returning(

@@ -80,7 +80,7 @@
   // the register of exports: the newest files taken out of the archive
   var EXPORTS_NEWEST = 200;
   var EXPORTS_QUERY =
-    'query Exports($newest: Int!) { exports(first: $newest) { ' +
+    'query Exports($newest: Int!) { exports(newest: $newest) { ' +
     'id kind format principal role scope batchId region rowCount sha256 createdAt } }';
   // an evidence entry is looked for over this many pages of its principal's events
   var EVIDENCE_PAGES = 10;

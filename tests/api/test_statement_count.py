@@ -162,7 +162,7 @@ LIST_QUERIES: dict[str, tuple[str, str]] = {
         "{ households(first: 100) { edges { node { archiveNo documents { id } } } } }",
     ),
     "Query.alerts": ("auditor", "{ alerts(status: null) { id rule evidence } }"),
-    "Query.exports": ("auditor", "{ exports(first: 200) { id kind principal rowCount } }"),
+    "Query.exports": ("auditor", "{ exports(newest: 200) { id kind principal rowCount } }"),
     "Query.alertThresholds": ("auditor", "{ alertThresholds { rule role threshold } }"),
     "Query.policyProposals": (
         "secadmin",

@@ -16,7 +16,7 @@ REQUEST = """mutation($k: ExportKind!, $p: ExportParams!) {
     id kind format rowCount totalAmount sha256 size createdAt } }"""
 BANK_RETURN = """mutation($b: ID!, $f: Upload!) { importBankReturn(batchId: $b, file: $f) {
   applied lines disbursed failed moreProblems problems { line message } } }"""
-EXPORTS = """query($n: Int) { exports(first: $n) {
+EXPORTS = """query($n: Int) { exports(newest: $n) {
   id kind format principal role scope batchId region rowCount sha256 createdAt } }"""
 
 
