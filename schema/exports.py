@@ -9,7 +9,7 @@ from decimal import Decimal
 import strawberry
 
 from domain.exports import MAX_REPORTED
-from resolvers import exports as resolvers
+from resolvers import bank_returns
 from schema.enums import ExportFormat, ExportKind
 from schema.pricing import priced
 from store import models
@@ -90,7 +90,7 @@ class BankReturnResult:
     more_problems: int = strawberry.field(description="Refused lines beyond those named.")
 
     @classmethod
-    def from_result(cls, result: resolvers.BankReturn) -> BankReturnResult:
+    def from_result(cls, result: bank_returns.BankReturn) -> BankReturnResult:
         return cls(
             applied=result.applied,
             lines=result.lines,

@@ -30,6 +30,7 @@ from resolvers import (
 )
 from resolvers import alerts as alert_resolvers
 from resolvers import audit_events as audit_resolvers
+from resolvers import bank_returns as bank_return_resolvers
 from resolvers import documents as document_resolvers
 from resolvers import duplicates as duplicate_resolvers
 from resolvers import exports as export_resolvers
@@ -395,7 +396,7 @@ class Mutation:
     import_bank_return: BankReturnResult = strawberry.field(
         resolver=returning(
             BankReturnResult.from_result,
-            export_resolvers.import_bank_return,
+            bank_return_resolvers.import_bank_return,
             batch_id=strawberry.ID,
             file=Upload,
         ),
