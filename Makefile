@@ -75,6 +75,12 @@ bench-audit: install postgres
 bench-import: install postgres
 	$(PY) bench/import_bench.py $(BENCH_ARGS)
 
+# a 100,000-household county's payment roll written as .xlsx on PostgreSQL (issue 20:
+# ≤ 30 s, flat memory); prints JSON. BENCH_ARGS="--format CSV --households 20000"
+.PHONY: bench-export
+bench-export: install postgres
+	$(PY) bench/export_bench.py $(BENCH_ARGS)
+
 # the system Chromium (Debian package) and a CJK font for the console's browser tests;
 # never a downloaded browser. Best effort: without it the browser test skips, unless
 # DIBAO_REQUIRE_BROWSER=1 (which .ci/run sets when Chromium is there).

@@ -37,6 +37,9 @@ LOOKUP_SEARCH = "search"  # auditEvents(lookedUpIdNumber:) (found: some entry ma
 # a claim checked in a request that did not commit: the caller learned "not claimed"
 # and kept nothing, which is what a probe looks like (counted as a miss)
 LOOKUP_PROBE = "probe"
+# a file taken out (requestExport, GET /exports/{id}, `dibao export`): id, kind, params,
+# rows, total, sha256, size; never a value from the file
+EXPORT = "export"
 KEY_VERSION = "key_version"  # the audit key version the entry is hashed with
 
 # outcomes
@@ -56,6 +59,8 @@ SPAN_POLICY = "dibao.policy.decide"
 SPAN_AUDIT = "dibao.audit.append"
 SPAN_DOWNLOAD = "dibao.document.download"
 OPERATION_DOWNLOAD = "download"  # GET /documents/{id}: a document's bytes
+SPAN_EXPORT_DOWNLOAD = "dibao.export.download"
+OPERATION_EXPORT_DOWNLOAD = "export_download"  # GET /exports/{id}: an export's file
 ATTR_ROLE = "dibao.role"
 ATTR_DECISIONS = "dibao.policy.decisions"
 ATTR_DENIED = "dibao.policy.denied"

@@ -104,6 +104,7 @@ class AuditRecord:
     http_status: int = 200
     refused_count: int | None = None
     lookups: list[dict[str, Any]] = field(default_factory=list)
+    export: dict[str, Any] | None = None  # a file taken out: kind, params, rows, SHA-256
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -126,6 +127,8 @@ class AuditRecord:
             F.HTTP_STATUS: self.http_status,
             **({F.REFUSED_COUNT: self.refused_count} if self.refused_count is not None else {}),
             F.LOOKUPS: list(self.lookups),
+            # only on entries of exports, so that every other entry hashes as before
+            **({F.EXPORT: self.export} if self.export is not None else {}),
         }
 
 

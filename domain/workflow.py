@@ -126,6 +126,7 @@ class Situation:
     open_objections: int = 0
     county_visit_needed: bool = False  # a member is a relative of staff (近亲属备案)
     county_visited: bool = False
+    spot_checked: bool = False  # drawn for the county's spot check (抽查)
 
 
 def notice_end(published_on: dt.date) -> dt.date:
@@ -173,6 +174,11 @@ def _check_approval(situation: Situation) -> None:
     if situation.county_visit_needed and not situation.county_visited:
         raise _conflict(
             "a member is a relative of staff (近亲属备案); a county home visit is needed first"
+        )
+    if situation.spot_checked and not situation.county_visited:
+        raise _conflict(
+            "the case was drawn for the county's spot check (抽查); a county home visit "
+            "is needed first"
         )
 
 

@@ -1,5 +1,5 @@
-"""The ASGI application: `/graphql` behind the gateway, `/documents/{id}`, `/healthz`,
-`/readyz`."""
+"""The ASGI application: `/graphql` behind the gateway, `/documents/{id}`,
+`/exports/{id}`, `/healthz`, `/readyz`."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from gateway.config import Settings
 from gateway.downloads import DocumentDownloads
 from gateway.endpoint import GraphQLEndpoint
+from gateway.exports import ExportDownloads
 from gateway.graphiql import routes as graphiql_routes
 from gateway.metrics import metrics_endpoint
 from gateway.runtime import Runtime
@@ -126,6 +127,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
             # a scanned document's bytes: policy, scope and one audit entry, as /graphql;
             # any path below it is an id (the same NOT_FOUND for one that is not)
             Route("/documents/{document_id:path}", DocumentDownloads(graphql), methods=["GET"]),
+            # a file requestExport wrote, to the principal who asked for it (same pipeline)
+            Route("/exports/{export_id:path}", ExportDownloads(graphql), methods=["GET"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route(

@@ -26,6 +26,7 @@ from domain.calendar import UnknownYear, beijing_day
 from domain.enums import Role
 from domain.errors import DomainError
 from domain.review import MAX_UNUSED_DAYS
+from gateway.cli_exports import export_app
 from gateway.config import Settings, check_calendar, load_settings, parse_networks
 from gateway.config_table import BY_NAME, unknown_names
 from gateway.documents import split_operations, store_documents
@@ -57,6 +58,7 @@ keys_app = typer.Typer(help="Encryption, index and audit keys.", no_args_is_help
 app.add_typer(keys_app, name="keys")
 import_app = typer.Typer(help="Bulk import of legacy registers.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
+app.add_typer(export_app, name="export")
 
 err = Console(stderr=True)
 out = Console(highlight=False, soft_wrap=True)

@@ -608,6 +608,7 @@ class GraphQLEndpoint:
         named = analysis.archive_arguments if analysis is not None else set()
         record.archive_nos = sorted(context.touched | named)
         record.lookups = list(context.lookups)
+        record.export = context.export
 
     async def _finish(
         self,

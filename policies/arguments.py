@@ -48,6 +48,7 @@ NOT_FIELD_FILTERS: frozenset[tuple[str, str]] = frozenset(
         ("Query.statistics", "period"),
         ("Query.standards", "countyCode"),
         ("Query.verificationActivity", "county"),  # counts of requests, no archive field
+        ("Query.exports", "newest"),  # how many of the register's newest exports
         *(("Query.alerts", a) for a in ("status", "newest")),  # the alerts' own state
         # the auditor's own filters over the audit log, not over archive fields
         *(("Query.auditEvents", a) for a in (*_AUDIT, *_PAGING)),

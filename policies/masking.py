@@ -136,6 +136,10 @@ MASKERS: Mapping[str, Masker] = MappingProxyType(
         "Member.phone": mask_phone,
         "Household.bankAccount": mask_bank_account,
         "Payment.bankAccount": mask_bank_account,
+        # a payment roll's columns (exports, issue 20): masked as the fields they copy
+        "PaymentRoll.name": mask_name,
+        "PaymentRoll.idNumber": mask_id_number,
+        "PaymentRoll.bankAccount": mask_bank_account,
         "RecipientCheck.name": mask_name,
         "RecipientCheck.idNumber": mask_id_number,
         "StatusCount.householdsLabel": mask_small_count,

@@ -19,6 +19,8 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from domain.exports import EXPORT_TYPE, ROLL_COLUMNS
+from domain.exports import POLICY_OBJECTS as EXPORT_OBJECTS
 from domain.principal import Principal
 from policies.engine import (
     ANY_SCOPE,
@@ -32,6 +34,7 @@ from policies.engine import (
 Rule = tuple[str, ...]
 _RANK = {Decision.DENIED: 0, Decision.MASKED: 1, Decision.CLEAR: 2, Decision.WRITE: 2}
 WRITE_TYPE = "Mutation"
+WRITE_TYPES = (WRITE_TYPE, EXPORT_TYPE)  # an export's kind is run, as a mutation is
 
 
 @dataclass(frozen=True, order=True, slots=True)
@@ -94,9 +97,15 @@ def _reach(
 
 
 # what the policy decides besides the schema's fields: fetching a scanned document's
-# bytes (gateway/downloads.py CONTENT) and reading the schema itself (policies/walk.py
-# INTROSPECTION_OBJECT); tests/authz/test_four_eyes.py holds the two lists together
-NON_FIELD_OBJECTS = ("Document.content", "Schema.introspection")
+# bytes (gateway/downloads.py CONTENT), reading the schema itself (policies/walk.py
+# INTROSPECTION_OBJECT), running each kind of export and the payment roll's personal
+# columns (domain/exports.py); tests/authz/test_four_eyes.py holds the lists together
+NON_FIELD_OBJECTS = (
+    "Document.content",
+    "Schema.introspection",
+    *EXPORT_OBJECTS.values(),
+    *ROLL_COLUMNS,
+)
 
 
 def _callers(
@@ -115,7 +124,7 @@ def _callers(
 
 
 def _decide(engine: PolicyEngine, caller: Principal, obj: str) -> Decision:
-    return engine.decide(caller, obj, write=obj.partition(".")[0] == WRITE_TYPE)
+    return engine.decide(caller, obj, write=obj.partition(".")[0] in WRITE_TYPES)
 
 
 def widenings(

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from domain.errors import InvalidInput
+from domain.exports import POLICY_TYPES
 from policies.rules import validate_inheritance, validate_permission
 from resolvers import proposals
 from resolvers.context import Info
@@ -51,6 +52,8 @@ class _SchemaTypes:
         self.schema = info.schema
 
     def __contains__(self, name: object) -> bool:
+        if name in POLICY_TYPES:  # decided by the policy, served as files, not as types
+            return True
         return (
             isinstance(name, str)
             and not name.startswith("__")

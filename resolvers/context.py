@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -109,6 +109,9 @@ class Context:
     touched: set[str] = field(default_factory=set)  # archive numbers read or changed
     # people looked up or claimed by ID number, by blind index (audit/lookups.py)
     lookups: list[dict[str, Any]] = field(default_factory=list)
+    # an export run by the request: its kind, parameters, row count and SHA-256, for
+    # the audit entry (resolvers/exports.py)
+    export: dict[str, Any] | None = None
     _tx: AsyncSession | None = field(default=None, init=False)
     _tx_lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
 
@@ -147,6 +150,17 @@ class Context:
             raise refusal
         self.lookups.extend(lookup(F.LOOKUP_CLAIM, ix, found=False) for ix in blind_indexes)
 
+    def may_run(self, obj: str) -> bool:
+        """Whether the policy lets the caller run an object no field of the operation
+        names (an export's kind): never here; the gateway's context asks the policy, as
+        its gate does for fields (resolvers decide no access)."""
+        return False
+
+    def column(self, obj: str) -> Callable[[str], str] | None:
+        """How a file's personal column reads for the caller, as the policy decides it
+        (`PaymentRoll.idNumber`): clear, masked, or None (left out). None here."""
+        return None
+
     def charge_lookups(self, count: int) -> Exception | None:
         """The refusal when `count` more lookups do not fit the caller's quota; the
         gateway's context charges them (resolvers know no quotas)."""
@@ -165,6 +179,13 @@ class SchemaTypes(Protocol):
     def policy_objects(self) -> tuple[str, ...]:
         """Every `Type.field` of the served schema's object types: what the policy decides."""
         ...
+
+
+class Access(Protocol):
+    """The policy's answers a file needs beyond the operation's fields (resolvers/exports.py)."""
+
+    def may_run(self, obj: str) -> bool: ...
+    def column(self, obj: str) -> Callable[[str], str] | None: ...
 
 
 class Info(Protocol):

@@ -26,6 +26,7 @@ from domain.enums import (
     Sex,
     TerminationReason,
 )
+from domain.exports import ExportFormat, ExportKind
 
 __all__ = [
     "AlertRule",
@@ -35,6 +36,8 @@ __all__ = [
     "Category",
     "ChangeKind",
     "DisabilityKind",
+    "ExportFormat",
+    "ExportKind",
     "HouseholdStatus",
     "ObjectionStatus",
     "PaymentKind",
@@ -77,6 +80,13 @@ strawberry.enum(
     ObjectionStatus,
     description="OPEN blocks approval; DISMISSED (county, reasons) or UPHELD (re-investigated).",
 )
+strawberry.enum(
+    ExportKind,
+    description="A file a county hands in: PAYMENT_ROLL (发放名册) of a batch, "
+    "PUBLIC_LIST (公示) of a township or county, STATISTICAL_RETURN (统计报表) of a county "
+    "or city for a month, STAFF_ASSESSMENT (考核) per principal over months.",
+)
+strawberry.enum(ExportFormat, description="XLSX, or CSV in UTF-8 with its BOM.")
 strawberry.enum(ReviewOutcome, description="What a periodic re-check (定期核查) found.")
 strawberry.enum(
     AlertRule,

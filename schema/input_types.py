@@ -17,6 +17,7 @@ from resolvers.admin import PermissionInput
 from resolvers.applications import ApplicationInput, AssetInput, MemberInput
 from resolvers.chain import MemberIncomeInput
 from resolvers.changes import ChangeInput
+from resolvers.exports import ExportParams
 from resolvers.verification import AnswerInput, FindingInput
 from resolvers.workflow import InvestigationInput
 from schema import enums  # noqa: F401  # the enums the inputs name, described first
@@ -26,6 +27,7 @@ __all__ = [
     "ApplicationInput",
     "AssetInput",
     "ChangeInput",
+    "ExportParams",
     "FindingInput",
     "InvestigationInput",
     "MemberIncomeInput",
@@ -70,4 +72,11 @@ _input(
     AnswerInput,
     description="One verification request's answer, in a batch.",
     ids=("request_id",),
+)
+_input(
+    ExportParams,
+    description="What an export is of: batchId for PAYMENT_ROLL, region for PUBLIC_LIST, "
+    "region and period for STATISTICAL_RETURN, region, period and periodEnd for "
+    "STAFF_ASSESSMENT.",
+    ids=("batch_id",),
 )

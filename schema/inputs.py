@@ -322,6 +322,20 @@ INPUT_BOUNDS: dict[str, Bound] = {
             "registrationMatches",
         )
     },
+    # exports (issue 20): ids, codes and enums; the bank's file is never kept
+    "Mutation.requestExport(kind:)": PLAIN,
+    "Mutation.requestExport(params:)": PLAIN,  # an input object: its fields decide
+    "ExportParams.batchId": ROW_ID,
+    "ExportParams.region": CODE,
+    "ExportParams.period": CODE,
+    "ExportParams.periodEnd": CODE,
+    "ExportParams.format": PLAIN,
+    "Mutation.importBankReturn(batchId:)": ROW_ID,
+    "Mutation.importBankReturn(file:)": PERSONAL,
+    "Query.exports(newest:)": PLAIN,
+    "Mutation.drawSpotCheck(countyCode:)": CODE,
+    "Mutation.drawSpotCheck(period:)": CODE,
+    "Mutation.drawSpotCheck(share:)": PLAIN,
     # executable directives
     "@include(if:)": PLAIN,
     "@skip(if:)": PLAIN,

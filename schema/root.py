@@ -30,11 +30,14 @@ from resolvers import (
 )
 from resolvers import alerts as alert_resolvers
 from resolvers import audit_events as audit_resolvers
+from resolvers import bank_returns as bank_return_resolvers
 from resolvers import documents as document_resolvers
 from resolvers import duplicates as duplicate_resolvers
+from resolvers import exports as export_resolvers
 from resolvers import households as household_resolvers
 from resolvers import imports as import_resolvers
 from resolvers import payments as payment_resolvers
+from resolvers import spotchecks as spotcheck_resolvers
 from resolvers import standards as standard_resolvers
 from schema import input_types  # noqa: F401  # the resolvers' inputs, made GraphQL inputs
 from schema.admin import CredentialInfo, PolicyChange, PolicyProposal, PolicyRule
@@ -53,6 +56,7 @@ from schema.connections import (
 )
 from schema.documents import Document
 from schema.errors import error_code
+from schema.exports import BankReturnResult, ExportRecord, ExportTicket
 from schema.finance import PaymentBatchResult, PaymentBatchSummary, StandardChange
 from schema.imports import ImportResult
 from schema.pricing import priced
@@ -63,6 +67,7 @@ from schema.review import (
     PermissionReviewDue,
     PermissionReviewLists,
 )
+from schema.spotchecks import SpotCheck
 from schema.statistics import Statistics
 from schema.types import Household, Payment, RecipientCheck, Standard
 from schema.verification import (
@@ -222,6 +227,15 @@ class Query:
         description="The last permission review and whether the next is overdue.",
         metadata=priced(cost=0),  # the newest review by its primary key
     )
+    exports: list[ExportRecord] = strawberry.field(
+        resolver=returning(
+            each(ExportRecord.from_row),
+            export_resolvers.exports,
+            newest=described("How many, newest first (at most 200)."),
+        ),
+        description="Files taken out of the archive: who took which, when (auditor).",
+        metadata=priced(bound=export_resolvers.MAX_LISTED, cost=0),
+    )
     # --- verification with partner departments (issue 15)
     verification_requests: VerificationRequestConnection = strawberry.field(
         resolver=returning(
@@ -371,6 +385,39 @@ class Mutation:
             Payment.from_row, payment_resolvers.record_disbursement, payment_id=strawberry.ID
         ),
         description="Record what the bank did with a PENDING payment (finance).",
+    )
+    request_export: ExportTicket = strawberry.field(
+        resolver=returning(ExportTicket.from_row, export_resolvers.request_export),
+        description=(
+            "Write a file (payment roll, public list) and keep it for GET /exports/{id}; "
+            "the policy decides who runs which kind, and the audit entry names the file."
+        ),
+    )
+    import_bank_return: BankReturnResult = strawberry.field(
+        resolver=returning(
+            BankReturnResult.from_result,
+            bank_return_resolvers.import_bank_return,
+            batch_id=strawberry.ID,
+            file=Upload,
+        ),
+        description=(
+            "Record the bank's result file (回盘: 付款编号, 结果, 银行流水号, 失败原因) for "
+            "a batch: every line or none (finance)."
+        ),
+    )
+    draw_spot_check: SpotCheck = strawberry.field(
+        resolver=returning(
+            SpotCheck.from_drawn,
+            spotcheck_resolvers.draw_spot_check,
+            county_code=described("County code (6 digits)"),
+            period=described("The month whose township reviews are drawn from, YYYY-MM."),
+            share=described("The share drawn, 0.20 to 1.00 (default 0.25)."),
+        ),
+        description=(
+            "Draw the county's spot check (抽查) of a month's township reviews, once, with a "
+            "recorded seed; each drawn case needs a county home visit before approval "
+            "(county reviewer)."
+        ),
     )
     archive_due: list[str] = strawberry.field(
         resolver=served(workflow.archive_due),

@@ -634,3 +634,60 @@ class DocumentContent(Base):
 
     document_id: Mapped[str] = mapped_column(ForeignKey("documents.id"), primary_key=True)
     content_enc: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Export(Base):
+    """A file taken out of the archive (issue 20): who took which kind, with what
+    parameters, how many rows, and the SHA-256 of the bytes handed out.
+
+    The file itself is kept sealed (AES-GCM, bound to the export's id) so that
+    `GET /exports/{id}` serves exactly the bytes the audit entry names; only the
+    principal who asked for it may fetch it.
+    """
+
+    __tablename__ = "exports"
+    __table_args__ = (Index("ix_exports_created_at", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    kind: Mapped[str] = mapped_column(String(30))
+    format: Mapped[str] = mapped_column(String(5))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    principal: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(30))
+    scope: Mapped[str] = mapped_column(String(12))
+    credential_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    row_count: Mapped[int] = mapped_column(Integer)
+    total_amount: Mapped[Decimal | None] = mapped_column(Money)
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content_enc: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class SpotCheck(Base):
+    """One county's spot check (抽查) of a month's township reviews: the seed, the share
+    and the candidates' count recorded, so the draw can be made again and compared.
+    One per county and month: drawing again until the sample suits is not possible."""
+
+    __tablename__ = "spot_checks"
+    __table_args__ = (UniqueConstraint("county_code", "period", name="uq_spot_checks_county"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    county_code: Mapped[str] = mapped_column(String(6))
+    period: Mapped[str] = mapped_column(String(7))
+    share: Mapped[str] = mapped_column(String(6))  # a decimal as text: exact on both
+    seed: Mapped[str] = mapped_column(String(20))  # a 63-bit integer as text
+    candidates: Mapped[int] = mapped_column(Integer)
+    drawn_by: Mapped[str] = mapped_column(String(100))
+    drawn_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class SpotCheckCase(Base):
+    """A case drawn: its approval waits for the county's own home visit."""
+
+    __tablename__ = "spot_check_cases"
+
+    spot_check_id: Mapped[str] = mapped_column(ForeignKey("spot_checks.id"), primary_key=True)
+    archive_no: Mapped[str] = mapped_column(
+        ForeignKey("households.archive_no"), primary_key=True, index=True
+    )

@@ -108,7 +108,7 @@ class BatchOutcome:
     archive_nos: frozenset[str]
 
 
-async def _check_county(session: AsyncSession, *, county_code: str, scope: str) -> None:
+async def check_county(session: AsyncSession, *, county_code: str, scope: str) -> None:
     refused = InvalidInput("countyCode: no such county in your region", field="countyCode")
     if COUNTY_RE.fullmatch(county_code) is None or not code_in_scope(county_code, scope):
         raise refused
@@ -292,7 +292,7 @@ async def generate_batch(
     actor: str,
     now: dt.datetime,
 ) -> BatchOutcome:
-    await _check_county(session, county_code=county_code, scope=scope)
+    await check_county(session, county_code=county_code, scope=scope)
     batch = PaymentBatch(
         id=new_id(), county_code=county_code, period=period, created_at=now, created_by=actor
     )

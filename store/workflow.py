@@ -43,7 +43,16 @@ from domain.workflow import (
 )
 from store.benefits import Figures, grant_from
 from store.households import code_prefix, get_household, in_scope, standards_in_force
-from store.models import Asset, Household, IdClaim, Member, Objection, Review, new_id
+from store.models import (
+    Asset,
+    Household,
+    IdClaim,
+    Member,
+    Objection,
+    Review,
+    SpotCheckCase,
+    new_id,
+)
 from store.verification import withdraw_pending
 
 CST = dt.timezone(dt.timedelta(hours=8))
@@ -276,11 +285,17 @@ async def _approval_situation(session: AsyncSession, household: Household) -> di
             Member.archive_no == household.archive_no, Member.active, Member.staff_relative
         )
     )
+    drawn = await session.scalar(
+        select(SpotCheckCase.archive_no)
+        .where(SpotCheckCase.archive_no == household.archive_no)
+        .limit(1)
+    )
     return {
         "township_reviewers": frozenset(reviewers.all()),
         "open_objections": int(open_objections or 0),
         "county_visit_needed": bool(relatives),
         "county_visited": household.county_visit_on is not None,
+        "spot_checked": drawn is not None,
     }
 
 

@@ -77,6 +77,11 @@
   var ACK_MUTATION =
     'mutation Acknowledge($id: ID!, $note: String!) { acknowledgeAlert(id: $id, note: $note) { ' +
     ALERT_FIELDS + ' } }';
+  // the register of exports: the newest files taken out of the archive
+  var EXPORTS_NEWEST = 200;
+  var EXPORTS_QUERY =
+    'query Exports($newest: Int!) { exports(newest: $newest) { ' +
+    'id kind format principal role scope batchId region rowCount sha256 createdAt } }';
   // an evidence entry is looked for over this many pages of its principal's events
   var EVIDENCE_PAGES = 10;
   // policy proposals (four eyes): read only for the auditor
@@ -144,6 +149,23 @@
       'department.TAX': '税务',
       'department.HOUSING_FUND': '住房公积金',
       'department.BANK': '银行（存款）',
+      'nav.exports': '导出文件',
+      'exports.legend': '导出的文件（最新在前）：谁导出了哪个文件，何时，文件的 SHA-256',
+      'exports.refresh': '刷新',
+      'exports.at': '时间',
+      'exports.kind': '类型',
+      'exports.of': '对象',
+      'exports.rows': '行数',
+      'exports.sha256': 'SHA-256',
+      'exports.batch': '批次 {id}',
+      'exports.region': '地区 {code}',
+      'exports.loading': '正在加载导出记录…',
+      'exports.loaded': '已加载 {n} 条导出记录。',
+      'exports.none': '还没有导出记录。',
+      'export.PAYMENT_ROLL': '发放名册',
+      'export.PUBLIC_LIST': '公示名单',
+      'export.STATISTICAL_RETURN': '统计报表',
+      'export.STAFF_ASSESSMENT': '考核',
       'alerts.legend': '滥用告警（最新在前）',
       'alerts.status': '状态',
       'alerts.refresh': '刷新',
@@ -417,6 +439,23 @@
       'department.TAX': 'Tax',
       'department.HOUSING_FUND': 'Housing fund',
       'department.BANK': 'Banks (deposits)',
+      'nav.exports': 'Exports',
+      'exports.legend': 'Files taken out (newest first): who took which file, when, its SHA-256',
+      'exports.refresh': 'Refresh',
+      'exports.at': 'Time',
+      'exports.kind': 'Kind',
+      'exports.of': 'Of',
+      'exports.rows': 'Rows',
+      'exports.sha256': 'SHA-256',
+      'exports.batch': 'batch {id}',
+      'exports.region': 'region {code}',
+      'exports.loading': 'Loading exports…',
+      'exports.loaded': '{n} exports loaded.',
+      'exports.none': 'No exports yet.',
+      'export.PAYMENT_ROLL': 'Payment roll',
+      'export.PUBLIC_LIST': 'Public list',
+      'export.STATISTICAL_RETURN': 'Statistical return',
+      'export.STAFF_ASSESSMENT': 'Staff assessment',
       'alerts.legend': 'Misuse alerts (newest first)',
       'alerts.status': 'Status',
       'alerts.refresh': 'Refresh',
@@ -984,7 +1023,8 @@
 
   /* ---------------------------------------------------------------- tabs */
 
-  var VIEWS = ['events', 'activity', 'chain', 'review', 'alerts', 'proposals', 'verification'];
+  var VIEWS = ['events', 'activity', 'chain', 'review', 'alerts', 'proposals', 'verification',
+    'exports'];
 
   function selectView(name) {
     state.view = name;
@@ -1002,6 +1042,36 @@
     if (name === 'alerts') loadAlerts();
     if (name === 'proposals') loadProposals();
     if (name === 'verification') $('vf-county').focus();
+    if (name === 'exports') loadExports();
+  }
+
+  /* ------------------------------------------------------------- exports */
+
+  function loadExports() {
+    setStatus(t('exports.loading'));
+    return gql(EXPORTS_QUERY, { newest: EXPORTS_NEWEST }).then(function (data) {
+      var body = $('exports-body');
+      clear(body);
+      data.exports.forEach(function (x) {
+        var tr = el('tr');
+        tr.setAttribute('data-testid', 'export-row');
+        var of = x.batchId ? t('exports.batch', { id: x.batchId })
+          : t('exports.region', { code: shown(x.region) });
+        var kind = has('export.' + x.kind) ? t('export.' + x.kind) : x.kind;
+        [formatTime(x.createdAt), x.principal, roleLabel(x.role), kind + ' (' + x.format + ')',
+          of, String(x.rowCount), x.sha256]
+          .forEach(function (cell) { tr.appendChild(el('td', null, cell)); });
+        body.appendChild(tr);
+      });
+      if (!data.exports.length) {
+        var tr = el('tr');
+        var td = el('td', 'hint', t('exports.none'));
+        td.colSpan = 7;
+        tr.appendChild(td);
+        body.appendChild(tr);
+      }
+      setStatus(t('exports.loaded', { n: data.exports.length }));
+    }, handleError);
   }
 
   function onTabKey(event) {
@@ -2360,6 +2430,7 @@
     $('proposals-form').addEventListener('submit', onProposalsRefresh);
     $('pp-status').addEventListener('change', onProposalsRefresh);
     $('verification-form').addEventListener('submit', onVerificationRefresh);
+    $('exports-refresh').addEventListener('click', loadExports);
 
     if (token()) {
       enter();

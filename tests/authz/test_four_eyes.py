@@ -9,6 +9,7 @@ import orjson
 import pytest
 from sqlalchemy import select
 
+from domain.exports import POLICY_OBJECTS, ROLL_COLUMNS
 from gateway import policy_sync
 from gateway.downloads import CONTENT
 from gateway.runtime import Runtime
@@ -276,7 +277,8 @@ async def test_each_step_is_audited_by_proposal_id_not_personal_data(
 
 
 def test_the_judge_knows_every_object_that_is_not_a_field() -> None:
-    assert set(NON_FIELD_OBJECTS) == {CONTENT, INTROSPECTION_OBJECT}
+    exports = {*POLICY_OBJECTS.values(), *ROLL_COLUMNS}
+    assert set(NON_FIELD_OBJECTS) == {CONTENT, INTROSPECTION_OBJECT, *exports}
 
 
 @pytest.mark.parametrize(
@@ -286,6 +288,9 @@ def test_the_judge_knows_every_object_that_is_not_a_field() -> None:
         ({"subject": "supervisor", "object": "Document.content", "action": "read",
           "effect": "deny"}, True),
         ({"subject": "finance_officer", "object": "Document.content", "action": "read"}, False),
+        # supervisors would take the payment roll, and case staff read its ID numbers
+        ({"subject": "supervisor", "object": "Export.paymentRoll", "action": "write"}, False),
+        ({"subject": "case_staff", "object": "PaymentRoll.idNumber", "action": "read"}, False),
         # a partner credential listing the field would read it in clear
         ({"subject": "partner", "object": "Member.idNumber", "action": "read"}, False),
         ({"subject": "partner", "object": "Household.bankAccount", "action": "read"}, False),

@@ -1,0 +1,128 @@
+"""`GET /exports/{id}`: a file `requestExport` wrote, to the principal who asked for it.
+
+The same pipeline as `/documents/{id}` (gateway/downloads.py): authenticate, the
+credential's rate limit, the export found in SQL by its id *and* the caller's
+principal, then the policy's decision on the export's kind (it may have changed
+since the file was written), one audit entry naming the file's SHA-256 on the same
+chain, written before any byte leaves, and the bytes as an attachment.
+
+Another principal's export, one taken in a scope the caller no longer holds, and an
+unknown id are the same NOT_FOUND, with the same status and body: the id of
+someone else's file tells its holder nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from opentelemetry import trace
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
+
+from audit import fields as F
+from audit.logsafe import describe
+from audit.record import REDACTED, AuditRecord
+from domain.exports import (
+    MEDIA_TYPES,
+    POLICY_OBJECTS,
+    ExportFormat,
+    ExportKind,
+    file_name,
+    is_row_id,
+)
+from gateway.auth import authenticate, peer_fingerprint
+from gateway.endpoint import GraphQLEndpoint, client_address
+from gateway.tracing import current_trace_id
+from policies.engine import Decision
+from resolvers.exports import summary
+from schema.errors import error_body
+from store.exports import export_of, open_export
+
+log = logging.getLogger("dibao.exports")
+NOT_FOUND = "No such export of yours."
+
+
+class ExportDownloads:
+    def __init__(self, graphql: GraphQLEndpoint) -> None:
+        self.graphql = graphql
+        self.runtime = graphql.runtime
+        self.tracer = trace.get_tracer(
+            "dibao.gateway", tracer_provider=self.runtime.tracer_provider
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        started = time.perf_counter()
+        record = AuditRecord(
+            time=self.runtime.clock(), client=client_address(scope), trace_id=current_trace_id()
+        )
+        record.operation_type = F.OPERATION_EXPORT_DOWNLOAD
+        with self.tracer.start_as_current_span(F.SPAN_EXPORT_DOWNLOAD) as span:
+            try:
+                response = await self._serve(request, record)
+            except Exception as exc:  # whatever broke, the caller gets a code; audited
+                log.error("export download failed: %s", describe(exc))
+                record.error_codes = ["INTERNAL"]
+                response = JSONResponse(
+                    error_body("INTERNAL", "Internal error. The file was not served."),
+                    status_code=500,
+                )
+            response = await self.graphql.settle(record, response, started)
+            span.set_attribute(F.ATTR_OUTCOME, record.outcome)
+        await response(scope, receive, send)
+
+    async def _serve(self, request: Request, record: AuditRecord) -> Response:
+        export_id = str(request.path_params.get("export_id", ""))
+        record.variables = {"id": export_id if is_row_id(export_id) else REDACTED}
+        principal = await authenticate(
+            request, self.runtime.reader, fingerprint=peer_fingerprint(request.scope)
+        )
+        if principal is None:
+            if (refused := self.graphql.over_anonymous_limit(request)) is not None:
+                return refused
+            record.error_codes = ["UNAUTHENTICATED"]
+            return JSONResponse(
+                error_body("UNAUTHENTICATED", "A valid bearer token is required."),
+                status_code=401,
+                headers={"www-authenticate": 'Bearer realm="dibao"'},
+            )
+        self.graphql.name_caller(record, principal)
+        if (refused := self.graphql.over_credential_limit(record, principal)) is not None:
+            return refused
+        not_found = JSONResponse(error_body("NOT_FOUND", NOT_FOUND), status_code=404)
+        if not is_row_id(export_id):
+            record.error_codes = ["NOT_FOUND"]
+            return not_found
+        async with self.runtime.sessions() as session:
+            row = await export_of(
+                session, export_id=export_id, principal=principal.name, scope=principal.scope
+            )
+            if row is None:
+                record.error_codes = ["NOT_FOUND"]
+                return not_found
+            obj = POLICY_OBJECTS[ExportKind(row.kind)]
+            decision = self.runtime.policy_engine.decide(principal, obj, write=True)
+            record.fields = {obj: decision.value}
+            if decision is not Decision.WRITE:
+                record.error_codes = ["FORBIDDEN"]
+                return JSONResponse(
+                    error_body("FORBIDDEN", "Your role may no longer take this kind of file."),
+                    status_code=403,
+                )
+            data = open_export(self.runtime.cipher, row)
+        record.export = summary(row)
+        fmt = ExportFormat(row.format)
+        return Response(
+            data,
+            media_type=MEDIA_TYPES[fmt],
+            headers={
+                "content-disposition": (
+                    f'attachment; filename="{file_name(ExportKind(row.kind), fmt, row.id)}"'
+                ),
+                "x-content-type-options": "nosniff",
+                "cache-control": "no-store",
+                "content-security-policy": "default-src 'none'; sandbox",
+            },
+        )

@@ -1,0 +1,392 @@
+"""The rows exports are written from, streamed, and the register of exports taken.
+
+Every statement carries the caller's region scope, as every read of the archive
+does: a batch or a region outside it yields nothing, exactly as one that does not
+exist. Rows come in chunks from a server-side cursor (`yield_per`), so a county of
+a hundred thousand households is never held in memory at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import bindparam, case, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from domain.assessment import StepRecord
+from domain.calendar import beijing_day
+from domain.enums import HouseholdStatus, PaymentStatus, Relation
+from domain.errors import NotFound
+from domain.exports import MOVEMENTS, BankLine, LineProblem
+from store.crypto import Cipher
+from store.households import code_prefix, in_scope
+from store.models import (
+    AuditEntry,
+    Base,
+    Export,
+    Household,
+    Member,
+    Payment,
+    PaymentBatch,
+    Region,
+    Review,
+)
+from store.payments import county_overlaps
+
+CHUNK = 1000  # rows per fetch from the cursor, and per hand-off to the file writer
+SEALED = ("exports", "content")  # the table and column the file's ciphertext is bound to
+NO_BATCH = "batchId: no such payment batch in your region"
+
+
+@dataclass(frozen=True, slots=True)
+class RollLine:
+    payment_id: str
+    archive_no: str
+    name: str
+    id_number: str
+    bank_account: str
+    bank_name: str
+    period: str
+    kind: str
+    amount: Decimal
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class PublicLine:
+    village: str
+    name: str  # in clear here; the writer applies the public list's fixed rule
+    size: int
+    amount: Decimal
+
+
+async def find_batch(session: AsyncSession, *, batch_id: str, scope: str) -> PaymentBatch:
+    batch = await session.scalar(
+        select(PaymentBatch).where(PaymentBatch.id == batch_id, county_overlaps(scope))
+    )
+    if batch is None:
+        raise NotFound(NO_BATCH, field="batchId")
+    return batch
+
+
+def _head_id(archive_no: Any) -> Any:
+    """The member a line is paid to: the head, else the first active member (an
+    archive whose head died waits for a change report but is still paid)."""
+    return (
+        select(Member.id)
+        .where(Member.archive_no == archive_no, Member.active)
+        .order_by(case((Member.relation == Relation.HEAD.value, 0), else_=1), Member.position)
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+async def _chunks(session: AsyncSession, stmt: Any) -> AsyncIterator[Sequence[Any]]:
+    result = await session.stream(stmt.execution_options(yield_per=CHUNK))
+    async for part in result.partitions(CHUNK):
+        yield part
+
+
+async def roll_lines(
+    session: AsyncSession, cipher: Cipher, *, batch_id: str, scope: str
+) -> AsyncIterator[list[RollLine]]:
+    """A batch's payments in scope, in archive order, with the payee's name, ID number
+    and the account the payment goes to (the payment's own, copied when it was made)."""
+    head = aliased(Member)
+    stmt = (
+        select(
+            Payment.id,
+            Payment.archive_no,
+            Payment.period,
+            Payment.kind,
+            Payment.amount,
+            Payment.status,
+            Payment.bank_account_enc,
+            Household.bank_name,
+            head.id,
+            head.name_enc,
+            head.id_number_enc,
+        )
+        .join(Household, Household.archive_no == Payment.archive_no)
+        .outerjoin(head, head.id == _head_id(Payment.archive_no))
+        .where(Payment.batch_id == batch_id, in_scope(scope))
+        .order_by(Payment.archive_no, Payment.period, Payment.seq)
+    )
+    async for part in _chunks(session, stmt):
+        lines = []
+        for pid, archive_no, period, kind, amount, status, account, bank, mid, name, number in part:
+            lines.append(
+                RollLine(
+                    payment_id=pid,
+                    archive_no=archive_no,
+                    name=""
+                    if name is None
+                    else cipher.decrypt(name, table="members", column="name", row_id=mid),
+                    id_number=""
+                    if number is None
+                    else cipher.decrypt(number, table="members", column="id_number", row_id=mid),
+                    bank_account=""
+                    if account is None
+                    else cipher.decrypt(
+                        account, table="payments", column="bank_account", row_id=pid
+                    ),
+                    bank_name=bank or "",
+                    period=period,
+                    kind=kind,
+                    amount=amount,
+                    status=status,
+                )
+            )
+        yield lines
+
+
+async def public_lines(
+    session: AsyncSession, cipher: Cipher, *, region: str, scope: str
+) -> AsyncIterator[list[PublicLine]]:
+    """Households receiving the benefit in a region (ACTIVE, or in a gradual exit), by
+    village: the village's name, the head's name, the members covered, the amount."""
+    head = aliased(Member)
+    size = (
+        select(func.count(Member.id))
+        .where(Member.archive_no == Household.archive_no, Member.active)
+        .scalar_subquery()
+    )
+    stmt = (
+        select(Region.name, head.id, head.name_enc, size, Household.monthly_benefit)
+        .join(Region, Region.code == Household.village_code)
+        .outerjoin(head, head.id == _head_id(Household.archive_no))
+        .where(
+            in_scope(scope),
+            code_prefix(Household.archive_no, region),
+            or_(
+                Household.status == HouseholdStatus.ACTIVE.value,
+                Household.status == HouseholdStatus.GRADUAL_EXIT.value,
+            ),
+        )
+        .order_by(Household.archive_no)
+    )
+    async for part in _chunks(session, stmt):
+        yield [
+            PublicLine(
+                village=village,
+                name=""
+                if name is None
+                else cipher.decrypt(name, table="members", column="name", row_id=mid),
+                size=int(count or 0),
+                amount=amount if amount is not None else Decimal("0.00"),
+            )
+            for village, mid, name, count, amount in part
+        ]
+
+
+async def region_exists(session: AsyncSession, code: str) -> bool:
+    return await session.get(Region, code) is not None
+
+
+async def movements(
+    session: AsyncSession, *, scope: str, region: str, start: dt.datetime, end: dt.datetime
+) -> dict[str, int]:
+    """Households in the region whose review chain recorded each step in [start, end)."""
+    rows = await session.execute(
+        select(Review.step, func.count(func.distinct(Review.archive_no)))
+        .join(Household, Household.archive_no == Review.archive_no)
+        .where(
+            in_scope(scope),
+            code_prefix(Household.archive_no, region),
+            Review.step.in_([step for _, step in MOVEMENTS]),
+            Review.created_at >= start,
+            Review.created_at < end,
+        )
+        .group_by(Review.step)
+    )
+    return {step: int(count) for step, count in rows.all()}
+
+
+async def people(session: AsyncSession, *, scope: str, region: str) -> dict[str, int]:
+    """Members of ACTIVE households in the region, by track (保障人数)."""
+    rows = await session.execute(
+        select(Household.area, func.count(Member.id))
+        .join(Member, Member.archive_no == Household.archive_no)
+        .where(
+            in_scope(scope),
+            code_prefix(Household.archive_no, region),
+            Household.status == HouseholdStatus.ACTIVE.value,
+            Member.active,
+        )
+        .group_by(Household.area)
+    )
+    return {area: int(count) for area, count in rows.all()}
+
+
+async def assessment_steps(
+    session: AsyncSession, *, scope: str, region: str, start: dt.datetime, end: dt.datetime
+) -> list[StepRecord]:
+    """Every recorded step of the region's cases that had a step in [start, end): the
+    steps before (to count the days) and after (returns, terminations) come too."""
+    touched = (
+        select(Review.archive_no)
+        .join(Household, Household.archive_no == Review.archive_no)
+        .where(
+            in_scope(scope),
+            code_prefix(Household.archive_no, region),
+            Review.created_at >= start,
+            Review.created_at < end,
+        )
+    )
+    rows = await session.execute(
+        select(
+            Review.archive_no,
+            Review.step,
+            Review.from_status,
+            Review.actor,
+            Review.actor_role,
+            Review.created_at,
+            Review.details,
+        )
+        .where(Review.archive_no.in_(touched))
+        .order_by(Review.archive_no, Review.created_at, Review.id)
+    )
+    return [
+        StepRecord(
+            archive_no=archive_no,
+            step=step,
+            from_status=from_status,
+            actor=actor,
+            actor_role=role,
+            on=beijing_day(at),
+            at=at,
+            reasons=tuple((details or {}).get("reasons") or ()),
+        )
+        for archive_no, step, from_status, actor, role, at, details in rows.all()
+    ]
+
+
+async def audit_counts(
+    session: AsyncSession, *, principals: Sequence[str], start: dt.datetime, end: dt.datetime
+) -> dict[str, tuple[int, int]]:
+    """Per principal: requests audited in [start, end), and those refused or denied."""
+    if not principals:
+        return {}
+    refused = case((AuditEntry.outcome.in_(("denied", "refused")), 1), else_=0)
+    rows = await session.execute(
+        select(AuditEntry.principal, func.count(), func.sum(refused))
+        .where(
+            AuditEntry.principal.in_(sorted(set(principals))),
+            AuditEntry.time >= start,
+            AuditEntry.time < end,
+        )
+        .group_by(AuditEntry.principal)
+    )
+    return {p: (int(n), int(r or 0)) for p, n, r in rows.all()}
+
+
+# --- the register
+
+
+async def save_export(session: AsyncSession, cipher: Cipher, row: Export, data: bytes) -> Export:
+    table, column = SEALED
+    row.content_enc = cipher.seal(data, table=table, column=column, row_id=row.id)
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def export_of(
+    session: AsyncSession, *, export_id: str, principal: str, scope: str
+) -> Export | None:
+    """The caller's own export, taken in a scope inside the caller's: another
+    principal's, one from a wider scope, and an unknown id are all the same None."""
+    row = await session.scalar(
+        select(Export).where(Export.id == export_id, Export.principal == principal)
+    )
+    if row is None or not row.scope.startswith(scope):
+        return None
+    return row
+
+
+def open_export(cipher: Cipher, row: Export) -> bytes:
+    table, column = SEALED
+    return cipher.open(row.content_enc, table=table, column=column, row_id=row.id)
+
+
+async def recent_exports(session: AsyncSession, *, limit: int) -> Sequence[Export]:
+    """The newest exports first, without their files (the console's list)."""
+    stmt = (
+        select(Export)
+        .options(_without_content())
+        .order_by(Export.created_at.desc(), Export.id)
+        .limit(limit)
+    )
+    return (await session.scalars(stmt)).all()
+
+
+def _without_content() -> Any:
+    from sqlalchemy.orm import defer
+
+    return defer(Export.content_enc, raiseload=True)
+
+
+# --- the bank's result file
+
+
+async def pending_payments(session: AsyncSession, *, batch_id: str, scope: str) -> dict[str, str]:
+    """The batch's payments in scope and their status, locked (PostgreSQL) so that a
+    second import of the same file waits and then finds them recorded."""
+    stmt = (
+        select(Payment.id, Payment.status)
+        .join(Household, Household.archive_no == Payment.archive_no)
+        .where(Payment.batch_id == batch_id, in_scope(scope))
+        .order_by(Payment.id)
+        .with_for_update(of=Payment)
+    )
+    return dict((await session.execute(stmt)).all())
+
+
+def match_lines(lines: Sequence[BankLine], statuses: dict[str, str]) -> list[LineProblem]:
+    """Lines naming no payment of the batch, a payment named twice, or one recorded
+    already: each is a problem of its line, and any problem refuses the whole file."""
+    problems: list[LineProblem] = []
+    seen: dict[str, int] = {}
+    for line in lines:
+        status = statuses.get(line.payment_id)
+        if status is None:
+            problems.append(LineProblem(line.line, "付款编号不在该批次中"))
+        elif line.payment_id in seen:
+            problems.append(LineProblem(line.line, f"与第 {seen[line.payment_id]} 行重复"))
+        elif status != PaymentStatus.PENDING.value:
+            problems.append(LineProblem(line.line, f"该笔付款已记录为 {status}"))
+        seen.setdefault(line.payment_id, line.line)
+    return problems
+
+
+async def record_bank_lines(
+    session: AsyncSession, lines: Sequence[BankLine], *, scope: str, now: dt.datetime
+) -> int:
+    """Record every line (all checked and locked by the caller), in one statement."""
+    if not lines:
+        return 0
+    table = Base.metadata.tables[Payment.__tablename__]
+    result = await session.execute(
+        update(table)
+        .where(
+            table.c.id == bindparam("pid"),
+            table.c.status == PaymentStatus.PENDING.value,
+            table.c.archive_no.in_(select(Household.archive_no).where(in_scope(scope))),
+        )
+        .values(
+            status=bindparam("outcome"),
+            bank_reference=bindparam("ref"),
+            failure_reason=bindparam("why"),
+            updated_at=now,
+        ),
+        [
+            {"pid": x.payment_id, "outcome": x.outcome.value, "ref": x.reference, "why": x.reason}
+            for x in lines
+        ],
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
