@@ -37,7 +37,7 @@ from audit.lookups import as_probe, lookup
 from audit.record import MAX_NAME, AuditRecord, outcome_for
 from domain.errors import DomainError, Forbidden, InvalidInput
 from domain.principal import Principal
-from gateway.auth import authenticate, peer_fingerprint
+from gateway.auth import CredentialCache, authenticate, peer_fingerprint
 from gateway.charging import RETRY_AFTER, charge_for, charge_lookups
 from gateway.compiled import CompiledReads
 from gateway.context import RequestContext
@@ -264,6 +264,7 @@ class GraphQLEndpoint:
         self.chain = AuditChain(runtime.cipher, anchors=runtime.anchors)
         # every entry but a mutation's: concurrent requests' entries share one commit
         self.entries = GroupCommit(self.chain, self._audit_connection)
+        self.credentials = CredentialCache()
         self.anonymous = AddressLimiter(runtime.limiter.rate_for(ANONYMOUS))
         self.inputs = InputRules(self.schema._schema, runtime.cipher.keys.audit_key)
         self.tracer = trace.get_tracer("dibao.gateway", tracer_provider=runtime.tracer_provider)
@@ -339,7 +340,10 @@ class GraphQLEndpoint:
             if request.method != "GET" and "authorization" in request.headers:
                 # a valid token names the caller in the entry, and is charged as a call
                 caller = await authenticate(
-                    request, self.reader, fingerprint=peer_fingerprint(request.scope)
+                    request,
+                    self.reader,
+                    fingerprint=peer_fingerprint(request.scope),
+                    cache=self.credentials,
                 )
             if caller is not None:
                 self.name_caller(record, caller)
@@ -358,7 +362,10 @@ class GraphQLEndpoint:
             refusal = error_body("BAD_USER_INPUT", "Send GraphQL operations with POST.")
             return JSONResponse(refusal, status_code=405, headers={"allow": "POST"}), None
         principal = await authenticate(
-            request, self.reader, fingerprint=peer_fingerprint(request.scope)
+            request,
+            self.reader,
+            fingerprint=peer_fingerprint(request.scope),
+            cache=self.credentials,
         )
         if principal is None:
             if (refused := self.over_anonymous_limit(request)) is not None:
@@ -634,6 +641,8 @@ class GraphQLEndpoint:
                 if tx is not None and not record.error_codes:
                     seq = await self.chain.append(tx, entry)
                     await tx.commit()
+                    # a revocation made here holds here at once (elsewhere: FRESH_S)
+                    self.credentials.clear()
                 else:
                     if tx is not None:
                         await tx.rollback()  # any error: the request changes nothing
