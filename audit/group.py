@@ -20,7 +20,6 @@ own transaction.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
@@ -86,9 +85,3 @@ class GroupCommit:
             for seq, (_, future) in zip(seqs, batch, strict=True):
                 if not future.done():
                     future.set_result(seq)
-
-    async def close(self) -> None:
-        """Let the batch being written finish (at shutdown)."""
-        if self._writer is not None:
-            with contextlib.suppress(Exception):
-                await self._writer
