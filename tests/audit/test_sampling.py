@@ -27,7 +27,7 @@ async def unsampled(
 ) -> AsyncIterator[tuple[Runtime, InMemorySpanExporter]]:
     monkeypatch.setenv("OTEL_TRACES_SAMPLER", "always_off")
     exporter = InMemorySpanExporter()
-    provider = provider_from_env()
+    provider = provider_from_env(export=False)
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     engine = create_engine(settings.database_url)
     instrument_engine(engine, provider)
