@@ -7,9 +7,11 @@ insertion or reordering inside the chain.
 
 Appends from one process are serialised by a lock and use a cached head, so on
 PostgreSQL an append is one statement: it moves the head only if it is still
-where this process last saw it, and inserts the entry in the same statement.
+where this process last saw it, and inserts the entries in the same statement.
 When another process moved the head first, the statement writes nothing and
-the append is retried from the head as it now is.
+the append is retried from the head as it now is. An append may carry several
+entries (the group commit of concurrent reads, `audit/group.py`): they are
+chained in order and written all together or not at all.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import String, bindparam, delete, func, insert, select, text, update
+from sqlalchemy import BigInteger, String, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -54,6 +56,9 @@ MIN_RETENTION = dt.timedelta(days=MIN_RETENTION_DAYS)
 CLOCK_SKEW = dt.timedelta(minutes=5)
 MAX_IN_FLIGHT = 1024
 
+# One statement for a whole batch: the head moves past the last entry only if it is
+# still where this process last saw it, and the entries (and their archive index
+# rows) go in with it from arrays, or nothing does. A single entry is a batch of one.
 _PG_APPEND = text(
     """
     WITH moved AS (
@@ -63,17 +68,41 @@ _PG_APPEND = text(
     ), written AS (
         INSERT INTO audit_entries
             (seq, time, principal, role, outcome, entry, prev_hash, hash, credential_id)
-        SELECT :seq, :time, :principal, :role, :outcome, :entry, :prev_hash, :hash,
-            :credential_id FROM moved
+        SELECT b.* FROM moved, unnest(
+            CAST(:seqs AS bigint[]), CAST(:times AS timestamptz[]), CAST(:principals AS text[]),
+            CAST(:roles AS text[]), CAST(:outcomes AS text[]), CAST(:entries AS text[]),
+            CAST(:prev_hashes AS text[]), CAST(:hashes AS text[]),
+            CAST(:credential_ids AS text[])
+        ) AS b(seq, time, principal, role, outcome, entry, prev_hash, hash, credential_id)
         RETURNING seq
     ), touched AS (
         INSERT INTO audit_archives (seq, archive_no)
-        SELECT written.seq, a FROM written, unnest(:archives) AS a
+        SELECT t.seq, t.archive_no
+        FROM unnest(CAST(:archive_seqs AS bigint[]), CAST(:archive_nos AS text[]))
+            AS t(seq, archive_no)
+        JOIN written ON written.seq = t.seq
         RETURNING 1
     )
     SELECT count(*) FROM written
     """
-).bindparams(bindparam("time", type_=UtcDateTime()), bindparam("archives", type_=ARRAY(String)))
+).bindparams(
+    *(
+        bindparam(name, type_=ARRAY(String))
+        for name in (
+            "principals",
+            "roles",
+            "outcomes",
+            "entries",
+            "prev_hashes",
+            "hashes",
+            "credential_ids",
+            "archive_nos",
+        )
+    ),
+    bindparam("seqs", type_=ARRAY(BigInteger)),
+    bindparam("archive_seqs", type_=ARRAY(BigInteger)),
+    bindparam("times", type_=ARRAY(UtcDateTime())),
+)
 
 
 async def _read_head(conn: AsyncSession | AsyncConnection | Reads) -> tuple[int, str]:
@@ -201,38 +230,42 @@ class AuditChain:
         self, conn: AsyncSession | AsyncConnection | Reads, entry: dict[str, Any]
     ) -> int:
         """Append one entry in the caller's transaction; returns its sequence number."""
+        return (await self.append_batch(conn, [entry]))[0]
+
+    async def append_batch(
+        self, conn: AsyncSession | AsyncConnection | Reads, entries: list[dict[str, Any]]
+    ) -> list[int]:
+        """Append entries in order, all in the caller's transaction (on the hot-path pool,
+        one statement): all of them or none. Returns their sequence numbers."""
         ring = self._source.keys if isinstance(self._source, Cipher) else self._source
         version = ring.current_version
-        body = canonical({**entry, F.KEY_VERSION: version})
         key = ring.audit_keys[version]
+        bodies = [canonical({**entry, F.KEY_VERSION: version}) for entry in entries]
         async with self._lock:
             for _ in range(MAX_ATTEMPTS):
                 if self._head is None:
                     self._head = await _read_head(conn)
                 prev_seq, prev_hash = self._head
-                seq = prev_seq + 1
-                digest = entry_hash(key, prev_hash, seq, body)
-                values = {
-                    "seq": seq,
+                rows: list[dict[str, Any]] = []
+                for entry, body in zip(entries, bodies, strict=True):
+                    seq = prev_seq + len(rows) + 1
+                    link = rows[-1]["hash"] if rows else prev_hash
+                    rows.append(_row(entry, body, seq, link, entry_hash(key, link, seq, body)))
+                last = rows[-1]
+                head = {
+                    "seq": last["seq"],
                     "prev_seq": prev_seq,
-                    "prev_hash": prev_hash,
-                    "hash": digest,
-                    "signature": head_signature(key, seq, digest),
-                    "time": dt.datetime.fromisoformat(entry[F.TIME]),
-                    "principal": entry[F.PRINCIPAL],
-                    "role": entry[F.ROLE],
-                    "outcome": entry[F.OUTCOME],
-                    "credential_id": entry.get(F.CREDENTIAL_ID),
-                    "entry": body.decode(),
-                    "archives": [*entry[F.ARCHIVE_NOS], *sorted(search_keys(entry))],
+                    "hash": last["hash"],
+                    "signature": head_signature(key, last["seq"], last["hash"]),
                 }
-                if await self._write(conn, values):
-                    self._head = (seq, digest)
+                if await self._write(conn, head, rows):
+                    self._head = (last["seq"], last["hash"])
                     if self._anchors is not None:
-                        self._in_flight[seq] = digest
-                        if len(self._in_flight) > MAX_IN_FLIGHT:  # a caller that never said
+                        for row in rows:
+                            self._in_flight[row["seq"]] = row["hash"]
+                        while len(self._in_flight) > MAX_IN_FLIGHT:  # a caller that never said
                             del self._in_flight[next(iter(self._in_flight))]
-                    return seq
+                    return [row["seq"] for row in rows]
                 self._head = None  # another process appended first: start from its head
         raise RuntimeError("could not append to the audit chain")
 
@@ -251,39 +284,67 @@ class AuditChain:
             self._anchors.committed(seq, digest)
 
     async def _write(
-        self, conn: AsyncSession | AsyncConnection | Reads, values: dict[str, Any]
+        self,
+        conn: AsyncSession | AsyncConnection | Reads,
+        head: dict[str, Any],
+        rows: list[dict[str, Any]],
     ) -> bool:
         if isinstance(conn, Reads):  # PostgreSQL's hot-path pool, autocommit
-            return bool(await conn.scalar(_PG_APPEND, **values))
+            return bool(await conn.scalar(_PG_APPEND, **_pg_values(head, rows)))
         dialect = conn.get_bind().dialect if isinstance(conn, AsyncSession) else conn.dialect
         if dialect.name == "postgresql":
-            return bool((await conn.execute(_PG_APPEND, values)).scalar_one())
+            return bool((await conn.execute(_PG_APPEND, _pg_values(head, rows))).scalar_one())
         moved = await conn.execute(
             update(AuditHead)
-            .where(AuditHead.id == 1, AuditHead.seq == values["prev_seq"])
-            .values(seq=values["seq"], hash=values["hash"], signature=values["signature"])
+            .where(AuditHead.id == 1, AuditHead.seq == head["prev_seq"])
+            .values(seq=head["seq"], hash=head["hash"], signature=head["signature"])
         )
         if moved.rowcount != 1:  # type: ignore[attr-defined]
             return False
+        columns = ("seq", "time", "principal", "role", "outcome", "credential_id", "entry")
         await conn.execute(
-            insert(AuditEntry).values(
-                seq=values["seq"],
-                time=values["time"],
-                principal=values["principal"],
-                role=values["role"],
-                outcome=values["outcome"],
-                credential_id=values["credential_id"],
-                entry=values["entry"],
-                prev_hash=values["prev_hash"],
-                hash=values["hash"],
-            )
+            insert(AuditEntry),
+            [
+                {**{c: row[c] for c in columns}, "prev_hash": row["link"], "hash": row["hash"]}
+                for row in rows
+            ],
         )
-        if values["archives"]:
-            await conn.execute(
-                insert(AuditArchive),
-                [{"seq": values["seq"], "archive_no": a} for a in values["archives"]],
-            )
+        touched = [{"seq": row["seq"], "archive_no": a} for row in rows for a in row["archives"]]
+        if touched:
+            await conn.execute(insert(AuditArchive), touched)
         return True
+
+
+def _row(entry: dict[str, Any], body: bytes, seq: int, link: str, digest: str) -> dict[str, Any]:
+    return {
+        "seq": seq,
+        "link": link,
+        "hash": digest,
+        "time": dt.datetime.fromisoformat(entry[F.TIME]),
+        "principal": entry[F.PRINCIPAL],
+        "role": entry[F.ROLE],
+        "outcome": entry[F.OUTCOME],
+        "credential_id": entry.get(F.CREDENTIAL_ID),
+        "entry": body.decode(),
+        "archives": [*entry[F.ARCHIVE_NOS], *sorted(search_keys(entry))],
+    }
+
+
+def _pg_values(head: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        **head,
+        "seqs": [r["seq"] for r in rows],
+        "times": [r["time"] for r in rows],
+        "principals": [r["principal"] for r in rows],
+        "roles": [r["role"] for r in rows],
+        "outcomes": [r["outcome"] for r in rows],
+        "entries": [r["entry"] for r in rows],
+        "prev_hashes": [r["link"] for r in rows],
+        "hashes": [r["hash"] for r in rows],
+        "credential_ids": [r["credential_id"] for r in rows],
+        "archive_seqs": [r["seq"] for r in rows for _ in r["archives"]],
+        "archive_nos": [a for r in rows for a in r["archives"]],
+    }
 
 
 @dataclass(frozen=True, slots=True)

@@ -88,6 +88,10 @@ APPLICATION = {
 }
 
 
+# the reads bench/limit_app.py answers, with the compiled path's SQL and no GraphQL
+LIMITED = ("households_page_partner", "households_page_caseworker", "household_point")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -205,6 +209,28 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait(timeout=10)
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process and its descendants (a server's workers)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(fields[1])
+        times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+    family, grew = {pid}, True
+    while grew:
+        more = {child for child, parent in parents.items() if parent in family} - family
+        family |= more
+        grew = bool(more)
+    return sum(times.get(p, 0.0) for p in family)
+
+
 def load(
     url: str,
     token: str | None,
@@ -212,20 +238,29 @@ def load(
     args: argparse.Namespace,
     fresh_ids: int | None,
     tmp: Path,
+    pid: int | None = None,
 ) -> dict[str, Any]:
-    """One measured run (after a warm-up) with wrk when present, else bench/load.py."""
+    """One measured run (after a warm-up) with wrk when present, else bench/load.py.
+    With wrk and the server's pid: its CPU milliseconds per request, a figure that
+    holds better than req/s on a machine shared with other work."""
     if args.driver == "wrk":
         lua = wrk_driver.script(
             json.loads(json.dumps(body)), token, fresh_ids, tmp / f"run-{uuid.uuid4().hex}.lua"
         )
-        return wrk_driver.run(
+        started: list[float] = []
+        result = wrk_driver.run(
             url,
             lua,
             concurrency=args.concurrency,
             seconds=args.seconds,
             warmup=args.warmup,
             base=fresh_ids or 0,
+            measured=(lambda: started.append(cpu_seconds(pid))) if pid else None,
         )
+        if pid and started and result["requests"]:
+            spent = cpu_seconds(pid) - started[0]
+            result["cpu_ms_per_request"] = round(spent * 1000 / result["requests"], 3)
+        return result
     query_file = tmp / f"run-{uuid.uuid4().hex}.json"
     query_file.write_text(json.dumps(body), encoding="utf-8")
     cmd = [
@@ -263,10 +298,10 @@ def sample(url: str, token: str | None, query: str, variables: dict[str, Any] | 
 
 
 def mean_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    keys = ("rps", "p50_ms", "p95_ms", "p99_ms")
+    keys = ("rps", "p50_ms", "p95_ms", "p99_ms", "cpu_ms_per_request")
     merged: dict[str, Any] = {
-        k: round(sum(r[k] for r in runs) / len(runs), 2)
-        if all(r[k] is not None for r in runs)
+        k: round(sum(r[k] for r in runs) / len(runs), 3)
+        if all(r.get(k) is not None for r in runs)
         else None
         for k in keys
     }
@@ -334,6 +369,15 @@ def main() -> None:
         help="the project's compiled read path (both: run the project twice, on and off)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="server processes of the project (and reference)"
+    )
+    parser.add_argument(
+        "--reference",
+        default="",
+        help="another checkout with its own .venv (e.g. the main branch): its `dibao serve` "
+        "runs as project_ref, alternating with this one, for before/after in one run",
+    )
     args = parser.parse_args()
     if args.driver == "auto":
         args.driver = "wrk" if wrk_driver.available() else "python"
@@ -373,18 +417,37 @@ def main() -> None:
         }
 
         urls: dict[str, str] = {}
+        pids: dict[str, int] = {}
+        workers = ["--workers", str(args.workers)] if args.workers > 1 else []
         modes = ["on", "off"] if args.fast_path == "both" else [args.fast_path]
         for mode in modes:
             port = free_port()
             server_env = {**env, "DIBAO_FAST_PATH": "1" if mode == "on" else "0"}
             argv = [str(BIN / "dibao"), "serve", "--host", "127.0.0.1", "--port", str(port)]
+            argv += workers
             procs.append(start_server(argv, server_env, tmp / f"project-{mode}.log"))
             urls[f"project_fast_{mode}"] = f"http://127.0.0.1:{port}/graphql"
+            pids[f"project_fast_{mode}"] = procs[-1].pid
             wait_ready(urls[f"project_fast_{mode}"], procs[-1])
+        if args.reference:
+            port = free_port()
+            dibao = Path(args.reference) / ".venv" / "bin" / "dibao"
+            argv = [str(dibao), "serve", "--host", "127.0.0.1", "--port", str(port), *workers]
+            procs.append(start_server(argv, env, tmp / "project-ref.log"))
+            urls["project_ref"] = f"http://127.0.0.1:{port}/graphql"
+            pids["project_ref"] = procs[-1].pid
+            wait_ready(urls["project_ref"], procs[-1])
+        port = free_port()
+        argv = [sys.executable, str(HERE / "limit_app.py"), "--port", str(port), *workers]
+        procs.append(start_server(argv, env, tmp / "limit.log"))
+        urls["limit"] = f"http://127.0.0.1:{port}/graphql"
+        pids["limit"] = procs[-1].pid
+        wait_ready(urls["limit"], procs[-1])
         port = free_port()
         argv = [sys.executable, str(HERE / "baseline_app.py"), "--port", str(port)]
         procs.append(start_server(argv, env, tmp / "baseline.log"))
         urls["baseline"] = f"http://127.0.0.1:{port}/graphql"
+        pids["baseline"] = procs[-1].pid
         wait_ready(urls["baseline"], procs[-1])
         if with_pgl:
             port = free_port()
@@ -394,6 +457,7 @@ def main() -> None:
                 )
             )
             urls["postgraphile"] = f"http://127.0.0.1:{port}/graphql"
+            pids["postgraphile"] = procs[-1].pid
             wait_ready(urls["postgraphile"], procs[-1])
 
         pgl_queries = {
@@ -430,6 +494,8 @@ def main() -> None:
                 key: (u, tokens[role], body) for key, u in urls.items() if key.startswith("project")
             }
             systems["baseline"] = (urls["baseline"], None, body)
+            if qname in LIMITED:
+                systems["limit"] = (urls["limit"], None, body)
             if "postgraphile" in urls and qname in pgl_queries:
                 q, v = pgl_queries[qname]
                 systems["postgraphile"] = (urls["postgraphile"], None, {"query": q, "variables": v})
@@ -445,15 +511,21 @@ def main() -> None:
             order = list(systems) + list(reversed(systems))
             for key in order:
                 u, tok, b = systems[key]
-                runs[key].append(load(u, tok, b, args, ids(), tmp))
+                runs[key].append(load(u, tok, b, args, ids(), tmp, pids.get(key)))
             for key, done in runs.items():
                 entry[key] = mean_of(done)
                 entry[f"{key}_runs"] = done
             project_key = "project_fast_on" if "project_fast_on" in systems else "project_fast_off"
             entry["ratio_project_over_baseline"] = compare(entry[project_key], entry["baseline"])
+            if "limit" in systems:
+                entry["ratio_project_over_limit"] = compare(entry[project_key], entry["limit"])
             if "postgraphile" in systems:
                 entry["ratio_project_over_postgraphile"] = compare(
                     entry[project_key], entry["postgraphile"]
+                )
+            if "project_ref" in systems:
+                entry["ratio_project_over_reference"] = compare(
+                    entry[project_key], entry["project_ref"]
                 )
             if len(modes) == 2:
                 entry["ratio_fast_on_over_off"] = compare(
@@ -467,6 +539,7 @@ def main() -> None:
             "members": samples["members"],
             "seed_seconds": samples["seed_seconds"],
             "concurrency": args.concurrency,
+            "workers": args.workers,
             "seconds_per_run": args.seconds,
             "warmup_seconds": args.warmup,
             "driver": args.driver,
@@ -476,6 +549,8 @@ def main() -> None:
             "baseline": "strawberry.asgi.GraphQL over build_schema(), "
             "national principal, same Runtime engine/sessions/cipher; "
             "no auth, policy, masking, audit, tracing",
+            "limit": "bench/limit_app.py: raw ASGI, orjson, asyncpg, the compiled path's SQL "
+            "and decryption, no GraphQL, auth, policy, audit or tracing",
             "postgraphile": "PostGraphile 4 (Node, npm) on the same database, same rows and values"
             if with_pgl
             else "skipped: Node/npm not found or --postgraphile no",

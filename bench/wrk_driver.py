@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -126,8 +127,10 @@ def run(
     warmup: float,
     threads: int = 1,
     base: int = 0,
+    measured: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
-    """Warm up, then one measured run; the same shape as bench/load.py's output."""
+    """Warm up, then one measured run; the same shape as bench/load.py's output.
+    `measured` is called between the two (to start the server's CPU clock)."""
 
     def once(duration: float, offset: int) -> dict[str, Any]:
         out = subprocess.run(  # noqa: S603 (fixed argv, loopback url checked by the caller)
@@ -155,6 +158,8 @@ def run(
 
     if warmup > 0:
         once(warmup, 1_000_000)
+    if measured is not None:
+        measured()
     raw = once(seconds, 0)
     wall = raw["seconds"] or 1.0
     return {

@@ -528,16 +528,28 @@ def serve(
             "client is the connection's peer.",
         ),
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Server processes on the one socket. Rate limits and lookup quotas are "
+            "counted per process, so each gets 1/N of them (gateway/workers.py).",
+        ),
+    ] = 1,
 ) -> None:
     """Serve GraphQL at http://HOST:PORT/graphql (https with --tls-cert)."""
     if (tls_cert is None) != (tls_key is None) or (client_ca is not None and tls_cert is None):
         err.print("[red]error[/red]: --tls-cert and --tls-key go together; --client-ca needs both")
+        raise typer.Exit(2)
+    if workers > 1 and demo:
+        err.print("[red]error[/red]: --demo serves one process; leave out --workers")
         raise typer.Exit(2)
     import uvicorn
 
     from gateway import logs
     from gateway.app import create_app
     from gateway.tls import CertificateAwareH11
+    from gateway.workers import WORKERS_ENV, ready
 
     for name in unknown_names(list(os.environ)):  # a typo would otherwise do nothing, silently
         warn(err, f"{name} is not a setting (`dibao config`)")
@@ -587,8 +599,18 @@ def serve(
     # the host (or any client, when a local proxy passes the header through) could then
     # pick the address the anonymous limit counts and the audit entry names
     trusted = (forwarded_allow_ips or settings.forwarded_allow_ips or "").strip()
+    served: Any = "gateway.workers:worker_app"  # each worker builds its own app
+    if workers > 1:
+        os.environ[WORKERS_ENV] = str(workers)
+    else:
+        served = ready(create_app(settings))
     uvicorn.run(
-        create_app(settings),
+        served,
+        factory=workers > 1,
+        workers=workers,
+        # a worker builds the schema and loads the policy before it answers: on a
+        # loaded machine that is longer than uvicorn's 5 s, which then kills it
+        timeout_worker_healthcheck=60,
         host=host,
         port=port,
         log_level="info",

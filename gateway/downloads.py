@@ -83,7 +83,10 @@ class DocumentDownloads:
         document_id = str(request.path_params.get("document_id", ""))
         record.variables = {"id": document_id if is_document_id(document_id) else REDACTED}
         principal = await authenticate(
-            request, self.runtime.reader, fingerprint=peer_fingerprint(request.scope)
+            request,
+            self.runtime.reader,
+            fingerprint=peer_fingerprint(request.scope),
+            cache=self.graphql.credentials,
         )
         if principal is None:
             if (refused := self.graphql.over_anonymous_limit(request)) is not None:

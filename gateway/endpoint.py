@@ -18,7 +18,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,12 +31,13 @@ from starlette.types import Receive, Scope, Send
 
 from audit import fields as F
 from audit.chain import AuditChain
+from audit.group import Connection, GroupCommit
 from audit.logsafe import describe
 from audit.lookups import as_probe, lookup
 from audit.record import MAX_NAME, AuditRecord, outcome_for
 from domain.errors import DomainError, Forbidden, InvalidInput
 from domain.principal import Principal
-from gateway.auth import authenticate, peer_fingerprint
+from gateway.auth import CredentialCache, authenticate, peer_fingerprint
 from gateway.charging import RETRY_AFTER, charge_for, charge_lookups
 from gateway.compiled import CompiledReads
 from gateway.context import RequestContext
@@ -261,6 +262,9 @@ class GraphQLEndpoint:
         self.schema = served_schema(max_tokens=runtime.limits.max_tokens)
         self.pricing = pricing(self.schema)  # declared on the fields, read once
         self.chain = AuditChain(runtime.cipher, anchors=runtime.anchors)
+        # every entry but a mutation's: concurrent requests' entries share one commit
+        self.entries = GroupCommit(self.chain, self._audit_connection)
+        self.credentials = CredentialCache()
         self.anonymous = AddressLimiter(runtime.limiter.rate_for(ANONYMOUS))
         self.inputs = InputRules(self.schema._schema, runtime.cipher.keys.audit_key)
         self.tracer = trace.get_tracer("dibao.gateway", tracer_provider=runtime.tracer_provider)
@@ -336,7 +340,10 @@ class GraphQLEndpoint:
             if request.method != "GET" and "authorization" in request.headers:
                 # a valid token names the caller in the entry, and is charged as a call
                 caller = await authenticate(
-                    request, self.reader, fingerprint=peer_fingerprint(request.scope)
+                    request,
+                    self.reader,
+                    fingerprint=peer_fingerprint(request.scope),
+                    cache=self.credentials,
                 )
             if caller is not None:
                 self.name_caller(record, caller)
@@ -355,7 +362,10 @@ class GraphQLEndpoint:
             refusal = error_body("BAD_USER_INPUT", "Send GraphQL operations with POST.")
             return JSONResponse(refusal, status_code=405, headers={"allow": "POST"}), None
         principal = await authenticate(
-            request, self.reader, fingerprint=peer_fingerprint(request.scope)
+            request,
+            self.reader,
+            fingerprint=peer_fingerprint(request.scope),
+            cache=self.credentials,
         )
         if principal is None:
             if (refused := self.over_anonymous_limit(request)) is not None:
@@ -632,6 +642,8 @@ class GraphQLEndpoint:
                 if tx is not None and not record.error_codes:
                     seq = await self.chain.append(tx, entry)
                     await tx.commit()
+                    # a revocation made here holds here at once (elsewhere: FRESH_S)
+                    self.credentials.clear()
                 else:
                     if tx is not None:
                         await tx.rollback()  # any error: the request changes nothing
@@ -672,9 +684,20 @@ class GraphQLEndpoint:
         return response
 
     async def _append_alone(self, entry: dict[str, Any]) -> int:
+        """An entry outside any request transaction, committed with the entries of
+        concurrent requests (see audit/group.py) before this returns."""
+        return await self.entries.append(entry)
+
+    @contextlib.asynccontextmanager
+    async def _audit_connection(self) -> AsyncIterator[Connection]:
         if self.reader.postgres:
             # one statement in autocommit on the hot-path pool: one round trip in all
             async with self.reader.connect() as reads:
-                return await self.chain.append(reads, entry)
+                yield reads
+            return
         async with self.runtime.sessions.begin() as session:
-            return await self.chain.append(session, entry)
+            # SQLite's write lock before the chain's lock, the order a mutation takes
+            # them in (its transaction holds the write lock when it appends): the
+            # other order deadlocks until the busy timeout
+            await session.connection()
+            yield session
