@@ -20,6 +20,7 @@ own transaction.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
@@ -45,8 +46,11 @@ class GroupCommit:
         *,
         max_entries: int = MAX_ENTRIES,
         window: float | None = None,
+        observe: Callable[[float, int], None] | None = None,
     ) -> None:
         self.chain = chain
+        # told each committed batch's seconds and size (the metrics' audit append)
+        self._observe = observe
         self._connect = connect
         self.max_entries = max_entries
         self._window = window  # None: the module's setting, read per batch
@@ -68,6 +72,7 @@ class GroupCommit:
             batch = self._pending[: self.max_entries]
             del self._pending[: self.max_entries]
             try:
+                started = time.perf_counter()
                 async with self._connect() as conn:
                     seqs = await self.chain.append_batch(conn, [entry for entry, _ in batch])
             except Exception as exc:  # nothing of the batch was written: each caller fails
@@ -82,6 +87,8 @@ class GroupCommit:
                     future.cancel()
                 self._pending.clear()
                 raise
+            if self._observe is not None:
+                self._observe(time.perf_counter() - started, len(batch))
             for seq, (_, future) in zip(seqs, batch, strict=True):
                 if not future.done():
                     future.set_result(seq)

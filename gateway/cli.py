@@ -601,7 +601,8 @@ def serve(
     trusted = (forwarded_allow_ips or settings.forwarded_allow_ips or "").strip()
     served: Any = "gateway.workers:worker_app"  # each worker builds its own app
     if workers > 1:
-        os.environ[WORKERS_ENV] = str(workers)
+        # handed to the worker processes, which read it as a setting (DIBAO_SERVE_WORKERS)
+        os.environ.update({WORKERS_ENV: str(workers)})
     else:
         served = ready(create_app(settings))
     uvicorn.run(

@@ -117,6 +117,8 @@ class Settings:
     otlp_export: bool = False
     # and metrics over OTLP too (OTEL_EXPORTER_OTLP_[METRICS_]ENDPOINT)
     otlp_metrics: bool = False
+    # worker processes of `dibao serve --workers N`, handed to each (DIBAO_SERVE_WORKERS)
+    serve_workers: int = 1
 
     @property
     def is_postgres(self) -> bool:
@@ -189,6 +191,7 @@ def load_settings(*, demo: bool = False, environ: Mapping[str, str] | None = Non
         forwarded_allow_ips=env.parse("DIBAO_FORWARDED_ALLOW_IPS", parse_networks),
         metrics_token=env.parse("DIBAO_METRICS_TOKEN", parse_metrics_token),
         log_format=env.parse("DIBAO_LOG_FORMAT", parse_log_format),
+        serve_workers=env.parse("DIBAO_SERVE_WORKERS", lambda v: _positive(v, 1, "processes")),
         # the SDK reads the OTEL_* values itself; the service only attaches an exporter
         otlp_metrics=env.given("OTEL_EXPORTER_OTLP_ENDPOINT")
         or env.given("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"),

@@ -137,6 +137,13 @@ SETTINGS: tuple[Setting, ...] = (
         "kept in the database.",
     ),
     Setting(
+        "DIBAO_SERVE_WORKERS",
+        "1",
+        "PROCESSES (a whole number, at least 1)",
+        "Set by `dibao serve --workers N` for its worker processes, not by hand: each "
+        "worker takes 1/N of every rate limit and lookup quota.",
+    ),
+    Setting(
         "DIBAO_GRAPHIQL",
         "off",
         "on or off (1/0, true/false, yes/no)",

@@ -263,7 +263,11 @@ class GraphQLEndpoint:
         self.pricing = pricing(self.schema)  # declared on the fields, read once
         self.chain = AuditChain(runtime.cipher, anchors=runtime.anchors)
         # every entry but a mutation's: concurrent requests' entries share one commit
-        self.entries = GroupCommit(self.chain, self._audit_connection)
+        self.entries = GroupCommit(
+            self.chain,
+            self._audit_connection,
+            observe=lambda seconds, size: runtime.meters.audit_appended(seconds, entries=size),
+        )
         self.credentials = CredentialCache()
         self.anonymous = AddressLimiter(runtime.limiter.rate_for(ANONYMOUS))
         self.inputs = InputRules(self.schema._schema, runtime.cipher.keys.audit_key)
@@ -642,6 +646,8 @@ class GraphQLEndpoint:
                 if tx is not None and not record.error_codes:
                     seq = await self.chain.append(tx, entry)
                     await tx.commit()
+                    # a mutation's entry commits alone, in its own transaction
+                    self.runtime.meters.audit_appended(time.perf_counter() - appending)
                     # a revocation made here holds here at once (elsewhere: FRESH_S)
                     self.credentials.clear()
                 else:
@@ -650,7 +656,6 @@ class GraphQLEndpoint:
                     seq = await self._append_alone(entry)
                 span.set_attribute(F.ATTR_AUDIT_SEQ, seq)
                 self.chain.committed(seq)
-            self.runtime.meters.audit_appended(time.perf_counter() - appending, entries=1)
         except Exception as exc:
             self.chain.forget_head()
             if tx is not None:

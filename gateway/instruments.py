@@ -267,7 +267,7 @@ class Meters:
 
     def audit_appended(self, seconds: float, *, entries: int = 1) -> None:
         """One append to the chain, committed: its time, and how many entries it wrote
-        (one per request today; a batched commit passes its size)."""
+        (a mutation's entry alone; a group commit of reads, its batch's size)."""
         self._append.record(seconds)
         self._batch.record(entries)
 

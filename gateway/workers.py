@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import gc
-import os
 
 from starlette.applications import Starlette
 
@@ -55,7 +54,6 @@ def worker_app() -> Starlette:
     from gateway import logs
     from gateway.app import create_app
 
-    workers = int(os.environ.get(WORKERS_ENV, "1"))
     settings = load_settings()
     logs.configure(settings.log_format)  # a spawned process: the parent's set-up is not here
-    return ready(create_app(per_worker(settings, workers)))
+    return ready(create_app(per_worker(settings, settings.serve_workers)))
