@@ -1,0 +1,64 @@
+"""The policy engine's own rules, below the API: region scopes match by whole segments,
+the shipped CSV is read line by line with its comments, and a role inherits through `g`.
+
+The API tests ask the engine about the shipped policy, whose scopes are all well formed;
+these hold the edges a secadmin's grant or a hand-edited file could reach."""
+
+from __future__ import annotations
+
+import pytest
+
+from domain.principal import Principal
+from policies.engine import Decision, PolicyEngine, default_rules, parse_policy_lines, scope_within
+
+
+@pytest.mark.parametrize(
+    ("caller", "policy", "within"),
+    [
+        ("220183", "22", True),  # a county inside its province
+        ("220183", "*", True),
+        ("22", "22", True),
+        ("22", "220183", False),  # a province is not inside one of its counties
+        ("520102", "22", False),
+        ("220103", "22010", False),  # "22010" is no scope: it matches nothing
+        ("22010", "22", False),  # nor is a caller's "22010"
+        ("2201831", "22", False),
+    ],
+)
+def test_a_scope_matches_by_whole_segments(caller: str, policy: str, within: bool) -> None:
+    assert scope_within(caller, policy) is within
+
+
+def test_policy_text_is_read_line_by_line_without_comments_and_blanks() -> None:
+    text = """
+# a comment, then a blank line
+
+p, caseworker , 220183, Household.address, read, allow
+  # an indented comment
+g, county_reviewer, caseworker
+"""
+    assert parse_policy_lines(text) == [
+        ("p", "caseworker", "220183", "Household.address", "read", "allow"),
+        ("g", "county_reviewer", "caseworker"),
+    ]
+
+
+def test_the_shipped_file_is_read_whole() -> None:
+    rules = default_rules()
+    assert len(rules) > 100
+    assert not any(rule[0].startswith("#") for rule in rules)
+    assert ("p", "auditor", "*", "Query.auditEvents", "read", "allow") in rules
+
+
+def test_a_role_holds_what_it_inherits() -> None:
+    engine = PolicyEngine(
+        [
+            ("p", "base", "*", "Household.address", "read", "allow"),
+            ("g", "child", "base"),
+        ]
+    )
+    child = Principal(name="c", role="child", scope="220183", credential_id="x")
+    other = Principal(name="o", role="other", scope="220183", credential_id="y")
+    assert engine.inherits("child", "base")
+    assert engine.decide(child, "Household.address") is Decision.CLEAR
+    assert engine.decide(other, "Household.address") is Decision.DENIED
