@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -127,6 +127,12 @@ def _principal(actor: str | None, role: str, region: str) -> Principal:
     return Principal(credential_id="cli", name=name, role=role, scope=scope)
 
 
+def _take(kind: ExportKind, out_file: Path, principal: Principal, **params: Any) -> None:
+    """Write one export, in the format the file's name asks for, and say what was taken."""
+    done = _run(kind, ExportParams(**params, format=_format(out_file)), out_file, principal)
+    _report(done, out_file)
+
+
 def _report(done: dict[str, object], out_file: Path) -> None:
     out.print(f"行数: {done['rows']}")
     if done.get("total") is not None:
@@ -151,10 +157,7 @@ def payment_roll(
     actor: Actor = None,
 ) -> None:
     """A batch's payment roll (发放名册), with its totals, for the bank."""
-    fmt = _format(out_file)
-    principal = _principal(actor, role, region)
-    params = ExportParams(batch_id=batch, format=fmt)
-    _report(_run(ExportKind.PAYMENT_ROLL, params, out_file, principal), out_file)
+    _take(ExportKind.PAYMENT_ROLL, out_file, _principal(actor, role, region), batch_id=batch)
 
 
 @export_app.command("public-list")
@@ -166,10 +169,7 @@ def public_list(
     actor: Actor = None,
 ) -> None:
     """The public list (公示) of a township or county: masked names, the same for all."""
-    fmt = _format(out_file)
-    principal = _principal(actor, role, region)
-    params = ExportParams(region=of, format=fmt)
-    _report(_run(ExportKind.PUBLIC_LIST, params, out_file, principal), out_file)
+    _take(ExportKind.PUBLIC_LIST, out_file, _principal(actor, role, region), region=of)
 
 
 @export_app.command("statistical-return")
@@ -182,10 +182,13 @@ def statistical_return(
     actor: Actor = None,
 ) -> None:
     """The monthly statistical return (统计报表) of a county or city, as `statistics`."""
-    fmt = _format(out_file)
-    principal = _principal(actor, role, region)
-    params = ExportParams(region=of, period=period, format=fmt)
-    _report(_run(ExportKind.STATISTICAL_RETURN, params, out_file, principal), out_file)
+    _take(
+        ExportKind.STATISTICAL_RETURN,
+        out_file,
+        _principal(actor, role, region),
+        region=of,
+        period=period,
+    )
 
 
 @export_app.command("staff-assessment")
@@ -201,7 +204,11 @@ def staff_assessment(
     actor: Actor = None,
 ) -> None:
     """Staff assessment (考核) per principal and step over months, from the review chain."""
-    fmt = _format(out_file)
-    principal = _principal(actor, role, region)
-    params = ExportParams(region=of, period=period, period_end=period_end, format=fmt)
-    _report(_run(ExportKind.STAFF_ASSESSMENT, params, out_file, principal), out_file)
+    _take(
+        ExportKind.STAFF_ASSESSMENT,
+        out_file,
+        _principal(actor, role, region),
+        region=of,
+        period=period,
+        period_end=period_end,
+    )

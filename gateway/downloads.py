@@ -25,6 +25,7 @@ from audit import fields as F
 from audit.logsafe import describe
 from audit.record import REDACTED, AuditRecord
 from domain.documents import ACCEPTED_TYPES
+from domain.principal import Principal
 from gateway.auth import authenticate, peer_fingerprint
 from gateway.endpoint import GraphQLEndpoint, client_address
 from gateway.tracing import current_trace_id
@@ -49,11 +50,27 @@ _EXTENSIONS = {
 }
 
 
-class DocumentDownloads:
+# headers of every file served: an attachment, never sniffed, cached or run
+ATTACHMENT_HEADERS = {
+    "x-content-type-options": "nosniff",
+    "cache-control": "no-store",
+    "content-security-policy": "default-src 'none'; sandbox",
+}
+
+
+class FileDownload:
+    """A GET that serves one stored file: the request's span and audit entry (written by
+    the GraphQL endpoint's `settle`, before any byte leaves), a code for whatever
+    breaks, and the caller authenticated and charged as on /graphql. A subclass finds
+    and decides the file (`_serve`)."""
+
+    operation_type: str
+    span_name: str
+    what: str  # in the log and the INTERNAL message: "document", "file"
+
     def __init__(self, graphql: GraphQLEndpoint) -> None:
         self.graphql = graphql
         self.runtime = graphql.runtime
-        self.store = store_for(self.runtime.settings.document_dir)
         self.tracer = trace.get_tracer(
             "dibao.gateway", tracer_provider=self.runtime.tracer_provider
         )
@@ -64,15 +81,15 @@ class DocumentDownloads:
         record = AuditRecord(
             time=self.runtime.clock(), client=client_address(scope), trace_id=current_trace_id()
         )
-        record.operation_type = F.OPERATION_DOWNLOAD
-        with self.tracer.start_as_current_span(F.SPAN_DOWNLOAD) as span:
+        record.operation_type = self.operation_type
+        with self.tracer.start_as_current_span(self.span_name) as span:
             try:
                 response = await self._serve(request, record)
             except Exception as exc:  # whatever broke, the caller gets a code; audited
-                log.error("document download failed: %s", describe(exc))
+                log.error("%s download failed: %s", self.what, describe(exc))
                 record.error_codes = ["INTERNAL"]
                 response = JSONResponse(
-                    error_body("INTERNAL", "Internal error. The document was not served."),
+                    error_body("INTERNAL", f"Internal error. The {self.what} was not served."),
                     status_code=500,
                 )
             response = await self.graphql.settle(record, response, started)
@@ -80,8 +97,11 @@ class DocumentDownloads:
         await response(scope, receive, send)
 
     async def _serve(self, request: Request, record: AuditRecord) -> Response:
-        document_id = str(request.path_params.get("document_id", ""))
-        record.variables = {"id": document_id if is_document_id(document_id) else REDACTED}
+        raise NotImplementedError
+
+    async def _caller(self, request: Request, record: AuditRecord) -> Principal | Response:
+        """The authenticated caller, named in the record and charged to its rate limit;
+        or the refusal to answer with (401, 429)."""
         principal = await authenticate(
             request,
             self.runtime.reader,
@@ -100,6 +120,24 @@ class DocumentDownloads:
         self.graphql.name_caller(record, principal)
         if (refused := self.graphql.over_credential_limit(record, principal)) is not None:
             return refused
+        return principal
+
+
+class DocumentDownloads(FileDownload):
+    operation_type = F.OPERATION_DOWNLOAD
+    span_name = F.SPAN_DOWNLOAD
+    what = "document"
+
+    def __init__(self, graphql: GraphQLEndpoint) -> None:
+        super().__init__(graphql)
+        self.store = store_for(self.runtime.settings.document_dir)
+
+    async def _serve(self, request: Request, record: AuditRecord) -> Response:
+        document_id = str(request.path_params.get("document_id", ""))
+        record.variables = {"id": document_id if is_document_id(document_id) else REDACTED}
+        principal = await self._caller(request, record)
+        if isinstance(principal, Response):
+            return principal
         decision = self.runtime.policy_engine.decide(principal, CONTENT)
         record.fields = {CONTENT: decision.value}
         if decision is not Decision.CLEAR:
@@ -131,8 +169,6 @@ class DocumentDownloads:
             media_type=media or "application/octet-stream",
             headers={
                 "content-disposition": f'attachment; filename="{row.id}.{extension}"',
-                "x-content-type-options": "nosniff",
-                "cache-control": "no-store",
-                "content-security-policy": "default-src 'none'; sandbox",
+                **ATTACHMENT_HEADERS,
             },
         )

@@ -14,15 +14,11 @@ someone else's file tells its holder nothing.
 from __future__ import annotations
 
 import logging
-import time
 
-from opentelemetry import trace
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.types import Receive, Scope, Send
 
 from audit import fields as F
-from audit.logsafe import describe
 from audit.record import REDACTED, AuditRecord
 from domain.exports import (
     MEDIA_TYPES,
@@ -32,9 +28,7 @@ from domain.exports import (
     file_name,
     is_row_id,
 )
-from gateway.auth import authenticate, peer_fingerprint
-from gateway.endpoint import GraphQLEndpoint, client_address
-from gateway.tracing import current_trace_id
+from gateway.downloads import ATTACHMENT_HEADERS, FileDownload
 from policies.engine import Decision
 from resolvers.exports import summary
 from schema.errors import error_body
@@ -44,53 +38,17 @@ log = logging.getLogger("dibao.exports")
 NOT_FOUND = "No such export of yours."
 
 
-class ExportDownloads:
-    def __init__(self, graphql: GraphQLEndpoint) -> None:
-        self.graphql = graphql
-        self.runtime = graphql.runtime
-        self.tracer = trace.get_tracer(
-            "dibao.gateway", tracer_provider=self.runtime.tracer_provider
-        )
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive)
-        started = time.perf_counter()
-        record = AuditRecord(
-            time=self.runtime.clock(), client=client_address(scope), trace_id=current_trace_id()
-        )
-        record.operation_type = F.OPERATION_EXPORT_DOWNLOAD
-        with self.tracer.start_as_current_span(F.SPAN_EXPORT_DOWNLOAD) as span:
-            try:
-                response = await self._serve(request, record)
-            except Exception as exc:  # whatever broke, the caller gets a code; audited
-                log.error("export download failed: %s", describe(exc))
-                record.error_codes = ["INTERNAL"]
-                response = JSONResponse(
-                    error_body("INTERNAL", "Internal error. The file was not served."),
-                    status_code=500,
-                )
-            response = await self.graphql.settle(record, response, started)
-            span.set_attribute(F.ATTR_OUTCOME, record.outcome)
-        await response(scope, receive, send)
+class ExportDownloads(FileDownload):
+    operation_type = F.OPERATION_EXPORT_DOWNLOAD
+    span_name = F.SPAN_EXPORT_DOWNLOAD
+    what = "file"
 
     async def _serve(self, request: Request, record: AuditRecord) -> Response:
         export_id = str(request.path_params.get("export_id", ""))
         record.variables = {"id": export_id if is_row_id(export_id) else REDACTED}
-        principal = await authenticate(
-            request, self.runtime.reader, fingerprint=peer_fingerprint(request.scope)
-        )
-        if principal is None:
-            if (refused := self.graphql.over_anonymous_limit(request)) is not None:
-                return refused
-            record.error_codes = ["UNAUTHENTICATED"]
-            return JSONResponse(
-                error_body("UNAUTHENTICATED", "A valid bearer token is required."),
-                status_code=401,
-                headers={"www-authenticate": 'Bearer realm="dibao"'},
-            )
-        self.graphql.name_caller(record, principal)
-        if (refused := self.graphql.over_credential_limit(record, principal)) is not None:
-            return refused
+        principal = await self._caller(request, record)
+        if isinstance(principal, Response):
+            return principal
         not_found = JSONResponse(error_body("NOT_FOUND", NOT_FOUND), status_code=404)
         if not is_row_id(export_id):
             record.error_codes = ["NOT_FOUND"]
@@ -121,8 +79,6 @@ class ExportDownloads:
                 "content-disposition": (
                     f'attachment; filename="{file_name(ExportKind(row.kind), fmt, row.id)}"'
                 ),
-                "x-content-type-options": "nosniff",
-                "cache-control": "no-store",
-                "content-security-policy": "default-src 'none'; sandbox",
+                **ATTACHMENT_HEADERS,
             },
         )
