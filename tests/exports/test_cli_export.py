@@ -49,3 +49,30 @@ async def test_an_operator_exports_the_roll_and_is_audited(
     assert "export" not in log[1]
     verified = await adibao(settings, "audit", "verify")
     assert verified.returncode == 0, verified.stderr
+
+
+async def test_every_kind_runs_from_the_command_line(
+    api: Api, runtime: Runtime, settings: Settings, tmp_path: Path
+) -> None:
+    await load_regions(runtime)
+    finance = await issue_token(runtime, "finance_officer", COUNTY, principal="fin-dehui")
+    await paid_batch(api, runtime, finance)  # households receiving the benefit, and paid
+    runs = {
+        "public-list": ["--of", COUNTY],
+        "statistical-return": ["--of", COUNTY, "--period", "2026-11"],
+        "staff-assessment": ["--of", COUNTY, "--period", "2026-11"],
+    }
+    for kind, options in runs.items():
+        out_file = tmp_path / f"{kind}.xlsx"
+        done = await adibao(
+            settings, "export", kind, *options, "--out", str(out_file), "--region", COUNTY,
+            "--role", "county_reviewer", "--actor", "cr-cli",
+        )  # fmt: skip
+        assert done.returncode == 0, (kind, done.stderr)
+        assert hashlib.sha256(out_file.read_bytes()).hexdigest() in done.stdout, kind
+    log = [e for e in await entries(runtime) if e["operation_type"] == "cli_export"]
+    assert [e["export"]["kind"] for e in log] == [
+        "PUBLIC_LIST",
+        "STATISTICAL_RETURN",
+        "STAFF_ASSESSMENT",
+    ]
