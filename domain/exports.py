@@ -97,6 +97,9 @@ PAID = frozenset({"成功", "已发放", "DISBURSED", "PAID", "SUCCESS"})
 NOT_PAID = frozenset({"失败", "未发放", "FAILED", "FAIL"})
 MAX_BANK_REFERENCE = 64
 MAX_FAILURE_REASON = 200
+# exports one principal may request through the API in a Beijing day (DIBAO_EXPORTS_PER_DAY):
+# each is a whole-scope read written to a file, priced by this and not by the cost model
+EXPORTS_PER_DAY = 50
 MAX_RETURN_LINES = 400_000  # a county's roll with its back pay lines, with room to spare
 MAX_REPORTED = 1000  # problem lines named in an answer; the count says how many more
 

@@ -21,6 +21,7 @@ from domain.deadlines import CaseDays
 from domain.documents import DAILY_MB as DOCUMENT_DAILY_MB
 from domain.enums import HouseholdStatus
 from domain.errors import DomainError
+from domain.exports import EXPORTS_PER_DAY
 from domain.review import MAX_TOKEN_DAYS, REVIEW_PERIOD_DAYS, parse_max_token_days
 from domain.verification import DUE_WORKING_DAYS
 from domain.workflow import (
@@ -94,6 +95,8 @@ class Settings:
     document_dir: Path | None = None
     # megabytes one principal may file in a Beijing day (DIBAO_DOCUMENT_DAILY_MB)
     document_daily_mb: int = DOCUMENT_DAILY_MB
+    # exports one principal may request through the API in a Beijing day
+    exports_per_day: int = EXPORTS_PER_DAY
     # permission review: days until a review is overdue (DIBAO_REVIEW_PERIOD_DAYS), a
     # credential's longest life by role (DIBAO_MAX_TOKEN_DAYS), and the policy this
     # release ships, which the review compares the policy in force with
@@ -166,6 +169,9 @@ def load_settings(*, demo: bool = False, environ: Mapping[str, str] | None = Non
         document_dir=env.parse(
             "DIBAO_DOCUMENT_DIR", lambda v: Path(v.strip()) if v.strip() else None
         ),
+        exports_per_day=env.parse(
+            "DIBAO_EXPORTS_PER_DAY", lambda v: _positive(v, EXPORTS_PER_DAY, "exports")
+        ),
         document_daily_mb=env.parse(
             "DIBAO_DOCUMENT_DAILY_MB", lambda v: _positive(v, DOCUMENT_DAILY_MB, "megabytes")
         ),
@@ -210,6 +216,10 @@ def parse_database_url(text: str) -> str:
         raise ValueError("not a database URL") from None
     if url.drivername not in {"sqlite+aiosqlite", "postgresql+asyncpg"}:
         raise ValueError(f"the driver {url.drivername} is not installed")
+    if "@" in (url.host or ""):
+        # the URL is split at its first @: the rest of the password would be taken for
+        # the host, and shown as such by `dibao config` (say nothing of it here)
+        raise ValueError("an @ in the password is written %40")
     return text.strip()
 
 

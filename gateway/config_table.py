@@ -166,6 +166,14 @@ SETTINGS: tuple[Setting, ...] = (
         "lines, or auto: readable on a terminal, JSON otherwise.",
     ),
     Setting(
+        "DIBAO_EXPORTS_PER_DAY",
+        "50",
+        "EXPORTS (a whole number, at least 1)",
+        "Exports (requestExport) one principal may take in a Beijing day; over it 429 "
+        "RATE_LIMITED until midnight. One export at a time per principal, two per server "
+        "process.",
+    ),
+    Setting(
         "DIBAO_DOCUMENT_DAILY_MB",
         "2048",
         "MEGABYTES (a whole number, at least 1)",

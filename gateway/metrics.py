@@ -19,6 +19,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterator
 
 from prometheus_client import CollectorRegistry, generate_latest
@@ -34,6 +35,7 @@ from gateway.runtime import Runtime
 from store.models import AuditEntry
 
 log = logging.getLogger("dibao.metrics")
+REFUSALS_LOGGED_EVERY_S = 60.0
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 FORWARDING_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip")
 
@@ -85,10 +87,21 @@ def refusal(request: Request, token: str | None) -> Response | None:
 def metrics_endpoint(
     runtime: Runtime, *, token: str | None
 ) -> Callable[[Request], Awaitable[Response]]:
+    # refused scrapes are summed and logged at most once a minute: a probe for the token
+    # shows in the log, and a flood of them cannot grow it without bound
+    unlogged = {"count": 0, "since": 0.0}
+
     async def metrics(request: Request) -> Response:
         if (refused := refusal(request, token)) is not None:
-            # not audited (no scrape is), but a probe for the token shows in the log
-            log.warning("metrics scrape refused (%s)", refused.status_code)
+            unlogged["count"] += 1
+            now = time.monotonic()
+            if now - unlogged["since"] >= REFUSALS_LOGGED_EVERY_S:
+                log.warning(
+                    "metrics scrapes refused: %d since the last line (last: %s)",
+                    unlogged["count"],
+                    refused.status_code,
+                )
+                unlogged["count"], unlogged["since"] = 0, now
             return refused
         async with runtime.sessions() as session:
             by_rule = await alerts.counts(session)

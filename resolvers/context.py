@@ -33,6 +33,7 @@ from domain.benefit import MARGINAL_MULTIPLE
 from domain.calendar import WorkingCalendar
 from domain.deadlines import CaseDays
 from domain.documents import DAILY_MB as DOCUMENT_DAILY_MB
+from domain.exports import EXPORTS_PER_DAY
 from domain.principal import Principal
 from domain.review import REVIEW_PERIOD_DAYS
 from domain.verification import DUE_WORKING_DAYS
@@ -71,6 +72,8 @@ class Settings(Protocol):
     @property
     def document_daily_mb(self) -> int: ...
     @property
+    def exports_per_day(self) -> int: ...
+    @property
     def review_period_days(self) -> int: ...
     @property
     def shipped_policy(self) -> tuple[tuple[str, ...], ...]: ...
@@ -94,6 +97,7 @@ class DefaultSettings:
     asset_limits: AssetLimits = field(default_factory=AssetLimits)
     document_dir: Path | None = None
     document_daily_mb: int = DOCUMENT_DAILY_MB
+    exports_per_day: int = EXPORTS_PER_DAY
     review_period_days: int = REVIEW_PERIOD_DAYS
     # the gateway passes the release's policy; without it nothing counts as shipped
     shipped_policy: tuple[tuple[str, ...], ...] = ()

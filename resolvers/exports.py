@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from domain.assessment import assess
+from domain.calendar import beijing_midnight
 from domain.enums import PaymentKind
-from domain.errors import Forbidden, InvalidInput
+from domain.errors import Forbidden, InvalidInput, QuotaExceeded
 from domain.exports import (
     AREA_LABELS,
     CATEGORY_LABELS,
@@ -282,7 +283,7 @@ async def _staff_assessment(
         limits=settings.stage_limits,
     )
     audited = await store.audit_counts(
-        session, principals=[f.principal for f in figures], start=start, end=end
+        session, principals=[f.principal for f in figures], region=region, start=start, end=end
     )
     writer = writer_for(
         f"考核 {region} {period}",
@@ -399,20 +400,51 @@ def summary(row: Export) -> dict[str, Any]:
     }
 
 
+# principals with an export being written in this process: an export reads a whole
+# scope into a file, so one runs at a time per principal and MAX_RUNNING per process,
+# and a principal takes at most `exports_per_day` a day (the cost model prices reads of
+# pages, not files)
+_RUNNING: set[str] = set()
+MAX_RUNNING = 2
+BUSY_RETRY_S = 5
+
+
 async def request_export(info: Info, kind: ExportKind, params: ExportParams) -> Export:
     ctx = info.context
-    async with ctx.writing() as session:
-        row = await produce(
-            session,
-            ctx.cipher,
-            kind=kind,
-            params=params,
-            principal=ctx.principal,
-            access=ctx,
-            now=ctx.now,
-            today=ctx.today,
-            settings=ctx.settings,
+    name = ctx.principal.name
+    if name in _RUNNING or len(_RUNNING) >= MAX_RUNNING:
+        raise QuotaExceeded(
+            "kind: an export is being written; one at a time per person and "
+            f"{MAX_RUNNING} per server (导出进行中，请稍后重试)",
+            field="kind",
+            retry_after=BUSY_RETRY_S,
         )
+    _RUNNING.add(name)
+    try:
+        async with ctx.writing() as session:
+            since = beijing_midnight(ctx.today)
+            taken = await store.exports_since(session, principal=name, since=since)
+            if taken >= ctx.settings.exports_per_day:
+                tomorrow = beijing_midnight(ctx.today + dt.timedelta(days=1))
+                raise QuotaExceeded(
+                    f"kind: {taken} exports taken today, the daily allowance "
+                    "(DIBAO_EXPORTS_PER_DAY); retry tomorrow (今日导出次数已满)",
+                    field="kind",
+                    retry_after=int((tomorrow - ctx.now).total_seconds()) + 1,
+                )
+            row = await produce(
+                session,
+                ctx.cipher,
+                kind=kind,
+                params=params,
+                principal=ctx.principal,
+                access=ctx,
+                now=ctx.now,
+                today=ctx.today,
+                settings=ctx.settings,
+            )
+    finally:
+        _RUNNING.discard(name)
     ctx.export = summary(row)
     return row
 

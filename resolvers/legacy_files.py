@@ -93,7 +93,10 @@ def _csv_rows(source: Source) -> Iterator[list[str]]:
         encoding = _encoding(stream)
         text = io.TextIOWrapper(stream, encoding=encoding, newline="")
         try:
-            for row in csv.reader(text):
+            for number, row in enumerate(csv.reader(text), start=1):
+                # as a workbook's extent: blank lines count, a register has no more
+                if number > MAX_XLSX_ROWS + 1:
+                    raise UnreadableFile(f"CSV 文件超过 {MAX_XLSX_ROWS} 行")
                 yield [cell.strip() for cell in row]
         finally:
             text.detach()

@@ -28,6 +28,7 @@ from store.households import code_prefix, in_scope
 from store.models import (
     AuditEntry,
     Base,
+    Credential,
     Export,
     Household,
     Member,
@@ -267,18 +268,27 @@ async def assessment_steps(
 
 
 async def audit_counts(
-    session: AsyncSession, *, principals: Sequence[str], start: dt.datetime, end: dt.datetime
+    session: AsyncSession,
+    *,
+    principals: Sequence[str],
+    region: str,
+    start: dt.datetime,
+    end: dt.datetime,
 ) -> dict[str, tuple[int, int]]:
-    """Per principal: requests audited in [start, end), and those refused or denied."""
+    """Per principal: requests audited in [start, end), and those refused or denied,
+    made with credentials whose scope lies in `region`: what a principal did under a
+    credential of another region is not the assessing county's to see."""
     if not principals:
         return {}
     refused = case((AuditEntry.outcome.in_(("denied", "refused")), 1), else_=0)
     rows = await session.execute(
         select(AuditEntry.principal, func.count(), func.sum(refused))
+        .join(Credential, Credential.id == AuditEntry.credential_id)
         .where(
             AuditEntry.principal.in_(sorted(set(principals))),
             AuditEntry.time >= start,
             AuditEntry.time < end,
+            Credential.region_scope.startswith(region, autoescape=True),
         )
         .group_by(AuditEntry.principal)
     )
@@ -294,6 +304,16 @@ async def save_export(session: AsyncSession, cipher: Cipher, row: Export, data: 
     session.add(row)
     await session.flush()
     return row
+
+
+async def exports_since(session: AsyncSession, *, principal: str, since: dt.datetime) -> int:
+    """Exports the principal took since `since` (its allowance of the day)."""
+    found = await session.scalar(
+        select(func.count())
+        .select_from(Export)
+        .where(Export.created_at >= since, Export.principal == principal)
+    )
+    return int(found or 0)
 
 
 async def export_of(

@@ -25,6 +25,7 @@ TABLE_END = "<!-- end of the settings table -->"
 
 # one refused value per setting; a setting any text is valid for is named in ANY_TEXT
 BAD = {
+    "DIBAO_EXPORTS_PER_DAY": "lots",
     "DIBAO_SERVE_WORKERS": "many",
     "DIBAO_GRAPHIQL": "sometimes",
     "DIBAO_METRICS_TOKEN": "short",
@@ -256,3 +257,15 @@ def test_the_sdk_reads_the_standard_variables_and_the_service_only_notes_an_endp
     assert not load_settings(environ={}).otlp_export
     endpoint = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector.intranet:4318"}
     assert load_settings(environ=endpoint).otlp_export
+
+
+def test_a_password_with_an_unescaped_at_is_refused_and_not_shown() -> None:
+    # the URL splits at the first @: "S3cret@Pass" would leave "Pass@h" as the host, and
+    # the password's tail would show wherever the host is shown
+    url = "postgresql+asyncpg://u:S3cret@Pass@h/db"
+    with pytest.raises(ConfigError) as refused:
+        load_settings(environ={"DIBAO_DATABASE_URL": url})
+    message = str(refused.value)
+    assert "%40" in message and "Pass" not in message and "S3cret" not in message
+    escaped = "postgresql+asyncpg://u:S3cret%40Pass@h/db"
+    assert load_settings(environ={"DIBAO_DATABASE_URL": escaped}).database_url == escaped

@@ -398,7 +398,8 @@ async def served_with_a_token(
     assert f"trace_id={response.headers['x-trace-id']}" in line
     assert "principal=cw-console" in line and "operation=Ping" in line
     assert "outcome=allowed" in line
-    assert "metrics scrape refused (401)" in text  # a probe for the token shows
+    # a probe for the token shows (refusals are summed, a line a minute at most)
+    assert "metrics scrapes refused: " in text and "(last: 401)" in text
     assert any("uvicorn.error" in line and "Uvicorn running" in line for line in text.splitlines())
 
 

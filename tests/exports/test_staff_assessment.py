@@ -107,6 +107,11 @@ async def test_audited_requests_are_counted_and_scope_is_kept(api: Api, runtime:
     worker = await issue_token(runtime, "caseworker", "220183100", principal="test")
     await api.gql(worker, "{ households(first: 1) { totalCount } }")
     assert code(await api.gql(worker, "{ auditChain { entries } }")) == "FORBIDDEN"
+    # the same principal's work under a credential of another province is not this
+    # county's to see, and is not counted
+    elsewhere = await issue_token(runtime, "caseworker", "520102", principal="test")
+    for _ in range(3):
+        await api.gql(elsewhere, "{ households(first: 1) { totalCount } }")
     month = runtime.clock().astimezone(dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m")
     reviewer = await issue_token(runtime, "county_reviewer", COUNTY)
     made = ticket(
