@@ -6,6 +6,7 @@ fetches nginx from Debian's archive and unpacks it, never installs or starts it)
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import shutil
@@ -79,8 +80,14 @@ def test_every_command_is_a_real_dibao_command_with_valid_options(unit: Path) ->
         assert command is not None, f"dibao {name} is no command"
         # parses and type-checks the options exactly as `dibao` would, without running
         command.make_context(name, list(rest))
+        # wide enough that the help's table never cuts a long option's name
         shown = subprocess.run(
-            [DIBAO, name, "--help"], capture_output=True, text=True, check=False, timeout=60
+            [DIBAO, name, "--help"],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+            env={**os.environ, "COLUMNS": "240"},
         )
         assert shown.returncode == 0, shown.stderr
         for option in (a for a in rest if a.startswith("--")):

@@ -112,6 +112,10 @@ def test_maskers_registry() -> None:
         "StatusCount.householdsLabel": mask_small_count,
         "CategoryCount.householdsLabel": mask_small_count,
         "PaymentTotal.paymentsLabel": mask_small_count,
+        # a payment roll's personal columns, where the policy masks them (issue 20)
+        "PaymentRoll.name": mask_name,
+        "PaymentRoll.idNumber": mask_id_number,
+        "PaymentRoll.bankAccount": mask_bank_account,
     }
     assert MASKERS["Member.idNumber"]("22018319900101123X") == "220183********123X"
     assert "Member.monthlyIncome" not in MASKERS  # no masked form: cannot be read masked
