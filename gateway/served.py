@@ -6,6 +6,8 @@ around every operation, and in which order.
 
 from __future__ import annotations
 
+from functools import cache
+
 import strawberry
 from strawberry.extensions import MaxTokensLimiter
 
@@ -17,8 +19,14 @@ from policies.limits import MAX_TOKENS
 from schema.root import Extension, build_schema
 
 
+@cache
 def served_schema(*, max_tokens: int = MAX_TOKENS) -> strawberry.Schema:
-    """The schema with the policy gate deciding every field before execution."""
+    """The schema with the policy gate deciding every field before execution.
+
+    Built once per process and limit: the schema holds no request or app state (its
+    extensions are made afresh for each operation), and building it is the costliest
+    step of making an app, which the tests do for every test and `--workers` per process.
+    """
     extensions: list[Extension] = [
         lambda: MaxTokensLimiter(max_token_count=max_tokens),
         GraphQLSpans,

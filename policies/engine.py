@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -91,6 +92,37 @@ class _RulesAdapter(persist.Adapter):  # type: ignore[misc]
             persist.load_policy_line(", ".join(rule), model)
 
 
+Rules = tuple[tuple[str, ...], ...]
+Memo = dict[tuple[str, str, str, str], bool]
+# Casbin's enforce() walks every rule through an expression evaluator: milliseconds per
+# cold decision. An enforcer and its answers are a pure function of the rule set, so
+# engines of one process holding the same rules (a reload back to a version seen before,
+# each test's or each app's engine over the shipped policy) share them: keyed by the
+# rules themselves, never by a version number that two databases could both call 1.
+_SHARED_LIMIT = 8
+_shared: OrderedDict[Rules, tuple[casbin.Enforcer, Memo]] = OrderedDict()
+_shared_lock = threading.Lock()
+
+
+def _enforcer_for(rules: Rules) -> tuple[casbin.Enforcer, Memo]:
+    with _shared_lock:
+        found = _shared.get(rules)
+        if found is not None:
+            _shared.move_to_end(rules)
+            return found
+    enforcer = casbin.Enforcer(str(MODEL_FILE), _RulesAdapter(rules))
+    enforcer.add_function("scopeWithin", scope_within)
+    enforcer.add_function("fieldMatch", field_match)
+    enforcer.build_role_links()
+    made: tuple[casbin.Enforcer, Memo] = (enforcer, {})
+    with _shared_lock:
+        made = _shared.setdefault(rules, made)
+        _shared.move_to_end(rules)
+        while len(_shared) > _SHARED_LIMIT:
+            _shared.popitem(last=False)
+    return made
+
+
 class PolicyEngine:
     """Holds one Casbin enforcer at a time; a reload swaps it atomically."""
 
@@ -99,14 +131,11 @@ class PolicyEngine:
         self._install(rules, version)
 
     def _install(self, rules: Iterable[Sequence[str]], version: int) -> None:
-        enforcer = casbin.Enforcer(str(MODEL_FILE), _RulesAdapter(rules))
-        enforcer.add_function("scopeWithin", scope_within)
-        enforcer.add_function("fieldMatch", field_match)
-        enforcer.build_role_links()
+        enforcer, memo = _enforcer_for(tuple(tuple(rule) for rule in rules))
         with self._lock:
             self._enforcer = enforcer
             self._version = version
-            self._cache: dict[tuple[str, str, str, str], bool] = {}
+            self._cache: Memo = memo
 
     @property
     def version(self) -> int:
