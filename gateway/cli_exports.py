@@ -19,7 +19,7 @@ from rich.console import Console
 from audit import fields as F
 from audit.chain import AuditChain
 from audit.record import AuditRecord, outcome_for
-from domain.errors import DomainError
+from domain.errors import DomainError, FileDamaged
 from domain.exports import ExportFormat, ExportKind
 from domain.principal import Principal
 from domain.region import validate_scope
@@ -29,7 +29,8 @@ from gateway.context import PolicyAccess
 from gateway.runtime import Runtime
 from resolvers.context import CHINA_TIME
 from resolvers.exports import ExportParams, produce, summary
-from store.exports import open_export
+from store.exports import ExportDamaged, fetch_export, open_pieces
+from store.models import Export
 from store.types import utcnow
 
 export_app = typer.Typer(
@@ -54,7 +55,7 @@ async def _export(
     kind: ExportKind,
     params: ExportParams,
     principal: Principal,
-) -> tuple[dict[str, object], bytes]:
+) -> tuple[dict[str, object], Export]:
     engine = await policy_sync.load_engine(runtime.sessions)
     chain = AuditChain(runtime.cipher, anchors=runtime.anchors)
     now = utcnow()
@@ -85,7 +86,6 @@ async def _export(
             record.export = summary(row)
             record.outcome = F.ALLOWED
             seq = await chain.append(session, record.as_dict())
-            data = open_export(runtime.cipher, row)
     except DomainError as exc:
         chain.forget_head()
         record.error_codes = [exc.code]
@@ -95,26 +95,37 @@ async def _export(
         chain.committed(seq)
         raise
     chain.committed(seq)
-    return record.export, data
+    return record.export, row
+
+
+async def _write_out(runtime: Runtime, row: Export, out_file: Path) -> None:
+    """The committed file, checked whole and then written a piece at a time."""
+    try:
+        spool = await fetch_export(runtime.sessions, runtime.cipher, row)
+    except ExportDamaged as exc:
+        raise FileDamaged(f"the stored file failed its integrity check ({exc})") from None
+    with out_file.open("wb") as target:
+        for piece in open_pieces(spool, runtime.cipher, row):
+            target.write(piece)
 
 
 def _run(
     kind: ExportKind, params: ExportParams, out_file: Path, principal: Principal
 ) -> dict[str, object]:
-    async def main() -> tuple[dict[str, object], bytes]:
+    async def main() -> dict[str, object]:
         runtime = Runtime.from_settings(load_settings())
         try:
-            return await _export(runtime, kind=kind, params=params, principal=principal)
+            done, row = await _export(runtime, kind=kind, params=params, principal=principal)
+            await _write_out(runtime, row, out_file)
+            return done
         finally:
             await runtime.close()
 
     try:
-        done, data = asyncio.run(main())
+        return asyncio.run(main())
     except DomainError as exc:
         err.print(f"[red]error[/red] ({exc.code}): {exc.message}")
         raise typer.Exit(2) from None
-    out_file.write_bytes(data)
-    return done
 
 
 def _principal(actor: str | None, role: str, region: str) -> Principal:
