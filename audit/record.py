@@ -148,6 +148,7 @@ OUTCOME_BY_CODE = (
     ("BAD_USER_INPUT", F.INVALID),
     ("CONFLICT", F.REFUSED),
     ("NOT_FOUND", F.REFUSED),
+    ("EXPORT_EXPIRED", F.REFUSED),
     # an APQ hash not known yet: the client's usual first try, not a refusal to count
     ("PERSISTED_QUERY_NOT_FOUND", F.REFUSED),
 )

@@ -28,6 +28,7 @@ from domain.region import validate_scope
 from gateway import policy_sync
 from gateway.config import load_settings
 from gateway.context import PolicyAccess
+from gateway.export_retention import purge_expired
 from gateway.runtime import Runtime
 from policies.engine import Decision
 from resolvers.bank_returns import BankReturn, apply_bank_return
@@ -333,3 +334,29 @@ def bank_return(
             err.print(f"……另有 {done.more_problems} 行")
         raise typer.Exit(1)
     out.print(f"已记录: {done.lines} 行（成功 {done.disbursed}，失败 {done.failed}）")
+
+
+@export_app.command("purge")
+def purge() -> None:
+    """Delete the files of exports past DIBAO_EXPORT_KEEP_DAYS now (the server does it
+    hourly); their register rows stay. One audit entry per batch of files deleted."""
+
+    async def main() -> tuple[int, int]:
+        runtime = Runtime.from_settings(load_settings())
+        try:
+            chain = AuditChain(runtime.cipher, anchors=runtime.anchors)
+            keep = runtime.settings.export_keep_days
+            gone = await purge_expired(
+                runtime.sessions,
+                chain,
+                keep_days=keep,
+                now=utcnow(),
+                by=f"cli:{getpass.getuser()}",
+                client="cli",
+            )
+            return gone, keep
+        finally:
+            await runtime.close()
+
+    gone, keep = asyncio.run(main())
+    out.print(f"deleted {gone} export files older than {keep} days")

@@ -23,7 +23,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from audit import fields as F
 from audit.record import REDACTED, AuditRecord
-from domain.errors import FileDamaged
+from domain.errors import ExportExpired, FileDamaged
 from domain.exports import (
     MEDIA_TYPES,
     POLICY_OBJECTS,
@@ -33,6 +33,7 @@ from domain.exports import (
     is_row_id,
 )
 from gateway.downloads import ATTACHMENT_HEADERS, FileDownload
+from gateway.export_retention import expired
 from policies.engine import Decision
 from resolvers.exports import summary
 from schema.errors import error_body
@@ -42,6 +43,10 @@ from store.models import Export
 
 log = logging.getLogger("dibao.exports")
 NOT_FOUND = "No such export of yours."
+EXPIRED = (
+    "This export's file is past its keeping time (DIBAO_EXPORT_KEEP_DAYS) and is deleted; "
+    "request the export again. (文件已过期)"
+)
 DAMAGED = "The stored file failed its integrity check; it was not served. (文件校验失败，未下载)"
 
 
@@ -77,6 +82,13 @@ class ExportDownloads(FileDownload):
                     status_code=403,
                 )
         record.export = summary(row)
+        if row.purged_at is not None or expired(
+            row.created_at,
+            now=self.runtime.clock(),
+            keep_days=self.runtime.settings.export_keep_days,
+        ):
+            record.error_codes = [ExportExpired.code]
+            return JSONResponse(error_body(ExportExpired.code, EXPIRED), status_code=410)
         try:
             spool = await fetch_export(self.runtime.sessions, self.runtime.cipher, row)
         except ExportDamaged as exc:

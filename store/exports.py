@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from cryptography.exceptions import InvalidTag
-from sqlalchemy import bindparam, case, func, insert, or_, select, update
+from sqlalchemy import bindparam, case, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
@@ -50,6 +50,7 @@ SEALED = ("exports", "content")  # where a single-blob file (migration 0022) is 
 SEALED_CHUNKS = ("export_chunks", "content")  # where each piece of a file is bound
 FILE_CHUNK = 1 << 20  # bytes of the file per sealed piece: what writing and serving hold
 Sessions = async_sessionmaker[AsyncSession]
+PURGE_BATCH = 200  # exports whose files one purge transaction (and audit entry) deletes
 NO_BATCH = "batchId: no such payment batch in your region"
 
 
@@ -435,6 +436,29 @@ def open_pieces(spool: IO[bytes], cipher: Cipher, row: Export) -> Generator[byte
         for index in range(row.chunks or 1):
             length = int.from_bytes(spool.read(4), "big")
             yield _open_piece(cipher, row, index, spool.read(length))
+
+
+async def purge_files(
+    session: AsyncSession, *, before: dt.datetime, now: dt.datetime, limit: int = PURGE_BATCH
+) -> list[str]:
+    """Delete the files of up to `limit` exports taken before `before` and not yet
+    purged; their register rows stay (who took which file, its SHA-256), marked
+    `purged_at`. Rows another purger holds are skipped, not waited for."""
+    ids = list(
+        await session.scalars(
+            select(Export.id)
+            .where(Export.created_at <= before, Export.purged_at.is_(None))
+            .order_by(Export.created_at, Export.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    if ids:
+        await session.execute(delete(ExportChunk).where(ExportChunk.export_id.in_(ids)))
+        await session.execute(
+            update(Export).where(Export.id.in_(ids)).values(content_enc=None, purged_at=now)
+        )
+    return ids
 
 
 async def recent_exports(session: AsyncSession, *, limit: int) -> Sequence[Export]:

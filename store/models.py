@@ -666,6 +666,8 @@ class Export(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     content_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     chunks: Mapped[int | None] = mapped_column(Integer)
+    # when the file was deleted past its keeping time (DIBAO_EXPORT_KEEP_DAYS)
+    purged_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
 
 
 class ExportChunk(Base):
