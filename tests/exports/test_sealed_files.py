@@ -15,7 +15,7 @@ from sqlalchemy import delete, select, update
 
 import store.exports
 from gateway.runtime import Runtime
-from store.exports import SEALED, fetch_export, open_pieces, save_export
+from store.exports import SEALED, ExportDamaged, fetch_export, open_pieces, save_export
 from store.models import Export, ExportChunk, new_id
 from store.types import utcnow
 from tests.audit.test_audit_log import entries
@@ -202,3 +202,40 @@ async def test_a_large_file_round_trips_a_piece_at_a_time(runtime: Runtime, tmp_
         back.update(piece)
         total += len(piece)
     assert (total, back.hexdigest()) == (size, row.sha256)
+
+
+async def test_a_piece_changed_after_the_check_is_not_released(
+    runtime: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Serving opens each piece again: a piece damaged between the check and the send
+    (here in the spool itself) stops the file at that piece, and nothing of it leaves."""
+    monkeypatch.setattr(store.exports, "FILE_CHUNK", 4096)
+    data = os.urandom(3 * 4096 + 100)
+    path = tmp_path / "roll.bin"
+    path.write_bytes(data)
+    row = Export(
+        id=new_id(),
+        kind="PAYMENT_ROLL",
+        format="CSV",
+        params={},
+        principal="p",
+        role="finance_officer",
+        scope="220183",
+        created_at=utcnow(),
+        row_count=0,
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+    )
+    async with runtime.sessions.begin() as session:
+        await save_export(session, runtime.cipher, row, path)
+    spool = await fetch_export(runtime.sessions, runtime.cipher, row)
+    first = int.from_bytes(spool.read(4), "big")
+    spool.seek(4 + first + 4 + 40)  # a byte inside the second piece's ciphertext
+    byte = spool.read(1)
+    spool.seek(-1, 1)
+    spool.write(bytes([byte[0] ^ 0x80]))
+    spool.seek(0)
+    pieces = open_pieces(spool, runtime.cipher, row)
+    assert next(pieces) == data[:4096]  # the first piece, verified
+    with pytest.raises(ExportDamaged, match="piece 2 of 4"):
+        next(pieces)  # nothing of the second
