@@ -141,12 +141,14 @@ OUTCOME_BY_CODE = (
     ("UNAUTHENTICATED", F.UNAUTHENTICATED),
     ("RATE_LIMITED", F.RATE_LIMITED),
     ("INTERNAL", F.FAILED),
+    ("FILE_DAMAGED", F.FAILED),
     ("UNAVAILABLE", F.FAILED),
     ("FORBIDDEN", F.DENIED),
     ("QUERY_TOO_COMPLEX", F.TOO_COMPLEX),
     ("BAD_USER_INPUT", F.INVALID),
     ("CONFLICT", F.REFUSED),
     ("NOT_FOUND", F.REFUSED),
+    ("EXPORT_EXPIRED", F.REFUSED),
     # an APQ hash not known yet: the client's usual first try, not a refusal to count
     ("PERSISTED_QUERY_NOT_FOUND", F.REFUSED),
 )

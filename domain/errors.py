@@ -44,3 +44,17 @@ class QuotaExceeded(DomainError):
     def __init__(self, message: str, *, retry_after: int, field: str | None = None) -> None:
         super().__init__(message, field=field)
         self.retry_after = max(1, retry_after)
+
+
+class ExportExpired(DomainError):
+    """The export's file is past its keeping time (DIBAO_EXPORT_KEEP_DAYS): gone, or
+    about to be; asked for again, it is written anew."""
+
+    code = "EXPORT_EXPIRED"
+
+
+class FileDamaged(DomainError):
+    """A stored file does not open under its tags or is not the bytes its register
+    names: refused whole, never served in part."""
+
+    code = "FILE_DAMAGED"

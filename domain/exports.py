@@ -100,6 +100,10 @@ MAX_FAILURE_REASON = 200
 # exports one principal may request through the API in a Beijing day (DIBAO_EXPORTS_PER_DAY):
 # each is a whole-scope read written to a file, priced by this and not by the cost model
 EXPORTS_PER_DAY = 50
+# days a finished export's file is kept for its taker to download
+# (DIBAO_EXPORT_KEEP_DAYS): a payment roll is for this week's payment run, not an
+# archive of its own; the register's row, its SHA-256 and the audit entries stay
+EXPORT_KEEP_DAYS = 7
 MAX_RETURN_LINES = 400_000  # a county's roll with its back pay lines, with room to spare
 MAX_REPORTED = 1000  # problem lines named in an answer; the count says how many more
 

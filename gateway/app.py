@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from gateway.config import Settings
 from gateway.downloads import DocumentDownloads
 from gateway.endpoint import GraphQLEndpoint
+from gateway.export_retention import purge_every
 from gateway.exports import ExportDownloads
 from gateway.graphiql import routes as graphiql_routes
 from gateway.metrics import metrics_endpoint
@@ -110,12 +111,15 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await runtime.start()
         summaries = asyncio.create_task(graphql.summarise_refusals())
+        # expired export files deleted at start and hourly, on the requests' chain
+        purges = asyncio.create_task(purge_every(runtime, graphql.chain))
         try:
             yield
         finally:
-            summaries.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await summaries
+            for task in (summaries, purges):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             with contextlib.suppress(Exception):  # shutting down: the log says if it failed
                 await graphql.flush_refusals()
             await runtime.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import hashlib
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,26 +19,34 @@ from rich.console import Console
 
 from audit import fields as F
 from audit.chain import AuditChain
-from audit.record import AuditRecord, outcome_for
-from domain.errors import DomainError
-from domain.exports import ExportFormat, ExportKind
+from audit.record import REDACTED, AuditRecord, outcome_for
+from domain.documents import MAX_BYTES
+from domain.errors import DomainError, FileDamaged, Forbidden
+from domain.exports import ExportFormat, ExportKind, is_row_id
 from domain.principal import Principal
 from domain.region import validate_scope
 from gateway import policy_sync
 from gateway.config import load_settings
 from gateway.context import PolicyAccess
+from gateway.export_retention import purge_expired
 from gateway.runtime import Runtime
+from policies.engine import Decision
+from resolvers.bank_returns import BankReturn, apply_bank_return
 from resolvers.context import CHINA_TIME
 from resolvers.exports import ExportParams, produce, summary
-from store.exports import open_export
+from store.exports import ExportDamaged, fetch_export, open_pieces
+from store.models import Export
 from store.types import utcnow
 
 export_app = typer.Typer(
-    help="Files a county hands in (payment rolls, public lists).", no_args_is_help=True
+    help="Files a county hands in (payment rolls, public lists), and the bank's result file.",
+    no_args_is_help=True,
 )
 err = Console(stderr=True)
 out = Console(highlight=False, soft_wrap=True)
 OPERATION_CLI_EXPORT = "cli_export"
+OPERATION_CLI_BANK_RETURN = "cli_bank_return"
+BANK_RETURN = "Mutation.importBankReturn"  # the policy object the API's mutation is
 
 
 def _format(out_file: Path) -> ExportFormat:
@@ -54,7 +63,7 @@ async def _export(
     kind: ExportKind,
     params: ExportParams,
     principal: Principal,
-) -> tuple[dict[str, object], bytes]:
+) -> tuple[dict[str, object], Export]:
     engine = await policy_sync.load_engine(runtime.sessions)
     chain = AuditChain(runtime.cipher, anchors=runtime.anchors)
     now = utcnow()
@@ -85,7 +94,6 @@ async def _export(
             record.export = summary(row)
             record.outcome = F.ALLOWED
             seq = await chain.append(session, record.as_dict())
-            data = open_export(runtime.cipher, row)
     except DomainError as exc:
         chain.forget_head()
         record.error_codes = [exc.code]
@@ -95,26 +103,37 @@ async def _export(
         chain.committed(seq)
         raise
     chain.committed(seq)
-    return record.export, data
+    return record.export, row
+
+
+async def _write_out(runtime: Runtime, row: Export, out_file: Path) -> None:
+    """The committed file, checked whole and then written a piece at a time."""
+    try:
+        spool = await fetch_export(runtime.sessions, runtime.cipher, row)
+    except ExportDamaged as exc:
+        raise FileDamaged(f"the stored file failed its integrity check ({exc})") from None
+    with out_file.open("wb") as target:
+        for piece in open_pieces(spool, runtime.cipher, row):
+            target.write(piece)
 
 
 def _run(
     kind: ExportKind, params: ExportParams, out_file: Path, principal: Principal
 ) -> dict[str, object]:
-    async def main() -> tuple[dict[str, object], bytes]:
+    async def main() -> dict[str, object]:
         runtime = Runtime.from_settings(load_settings())
         try:
-            return await _export(runtime, kind=kind, params=params, principal=principal)
+            done, row = await _export(runtime, kind=kind, params=params, principal=principal)
+            await _write_out(runtime, row, out_file)
+            return done
         finally:
             await runtime.close()
 
     try:
-        done, data = asyncio.run(main())
+        return asyncio.run(main())
     except DomainError as exc:
         err.print(f"[red]error[/red] ({exc.code}): {exc.message}")
         raise typer.Exit(2) from None
-    out_file.write_bytes(data)
-    return done
 
 
 def _principal(actor: str | None, role: str, region: str) -> Principal:
@@ -212,3 +231,132 @@ def staff_assessment(
         period=period,
         period_end=period_end,
     )
+
+
+async def _bank_return(
+    runtime: Runtime, *, batch_id: str, data: bytes, name: str, principal: Principal
+) -> BankReturn:
+    """`importBankReturn` for an operator: the same policy object, the same code in one
+    transaction, and one audit entry on the same chain naming the batch and the file's
+    SHA-256 (never a line of it); a refusal is audited as well."""
+    engine = await policy_sync.load_engine(runtime.sessions)
+    chain = AuditChain(runtime.cipher, anchors=runtime.anchors)
+    now = utcnow()
+    decision = engine.decide(principal, BANK_RETURN, write=True)
+    record = AuditRecord(
+        time=now,
+        client="cli",
+        trace_id=None,
+        principal=principal.name,
+        role=principal.role,
+        scope=principal.scope_label,
+        operation_type=OPERATION_CLI_BANK_RETURN,
+        operation_name="importBankReturn",
+        variables={
+            "batchId": batch_id if is_row_id(batch_id) else REDACTED,
+            "file": {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)},
+        },
+        fields={BANK_RETURN: decision.value},
+    )
+    try:
+        if decision is not Decision.WRITE:
+            raise Forbidden("Your role may not record a bank's result file.", field="role")
+        async with runtime.sessions.begin() as session:
+            done = await apply_bank_return(
+                session,
+                batch_id=batch_id,
+                data=data,
+                name=name,
+                scope=principal.scope,
+                now=now,
+            )
+            record.outcome = F.ALLOWED
+            if not done.applied:
+                record.refused_count = len(done.problems) + done.more_problems
+            seq = await chain.append(session, record.as_dict())
+    except DomainError as exc:
+        chain.forget_head()
+        record.error_codes = [exc.code]
+        record.outcome = outcome_for(record.error_codes, masked=False)
+        async with runtime.sessions.begin() as session:
+            seq = await chain.append(session, record.as_dict())
+        chain.committed(seq)
+        raise
+    chain.committed(seq)
+    return done
+
+
+@export_app.command("bank-return")
+def bank_return(
+    batch: Annotated[str, typer.Option(help="The payment batch's id.")],
+    file: Annotated[
+        Path, typer.Option("--file", help="The bank's result file (回盘): .csv or .xlsx.")
+    ],
+    region: Region,
+    role: Annotated[str, typer.Option(help="The role it is recorded under.")] = "finance_officer",
+    actor: Actor = None,
+) -> None:
+    """Record a bank's result file (回盘) as importBankReturn does: every line or none."""
+    principal = _principal(actor, role, region)
+    suffix = file.suffix.lower()
+    if suffix not in {".csv", ".xlsx"}:
+        err.print("[red]error[/red]: --file names a .csv or .xlsx file")
+        raise typer.Exit(2)
+    try:
+        size = file.stat().st_size
+    except OSError:
+        err.print("[red]error[/red]: --file cannot be read")
+        raise typer.Exit(2) from None
+    if size > MAX_BYTES:  # the API's bound on an upload, checked before reading
+        err.print(f"[red]error[/red]: --file is over {MAX_BYTES // 2**20} MB")
+        raise typer.Exit(2)
+    data = file.read_bytes()
+
+    async def main() -> BankReturn:
+        runtime = Runtime.from_settings(load_settings())
+        try:
+            return await _bank_return(
+                runtime, batch_id=batch, data=data, name=f"return{suffix}", principal=principal
+            )
+        finally:
+            await runtime.close()
+
+    try:
+        done = asyncio.run(main())
+    except DomainError as exc:
+        err.print(f"[red]error[/red] ({exc.code}): {exc.message}")
+        raise typer.Exit(2) from None
+    if not done.applied:
+        err.print(f"未记录：{len(done.problems) + done.more_problems} 行有问题，整份文件未记录")
+        for problem in done.problems:
+            err.print(f"第 {problem.line} 行: {problem.message}")
+        if done.more_problems:
+            err.print(f"……另有 {done.more_problems} 行")
+        raise typer.Exit(1)
+    out.print(f"已记录: {done.lines} 行（成功 {done.disbursed}，失败 {done.failed}）")
+
+
+@export_app.command("purge")
+def purge() -> None:
+    """Delete the files of exports past DIBAO_EXPORT_KEEP_DAYS now (the server does it
+    hourly); their register rows stay. One audit entry per batch of files deleted."""
+
+    async def main() -> tuple[int, int]:
+        runtime = Runtime.from_settings(load_settings())
+        try:
+            chain = AuditChain(runtime.cipher, anchors=runtime.anchors)
+            keep = runtime.settings.export_keep_days
+            gone = await purge_expired(
+                runtime.sessions,
+                chain,
+                keep_days=keep,
+                now=utcnow(),
+                by=f"cli:{getpass.getuser()}",
+                client="cli",
+            )
+            return gone, keep
+        finally:
+            await runtime.close()
+
+    gone, keep = asyncio.run(main())
+    out.print(f"deleted {gone} export files older than {keep} days")

@@ -21,7 +21,7 @@ from domain.deadlines import CaseDays
 from domain.documents import DAILY_MB as DOCUMENT_DAILY_MB
 from domain.enums import HouseholdStatus
 from domain.errors import DomainError
-from domain.exports import EXPORTS_PER_DAY
+from domain.exports import EXPORT_KEEP_DAYS, EXPORTS_PER_DAY
 from domain.review import MAX_TOKEN_DAYS, REVIEW_PERIOD_DAYS, parse_max_token_days
 from domain.verification import DUE_WORKING_DAYS
 from domain.workflow import (
@@ -97,6 +97,8 @@ class Settings:
     document_daily_mb: int = DOCUMENT_DAILY_MB
     # exports one principal may request through the API in a Beijing day
     exports_per_day: int = EXPORTS_PER_DAY
+    # days a finished export's file is kept (DIBAO_EXPORT_KEEP_DAYS), then deleted
+    export_keep_days: int = EXPORT_KEEP_DAYS
     # permission review: days until a review is overdue (DIBAO_REVIEW_PERIOD_DAYS), a
     # credential's longest life by role (DIBAO_MAX_TOKEN_DAYS), and the policy this
     # release ships, which the review compares the policy in force with
@@ -171,6 +173,9 @@ def load_settings(*, demo: bool = False, environ: Mapping[str, str] | None = Non
         ),
         exports_per_day=env.parse(
             "DIBAO_EXPORTS_PER_DAY", lambda v: _positive(v, EXPORTS_PER_DAY, "exports")
+        ),
+        export_keep_days=env.parse(
+            "DIBAO_EXPORT_KEEP_DAYS", lambda v: _positive(v, EXPORT_KEEP_DAYS, "days")
         ),
         document_daily_mb=env.parse(
             "DIBAO_DOCUMENT_DAILY_MB", lambda v: _positive(v, DOCUMENT_DAILY_MB, "megabytes")

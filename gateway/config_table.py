@@ -174,6 +174,14 @@ SETTINGS: tuple[Setting, ...] = (
         "process.",
     ),
     Setting(
+        "DIBAO_EXPORT_KEEP_DAYS",
+        "7",
+        "DAYS (a whole number, at least 1)",
+        "Days a finished export's file can be downloaded; then GET /exports/{id} answers "
+        "410 EXPORT_EXPIRED and the server (hourly, and at start) or `dibao export purge` "
+        "deletes the file, audited. The register's row and SHA-256 stay.",
+    ),
+    Setting(
         "DIBAO_DOCUMENT_DAILY_MB",
         "2048",
         "MEGABYTES (a whole number, at least 1)",

@@ -13,13 +13,17 @@ someone else's file tells its holder nothing.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import AsyncIterator
+from typing import IO
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from audit import fields as F
 from audit.record import REDACTED, AuditRecord
+from domain.errors import ExportExpired, FileDamaged
 from domain.exports import (
     MEDIA_TYPES,
     POLICY_OBJECTS,
@@ -29,13 +33,21 @@ from domain.exports import (
     is_row_id,
 )
 from gateway.downloads import ATTACHMENT_HEADERS, FileDownload
+from gateway.export_retention import expired
 from policies.engine import Decision
 from resolvers.exports import summary
 from schema.errors import error_body
-from store.exports import export_of, open_export
+from store.crypto import Cipher
+from store.exports import ExportDamaged, export_of, fetch_export, open_pieces
+from store.models import Export
 
 log = logging.getLogger("dibao.exports")
 NOT_FOUND = "No such export of yours."
+EXPIRED = (
+    "This export's file is past its keeping time (DIBAO_EXPORT_KEEP_DAYS) and is deleted; "
+    "request the export again. (文件已过期)"
+)
+DAMAGED = "The stored file failed its integrity check; it was not served. (文件校验失败，未下载)"
 
 
 class ExportDownloads(FileDownload):
@@ -69,16 +81,39 @@ class ExportDownloads(FileDownload):
                     error_body("FORBIDDEN", "Your role may no longer take this kind of file."),
                     status_code=403,
                 )
-            data = open_export(self.runtime.cipher, row)
         record.export = summary(row)
+        if row.purged_at is not None or expired(
+            row.created_at,
+            now=self.runtime.clock(),
+            keep_days=self.runtime.settings.export_keep_days,
+        ):
+            record.error_codes = [ExportExpired.code]
+            return JSONResponse(error_body(ExportExpired.code, EXPIRED), status_code=410)
+        try:
+            spool = await fetch_export(self.runtime.sessions, self.runtime.cipher, row)
+        except ExportDamaged as exc:
+            log.error("export %s not served: %s", row.id, exc)
+            record.error_codes = [FileDamaged.code]
+            return JSONResponse(error_body(FileDamaged.code, DAMAGED), status_code=500)
         fmt = ExportFormat(row.format)
-        return Response(
-            data,
+        return StreamingResponse(
+            _served(spool, self.runtime.cipher, row),
             media_type=MEDIA_TYPES[fmt],
             headers={
                 "content-disposition": (
                     f'attachment; filename="{file_name(ExportKind(row.kind), fmt, row.id)}"'
                 ),
+                "content-length": str(row.size),
                 **ATTACHMENT_HEADERS,
             },
         )
+
+
+async def _served(spool: IO[bytes], cipher: Cipher, row: Export) -> AsyncIterator[bytes]:
+    """The checked file, a piece at a time, each opened in a thread as it is sent."""
+    pieces = open_pieces(spool, cipher, row)
+    try:
+        while (piece := await asyncio.to_thread(next, pieces, None)) is not None:
+            yield piece
+    finally:
+        pieces.close()  # and with it the spool, if the client went away early

@@ -77,9 +77,12 @@ class SheetWriter:
             self._book.close()
 
 
-def sha256_file(path: Path) -> str:
+def sha256_file(path: Path) -> tuple[str, int]:
+    """The file's SHA-256 and size, read a megabyte at a time."""
     digest = hashlib.sha256()
+    size = 0
     with path.open("rb") as stream:
         while block := stream.read(1 << 20):
             digest.update(block)
-    return digest.hexdigest()
+            size += len(block)
+    return digest.hexdigest(), size

@@ -367,24 +367,24 @@ async def produce(
                 scope=principal.scope,
                 today=today,
             )
-        digest = sha256_file(path)
-        data = path.read_bytes()
-    row = Export(
-        id=export_id,
-        kind=kind.value,
-        format=params.format.value,
-        params=kept,
-        principal=principal.name,
-        role=principal.role,
-        scope=principal.scope,
-        credential_id=principal.credential_id,
-        created_at=now,
-        row_count=rows,
-        total_amount=total,
-        size=len(data),
-        sha256=digest,
-    )
-    return await store.save_export(session, cipher, row, data)
+        digest, size = await asyncio.to_thread(sha256_file, path)
+        row = Export(
+            id=export_id,
+            kind=kind.value,
+            format=params.format.value,
+            params=kept,
+            principal=principal.name,
+            role=principal.role,
+            scope=principal.scope,
+            credential_id=principal.credential_id,
+            created_at=now,
+            row_count=rows,
+            total_amount=total,
+            size=size,
+            sha256=digest,
+        )
+        # sealed piece by piece from the file on disk, before the folder goes
+        return await store.save_export(session, cipher, row, path)
 
 
 def summary(row: Export) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 NONCE_BYTES = 12
 _HEADER = b"\x01"  # format version of the stored blob: header | key version | nonce | ciphertext
+_CHUNK_HEADER = b"\x02"  # one chunk of a file sealed in pieces: the same layout, other AAD
 
 
 class KeyFileError(RuntimeError):
@@ -195,6 +196,44 @@ class Cipher:
         version = int.from_bytes(blob[1:3], "big")
         nonce, sealed = blob[3 : 3 + NONCE_BYTES], blob[3 + NONCE_BYTES :]
         return self._aead[version].decrypt(nonce, sealed, self._aad(table, column, row_id, version))
+
+    def seal_chunk(
+        self, plain: bytes, *, table: str, column: str, row_id: str, index: int, last: bool
+    ) -> bytes:
+        """One piece of a file sealed in pieces, each with its own tag.
+
+        The piece's place (the file's row, its index, and whether it is the last) is in
+        the associated data: a piece moved to another file or index, pieces dropped
+        from the end (the new end is not marked last) or one appended after the last
+        all fail to open, exactly as a changed byte does."""
+        version = self._keys.current_version
+        nonce = secrets.token_bytes(NONCE_BYTES)
+        aad = self._chunk_aad(table, column, row_id, version, index, last)
+        sealed = self._aead[version].encrypt(nonce, plain, aad)
+        return _CHUNK_HEADER + version.to_bytes(2, "big") + nonce + sealed
+
+    def open_chunk(
+        self, blob: bytes, *, table: str, column: str, row_id: str, index: int, last: bool
+    ) -> bytes:
+        """The piece's bytes, only once its tag verified (AES-GCM releases nothing
+        before); raises `ValueError` or `InvalidTag` otherwise."""
+        if blob[:1] != _CHUNK_HEADER:
+            raise ValueError("unknown chunk format")
+        version = int.from_bytes(blob[1:3], "big")
+        aead = self._aead.get(version)
+        if aead is None:
+            raise ValueError("chunk sealed under a key version this ring lacks")
+        nonce, sealed = blob[3 : 3 + NONCE_BYTES], blob[3 + NONCE_BYTES :]
+        return aead.decrypt(
+            nonce, sealed, self._chunk_aad(table, column, row_id, version, index, last)
+        )
+
+    @staticmethod
+    def _chunk_aad(
+        table: str, column: str, row_id: str, version: int, index: int, last: bool
+    ) -> bytes:
+        place = "last" if last else "more"
+        return f"{table}|{column}|{row_id}|{version}|chunk|{index}|{place}".encode()
 
     def is_current(self, blob: bytes) -> bool:
         return int.from_bytes(blob[1:3], "big") == self._keys.current_version

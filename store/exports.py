@@ -8,14 +8,19 @@ a hundred thousand households is never held in memory at once.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator, Sequence
+import hashlib
+import tempfile
+from collections.abc import AsyncIterator, Generator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
-from sqlalchemy import bindparam, case, func, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from cryptography.exceptions import InvalidTag
+from sqlalchemy import bindparam, case, delete, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
 from domain.assessment import StepRecord
@@ -30,6 +35,7 @@ from store.models import (
     Base,
     Credential,
     Export,
+    ExportChunk,
     Household,
     Member,
     Payment,
@@ -40,7 +46,11 @@ from store.models import (
 from store.payments import county_overlaps
 
 CHUNK = 1000  # rows per fetch from the cursor, and per hand-off to the file writer
-SEALED = ("exports", "content")  # the table and column the file's ciphertext is bound to
+SEALED = ("exports", "content")  # where a single-blob file (migration 0022) is bound
+SEALED_CHUNKS = ("export_chunks", "content")  # where each piece of a file is bound
+FILE_CHUNK = 1 << 20  # bytes of the file per sealed piece: what writing and serving hold
+Sessions = async_sessionmaker[AsyncSession]
+PURGE_BATCH = 200  # exports whose files one purge transaction (and audit entry) deletes
 NO_BATCH = "batchId: no such payment batch in your region"
 
 
@@ -298,11 +308,37 @@ async def audit_counts(
 # --- the register
 
 
-async def save_export(session: AsyncSession, cipher: Cipher, row: Export, data: bytes) -> Export:
-    table, column = SEALED
-    row.content_enc = cipher.seal(data, table=table, column=column, row_id=row.id)
+class ExportDamaged(Exception):
+    """A stored file failed its check: a piece that does not open under its own tag
+    and place, a piece missing, or bytes whose SHA-256 or size is not the register's."""
+
+
+def _piece(stream: IO[bytes], cipher: Cipher, export_id: str, index: int, last: bool) -> bytes:
+    table, column = SEALED_CHUNKS
+    plain = stream.read(FILE_CHUNK)
+    return cipher.seal_chunk(
+        plain, table=table, column=column, row_id=export_id, index=index, last=last
+    )
+
+
+async def save_export(session: AsyncSession, cipher: Cipher, row: Export, path: Path) -> Export:
+    """The register's row, then the file on disk sealed piece by piece into
+    `export_chunks`: one piece of FILE_CHUNK bytes is in memory at a time, whatever
+    the file's size. The row's size and SHA-256 are the caller's, of the same file."""
+    pieces = max(1, -(-row.size // FILE_CHUNK))
+    row.chunks = pieces
     session.add(row)
     await session.flush()
+    chunks = Base.metadata.tables[ExportChunk.__tablename__]
+    with path.open("rb") as stream:
+        for index in range(pieces):
+            blob = await asyncio.to_thread(
+                _piece, stream, cipher, row.id, index, index == pieces - 1
+            )
+            # a Core insert: nothing kept in the session's identity map
+            await session.execute(
+                insert(chunks).values(export_id=row.id, seq=index, content_enc=blob)
+            )
     return row
 
 
@@ -322,16 +358,107 @@ async def export_of(
     """The caller's own export, taken in a scope inside the caller's: another
     principal's, one from a wider scope, and an unknown id are all the same None."""
     row = await session.scalar(
-        select(Export).where(Export.id == export_id, Export.principal == principal)
+        select(Export)
+        .options(_without_content())
+        .where(Export.id == export_id, Export.principal == principal)
     )
     if row is None or not row.scope.startswith(scope):
         return None
     return row
 
 
-def open_export(cipher: Cipher, row: Export) -> bytes:
-    table, column = SEALED
-    return cipher.open(row.content_enc, table=table, column=column, row_id=row.id)
+async def _blob(sessions: Sessions, row: Export, index: int) -> bytes | None:
+    # a short session per piece: no connection is held for the whole file
+    async with sessions() as session:
+        if row.chunks is None:  # a single-blob file (migration 0022)
+            stmt = select(Export.content_enc).where(Export.id == row.id)
+        else:
+            stmt = select(ExportChunk.content_enc).where(
+                ExportChunk.export_id == row.id, ExportChunk.seq == index
+            )
+        found: bytes | None = await session.scalar(stmt)
+        return found
+
+
+def _open_piece(cipher: Cipher, row: Export, index: int, blob: bytes) -> bytes:
+    """A piece's bytes once its tag verified under its place, or ExportDamaged."""
+    try:
+        if row.chunks is None:
+            table, column = SEALED
+            return cipher.open(blob, table=table, column=column, row_id=row.id)
+        table, column = SEALED_CHUNKS
+        return cipher.open_chunk(
+            blob,
+            table=table,
+            column=column,
+            row_id=row.id,
+            index=index,
+            last=index == row.chunks - 1,
+        )
+    except (ValueError, InvalidTag, KeyError) as exc:
+        raise ExportDamaged(f"piece {index + 1} of {row.chunks or 1} fails its tag") from exc
+
+
+async def fetch_export(sessions: Sessions, cipher: Cipher, row: Export) -> IO[bytes]:
+    """The file's sealed pieces, each opened (its tag verified) and its bytes discarded,
+    the whole checked against the register's SHA-256 and size, before a byte is served:
+    a damaged, truncated or reordered file is refused whole, not half sent.
+
+    The ciphertext is kept in an anonymous temporary file (gone when closed), which
+    `open_pieces` then serves from: what is served is what was checked, whatever
+    happens to the database meanwhile. Memory: one piece."""
+    spool = tempfile.TemporaryFile(prefix="dibao-export-")  # noqa: SIM115 (returned open)
+    try:
+        digest = hashlib.sha256()
+        size = 0
+        for index in range(row.chunks or 1):
+            blob = await _blob(sessions, row, index)
+            if blob is None:
+                raise ExportDamaged(f"piece {index + 1} of {row.chunks or 1} is missing")
+            plain = await asyncio.to_thread(_open_piece, cipher, row, index, blob)
+            digest.update(plain)
+            size += len(plain)
+            spool.write(len(blob).to_bytes(4, "big"))
+            spool.write(blob)
+        if size != row.size or digest.hexdigest() != row.sha256:
+            raise ExportDamaged("the bytes are not those the register names")
+        spool.seek(0)
+    except BaseException:
+        spool.close()
+        raise
+    return spool
+
+
+def open_pieces(spool: IO[bytes], cipher: Cipher, row: Export) -> Generator[bytes]:
+    """The checked file's bytes a piece at a time, each opened again under its tag:
+    no plaintext leaves before its piece verified. Closes the spool at the end."""
+    with spool:
+        for index in range(row.chunks or 1):
+            length = int.from_bytes(spool.read(4), "big")
+            yield _open_piece(cipher, row, index, spool.read(length))
+
+
+async def purge_files(
+    session: AsyncSession, *, before: dt.datetime, now: dt.datetime, limit: int = PURGE_BATCH
+) -> list[str]:
+    """Delete the files of up to `limit` exports taken before `before` and not yet
+    purged; their register rows stay (who took which file, its SHA-256), marked
+    `purged_at`. Rows another purger holds are skipped, not waited for."""
+    ids = list(
+        await session.scalars(
+            select(Export.id)
+            .where(Export.created_at <= before, Export.purged_at.is_(None))
+            .order_by(Export.created_at, Export.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    if ids:
+        await session.execute(delete(ExportChunk).where(ExportChunk.export_id.in_(ids)))
+        await session.execute(
+            update(Export).where(Export.id.in_(ids)).values(content_enc=None, purged_at=now)
+        )
+    return ids
 
 
 async def recent_exports(session: AsyncSession, *, limit: int) -> Sequence[Export]:

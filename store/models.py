@@ -640,9 +640,12 @@ class Export(Base):
     """A file taken out of the archive (issue 20): who took which kind, with what
     parameters, how many rows, and the SHA-256 of the bytes handed out.
 
-    The file itself is kept sealed (AES-GCM, bound to the export's id) so that
-    `GET /exports/{id}` serves exactly the bytes the audit entry names; only the
-    principal who asked for it may fetch it.
+    The file itself is kept sealed so that `GET /exports/{id}` serves exactly the
+    bytes the audit entry names; only the principal who asked for it may fetch it.
+    Files are sealed in pieces (`export_chunks`, `chunks` of them), each piece with
+    its own tag, so neither writing nor serving holds the whole file. A file written
+    before that (migration 0022 alone) is one AES-GCM blob in `content_enc`, with
+    `chunks` NULL, and is still served.
     """
 
     __tablename__ = "exports"
@@ -661,6 +664,20 @@ class Export(Base):
     total_amount: Mapped[Decimal | None] = mapped_column(Money)
     size: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
+    content_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    chunks: Mapped[int | None] = mapped_column(Integer)
+    # when the file was deleted past its keeping time (DIBAO_EXPORT_KEEP_DAYS)
+    purged_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+
+
+class ExportChunk(Base):
+    """One piece of an export's file, sealed with its index and whether it is the
+    last (store/crypto.py `seal_chunk`)."""
+
+    __tablename__ = "export_chunks"
+
+    export_id: Mapped[str] = mapped_column(ForeignKey("exports.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     content_enc: Mapped[bytes] = mapped_column(LargeBinary)
 
 

@@ -26,6 +26,7 @@ TABLE_END = "<!-- end of the settings table -->"
 # one refused value per setting; a setting any text is valid for is named in ANY_TEXT
 BAD = {
     "DIBAO_EXPORTS_PER_DAY": "lots",
+    "DIBAO_EXPORT_KEEP_DAYS": "0",
     "DIBAO_SERVE_WORKERS": "many",
     "DIBAO_GRAPHIQL": "sometimes",
     "DIBAO_METRICS_TOKEN": "short",
