@@ -101,6 +101,8 @@ APPEND_TESTS = (
     "tests/audit/test_audit_log.py",
     "tests/api/test_pipeline_entries.py",
     "tests/audit/test_tamper.py",
+    # concurrent reads' entries reach the chain through the group commit's batches
+    "tests/audit/test_group_commit.py",
 )
 VERIFY_TESTS = (
     "tests/audit/test_tamper.py",
@@ -174,6 +176,14 @@ TARGETS = (
         _fns("_read_head", "entry_hash", "head_signature", "sign", "AuditChain"),
         strict=True,
         postgres=True,
+    ),
+    Target(
+        "audit chain: group commit",
+        "audit/group.py",
+        # every read's entry goes through a batch: one entry per request, none
+        # answered before its batch committed, a failed batch fails each caller
+        ("tests/audit/test_group_commit.py", *PIPELINE_TESTS),
+        strict=True,
     ),
     Target(
         "audit chain: verify and purge",
