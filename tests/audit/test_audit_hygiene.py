@@ -3,6 +3,7 @@ values are plain; free text, names and ID numbers are never kept, nor logged."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import Any
 
@@ -10,7 +11,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from audit.record import canonical, cap_variables
+from audit.record import AuditRecord, canonical, cap_variables
 from gateway.runtime import Runtime
 from store import chain as store_chain
 from tests.audit.test_audit_log import entries
@@ -330,3 +331,13 @@ async def test_an_ordinary_entry_holds_no_refused_count_and_no_export(
         "lookups",
         "key_version",
     }
+
+
+def test_an_entry_written_outside_a_request_records_no_duration_and_status_200() -> None:
+    """The command-line export's entry and a refusal summary are written without a
+    request to time: they record 0 ms, and the export (no HTTP answer at all) 200, the
+    status of a request that was answered."""
+    entry = AuditRecord(time=dt.datetime(2026, 12, 3, tzinfo=dt.UTC), client="cli", trace_id=None)
+    kept = entry.as_dict()
+    assert kept["duration_ms"] == 0.0
+    assert kept["http_status"] == 200
