@@ -101,6 +101,12 @@ APPEND_TESTS = (
     "tests/audit/test_audit_log.py",
     "tests/api/test_pipeline_entries.py",
     "tests/audit/test_tamper.py",
+    # concurrent reads' entries reach the chain through the group commit's batches
+    "tests/audit/test_group_commit.py",
+    # only committed entries are handed to the anchors: only these tests read them
+    "tests/audit/test_anchors.py",
+    # another process moved the head first: the append starts again from its head
+    "tests/audit/test_concurrent_chain.py",
 )
 VERIFY_TESTS = (
     "tests/audit/test_tamper.py",
@@ -174,6 +180,19 @@ TARGETS = (
         _fns("_read_head", "entry_hash", "head_signature", "sign", "AuditChain"),
         strict=True,
         postgres=True,
+    ),
+    Target(
+        "audit chain: group commit",
+        "audit/group.py",
+        # every read's entry goes through a batch: one entry per request, none
+        # answered before its batch committed, a failed batch fails each caller (the
+        # anchors and the error bodies are the endpoint's, not the batches')
+        (
+            "tests/audit/test_group_commit.py",
+            "tests/api/test_pipeline_entries.py",
+            "tests/audit/test_audit_log.py",
+        ),
+        strict=True,
     ),
     Target(
         "audit chain: verify and purge",

@@ -3,6 +3,7 @@ values are plain; free text, names and ID numbers are never kept, nor logged."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
+from audit.record import AuditRecord, canonical, cap_variables
 from gateway.runtime import Runtime
 from store import chain as store_chain
 from tests.audit.test_audit_log import entries
@@ -203,3 +205,139 @@ async def test_kept_strings_lose_id_numbers_however_written(api: Api, runtime: R
         "x[redacted]",
         "a [redacted] b",
     ]
+
+
+async def test_kept_strings_are_cut_at_200_characters_and_15_digits_make_an_id(
+    api: Api, runtime: Runtime
+) -> None:
+    """A first-generation ID number has 15 digits: a run of 15 is cut out, a run of 14
+    (a phone with its area code, an account) is not an ID number and is kept. A kept
+    string keeps its first 200 characters, however long the value sent; a run of
+    digits that begins in them is judged with the 64 characters after the cut, so it
+    is cut out when its 15th digit is the 64th of them, not when it is the 65th."""
+    await load_regions(runtime)
+    auditor = await issue_token(runtime, "auditor", "*", principal="reader")
+    query = "query($p: String) { auditEvents(principal: $p, first: 1) { edges { cursor } } }"
+    kept = "q" * 199  # then a digit, the 200th character, spaced from 14 more
+    sent = (
+        "a 220183820530572 b",
+        "a 22018382053057 b",
+        "p" * 250,
+        kept + "1" + " " * 50 + "2" * 14 + "3" * 20,  # 15th digit: the 264th character
+        kept + "1" + " " * 51 + "2" * 14 + "3" * 20,  # the 265th
+    )
+    for written in sent:
+        await api.post(auditor, query, {"p": written})
+    log = [e for e in await entries(runtime) if e["principal"] == "reader"]
+    assert [e["variables"]["p"] for e in log] == [
+        "a [redacted] b",
+        "a 22018382053057 b",
+        "p" * 200,
+        kept + "[",  # "[redacted]", cut at 200
+        kept + "1",
+    ]
+
+
+@pytest.mark.parametrize("length", [100, 101])
+async def test_an_operation_name_of_100_characters_is_kept_whole_and_101_refused(
+    api: Api, runtime: Runtime, length: int
+) -> None:
+    await load_regions(runtime)
+    worker = await issue_token(runtime, "caseworker", CASEWORKER_TOWNSHIP)
+    name = "N" * length
+    response = await api.client.post(
+        "/graphql",
+        json={"query": f"query {name} {{ __typename }}", "operationName": name},
+        headers={"authorization": f"Bearer {worker}"},
+    )
+    entry = (await entries(runtime))[-1]
+    if length <= 100:
+        assert response.status_code == 200, response.text
+        assert response.json()["data"] == {"__typename": "Query"}
+        assert entry["operation_name"] == name
+    else:
+        assert response.status_code == 400
+        assert response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+        assert entry["outcome"] == "invalid"
+
+
+@pytest.mark.parametrize("size", [4096, 4097])
+async def test_variables_of_4096_bytes_are_kept_whole_and_one_byte_more_capped(
+    api: Api, runtime: Runtime, size: int
+) -> None:
+    """The cap is on the kept variables' canonical JSON, the bytes the chain hashes."""
+    await load_regions(runtime)
+    worker = await issue_token(runtime, "caseworker", CASEWORKER_TOWNSHIP)
+    code = "220183100001"  # a region code: plain, kept as it is
+    # declared but flowing nowhere: recorded as "[redacted]"; the last name pads to size
+    kept = {"r000": code, **{f"r{i:03d}": "[redacted]" for i in range(1, 200)}}
+    pad = size - len(canonical(kept)) - len(',"":"[redacted]"')
+    assert 0 < pad <= 100, pad  # a name of at most 100 characters
+    kept["p" * pad] = "[redacted]"
+    assert len(canonical(kept)) == size
+    query = "query(" + ", ".join(f"${k}: String" for k in kept) + ") { "
+    query += "households(first: 1, region: $r000) { totalCount } }"
+    await api.post(worker, query, dict.fromkeys(kept, code))
+    variables = (await entries(runtime))[-1]["variables"]
+    if size <= 4096:
+        assert variables == kept
+    else:
+        assert variables["_omitted"]["count"] > 0
+        assert len(canonical(variables)) < 4096
+
+
+def test_capped_variables_keep_in_order_what_fits_in_the_room_left_for_the_summary() -> None:
+    """Variables are kept while their pieces fit in 4096 bytes less 200 for the summary,
+    counted as 2 for the braces plus each variable's own `{"name":value}`: a piece
+    that ends exactly at 3896 is kept, one a byte longer is not."""
+    key = b"k" * 32
+    for length, kept_whole in ((3886, True), (3887, False)):
+        variables = {"a": "x" * length, "b": "y" * 300}
+        assert (2 + len(canonical({"a": variables["a"]})) <= 3896) is kept_whole
+        capped = cap_variables(variables, key=key)
+        assert list(capped) == (["a", "_omitted"] if kept_whole else ["_omitted"])
+        assert capped["_omitted"]["count"] == (1 if kept_whole else 2)
+
+
+async def test_an_ordinary_entry_holds_no_refused_count_and_no_export(
+    api: Api, runtime: Runtime
+) -> None:
+    """`refused_count` is on the summaries of refused requests only, `export` on the
+    entries of files taken out: every other entry holds neither, not even as null,
+    so it hashes as entries did before either field existed."""
+    await load_regions(runtime)
+    worker = await issue_token(runtime, "caseworker", CASEWORKER_TOWNSHIP)
+    await api.post(worker, STATUS, {"region": "220183100"})
+    entry = (await entries(runtime))[-1]
+    assert set(entry) == {
+        "seq",
+        "time",
+        "principal",
+        "role",
+        "scope",
+        "credential_id",
+        "client",
+        "operation_type",
+        "operation_name",
+        "document_hash",
+        "variables",
+        "fields",
+        "archive_nos",
+        "outcome",
+        "error_codes",
+        "duration_ms",
+        "trace_id",
+        "http_status",
+        "lookups",
+        "key_version",
+    }
+
+
+def test_an_entry_written_outside_a_request_records_no_duration_and_status_200() -> None:
+    """The command-line export's entry and a refusal summary are written without a
+    request to time: they record 0 ms, and the export (no HTTP answer at all) 200, the
+    status of a request that was answered."""
+    entry = AuditRecord(time=dt.datetime(2026, 12, 3, tzinfo=dt.UTC), client="cli", trace_id=None)
+    kept = entry.as_dict()
+    assert kept["duration_ms"] == 0.0
+    assert kept["http_status"] == 200

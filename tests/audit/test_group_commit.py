@@ -5,13 +5,18 @@ answer, a failed batch answers no one with data, one verifiable chain)."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+import contextlib
+import itertools
+import types
+from collections.abc import AsyncIterator
+from typing import Any, cast
 
 import httpx
 import pytest
 
 import audit.group
 from audit.chain import AuditChain, verify
+from audit.group import GroupCommit
 from gateway.runtime import Runtime
 from tests.audit.test_audit_log import (
     READ,
@@ -24,6 +29,118 @@ from tests.conftest import Api
 from tests.helpers import CASEWORKER_TOWNSHIP, application, issue_token, load_regions
 
 WINDOW_S = 0.05  # long enough for every request in flight to join the open batch
+
+
+# the writer alone, under a chain that only records: first, so that a mutant that
+# stops the writer fails here at once rather than hanging a request below
+
+
+HANG = 30  # a guard that turns a writer that never answers into a failure, not a bound on time
+
+
+class _Chain:
+    """Stands in for the chain under a GroupCommit: records each batch it is given;
+    while `stuck`, a batch never finishes writing (until its writer is cancelled)."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[dict[str, Any]]] = []
+        self.forgotten = 0
+        self.stuck = False
+        self.failing: asyncio.Event | None = None  # set: the batch being written fails
+        self.writing = asyncio.Event()
+
+    async def append_batch(self, conn: Any, items: list[dict[str, Any]]) -> list[int]:
+        self.writing.set()
+        if self.stuck:
+            await asyncio.Event().wait()
+        if self.failing is not None:
+            await self.failing.wait()
+            self.failing = None
+            raise OSError("the batch's statement failed")
+        first = sum(len(b) for b in self.batches) + 1
+        self.batches.append(items)
+        return list(range(first, first + len(items)))
+
+    def forget_head(self) -> None:
+        self.forgotten += 1
+
+
+@contextlib.asynccontextmanager
+async def _connect() -> AsyncIterator[Any]:
+    yield None
+
+
+def _group(chain: _Chain, **options: Any) -> GroupCommit:
+    return GroupCommit(cast(AuditChain, chain), _connect, **options)
+
+
+async def test_an_idle_writer_commits_a_lone_entry_within_a_turn_of_the_loop() -> None:
+    """No batch waits for company by default: the entry is written after the turns
+    of the loop its own tasks take, with no time passing on any clock."""
+    chain = _Chain()
+    appended = asyncio.create_task(_group(chain).append({"n": 1}))
+    for _ in range(10):
+        await asyncio.sleep(0)
+    assert chain.batches == [[{"n": 1}]]
+    assert appended.done() and appended.result() == 1
+
+
+async def test_a_batch_holds_at_most_256_entries_and_reports_each_commit() -> None:
+    """A burst larger than a batch is split at MAX_ENTRIES (256): one statement's size
+    is bounded. Each committed batch is told to the metrics with its seconds (the
+    writer's own clock) and its size."""
+    chain = _Chain()
+    observed: list[tuple[float, int]] = []
+    readings = itertools.cycle([10.0, 10.25])
+    clock = types.SimpleNamespace(perf_counter=lambda: next(readings))
+    group = _group(chain, observe=lambda seconds, size: observed.append((seconds, size)))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(audit.group, "time", clock)
+        appends = asyncio.gather(*(group.append({"n": i}) for i in range(300)))
+        seqs = await asyncio.wait_for(appends, HANG)
+    assert seqs == list(range(1, 301))
+    assert [len(b) for b in chain.batches] == [256, 44]
+    assert observed == [(0.25, 256), (0.25, 44)]
+
+
+async def test_after_a_failed_batch_the_writer_goes_on_with_the_entries_queued_behind_it() -> None:
+    """A failed batch fails its own callers only: the entries that arrived while it
+    was being written make the next batch, without waiting for another request."""
+    chain = _Chain()
+    chain.failing = release = asyncio.Event()
+    group = _group(chain)
+    failed = asyncio.create_task(group.append({"n": 1}))
+    await chain.writing.wait()
+    queued = asyncio.create_task(group.append({"n": 2}))
+    await asyncio.sleep(0)
+    release.set()
+    with pytest.raises(OSError, match="statement failed"):
+        await asyncio.wait_for(failed, HANG)
+    assert await asyncio.wait_for(queued, HANG) == 1
+    assert chain.batches == [[{"n": 2}]]
+    assert chain.forgotten == 1  # the failed batch's head never committed
+
+
+async def test_a_writer_cancelled_mid_batch_leaves_no_caller_waiting() -> None:
+    """Cancelled at shutdown while a batch is being written: the callers of that batch
+    and those queued behind it are cancelled, not left waiting; the cached head is
+    forgotten (the batch may not have committed), and nothing queued then is written
+    by the next writer."""
+    chain = _Chain()
+    chain.stuck = True
+    group = _group(chain)
+    writing = asyncio.create_task(group.append({"n": 1}))
+    await chain.writing.wait()
+    queued = asyncio.create_task(group.append({"n": 2}))
+    await asyncio.sleep(0)
+    assert group._writer is not None
+    group._writer.cancel()
+    await asyncio.wait({writing, queued}, timeout=HANG)
+    assert writing.cancelled() and queued.cancelled()
+    assert chain.forgotten == 1
+    chain.stuck = False
+    assert await asyncio.wait_for(group.append({"n": 3}), HANG) == 1
+    assert chain.batches == [[{"n": 3}]]
 
 
 @pytest.fixture
