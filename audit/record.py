@@ -31,6 +31,7 @@ ID_PATTERN = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])")
 # 18 now) is cut out whole, whatever else it holds.
 _DIGIT_RUN = re.compile(r"[0-9](?:[\s.\-_/]*[0-9])*(?:[\s.\-_/]*[Xx](?![A-Za-z]))?")
 MIN_ID_DIGITS = 15
+_CUT_RUN = re.compile(_DIGIT_RUN.pattern + r"[\s.\-_/]*\Z")  # a run at the end of cut text
 _NAME_RE = re.compile(r"\A[_A-Za-z][_0-9A-Za-z]*\Z")  # GraphQL's Name
 MAX_TEXT = 200  # characters of one kept string
 MAX_NAME = 100  # characters of a kept variable or operation name
@@ -49,6 +50,12 @@ def scrub(text: str, limit: int = MAX_TEXT) -> str:
     """A string the schema declared plain, safe to keep: bounded, no ID number in it,
     however its digits are written (full-width, spaced, dotted, hyphenated)."""
     normal = unicodedata.normalize("NFKC", text[: limit + 64])
+    if len(text) > limit + 64:
+        # The cut may have cut a run of digits short, and NFKC can shrink what precedes
+        # it (a letter and its combining accent become one character), pulling up to 63
+        # of its digits into the kept characters: a region code and a birth date. A run
+        # that reaches the cut is therefore judged as an ID number whatever its length.
+        normal = _CUT_RUN.sub(REDACTED, normal)
     return ID_PATTERN.sub(REDACTED, _DIGIT_RUN.sub(_cut_id_runs, normal))[:limit]
 
 

@@ -214,7 +214,10 @@ async def test_kept_strings_are_cut_at_200_characters_and_15_digits_make_an_id(
     (a phone with its area code, an account) is not an ID number and is kept. A kept
     string keeps its first 200 characters, however long the value sent; a run of
     digits that begins in them is judged with the 64 characters after the cut, so it
-    is cut out when its 15th digit is the 64th of them, not when it is the 65th."""
+    is cut out when its 15th digit is the 64th of them. A run still going at the 64th
+    is cut out whatever its length: NFKC may have shrunk what came before it (a letter
+    and its combining accent become one character) and pulled its digits into the 200
+    kept, and 14 digits of an ID number are its region and birth date."""
     await load_regions(runtime)
     auditor = await issue_token(runtime, "auditor", "*", principal="reader")
     query = "query($p: String) { auditEvents(principal: $p, first: 1) { edges { cursor } } }"
@@ -224,7 +227,9 @@ async def test_kept_strings_are_cut_at_200_characters_and_15_digits_make_an_id(
         "a 22018382053057 b",
         "p" * 250,
         kept + "1" + " " * 50 + "2" * 14 + "3" * 20,  # 15th digit: the 264th character
-        kept + "1" + " " * 51 + "2" * 14 + "3" * 20,  # the 265th
+        kept + "1" + " " * 51 + "2" * 14 + "3" * 20,  # the 265th: still going at the cut
+        kept + "1" + " " * 51 + "2" * 12 + "y" * 20,  # 13 digits, ended before the cut
+        "e\u0301" * 125 + "220183198205305726" + "z" * 10,  # 250 characters NFKC makes 125
     )
     for written in sent:
         await api.post(auditor, query, {"p": written})
@@ -234,7 +239,9 @@ async def test_kept_strings_are_cut_at_200_characters_and_15_digits_make_an_id(
         "a 22018382053057 b",
         "p" * 200,
         kept + "[",  # "[redacted]", cut at 200
+        kept + "[",
         kept + "1",
+        "\u00e9" * 125 + "[redacted]",  # not the region code and birth date
     ]
 
 
