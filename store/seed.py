@@ -1524,6 +1524,10 @@ async def _seed_in(
     writer: _Writer
     deferred: list[str] = []
     if postgres:
+        # the duplicates table's triggers (migration 0023) would refresh every seeded
+        # person; a seed stores no ID number held before nor any twice, so it makes no
+        # duplicate and the table stands as it is (SQLite's per-row triggers just run)
+        await conn.execute(text("SET LOCAL dibao.duplicates_deferred = 'on'"))
         raw = await conn.get_raw_connection()
         writer = _CopyWriter(raw.driver_connection, conn.dialect)
         if not sequences and households >= _DEFER_INDEXES_FROM:
