@@ -613,14 +613,20 @@ async def test_a_national_seed_is_the_same_archive_whatever_the_processes(
 async def test_indexes_built_after_the_load_are_the_same_indexes(
     make_db: MakeDb, cipher: Cipher, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A first seed on PostgreSQL drops the plain indexes and builds them after the
-    load: the schema it leaves is the migrated one, index for index."""
+    """A first seed on PostgreSQL drops the plain indexes and the foreign keys and
+    builds them after the load: the schema it leaves is the migrated one, index for
+    index and constraint for constraint (each key checked over the loaded rows)."""
     engine = await make_db()
     if engine.dialect.name != "postgresql":
         pytest.skip("SQLite seeds through executemany, its indexes in place")
     indexes = text("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'")
+    constraints = text(
+        "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid), convalidated"
+        " FROM pg_constraint WHERE connamespace = 'public'::regnamespace"
+    )
     async with engine.connect() as conn:
         before = set((await conn.execute(indexes)).all())
+        keys_before = set((await conn.execute(constraints)).all())
     monkeypatch.setattr(store.seed, "_DEFER_INDEXES_FROM", 1)
     dropped: list[str] = []
     drop = store.seed._drop_secondary_indexes
@@ -632,5 +638,7 @@ async def test_indexes_built_after_the_load_are_the_same_indexes(
     monkeypatch.setattr(store.seed, "_drop_secondary_indexes", spy)
     await seed(engine, cipher, households=30, seed=2, today=TODAY, regions="national")
     assert any("ix_members_scope_categories" in d for d in dropped)
+    assert any("FOREIGN KEY" in d and '"members"' in d for d in dropped)
     async with engine.connect() as conn:
         assert set((await conn.execute(indexes)).all()) == before
+        assert set((await conn.execute(constraints)).all()) == keys_before
