@@ -2,10 +2,14 @@
 
 The `id_claims` primary key stops new ones; this finds those already there
 (data imported before the check, for instance). People are grouped by the
-blind index alone, in SQL, so no ID number is ever decrypted. A group is shown
-to a caller only when at least one of its households is in the caller's view
-(region scope, narrowed by an optional region); of the rest, only a count.
-Groups are paged in SQL, by keyset, so a page costs its own groups only.
+blind index alone, so no ID number is ever decrypted. The groups are kept in
+`member_duplicates` (migration 0023: database triggers refresh a person's rows
+in the transaction of every change to a member or to a household's status), so
+a read costs the rows of its own scope's candidates, not a grouping of the
+scope's members. A group is shown to a caller only when at least one of its
+households is in the caller's view (region scope, narrowed by an optional
+region); of the rest, only a count. Groups are paged in SQL, by keyset, so a
+page costs its own groups only.
 """
 
 from __future__ import annotations
@@ -14,16 +18,15 @@ import base64
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Subquery, and_, case, distinct, func, or_, select
+from sqlalchemy import ColumnElement, Subquery, and_, case, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from domain.archive import ARCHIVE_NO_RE
 from domain.bounds import DUPLICATE_ARCHIVES as MAX_ARCHIVES
-from domain.enums import CLAIMING_STATUSES
 from domain.errors import InvalidInput
-from store.households import code_prefix, in_scope
-from store.models import Household, Member
+from store.households import code_prefix
+from store.models import MemberDuplicate
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,13 +37,10 @@ class Candidate:
     cursor: str  # where the next page starts after this group
 
 
-def _view(
-    scope: str, region: str | None, column: Any = Household.archive_no
-) -> ColumnElement[bool]:
+def _view(scope: str, region: str | None, column: Any) -> ColumnElement[bool]:
     """The caller's view as a range of archive numbers (each begins with its village
-    code), on the households or on the members' own column: the planner does not
-    carry a range across a join, and without it read the nation's members."""
-    clause = code_prefix(column, scope) if scope else in_scope(scope)
+    code): the region scope in the WHERE of every read of the table."""
+    clause: ColumnElement[bool] = code_prefix(column, scope) if scope else true()
     if region:
         if not (region.isascii() and region.isdigit()):
             raise ValueError("region must be digits")
@@ -48,49 +48,30 @@ def _view(
     return clause
 
 
-def _claiming() -> ColumnElement[bool]:
-    return and_(Member.active, Household.status.in_(sorted(s.value for s in CLAIMING_STATUSES)))
-
-
-def _groups(visible: ColumnElement[bool], members_visible: ColumnElement[bool]) -> Subquery:
-    """One row per ID number held by more than one claiming household, one of them
-    in view; placed by its first archive in view, then its rank among the groups
-    sharing that first archive (the blind index orders them but never leaves SQL)."""
-    claiming = _claiming()
-    # only people held by a household in the view are grouped: a county reviewer's
-    # query scans the county's members, not the nation's; and of those only people
-    # whose blind index is on an active member of another household too (one index
-    # probe each), so the great majority, held once, never reach the grouping
-    other = aliased(Member)
-    held_elsewhere = (
-        select(other.id)
-        .where(
-            other.id_index == Member.id_index,
-            other.archive_no != Member.archive_no,
-            other.active,
-        )
-        .exists()
+def _groups(scope: str, region: str | None) -> Subquery:
+    """One row per person held by more than one claiming household, one of them in
+    view; placed by its first archive in view, then its rank among the groups sharing
+    that first archive (the blind index orders them but never leaves SQL)."""
+    row = aliased(MemberDuplicate)
+    # the people with a household in view (the index on archive number, the scope's
+    # range), then each one's rows wherever they are (the primary key, by person)
+    in_view = select(MemberDuplicate.id_index).where(
+        _view(scope, region, MemberDuplicate.archive_no)
     )
-    in_view = (
-        select(Member.id_index)
-        .join(Household, Household.archive_no == Member.archive_no)
-        .where(claiming, visible, members_visible, held_elsewhere)
-        .correlate(None)
-    )
-    households = func.count(distinct(Household.archive_no))
-    inside = func.count(distinct(case((visible, Household.archive_no))))
-    first = func.min(case((visible, Household.archive_no)))
+    visible = _view(scope, region, row.archive_no)
+    households = func.count(row.archive_no)
+    inside = func.count(case((visible, row.archive_no)))
+    first = func.min(case((visible, row.archive_no)))
     grouped = (
         select(
-            Member.id_index.label("id_index"),
+            row.id_index.label("id_index"),
             households.label("households"),
             inside.label("inside"),
-            func.count(Member.id).label("members"),
+            func.sum(row.members).label("members"),
             first.label("first"),
         )
-        .join(Household, Household.archive_no == Member.archive_no)
-        .where(claiming, Member.id_index.in_(in_view))
-        .group_by(Member.id_index)
+        .where(row.id_index.in_(in_view))
+        .group_by(row.id_index)
         .having(households > 1, inside > 0)
         .subquery()
     )
@@ -123,8 +104,7 @@ async def duplicate_candidates(
     """One page of groups in (first archive in view, rank) order after the cursor,
     and whether another page follows: the page is cut in SQL, and only its groups'
     households are read."""
-    visible = _view(scope, region)
-    groups = _groups(visible, _view(scope, region, Member.archive_no))
+    groups = _groups(scope, region)
     stmt = select(groups)
     if after is not None:
         archive_no, nth = decode_cursor(after)
@@ -141,12 +121,11 @@ async def duplicate_candidates(
                 page.c.households,
                 page.c.inside,
                 page.c.members,
-                Household.archive_no,
+                MemberDuplicate.archive_no,
             )
-            .join(Member, Member.id_index == page.c.id_index)
-            .join(Household, Household.archive_no == Member.archive_no)
-            .where(_claiming(), visible)
-            .order_by(page.c.first, page.c.nth, Household.archive_no)
+            .join(MemberDuplicate, MemberDuplicate.id_index == page.c.id_index)
+            .where(_view(scope, region, MemberDuplicate.archive_no))
+            .order_by(page.c.first, page.c.nth, MemberDuplicate.archive_no)
         )
     ).all()
     by_group: dict[tuple[str, int], tuple[int, int, int, list[str]]] = {}
@@ -168,5 +147,5 @@ async def duplicate_candidates(
 
 
 async def count_candidates(session: AsyncSession, *, scope: str, region: str | None) -> int:
-    groups = _groups(_view(scope, region), _view(scope, region, Member.archive_no))
+    groups = _groups(scope, region)
     return int(await session.scalar(select(func.count()).select_from(groups)) or 0)

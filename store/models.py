@@ -170,6 +170,21 @@ class IdClaim(Base):
     claimed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
+class MemberDuplicate(Base):
+    """A household holding a person whom another claiming household holds too: one row
+    per (blind index, household), for active members of claiming households, and only
+    for blind indexes held by two households or more. Kept by database triggers
+    (migration 0023) in the transaction of each change to a member or to a household's
+    status, so `duplicateCandidates` reads its scope's rows of this table alone."""
+
+    __tablename__ = "member_duplicates"
+    __table_args__ = (Index("ix_member_duplicates_archive_no", "archive_no", "id_index"),)
+
+    id_index: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    archive_no: Mapped[str] = mapped_column(String(24), primary_key=True)
+    members: Mapped[int] = mapped_column(Integer)  # its active members carrying the index
+
+
 class Asset(Base):
     __tablename__ = "assets"
 

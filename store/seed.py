@@ -20,17 +20,24 @@ from __future__ import annotations
 import asyncio
 import bisect
 import datetime as dt
+import functools
 import itertools
+import multiprocessing
+import os
 import random
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections import deque
+from collections.abc import AsyncGenerator, Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any, Final, Literal, Protocol
 
 from faker import Faker
 from sqlalchemy import Table, func, insert, select, text, update
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain.archive import format_archive_no
@@ -74,7 +81,7 @@ from domain.workflow import (
     notice_end,
     review_class,
 )
-from store.crypto import Cipher
+from store.crypto import Cipher, KeyRing
 from store.models import (
     ArchiveSequence,
     Asset,
@@ -362,7 +369,55 @@ class _Chunk:
     members: int
     payments: int
     reviews: int
-    tables: list[tuple[Table, Any]]
+    tables: list[tuple[str, Any]]  # table name (a Table does not cross processes), rows
+    sequences: dict[tuple[str, int], int]  # last archive sequence of each (village, year) used
+
+
+@dataclass(frozen=True, slots=True)
+class _Place:
+    """A national township's share of a seed."""
+
+    township: str
+    villages: tuple[str, ...]
+    households: int
+    start: int  # households placed before it (the first few cycle through every status)
+    slot: int  # its rank among this seed's townships of its county
+    slots: int  # how many of them
+
+
+def _places(townships: Sequence[tuple[tuple[str, ...], int]]) -> list[_Place]:
+    per_county: dict[str, list[str]] = {}
+    for villages, _n in townships:
+        per_county.setdefault(villages[0][:6], []).append(villages[0][:9])
+    places, start = [], 0
+    for villages, n in townships:
+        township = villages[0][:9]
+        peers = per_county[township[:6]]
+        places.append(_Place(township, villages, n, start, peers.index(township), len(peers)))
+        start += n
+    return places
+
+
+def _units(places: Sequence[_Place], size: int) -> list[list[_Place]]:
+    """Whole townships, in plan order, grouped to at least `size` households: the pieces
+    the processes draw and the writer copies (a function of N alone)."""
+    units: list[list[_Place]] = [[]]
+    held = 0
+    for place in places:
+        if held >= size:
+            units.append([])
+            held = 0
+        units[-1].append(place)
+        held += place.households
+    return [u for u in units if u]
+
+
+def _id_stream() -> Iterator[str]:
+    """Random row ids, as `new_id` makes them (32 hex digits), from one system call
+    per 512: a uuid4 per row was a tenth of a large seed's time."""
+    while True:
+        raw = os.urandom(16 * 512).hex()
+        yield from (raw[i : i + 32] for i in range(0, len(raw), 32))
 
 
 def _table(model: Any) -> Table:
@@ -453,8 +508,26 @@ class _Generator:
             )
         )
         self.count = 0
+        self.seed = seed
+        self.ids = _id_stream()
+        # the share of the three-digit sequence codes this generator draws from (its
+        # rank, how many share them): see `fill`
+        self.id_slot = (0, 1)
         self.oldest_period = _month_start(today, 2)
         self.latest_period = _month_start(today, 1)
+
+    def fill(self, place: _Place, batch: _Batch) -> None:
+        """A national township's households, drawn from a PRNG of its own (the seed and
+        the township's code): what a township gets does not depend on which process
+        draws it, nor on what was drawn before. Townships of one county share the ID
+        numbers' sequence codes (the place and birth date are theirs in common) by
+        rank, so two processes never draw the same number."""
+        self.rng = random.Random(f"{self.seed}:{place.township}")
+        self.count = place.start
+        self.id_slot = (place.slot, place.slots)
+        self.placement = itertools.repeat(place.villages, place.households)
+        for _ in range(place.households):
+            self.household(batch)
 
     # -- small draws -------------------------------------------------------------
 
@@ -481,12 +554,13 @@ class _Generator:
     def _moment(self, day: dt.date) -> dt.datetime:
         """A working-hours moment (Beijing time) on `day`, as UTC."""
         rng = self.rng
-        local = dt.datetime(
+        # 08:00-16:59 in Beijing is 00:00-08:59 UTC of the same day: built in UTC
+        # directly (the same instant as the local time moved to UTC, at a third the cost)
+        return dt.datetime(
             day.year, day.month, day.day,
-            rng.randint(8, 16), rng.randint(0, 59), rng.randint(0, 59),
-            tzinfo=_BEIJING,
+            rng.randint(8, 16) - 8, rng.randint(0, 59), rng.randint(0, 59),
+            tzinfo=dt.UTC,
         )  # fmt: skip
-        return local.astimezone(dt.UTC)
 
     def _birth_date(self, age: int) -> dt.date:
         return _years_ago(self.today, age) - dt.timedelta(days=self.rng.randint(0, 364))
@@ -500,10 +574,13 @@ class _Generator:
         moves a day back in the (practically impossible) case a date runs out."""
         rng = self.rng
         parity = 1 if person.sex is Sex.MALE else 0
+        slot, slots = self.id_slot
+        choices = (500 - slot + slots - 1) // slots
         for attempt in itertools.count():
             if attempt and attempt % 50 == 0:
                 person.birth_date -= dt.timedelta(days=1)
-            number = make_id_number(county, person.birth_date, rng.randrange(500) * 2 + parity)
+            sequence = rng.randrange(500) if slots == 1 else slot + slots * rng.randrange(choices)
+            number = make_id_number(county, person.birth_date, sequence * 2 + parity)
             if number in self.used_numbers:
                 continue
             index = self.cipher.blind_index(number)
@@ -768,7 +845,7 @@ class _Generator:
         if benefit is not None and facts.approved_on is not None:
             batch.benefits.append(
                 {
-                    "id": new_id(),
+                    "id": next(self.ids),
                     "archive_no": archive_no,
                     "amount": benefit,
                     "effective_from": next_month_start(facts.approved_on),  # 下月起
@@ -784,7 +861,7 @@ class _Generator:
             # an objection the county has not decided yet: it blocks the approval
             batch.objections.append(
                 {
-                    "id": new_id(),
+                    "id": next(self.ids),
                     "archive_no": archive_no,
                     "text": _OBJECTION,
                     "recorded_by": f"{Role.CASEWORKER.value}-{township}-01",
@@ -843,7 +920,7 @@ class _Generator:
         claiming = status in CLAIMING_STATUSES
         names: set[str] = set()
         for position, p in enumerate(people):
-            member_id = new_id()
+            member_id = next(self.ids)
             number, index = self._id_number(county, p)
             name = p.surname + self._given_name(p.sex, p.birth_date.year)
             while name in names:  # no two members of one household share a name
@@ -906,7 +983,7 @@ class _Generator:
         for kind, description, value in declared:
             batch.assets.append(
                 {
-                    "id": new_id(),
+                    "id": next(self.ids),
                     "archive_no": archive_no,
                     "kind": kind,
                     "description": description,
@@ -918,7 +995,7 @@ class _Generator:
             for period_start, paid in ((self.oldest_period, True), (self.latest_period, False)):
                 if facts.approved_on is None or period_start < next_month_start(facts.approved_on):
                     continue  # paid from the month after the approval, as the batch does
-                payment_id = new_id()
+                payment_id = next(self.ids)
                 created = self._moment(period_start + dt.timedelta(days=rng.randint(4, 9)))
                 batch.payments.append(
                     {
@@ -1019,8 +1096,8 @@ class _Generator:
             current, since, facts.changed_at = target, day, at
         return rows, facts
 
-    @staticmethod
     def _review(
+        self,
         archive_no: str,
         step: Step,
         from_status: HS | None,
@@ -1033,7 +1110,7 @@ class _Generator:
         details: dict[str, Any] | None,
     ) -> dict[str, Any]:
         return {
-            "id": new_id(),
+            "id": next(self.ids),
             "archive_no": archive_no,
             "step": step.value,
             "from_status": None if from_status is None else from_status.value,
@@ -1098,58 +1175,174 @@ class _Generator:
 
 
 class _Writer(Protocol):
-    def prepare(self, table: Table, rows: list[dict[str, Any]]) -> Any:
-        """Convert rows for `write`; pure CPU work, safe to run in a worker thread."""
+    def prepare(self, table: str, rows: list[dict[str, Any]]) -> Any:
+        """Convert rows for `write`; pure CPU work, safe in a worker thread or process."""
 
-    async def write(self, table: Table, prepared: Any) -> None: ...
+    async def write(self, table: str, prepared: Any) -> None: ...
 
 
 _Processor = Any  # a column type's bind processor, or None
+_TABLES: Final = {t.name: t for t in _Batch.table_order()}
 
 
-class _CopyWriter:
-    """PostgreSQL: binary COPY through asyncpg, values converted by the column types."""
+class _CopyPreparer:
+    """PostgreSQL rows as COPY takes them: tuples in column order, values converted by
+    the column types (for the asyncpg dialect, which a worker process builds itself)."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        self._plans: dict[str, tuple[list[str], Any, list[tuple[str, _Processor]]]] = {}
+        for table in _Batch.table_order():
+            names = [c.name for c in table.columns]
+            processed = [
+                (c.name, p)
+                for c in table.columns
+                if (p := c.type.dialect_impl(dialect).bind_processor(dialect)) is not None
+            ]
+            self._plans[table.name] = (names, itemgetter(*names), processed)
+
+    def prepare(self, table: str, rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+        _names, getter, processed = self._plans[table]
+        for row in rows:  # the rows are the seed's own: converted in place
+            for name, processor in processed:
+                value = row[name]
+                if value is not None:
+                    row[name] = processor(value)
+        return [getter(row) for row in rows]
+
+
+class _CopyWriter(_CopyPreparer):
+    """PostgreSQL: binary COPY through asyncpg."""
 
     def __init__(self, pg: Any, dialect: Dialect) -> None:
+        super().__init__(dialect)
         self._pg = pg
-        self._plans: dict[str, tuple[list[str], list[tuple[str, _Processor]]]] = {}
-        for table in _Batch().table_order():
-            names = [c.name for c in table.columns]
-            pairs = [
-                (c.name, c.type.dialect_impl(dialect).bind_processor(dialect))
-                for c in table.columns
-            ]
-            self._plans[table.name] = (names, pairs)
 
-    def prepare(self, table: Table, rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
-        _names, pairs = self._plans[table.name]
-        return [
-            tuple(row[n] if p is None or row[n] is None else p(row[n]) for n, p in pairs)
-            for row in rows
-        ]
-
-    async def write(self, table: Table, prepared: Any) -> None:
+    async def write(self, table: str, prepared: Any) -> None:
         if not prepared:
             return
         if not self._pg.is_in_transaction():
             raise RuntimeError("COPY must run inside the seed transaction")
-        names, _pairs = self._plans[table.name]
-        await self._pg.copy_records_to_table(table.name, records=prepared, columns=names)
+        names, _getter, _processed = self._plans[table]
+        await self._pg.copy_records_to_table(table, records=prepared, columns=names)
 
 
-class _CoreWriter:
+class _CorePreparer:
+    def prepare(self, table: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return rows
+
+
+class _CoreWriter(_CorePreparer):
     """SQLite (and any other backend): Core executemany, which converts through the column types."""
 
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
 
-    def prepare(self, table: Table, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return rows
-
-    async def write(self, table: Table, prepared: Any) -> None:
+    async def write(self, table: str, prepared: Any) -> None:
         rows: list[dict[str, Any]] = prepared
         for start in range(0, len(rows), _SQLITE_ROWS_PER_EXECUTE):
-            await self._conn.execute(insert(table), rows[start : start + _SQLITE_ROWS_PER_EXECUTE])
+            await self._conn.execute(
+                insert(_TABLES[table]), rows[start : start + _SQLITE_ROWS_PER_EXECUTE]
+            )
+
+
+# --------------------------------------------------------------------------- producers
+
+
+def _chunk(
+    gen: _Generator,
+    prepare: Callable[[str, list[dict[str, Any]]], Any],
+    draw: Callable[[_Batch], int],
+) -> _Chunk:
+    """Draw a chunk's households (`draw` says how many it drew) and convert their rows."""
+    gen.sequences_touched = set()
+    batch = _Batch()
+    n = draw(batch)
+    return _Chunk(
+        households=n,
+        members=len(batch.members),
+        payments=len(batch.payments),
+        reviews=len(batch.reviews),
+        tables=[(table.name, prepare(table.name, rows)) for table, rows in batch.tables()],
+        sequences={key: gen.sequences[key] for key in gen.sequences_touched},
+    )
+
+
+def _draw_demo(gen: _Generator, n: int) -> Callable[[_Batch], int]:
+    def draw(batch: _Batch) -> int:
+        for _ in range(n):
+            gen.household(batch)
+        return n
+
+    return draw
+
+
+def _draw_unit(gen: _Generator, unit: Sequence[_Place]) -> Callable[[_Batch], int]:
+    def draw(batch: _Batch) -> int:
+        for place in unit:
+            gen.fill(place, batch)
+        return sum(p.households for p in unit)
+
+    return draw
+
+
+async def _threaded(jobs: Sequence[Callable[[], _Chunk]]) -> AsyncGenerator[_Chunk, None]:
+    """Chunks drawn in a thread, the next while this one is written: Python's CPU work
+    overlaps the database's, one chunk at a time (one generator)."""
+    pending: asyncio.Future[_Chunk] | None = None
+    try:
+        for i in range(len(jobs)):
+            chunk = await (pending or asyncio.ensure_future(asyncio.to_thread(jobs[i])))
+            pending = None
+            if i + 1 < len(jobs):
+                pending = asyncio.ensure_future(asyncio.to_thread(jobs[i + 1]))
+            yield chunk
+    finally:
+        if pending is not None:  # a write failed: let the worker finish before unwinding
+            await asyncio.gather(pending, return_exceptions=True)
+
+
+# the generator of a worker process (`_pooled`), built once by its initializer
+_WORKER: dict[str, Any] = {}
+
+
+def _worker_start(copy: bool, ring: KeyRing, settings: dict[str, Any]) -> None:
+    _WORKER["gen"] = _Generator(Cipher(ring), **settings)
+    _WORKER["prepare"] = (
+        _CopyPreparer(make_url("postgresql+asyncpg://").get_dialect()()).prepare
+        if copy
+        else _CorePreparer().prepare
+    )
+
+
+def _worker_unit(unit: list[_Place]) -> _Chunk:
+    gen = _WORKER["gen"]
+    return _chunk(gen, _WORKER["prepare"], _draw_unit(gen, unit))
+
+
+async def _pooled(
+    units: Sequence[list[_Place]], workers: int, initargs: tuple[Any, ...]
+) -> AsyncGenerator[_Chunk, None]:
+    """National units drawn in worker processes (the seed is CPU-bound in Python, and
+    one process uses one core), handed on in plan order; a few units ahead at most,
+    so memory stays bounded. Each township has its own PRNG: the archive is the same
+    whatever the number of processes."""
+    context = multiprocessing.get_context("spawn")  # no fork of a process with threads
+    pool = ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_worker_start, initargs=initargs
+    )
+    ahead: deque[asyncio.Future[_Chunk]] = deque()
+    try:
+        queue = iter(units)
+        for unit in itertools.islice(queue, workers * 2):
+            ahead.append(asyncio.wrap_future(pool.submit(_worker_unit, unit)))
+        while ahead:
+            chunk = await ahead.popleft()
+            following = next(queue, None)
+            if following is not None:
+                ahead.append(asyncio.wrap_future(pool.submit(_worker_unit, following)))
+            yield chunk
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 # --------------------------------------------------------------------------- reference data
@@ -1220,20 +1413,20 @@ async def _load_sequences(conn: AsyncConnection) -> dict[tuple[str, int], int]:
 
 
 async def _save_sequences(
-    conn: AsyncConnection, gen: _Generator, existing: set[tuple[str, int]]
+    conn: AsyncConnection, used: dict[tuple[str, int], int], existing: set[tuple[str, int]]
 ) -> None:
     table = _table(ArchiveSequence)
     new_rows = [
-        {"village_code": v, "year": y, "last_value": gen.sequences[(v, y)]}
-        for v, y in sorted(gen.sequences_touched - existing)
+        {"village_code": v, "year": y, "last_value": used[(v, y)]}
+        for v, y in sorted(used.keys() - existing)
     ]
     if new_rows:
         await conn.execute(insert(table), new_rows)
-    for v, y in sorted(gen.sequences_touched & existing):
+    for v, y in sorted(used.keys() & existing):
         await conn.execute(
             update(table)
             .where(table.c.village_code == v, table.c.year == y)
-            .values(last_value=gen.sequences[(v, y)])
+            .values(last_value=used[(v, y)])
         )
 
 
@@ -1257,6 +1450,26 @@ async def _drop_secondary_indexes(conn: AsyncConnection) -> list[str]:
     return [definition for _name, definition in found]
 
 
+async def _drop_foreign_keys(conn: AsyncConnection) -> list[str]:
+    """Drop the foreign keys of the tables a seed fills and return the statements that
+    add them back: COPY checks each row's keys by a trigger of its own (PostgreSQL had
+    as much CPU work as the seed's Python), adding a key back checks them all in one
+    join. Same conditions as `_drop_secondary_indexes`."""
+    rows = await conn.execute(
+        text(
+            "SELECT t.relname, c.conname, pg_get_constraintdef(c.oid)"
+            " FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid"
+            " WHERE c.contype = 'f' AND t.relname = ANY(:tables)"
+            " AND t.relnamespace = 'public'::regnamespace ORDER BY 1, 2"
+        ),
+        {"tables": [t.name for t in _Batch.table_order()]},
+    )
+    found = [(str(table), str(name), str(definition)) for table, name, definition in rows]
+    for table, name, _definition in found:
+        await conn.execute(text(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"'))
+    return [f'ALTER TABLE "{t}" ADD CONSTRAINT "{n}" {d}' for t, n, d in found]
+
+
 # --------------------------------------------------------------------------- entry point
 
 
@@ -1269,6 +1482,7 @@ async def seed(
     today: dt.date | None = None,
     progress: Callable[[int], None] | None = None,
     regions: Literal["demo", "national"] = "demo",
+    workers: int | None = None,
 ) -> SeedReport:
     """Insert regions and standards where missing, then `households` synthetic archives
     with members, ID claims, review chains, assets, payments and archive sequences.
@@ -1277,7 +1491,10 @@ async def seed(
     name (`store.regions_data`); `"national"` over the generated national tree
     (`store.regions_national`), township by township at real caseloads, so a scope
     holds as many households as it would in the field. A second national seed fills
-    the same counties again."""
+    the same counties again.
+
+    A national seed draws its townships in `workers` processes (default: one per
+    core), the same archive whatever their number; the demo tree's in this one."""
     if households < 0:
         raise ValueError("households must not be negative")
     started = time.perf_counter()
@@ -1285,8 +1502,10 @@ async def seed(
     postgres = engine.dialect.name == "postgresql"
     async with engine.connect() as conn, conn.begin():
         counts = await _seed_in(
-            conn, cipher, households, seed, day, progress, postgres=postgres, regions=regions
-        )
+            conn, cipher, households, seed, day, progress,
+            postgres=postgres, regions=regions,
+            workers=os.cpu_count() or 1 if workers is None else workers,
+        )  # fmt: skip
     return SeedReport(*counts, seconds=time.perf_counter() - started)
 
 
@@ -1300,6 +1519,7 @@ async def _seed_in(
     *,
     postgres: bool,
     regions: Literal["demo", "national"],
+    workers: int,
 ) -> tuple[int, int, int, int]:
     tree: Sequence[RegionRow] = REGIONS
     shipped: Mapping[tuple[str, Area], Decimal] = STANDARDS
@@ -1312,66 +1532,58 @@ async def _seed_in(
     sequences = await _load_sequences(conn)
     existing_keys = set(sequences)
     taken = set((await conn.execute(select(Member.id_index))).scalars())
-    gen = _Generator(
-        cipher,
-        seed=seed_value,
-        today=today,
-        standards=standards,
-        sequences=sequences,
-        taken_indexes=taken,
-        regions=tree,
-        townships=townships,
-    )
+    settings: dict[str, Any] = {
+        "seed": seed_value,
+        "today": today,
+        "standards": standards,
+        "sequences": sequences,
+        "taken_indexes": taken,
+        "regions": tree,
+    }
+    gen = _Generator(cipher, **settings, townships=townships)
     writer: _Writer
     deferred: list[str] = []
     if postgres:
+        # the duplicates table's triggers (migration 0023) would refresh every seeded
+        # person; a seed stores no ID number held before nor any twice, so it makes no
+        # duplicate and the table stands as it is (SQLite's per-row triggers just run)
+        await conn.execute(text("SET LOCAL dibao.duplicates_deferred = 'on'"))
         raw = await conn.get_raw_connection()
         writer = _CopyWriter(raw.driver_connection, conn.dialect)
         if not sequences and households >= _DEFER_INDEXES_FROM:
             deferred = await _drop_secondary_indexes(conn)
+            deferred += await _drop_foreign_keys(conn)
     else:
         writer = _CoreWriter(conn)
 
-    def make_chunk(n: int) -> _Chunk:
-        """Draw n households and convert their rows (runs in a worker thread)."""
-        batch = _Batch()
-        for _ in range(n):
-            gen.household(batch)
-        return _Chunk(
-            households=n,
-            members=len(batch.members),
-            payments=len(batch.payments),
-            reviews=len(batch.reviews),
-            tables=[(table, writer.prepare(table, rows)) for table, rows in batch.tables()],
+    chunks: AsyncGenerator[_Chunk, None]
+    if townships is None:  # the demo tree: one generator, one PRNG, in order
+        sizes = [min(CHUNK_SIZE, households - start) for start in range(0, households, CHUNK_SIZE)]
+        chunks = _threaded(
+            [functools.partial(_chunk, gen, writer.prepare, _draw_demo(gen, n)) for n in sizes]
         )
-
-    # A pipeline: the next chunk is generated in a thread while this one is written,
-    # so Python's CPU work overlaps the database's. Chunks stay strictly sequential
-    # (one generator, one thread at a time), so the output is still deterministic.
-    sizes = [min(CHUNK_SIZE, households - start) for start in range(0, households, CHUNK_SIZE)]
+    else:
+        units = _units(_places(townships), CHUNK_SIZE)
+        if workers > 1 and len(units) > 1:
+            chunks = _pooled(units, workers, (postgres, cipher.keys, settings))
+        else:
+            chunks = _threaded(
+                [functools.partial(_chunk, gen, writer.prepare, _draw_unit(gen, u)) for u in units]
+            )
     done = members = payments = reviews = 0
-    pending: asyncio.Task[_Chunk] | None = None
-    if sizes:
-        pending = asyncio.ensure_future(asyncio.to_thread(make_chunk, sizes[0]))
-    try:
-        for i in range(len(sizes)):
-            assert pending is not None
-            chunk = await pending
-            pending = None
-            if i + 1 < len(sizes):
-                pending = asyncio.ensure_future(asyncio.to_thread(make_chunk, sizes[i + 1]))
+    used: dict[tuple[str, int], int] = {}
+    async with aclosing(chunks):
+        async for chunk in chunks:
             for table, prepared in chunk.tables:
                 await writer.write(table, prepared)
+            used.update(chunk.sequences)
             done += chunk.households
             members += chunk.members
             payments += chunk.payments
             reviews += chunk.reviews
             if progress is not None:
                 progress(done)
-    finally:
-        if pending is not None:  # a write failed: let the worker finish before unwinding
-            await asyncio.gather(pending, return_exceptions=True)
     for definition in deferred:
         await conn.execute(text(definition))
-    await _save_sequences(conn, gen, existing_keys)
+    await _save_sequences(conn, used, existing_keys)
     return done, members, payments, reviews

@@ -586,17 +586,47 @@ async def test_a_national_seed_places_households_at_township_caseloads(
     assert not set(VILLAGES) & codes  # the demo tree stays out of a national seed
 
 
+async def test_a_national_seed_is_the_same_archive_whatever_the_processes(
+    make_db: MakeDb, cipher: Cipher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A national seed draws its townships in worker processes, each township from a
+    PRNG of its own: the number of processes and the chunking change nothing."""
+    engines = [await make_db(), await make_db(), await make_db()]
+    monkeypatch.setattr(store.seed, "CHUNK_SIZE", 300)  # two townships: two chunks
+    await seed(engines[0], cipher, households=1100, seed=6, today=TODAY, regions="national",
+               workers=2)  # fmt: skip
+    await seed(engines[1], cipher, households=1100, seed=6, today=TODAY, regions="national",
+               workers=1)  # fmt: skip
+    monkeypatch.setattr(store.seed, "CHUNK_SIZE", 5_000)  # one chunk, in this process
+    await seed(engines[2], cipher, households=1100, seed=6, today=TODAY, regions="national")
+    snapshots = [await _snapshot(engine, cipher) for engine in engines]
+    assert len(snapshots[0]) > 1100  # members
+    assert snapshots[0] == snapshots[1] == snapshots[2]
+    sequences = []
+    for engine in engines:
+        async with engine.connect() as conn:
+            sequences.append(set((await conn.execute(select(ArchiveSequence.__table__))).all()))
+    assert sequences[0] == sequences[1] == sequences[2]
+    assert len({row[4] for row in snapshots[0]}) == len(snapshots[0])  # ID numbers unique
+
+
 async def test_indexes_built_after_the_load_are_the_same_indexes(
     make_db: MakeDb, cipher: Cipher, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A first seed on PostgreSQL drops the plain indexes and builds them after the
-    load: the schema it leaves is the migrated one, index for index."""
+    """A first seed on PostgreSQL drops the plain indexes and the foreign keys and
+    builds them after the load: the schema it leaves is the migrated one, index for
+    index and constraint for constraint (each key checked over the loaded rows)."""
     engine = await make_db()
     if engine.dialect.name != "postgresql":
         pytest.skip("SQLite seeds through executemany, its indexes in place")
     indexes = text("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'")
+    constraints = text(
+        "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid), convalidated"
+        " FROM pg_constraint WHERE connamespace = 'public'::regnamespace"
+    )
     async with engine.connect() as conn:
         before = set((await conn.execute(indexes)).all())
+        keys_before = set((await conn.execute(constraints)).all())
     monkeypatch.setattr(store.seed, "_DEFER_INDEXES_FROM", 1)
     dropped: list[str] = []
     drop = store.seed._drop_secondary_indexes
@@ -608,5 +638,7 @@ async def test_indexes_built_after_the_load_are_the_same_indexes(
     monkeypatch.setattr(store.seed, "_drop_secondary_indexes", spy)
     await seed(engine, cipher, households=30, seed=2, today=TODAY, regions="national")
     assert any("ix_members_scope_categories" in d for d in dropped)
+    assert any("FOREIGN KEY" in d and '"members"' in d for d in dropped)
     async with engine.connect() as conn:
         assert set((await conn.execute(indexes)).all()) == before
+        assert set((await conn.execute(constraints)).all()) == keys_before
