@@ -3,7 +3,7 @@
 The `id_claims` primary key stops new ones; this finds those already there
 (data imported before the check, for instance). People are grouped by the
 blind index alone, so no ID number is ever decrypted. The groups are kept in
-`member_duplicates` (migration 0023: database triggers refresh a person's rows
+`member_duplicates` (migration 0025: database triggers refresh a person's rows
 in the transaction of every change to a member or to a household's status), so
 a read costs the rows of its own scope's candidates, not a grouping of the
 scope's members. A group is shown to a caller only when at least one of its

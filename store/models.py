@@ -174,7 +174,7 @@ class MemberDuplicate(Base):
     """A household holding a person whom another claiming household holds too: one row
     per (blind index, household), for active members of claiming households, and only
     for blind indexes held by two households or more. Kept by database triggers
-    (migration 0023) in the transaction of each change to a member or to a household's
+    (migration 0025) in the transaction of each change to a member or to a household's
     status, so `duplicateCandidates` reads its scope's rows of this table alone."""
 
     __tablename__ = "member_duplicates"

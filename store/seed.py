@@ -1544,7 +1544,7 @@ async def _seed_in(
     writer: _Writer
     deferred: list[str] = []
     if postgres:
-        # the duplicates table's triggers (migration 0023) would refresh every seeded
+        # the duplicates table's triggers (migration 0025) would refresh every seeded
         # person; a seed stores no ID number held before nor any twice, so it makes no
         # duplicate and the table stands as it is (SQLite's per-row triggers just run)
         await conn.execute(text("SET LOCAL dibao.duplicates_deferred = 'on'"))

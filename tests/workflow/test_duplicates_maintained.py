@@ -1,4 +1,4 @@
-"""`duplicateCandidates` reads a table the database keeps (migration 0023): after every
+"""`duplicateCandidates` reads a table the database keeps (migration 0025): after every
 kind of change it must answer exactly what grouping the members at each call answered,
 and it must tell a caller nothing about households outside their scope."""
 
@@ -243,5 +243,5 @@ async def test_nothing_outside_the_scope_shows_in_the_answer(api: Api, runtime: 
 
 
 def test_the_triggers_know_the_claiming_statuses() -> None:
-    migration = importlib.import_module("store.migrations.versions.0023_member_duplicates")
+    migration = importlib.import_module("store.migrations.versions.0025_member_duplicates")
     assert sorted(migration.CLAIMING) == sorted(s.value for s in CLAIMING_STATUSES)

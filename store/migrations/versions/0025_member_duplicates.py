@@ -11,7 +11,7 @@ the second waits, and its refresh then reads the first's committed rows. A seed 
 them (`dibao.duplicates_deferred`): it stores no ID number already held, so it makes
 no new duplicate. On SQLite (one writer) they are per row.
 
-Revision ID: 0023
+Revision ID: 0025
 Revises: 0022
 """
 
@@ -22,8 +22,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0023"
-down_revision = "0022"
+revision = "0025"
+down_revision = "0024"
 branch_labels = None
 depends_on = None
 
