@@ -2,6 +2,7 @@
 
     python bench/run.py [--households 100000] [--seconds 8] [--concurrency 16]
                         [--only q1,q2] [--fast-path on|off|both] [--postgraphile auto|yes|no]
+                        [--postgraphile-releases 4,5] [--workers 1,2] [--reference DIR]
 
 1. creates a scratch PostgreSQL database (dropped at the end, also on failure),
    migrates it, seeds it (the time is reported), writes a key file (0600) in a
@@ -9,13 +10,18 @@
    partner "22", auditor "*";
 2. starts `dibao serve` (production settings: policy, masking, audit, tracing
    without exporter; with `--fast-path both` a second one with DIBAO_FAST_PATH=0),
-   `bench/baseline_app.py` (same resolvers, nothing in front) and, when Node and
-   npm are present, PostGraphile 4 (bench/postgraphile.py) on the same tables;
+   `bench/baseline_app.py` (same resolvers, nothing in front), the limit reference
+   (bench/limit_app.py) and, when Node and npm are present, PostGraphile 4 and 5
+   (bench/postgraphile.py) on the same tables; every one of them (the baseline
+   aside) once per process count of `--workers` (default 1 and 2);
 3. for every query drives each system with wrk (bench/wrk_driver.py; else
-   bench/load.py) in a separate process, with a warm-up, alternating: every
-   system once, then every system again in reverse order;
-4. prints req/s and p50/p95/p99 per query and system (mean of the two runs), the
-   ratios project/baseline and project/PostGraphile, and machine facts.
+   bench/load.py) in a separate process, with a warm-up, alternating: the
+   process counts in the order 1 2 2 1 (one count's servers up at a time, so the
+   shared database's connections suffice), every system once per phase, in
+   reverse order the second time;
+4. prints req/s, p50/p95/p99 and the server's CPU ms per request per query and
+   system (mean of the two runs); per process count the ratios project ÷ the
+   faster PostGraphile, ÷ limit, ÷ baseline (÷ reference); and machine facts.
 
 Every load loop is bounded in time and aimed at 127.0.0.1 only.
 """
@@ -24,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import platform
@@ -186,16 +191,23 @@ def issue(
     return out.stdout.strip().splitlines()[-1].strip()
 
 
-def wait_ready(url: str, proc: subprocess.Popen[bytes], seconds: float = 60) -> None:
+def wait_ready(url: str, proc: subprocess.Popen[bytes], seconds: float = 180) -> None:
+    """Ready when 20 requests in a row are answered: with several processes behind one
+    port, the first answer may come from one while another is still starting."""
     deadline = time.monotonic() + seconds
+    answered = 0
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited early with {proc.returncode}: {url}")
-        with contextlib.suppress(httpx.HTTPError):
+        try:
             r = httpx.post(url, json={"query": "{ __typename }"}, timeout=2)
-            if r.status_code < 500:
-                return
-        time.sleep(0.3)
+            answered = answered + 1 if r.status_code < 500 else 0
+        except httpx.HTTPError:
+            answered = 0
+        if answered >= 20:
+            return
+        if not answered:
+            time.sleep(0.3)
     raise RuntimeError(f"server not ready: {url}")
 
 
@@ -343,6 +355,38 @@ def compare(a: dict[str, Any], b: dict[str, Any]) -> dict[str, float | None]:
     }
 
 
+def ratios(entry: dict[str, Any], n: int, mode: str, modes: list[str]) -> dict[str, Any]:
+    """The project's figures over each reference at one process count (cpu: per request)."""
+    project = entry.get(f"project_fast_{mode}_w{n}")
+    if project is None:
+        return {}
+
+    def over(other: dict[str, Any]) -> dict[str, float | None]:
+        found = compare(project, other)
+        found["cpu_ms_per_request"] = ratio(
+            project.get("cpu_ms_per_request"), other.get("cpu_ms_per_request")
+        )
+        return found
+
+    out: dict[str, Any] = {}
+    graphiles = [k for k in entry if k.startswith("postgraphile") and k.endswith(f"_w{n}")]
+    if graphiles:
+        best = max(graphiles, key=lambda k: entry[k]["rps"] or 0.0)
+        out["postgraphile_best"] = best
+        out["project_over_postgraphile_best"] = over(entry[best])
+        for key in graphiles:
+            out[f"project_over_{key}"] = over(entry[key])
+    for name, key in (
+        ("limit", f"limit_w{n}"),
+        ("baseline", "baseline_w1"),
+        ("reference", f"project_ref_w{n}"),
+        ("fast_path_off", f"project_fast_off_w{n}" if len(modes) == 2 else ""),
+    ):
+        if key in entry:
+            out[f"project_over_{name}"] = over(entry[key])
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -357,7 +401,7 @@ def main() -> None:
         "--postgraphile",
         choices=("auto", "yes", "no"),
         default="auto",
-        help="auto: run PostGraphile 4 when Node and npm are present",
+        help="auto: run PostGraphile (4 and 5) when Node and npm are present",
     )
     parser.add_argument(
         "--driver", choices=("auto", "wrk", "python"), default="auto", help="load generator"
@@ -370,7 +414,13 @@ def main() -> None:
     )
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     parser.add_argument(
-        "--workers", type=int, default=1, help="server processes of the project (and reference)"
+        "--workers",
+        default="1,2",
+        help="server process counts, comma separated: every system but the baseline runs "
+        "once per count, all in the same alternating order",
+    )
+    parser.add_argument(
+        "--postgraphile-releases", default="4,5", help="PostGraphile major releases to run"
     )
     parser.add_argument(
         "--reference",
@@ -381,6 +431,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.driver == "auto":
         args.driver = "wrk" if wrk_driver.available() else "python"
+    worker_counts = [int(n) for n in str(args.workers).split(",") if n]
     with_pgl = args.postgraphile == "yes" or (
         args.postgraphile == "auto" and postgraphile.available()
     )
@@ -418,47 +469,59 @@ def main() -> None:
 
         urls: dict[str, str] = {}
         pids: dict[str, int] = {}
-        workers = ["--workers", str(args.workers)] if args.workers > 1 else []
+
+        def serve(key: str, argv: list[str], server_env: dict[str, str]) -> None:
+            port = free_port()
+            log = tmp / f"{key}.log"
+            procs.append(start_server([*argv, "--port", str(port)], server_env, log))
+            urls[key] = f"http://127.0.0.1:{port}/graphql"
+            pids[key] = procs[-1].pid
+            try:
+                wait_ready(urls[key], procs[-1])
+            except RuntimeError:
+                print(log.read_text(errors="replace")[-2000:], file=sys.stderr)
+                raise
+
         modes = ["on", "off"] if args.fast_path == "both" else [args.fast_path]
-        for mode in modes:
-            port = free_port()
-            server_env = {**env, "DIBAO_FAST_PATH": "1" if mode == "on" else "0"}
-            argv = [str(BIN / "dibao"), "serve", "--host", "127.0.0.1", "--port", str(port)]
-            argv += workers
-            procs.append(start_server(argv, server_env, tmp / f"project-{mode}.log"))
-            urls[f"project_fast_{mode}"] = f"http://127.0.0.1:{port}/graphql"
-            pids[f"project_fast_{mode}"] = procs[-1].pid
-            wait_ready(urls[f"project_fast_{mode}"], procs[-1])
-        if args.reference:
-            port = free_port()
-            dibao = Path(args.reference) / ".venv" / "bin" / "dibao"
-            argv = [str(dibao), "serve", "--host", "127.0.0.1", "--port", str(port), *workers]
-            procs.append(start_server(argv, env, tmp / "project-ref.log"))
-            urls["project_ref"] = f"http://127.0.0.1:{port}/graphql"
-            pids["project_ref"] = procs[-1].pid
-            wait_ready(urls["project_ref"], procs[-1])
-        port = free_port()
-        argv = [sys.executable, str(HERE / "limit_app.py"), "--port", str(port), *workers]
-        procs.append(start_server(argv, env, tmp / "limit.log"))
-        urls["limit"] = f"http://127.0.0.1:{port}/graphql"
-        pids["limit"] = procs[-1].pid
-        wait_ready(urls["limit"], procs[-1])
-        port = free_port()
-        argv = [sys.executable, str(HERE / "baseline_app.py"), "--port", str(port)]
-        procs.append(start_server(argv, env, tmp / "baseline.log"))
-        urls["baseline"] = f"http://127.0.0.1:{port}/graphql"
-        pids["baseline"] = procs[-1].pid
-        wait_ready(urls["baseline"], procs[-1])
-        if with_pgl:
-            port = free_port()
-            procs.append(
-                postgraphile.start(
-                    postgraphile.install(), libpq_url(url), port, tmp / "postgraphile.log"
+        releases = [int(r) for r in args.postgraphile_releases.split(",") if r] if with_pgl else []
+        binaries = {r: postgraphile.install(r) for r in releases}
+
+        def start_phase(n: int) -> list[str]:
+            """Every system (the baseline aside) with n processes; their keys in order."""
+            started = len(procs)
+            workers = ["--workers", str(n)] if n > 1 else []
+            for mode in modes:
+                server_env = {**env, "DIBAO_FAST_PATH": "1" if mode == "on" else "0"}
+                argv = [str(BIN / "dibao"), "serve", "--host", "127.0.0.1", *workers]
+                serve(f"project_fast_{mode}_w{n}", argv, server_env)
+            if args.reference:
+                dibao = Path(args.reference) / ".venv" / "bin" / "dibao"
+                serve(
+                    f"project_ref_w{n}", [str(dibao), "serve", "--host", "127.0.0.1", *workers], env
                 )
-            )
-            urls["postgraphile"] = f"http://127.0.0.1:{port}/graphql"
-            pids["postgraphile"] = procs[-1].pid
-            wait_ready(urls["postgraphile"], procs[-1])
+            serve(f"limit_w{n}", [sys.executable, str(HERE / "limit_app.py"), *workers], env)
+            for release, binary in binaries.items():
+                key = f"postgraphile{release}_w{n}"
+                port = free_port()
+                procs.append(
+                    postgraphile.start(
+                        binary, libpq_url(url), port, tmp / f"{key}.log", release=release, workers=n
+                    )
+                )
+                urls[key] = f"http://127.0.0.1:{port}/graphql"
+                pids[key] = procs[-1].pid
+                wait_ready(urls[key], procs[-1])
+            return [k for k, pid in pids.items() if pid in {p.pid for p in procs[started:]}]
+
+        def stop_phase(keys: list[str]) -> None:
+            for key in keys:
+                proc = next(p for p in procs if p.pid == pids[key])
+                stop(proc)
+                procs.remove(proc)
+                del urls[key], pids[key]
+
+        # one process only: the baseline marks the generic executor's own cost
+        serve("baseline_w1", [sys.executable, str(HERE / "baseline_app.py")], env)
 
         pgl_queries = {
             "households_page_partner": (postgraphile.PAGE, {}),
@@ -474,76 +537,74 @@ def main() -> None:
             ("submit_application", SUBMIT, {"input": APPLICATION}, "caseworker", True),
         ]
         only = {q for q in args.only.split(",") if q}
-        results: dict[str, Any] = {}
+        chosen = [q for q in queries if not only or q[0] in only]
         id_base = 0
-        for qname, query, variables, role, mutation in queries:
-            if only and qname not in only:
-                continue
-            body = {"query": query, "variables": variables}
+        runs: dict[str, dict[str, list[dict[str, Any]]]] = {q[0]: {} for q in chosen}
+        samples_seen: dict[str, dict[str, str]] = {q[0]: {} for q in chosen}
 
-            def ids() -> int | None:
-                # 3,000,000 numbers per run (warm-up included): about 8 years of
-                # birth dates each, so every run's numbers are its own and valid
-                nonlocal id_base
-                if not mutation:  # noqa: B023 (read at once)
-                    return None
-                id_base += 3_000_000
-                return id_base
+        def ids(mutation: bool) -> int | None:
+            # 3,000,000 numbers per run (warm-up included): about 8 years of
+            # birth dates each, so every run's numbers are its own and valid
+            nonlocal id_base
+            if not mutation:
+                return None
+            id_base += 3_000_000
+            return id_base
 
-            systems: dict[str, tuple[str, str | None, dict[str, Any]]] = {
-                key: (u, tokens[role], body) for key, u in urls.items() if key.startswith("project")
-            }
-            systems["baseline"] = (urls["baseline"], None, body)
-            if qname in LIMITED:
-                systems["limit"] = (urls["limit"], None, body)
-            if "postgraphile" in urls and qname in pgl_queries:
-                q, v = pgl_queries[qname]
-                systems["postgraphile"] = (urls["postgraphile"], None, {"query": q, "variables": v})
-            entry: dict[str, Any] = {
-                "role": role,
-                "sample_response": {
-                    key: sample(u, tok, b["query"], None if mutation else b["variables"])
-                    for key, (u, tok, b) in systems.items()
-                },
-            }
-            runs: dict[str, list[dict[str, Any]]] = {key: [] for key in systems}
-            # alternate: every system once, then every system again in reverse order
-            order = list(systems) + list(reversed(systems))
-            for key in order:
-                u, tok, b = systems[key]
-                runs[key].append(load(u, tok, b, args, ids(), tmp, pids.get(key)))
-            for key, done in runs.items():
+        # Process counts alternate A B B A (1, 2, 2, 1): every system runs twice per
+        # query, once early and once late, its order reversed the second time. One
+        # count's servers at a time, so that the shared database's connections suffice.
+        phases = worker_counts + list(reversed(worker_counts))
+        for index, n in enumerate(phases):
+            keys = start_phase(n)
+            if n == 1:
+                keys.append("baseline_w1")
+            if index >= len(worker_counts):
+                keys.reverse()
+            for qname, query, variables, role, mutation in chosen:
+                body = {"query": query, "variables": variables}
+                for key in keys:
+                    if key.startswith("project"):
+                        system = (urls[key], tokens[role], body)
+                    elif key.startswith("baseline") or (
+                        key.startswith("limit") and qname in LIMITED
+                    ):
+                        system = (urls[key], None, body)
+                    elif key.startswith("postgraphile") and qname in pgl_queries:
+                        q, v = pgl_queries[qname]
+                        system = (urls[key], None, {"query": q, "variables": v})
+                    else:
+                        continue
+                    u, tok, b = system
+                    if key not in samples_seen[qname]:
+                        seen = sample(u, tok, b["query"], None if mutation else b["variables"])
+                        samples_seen[qname][key] = seen
+                    found = load(u, tok, b, args, ids(mutation), tmp, pids.get(key))
+                    runs[qname].setdefault(key, []).append(found)
+                print(f"# {qname} with {n} process(es): done", file=sys.stderr, flush=True)
+            stop_phase([k for k in keys if k != "baseline_w1"])
+
+        results: dict[str, Any] = {}
+        mode = "on" if "on" in modes else "off"
+        for qname, _, _, role, _ in chosen:
+            entry: dict[str, Any] = {"role": role, "sample_response": samples_seen[qname]}
+            for key, done in runs[qname].items():
                 entry[key] = mean_of(done)
                 entry[f"{key}_runs"] = done
-            project_key = "project_fast_on" if "project_fast_on" in systems else "project_fast_off"
-            entry["ratio_project_over_baseline"] = compare(entry[project_key], entry["baseline"])
-            if "limit" in systems:
-                entry["ratio_project_over_limit"] = compare(entry[project_key], entry["limit"])
-            if "postgraphile" in systems:
-                entry["ratio_project_over_postgraphile"] = compare(
-                    entry[project_key], entry["postgraphile"]
-                )
-            if "project_ref" in systems:
-                entry["ratio_project_over_reference"] = compare(
-                    entry[project_key], entry["project_ref"]
-                )
-            if len(modes) == 2:
-                entry["ratio_fast_on_over_off"] = compare(
-                    entry["project_fast_on"], entry["project_fast_off"]
-                )
+            entry["ratios"] = {f"w{n}": ratios(entry, n, mode, modes) for n in worker_counts}
             results[qname] = entry
-            print(f"# {qname}: done", file=sys.stderr, flush=True)
 
         report = {
             "households": args.households,
             "members": samples["members"],
             "seed_seconds": samples["seed_seconds"],
             "concurrency": args.concurrency,
-            "workers": args.workers,
+            "workers": worker_counts,
             "seconds_per_run": args.seconds,
             "warmup_seconds": args.warmup,
             "driver": args.driver,
-            "order": "each system twice per query (A B C, then C B A); figures = mean of the two",
+            "order": "process counts A B B A (1 2 2 1); per phase every system once, reversed "
+            "in the second phase of a count; figures = mean of a system's two runs",
             "project": "dibao serve: auth, policy, masking, audit, tracing (no exporter); "
             "project_fast_on = compiled read path on, project_fast_off = generic executor",
             "baseline": "strawberry.asgi.GraphQL over build_schema(), "
@@ -551,9 +612,17 @@ def main() -> None:
             "no auth, policy, masking, audit, tracing",
             "limit": "bench/limit_app.py: raw ASGI, orjson, asyncpg, the compiled path's SQL "
             "and decryption, no GraphQL, auth, policy, audit or tracing",
-            "postgraphile": "PostGraphile 4 (Node, npm) on the same database, same rows and values"
-            if with_pgl
-            else "skipped: Node/npm not found or --postgraphile no",
+            "postgraphile": {
+                f"postgraphile{r}": postgraphile.version(b) for r, b in binaries.items()
+            }
+            or "skipped: Node/npm not found or --postgraphile no",
+            "processes": "_wN = N server processes: dibao serve --workers N and limit_app.py "
+            "--workers N (uvicorn's workers on one socket), PostGraphile under Node's cluster "
+            "module (4: --cluster-workers N; 5: its CLI forked N times); the baseline runs "
+            "one process only",
+            "ratios": "per worker count: the project (compiled path on) over PostGraphile's "
+            "faster release in that query and process count, over the limit reference, over "
+            "the baseline (one process), over the reference checkout",
             "machine": machine(pg_version),
             "queries": results,
             "wall_seconds": round(time.perf_counter() - wall_start, 1),

@@ -8,7 +8,6 @@ import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.datastructures import MutableHeaders
@@ -28,7 +27,7 @@ from gateway.exports import ExportDownloads
 from gateway.graphiql import routes as graphiql_routes
 from gateway.metrics import metrics_endpoint
 from gateway.runtime import Runtime
-from gateway.tracing import current_trace_id
+from gateway.tracing import ServerSpans, current_trace_id
 
 CONSOLE_DIR = Path(__file__).with_name("console")
 # the console runs in closed networks: everything from this origin, no inline script
@@ -145,11 +144,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
         ],
         lifespan=lifespan,
         middleware=[
-            Middleware(
-                OpenTelemetryMiddleware,
-                tracer_provider=runtime.tracer_provider,
-                exclude_spans=["receive", "send"],
-            ),
+            Middleware(ServerSpans, tracer_provider=runtime.tracer_provider),
             Middleware(ResponseHeaders),
             *cors(settings),
         ],

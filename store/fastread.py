@@ -20,6 +20,7 @@ text, never the parameters).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator, Callable, Hashable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -73,6 +74,7 @@ class FastReader:
         self.tracer = tracer
         self.postgres = engine.dialect.name == "postgresql"
         self._statements: dict[Hashable, _Statement] = {}
+        self._by_object: dict[int, _Statement] = {}
         self._pool: asyncpg.Pool | None = None
         self._pool_lock = asyncio.Lock()
 
@@ -116,6 +118,11 @@ class FastReader:
             await sa_conn.commit()  # SQLite: end the read (or the autocommitted write)
 
     def statement(self, stmt: Executable) -> _Statement:
+        # a statement built once and reused (store/households.py) is found by identity,
+        # without its cache key: the entry holds the object, so its id is not reused
+        found = self._by_object.get(id(stmt))
+        if found is not None and found.stmt is stmt:
+            return found
         key = statement_key(stmt)
         found = self._statements.get(key)
         if found is None:
@@ -139,6 +146,9 @@ class FastReader:
             if len(self._statements) >= COMPILED_CACHE:
                 self._statements.clear()
             self._statements[key] = found
+        if len(self._by_object) >= COMPILED_CACHE:
+            self._by_object.clear()
+        self._by_object[id(stmt)] = dataclasses.replace(found, stmt=stmt)
         return found
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -395,6 +396,63 @@ HOUSEHOLDS = Household.__table__
 MEMBERS = Member.__table__
 
 
+# The compiled path's statements, built once per shape: a statement is immutable,
+# and building one with its SQLAlchemy cache key cost about a quarter of a point
+# lookup's CPU (py-spy). Each builder's cache key is all of its arguments, so the
+# scope (rendered into the WHERE as constants) is always part of it.
+STATEMENTS = 1024
+
+
+@functools.lru_cache(maxsize=STATEMENTS)
+def _page_statement(
+    columns: tuple[str, ...], flt: HouseholdFilter, today: dt.date, after: bool
+) -> Select[Any]:
+    return _page(select(*(HOUSEHOLDS.c[c] for c in columns)), flt, today, after=after)
+
+
+@functools.lru_cache(maxsize=STATEMENTS)
+def _count_statement(flt: HouseholdFilter, today: dt.date) -> Select[Any]:
+    return _counted(flt, today)
+
+
+@functools.lru_cache(maxsize=STATEMENTS)
+def _household_statement(columns: tuple[str, ...], scope: str) -> Select[Any]:
+    return _one(select(*(HOUSEHOLDS.c[c] for c in columns)), scope)
+
+
+@functools.lru_cache(maxsize=STATEMENTS)
+def _members_statement(columns: tuple[str, ...], scope: str, postgres: bool) -> Select[Any]:
+    if postgres:
+        # one statement shape for any number of households; the array bounds both
+        # sides of the join, so the prepared (generic) plan never scans households
+        keys = bindparam("archive_nos", type_=ARRAY(String))
+        wanted = and_(MEMBERS.c.archive_no == any_(keys), HOUSEHOLDS.c.archive_no == any_(keys))
+    else:
+        wanted = MEMBERS.c.archive_no.in_(bindparam("archive_nos", expanding=True))
+    # the same cut as `members_by_archive`: the last members by position
+    recent = func.row_number().over(
+        partition_by=MEMBERS.c.archive_no, order_by=MEMBERS.c.position.desc()
+    )
+    wanted_columns = [*columns, *(() if "position" in columns else ("position",))]
+    inner = (
+        select(*(MEMBERS.c[c] for c in wanted_columns), recent.label("recent"))
+        .join(HOUSEHOLDS, HOUSEHOLDS.c.archive_no == MEMBERS.c.archive_no)
+        .where(wanted, MEMBERS.c.active, in_scope(scope))
+        .subquery()
+    )
+    return (
+        select(*(inner.c[c] for c in columns))
+        .where(inner.c.recent <= bounds.MEMBERS)
+        .order_by(inner.c.archive_no, inner.c.position)
+    )
+
+
+def _compiled_filter(flt: HouseholdFilter) -> HouseholdFilter:
+    if flt.statuses or flt.category is not None or flt.area is not None:
+        raise ValueError("the compiled reads take scope and region filters only")
+    return flt
+
+
 async def page_household_rows(
     reads: Reads,
     *,
@@ -404,31 +462,19 @@ async def page_household_rows(
     after: str | None,
     today: dt.date,
 ) -> tuple[Sequence[Record], bool]:
-    if flt.statuses or flt.category is not None or flt.area is not None:
-        raise ValueError("the compiled page takes scope and region filters only")
-
-    def build() -> Select[Any]:
-        return _page(
-            select(*(HOUSEHOLDS.c[c] for c in columns)), flt, today, after=after is not None
-        )
-
-    rows = await reads.all(build(), **_page_params(first, after))
+    stmt = _page_statement(columns, _compiled_filter(flt), today, after is not None)
+    rows = await reads.all(stmt, **_page_params(first, after))
     return rows[:first], len(rows) > first
 
 
 async def count_household_rows(reads: Reads, *, flt: HouseholdFilter, today: dt.date) -> int:
-    if flt.statuses or flt.category is not None or flt.area is not None:
-        raise ValueError("the compiled count takes scope and region filters only")
-
-    return int(await reads.scalar(_counted(flt, today)) or 0)
+    return int(await reads.scalar(_count_statement(_compiled_filter(flt), today)) or 0)
 
 
 async def household_row(
     reads: Reads, *, columns: tuple[str, ...], scope: str, archive_no: str
 ) -> Record | None:
-    rows = await reads.all(
-        _one(select(*(HOUSEHOLDS.c[c] for c in columns)), scope), archive_no=archive_no
-    )
+    rows = await reads.all(_household_statement(columns, scope), archive_no=archive_no)
     return rows[0] if rows else None
 
 
@@ -436,35 +482,9 @@ async def active_member_rows(
     reads: Reads, *, columns: tuple[str, ...], scope: str, archive_nos: Sequence[str]
 ) -> dict[str, list[Record]]:
     """Active members of these households in scope, in household order (as `members`)."""
-    postgres = reads.reader.postgres
-
-    def build() -> Select[Any]:
-        if postgres:
-            # one statement shape for any number of households; the array bounds both
-            # sides of the join, so the prepared (generic) plan never scans households
-            keys = bindparam("archive_nos", type_=ARRAY(String))
-            wanted = and_(MEMBERS.c.archive_no == any_(keys), HOUSEHOLDS.c.archive_no == any_(keys))
-        else:
-            wanted = MEMBERS.c.archive_no.in_(bindparam("archive_nos", expanding=True))
-        # the same cut as `members_by_archive`: the last members by position
-        recent = func.row_number().over(
-            partition_by=MEMBERS.c.archive_no, order_by=MEMBERS.c.position.desc()
-        )
-        wanted_columns = [*columns, *(() if "position" in columns else ("position",))]
-        inner = (
-            select(*(MEMBERS.c[c] for c in wanted_columns), recent.label("recent"))
-            .join(HOUSEHOLDS, HOUSEHOLDS.c.archive_no == MEMBERS.c.archive_no)
-            .where(wanted, MEMBERS.c.active, in_scope(scope))
-            .subquery()
-        )
-        return (
-            select(*(inner.c[c] for c in columns))
-            .where(inner.c.recent <= bounds.MEMBERS)
-            .order_by(inner.c.archive_no, inner.c.position)
-        )
-
+    stmt = _members_statement(columns, scope, reads.reader.postgres)
     grouped: dict[str, list[Record]] = defaultdict(list)
-    for row in await reads.all(build(), archive_nos=list(archive_nos)):
+    for row in await reads.all(stmt, archive_nos=list(archive_nos)):
         grouped[row["archive_no"]].append(row)
     return grouped
 

@@ -136,3 +136,18 @@ async def test_the_policy_span_names_the_decisions_and_nothing_else(
     seen = last_policy_span()
     assert seen["dibao.role"] == "finance_officer"
     assert list(seen["dibao.policy.denied"]) == ["Household.address"]
+
+
+async def test_the_server_span_names_the_route_never_what_follows_it(
+    api: Api, spans: InMemorySpanExporter
+) -> None:
+    """One SERVER span per request (gateway/tracing.py ServerSpans): method, the path's
+    first segment and the status; an id below the route stays out of the trace."""
+    spans.clear()
+    response = await api.client.get("/documents/doc-4711-not-there")
+    server = [s for s in spans.get_finished_spans() if s.kind.name == "SERVER"]
+    assert [s.name for s in server] == ["GET /documents"]
+    attributes = dict(server[0].attributes or {})
+    assert attributes["http.response.status_code"] == response.status_code
+    assert "doc-4711" not in repr(attributes)
+    assert server[0].context.trace_id == int(response.headers["x-trace-id"], 16)
