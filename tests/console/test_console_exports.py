@@ -63,6 +63,9 @@ async def test_a_security_officer_sees_who_took_which_file_and_no_person(
             page.on("console", lambda msg: problems.append(_console_problem(msg)))
             await _login(page, server, auditor)
             await expect(page.get_by_test_id("app")).to_be_visible()
+            # the events tab loads on sign-in and writes the status line when it ends;
+            # the exports tab's own status is read below, so that load must end first
+            await expect(page.get_by_test_id("status")).to_contain_text("条事件")
 
             await page.get_by_test_id("tab-exports").click()
             await expect(page.get_by_test_id("tab-exports")).to_have_text("导出文件")
