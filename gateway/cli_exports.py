@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import getpass
 import hashlib
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from audit import fields as F
 from audit.chain import AuditChain
@@ -57,6 +59,33 @@ def _format(out_file: Path) -> ExportFormat:
     return ExportFormat.XLSX if suffix == ".xlsx" else ExportFormat.CSV
 
 
+T = TypeVar("T")
+
+
+async def _audited(
+    runtime: Runtime,
+    chain: AuditChain,
+    record: AuditRecord,
+    work: Callable[[AsyncSession], Awaitable[T]],
+) -> T:
+    """A command's work and its audit entry in one transaction; a refusal rolls the
+    work back and is audited in a transaction of its own, then raised."""
+    try:
+        async with runtime.sessions.begin() as session:
+            result = await work(session)
+            seq = await chain.append(session, record.as_dict())
+    except DomainError as exc:
+        chain.forget_head()
+        record.error_codes = [exc.code]
+        record.outcome = outcome_for(record.error_codes, masked=False)
+        async with runtime.sessions.begin() as session:
+            seq = await chain.append(session, record.as_dict())
+        chain.committed(seq)
+        raise
+    chain.committed(seq)
+    return result
+
+
 async def _export(
     runtime: Runtime,
     *,
@@ -78,32 +107,25 @@ async def _export(
         operation_name=f"export {kind.value}",
         variables={"kind": kind.value},
     )
-    try:
-        async with runtime.sessions.begin() as session:
-            row = await produce(
-                session,
-                runtime.cipher,
-                kind=kind,
-                params=params,
-                principal=principal,
-                access=PolicyAccess(engine, principal),
-                now=now,
-                today=now.astimezone(CHINA_TIME).date(),
-                settings=runtime.settings,
-            )
-            record.export = summary(row)
-            record.outcome = F.ALLOWED
-            seq = await chain.append(session, record.as_dict())
-    except DomainError as exc:
-        chain.forget_head()
-        record.error_codes = [exc.code]
-        record.outcome = outcome_for(record.error_codes, masked=False)
-        async with runtime.sessions.begin() as session:
-            seq = await chain.append(session, record.as_dict())
-        chain.committed(seq)
-        raise
-    chain.committed(seq)
-    return record.export, row
+
+    async def work(session: AsyncSession) -> Export:
+        row = await produce(
+            session,
+            runtime.cipher,
+            kind=kind,
+            params=params,
+            principal=principal,
+            access=PolicyAccess(engine, principal),
+            now=now,
+            today=now.astimezone(CHINA_TIME).date(),
+            settings=runtime.settings,
+        )
+        record.export = summary(row)
+        record.outcome = F.ALLOWED
+        return row
+
+    row = await _audited(runtime, chain, record, work)
+    return summary(row), row  # the summary the entry recorded
 
 
 async def _write_out(runtime: Runtime, row: Export, out_file: Path) -> None:
@@ -258,32 +280,24 @@ async def _bank_return(
         },
         fields={BANK_RETURN: decision.value},
     )
-    try:
+
+    async def work(session: AsyncSession) -> BankReturn:
         if decision is not Decision.WRITE:
             raise Forbidden("Your role may not record a bank's result file.", field="role")
-        async with runtime.sessions.begin() as session:
-            done = await apply_bank_return(
-                session,
-                batch_id=batch_id,
-                data=data,
-                name=name,
-                scope=principal.scope,
-                now=now,
-            )
-            record.outcome = F.ALLOWED
-            if not done.applied:
-                record.refused_count = len(done.problems) + done.more_problems
-            seq = await chain.append(session, record.as_dict())
-    except DomainError as exc:
-        chain.forget_head()
-        record.error_codes = [exc.code]
-        record.outcome = outcome_for(record.error_codes, masked=False)
-        async with runtime.sessions.begin() as session:
-            seq = await chain.append(session, record.as_dict())
-        chain.committed(seq)
-        raise
-    chain.committed(seq)
-    return done
+        done = await apply_bank_return(
+            session,
+            batch_id=batch_id,
+            data=data,
+            name=name,
+            scope=principal.scope,
+            now=now,
+        )
+        record.outcome = F.ALLOWED
+        if not done.applied:
+            record.refused_count = len(done.problems) + done.more_problems
+        return done
+
+    return await _audited(runtime, chain, record, work)
 
 
 @export_app.command("bank-return")
