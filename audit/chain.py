@@ -506,6 +506,10 @@ async def _verify_chain(
             and entry[F.ROLE] == row.role
             and entry[F.OUTCOME] == row.outcome
             and dt.datetime.fromisoformat(entry[F.TIME]) == row.time
+            # the credential column is what "who took this" is searched and alerted by
+            # (auditEvents, lookups, misuse scans): moving an entry to another credential
+            # must break verification like editing its principal does
+            and entry.get(F.CREDENTIAL_ID) == row.credential_id
             and set(entry[F.ARCHIVE_NOS]) | search_keys(entry) == archives.pop(row.seq, set())
         )
         if not columns_agree:

@@ -68,6 +68,15 @@ async def edit_index(conn: AsyncConnection) -> None:
     await conn.execute(text("UPDATE audit_entries SET outcome = 'allowed' WHERE seq = 2"))
 
 
+async def edit_credential(conn: AsyncConnection) -> None:
+    # entry 3 is the caseworker's second request; pin it on another credential
+    await conn.execute(text("UPDATE audit_entries SET credential_id = 'c0ffee' WHERE seq = 3"))
+
+
+async def clear_credential(conn: AsyncConnection) -> None:
+    await conn.execute(text("UPDATE audit_entries SET credential_id = NULL WHERE seq = 4"))
+
+
 CASES: list[tuple[str, Tamper, int]] = [
     ("edited field", edit, 3),
     ("deleted entry", delete, 3),
@@ -75,6 +84,8 @@ CASES: list[tuple[str, Tamper, int]] = [
     ("swapped entries", swap, 3),
     ("truncated tail", truncate_tail, 5),
     ("edited indexed column", edit_index, 2),
+    ("entry moved to another credential", edit_credential, 3),
+    ("entry's credential cleared", clear_credential, 4),
 ]
 
 
