@@ -38,7 +38,6 @@ from policies.engine import default_rules
 from store import credentials as creds
 from store import review
 from store.crypto import KeyFileError
-from store.migrate import upgrade
 from store.models import AuditHead, AuditRetention, Household
 from store.types import utcnow
 
@@ -112,7 +111,7 @@ def db_upgrade() -> None:
     """Migrate the database to the newest schema."""
 
     async def work(runtime: Runtime) -> None:
-        await upgrade(runtime.engine, shipped_rules=default_rules())
+        await _upgrade(runtime)
 
     _run(_settings(), work)
     err.print("database is at the newest schema")
@@ -215,7 +214,7 @@ def seed(
     tree: Literal["demo", "national"] = "national" if regions == "national" else "demo"
 
     async def work(runtime: Runtime) -> None:
-        await upgrade(runtime.engine, shipped_rules=default_rules())
+        await _upgrade(runtime)
         await _seed(runtime, households, seed, tree)
 
     _run(_settings(), work)
@@ -484,8 +483,16 @@ def audit_retention(
     out.print(f"audit entries are kept {_run(_settings(), work)} days")
 
 
-async def _prepare_demo(runtime: Runtime) -> list[tuple[str, str, str]]:
+async def _upgrade(runtime: Runtime) -> None:
+    """Migrate to the newest schema. Alembic (with Mako) is imported here, not at the
+    top: every command paid for its import at start-up, and only four migrate."""
+    from store.migrate import upgrade
+
     await upgrade(runtime.engine, shipped_rules=default_rules())
+
+
+async def _prepare_demo(runtime: Runtime) -> list[tuple[str, str, str]]:
+    await _upgrade(runtime)
     async with runtime.sessions() as session:
         existing = await session.scalar(select(func.count()).select_from(Household))
     if not existing:
@@ -663,7 +670,7 @@ def import_archives_command(
     settings = _settings()
 
     async def work(runtime: Runtime) -> ImportReport:
-        await upgrade(runtime.engine, shipped_rules=default_rules())
+        await _upgrade(runtime)
         chain = AuditChain(runtime.cipher, anchors=runtime.anchors)
         with _progress("checking" if dry_run else "importing") as progress:
             task = progress.add_task("import", total=None)
