@@ -19,6 +19,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 
+from domain.exports import safe_cell
+
 Source = Path | BinaryIO
 _BLOCK = 1 << 20
 
@@ -208,8 +210,16 @@ class ReportWriter:
         if self._xlsx:
             import xlsxwriter  # type: ignore[import-untyped]
 
+            # the register's cells are copied as text: a string starting with `=` is
+            # otherwise written as a live formula (and a URL as a link) for whoever opens it
             self._book = xlsxwriter.Workbook(
-                str(path), {"constant_memory": True, "strings_to_numbers": False}
+                str(path),
+                {
+                    "constant_memory": True,
+                    "strings_to_numbers": False,
+                    "strings_to_formulas": False,
+                    "strings_to_urls": False,
+                },
             )
             self._sheet = self._book.add_worksheet("导入结果")
             self._summary = self._book.add_worksheet("汇总") if outcome else None
@@ -222,7 +232,7 @@ class ReportWriter:
 
     def row(self, cells: list[str]) -> None:
         if self._csv is not None:
-            self._writer.writerow(cells)
+            self._writer.writerow([safe_cell(c) for c in cells])  # as the exports' CSV
             return
         # as text: an ID number or account written as a number would lose digits
         self._sheet.write_row(self._next, 0, cells, self._text)
