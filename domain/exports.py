@@ -37,6 +37,24 @@ POLICY_OBJECTS: dict[ExportKind, str] = {
 EXPORT_TYPE = "Export"  # the policy objects above are run (act `write`), not read
 # the payment roll's personal columns, each decided as the field it copies would be
 ROLL_COLUMNS = ("PaymentRoll.name", "PaymentRoll.idNumber", "PaymentRoll.bankAccount")
+# how much of a column each decision shows (policies.engine.Decision's values)
+_SHOWS = {"read": 2, "read_masked": 1, "denied": 0}
+
+
+def columns_still_readable(written: object, current: dict[str, str]) -> bool:
+    """Whether the caller's decisions now (`current`) show each of a roll's personal
+    columns at least as the file holds it (`written`, the register's record of the
+    decisions it was written by): a column revoked or narrowed since is not served
+    from an old file. A register naming no decisions (a file written before they were
+    kept) is taken to hold every column in clear."""
+    held = written if isinstance(written, dict) else {}
+    return all(
+        # what the caller reads now, nothing if unknown; what the file holds, all if unknown
+        _SHOWS.get(current.get(obj, ""), 0) >= _SHOWS.get(str(held.get(obj, "read")), 2)
+        for obj in ROLL_COLUMNS
+    )
+
+
 # the policy's types that are not GraphQL types: a secadmin grants and revokes on them too
 POLICY_TYPES = frozenset({EXPORT_TYPE, "PaymentRoll"})
 FILE_STEMS: dict[ExportKind, str] = {

@@ -68,16 +68,18 @@ async def _audited(
     record: AuditRecord,
     work: Callable[[AsyncSession], Awaitable[T]],
 ) -> T:
-    """A command's work and its audit entry in one transaction; a refusal rolls the
-    work back and is audited in a transaction of its own, then raised."""
+    """A command's work and its audit entry in one transaction; a refusal, or a failure
+    midway (INTERNAL, as the API records one), rolls the work back and is audited in a
+    transaction of its own, then raised."""
     try:
         async with runtime.sessions.begin() as session:
             result = await work(session)
             seq = await chain.append(session, record.as_dict())
-    except DomainError as exc:
+    except Exception as exc:
         chain.forget_head()
-        record.error_codes = [exc.code]
+        record.error_codes = [exc.code if isinstance(exc, DomainError) else "INTERNAL"]
         record.outcome = outcome_for(record.error_codes, masked=False)
+        record.export = None  # no file was kept
         async with runtime.sessions.begin() as session:
             seq = await chain.append(session, record.as_dict())
         chain.committed(seq)

@@ -30,6 +30,9 @@ class RequestContext(GraphContext):
     def column(self, obj: str) -> Callable[[str], str] | None:
         return column_reader(self.gate.decide(obj, False), obj)
 
+    def column_decision(self, obj: str) -> str:
+        return self.gate.decide(obj, False).value
+
 
 def column_reader(decision: Decision, obj: str) -> Callable[[str], str] | None:
     """A file's column as a decision reads it: clear, masked as the field it copies
@@ -58,3 +61,6 @@ class PolicyAccess:
 
     def column(self, obj: str) -> Callable[[str], str] | None:
         return column_reader(self.engine.decide(self.principal, obj), obj)
+
+    def column_decision(self, obj: str) -> str:
+        return self.engine.decide(self.principal, obj).value

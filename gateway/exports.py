@@ -27,8 +27,10 @@ from domain.errors import ExportExpired, FileDamaged
 from domain.exports import (
     MEDIA_TYPES,
     POLICY_OBJECTS,
+    ROLL_COLUMNS,
     ExportFormat,
     ExportKind,
+    columns_still_readable,
     file_name,
     is_row_id,
 )
@@ -46,6 +48,10 @@ NOT_FOUND = "No such export of yours."
 EXPIRED = (
     "This export's file is past its keeping time (DIBAO_EXPORT_KEEP_DAYS) and is deleted; "
     "request the export again. (文件已过期)"
+)
+NARROWED = (
+    "Your role no longer reads every column of this file as it was written; "
+    "request the export again. (权限已变更，请重新导出)"
 )
 DAMAGED = "The stored file failed its integrity check; it was not served. (文件校验失败，未下载)"
 
@@ -81,6 +87,18 @@ class ExportDownloads(FileDownload):
                     error_body("FORBIDDEN", "Your role may no longer take this kind of file."),
                     status_code=403,
                 )
+            if row.kind == ExportKind.PAYMENT_ROLL.value:
+                # the personal columns as the policy reads them for the caller now: a
+                # column revoked or narrowed since the roll was written is not served
+                # from it (the roll's own audit entry named the decisions it was written by)
+                now = {
+                    column: self.runtime.policy_engine.decide(principal, column).value
+                    for column in ROLL_COLUMNS
+                }
+                if not columns_still_readable(row.params.get("columns"), now):
+                    record.fields.update(now)
+                    record.error_codes = ["FORBIDDEN"]
+                    return JSONResponse(error_body("FORBIDDEN", NARROWED), status_code=403)
         record.export = summary(row)
         if row.purged_at is not None or expired(
             row.created_at,

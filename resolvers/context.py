@@ -165,6 +165,11 @@ class Context:
         (`PaymentRoll.idNumber`): clear, masked, or None (left out). None here."""
         return None
 
+    def column_decision(self, obj: str) -> str:
+        """The policy's decision on such a column, as its value (`read`, `read_masked`,
+        `denied`): the register keeps it, so a download can check it still holds."""
+        return "denied"
+
     def charge_lookups(self, count: int) -> Exception | None:
         """The refusal when `count` more lookups do not fit the caller's quota; the
         gateway's context charges them (resolvers know no quotas)."""
@@ -190,6 +195,7 @@ class Access(Protocol):
 
     def may_run(self, obj: str) -> bool: ...
     def column(self, obj: str) -> Callable[[str], str] | None: ...
+    def column_decision(self, obj: str) -> str: ...
 
 
 class Info(Protocol):

@@ -114,11 +114,11 @@ async def _payment_roll(
     *,
     batch_id: str,
     scope: str,
-    access: Access,
+    columns: list[Callable[[str], str] | None],
 ) -> tuple[int, Decimal]:
     batch = await store.find_batch(session, batch_id=batch_id, scope=scope)
     # each personal column as the policy reads it for the caller: clear, masked, or out
-    name, number, account = (access.column(obj) for obj in ROLL_COLUMNS)
+    name, number, account = columns
     personal = [("户主姓名", name), ("身份证号码", number), ("银行账号", account)]
     shown = [(label, show) for label, show in personal if show is not None]
     header = [
@@ -335,13 +335,17 @@ async def produce(
             return SheetWriter(path, params.format, title=title[:31], header=header)
 
         if kind is ExportKind.PAYMENT_ROLL:
+            # decided once, together: the file is written by these readings and the
+            # register keeps them, so a download checks they still hold
+            columns = [access.column(obj) for obj in ROLL_COLUMNS]
+            kept["columns"] = {obj: access.column_decision(obj) for obj in ROLL_COLUMNS}
             rows, total = await _payment_roll(
                 session,
                 cipher,
                 writer_for,
                 batch_id=kept["batchId"],
                 scope=principal.scope,
-                access=access,
+                columns=columns,
             )
         elif kind is ExportKind.PUBLIC_LIST:
             rows, total = await _public_list(

@@ -14,9 +14,12 @@ import hashlib
 import io
 import re
 import zipfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any, BinaryIO
+
+from domain.exports import safe_cell
 
 Source = Path | BinaryIO
 _BLOCK = 1 << 20
@@ -131,8 +134,8 @@ def _column_number(letters: bytes) -> int:
 
 
 def check_workbook_extent(source: Source) -> None:
-    """Refuse a workbook whose sheets name cells beyond a register's size, or whose XML
-    unpacks beyond MAX_XLSX_UNPACKED, reading the zip a piece at a time."""
+    """Refuse a workbook whose sheets name cells beyond a register's size, or whose parts
+    together unpack beyond MAX_XLSX_UNPACKED, reading the zip a piece at a time."""
     stream: IO[bytes] = source.open("rb") if isinstance(source, Path) else source
     start = stream.tell()
     try:
@@ -141,15 +144,19 @@ def check_workbook_extent(source: Source) -> None:
         except (zipfile.BadZipFile, OSError):
             raise UnreadableFile("无法读取该 .xlsx 文件") from None
         unpacked = 0
+        # every part counts, not the sheets alone: calamine reads the shared strings
+        # (and styles) whole into memory when it opens the book, so a small upload whose
+        # sharedStrings.xml inflates a thousandfold would exhaust memory before a row
         for member in archive.infolist():
-            if not member.filename.startswith("xl/worksheets/"):
-                continue
+            sheet_part = member.filename.startswith("xl/worksheets/")
             with archive.open(member) as sheet:
                 tail = b""
                 while piece := sheet.read(1 << 20):
                     unpacked += len(piece)
                     if unpacked > MAX_XLSX_UNPACKED:
                         raise UnreadableFile("该 .xlsx 文件解压后过大")
+                    if not sheet_part:
+                        continue
                     window = tail + piece
                     for match in _CELL_REF.finditer(window):
                         for col, row in ((match[1], match[2]), (match[3], match[4])):
@@ -161,7 +168,9 @@ def check_workbook_extent(source: Source) -> None:
                                     f"{MAX_XLSX_ROWS} 行）"
                                 )
                     tail = window[-128:]
-    except zipfile.BadZipFile:
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError):
+        # a damaged deflate stream, a part cut short, a compression zipfile lacks, an
+        # encrypted part: a file we cannot read, answered as such and not as INTERNAL
         raise UnreadableFile("无法读取该 .xlsx 文件") from None
     finally:
         if isinstance(source, Path):
@@ -201,8 +210,16 @@ class ReportWriter:
         if self._xlsx:
             import xlsxwriter  # type: ignore[import-untyped]
 
+            # the register's cells are copied as text: a string starting with `=` is
+            # otherwise written as a live formula (and a URL as a link) for whoever opens it
             self._book = xlsxwriter.Workbook(
-                str(path), {"constant_memory": True, "strings_to_numbers": False}
+                str(path),
+                {
+                    "constant_memory": True,
+                    "strings_to_numbers": False,
+                    "strings_to_formulas": False,
+                    "strings_to_urls": False,
+                },
             )
             self._sheet = self._book.add_worksheet("导入结果")
             self._summary = self._book.add_worksheet("汇总") if outcome else None
@@ -215,7 +232,7 @@ class ReportWriter:
 
     def row(self, cells: list[str]) -> None:
         if self._csv is not None:
-            self._writer.writerow(cells)
+            self._writer.writerow([safe_cell(c) for c in cells])  # as the exports' CSV
             return
         # as text: an ID number or account written as a number would lose digits
         self._sheet.write_row(self._next, 0, cells, self._text)

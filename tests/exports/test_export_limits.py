@@ -8,13 +8,16 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
-from typing import Any
+import io
+import zipfile
+from collections.abc import Callable
+from typing import IO, Any
 
 import pytest
 
 from gateway.config import Settings
 from gateway.runtime import Runtime
-from resolvers import exports
+from resolvers import exports, legacy_files
 from tests.audit.test_audit_log import entries
 from tests.conftest import Api
 from tests.exports.helpers import code, request, ticket, upload_return
@@ -96,3 +99,82 @@ async def test_blank_lines_of_a_bank_file_count_towards_its_bound(
     # the lines, blank ones too, are counted as they are read: a CSV past a register's
     # 400,000 rows stops there (resolvers/legacy_files.py), before anything is matched
     assert "400000" in refused["errors"][0]["message"]
+
+
+_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_PKG = "http://schemas.openxmlformats.org/package/2006"
+_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+
+
+def _bank_workbook(shared: Callable[[IO[bytes]], None]) -> bytes:
+    """A bank's result file as .xlsx whose one cell is shared string 0, `shared` writing
+    the body of xl/sharedStrings.xml (deflated) however it likes."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr(
+            "[Content_Types].xml",
+            f'<Types xmlns="{_PKG}/content-types"><Override PartName="/xl/workbook.xml" '
+            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.'
+            'sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" '
+            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.'
+            'worksheet+xml"/><Override PartName="/xl/sharedStrings.xml" '
+            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.'
+            'sharedStrings+xml"/></Types>',
+        )
+        z.writestr(
+            "_rels/.rels",
+            f'<Relationships xmlns="{_PKG}/relationships"><Relationship Id="rId1" '
+            f'Type="{_REL}/officeDocument" Target="xl/workbook.xml"/></Relationships>',
+        )
+        z.writestr(
+            "xl/workbook.xml",
+            f'<workbook xmlns="{_MAIN}" xmlns:r="{_REL}"><sheets>'
+            '<sheet name="S" sheetId="1" r:id="rId1"/></sheets></workbook>',
+        )
+        z.writestr(
+            "xl/_rels/workbook.xml.rels",
+            f'<Relationships xmlns="{_PKG}/relationships"><Relationship Id="rId1" '
+            f'Type="{_REL}/worksheet" Target="worksheets/sheet1.xml"/><Relationship Id="rId2" '
+            f'Type="{_REL}/sharedStrings" Target="sharedStrings.xml"/></Relationships>',
+        )
+        z.writestr(
+            "xl/worksheets/sheet1.xml",
+            f'<worksheet xmlns="{_MAIN}"><sheetData><row r="1"><c r="A1" t="s"><v>0</v></c>'
+            "</row></sheetData></worksheet>",
+        )
+        with z.open("xl/sharedStrings.xml", "w") as part:
+            shared(part)
+    return buf.getvalue()
+
+
+async def test_a_bank_workbook_inflating_past_its_bound_is_refused_before_it_is_read(
+    api: Api, runtime: Runtime, finance: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A zip bomb in the shared strings (attack review, 2026-12-04): calamine reads
+    sharedStrings.xml whole when it opens the book, and only the sheets were counted,
+    so a 200 KB upload took 820 MB and a 20 MB one would take the process down. Every
+    part counts now; the bound is lowered here so the test inflates 8 MB, not 512."""
+    batch_id, _ = await paid_batch(api, runtime, finance)
+    monkeypatch.setattr(legacy_files, "MAX_XLSX_UNPACKED", 4 << 20)
+
+    def bomb(part: IO[bytes]) -> None:
+        part.write(f'<sst xmlns="{_MAIN}" count="1" uniqueCount="1"><si><t>'.encode())
+        for _ in range(8):
+            part.write(b"A" * (1 << 20))
+        part.write(b"</t></si></sst>")
+
+    data = _bank_workbook(bomb)
+    assert len(data) < 64 << 10
+    refused = await upload_return(api, finance, batch_id, data)
+    assert code(refused) == "BAD_USER_INPUT"
+    assert "解压后过大" in refused["errors"][0]["message"], refused
+
+    # a part whose deflated bytes are damaged is a file we cannot read, not INTERNAL
+    for name in ("xl/worksheets/sheet1.xml", "xl/sharedStrings.xml"):
+        good = _bank_workbook(lambda part: part.write(bytes(range(256)) * 64))
+        part = zipfile.ZipFile(io.BytesIO(good)).getinfo(name)
+        at = part.header_offset + 30 + len(part.filename) + len(part.extra)  # its data
+        damaged = good[:at] + b"\xff" * 8 + good[at + 8 :]
+        refused = await upload_return(api, finance, batch_id, damaged)
+        assert code(refused) == "BAD_USER_INPUT", (name, refused)
+        assert "无法读取" in refused["errors"][0]["message"], (name, refused)

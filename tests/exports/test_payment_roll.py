@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
+from domain.exports import ROLL_COLUMNS
 from gateway import policy_sync
 from gateway.runtime import Runtime
-from store.models import BenefitHistory
+from store.models import BenefitHistory, Export
 from tests.audit.test_audit_log import entries
 from tests.conftest import Api
 from tests.exports.helpers import (
@@ -105,7 +106,11 @@ async def test_the_roll_adds_up_to_the_batch_with_the_payees_in_clear(
     for entry in taken:
         assert entry["export"]["sha256"] == made["sha256"]
         assert entry["export"]["kind"] == "PAYMENT_ROLL"
-        assert entry["export"]["params"] == {"batchId": batch_id, "format": fmt}
+        assert entry["export"]["params"] == {
+            "batchId": batch_id,
+            "format": fmt,
+            "columns": dict.fromkeys(ROLL_COLUMNS, "read"),  # how the file was written
+        }
         assert entry["export"]["rows"] == 4 and entry["export"]["total"] == "1446.50"
     assert taken[0]["fields"]["Mutation.requestExport"] == "write"
     text = str(log)
@@ -167,6 +172,49 @@ async def test_the_policy_decides_each_personal_column(
     assert "银行账号" not in rows[0]
     assert not any(BANK in cell for row in rows for cell in row)
     assert made["rowCount"] == 4
+
+
+async def test_a_column_revoked_since_the_roll_was_written_is_not_served_from_it(
+    api: Api, runtime: Runtime, finance: str
+) -> None:
+    """Attack review (2026-12-04): the download re-decided the kind but not the
+    personal columns, so a roll written with ID numbers in clear was still served
+    them for its keeping time after the policy took them from the role."""
+    batch_id, _ = await paid_batch(api, runtime, finance)
+    made = ticket(await request(api, finance, "PAYMENT_ROLL", {"batchId": batch_id}))
+    # a file of the register without the decisions it was written by (taken before
+    # they were kept) is served while the caller reads every column in clear
+    async with runtime.sessions.begin() as session:
+        row = await session.get(Export, made["id"])
+        assert row is not None
+        row.params = {k: v for k, v in row.params.items() if k != "columns"}
+    assert (await fetch(api, finance, made["id"])).status_code == 200
+    secadmin = await issue_token(runtime, "secadmin", "*")
+    rule = {
+        "subject": "finance_officer",
+        "object": "PaymentRoll.idNumber",
+        "action": "read",
+        "scope": "*",
+        "effect": "allow",
+    }
+    revoked = await api.gql(secadmin, REVOKE, {"input": rule})
+    assert revoked["data"]["revokePermission"]["changed"] is True, revoked
+    await policy_sync.refresh(runtime.policy_engine, runtime.sessions)
+
+    refused = await fetch(api, finance, made["id"])
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    [entry] = [e for e in await entries(runtime) if e.get("operation_type") == "export_download"][
+        -1:
+    ]
+    assert entry["error_codes"] == ["FORBIDDEN"]
+    assert entry["fields"]["PaymentRoll.idNumber"] == "denied"
+
+    # a roll written now leaves the column out, and is served
+    again = ticket(await request(api, finance, "PAYMENT_ROLL", {"batchId": batch_id}))
+    response = await fetch(api, finance, again["id"])
+    assert response.status_code == 200, response.text
+    assert "身份证号码" not in sheet(response.content, "XLSX")[0]
 
 
 def _lines(rows: list[list[str]]) -> list[list[str]]:

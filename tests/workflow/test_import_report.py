@@ -4,6 +4,8 @@ its messages. Through the CLI, on both backends."""
 
 from __future__ import annotations
 
+import csv
+import zipfile
 from pathlib import Path
 
 from python_calamine import CalamineWorkbook
@@ -37,3 +39,26 @@ async def test_the_xlsx_report_copies_the_register_with_results_and_a_summary(
     assert "?" not in str(by_legacy["R-2"][error])  # a message names the column, not the value
     totals = " ".join(str(c) for r in book.get_sheet_by_name("汇总").to_python() for c in r)
     assert summary(run.stdout)["拒绝"] == "1" and "拒绝" in totals
+
+
+async def test_a_register_cell_that_is_a_formula_stays_text_in_the_report(
+    runtime: Runtime, settings: Settings, tmp_path: Path
+) -> None:
+    """Attack review (2026-12-04): the report copies the register's cells, and
+    xlsxwriter writes a string starting with `=` as a live formula unless told not to;
+    a legacy register typed elsewhere could put one in front of whoever opens it."""
+    await load_regions(runtime)
+    formula = '=HYPERLINK("http://example.invalid/x","点我")'
+    register = write_csv(tmp_path / "r.csv", [row("R-9", 状态=formula)])
+    report = tmp_path / "report.xlsx"
+    run = await adibao(settings, "import", "archives", str(register), "--report", str(report))
+    assert run.returncode == 0, run.stderr
+    with zipfile.ZipFile(report) as book:
+        sheets = [n for n in book.namelist() if n.startswith("xl/worksheets/")]
+        assert sheets and not any(b"<f>" in book.read(n) for n in sheets)
+    csv_report = tmp_path / "report.csv"
+    run = await adibao(settings, "import", "archives", str(register), "--report", str(csv_report))
+    assert run.returncode == 0, run.stderr
+    with csv_report.open(encoding="utf-8-sig") as text:
+        cells = [c for line in csv.reader(text) for c in line]
+    assert "'" + formula in cells and formula not in cells  # quoted as the exports do
