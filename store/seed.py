@@ -81,6 +81,7 @@ from domain.workflow import (
     notice_end,
     review_class,
 )
+from store import tallies
 from store.crypto import Cipher, KeyRing
 from store.models import (
     ArchiveSequence,
@@ -1585,6 +1586,7 @@ async def _seed_in(
         # person; a seed stores no ID number held before nor any twice, so it makes no
         # duplicate and the table stands as it is (SQLite's per-row triggers just run)
         await conn.execute(text("SET LOCAL dibao.duplicates_deferred = 'on'"))
+        await conn.execute(text(f"SET LOCAL {tallies.DEFERRED_SETTING} = 'on'"))
         raw = await conn.get_raw_connection()
         writer = _CopyWriter(raw.driver_connection, conn.dialect)
         if not sequences and households >= _DEFER_INDEXES_FROM:
@@ -1623,5 +1625,7 @@ async def _seed_in(
                 progress(done)
     for definition in deferred:
         await conn.execute(text(definition))
+    if postgres:
+        await tallies.recount(conn)
     await _save_sequences(conn, used, existing_keys)
     return done, members, payments, reviews

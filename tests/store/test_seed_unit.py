@@ -44,10 +44,12 @@ from store.models import (
     ArchiveSequence,
     BenefitHistory,
     Household,
+    HouseholdTally,
     IdClaim,
     Member,
     Objection,
     Payment,
+    PaymentTally,
     Region,
     Review,
     Standard,
@@ -60,6 +62,7 @@ from store.regions_national import (
     national_plan,
 )
 from store.seed import SeedReport, seed
+from store.tallies import counted_households, counted_payments
 
 PG_ADMIN_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 TODAY = date(2026, 11, 27)
@@ -648,3 +651,11 @@ async def test_indexes_built_after_the_load_are_the_same_indexes(
     async with engine.connect() as conn:
         assert set((await conn.execute(indexes)).all()) == before
         assert set((await conn.execute(constraints)).all()) == keys_before
+        # loaded with the tallies' triggers off, counted once loaded (migration 0026)
+        kept = await conn.execute(
+            select(HouseholdTally.__table__).where(HouseholdTally.households > 0)
+        )
+        assert set(kept.all()) == set((await conn.execute(counted_households())).all())
+        paid = await conn.execute(select(PaymentTally.__table__))
+        assert set(paid.all()) == set((await conn.execute(counted_payments())).all())
+        assert await conn.scalar(select(func.sum(HouseholdTally.households))) == 30
