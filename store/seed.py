@@ -1585,6 +1585,9 @@ async def _seed_in(
         # the duplicates table's triggers (migration 0025) would refresh every seeded
         # person; a seed stores no ID number held before nor any twice, so it makes no
         # duplicate and the table stands as it is (SQLite's per-row triggers just run)
+        # a bulk load an operator runs: building a key over millions of rows takes
+        # longer than the service's statement timeout allows a request
+        await conn.execute(text("SET LOCAL statement_timeout = 0"))
         await conn.execute(text("SET LOCAL dibao.duplicates_deferred = 'on'"))
         await conn.execute(text(f"SET LOCAL {tallies.DEFERRED_SETTING} = 'on'"))
         raw = await conn.get_raw_connection()
