@@ -17,7 +17,7 @@ from stdnum.cn import ric
 from domain.enums import Sex
 from domain.errors import InvalidInput
 
-__all__ = ["IdInfo", "make_id_number", "normalize_id_number", "parse_id_number"]
+__all__ = ["IdInfo", "check_character", "make_id_number", "normalize_id_number", "parse_id_number"]
 
 _SHAPE_RE = re.compile(r"[0-9]{17}[0-9X]")
 # Nobody born before this is alive; earlier years point at a typo, not a person.
@@ -123,12 +123,22 @@ def make_id_number(region_code: str, birth_date: date, sequence: int) -> str:
 
     Raises ValueError: a bad argument here is a generator bug, not user input.
     """
-    if re.fullmatch(r"[0-9]{6}", region_code) is None:
+    if len(region_code) != 6 or not (region_code.isascii() and region_code.isdigit()):
         raise ValueError("region_code must be 6 digits")
     if not 0 <= sequence <= 999:
         raise ValueError("sequence must be in 0..999")
     if birth_date.year < 1000:
         raise ValueError("birth year must have 4 digits")
-    body = f"{region_code}{birth_date:%Y%m%d}{sequence:03d}"
-    # calc_check_digit ignores the last character, so a placeholder stands in for it.
-    return body + ric.calc_check_digit(body + "0")
+    body = f"{region_code}{birth_date.year}{birth_date.month:02d}{birth_date.day:02d}{sequence:03d}"
+    return body + check_character(body)
+
+
+# ISO 7064 MOD 11-2 over the 17 digits: weight 2^(17-i) mod 11 at position i
+_WEIGHTS = tuple(pow(2, 17 - i, 11) for i in range(17))
+_CHECK_CHARACTERS = "10X98765432"
+
+
+def check_character(body: str) -> str:
+    """The check character of the 17 digits `body` (GB 11643): what `parse_id_number`
+    verifies, computed in one pass (a seed makes millions of numbers)."""
+    return _CHECK_CHARACTERS[sum(map(int.__mul__, map(int, body), _WEIGHTS)) % 11]

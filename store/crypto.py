@@ -10,11 +10,11 @@ the duplicate-benefit check need, without ever decrypting.
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import os
 import secrets
 import stat
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +24,15 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 NONCE_BYTES = 12
 _HEADER = b"\x01"  # format version of the stored blob: header | key version | nonce | ciphertext
 _CHUNK_HEADER = b"\x02"  # one chunk of a file sealed in pieces: the same layout, other AAD
+_NONCES_PER_READ = 512
+
+
+def _nonce_stream() -> Iterator[bytes]:
+    """Random nonces from one read of the OS's random source per 512 (a read per value
+    was a tenth of the bulk sealing's time); each is as random as a `token_bytes`."""
+    while True:
+        raw = os.urandom(NONCE_BYTES * _NONCES_PER_READ)
+        yield from (raw[i : i + NONCE_BYTES] for i in range(0, len(raw), NONCE_BYTES))
 
 
 class KeyFileError(RuntimeError):
@@ -177,6 +186,22 @@ class Cipher:
     def encrypt(self, value: str, *, table: str, column: str, row_id: str) -> bytes:
         return self.seal(value.encode(), table=table, column=column, row_id=row_id)
 
+    def sealer(self, table: str, column: str) -> Callable[[str, str], bytes]:
+        """`encrypt` for many values of one column (value, row id): the same blobs, bound
+        the same way, at a fraction of the cost per value (bulk writers, the seed). Not
+        for sharing between threads: it holds its own stream of nonces."""
+        version = self._keys.current_version
+        encrypt = self._aead[version].encrypt
+        head = _HEADER + version.to_bytes(2, "big")
+        place, tail = f"{table}|{column}|", f"|{version}"
+        nonces = _nonce_stream()
+
+        def seal(value: str, row_id: str) -> bytes:
+            nonce = next(nonces)
+            return head + nonce + encrypt(nonce, value.encode(), f"{place}{row_id}{tail}".encode())
+
+        return seal
+
     def decrypt(self, blob: bytes, *, table: str, column: str, row_id: str) -> str:
         return self.open(blob, table=table, column=column, row_id=row_id).decode()
 
@@ -240,7 +265,7 @@ class Cipher:
 
     def blind_index(self, normalized: str) -> bytes:
         """The index under the current key: what new rows store."""
-        return hmac.new(self._keys.index_key, normalized.encode(), hashlib.sha256).digest()
+        return hmac.digest(self._keys.index_key, normalized.encode(), "sha256")
 
     def blind_indexes(self, normalized: str) -> tuple[bytes, ...]:
         """The index under every key version, current first: what lookups match, so
@@ -251,6 +276,5 @@ class Cipher:
             *sorted(v for v in keys.index_keys if v != keys.current_version),
         ]
         return tuple(
-            hmac.new(keys.index_keys[v], normalized.encode(), hashlib.sha256).digest()
-            for v in ordered
+            hmac.digest(keys.index_keys[v], normalized.encode(), "sha256") for v in ordered
         )

@@ -115,6 +115,10 @@ class Household(Base):
         ),
         # a scope's counts by status and track from the index alone (migration 0021)
         Index("ix_households_scope_counts", "archive_no", "status", "area"),
+        # `dueForReview` (migration 0027): its page in review-date order, a scope's
+        # households filtered in the index; its count from the scope's index entries
+        Index("ix_households_due_order", "status", "next_review_on", "archive_no"),
+        Index("ix_households_due_scope", "status", "archive_no", "next_review_on"),
     )
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's declarative API
 
@@ -183,6 +187,34 @@ class MemberDuplicate(Base):
     id_index: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
     archive_no: Mapped[str] = mapped_column(String(24), primary_key=True)
     members: Mapped[int] = mapped_column(Integer)  # its active members carrying the index
+
+
+class HouseholdTally(Base):
+    """Households per county (of the archive number), track and status. Kept by database
+    triggers (migration 0026) in the transaction of each change to a household, so
+    `statistics` of a province or a city adds up its counties' rows."""
+
+    __tablename__ = "household_tallies"
+
+    county_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    area: Mapped[str] = mapped_column(String(5), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), primary_key=True)
+    households: Mapped[int] = mapped_column(Integer)
+
+
+class PaymentTally(Base):
+    """Payments per county (of the archive number), month, track (the household's) and
+    status: how many and their sum. Kept like `HouseholdTally`, by each change to a
+    payment or to a household's track."""
+
+    __tablename__ = "payment_tallies"
+
+    county_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    period: Mapped[str] = mapped_column(String(7), primary_key=True)
+    area: Mapped[str] = mapped_column(String(5), primary_key=True)
+    status: Mapped[str] = mapped_column(String(10), primary_key=True)
+    payments: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[Decimal] = mapped_column(Money)
 
 
 class Asset(Base):

@@ -15,9 +15,18 @@ from domain.enums import Category, HouseholdStatus
 from domain.verification import VerificationStatus
 from domain.workflow import WRITTEN_DECISION_STAGES, Step
 from store.households import code_prefix, in_scope, member_in_category
-from store.models import Household, Member, Payment, Review, VerificationRequest
+from store.models import (
+    Household,
+    HouseholdTally,
+    Member,
+    Payment,
+    PaymentTally,
+    Review,
+    VerificationRequest,
+)
 
 Q = TypeVar("Q", bound=Select[*tuple[Any, ...]])
+COUNTY_DIGITS = 6
 
 
 def overdue(
@@ -66,6 +75,22 @@ def overdue_verifications(*, scope: str, region: str | None, today: dt.date) -> 
     return stmt
 
 
+def tallied(scope: str, region: str | None) -> str | None:
+    """The archive-number prefix `statistics` reads from the kept tallies, "" for the
+    nation; None where it reads the households themselves: a scope narrower than a
+    county (the tallies are per county), or a region outside the scope."""
+    prefixes = [p for p in (scope, region) if p]
+    narrowest = max(prefixes, key=len, default="")
+    if len(narrowest) > COUNTY_DIGITS or not all(narrowest.startswith(p) for p in prefixes):
+        return None
+    return narrowest
+
+
+def county_rows(stmt: Q, column: Any, prefix: str) -> Q:
+    """The tallies' rows of the counties under `prefix` (all of them for "")."""
+    return stmt.where(code_prefix(column, prefix)) if prefix else stmt
+
+
 @dataclass(frozen=True, slots=True)
 class Statistics:
     by_status: list[tuple[str, str, int]]  # area, status, households
@@ -76,9 +101,13 @@ class Statistics:
 async def statistics(
     session: AsyncSession, *, scope: str, region: str | None, period: str, today: dt.date
 ) -> Statistics:
-    """Three statements, each one pass over the scope's rows, added up in SQL.
+    """Three statements, added up in SQL.
 
-    Scope and region are ranges of the archive number (which begins with the
+    For a county or wider, the households by status and the month's payments are
+    the counties' kept tallies (migration 0026) added up: a province costs its
+    counties' rows, not its households. Below a county, and for the categories
+    (which follow the day: a member turns 60), each is one pass over the scope's
+    rows. Scope and region are ranges of the archive number (which begins with the
     village code), so the scoped indexes of migration 0021 serve each pass;
     payments carry the same archive number and are narrowed by their own index
     before the join. Money sums are exact on both backends: numeric on
@@ -96,13 +125,29 @@ async def statistics(
                     stmt = stmt.where(code_prefix(column, prefix))
         return stmt
 
-    by_status = await session.execute(
-        scoped(
-            select(Household.area, Household.status, func.count())
-            .group_by(Household.area, Household.status)
-            .order_by(Household.area, Household.status)
+    county = tallied(scope, region)
+    if county is not None:
+        # a county or wider: its counties' kept tallies (migration 0026), added up
+        by_status = await session.execute(
+            county_rows(
+                select(
+                    HouseholdTally.area, HouseholdTally.status, func.sum(HouseholdTally.households)
+                )
+                .group_by(HouseholdTally.area, HouseholdTally.status)
+                .having(func.sum(HouseholdTally.households) > 0)
+                .order_by(HouseholdTally.area, HouseholdTally.status),
+                HouseholdTally.county_code,
+                county,
+            )
         )
-    )
+    else:
+        by_status = await session.execute(
+            scoped(
+                select(Household.area, Household.status, func.count())
+                .group_by(Household.area, Household.status)
+                .order_by(Household.area, Household.status)
+            )
+        )
     # one row per active household with a 0/1 flag per category, from one merge of
     # households and their members; then the flags summed: all four in one statement
     flags = (
@@ -125,17 +170,35 @@ async def statistics(
             select(*(func.coalesce(func.sum(flags.c[c.value]), 0) for c in Category))
         )
     ).one()
-    amounts = await session.execute(
-        scoped(
-            select(Household.area, Payment.status, func.count(), func.sum(Payment.amount))
-            .select_from(Payment)
-            .join(Household, Household.archive_no == Payment.archive_no)
-            .where(Payment.period == period)
-            .group_by(Household.area, Payment.status)
-            .order_by(Household.area, Payment.status),
-            Payment.archive_no,
+    if county is not None:
+        amounts = await session.execute(
+            county_rows(
+                select(
+                    PaymentTally.area,
+                    PaymentTally.status,
+                    func.sum(PaymentTally.payments),
+                    func.sum(PaymentTally.amount),
+                )
+                .where(PaymentTally.period == period)
+                .group_by(PaymentTally.area, PaymentTally.status)
+                .having(func.sum(PaymentTally.payments) > 0)
+                .order_by(PaymentTally.area, PaymentTally.status),
+                PaymentTally.county_code,
+                county,
+            )
         )
-    )
+    else:
+        amounts = await session.execute(
+            scoped(
+                select(Household.area, Payment.status, func.count(), func.sum(Payment.amount))
+                .select_from(Payment)
+                .join(Household, Household.archive_no == Payment.archive_no)
+                .where(Payment.period == period)
+                .group_by(Household.area, Payment.status)
+                .order_by(Household.area, Payment.status),
+                Payment.archive_no,
+            )
+        )
     return Statistics(
         by_status=[(a, s, int(n)) for a, s, n in by_status.all()],
         by_category=[(c.value, int(n)) for c, n in zip(Category, counted, strict=True)],

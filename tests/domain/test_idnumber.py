@@ -8,7 +8,13 @@ from stdnum.cn import ric
 
 from domain.enums import Sex
 from domain.errors import InvalidInput
-from domain.idnumber import IdInfo, make_id_number, normalize_id_number, parse_id_number
+from domain.idnumber import (
+    IdInfo,
+    check_character,
+    make_id_number,
+    normalize_id_number,
+    parse_id_number,
+)
 
 TODAY = date(2024, 6, 15)
 
@@ -89,6 +95,7 @@ def test_x_ending_numbers_are_valid_for_both_sexes() -> None:
         ("22018", date(1990, 1, 1), 1),
         ("2201830", date(1990, 1, 1), 1),
         ("22018a", date(1990, 1, 1), 1),
+        ("22018٣", date(1990, 1, 1), 1),  # a digit, but not an ASCII one
         ("220183", date(1990, 1, 1), -1),
         ("220183", date(1990, 1, 1), 1000),
         ("220183", date(999, 1, 1), 1),
@@ -162,3 +169,12 @@ def test_every_sequence_agrees_with_independent_oracle() -> None:
         wrong = "0" if number[-1] != "0" else "1"
         with pytest.raises(InvalidInput, match="check character"):
             parse_id_number(number[:17] + wrong, today=TODAY)
+
+
+def test_check_character_matches_stdnum() -> None:
+    """The seed's one-pass check character is the standard's, on every ending."""
+    bodies = [f"{n:017d}" for n in range(0, 10**17, 10**17 // 997)]
+    bodies += [f"1101051990030{n:04d}" for n in range(2_000)]
+    assert {check_character(b)[-1] for b in bodies} == set("0123456789X")
+    for body in bodies:
+        assert check_character(body) == ric.calc_check_digit(body + "0")

@@ -9,6 +9,8 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import pytest
+from cryptography.exceptions import InvalidTag
 from sqlalchemy import select
 
 from audit.chain import verify
@@ -173,3 +175,19 @@ def test_old_key_files_still_load(tmp_path: Path) -> None:
     ring = KeyRing.from_json(raw)
     assert ring.index_key == b"i" * 32 and ring.audit_keys == {1: b"a" * 32}
     assert KeyRing.from_json(ring.to_json()) == ring
+
+
+def test_a_sealer_seals_as_encrypt_does() -> None:
+    """The bulk sealer (the seed's) makes blobs `decrypt` opens at their own place
+    only, each with a nonce of its own, exactly as `encrypt`'s."""
+    cipher = Cipher(KeyRing.generate().rotated())
+    seal = cipher.sealer("members", "name")
+    blobs = [seal(f"张{i}", f"row{i}") for i in range(1_200)]
+    assert len({b[3:15] for b in blobs}) == len(blobs)  # nonces
+    for i, blob in enumerate(blobs):
+        assert blob[:3] == cipher.encrypt("x", table="members", column="name", row_id="r")[:3]
+        assert cipher.decrypt(blob, table="members", column="name", row_id=f"row{i}") == f"张{i}"
+    with pytest.raises(InvalidTag):
+        cipher.decrypt(blobs[0], table="members", column="name", row_id="row1")
+    with pytest.raises(InvalidTag):
+        cipher.decrypt(blobs[0], table="members", column="phone", row_id="row0")

@@ -44,10 +44,12 @@ from store.models import (
     ArchiveSequence,
     BenefitHistory,
     Household,
+    HouseholdTally,
     IdClaim,
     Member,
     Objection,
     Payment,
+    PaymentTally,
     Region,
     Review,
     Standard,
@@ -60,6 +62,7 @@ from store.regions_national import (
     national_plan,
 )
 from store.seed import SeedReport, seed
+from store.tallies import counted_households, counted_payments
 
 PG_ADMIN_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 TODAY = date(2026, 11, 27)
@@ -613,7 +616,7 @@ async def test_a_national_seed_is_the_same_archive_whatever_the_processes(
 async def test_indexes_built_after_the_load_are_the_same_indexes(
     make_db: MakeDb, cipher: Cipher, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A first seed on PostgreSQL drops the plain indexes and the foreign keys and
+    """A first seed on PostgreSQL drops the keys, the indexes and the foreign keys and
     builds them after the load: the schema it leaves is the migrated one, index for
     index and constraint for constraint (each key checked over the loaded rows)."""
     engine = await make_db()
@@ -629,16 +632,30 @@ async def test_indexes_built_after_the_load_are_the_same_indexes(
         keys_before = set((await conn.execute(constraints)).all())
     monkeypatch.setattr(store.seed, "_DEFER_INDEXES_FROM", 1)
     dropped: list[str] = []
-    drop = store.seed._drop_secondary_indexes
+    drop = store.seed._drop_for_load
 
     async def spy(conn: Any) -> list[str]:
         dropped.extend(await drop(conn))
         return dropped
 
-    monkeypatch.setattr(store.seed, "_drop_secondary_indexes", spy)
+    monkeypatch.setattr(store.seed, "_drop_for_load", spy)
     await seed(engine, cipher, households=30, seed=2, today=TODAY, regions="national")
     assert any("ix_members_scope_categories" in d for d in dropped)
     assert any("FOREIGN KEY" in d and '"members"' in d for d in dropped)
+    assert any("PRIMARY KEY" in d and '"reviews"' in d for d in dropped)
+    assert any("uq_households_legacy_archive_no_county" in d for d in dropped)
+    # keys first (the foreign keys need them), foreign keys last
+    kinds = ["PRIMARY KEY" in d or "UNIQUE (" in d for d in dropped]
+    assert kinds == sorted(kinds, reverse=True)
+    assert "FOREIGN KEY" in dropped[-1]
     async with engine.connect() as conn:
         assert set((await conn.execute(indexes)).all()) == before
         assert set((await conn.execute(constraints)).all()) == keys_before
+        # loaded with the tallies' triggers off, counted once loaded (migration 0026)
+        kept = await conn.execute(
+            select(HouseholdTally.__table__).where(HouseholdTally.households > 0)
+        )
+        assert set(kept.all()) == set((await conn.execute(counted_households())).all())
+        paid = await conn.execute(select(PaymentTally.__table__))
+        assert set(paid.all()) == set((await conn.execute(counted_payments())).all())
+        assert await conn.scalar(select(func.sum(HouseholdTally.households))) == 30
