@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import re
+import time
 from collections.abc import AsyncIterator
 
 import httpx
@@ -100,15 +101,22 @@ async def test_counters_move_with_traffic(api: Api, runtime: Runtime) -> None:
 
 async def test_a_mutation_entry_is_timed_as_one_audit_append(api: Api, runtime: Runtime) -> None:
     """A mutation's entry commits in its own transaction, not through the group commit
-    of reads: it is counted there, once, as an append of one entry."""
+    of reads: it is counted there, once, as an append of one entry, timed within the
+    request."""
     await load_regions(runtime)
     worker = await issue_token(runtime, "caseworker", CASEWORKER_TOWNSHIP)
     before = await scrape(api)
+    started = time.perf_counter()
     created = await api.gql(worker, SUBMIT, {"input": application()})
+    elapsed = time.perf_counter() - started
     assert "errors" not in created, created
     after = await scrape(api)
     for name in ("dibao_audit_append_duration_seconds_count", "dibao_audit_append_batch_size_sum"):
         assert total(after, name) - total(before, name) == 1, name
+    timed = total(after, "dibao_audit_append_duration_seconds_sum") - total(
+        before, "dibao_audit_append_duration_seconds_sum"
+    )
+    assert 0 < timed <= elapsed
 
 
 async def test_anchor_age_is_a_gauge_once_anchored(api: Api, runtime: Runtime) -> None:
