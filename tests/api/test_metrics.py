@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import re
+import time
 from collections.abc import AsyncIterator
 
 import httpx
@@ -19,8 +20,9 @@ from gateway.app import create_app
 from gateway.config import Settings, load_settings
 from gateway.instruments import MAX_OPERATION_NAMES
 from gateway.runtime import Runtime
+from tests.audit.test_audit_log import SUBMIT
 from tests.conftest import Api
-from tests.helpers import id_number, issue_token
+from tests.helpers import CASEWORKER_TOWNSHIP, application, id_number, issue_token, load_regions
 
 TOKEN = "metrics-" + "k" * 32
 HOUSEHOLDS = "query Households { households(first: 2) { totalCount } }"
@@ -95,6 +97,26 @@ async def test_counters_move_with_traffic(api: Api, runtime: Runtime) -> None:
     # a scrape is not a request: neither counted nor audited, and it names no one
     assert moved(REQUESTS) == 5
     assert "metrics-00" not in after and "cw-metrics" not in after
+
+
+async def test_a_mutation_entry_is_timed_as_one_audit_append(api: Api, runtime: Runtime) -> None:
+    """A mutation's entry commits in its own transaction, not through the group commit
+    of reads: it is counted there, once, as an append of one entry, timed within the
+    request."""
+    await load_regions(runtime)
+    worker = await issue_token(runtime, "caseworker", CASEWORKER_TOWNSHIP)
+    before = await scrape(api)
+    started = time.perf_counter()
+    created = await api.gql(worker, SUBMIT, {"input": application()})
+    elapsed = time.perf_counter() - started
+    assert "errors" not in created, created
+    after = await scrape(api)
+    for name in ("dibao_audit_append_duration_seconds_count", "dibao_audit_append_batch_size_sum"):
+        assert total(after, name) - total(before, name) == 1, name
+    timed = total(after, "dibao_audit_append_duration_seconds_sum") - total(
+        before, "dibao_audit_append_duration_seconds_sum"
+    )
+    assert 0 < timed <= elapsed
 
 
 async def test_anchor_age_is_a_gauge_once_anchored(api: Api, runtime: Runtime) -> None:

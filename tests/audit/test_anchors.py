@@ -17,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from audit.anchors import AnchorWriter, read_anchors
-from audit.chain import GENESIS, AuditChain
+from audit.chain import GENESIS, MAX_IN_FLIGHT, AuditChain
 from audit.record import AuditRecord
 from gateway.app import create_app
 from gateway.config import Settings
@@ -188,6 +188,28 @@ async def _append(
         seq = await chain.append(session, record.as_dict())
     if commit_hook:
         chain.committed(seq)
+
+
+async def test_entries_never_said_committed_are_kept_for_anchoring_up_to_a_bound(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    # a caller that never says its entry committed must not grow the chain without
+    # end: the oldest of more than MAX_IN_FLIGHT are dropped, the newest MAX_IN_FLIGHT kept
+    writer = AnchorWriter(runtime.cipher, path=tmp_path / "a.jsonl", every=1, seconds=600)
+    chain = AuditChain(runtime.cipher, anchors=writer)
+    record = AuditRecord(
+        time=utcnow(), client=None, trace_id=None, principal="x", outcome="allowed"
+    )
+    async with runtime.sessions.begin() as session:
+        seqs = await chain.append_batch(session, [record.as_dict()] * (MAX_IN_FLIGHT + 1))
+    assert seqs == list(range(1, MAX_IN_FLIGHT + 2))
+    chain.committed(1)  # dropped: nothing to anchor, and no anchor without its hash
+    assert not (tmp_path / "a.jsonl").exists()
+    chain.committed(2)  # the oldest kept
+    chain.committed(MAX_IN_FLIGHT + 1)
+    writer.close()
+    anchors = read_anchors(tmp_path / "a.jsonl", runtime.cipher.keys)
+    assert anchors.problem is None and list(anchors.by_seq) == [2, MAX_IN_FLIGHT + 1]
 
 
 async def test_purge_keeps_old_anchors_verifiable(runtime: Runtime, settings: Settings) -> None:

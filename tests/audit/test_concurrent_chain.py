@@ -12,8 +12,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from audit.chain import AuditChain, verify
+from audit.record import AuditRecord
 from gateway.config import Settings
 from gateway.runtime import Runtime
+from store.types import utcnow
 from tests.audit.test_audit_log import SUBMIT, entries
 from tests.cli.test_cli import adibao
 from tests.helpers import CASEWORKER_TOWNSHIP, application, issue_token, load_regions, member
@@ -90,3 +93,24 @@ async def test_two_processes_one_chain(runtime: Runtime, settings: Settings) -> 
     assert all(len(e["archive_nos"]) == 1 for e in mutations)
     verified = await adibao(settings, "audit", "verify")
     assert verified.returncode == 0, verified.stderr
+
+
+async def test_an_append_behind_another_writers_starts_again_from_its_head(
+    runtime: Runtime,
+) -> None:
+    """Two writers of one database (a server and a CLI command, say), each with the head
+    it last saw: the one whose head moved under it writes after the other, on either
+    backend (SQLite's UPDATE-then-INSERT, PostgreSQL's one statement)."""
+    first, second = AuditChain(runtime.cipher), AuditChain(runtime.cipher)
+    record = AuditRecord(
+        time=utcnow(), client=None, trace_id=None, principal="x", outcome="allowed"
+    )
+    seqs = []
+    for chain in (first, second, first, first, second):  # first's head is stale at its 2nd
+        async with runtime.sessions.begin() as session:
+            seqs.append(await chain.append(session, record.as_dict()))
+    assert seqs == [1, 2, 3, 4, 5]
+    log = await entries(runtime)
+    assert [e["seq"] for e in log] == [1, 2, 3, 4, 5]
+    async with runtime.sessions() as session:
+        assert (await verify(session, runtime.cipher.keys)).ok

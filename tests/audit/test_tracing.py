@@ -28,6 +28,9 @@ async def test_spans_trace_id_header_and_audit_agree(
     worker = await issue_token(runtime, "caseworker", CASEWORKER_TOWNSHIP)
     created = await api.gql(worker, SUBMIT, {"input": application()})
     archive = created["data"]["submitApplication"]["archiveNo"]
+    # the audit span names the entry it wrote: a mutation's, in its own transaction
+    (appended,) = [s for s in spans.get_finished_spans() if s.name == "dibao.audit.append"]
+    assert appended.attributes["dibao.audit.seq"] == (await entries(runtime))[-1]["seq"]
     spans.clear()
     response = await api.client.post(
         "/graphql",
@@ -37,7 +40,8 @@ async def test_spans_trace_id_header_and_audit_agree(
     assert response.status_code == 200
     trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"  # the caller's trace is continued
     assert response.headers["x-trace-id"] == trace_id
-    assert (await entries(runtime))[-1]["trace_id"] == trace_id
+    last = (await entries(runtime))[-1]
+    assert last["trace_id"] == trace_id
 
     # background work (the policy poll) has traces of its own; keep this request's
     finished = [
@@ -61,6 +65,8 @@ async def test_spans_trace_id_header_and_audit_agree(
     assert (
         by_name["dibao.policy.decide"].parent.span_id == by_name["graphql.execute"].context.span_id
     )
+    # and a read's, committed with the entries of concurrent reads
+    assert by_name["dibao.audit.append"].attributes["dibao.audit.seq"] == last["seq"]
     policy = by_name["dibao.policy.decide"]
     assert policy.attributes["dibao.role"] == "caseworker"
     assert policy.attributes["dibao.policy.decisions"] >= 5

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import event, update
 
 from domain.application import ApplicationDraft, MemberDraft, validate_application
+from domain.bounds import DUPLICATE_ARCHIVES
 from domain.enums import Relation
 from domain.idnumber import make_id_number
 from gateway.runtime import Runtime
@@ -114,6 +115,30 @@ async def test_shared_person_inside_and_outside_the_region(api: Api, runtime: Ru
     national = await issue_token(runtime, "county_reviewer", "*")
     assert await candidates(api, national) == [
         {"archiveNos": sorted([inside, outside]), "elsewhere": 0, "members": 2}
+    ]
+
+
+async def test_a_group_names_its_first_archives_in_view_up_to_the_bound(
+    api: Api, runtime: Runtime
+) -> None:
+    # one person held by more households in view than a group lists: the first ones by
+    # archive number are named, and every one is counted
+    await load_regions(runtime)
+    shared = person("220183")
+    inside = sorted(
+        [
+            await household(runtime, (URBAN_VILLAGE, RURAL_VILLAGE)[i % 2], "ACTIVE", shared)
+            for i in range(DUPLICATE_ARCHIVES + 1)
+        ]
+    )
+    await household(runtime, OTHER_COUNTY_VILLAGE, "ACTIVE", shared)
+    reviewer = await issue_token(runtime, "county_reviewer", "220183")
+    assert await candidates(api, reviewer) == [
+        {
+            "archiveNos": inside[:DUPLICATE_ARCHIVES],
+            "elsewhere": 1,
+            "members": DUPLICATE_ARCHIVES + 2,
+        }
     ]
 
 
