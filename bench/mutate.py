@@ -129,6 +129,9 @@ SCOPE_TESTS = (
     "tests/api/test_statement_count.py",
     "tests/api/test_compiled_path.py",
     "tests/authz/test_masks_by_response_key.py",
+    # households(legacyArchiveNo:) finds the one imported archive and nothing else:
+    # the only reader of that filter (a dropped filter survived without it)
+    "tests/workflow/test_import_mutation.py",
 )
 AUTH_TESTS = (
     "tests/api/test_authentication.py",
