@@ -128,6 +128,13 @@ async def test_graphiql_works_offline_without_introspection(
             await expect(docs).to_contain_text("households")
 
             await _editor(page, ".graphiql-query-editor", QUERY)
+            # GraphiQL parses the query editor after a 100 ms debounce and sends the
+            # operation name it parsed last: Execute before that would send the example's
+            # "Households" with a document that names only "Mine"
+            await page.wait_for_function(
+                """() => [...document.querySelectorAll('.graphiql-query-editor .CodeMirror')]
+                    .some((el) => el.CodeMirror.operationName === 'Mine')"""
+            )
             await page.get_by_text("Headers", exact=True).click()
             headers = json.dumps({"Authorization": f"Bearer {token}"})
             await _editor(page, ".graphiql-editor-tool", headers)
