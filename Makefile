@@ -26,8 +26,13 @@ postgres:
 		for i in $$(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done; }
 	@pg_isready -h 127.0.0.1 -p 5432
 
+# Two processes, each taking a test file at a time (a file's fixtures stay with it); the
+# tests marked `serial` (one stops the machine's PostgreSQL) run after them, alone.
+# TEST_WORKERS=0 runs everything in this one process.
+TEST_WORKERS ?= 2
 test: install postgres browser http-audit
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not serial"
+	$(PY) -m pytest -m serial
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -51,6 +51,8 @@ def wait_ready(seconds: float = 60) -> None:
     raise RuntimeError("PostgreSQL did not come back")
 
 
+# alone: every other test's PostgreSQL would go down with it
+@pytest.mark.serial
 @pytest.mark.postgres_only
 async def test_restart_under_load(api: Api, runtime: Runtime) -> None:
     base = cluster()
