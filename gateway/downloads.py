@@ -120,6 +120,16 @@ class FileDownload:
         self.graphql.name_caller(record, principal)
         if (refused := self.graphql.over_credential_limit(record, principal)) is not None:
             return refused
+        if request.method != "GET":
+            # Starlette routes HEAD to every GET route: answered as a GET, its entry
+            # would say a file was taken when no byte of it left (and a sealed export
+            # would be opened whole for nothing)
+            record.error_codes = ["BAD_USER_INPUT"]
+            return JSONResponse(
+                error_body("BAD_USER_INPUT", f"Fetch the {self.what} with GET."),
+                status_code=405,
+                headers={"allow": "GET"},
+            )
         return principal
 
 

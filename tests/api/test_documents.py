@@ -169,6 +169,21 @@ async def test_out_of_scope_download_is_not_found_as_an_unknown_id(
     assert code(attach) == "NOT_FOUND"
 
 
+async def test_a_head_request_is_refused_and_audited_as_no_download(
+    api: Api, runtime: Runtime
+) -> None:
+    archive, worker = await household_with_worker(api, runtime)
+    filed = (await upload(api, worker, archive, pdf())).json()["data"]["attachDocument"]
+    before = len(await entries(runtime))
+    head = await api.client.head(
+        f"/documents/{filed['id']}", headers={"authorization": f"Bearer {worker}"}
+    )
+    assert head.status_code == 405 and head.headers["allow"] == "GET"
+    (entry,) = (await entries(runtime))[before:]
+    assert entry["error_codes"] == ["BAD_USER_INPUT"] and entry["http_status"] == 405
+    assert entry["outcome"] == "invalid" and entry["archive_nos"] == []
+
+
 async def test_roles_the_policy_does_not_allow(api: Api, runtime: Runtime) -> None:
     archive, worker = await household_with_worker(api, runtime)
     filed = (await upload(api, worker, archive, pdf())).json()["data"]["attachDocument"]

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from gateway.runtime import Runtime
 from store.models import Member
+from tests.audit.test_audit_log import entries
 from tests.conftest import Api
 from tests.exports.helpers import code, fetch, request, sheet, ticket
 from tests.helpers import CASEWORKER_TOWNSHIP, RURAL_VILLAGE, issue_token, load_regions
@@ -87,3 +88,28 @@ async def test_who_may_take_the_list_and_of_where(api: Api, runtime: Runtime) ->
     for region in (COUNTY, "220183101", "520121100", "22", "220183100001", "ab"):
         body = await request(api, caseworker, "PUBLIC_LIST", {"region": region})
         assert code(body) == "BAD_USER_INPUT", (region, body)
+
+
+async def test_a_head_request_takes_no_file_and_is_audited_as_refused(
+    api: Api, runtime: Runtime
+) -> None:
+    """Starlette answers HEAD on a GET route: a HEAD of a file is refused (405) and
+    its one entry says so; it is not recorded as the file taken, and a GET after it
+    still serves the file."""
+    await load_regions(runtime)
+    await _archive(runtime)
+    caseworker = await issue_token(runtime, "caseworker", CASEWORKER_TOWNSHIP)
+    made = ticket(await request(api, caseworker, "PUBLIC_LIST", {"region": CASEWORKER_TOWNSHIP}))
+    before = len(await entries(runtime))
+    headers = {"authorization": f"Bearer {caseworker}"}
+    head = await api.client.head(f"/exports/{made['id']}", headers=headers)
+    assert head.status_code == 405
+    assert head.headers["allow"] == "GET"
+    (entry,) = (await entries(runtime))[before:]
+    assert entry["operation_type"] == "export_download"
+    assert entry["error_codes"] == ["BAD_USER_INPUT"] and entry["http_status"] == 405
+    assert "export" not in entry  # no file was named as taken
+    got = await fetch(api, caseworker, made["id"])
+    assert got.status_code == 200 and sheet(got.content, "XLSX")[0][0] == "村（社区）"
+    (taken,) = (await entries(runtime))[before + 1 :]
+    assert taken["http_status"] == 200 and taken["export"]["rows"] == 4
