@@ -38,6 +38,9 @@ NOT_FOUND_CODE = "PERSISTED_QUERY_NOT_FOUND"
 NOT_FOUND_MESSAGE = "PersistedQueryNotFound"  # the exact message Apollo clients look for
 MAX_ENTRIES = 1024  # remembered texts per process, all credentials together
 MAX_CHARS = 4 * 1024 * 1024  # and their characters: no caller can make this memory grow
+# one credential's share of both: a caller registering text after text evicts its own
+# oldest, not every other credential's registrations
+SHARE = 8
 ALGORITHMS = {64: "sha256", 40: "sha1", 32: "md5"}  # hex digest length -> hash
 _HEX = re.compile(r"[0-9a-f]+")
 
@@ -89,11 +92,17 @@ def is_document_id(value: str) -> bool:
 
 
 class Remembered:
-    """APQ registrations per (credential, hash): a small LRU bounded in entries and size."""
+    """APQ registrations per (credential, hash): a small LRU bounded in entries and size,
+    of which one credential holds at most 1/SHARE."""
 
     def __init__(self, max_entries: int = MAX_ENTRIES, max_chars: int = MAX_CHARS) -> None:
         self.max_entries, self.max_chars = max_entries, max_chars
+        self.share_entries = max(1, max_entries // SHARE)
+        self.share_chars = max(1, max_chars // SHARE)
         self._texts: OrderedDict[tuple[str, str], str] = OrderedDict()
+        # each credential's digests, oldest first, and the characters they hold
+        self._mine: dict[str, OrderedDict[str, None]] = {}
+        self._chars_of: dict[str, int] = {}
         self.chars = 0
 
     def __len__(self) -> int:
@@ -103,19 +112,34 @@ class Remembered:
         text = self._texts.get((credential_id, digest))
         if text is not None:
             self._texts.move_to_end((credential_id, digest))
+            self._mine[credential_id].move_to_end(digest)
         return text
 
     def remember(self, credential_id: str, digest: str, text: str) -> None:
-        if len(text) > self.max_chars:
+        if len(text) > self.share_chars:
             return
-        key = (credential_id, digest)
-        old = self._texts.pop(key, None)
-        self.chars -= len(old) if old is not None else 0
-        self._texts[key] = text
+        self._drop(credential_id, digest)
+        self._texts[(credential_id, digest)] = text
+        self._mine.setdefault(credential_id, OrderedDict())[digest] = None
+        self._chars_of[credential_id] = self._chars_of.get(credential_id, 0) + len(text)
         self.chars += len(text)
+        mine = self._mine[credential_id]
+        while len(mine) > self.share_entries or self._chars_of[credential_id] > self.share_chars:
+            self._drop(credential_id, next(iter(mine)))
         while len(self._texts) > self.max_entries or self.chars > self.max_chars:
-            _, dropped = self._texts.popitem(last=False)
-            self.chars -= len(dropped)
+            oldest_credential, oldest = next(iter(self._texts))
+            self._drop(oldest_credential, oldest)
+
+    def _drop(self, credential_id: str, digest: str) -> None:
+        text = self._texts.pop((credential_id, digest), None)
+        if text is None:
+            return
+        self.chars -= len(text)
+        self._chars_of[credential_id] -= len(text)
+        mine = self._mine[credential_id]
+        del mine[digest]
+        if not mine:  # a credential that holds nothing takes no room in the maps
+            del self._mine[credential_id], self._chars_of[credential_id]
 
 
 @dataclass(frozen=True, slots=True)

@@ -162,16 +162,34 @@ async def test_texts_over_the_limits_are_never_stored(
 
 def test_the_registrations_are_bounded() -> None:
     """However many texts callers register, the memory holds a bounded number and size."""
-    remembered = Remembered(max_entries=3, max_chars=100)
+    remembered = Remembered(max_entries=24, max_chars=800)  # a credential's share: 3, 100
     for n in range(10):
         remembered.remember("c", f"h{n}", "x" * 10)
     assert len(remembered) == 3
     assert remembered.recall("c", "h0") is None and remembered.recall("c", "h9") is not None
     for n in range(5):
         remembered.remember("d", f"big{n}", "y" * 40)
-    assert remembered.chars <= 100 and len(remembered) == 2
-    remembered.remember("d", "huge", "z" * 101)  # larger than all of it: not kept
+    assert len(remembered) == 3 + 2  # d's two newest: 80 of its 100 characters
+    assert remembered.recall("d", "big2") is None and remembered.recall("d", "big4") is not None
+    remembered.remember("d", "huge", "z" * 101)  # larger than its share: not kept
     assert remembered.recall("d", "huge") is None
+    # many credentials together: the whole stays within its bounds
+    for n in range(50):
+        remembered.remember(f"e{n}", "h", "w" * 30)
+    assert len(remembered) <= 24 and remembered.chars <= 800
+
+
+def test_one_credential_cannot_evict_the_others_registrations() -> None:
+    """A caller registering text after text (each one costs it a request) evicts its own
+    oldest; another credential's registration stays recallable."""
+    remembered = Remembered(max_entries=64, max_chars=10_000)
+    remembered.remember("partner", "theirs", "query Theirs { __typename }")
+    for n in range(1_000):
+        remembered.remember("flooder", f"h{n}", f"query Q{n} {{ __typename }}")
+    assert remembered.recall("partner", "theirs") == "query Theirs { __typename }"
+    assert len(remembered) == 1 + 64 // 8
+    assert remembered.recall("flooder", "h999") is not None
+    assert remembered.recall("flooder", "h0") is None
 
 
 async def _manifest_token(settings: Settings, tmp_path: Path, manifest: dict[str, str]) -> str:
