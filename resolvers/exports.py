@@ -416,16 +416,17 @@ BUSY_RETRY_S = 5
 async def request_export(info: Info, kind: ExportKind, params: ExportParams) -> Export:
     ctx = info.context
     name = ctx.principal.name
+    busy = (
+        "kind: an export is being written; one at a time per person and "
+        f"{MAX_RUNNING} per server process (导出进行中，请稍后重试)"
+    )
     if name in _RUNNING or len(_RUNNING) >= MAX_RUNNING:
-        raise QuotaExceeded(
-            "kind: an export is being written; one at a time per person and "
-            f"{MAX_RUNNING} per server (导出进行中，请稍后重试)",
-            field="kind",
-            retry_after=BUSY_RETRY_S,
-        )
+        raise QuotaExceeded(busy, field="kind", retry_after=BUSY_RETRY_S)
     _RUNNING.add(name)
     try:
         async with ctx.writing() as session:
+            if not await store.claim_export_writer(session, principal=name):
+                raise QuotaExceeded(busy, field="kind", retry_after=BUSY_RETRY_S)
             since = beijing_midnight(ctx.today)
             taken = await store.exports_since(session, principal=name, since=since)
             if taken >= ctx.settings.exports_per_day:

@@ -18,6 +18,7 @@ import pytest
 from gateway.config import Settings
 from gateway.runtime import Runtime
 from resolvers import exports, legacy_files
+from store import exports as export_store
 from tests.audit.test_audit_log import entries
 from tests.conftest import Api
 from tests.exports.helpers import code, request, ticket, upload_return
@@ -86,6 +87,26 @@ async def test_one_export_at_a_time_per_principal(
     assert busy.json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
     assert busy.headers["retry-after"] == "5"
     # once it is written, the next one runs
+    assert (await api.post(finance, ROLL, {"b": batch_id})).status_code == 200
+
+
+# two server processes (`--workers 2`) do not see each other's exports in memory: the
+# database's lock makes "one at a time per principal" and the day's count hold across
+@pytest.mark.postgres_only
+async def test_an_export_another_process_is_writing_holds_off_the_next(
+    api: Api, runtime: Runtime, finance: str
+) -> None:
+    batch_id, _ = await paid_batch(api, runtime, finance)
+    async with runtime.sessions.begin() as other:  # another process writing fin-dehui's
+        assert await export_store.claim_export_writer(other, principal="fin-dehui")
+        busy = await api.post(finance, ROLL, {"b": batch_id})
+        assert busy.status_code == 429
+        assert busy.json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+        assert busy.headers["retry-after"] == "5"
+        # another principal's export is not held off
+        colleague = await issue_token(runtime, "finance_officer", COUNTY, principal="fin-other")
+        assert (await api.post(colleague, ROLL, {"b": batch_id})).status_code == 200
+    # the other process's transaction ended: the next one runs
     assert (await api.post(finance, ROLL, {"b": batch_id})).status_code == 200
 
 
