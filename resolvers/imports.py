@@ -32,7 +32,7 @@ from audit import fields as F
 from audit.chain import AuditChain
 from audit.lookups import as_probe
 from audit.record import AuditRecord
-from domain.errors import InvalidInput
+from domain.errors import InvalidInput, QuotaExceeded
 from domain.legacy import (
     HEADER_OF,
     KIND_LABELS,
@@ -396,11 +396,13 @@ class _Run:
             return
         try:
             async with self.sessions.begin() as session:
+                await store.claim_counties(session, _counties(good), wait=True)
                 await self._insert(session, good)
         except IntegrityError:
             for p in good:  # one at a time: the constraint names whose turn it was
                 try:
                     async with self.sessions.begin() as session:
+                        await store.claim_counties(session, _counties([p]), wait=True)
                         await self._insert(session, [p])
                 except IntegrityError:
                     p.valid = None
@@ -415,7 +417,17 @@ class _Run:
 
     async def _write_within(self, tx: AsyncSession, good: list[_Pending]) -> None:
         """The request's transaction: the chunk behind one savepoint, and on a
-        constraint each household behind its own, as the separate transactions do."""
+        constraint each household behind its own, as the separate transactions do.
+        Another import writing into one of the chunk's counties holds it off: the
+        request's transaction would hold the county until it commits, and waiting
+        for a register of thousands of rows would outlast the statement timeout."""
+        if not await store.claim_counties(tx, _counties(good), wait=False):
+            raise QuotaExceeded(
+                "file: another register is being imported into this county; retry when "
+                "it is done (本县另有档案正在导入，请稍后重试)",
+                field="file",
+                retry_after=IMPORT_BUSY_RETRY_S,
+            )
         try:
             async with tx.begin_nested():
                 await self._insert(tx, good)
@@ -499,6 +511,13 @@ def _found(lookups: list[dict[str, Any]], held: list[bytes]) -> None:
 def _upload_name(data: bytes) -> str:
     """The file's kind from its bytes: an .xlsx is a zip, anything else is read as CSV."""
     return "upload.xlsx" if data[:4] == b"PK\x03\x04" else "upload.csv"
+
+
+IMPORT_BUSY_RETRY_S = 30
+
+
+def _counties(pending: list[_Pending]) -> set[str]:
+    return {p.valid.county for p in pending if p.valid is not None}
 
 
 async def import_upload(info: Info, file: Any, dry_run: bool) -> ImportReport:

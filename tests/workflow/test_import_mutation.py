@@ -8,8 +8,11 @@ import csv
 import io
 from typing import Any
 
+import pytest
+
 from gateway.quota import Quota
 from gateway.runtime import Runtime
+from store import imports as import_store
 from tests.api.documents_helpers import multipart_parts
 from tests.audit.test_audit_log import entries
 from tests.conftest import Api
@@ -121,3 +124,28 @@ async def test_what_an_import_learned_of_claims_is_in_its_audit_entry(
     assert len(claims) == 3
     assert sum(1 for item in claims if item["found"]) == 1
     assert sum(1 for item in claims if item.get("probe")) == 2
+
+
+# SQLite's write transactions run one at a time already
+@pytest.mark.postgres_only
+async def test_an_import_into_a_county_another_import_is_writing_waits_its_turn(
+    api: Api, runtime: Runtime
+) -> None:
+    """Two imports into one county, each in several statements, could take the county's
+    tally rows in opposite orders and deadlock: the second is held off with a clear
+    RATE_LIMITED (retry later) and writes nothing; after the first, it imports."""
+    await load_regions(runtime)
+    reviewer = await issue_token(runtime, "county_reviewer", "220183", principal="cr-gu")
+    data = register([*good("W-01"), *good("W-02")])
+    async with runtime.sessions.begin() as other:  # another import writing into 220183
+        assert await import_store.claim_counties(other, ["220183"], wait=False)
+        busy = await send(api, reviewer, data, dry_run=False)
+        assert busy["errors"][0]["extensions"]["code"] == "RATE_LIMITED", busy
+        assert "另有档案正在导入" in busy["errors"][0]["message"]
+        # a dry run writes nothing, so it is not held off
+        dry = await send(api, reviewer, data, dry_run=True)
+        assert dry["data"]["importArchives"]["imported"] == 2, dry
+    nothing = await api.gql(reviewer, LEGACY, {"l": "W-01"})
+    assert nothing["data"]["households"]["totalCount"] == 0
+    done = (await send(api, reviewer, data, dry_run=False))["data"]["importArchives"]
+    assert (done["imported"], len(done["archiveNos"])) == (2, 2)
