@@ -128,10 +128,12 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
             # every method reaches the endpoint, so that each refusal is audited too
             Route("/graphql", graphql),
             # a scanned document's bytes: policy, scope and one audit entry, as /graphql;
-            # any path below it is an id (the same NOT_FOUND for one that is not)
-            Route("/documents/{document_id:path}", DocumentDownloads(graphql), methods=["GET"]),
+            # any path below it is an id (the same NOT_FOUND for one that is not). Every
+            # method reaches it too: a router's own 405 would leave no entry and name HEAD,
+            # which the download refuses, as allowed
+            Route("/documents/{document_id:path}", DocumentDownloads(graphql)),
             # a file requestExport wrote, to the principal who asked for it (same pipeline)
-            Route("/exports/{export_id:path}", ExportDownloads(graphql), methods=["GET"]),
+            Route("/exports/{export_id:path}", ExportDownloads(graphql)),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route(

@@ -121,9 +121,9 @@ class FileDownload:
         if (refused := self.graphql.over_credential_limit(record, principal)) is not None:
             return refused
         if request.method != "GET":
-            # Starlette routes HEAD to every GET route: answered as a GET, its entry
-            # would say a file was taken when no byte of it left (and a sealed export
-            # would be opened whole for nothing)
+            # every method is routed here so that its refusal is audited; a HEAD answered
+            # as a GET would say a file was taken when no byte of it left (and a sealed
+            # export would be opened whole for nothing)
             record.error_codes = ["BAD_USER_INPUT"]
             return JSONResponse(
                 error_body("BAD_USER_INPUT", f"Fetch the {self.what} with GET."),

@@ -184,6 +184,23 @@ async def test_a_head_request_is_refused_and_audited_as_no_download(
     assert entry["outcome"] == "invalid" and entry["archive_nos"] == []
 
 
+async def test_every_other_method_is_refused_and_audited_once(api: Api, runtime: Runtime) -> None:
+    """Not only HEAD: any method but GET has its one entry (outcome invalid), the JSON
+    error with its code, and an Allow that names only GET; no file is named as taken."""
+    archive, worker = await household_with_worker(api, runtime)
+    filed = (await upload(api, worker, archive, pdf())).json()["data"]["attachDocument"]
+    for method in ("POST", "PUT", "DELETE", "PATCH", "OPTIONS"):
+        before = len(await entries(runtime))
+        refused = await api.client.request(
+            method, f"/documents/{filed['id']}", headers={"authorization": f"Bearer {worker}"}
+        )
+        assert refused.status_code == 405 and refused.headers["allow"] == "GET", method
+        assert code(refused.json()) == "BAD_USER_INPUT", method
+        (entry,) = (await entries(runtime))[before:]
+        assert entry["outcome"] == "invalid" and entry["archive_nos"] == [], method
+        assert entry["operation_type"] == "download", method
+
+
 async def test_roles_the_policy_does_not_allow(api: Api, runtime: Runtime) -> None:
     archive, worker = await household_with_worker(api, runtime)
     filed = (await upload(api, worker, archive, pdf())).json()["data"]["attachDocument"]

@@ -109,6 +109,12 @@ async def test_a_head_request_takes_no_file_and_is_audited_as_refused(
     assert entry["operation_type"] == "export_download"
     assert entry["error_codes"] == ["BAD_USER_INPUT"] and entry["http_status"] == 405
     assert "export" not in entry  # no file was named as taken
+    # nor any other method: refused by the download itself, with its one entry
+    posted = await api.client.post(f"/exports/{made['id']}", headers=headers)
+    assert posted.status_code == 405 and posted.headers["allow"] == "GET"
+    (entry,) = (await entries(runtime))[before + 1 :]
+    assert entry["operation_type"] == "export_download" and entry["outcome"] == "invalid"
+    before += 1
     got = await fetch(api, caseworker, made["id"])
     assert got.status_code == 200 and sheet(got.content, "XLSX")[0][0] == "村（社区）"
     (taken,) = (await entries(runtime))[before + 1 :]
