@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import httpx
+import pytest
 
 from gateway.config import Settings
 from gateway.runtime import Runtime
@@ -15,6 +16,10 @@ from tests.audit.test_audit_log import entries
 from tests.cli.test_cli import adibao
 from tests.helpers import CASEWORKER_TOWNSHIP, issue_token
 from tests.serving import dibao_serve
+
+# after the parallel run, alone: its server processes' pools with another file's take
+# most of PostgreSQL's 100 connections
+pytestmark = pytest.mark.serial
 
 QUERY = {"query": "{ households { totalCount } }"}
 BURST = 4

@@ -21,6 +21,10 @@ from tests.audit.test_audit_log import SUBMIT, entries
 from tests.cli.test_cli import adibao
 from tests.helpers import CASEWORKER_TOWNSHIP, application, issue_token, load_regions, member
 
+# after the parallel run, alone: two servers' pools with another file's take most of
+# PostgreSQL's 100 connections
+pytestmark = pytest.mark.serial
+
 REQUESTS_PER_SERVER = 40
 
 
