@@ -214,11 +214,11 @@ def _statement_spans(spans: InMemorySpanExporter) -> list[ReadableSpan]:
 
 
 @pytest.mark.postgres_only
-async def test_a_hot_path_statement_is_traced_as_the_engine_traces_it(
+async def test_a_hot_path_statement_gets_a_client_span_with_its_sql(
     runtime: Runtime, spans: InMemorySpanExporter
 ) -> None:
-    """An operator's trace shows a hot-path statement as it shows the engine's: a client
-    span with the SQL text, named by the statement's verb and the database."""
+    """An operator's trace shows a hot-path statement: a client span with the SQL text
+    the engine's span would carry, named by the statement's verb and the database."""
     stmt = store._household_statement(("archive_no",), "220183")
     async with runtime.engine.connect() as conn:
         await conn.execute(stmt, {"archive_no": "none"})
