@@ -72,7 +72,7 @@ async def test_due_for_review_pages_walk_every_archive_once_in_order(
     assert len(expected) > 8, "the test needs several pages"
     walked: list[str] = []
     after = None
-    while True:
+    for _ in range(len(expected)):  # a walk that never ends fails instead of hanging
         body = await api.gql(reviewer, page, {"after": after})
         assert "errors" not in body, body
         found = body["data"]["dueForReview"]
@@ -80,7 +80,12 @@ async def test_due_for_review_pages_walk_every_archive_once_in_order(
         if not found["pageInfo"]["hasNextPage"]:
             break
         after = found["pageInfo"]["endCursor"]
+    else:
+        pytest.fail(f"still a next page after {len(expected)} pages")
     assert walked == expected
+    # a page that holds exactly the rest is the last one
+    exact = await api.gql(reviewer, page.replace("first: 4", f"first: {len(expected)}"))
+    assert exact["data"]["dueForReview"]["pageInfo"]["hasNextPage"] is False, exact
 
 
 @pytest.mark.both_paths
