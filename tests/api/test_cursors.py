@@ -17,6 +17,7 @@ from tests.helpers import issue_token, nodes
 
 DUE = """query($after: String) {
   dueForReview(before: "2100-01-01", first: 500, after: $after) { edges { node { archiveNo } } } }"""
+COUNT = "query($b: Date!) { dueForReview(before: $b) { totalCount } }"
 PAGE = """query($after: String) { households(first: 5, after: $after) {
   edges { node { archiveNo } } } }"""
 
@@ -86,6 +87,10 @@ async def test_due_for_review_pages_walk_every_archive_once_in_order(
     # a page that holds exactly the rest is the last one
     exact = await api.gql(reviewer, page.replace("first: 4", f"first: {len(expected)}"))
     assert exact["data"]["dueForReview"]["pageInfo"]["hasNextPage"] is False, exact
+    # and the count is of the whole list, an empty one's too
+    for before, count in (("2100-01-01", len(expected)), ("1900-01-01", 0)):
+        counted = await api.gql(reviewer, COUNT, {"b": before})
+        assert counted["data"]["dueForReview"]["totalCount"] == count, (before, counted)
 
 
 @pytest.mark.both_paths
@@ -104,6 +109,10 @@ async def test_a_cursor_that_is_not_one_of_ours_is_the_callers_error(
         "decodes to bytes that are not text": base64.urlsafe_b64encode(b"h:\xff\xfe").decode(),
         "a stray character inside": f"{cursor[:8]}*{cursor[8:]}",
         "a line break inside": f"{cursor[:8]}\n{cursor[8:]}",
+        "an archive number without the prefix": base64.urlsafe_b64encode(
+            b"220183100001-2026-000001"
+        ).decode(),
+        "the prefix without an archive number": base64.urlsafe_b64encode(b"h:220183").decode(),
     }
     for why, after in broken.items():
         body = await api.gql(reviewer, PAGE, {"after": after})
