@@ -136,13 +136,13 @@ SCOPE_TESTS = (
 # the households module also cuts each household's histories to their newest rows,
 # filters pages by the marginal flag, checks a prefix before writing it into the SQL
 # and finds the standard in force on a day: the tests that read those, which no other
-# scoped module needs (first, as the shortest)
+# scoped module needs
 HOUSEHOLD_TESTS = (
-    "tests/store/test_code_prefix.py",
+    *SCOPE_TESTS,
     "tests/api/test_list_bounds.py",
     "tests/workflow/test_special_groups.py::test_edge_families_are_listed_in_scope_only",
     "tests/workflow/test_standards_dates.py::test_a_benefit_is_paid_on_the_standard_in_force_the_day_it_starts",
-    *SCOPE_TESTS,
+    "tests/store/test_code_prefix.py",
 )
 AUTH_TESTS = (
     "tests/api/test_authentication.py",
