@@ -13,6 +13,7 @@ from tests.helpers import (
     CASEWORKER_TOWNSHIP,
     OTHER_COUNTY_VILLAGE,
     RURAL_VILLAGE,
+    URBAN_VILLAGE,
     application,
     id_number,
     issue_token,
@@ -259,3 +260,19 @@ async def test_each_category_filter_finds_its_special_archives(api: Api, runtime
         found = await api.gql(worker, query, {"c": kind})
         assert "errors" not in found, found
         assert [n["archiveNo"] for n in nodes(found["data"]["households"])] == [archives[kind]]
+
+
+async def test_the_area_filter_lists_that_area_only(api: Api, runtime: Runtime) -> None:
+    """households(area:) lists the archives of that track (城市 or 农村) and no other."""
+    await load_regions(runtime)
+    worker = await issue_token(runtime, "caseworker", CASEWORKER_TOWNSHIP)
+    archives = {}
+    for area, village in (("URBAN", URBAN_VILLAGE), ("RURAL", RURAL_VILLAGE)):
+        body = await submit(api, worker, application(village=village, members=[member("HEAD")]))
+        assert body["data"]["submitApplication"]["area"] == area, body
+        archives[area] = body["data"]["submitApplication"]["archiveNo"]
+    query = "query($a: Area) { households(area: $a) { totalCount edges { node { archiveNo } } } }"
+    for area, archive in archives.items():
+        found = (await api.gql(worker, query, {"a": area}))["data"]["households"]
+        assert [n["archiveNo"] for n in nodes(found)] == [archive], (area, found)
+        assert found["totalCount"] == 1, (area, found)
