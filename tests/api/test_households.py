@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 
+from domain.categories import minor_born_after
 from gateway.runtime import Runtime
+from resolvers.context import CHINA_TIME
 from tests.conftest import Api
 from tests.helpers import (
     CASEWORKER_TOWNSHIP,
@@ -282,3 +284,21 @@ async def test_the_area_filter_lists_that_area_only(api: Api, runtime: Runtime) 
         found = (await api.gql(worker, query, {"a": area}))["data"]["households"]
         assert [n["archiveNo"] for n in nodes(found)] == [archive], (area, found)
         assert found["totalCount"] == 1, (area, found)
+
+
+async def test_a_minor_is_one_until_the_eighteenth_birthday(api: Api, runtime: Runtime) -> None:
+    """households(category: MINOR) counts a member born a day after the date eighteen years
+    ago today, and not one born on it (of age today), as the member's own categories say."""
+    await load_regions(runtime)
+    worker = await issue_token(runtime, "caseworker", CASEWORKER_TOWNSHIP)
+    of_age_on = minor_born_after(runtime.clock().astimezone(CHINA_TIME).date())
+    archives = {}
+    for born in (of_age_on, of_age_on + dt.timedelta(days=1)):
+        members = [member(), member("CHILD", birth=born, phone=None, income="0")]
+        body = await submit(api, worker, application(members=members))
+        assert "errors" not in body, body
+        archives[born] = body["data"]["submitApplication"]["archiveNo"]
+    query = "query($c: Category) { households(category: $c) { edges { node { archiveNo } } } }"
+    found = await api.gql(worker, query, {"c": "MINOR"})
+    minors = [n["archiveNo"] for n in nodes(found["data"]["households"])]
+    assert minors == [archives[of_age_on + dt.timedelta(days=1)]], found
