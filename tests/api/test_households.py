@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from domain.categories import minor_born_after
+from domain.categories import elderly_born_on_or_before, minor_born_after
 from gateway.runtime import Runtime
 from resolvers.context import CHINA_TIME
 from tests.conftest import Api
@@ -302,3 +302,19 @@ async def test_a_minor_is_one_until_the_eighteenth_birthday(api: Api, runtime: R
     found = await api.gql(worker, query, {"c": "MINOR"})
     minors = [n["archiveNo"] for n in nodes(found["data"]["households"])]
     assert minors == [archives[of_age_on + dt.timedelta(days=1)]], found
+
+
+async def test_an_elder_is_one_from_the_sixtieth_birthday(api: Api, runtime: Runtime) -> None:
+    """households(category: ELDERLY) counts a member born on the date of that age today, and
+    not one born a day later."""
+    await load_regions(runtime)
+    worker = await issue_token(runtime, "caseworker", CASEWORKER_TOWNSHIP)
+    of_age_on = elderly_born_on_or_before(runtime.clock().astimezone(CHINA_TIME).date())
+    archives = {}
+    for born in (of_age_on, of_age_on + dt.timedelta(days=1)):
+        body = await submit(api, worker, application(members=[member(birth=born)]))
+        assert "errors" not in body, body
+        archives[born] = body["data"]["submitApplication"]["archiveNo"]
+    query = "query($c: Category) { households(category: $c) { edges { node { archiveNo } } } }"
+    found = await api.gql(worker, query, {"c": "ELDERLY"})
+    assert [n["archiveNo"] for n in nodes(found["data"]["households"])] == [archives[of_age_on]]
