@@ -7,12 +7,15 @@ from typing import Any
 
 import pytest
 
+from domain.categories import elderly_born_on_or_before, minor_born_after
 from gateway.runtime import Runtime
+from resolvers.context import CHINA_TIME
 from tests.conftest import Api
 from tests.helpers import (
     CASEWORKER_TOWNSHIP,
     OTHER_COUNTY_VILLAGE,
     RURAL_VILLAGE,
+    URBAN_VILLAGE,
     application,
     id_number,
     issue_token,
@@ -218,21 +221,27 @@ query Page($first: Int!, $status: [HouseholdStatus!]) {
   }
 }
 """
+# without the status argument the compiled path reads the page itself
+PAGE_INFO_UNFILTERED = """
+query Page($first: Int!) { households(first: $first) { pageInfo { hasNextPage } edges { node { archiveNo } } } }
+"""
 
 
 @pytest.mark.parametrize("status", [None, ["SUBMITTED"]], ids=["unfiltered", "status"])
 async def test_exactly_full_last_page_has_no_next_page(
     api: Api, runtime: Runtime, status: list[str] | None
 ) -> None:
-    """A status filter takes the generic page on either path; both must agree on the end."""
+    """A status filter takes the generic page on either path, none the compiled page on
+    the compiled path; all must agree on the end."""
     await load_regions(runtime)
     token = await issue_token(runtime, "caseworker", CASEWORKER_TOWNSHIP)
     for _ in range(2):
         assert "errors" not in await submit(api, token, application(members=[member()]))
-    full = await api.gql(token, PAGE_INFO, {"first": 2, "status": status})
+    query, filters = (PAGE_INFO, {"status": status}) if status else (PAGE_INFO_UNFILTERED, {})
+    full = await api.gql(token, query, {"first": 2, **filters})
     assert full["data"]["households"]["pageInfo"] == {"hasNextPage": False}
     assert len(full["data"]["households"]["edges"]) == 2
-    short = await api.gql(token, PAGE_INFO, {"first": 1, "status": status})
+    short = await api.gql(token, query, {"first": 1, **filters})
     assert short["data"]["households"]["pageInfo"] == {"hasNextPage": True}
 
 
@@ -259,3 +268,53 @@ async def test_each_category_filter_finds_its_special_archives(api: Api, runtime
         found = await api.gql(worker, query, {"c": kind})
         assert "errors" not in found, found
         assert [n["archiveNo"] for n in nodes(found["data"]["households"])] == [archives[kind]]
+
+
+async def test_the_area_filter_lists_that_area_only(api: Api, runtime: Runtime) -> None:
+    """households(area:) lists the archives of that track (城市 or 农村) and no other."""
+    await load_regions(runtime)
+    worker = await issue_token(runtime, "caseworker", CASEWORKER_TOWNSHIP)
+    archives = {}
+    for area, village in (("URBAN", URBAN_VILLAGE), ("RURAL", RURAL_VILLAGE)):
+        body = await submit(api, worker, application(village=village, members=[member("HEAD")]))
+        assert body["data"]["submitApplication"]["area"] == area, body
+        archives[area] = body["data"]["submitApplication"]["archiveNo"]
+    query = "query($a: Area) { households(area: $a) { totalCount edges { node { archiveNo } } } }"
+    for area, archive in archives.items():
+        found = (await api.gql(worker, query, {"a": area}))["data"]["households"]
+        assert [n["archiveNo"] for n in nodes(found)] == [archive], (area, found)
+        assert found["totalCount"] == 1, (area, found)
+
+
+async def test_a_minor_is_one_until_the_eighteenth_birthday(api: Api, runtime: Runtime) -> None:
+    """households(category: MINOR) counts a member born a day after the date eighteen years
+    ago today, and not one born on it (of age today), as the member's own categories say."""
+    await load_regions(runtime)
+    worker = await issue_token(runtime, "caseworker", CASEWORKER_TOWNSHIP)
+    of_age_on = minor_born_after(runtime.clock().astimezone(CHINA_TIME).date())
+    archives = {}
+    for born in (of_age_on, of_age_on + dt.timedelta(days=1)):
+        members = [member(), member("CHILD", birth=born, phone=None, income="0")]
+        body = await submit(api, worker, application(members=members))
+        assert "errors" not in body, body
+        archives[born] = body["data"]["submitApplication"]["archiveNo"]
+    query = "query($c: Category) { households(category: $c) { edges { node { archiveNo } } } }"
+    found = await api.gql(worker, query, {"c": "MINOR"})
+    minors = [n["archiveNo"] for n in nodes(found["data"]["households"])]
+    assert minors == [archives[of_age_on + dt.timedelta(days=1)]], found
+
+
+async def test_an_elder_is_one_from_the_sixtieth_birthday(api: Api, runtime: Runtime) -> None:
+    """households(category: ELDERLY) counts a member born on the date of that age today, and
+    not one born a day later."""
+    await load_regions(runtime)
+    worker = await issue_token(runtime, "caseworker", CASEWORKER_TOWNSHIP)
+    of_age_on = elderly_born_on_or_before(runtime.clock().astimezone(CHINA_TIME).date())
+    archives = {}
+    for born in (of_age_on, of_age_on + dt.timedelta(days=1)):
+        body = await submit(api, worker, application(members=[member(birth=born)]))
+        assert "errors" not in body, body
+        archives[born] = body["data"]["submitApplication"]["archiveNo"]
+    query = "query($c: Category) { households(category: $c) { edges { node { archiveNo } } } }"
+    found = await api.gql(worker, query, {"c": "ELDERLY"})
+    assert [n["archiveNo"] for n in nodes(found["data"]["households"])] == [archives[of_age_on]]

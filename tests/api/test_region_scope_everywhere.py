@@ -225,3 +225,17 @@ async def test_lookups_outside_scope_are_as_if_absent(api: Api, runtime: Runtime
         "NOT_FOUND",
     }
     assert (await api.gql(national, standards))["data"]["standards"]
+
+
+async def test_the_code_just_above_a_scope_is_outside_it(api: Api, runtime: Runtime) -> None:
+    """A scope is the range of codes from its own up to the next one, that one left out:
+    a finance officer of 榆树市 (220182) is shown no batch of 德惠市 (220183), whose
+    county code is exactly the code that ends its range."""
+    await _archive(api, runtime)
+    below = str(int(COUNTY) - 1)
+    query = f'{{ paymentBatches(countyCode: "{COUNTY}") {{ countyCode }} }}'
+    national = await issue_token(runtime, "finance_officer", "*")
+    assert (await api.gql(national, query))["data"]["paymentBatches"], "a batch of the county"
+    narrow = await issue_token(runtime, "finance_officer", below)
+    mine = await api.gql(narrow, query)
+    assert not (mine["data"] or {}).get("paymentBatches"), mine

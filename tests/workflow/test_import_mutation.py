@@ -59,6 +59,7 @@ async def test_a_reviewer_imports_a_register_once(api: Api, runtime: Runtime) ->
     assert (done["imported"], done["refused"], len(done["archiveNos"])) == (2, 1, 2)
     found = await api.gql(reviewer, LEGACY, {"l": "Z-01"})
     [node] = [e["node"] for e in found["data"]["households"]["edges"]]
+    assert node["legacyArchiveNo"] == "Z-01", found  # that archive, not the other imported
     # paid households come in held (暂停) until a second county reviewer confirms them
     assert node["archiveNo"] in done["archiveNos"] and node["status"] == "SUSPENDED"
     resume = (

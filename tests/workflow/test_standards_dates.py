@@ -4,11 +4,14 @@ force can be replaced; one in force cannot be undercut. Who may read which count
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 from gateway.runtime import Runtime
+from resolvers.context import CHINA_TIME
 from tests.conftest import Api
 from tests.helpers import CASEWORKER_TOWNSHIP, issue_token, load_regions
+from tests.workflow.test_review_chain import APPROVE, later, ok, to_notice
 from tests.workflow.test_standards_timeliness import SET, STANDARDS
 
 
@@ -73,3 +76,26 @@ async def test_a_township_reads_its_own_countys_standards(api: Api, runtime: Run
     assert _code(other) == "BAD_USER_INPUT"
     province = await issue_token(runtime, "supervisor", "22")
     assert _code(await api.gql(province, STANDARDS)) is None
+
+
+async def test_a_benefit_is_paid_on_the_standard_in_force_the_day_it_starts(
+    api: Api, runtime: Runtime
+) -> None:
+    """An approval is decided on the standard in force today and paid from the first of
+    next month on the one in force that day, a standard's first and last days included:
+    one starting exactly then is the one paid, and one closed today still decides today."""
+    await load_regions(runtime)
+    worker = await issue_token(runtime, "caseworker", CASEWORKER_TOWNSHIP)
+    reviewer = await issue_token(runtime, "county_reviewer", "220183")
+    first, second = await to_notice(api, worker), await to_notice(api, worker)
+    later(runtime, 7)  # the notice period is over
+    today = runtime.clock().astimezone(CHINA_TIME).date()
+    paid_from = (today.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+    assert _code(await api.gql(reviewer, SET, _set(paid_from, "900.50"))) is None
+    approved = ok(await api.gql(reviewer, APPROVE, {"a": first}), "approveApplication")
+    assert Decimal(approved["monthlyBenefit"]) == Decimal("900.50") * 2 - 100
+    # replaced by one from tomorrow: today's standard now ends today, and still decides
+    tomorrow = today + dt.timedelta(days=1)
+    assert _code(await api.gql(reviewer, SET, _set(tomorrow, "950.00"))) is None
+    approved = ok(await api.gql(reviewer, APPROVE, {"a": second}), "approveApplication")
+    assert Decimal(approved["monthlyBenefit"]) == Decimal("950.00") * 2 - 100
