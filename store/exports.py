@@ -28,6 +28,7 @@ from domain.calendar import beijing_day
 from domain.enums import HouseholdStatus, PaymentStatus, Relation
 from domain.errors import NotFound
 from domain.exports import MOVEMENTS, BankLine, LineProblem
+from store import locks
 from store.crypto import Cipher
 from store.households import code_prefix, in_scope
 from store.models import (
@@ -347,26 +348,12 @@ async def save_export(session: AsyncSession, cipher: Cipher, row: Export, path: 
     return row
 
 
-# pg_try_advisory_xact_lock(class, key): the exports' own key space (0025 uses 22023)
-EXPORT_LOCK_CLASS = 22024
-
-
 async def claim_export_writer(session: AsyncSession, *, principal: str) -> bool:
     """Whether this transaction may write the principal's export: False while another
     server process's transaction writes one for the same principal. Held until the
     transaction ends, so the day's count read after it cannot miss an export another
-    process is still writing (`--workers N`). SQLite needs none: its write transactions
-    begin IMMEDIATE, one at a time across processes."""
-    if session.get_bind().dialect.name != "postgresql":
-        return True
-    held = await session.scalar(
-        select(
-            func.pg_try_advisory_xact_lock(
-                EXPORT_LOCK_CLASS, func.hashtext(bindparam("principal", principal))
-            )
-        )
-    )
-    return bool(held)
+    process is still writing (`--workers N`)."""
+    return await locks.hold(session, locks.EXPORTS, principal, wait=False)
 
 
 async def exports_since(session: AsyncSession, *, principal: str, since: dt.datetime) -> int:

@@ -15,7 +15,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,6 +25,7 @@ from domain.enums import HouseholdStatus
 from domain.legacy import PAID, ValidHousehold
 from domain.region import in_scope
 from domain.workflow import ReviewClass, Step
+from store import locks
 from store.applications import sealed_member
 from store.benefits import Figures, entry
 from store.crypto import Cipher
@@ -44,27 +45,14 @@ _BEIJING = dt.timezone(dt.timedelta(hours=8))
 _IN = 900  # values per IN (...) list: under SQLite's bound-parameter limit
 
 
-# pg_advisory_xact_lock(class, key): imports' own key space (0025 uses 22023, exports 22024)
-IMPORT_LOCK_CLASS = 22025
-
-
-def _county_lock(county: str, *, wait: bool) -> Any:
-    lock = func.pg_advisory_xact_lock if wait else func.pg_try_advisory_xact_lock
-    return select(lock(IMPORT_LOCK_CLASS, func.hashtext(bindparam("county", county))))
-
-
 async def claim_counties(session: AsyncSession, counties: Collection[str], *, wait: bool) -> bool:
     """Take the imports' lock on each county (in code order, so two imports taking
     several cannot wait on each other in a ring) until the transaction ends. Two
     imports into one county, each in several statements, could otherwise take the
     county's tally rows (migration 0026) in opposite orders and deadlock. `wait=False`
-    takes none and answers False when another transaction holds one. SQLite's write
-    transactions are one at a time already."""
-    if session.get_bind().dialect.name != "postgresql":
-        return True
+    answers False when another transaction holds one."""
     for county in sorted(set(counties)):
-        held = await session.scalar(_county_lock(county, wait=wait))
-        if not wait and not held:
+        if not await locks.hold(session, locks.IMPORTS, county, wait=wait):
             return False
     return True
 
