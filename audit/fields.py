@@ -53,9 +53,8 @@ UNAUTHENTICATED = "unauthenticated"
 FAILED = "failed"
 REFUSED = "refused"  # well-formed and permitted, but the domain said no (CONFLICT, NOT_FOUND)
 
-# span names and attributes (no personal data ever goes into these)
-SPAN_REQUEST = "dibao.graphql.request"
-SPAN_POLICY = "dibao.policy.decide"
+# span names and attributes (no personal data ever goes into these); a GraphQL request's
+# own attributes and the policy walk's go on its SERVER span (gateway/tracing.py)
 SPAN_AUDIT = "dibao.audit.append"
 SPAN_DOWNLOAD = "dibao.document.download"
 OPERATION_DOWNLOAD = "download"  # GET /documents/{id}: a document's bytes

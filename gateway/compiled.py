@@ -348,18 +348,17 @@ class CompiledReads:
         self, plan: Plan, ctx: RequestContext, variables: dict[str, Any] | None
     ) -> dict[str, Any] | None:
         """The `data` of the response, or None: the generic path answers instead."""
-        with self.tracer.start_as_current_span("graphql.execute") as span:
-            span.set_attribute(ATTR_EXECUTION, "compiled")
-            try:
-                return await self._execute(plan, ctx, variables)
-            except Fallback:
-                pass
-            except Exception as exc:  # the generic path meets the same fault, reports it its way
-                # the class only: a driver's message can quote a value
-                log.warning(
-                    "compiled path failed (%s); the generic path answers", type(exc).__name__
-                )
-            span.set_attribute(ATTR_EXECUTION, "fallback")
+        # no span of its own: the request's span says which path answered
+        span = ctx.gate.span
+        span.set_attribute(ATTR_EXECUTION, "compiled")
+        try:
+            return await self._execute(plan, ctx, variables)
+        except Fallback:
+            pass
+        except Exception as exc:  # the generic path meets the same fault, reports it its way
+            # the class only: a driver's message can quote a value
+            log.warning("compiled path failed (%s); the generic path answers", type(exc).__name__)
+        span.set_attribute(ATTR_EXECUTION, "fallback")
         ctx.gate.analysis = None
         ctx.touched.clear()
         return None
@@ -368,13 +367,13 @@ class CompiledReads:
         self, plan: Plan, ctx: RequestContext, variables: dict[str, Any] | None
     ) -> dict[str, Any]:
         gate = ctx.gate
-        with self.tracer.start_as_current_span("graphql.validate"):  # the variables' turn
-            coerced = get_variable_values(
-                self.schema, plan.operation.variable_definitions or (), variables or {}
-            )
-            if isinstance(coerced, list):
-                raise Fallback
-            args = get_argument_values(plan.field_def, plan.field_node, coerced)
+        # the variables' turn (no span: the request's says which path answered)
+        coerced = get_variable_values(
+            self.schema, plan.operation.variable_definitions or (), variables or {}
+        )
+        if isinstance(coerced, list):
+            raise Fallback
+        args = get_argument_values(plan.field_def, plan.field_node, coerced)
         try:
             analysis, refusal = gate.admit(
                 self.schema,

@@ -62,7 +62,10 @@ class RequestGate:
     limits: Limits
     pricing: Pricing  # the schema's declared costs and list bounds (schema/pricing.py)
     introspection_allowed: bool
+    # the generic executor's parse, validate and execute spans (gateway/tracing.py)
     tracer: trace.Tracer | None = None
+    # the request's span: the walk's findings are said on it (no span of the walk's own)
+    span: trace.Span = trace.INVALID_SPAN
     analysis: Analysis | None = None
     charge: Charge | None = None
     # charges answers about full ID numbers found while resolving (claims checked by a
@@ -90,27 +93,21 @@ class RequestGate:
         any (the cost limit, a denied field, introspection, the charge). Raises
         GateError when the walk itself refuses the operation. Both read paths ask
         here, so they decide, limit and charge alike."""
-        tracer = self.tracer or trace.get_tracer(
-            __name__, tracer_provider=trace.NoOpTracerProvider()
+        span = self.span
+        span.set_attribute(F.ATTR_ROLE, self.principal.role)
+        analysis = analyse(
+            schema,
+            document,
+            operation_name=operation_name,
+            variables=variables,
+            decide=self.decide,
+            limits=self.limits,
+            pricing=self.pricing,
         )
-        with tracer.start_as_current_span(
-            F.SPAN_POLICY, record_exception=False, set_status_on_exception=False
-        ) as span:
-            span.set_attribute(F.ATTR_ROLE, self.principal.role)
-            analysis = analyse(
-                schema,
-                document,
-                operation_name=operation_name,
-                variables=variables,
-                decide=self.decide,
-                limits=self.limits,
-                pricing=self.pricing,
-            )
-            refusal = (
-                limit_error(analysis, self.limits)
-                or self.refusal(analysis)
-                or self.settle(analysis)
-            )
+        refusal = (
+            limit_error(analysis, self.limits) or self.refusal(analysis) or self.settle(analysis)
+        )
+        if span.is_recording():  # an unsampled request skips sorting the masked fields
             span.set_attribute(F.ATTR_DECISIONS, len(analysis.decisions))
             span.set_attribute(F.ATTR_DENIED, analysis.denied)
             span.set_attribute(

@@ -104,8 +104,7 @@ class Pair:
     def _compiled(self, response: httpx.Response) -> bool:
         trace_id = response.headers["x-trace-id"]
         return any(
-            (s.attributes or {}).get("dibao.execution") == "compiled"
-            and s.name == "graphql.execute"
+            (s.attributes or {}).get("dibao.execution") == "compiled" and s.kind.name == "SERVER"
             for s in self.spans.get_finished_spans()
             if format(s.context.trace_id, "032x") == trace_id
         )
