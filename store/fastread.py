@@ -90,6 +90,7 @@ class FastReader:
                         server_settings={"statement_timeout": str(self.statement_timeout_ms)},
                         timeout=self.connect_timeout_s,
                         init=_json_codecs,
+                        connection_class=_HotConnection,
                     )
         return self._pool
 
@@ -163,6 +164,21 @@ def statement_key(stmt: Executable) -> Hashable:
         for p in cache_key.bindparams
     )
     return (cache_key.key, fixed)
+
+
+class _HotConnection(asyncpg.Connection):  # type: ignore[misc]
+    """A pool connection given back without asyncpg's reset statement.
+
+    asyncpg sends `SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`
+    each time a connection goes back to its pool: a round trip of its own, two a read
+    (its statements, then the audit append), for session state this pool never makes.
+    Its statements run one at a time in autocommit; none sets a variable, listens,
+    opens a cursor or takes an advisory lock (the session's settings are given at
+    connect). An open transaction is still rolled back on release (asyncpg does that
+    apart from this statement)."""
+
+    def get_reset_query(self) -> str:
+        return ""
 
 
 async def _json_codecs(conn: asyncpg.Connection) -> None:

@@ -205,6 +205,28 @@ async def test_closing_the_reader_closes_its_connections(runtime: Runtime) -> No
     assert found == 0
 
 
+@pytest.mark.postgres_only
+async def test_a_connection_goes_back_to_the_pool_without_a_round_trip(runtime: Runtime) -> None:
+    """asyncpg resets a connection it is given back with a statement of its own (RESET
+    ALL and the rest): a round trip per release, two a read. The hot path makes no
+    session state to reset, so the last statement the server saw on the connection is
+    still the request's own; a transaction left open is still rolled back."""
+    reader = runtime.reader
+    async with reader.connect() as reads:
+        pid = await reads.scalar(select(func.pg_backend_pid()))
+        raw = reads.conn
+        assert isinstance(raw, asyncpg.Connection)
+        await raw.execute("BEGIN")  # no hot-path statement does this: the release must end it
+    async with runtime.engine.connect() as conn:
+        state, last = (
+            await conn.execute(
+                text("SELECT state, query FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}
+            )
+        ).one()
+    assert state == "idle"
+    assert last.strip().upper() == "ROLLBACK", last  # not asyncpg's RESET ALL after it
+
+
 def _statement_spans(spans: InMemorySpanExporter) -> list[ReadableSpan]:
     return [
         s
