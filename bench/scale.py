@@ -99,7 +99,8 @@ DOCUMENTS: dict[str, list[str]] = {
     "permissionReview": ["{ permissionReview(unusedDays: 90) { __typename } }"],
     "permissionReviews": ["{ permissionReviews(first: 20) { edges { cursor } } }"],
     "permissionReviewDue": ["{ permissionReviewDue { __typename } }"],
-    "verificationRequests": ["{ verificationRequests(first: 50) { edges { cursor } } }"],
+    # a partner's queue is read ten at a time (domain.verification.QUEUE_PAGE)
+    "verificationRequests": ["{ verificationRequests(first: 10) { edges { cursor } } }"],
     "verificationActivity": [
         "query($c: String!) { verificationActivity(county: $c) { __typename } }"
     ],
