@@ -49,7 +49,8 @@ SETTINGS: tuple[Setting, ...] = (
         "DIBAO_STATEMENT_TIMEOUT_MS",
         "30000",
         "MILLISECONDS (a whole number, at least 1)",
-        "PostgreSQL statement timeout: a stuck query cannot hold a request for ever.",
+        "PostgreSQL statement timeout: a stuck query cannot hold a request for ever "
+        "(`dibao db upgrade` and `dibao seed`, bulk work, run without it).",
     ),
     Setting(
         "DIBAO_FORWARDED_ALLOW_IPS",

@@ -127,3 +127,27 @@ async def test_a_database_from_before_keeps_its_rows_keys_and_joins(
             )
         )
     assert (invalid, unvalidated) == (0, 0)
+
+
+async def test_a_migration_is_not_cut_short_by_the_services_statement_timeout(
+    fresh_pg: AsyncEngine,
+) -> None:
+    """`dibao db upgrade` runs on the service's engine, whose statement timeout (30 s by
+    default) would stop a key rebuilt over a national archive halfway (0028 rebuilds
+    every key). An engine that allows a statement 100 ms still migrates a
+    database holding rows (without the fix here, one ALTER of 0028 takes longer)."""
+    async with fresh_pg.begin() as conn:
+        await conn.run_sync(_to("0027"))
+    await seed(
+        fresh_pg, Cipher(KeyRing.generate()), households=5000, seed=5,
+        today=date(2026, 11, 27), regions="national", workers=1,
+    )  # fmt: skip
+    hurried = create_engine(fresh_pg.url, pool=False, statement_timeout=100)
+    try:
+        await upgrade(hurried, shipped_rules=default_rules())
+        async with hurried.connect() as conn:
+            assert list((await conn.execute(_NOT_BYTEWISE)).scalars()) == []
+            # and the service's own statements are still bounded
+            assert (await conn.scalar(text("SHOW statement_timeout"))) == "100ms"
+    finally:
+        await hurried.dispose()
