@@ -123,30 +123,36 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
                 await graphql.flush_refusals()
             await runtime.close()
 
+    routes = [
+        # every method reaches the endpoint, so that each refusal is audited too
+        Route("/graphql", graphql),
+        # a scanned document's bytes: policy, scope and one audit entry, as /graphql;
+        # any path below it is an id (the same NOT_FOUND for one that is not). Every
+        # method reaches it too: a router's own 405 would leave no entry and name HEAD,
+        # which the download refuses, as allowed
+        Route("/documents/{document_id:path}", DocumentDownloads(graphql)),
+        # a file requestExport wrote, to the principal who asked for it (same pipeline)
+        Route("/exports/{export_id:path}", ExportDownloads(graphql)),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/metrics", metrics_endpoint(runtime, token=settings.metrics_token), methods=["GET"]),
+        Route("/console", console_root),
+        Mount("/console", StaticFiles(directory=CONSOLE_DIR, html=True, check_dir=False)),
+        # GraphiQL's own files and the SDL it reads, only where GraphiQL is on
+        *(graphiql_routes(graphql.schema.as_str()) if settings.graphiql else []),
+    ]
     app = Starlette(
-        routes=[
-            # every method reaches the endpoint, so that each refusal is audited too
-            Route("/graphql", graphql),
-            # a scanned document's bytes: policy, scope and one audit entry, as /graphql;
-            # any path below it is an id (the same NOT_FOUND for one that is not). Every
-            # method reaches it too: a router's own 405 would leave no entry and name HEAD,
-            # which the download refuses, as allowed
-            Route("/documents/{document_id:path}", DocumentDownloads(graphql)),
-            # a file requestExport wrote, to the principal who asked for it (same pipeline)
-            Route("/exports/{export_id:path}", ExportDownloads(graphql)),
-            Route("/healthz", healthz),
-            Route("/readyz", readyz),
-            Route(
-                "/metrics", metrics_endpoint(runtime, token=settings.metrics_token), methods=["GET"]
-            ),
-            Route("/console", console_root),
-            Mount("/console", StaticFiles(directory=CONSOLE_DIR, html=True, check_dir=False)),
-            # GraphiQL's own files and the SDL it reads, only where GraphiQL is on
-            *(graphiql_routes(graphql.schema.as_str()) if settings.graphiql else []),
-        ],
+        routes=routes,
         lifespan=lifespan,
         middleware=[
-            Middleware(ServerSpans, tracer_provider=runtime.tracer_provider),
+            Middleware(
+                ServerSpans,
+                tracer_provider=runtime.tracer_provider,
+                # a span names a route by its first segment, only one of these
+                routes={
+                    "/" + r.path.split("/", 2)[1] for r in routes if isinstance(r, Route | Mount)
+                },
+            ),
             Middleware(ResponseHeaders),
             *cors(settings),
         ],

@@ -8,7 +8,7 @@ each app its own in-memory exporter.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from typing import Any, cast
 
@@ -25,6 +25,11 @@ from audit import fields as F
 from domain.principal import Principal
 
 TRACER_NAME = "dibao"
+# HTTP's methods as OpenTelemetry lists them; any other is recorded as OTHER_METHOD
+STANDARD_METHODS = frozenset(
+    {"CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "TRACE"}
+)
+OTHER_METHOD = "_OTHER"
 SERVICE_NAME = "dibao-archive-api"  # when OTEL_SERVICE_NAME does not name it
 
 
@@ -109,19 +114,36 @@ class ServerSpans:
     the full URL, host, user agent and both generations of HTTP attributes, wraps
     `send` and records duration and size histograms (the README's performance
     section gives the profile's OpenTelemetry share before and after). Here: the method, the route's
-    first segment (never an id below it) and the status. Unsampled requests
-    (OTEL_TRACES_SAMPLER) still get a trace id, for X-Trace-Id and the audit entry."""
+    first segment (never an id below it) and the status; a path that is none of the
+    app's routes is not named, and a method outside HTTP's standard ones is `_OTHER`.
+    Unsampled requests (OTEL_TRACES_SAMPLER) still get a trace id, for X-Trace-Id and
+    the audit entry."""
 
-    def __init__(self, app: ASGIApp, tracer_provider: TracerProvider) -> None:
+    def __init__(
+        self, app: ASGIApp, tracer_provider: TracerProvider, *, routes: Collection[str]
+    ) -> None:
         self.app = app
         self.tracer = trace.get_tracer("dibao.asgi", tracer_provider=tracer_provider)
+        # the first segments of the app's own routes ("/graphql", ...): any other path
+        # is the caller's text (an ID number typed into the address), never named
+        self.routes = frozenset(routes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         method = str(scope.get("method", ""))
-        route = "/" + str(scope.get("path", "/")).split("/", 2)[1]
+        if method not in STANDARD_METHODS:  # a token the caller chose: OpenTelemetry's name
+            method = OTHER_METHOD
+        route: str | None = "/" + str(scope.get("path", "/")).split("/", 2)[1]
+        if route not in self.routes:
+            route = None
+        attributes = {"http.request.method": method}
+        if route is not None:
+            attributes["http.route"] = route
+        # OpenTelemetry's span name: "{method} {route}", the method alone without a
+        # route, and "HTTP" for a method outside the standard ones
+        name = "HTTP" if method == OTHER_METHOD else method
         parent = propagate.extract(cast(dict[str, Any], scope), getter=asgi_getter)
         status = 0
 
@@ -132,10 +154,10 @@ class ServerSpans:
             await send(message)
 
         with self.tracer.start_as_current_span(
-            f"{method} {route}",
+            name if route is None else f"{name} {route}",
             context=parent,
             kind=trace.SpanKind.SERVER,
-            attributes={"http.request.method": method, "http.route": route},
+            attributes=attributes,
         ) as current:
             await self.app(scope, receive, send_status)
             if current.is_recording():

@@ -154,6 +154,26 @@ async def test_the_server_span_names_the_route_never_what_follows_it(
     assert server[0].context.trace_id == int(response.headers["x-trace-id"], 16)
 
 
+async def test_a_path_or_method_the_service_does_not_serve_stays_out_of_the_trace(
+    api: Api, spans: InMemorySpanExporter
+) -> None:
+    """The SERVER span's name and attributes are the caller's text only where it names
+    a route of ours or a standard method: an ID number typed into the address, or sent
+    as a method, would otherwise go to the trace backend, beside no audit control (and
+    each new one a span name of its own)."""
+    number = id_number()
+    spans.clear()
+    unknown = await api.client.get(f"/{number}")
+    odd = await api.client.request(f"X{number}", "/graphql")
+    assert (unknown.status_code, odd.status_code) == (404, 405)
+    server = [s for s in spans.get_finished_spans() if s.kind.name == "SERVER"]
+    assert len(server) == 2
+    said = repr([(s.name, dict(s.attributes or {})) for s in server])
+    assert number not in said, said
+    # still the trace of each request, with its status
+    assert [(s.attributes or {})["http.response.status_code"] for s in server] == [404, 405]
+
+
 POINT = """query Point($a: String!) { household(archiveNo: $a) {
   archiveNo status address members { relation name idNumber monthlyIncome } } }"""
 

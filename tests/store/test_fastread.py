@@ -227,6 +227,55 @@ async def test_a_connection_goes_back_to_the_pool_without_a_round_trip(runtime: 
     assert last.strip().upper() == "ROLLBACK", last  # not asyncpg's RESET ALL after it
 
 
+@pytest.mark.postgres_only
+async def test_a_statement_cut_off_midway_leaves_its_connection_clean(runtime: Runtime) -> None:
+    """Without asyncpg's reset statement (above), nothing but the driver's own release
+    stands between one request's connection and the next's: a request cancelled in the
+    middle of a statement (its task cancelled) or one the server's statement timeout
+    stops gives back a connection the next request uses as if new, with no transaction
+    open and no cancellation landing on its statement."""
+    reader = FastReader(runtime.engine, runtime.reader.tracer, statement_timeout_ms=2000)
+    try:
+        pids: list[int] = []
+
+        async def slow() -> None:
+            async with reader.connect() as reads:
+                pids.append(await reads.scalar(select(func.pg_backend_pid())))
+                await reads.scalar(select(func.pg_sleep(literal_column("1.5"))))
+
+        task = asyncio.create_task(slow())
+        async with runtime.engine.connect() as conn:
+            for _ in range(100):  # until the server is running the statement
+                await asyncio.sleep(0.02)
+                running = pids and await conn.scalar(
+                    text("SELECT state = 'active' FROM pg_stat_activity WHERE pid = :pid"),
+                    {"pid": pids[0]},
+                )
+                if running:
+                    break
+        assert running
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        async with reader.connect() as reads:  # the server's timeout, on the same one
+            assert await reads.scalar(select(func.pg_backend_pid())) == pids[0]
+            with pytest.raises(asyncpg.QueryCanceledError):
+                await reads.scalar(select(func.pg_sleep(literal_column("2.5"))))
+        async with reader.connect() as reads:
+            assert await reads.scalar(select(func.pg_backend_pid())) == pids[0]
+            raw = reads.conn
+            assert isinstance(raw, asyncpg.Connection)
+            # the server says after each statement whether a transaction is open
+            assert not raw.is_in_transaction()
+        async with runtime.engine.connect() as conn:
+            state = await conn.scalar(
+                text("SELECT state FROM pg_stat_activity WHERE pid = :pid"), {"pid": pids[0]}
+            )
+        assert state == "idle"
+    finally:
+        await reader.close()
+
+
 def _statement_spans(spans: InMemorySpanExporter) -> list[ReadableSpan]:
     return [
         s
