@@ -120,22 +120,10 @@ async def revoke_credential(
     return credential
 
 
-async def find_valid_credential(
-    session: AsyncSession, *, token: str, now: dt.datetime
-) -> Credential | None:
-    """The live credential for a presented token, or None (unknown, expired, revoked)."""
-    if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
-        return None
-    credential = await session.scalar(
-        select(Credential).where(Credential.token_hash == hash_token(token))
-    )
-    if credential is None or credential.revoked_at is not None or credential.expires_at <= now:
-        return None
-    return credential
-
-
 async def valid_credential_row(reads: Reads, *, token: str, now: dt.datetime) -> Record | None:
-    """`find_valid_credential` for the gateway's hot path: one prepared statement, a row."""
+    """The live credential's row for a presented token, or None (unknown, expired,
+    revoked): the gateway's one check of a token, on the hot path (one prepared
+    statement, a row)."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
     table = Credential.__table__
