@@ -165,6 +165,29 @@ async def test_personal_values_never_reach_the_audit_log(api: Api, runtime: Runt
     assert log[1]["archive_nos"] == [archive]  # a partner-style lookup names whom it was about
 
 
+async def test_an_entry_names_the_households_its_arguments_name(api: Api, runtime: Runtime) -> None:
+    # a request is about the archive numbers its arguments name, refused or found
+    # nowhere as well; a malformed one names no household, and the audit log's filter
+    # by archive number searches entries: it reads no household
+    worker = await issue_token(runtime, "caseworker", CASEWORKER_TOWNSHIP)
+    partner = await issue_token(runtime, "partner", "22", fields=["Query.household"])
+    auditor = await issue_token(runtime, "auditor", "*")
+    archive = f"{CASEWORKER_TOWNSHIP}001-2026-000042"  # well-formed, nobody's
+    for caller, query, variables, named in (
+        (partner, f'{{ household(archiveNo: "{archive}") {{ bankAccount }} }}', None, [archive]),
+        (
+            worker,
+            "query($a: String!) { household(archiveNo: $a) { status } }",
+            {"a": archive},
+            [archive],
+        ),
+        (worker, '{ household(archiveNo: "not-an-archive") { status } }', None, []),
+        (auditor, f'{{ auditEvents(archiveNo: "{archive}") {{ edges {{ cursor }} }} }}', None, []),
+    ):
+        await api.post(caller, query, variables)
+        assert (await entries(runtime))[-1]["archive_nos"] == named, query
+
+
 async def test_a_mutation_and_its_entry_commit_together(api: Api, runtime: Runtime) -> None:
     await load_regions(runtime)
     worker = await issue_token(runtime, "caseworker", CASEWORKER_TOWNSHIP)

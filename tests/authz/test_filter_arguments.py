@@ -63,6 +63,8 @@ async def test_a_denied_field_cannot_be_used_as_a_filter(
     )
     for query, variables, field in (
         ("{ households(category: DISABLED) { totalCount } }", None, "Household.categories"),
+        # a filter after an argument that filters nothing
+        ("{ households(first: 5, area: RURAL) { totalCount } }", None, "Household.area"),
         (COUNT, {"c": "SERIOUSLY_ILL"}, "Household.categories"),
         (
             "query($c: Category = DISABLED) { households(category: $c) { totalCount } }",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,6 +21,8 @@ from graphql import (
 from graphql.language import Lexer
 
 from gateway import compiled, document_limits, documents
+from gateway.quota import LookupQuotas, Quota
+from gateway.ratelimit import Rate
 from gateway.runtime import Runtime
 from policies.bounds import PAGE
 from policies.limits import Exceeded, Limits, document_refusal
@@ -27,7 +30,7 @@ from schema.pricing import pricing
 from schema.root import build_schema
 from tests.audit.test_audit_log import entries
 from tests.conftest import Api
-from tests.helpers import CASEWORKER_TOWNSHIP, issue_token
+from tests.helpers import CASEWORKER_TOWNSHIP, id_number, issue_token
 
 
 def assert_too_complex(body: dict[str, Any], limit: str) -> None:
@@ -470,3 +473,162 @@ async def test_cost_is_each_field_times_the_pages_above_it(
     assert_too_complex(body, "cost 6 exceeds the limit of 5")
     runtime.limits = type(runtime.limits)(max_cost=6)
     assert "errors" not in await api.gql(token, query, {"n": 2})
+
+
+ANSWER = '{requestId: "a", findings: []}'
+BATCH = "mutation($a: [AnswerInput!]!) { answerVerifications(answers: $a) }"
+# Each field is a call (1) plus its declared price, times the items of every list above
+# it; a connection's items are its `first` (one at least), a batch's answers are priced
+# as the writes of a household's members (30) each
+WALKED_COSTS = {
+    # households 1, totalCount 1 + 1000, edges 1, then per node of 3: node, archiveNo,
+    # members 1 each, and 30 names
+    "nested lists": (
+        "{ households(first: 3) { totalCount edges { node { archiveNo members { name } } } } }",
+        None,
+        1102,
+    ),
+    # a page of none or one is priced as one: households, edges, a cursor
+    "first 0": ("{ households(first: 0) { edges { cursor } } }", None, 3),
+    "first 1": ("{ households(first: 1) { edges { cursor } } }", None, 3),
+    # `first` found after another argument, and through a fragment with no type condition
+    "first after region": ('{ households(region: "22", first: 2) { edges { cursor } } }', None, 4),
+    "untyped fragment": ("{ households(first: 2) { ... { edges { cursor } } } }", None, 4),
+    # a batch as a literal list, a single literal, a variable's list, a single value in
+    # a variable, the variable's declared default, and none (refused later, by coercion)
+    "literal batch": (
+        f"mutation {{ answerVerifications(answers: [{ANSWER}, {ANSWER}]) }}",
+        None,
+        61,
+    ),
+    "literal answer": (f"mutation {{ answerVerifications(answers: {ANSWER}) }}", None, 31),
+    "batch variable": (BATCH, {"a": [{"requestId": "a", "findings": []}] * 3}, 91),
+    "answer variable": (BATCH, {"a": {"requestId": "a", "findings": []}}, 31),
+    "default batch": (BATCH.replace("!]!)", f"!]! = [{ANSWER}, {ANSWER}])"), None, 61),
+    "null batch": (BATCH, {"a": None}, 1),
+    "no batch": (BATCH, {}, 1),
+}
+
+
+@pytest.mark.parametrize("case", WALKED_COSTS)
+async def test_the_refused_cost_is_the_walks_sum(
+    api: Api, runtime: Runtime, token: str, case: str
+) -> None:
+    query, variables, cost = WALKED_COSTS[case]
+    # the cost is measured before any field is decided: anyone's refusal names it
+    runtime.limits = type(runtime.limits)(max_cost=0)
+    assert_too_complex(await api.gql(token, query, variables), f"cost {cost} exceeds")
+
+
+async def test_the_named_operation_is_the_one_walked(
+    api: Api, runtime: Runtime, token: str
+) -> None:
+    runtime.limits = type(runtime.limits)(max_cost=0)
+    query = (
+        "query A { households(first: 1) { edges { cursor } } } "
+        "query B { households(first: 4) { edges { cursor } } }"
+    )
+    for name, cost in (("B", 6), ("A", 3)):
+        response = await api.client.post(
+            "/graphql",
+            json={"query": query, "operationName": name},
+            headers={"authorization": f"Bearer {token}"},
+        )
+        assert_too_complex(response.json(), f"cost {cost} exceeds")
+
+
+async def test_a_page_of_none_up_to_the_largest_is_walked(
+    api: Api, runtime: Runtime, token: str
+) -> None:
+    # the bounds are the walk's own: below them it refuses before any resolver runs
+    runtime.limits = type(runtime.limits)(max_cost=0)
+    for first in (0, 500):
+        body = await api.gql(token, f"{{ households(first: {first}) {{ totalCount }} }}")
+        assert_too_complex(body, "cost")
+    body = await api.gql(token, "{ households(first: -1) { totalCount } }")
+    assert body["data"] is None, body
+    assert body["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "first"}
+
+
+def answers(n: int) -> dict[str, Any]:
+    # answers without findings: a batch the charge admits is then refused by its
+    # resolver, whole and unwritten
+    return {"a": [{"requestId": f"{i:032x}", "findings": []} for i in range(n)]}
+
+
+async def test_each_root_call_and_each_25_answers_are_charged_once(
+    api: Api, runtime: Runtime, token: str
+) -> None:
+    partner = await issue_token(runtime, "partner", "22", department="PUBLIC_SECURITY")
+    # a bucket of one call, taken at the door: any call beyond it is refused, naming them
+    runtime.limiter.rates.update({"caseworker": Rate(1 / 3600, 1), "partner": Rate(1 / 3600, 1)})
+    fragment = " fragment F on Query { households(first: 1) { totalCount } }"
+    cases = (
+        # aliases and fragment uses are calls; the fields below them are not
+        (
+            token,
+            "{ a: households(first: 1) { edges { node { archiveNo } } } "
+            "b: households(first: 1) { totalCount } ...F }" + fragment,
+            None,
+            3,
+        ),
+        (partner, BATCH, answers(1), 1),
+        (partner, BATCH, answers(25), 1),
+        (partner, BATCH, answers(26), 2),
+        (partner, BATCH, answers(76), 4),
+    )
+    for caller, query, variables, calls in cases:
+        runtime.limiter._buckets.clear()  # a full bucket, as a fresh credential has
+        body = (await api.post(caller, query, variables)).json()
+        if calls == 1:
+            assert body["errors"][0]["path"] == ["answerVerifications"], body
+        else:
+            assert body["errors"][0]["extensions"]["code"] == "RATE_LIMITED", body
+            assert f"this operation makes {calls};" in body["errors"][0]["message"], body
+
+
+async def test_a_mutation_counts_its_aliases_and_fragment_uses(api: Api, token: str) -> None:
+    one = "answerVerifications(answers: [])"
+    query = f"mutation {{ a: {one} b: {one} ...M }} fragment M on Mutation {{ {one} }}"
+    body = await api.gql(token, query)
+    assert body["data"] is None, body
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", body
+    assert "this operation has 3 (" in body["errors"][0]["message"], body
+
+
+SEARCH = "auditEvents({}) {{ edges {{ cursor }} }}"
+
+
+async def test_only_an_answer_about_an_id_number_is_a_lookup(api: Api, runtime: Runtime) -> None:
+    auditor = await issue_token(runtime, "auditor", "*")
+    partner = await issue_token(runtime, "partner", "22")
+    number = id_number()
+    given = "query($n: String) { " + SEARCH.format("lookedUpIdNumber: $n") + " }"
+    cases = (
+        # (caller, query, variables, lookups): an ID number given, literal or variable
+        (auditor, "{ " + SEARCH.format(f'lookedUpIdNumber: "{number}"') + " }", None, 1),
+        (auditor, given, {"n": number}, 1),
+        (auditor, given.replace("String)", f'String = "{number}")'), {}, 1),
+        (partner, f'{{ verifyRecipient(idNumber: "{number}") {{ isRecipient }} }}', None, 1),
+        (
+            partner,
+            "query($n: String!) { a: verifyRecipient(idNumber: $n) { isRecipient } "
+            "b: verifyRecipient(idNumber: $n) { isRecipient } }",
+            {"n": number},
+            2,
+        ),
+        # none: another argument, a null, a variable null or left out
+        (auditor, "{ " + SEARCH.format("first: 1") + " }", None, 0),
+        (auditor, "{ " + SEARCH.format("lookedUpIdNumber: null, first: 1") + " }", None, 0),
+        (auditor, given, {"n": None}, 0),
+        (auditor, given, {}, 0),
+    )
+    clock = dt.datetime(2026, 12, 4, 9, 0, tzinfo=dt.UTC)
+    for caller, query, variables, count in cases:
+        # one lookup a minute, afresh for each case: a second lookup is refused
+        runtime._quotas = LookupQuotas({"default": Quota(1, 100)}, clock=lambda: clock)
+        limited = []
+        for _ in range(2):
+            response = await api.post(caller, query, variables)
+            limited.append(response.status_code == 429)
+        assert limited == [count > 1, count > 0], (query, variables)
