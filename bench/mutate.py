@@ -470,7 +470,10 @@ class Mutants:
             found = []
             for occurrence, lineno in self._positions(operator_name):
                 if self.lines[lineno - 1].strip() == line:
-                    mutated = mutate_code(self.source, operator, occurrence)
+                    try:
+                        mutated = mutate_code(self.source, operator, occurrence)
+                    except Exception:  # Cosmic Ray cannot make it (an except's tuple)
+                        mutated = None
                     after = mutated.splitlines()[lineno - 1].strip() if mutated else ""
                     found.append(Mutant(occurrence, line, after))
             self._on[operator_name, line] = found
