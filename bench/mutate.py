@@ -16,7 +16,9 @@ Why this shape:
 - Mutants are counted per target; `strict` targets (scoped queries, mask
   application, audit write paths) must have no survivor, the rest at least 90%
   killed. An equivalent mutant is listed with its reason in
-  tests/mutation-equivalents.txt and counted apart.
+  tests/mutation-equivalents.txt and counted apart; an entry names its line and,
+  where the line has several mutants of its operator, the line after the mutation:
+  it excuses that mutant and no sibling (tests/test_mutation_equivalents.py).
 - Results are kept per target in .mutate/ (Cosmic Ray work databases) keyed by
   the module's text and the functions, so an interrupted run resumes; a test added
   to a row keeps them (one taken out of it throws them away), and
@@ -44,8 +46,8 @@ from typing import Any
 
 import parso
 from cosmic_ray import plugins
-from cosmic_ray.ast import ast_nodes, get_ast_from_path
-from cosmic_ray.mutating import mutate_and_test
+from cosmic_ray.ast import ast_nodes, get_ast, get_ast_from_path
+from cosmic_ray.mutating import mutate_and_test, mutate_code
 from cosmic_ray.operators.operator import Example, Operator
 from cosmic_ray.testing import run_tests
 from cosmic_ray.work_db import WorkDB, use_db
@@ -395,19 +397,124 @@ def _work_items(target: Target) -> Iterator[WorkItem]:
 # --- equivalents ------------------------------------------------------------------
 
 
-def load_equivalents() -> dict[tuple[str, str, str], str]:
-    """`module | operator | source line, stripped | reason`, one a line."""
-    found: dict[tuple[str, str, str], str] = {}
-    if not EQUIVALENTS.exists():
+@dataclass(frozen=True)
+class Equivalent:
+    """One line of tests/mutation-equivalents.txt (its header gives the format)."""
+
+    module: str
+    operator: str
+    line: str  # the source line, stripped
+    mutant: str | None  # the line after the mutation, stripped; None: the line's only one
+    nth: int | None  # which of several identical mutants of the module, from 1
+    reason: str
+
+
+def load_equivalents(path: Path = EQUIVALENTS) -> list[Equivalent]:
+    """`module | operator | source line | [mutated line |] reason`, one a line."""
+    found: list[Equivalent] = []
+    if not path.exists():
         return found
-    for raw in EQUIVALENTS.read_text(encoding="utf-8").splitlines():
+    for raw in path.read_text(encoding="utf-8").splitlines():
         if not raw.strip() or raw.lstrip().startswith("#"):
             continue
         parts = [p.strip() for p in raw.split(" | ")]
-        if len(parts) != 4 or not parts[3]:
-            sys.exit(f"{EQUIVALENTS}: want 'module | operator | line | reason': {raw!r}")
-        found[(parts[0], parts[1], parts[2])] = parts[3]
+        if len(parts) not in (4, 5) or not all(parts):
+            sys.exit(f"{path}: want 'module | operator | line | [mutant |] reason': {raw!r}")
+        mutant, nth = None, None
+        if len(parts) == 5:
+            mutant = parts[3]
+            # `#2 if tx is None:`: the second of identical mutants (a mutated line
+            # never starts with a comment)
+            if mutant.startswith("#"):
+                number, _, mutant = mutant[1:].partition(" ")
+                nth = int(number)
+        found.append(Equivalent(parts[0], parts[1], parts[2], mutant, nth, parts[-1]))
     return found
+
+
+def _same(a: str, b: str) -> bool:
+    # operators respace what they write (NumberReplacer's `order[ 0:]`): whitespace
+    # never tells two mutants of one line apart
+    return "".join(a.split()) == "".join(b.split())
+
+
+@dataclass(frozen=True)
+class Mutant:
+    occurrence: int
+    line: str  # the source line, stripped
+    mutant: str  # the same line after the mutation, stripped
+
+
+class Mutants:
+    """The mutants a module has, each named by its line before and after the
+    mutation: what an equivalent entry must name when one line has several."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.lines = source.splitlines()
+        self.places = _Places(source, frozenset())
+        self._of: dict[str, list[tuple[int, int]]] = {}
+        self._on: dict[tuple[str, str], list[Mutant]] = {}
+
+    def _positions(self, operator_name: str) -> list[tuple[int, int]]:
+        """(occurrence, line number) of every mutant of the operator, in file order."""
+        if operator_name not in self._of:
+            operator = plugins.get_operator(operator_name)()
+            starts = (
+                start
+                for node in ast_nodes(get_ast(self.source))
+                for start, _ in operator.mutation_positions(node)
+            )
+            self._of[operator_name] = [
+                (occurrence, start[0])
+                for occurrence, start in enumerate(starts)
+                if self.places.allows(start)
+            ]
+        return self._of[operator_name]
+
+    def on_line(self, operator_name: str, line: str) -> list[Mutant]:
+        """The operator's mutants on every line of the module that reads `line`."""
+        if (operator_name, line) not in self._on:
+            operator = plugins.get_operator(operator_name)()
+            found = []
+            for occurrence, lineno in self._positions(operator_name):
+                if self.lines[lineno - 1].strip() == line:
+                    try:
+                        mutated = mutate_code(self.source, operator, occurrence)
+                    except Exception:  # Cosmic Ray cannot make it (an except's tuple)
+                        mutated = None
+                    after = mutated.splitlines()[lineno - 1].strip() if mutated else ""
+                    found.append(Mutant(occurrence, line, after))
+            self._on[operator_name, line] = found
+        return self._on[operator_name, line]
+
+    def equivalent(
+        self, entries: list[Equivalent], module: str, operator_name: str, occurrence: int
+    ) -> tuple[str | None, bool]:
+        """(the reason the mutant is equivalent or None, whether an entry names its
+        line without telling it from the line's other mutants)."""
+        candidates = [e for e in entries if e.module == module and e.operator == operator_name]
+        lineno = dict(self._positions(operator_name)).get(occurrence)
+        if not candidates or lineno is None:
+            return None, False
+        line = self.lines[lineno - 1].strip()
+        candidates = [e for e in candidates if e.line == line]
+        if not candidates:
+            return None, False
+        siblings = self.on_line(operator_name, line)
+        this = next(m for m in siblings if m.occurrence == occurrence)
+        twins = [m for m in siblings if _same(m.mutant, this.mutant)]
+        for entry in candidates:
+            if entry.mutant is None:
+                # an entry without the mutant holds only for a line's only mutant
+                if len(siblings) == 1:
+                    return entry.reason, False
+            elif _same(entry.mutant, this.mutant):
+                if entry.nth is None and len(twins) == 1:
+                    return entry.reason, False
+                if entry.nth is not None and twins.index(this) + 1 == entry.nth:
+                    return entry.reason, False
+        return None, True
 
 
 # --- running ----------------------------------------------------------------------
@@ -502,8 +609,9 @@ def _line(module: str, lineno: int) -> str:
     return (ROOT / module).read_text(encoding="utf-8").splitlines()[lineno - 1].strip()
 
 
-def report(target: Target, equivalents: dict[tuple[str, str, str], str]) -> dict[str, Any]:
+def report(target: Target, equivalents: list[Equivalent]) -> dict[str, Any]:
     path = session_path(target)
+    mutants = Mutants((ROOT / target.module).read_text(encoding="utf-8"))
     counts = {"mutants": 0, "killed": 0, "timeouts": 0, "survived": 0, "equivalent": 0}
     survivors: list[dict[str, Any]] = []
     equivalent: list[dict[str, str]] = []
@@ -522,7 +630,9 @@ def report(target: Target, equivalents: dict[tuple[str, str, str], str]) -> dict
                     counts["killed"] += 1
                     counts["timeouts"] += result.output == "timeout"
                     continue
-                reason = equivalents.get((spec.module_path.as_posix(), spec.operator_name, line))
+                reason, unnamed = mutants.equivalent(
+                    equivalents, spec.module_path.as_posix(), spec.operator_name, spec.occurrence
+                )
                 if reason is not None:
                     counts["equivalent"] += 1
                     equivalent.append(
@@ -530,18 +640,22 @@ def report(target: Target, equivalents: dict[tuple[str, str, str], str]) -> dict
                     )
                     continue
                 counts["survived"] += 1
-                survivors.append(
-                    {
-                        "location": where,
-                        "mutation": spec.operator_name,
-                        "line": line,
-                        "diff": "\n".join(
-                            d
-                            for d in (result.diff or "").splitlines()
-                            if d[:1] in "+-" and d[:3] not in ("+++", "---")
-                        ),
-                    }
-                )
+                survivor = {
+                    "location": where,
+                    "mutation": spec.operator_name,
+                    "line": line,
+                    "diff": "\n".join(
+                        d
+                        for d in (result.diff or "").splitlines()
+                        if d[:1] in "+-" and d[:3] not in ("+++", "---")
+                    ),
+                }
+                if unnamed:
+                    survivor["note"] = (
+                        f"{EQUIVALENTS.name} lists this line but names another mutant of it,"
+                        " or none where the line has several: name this one to excuse it"
+                    )
+                survivors.append(survivor)
     judged = counts["mutants"] - counts["equivalent"]
     rate = counts["killed"] / judged if judged else None
     goal = "no survivor" if target.strict else f">= {GOAL_REST:.0%} killed"

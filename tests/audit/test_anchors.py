@@ -13,16 +13,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from audit.anchors import AnchorWriter, read_anchors
-from audit.chain import GENESIS, MAX_IN_FLIGHT, AuditChain
-from audit.record import AuditRecord
+from audit.chain import GENESIS, MAX_IN_FLIGHT, AuditChain, base_signature, entry_hash, sign
+from audit.record import AuditRecord, canonical
 from gateway.app import create_app
 from gateway.config import Settings
 from gateway.runtime import Runtime
 from store.crypto import KeyRing
+from store.models import AuditHead
 from store.types import utcnow
 from tests.audit.test_tamper import _bypass_triggers, _requests
 from tests.cli.test_cli import adibao
@@ -155,6 +156,11 @@ async def test_forged_anchor_line_fails(
     result = await adibao(settings, "audit", "verify")
     assert result.returncode == 1, (kind, result.stdout)
     assert "anchor file line 4" in " ".join(result.stderr.split()), (kind, result.stderr)
+    # no entry was checked against a file that cannot be trusted
+    auditor = await issue_token(runtime, "auditor", "*")
+    ran = (await api.gql(auditor, VERIFY))["data"]["verifyAuditChain"]
+    assert ran["ok"] is False and ran["entries"] == 0 and ran["firstBad"] is None, (kind, ran)
+    assert "anchor file line 4" in ran["reason"], (kind, ran)
 
 
 async def test_genesis_without_anchors_verifies(runtime: Runtime, settings: Settings) -> None:
@@ -311,8 +317,9 @@ async def test_an_emptied_log_without_anchors_fails_when_the_database_has_histor
     api: Api, runtime: Runtime, settings: Settings, anchor_file: str
 ) -> None:
     await _requests(api, runtime)
+    auditor = await issue_token(runtime, "auditor", "*")
     await _wipe(runtime)
-    async with runtime.engine.begin() as conn:  # the credential was issued an hour ago
+    async with runtime.engine.begin() as conn:  # the credentials were issued an hour ago
         await conn.execute(
             text("UPDATE credentials SET created_at = :t"),
             {"t": utcnow() - dt.timedelta(hours=1)},
@@ -325,7 +332,76 @@ async def test_an_emptied_log_without_anchors_fails_when_the_database_has_histor
     assert result.returncode == 1, (result.stdout, result.stderr)
     message = " ".join(result.stderr.split())
     assert "audit log is empty" in message and "credentials issued" in message, message
+    assert f"at entry 1: the audit log is empty and the anchor file is {anchor_file}" in message
     # an installation that never served says so on purpose, and is still warned
     allowed = await adibao(settings, "audit", "verify", "--allow-unanchored")
     assert allowed.returncode == 0, allowed.stderr
     assert "warning" in allowed.stderr and "--allow-unanchored" in allowed.stderr
+    assert "audit log intact: 0 entries" in allowed.stdout
+    # the auditor's verifyAuditChain has no such option: it fails
+    ran = (await api.gql(auditor, VERIFY))["data"]["verifyAuditChain"]
+    assert ran["ok"] is False and ran["entries"] == 0 and ran["firstBad"] == 1, ran
+
+
+async def test_an_empty_log_with_a_credential_issued_minutes_ago_verifies(
+    runtime: Runtime, settings: Settings
+) -> None:
+    # a fresh installation whose first credential was just issued has no history yet:
+    # only what is older than the settling time counts as use before the empty log
+    await issue_token(runtime, "auditor", "*")
+    assert settings.anchor_file is not None and not settings.anchor_file.exists()
+    verified = await adibao(settings, "audit", "verify")
+    assert verified.returncode == 0, verified.stderr
+    assert "audit log intact: 0 entries" in verified.stdout and "warning" not in verified.stderr
+
+
+async def test_a_purge_checkpoint_that_differs_from_its_anchor_fails(
+    runtime: Runtime, settings: Settings, key_ring: KeyRing
+) -> None:
+    """A purge base moved to another hash, even signed with the audit key (by someone
+    holding it), no longer matches the anchor taken of that entry."""
+    chain = AuditChain(runtime.cipher, anchors=runtime.anchors)
+    now = utcnow()
+    for days in (400, 300, 200):
+        await _append(runtime, chain, now - dt.timedelta(days=days), commit_hook=True)
+    verified = await adibao(settings, "audit", "verify")  # anchors the head, entry 3
+    assert verified.returncode == 0, verified.stderr
+    assert [a["seq"] for a in _anchor_lines(settings)] == [2, 3]
+    purged = await adibao(settings, "audit", "purge")  # every entry: the base is the head
+    assert purged.returncode == 0 and "purged 3 entries" in purged.stdout, purged.stderr
+    async with runtime.sessions() as session:
+        head = (await session.execute(select(AuditHead))).scalar_one()
+    assert head.base_seq == 3 and head.base_time is not None and head.purged_at is not None
+    forged = "e" * 64
+    signature = base_signature(key_ring.audit_key, 3, forged, head.base_time, head.purged_at)
+    async with runtime.engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE audit_head SET base_hash = :h, base_signature = :s WHERE id = 1"),
+            {"h": forged, "s": signature},
+        )
+    await _verify_fails(settings, 3, "the purge checkpoint at entry 3 differs from its anchor")
+
+
+async def test_an_anchored_entry_rewritten_with_the_key_fails(
+    api: Api, runtime: Runtime, settings: Settings, key_ring: KeyRing
+) -> None:
+    """Someone holding the audit key rewrites the last entry and re-signs the head: the
+    chain holds in the database, and only its anchor tells."""
+    await _requests(api, runtime)
+    assert [a["seq"] for a in _anchor_lines(settings)] == [2, 4, 6]
+    async with runtime.engine.begin() as conn:
+        await _bypass_triggers(conn)
+        row = (
+            await conn.execute(text("SELECT entry, prev_hash FROM audit_entries WHERE seq = 6"))
+        ).one()
+        body = canonical({**json.loads(row.entry), "forged": True})  # no indexed column
+        digest = entry_hash(key_ring.audit_key, row.prev_hash, 6, body)
+        await conn.execute(
+            text("UPDATE audit_entries SET entry = :e, hash = :h WHERE seq = 6"),
+            {"e": body.decode(), "h": digest},
+        )
+        await conn.execute(
+            text("UPDATE audit_head SET hash = :h, signature = :s WHERE id = 1"),
+            {"h": digest, "s": sign(key_ring, 6, digest)},
+        )
+    await _verify_fails(settings, 6, "entry 6 differs from its anchor (line 3)")

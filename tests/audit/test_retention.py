@@ -7,17 +7,29 @@ import json
 from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy import text, update
+from sqlalchemy import insert, select, text, update
 
-from audit.chain import AuditChain, base_signature, sign
+from audit.chain import (
+    MIN_RETENTION,
+    MIN_RETENTION_DAYS,
+    AuditChain,
+    RetentionTampered,
+    base_signature,
+    purge,
+    sign,
+)
 from audit.record import AuditRecord
 from gateway.config import Settings
 from gateway.runtime import Runtime
 from store.crypto import KeyRing
-from store.models import AuditHead
+from store.models import AuditEntry, AuditHead
 from store.types import utcnow
 from tests.audit.test_audit_log import entries
 from tests.cli.test_cli import adibao
+from tests.conftest import Api
+from tests.helpers import issue_token
+
+VERIFY = "mutation { verifyAuditChain { ok entries firstBad reason } }"
 
 
 async def _append(runtime: Runtime, chain: AuditChain, when: dt.datetime) -> None:
@@ -170,7 +182,7 @@ async def _purge_as_an_older_build(runtime: Runtime, keys: KeyRing, *, timed: bo
 
 @pytest.mark.parametrize("timed", [False, True], ids=["untimed-base", "timed-base"])
 async def test_verify_fails_after_a_purge_inside_the_minimum(
-    runtime: Runtime, settings: Settings, key_ring: KeyRing, timed: bool
+    api: Api, runtime: Runtime, settings: Settings, key_ring: KeyRing, timed: bool
 ) -> None:
     chain = AuditChain(runtime.cipher)
     for _ in range(3):
@@ -184,3 +196,138 @@ async def test_verify_fails_after_a_purge_inside_the_minimum(
     assert verified.returncode == 1, (verified.stdout, verified.stderr)
     message = " ".join(verified.stderr.split())
     assert "purged too early" in message and "183 days" in message, message
+    assert "at entry 3:" in message, message  # the purge base: where the chain now starts
+    auditor = await issue_token(runtime, "auditor", "*")
+    ran = (await api.gql(auditor, VERIFY))["data"]["verifyAuditChain"]
+    assert ran["ok"] is False and ran["entries"] == 0 and ran["firstBad"] == 3, ran
+
+
+async def test_purge_takes_the_archive_index_rows_of_what_it_purges(
+    runtime: Runtime, settings: Settings
+) -> None:
+    # "who looked at household X" rows go with their entries, and only with them
+    chain = AuditChain(runtime.cipher)
+    now = utcnow()
+    for n, days in enumerate((400, 300, 10, 1)):
+        record = AuditRecord(
+            time=now - dt.timedelta(days=days),
+            client=None,
+            trace_id=None,
+            principal="old-timer",
+            outcome="allowed",
+            archive_nos=[f"220183100001-2026-00000{n}"],
+        )
+        async with runtime.sessions.begin() as session:
+            await chain.append(session, record.as_dict())
+    purged = await adibao(settings, "audit", "purge")
+    assert purged.returncode == 0 and "purged 2 entries" in purged.stdout, purged.stderr
+    async with runtime.engine.connect() as conn:
+        kept = (await conn.execute(text("SELECT seq FROM audit_archives ORDER BY seq"))).all()
+    assert [row.seq for row in kept] == [3, 4]
+    verified = await adibao(settings, "audit", "verify")
+    assert verified.returncode == 0 and "2 entries" in verified.stdout, verified.stderr
+
+
+async def test_a_purge_with_nothing_past_the_window_purges_nothing(
+    runtime: Runtime, settings: Settings
+) -> None:
+    chain = AuditChain(runtime.cipher)
+    now = utcnow()
+    for days in (10, 1):
+        await _append(runtime, chain, now - dt.timedelta(days=days))
+    purged = await adibao(settings, "audit", "purge")
+    assert purged.returncode == 0 and "purged 0 entries" in purged.stdout, purged.stderr
+    verified = await adibao(settings, "audit", "verify")
+    assert verified.returncode == 0 and "2 entries" in verified.stdout, verified.stderr
+
+
+async def test_the_window_ends_one_minute_past_the_retention(runtime: Runtime) -> None:
+    """Purged: what is older than the retention and one minute more. Kept: what is
+    exactly that old, and younger (the minute keeps clear of the database's own check,
+    which runs on the database's clock)."""
+    chain = AuditChain(runtime.cipher)
+    now = utcnow()
+    window = dt.timedelta(days=MIN_RETENTION_DAYS, minutes=1)
+    ages = (
+        dt.timedelta(days=400),
+        window + dt.timedelta(seconds=30),
+        window,
+        window - dt.timedelta(seconds=30),
+        dt.timedelta(days=10),
+    )
+    for age in ages:
+        await _append(runtime, chain, now - age)
+    async with runtime.sessions.begin() as session:
+        removed = await purge(session, runtime.cipher.keys, now=now)
+    assert removed == 2
+    assert [e["seq"] for e in await entries(runtime)] == [3, 4, 5]
+
+
+async def test_a_forged_purge_checkpoint_fails(
+    api: Api, runtime: Runtime, settings: Settings
+) -> None:
+    chain = AuditChain(runtime.cipher)
+    now = utcnow()
+    for days in (400, 300, 10):
+        await _append(runtime, chain, now - dt.timedelta(days=days))
+    purged = await adibao(settings, "audit", "purge")
+    assert purged.returncode == 0 and "purged 2 entries" in purged.stdout, purged.stderr
+    auditor = await issue_token(runtime, "auditor", "*")
+    async with runtime.engine.begin() as conn:  # the head row takes updates (appends move it)
+        await conn.execute(text("UPDATE audit_head SET base_signature = :s"), {"s": "0" * 64})
+    verified = await adibao(settings, "audit", "verify")
+    assert verified.returncode == 1, verified.stdout
+    reason = "the purge checkpoint's signature is wrong"
+    assert f"at entry 3: {reason}" in " ".join(verified.stderr.split()), verified.stderr
+    ran = (await api.gql(auditor, VERIFY))["data"]["verifyAuditChain"]
+    assert ran == {"ok": False, "entries": 0, "firstBad": 3, "reason": reason}
+
+
+async def _move_time(runtime: Runtime, seq: int, when: dt.datetime) -> None:
+    """The database owner moves an entry's indexed time, around the triggers."""
+    async with runtime.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            await conn.execute(text("SET LOCAL session_replication_role = replica"))
+        else:
+            await conn.execute(text("DROP TRIGGER audit_entries_no_update"))
+        await conn.execute(update(AuditEntry).where(AuditEntry.seq == seq).values(time=when))
+
+
+@pytest.mark.parametrize("inside", [dt.timedelta(0), dt.timedelta(seconds=1)], ids=["at", "inside"])
+async def test_purge_judges_an_entry_by_its_own_time_not_its_indexed_one(
+    runtime: Runtime, inside: dt.timedelta
+) -> None:
+    """An entry whose indexed time was moved back past the window is purged only if its
+    own time (under its hash) is at least the minimum retention old; one second less is
+    refused as tampering, and nothing goes."""
+    chain = AuditChain(runtime.cipher)
+    now = utcnow()
+    await _append(runtime, chain, now - MIN_RETENTION + inside)
+    await _append(runtime, chain, now - dt.timedelta(days=10))
+    await _move_time(runtime, 1, now - dt.timedelta(days=400))
+    async with runtime.sessions.begin() as session:
+        if inside:
+            with pytest.raises(RetentionTampered, match="entry 1 is inside the minimum"):
+                await purge(session, runtime.cipher.keys, now=now)
+        else:
+            assert await purge(session, runtime.cipher.keys, now=now) == 1
+    assert [e["seq"] for e in await entries(runtime)] == ([1, 2] if inside else [2])
+
+
+async def test_purge_leaves_an_entry_put_back_under_its_base(runtime: Runtime) -> None:
+    """An entry put back at the purge base (around the triggers) is not the purge's to
+    remove: the next purge leaves it, and verification names it."""
+    chain = AuditChain(runtime.cipher)
+    now = utcnow()
+    for days in (400, 300, 250, 10):
+        await _append(runtime, chain, now - dt.timedelta(days=days))
+    async with runtime.engine.connect() as conn:
+        table = AuditEntry.__table__
+        base = (await conn.execute(select(table).where(table.c.seq == 1))).mappings().one()
+    async with runtime.sessions.begin() as session:
+        assert await purge(session, runtime.cipher.keys, now=now - dt.timedelta(days=150)) == 1
+    async with runtime.engine.begin() as conn:
+        await conn.execute(insert(AuditEntry).values(**dict(base)))
+    async with runtime.sessions.begin() as session:
+        assert await purge(session, runtime.cipher.keys, now=now) == 2
+    assert [e["seq"] for e in await entries(runtime)] == [1, 4]
