@@ -6,10 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from graphql import GraphQLObjectType
+from graphql import GraphQLObjectType, parse
 
 from gateway.runtime import Runtime
 from policies.arguments import FIELD_FILTERS, NOT_FIELD_FILTERS, WRITE_ROOT
+from policies.engine import Decision
+from policies.limits import Limits
+from policies.walk import analyse
+from schema.pricing import pricing
 from schema.root import build_schema
 from tests.authz.conftest import Archive
 from tests.conftest import Api
@@ -121,3 +125,39 @@ async def test_counts_for_aggregate_readers_are_small_cell_suppressed(
         "StatusCount.households",
     )
     assert_forbidden(await api.gql(partner, STATS, {"r": "220183100001"}), "Household.regionCode")
+
+
+def test_a_masked_field_cannot_be_used_as_a_filter_either() -> None:
+    """A filter by a field the caller reads masked is an oracle too: the count answers
+    what the mask hides. No filter field has a masked form in the shipped policy (the
+    engine masks only fields with a masker), so this asks the walk directly, with a
+    policy that masks one: the refusal must name it as it names a denied one."""
+    served = build_schema()
+
+    def decide(obj: str, write: bool) -> Decision:
+        return Decision.MASKED if obj == "Household.categories" else Decision.CLEAR
+
+    for query in (
+        "{ households(category: DISABLED) { totalCount } }",
+        "{ households(first: 5, category: MINOR) { totalCount } }",
+    ):
+        analysis = analyse(
+            served._schema,
+            parse(query),
+            operation_name=None,
+            variables=None,
+            decide=decide,
+            limits=Limits(),
+            pricing=pricing(served),
+        )
+        assert analysis.denied == ["Household.categories"], query
+    unfiltered = analyse(
+        served._schema,
+        parse("{ households(first: 5) { totalCount } }"),
+        operation_name=None,
+        variables=None,
+        decide=decide,
+        limits=Limits(),
+        pricing=pricing(served),
+    )
+    assert unfiltered.denied == []
