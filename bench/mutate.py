@@ -99,6 +99,8 @@ WALK_TESTS = (
     *POLICY_TESTS,
     *MASK_TESTS,
     "tests/authz/test_filter_arguments.py::test_a_denied_field_cannot_be_used_as_a_filter",
+    # a filter by a masked field refused too (no shipped filter field has a masker)
+    "tests/authz/test_filter_arguments.py::test_a_masked_field_cannot_be_used_as_a_filter_either",
     "tests/audit/test_audit_log.py::test_an_entry_names_the_households_its_arguments_name",
 )
 PIPELINE_TESTS = (
