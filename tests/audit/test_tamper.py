@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
 from collections.abc import Awaitable, Callable
 
 import pytest
@@ -156,15 +157,22 @@ async def test_triggers_refuse_updates_deletes_and_truncates(
     assert after == before
 
 
-@pytest.mark.parametrize(("kind", "tamper", "first_bad"), CASES, ids=[c[0] for c in CASES])
-async def test_tampering_is_detected(
-    api: Api, runtime: Runtime, settings: Settings, kind: str, tamper: Tamper, first_bad: int
-) -> None:
+async def _tampered_then_verified(
+    api: Api, runtime: Runtime, settings: Settings, tamper: Tamper
+) -> subprocess.CompletedProcess[str]:
+    """A few requests' entries, one tampering by the database owner, `dibao audit verify`."""
     await _requests(api, runtime)
     async with runtime.engine.begin() as conn:
         await _bypass_triggers(conn)
         await tamper(conn)
-    result = await asyncio.to_thread(dibao, settings, "audit", "verify")
+    return await asyncio.to_thread(dibao, settings, "audit", "verify")
+
+
+@pytest.mark.parametrize(("kind", "tamper", "first_bad"), CASES, ids=[c[0] for c in CASES])
+async def test_tampering_is_detected(
+    api: Api, runtime: Runtime, settings: Settings, kind: str, tamper: Tamper, first_bad: int
+) -> None:
+    result = await _tampered_then_verified(api, runtime, settings, tamper)
     assert result.returncode != 0, (kind, result.stdout)
     assert f"at entry {first_bad}" in result.stderr, (kind, result.stderr)
 
@@ -211,11 +219,7 @@ async def test_each_tampering_is_named_with_its_reason(
     reason: str,
 ) -> None:
     """The operator reads why, not only where: the reason names what was done."""
-    await _requests(api, runtime)
-    async with runtime.engine.begin() as conn:
-        await _bypass_triggers(conn)
-        await tamper(conn)
-    result = await asyncio.to_thread(dibao, settings, "audit", "verify")
+    result = await _tampered_then_verified(api, runtime, settings, tamper)
     message = " ".join(result.stderr.split())
     assert result.returncode == 1 and "Traceback" not in result.stderr, (kind, result.stderr)
     assert f"at entry {first_bad}: {reason}" in message, (kind, message)
