@@ -551,8 +551,10 @@ class LineTests:
     result. Lines no test runs in this process (run at import, or only in a
     server process a test starts) select the whole row."""
 
-    def __init__(self, by_line: dict[int, list[str]]) -> None:
+    def __init__(self, by_line: dict[int, list[str]], seconds: dict[str, float]) -> None:
         self.by_line = by_line
+        # with -x the first failing test ends the run: the quickest tests go first
+        self.seconds = seconds
 
     @classmethod
     def trace(cls, target: Target, timeout: float) -> tuple[LineTests, TestOutcome, str]:
@@ -573,7 +575,7 @@ class LineTests:
                 command, env=env, capture_output=True, timeout=timeout, check=False
             )
         except subprocess.TimeoutExpired:
-            return cls({}), TestOutcome.KILLED, "timeout"
+            return cls({}, {}), TestOutcome.KILLED, "timeout"
         output = done.stdout.decode(errors="replace") + done.stderr.decode(errors="replace")
         outcome = TestOutcome.SURVIVED if done.returncode == 0 else TestOutcome.KILLED
         by_line: dict[int, list[str]] = {}
@@ -585,7 +587,12 @@ class LineTests:
                     for line, contexts in recorded.contexts_by_lineno(measured).items():
                         by_line[line] = sorted(contexts)
             data.unlink()
-        return cls(by_line), outcome, output
+        seconds: dict[str, float] = {}
+        timed = Path(f"{data}.durations.json")
+        if timed.exists():
+            seconds = json.loads(timed.read_text(encoding="utf-8"))
+            timed.unlink()
+        return cls(by_line, seconds), outcome, output
 
     def tests_for(self, spec: MutationSpec) -> list[str] | None:
         """The node ids that run the mutant's lines; None for the whole row."""
@@ -597,7 +604,7 @@ class LineTests:
             if "" in contexts:
                 return None
             chosen.update(contexts)
-        return sorted(chosen) or None
+        return sorted(chosen, key=lambda t: (self.seconds.get(t, 0.0), t)) or None
 
 
 def session_path(target: Target) -> Path:

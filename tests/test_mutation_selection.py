@@ -87,6 +87,25 @@ def test_a_mutant_runs_the_tests_that_run_its_line_and_an_import_time_line_the_w
     # line 5 runs only under test_small, line 9 only under test_large
     assert chosen(5) == ["test_m.py::test_small"]
     assert chosen(9) == ["test_m.py::test_large"]
+    # the quickest first: -x stops at the first failure
+    quick = mutate.LineTests(
+        {7: ["t::slow", "t::quick", "t::unknown"]}, {"t::slow": 2.0, "t::quick": 0.1}
+    )
+    assert quick.tests_for(
+        mutate.MutationSpec(
+            module_path="m.py",
+            operator_name="core/NumberReplacer",
+            occurrence=0,
+            start_pos=(7, 0),
+            end_pos=(7, 1),
+        )
+    ) == ["t::unknown", "t::quick", "t::slow"]
+    # every test of the traced pass is timed
+    assert {t.rsplit("::", 1)[-1] for t in lines.seconds} == {
+        "test_small",
+        "test_large",
+        "test_neither",
+    }
     # LIMIT = 3 runs at import, outside any test: every test depends on it
     assert chosen(1) is None
     # a line no test runs (a blank one here) selects the whole row, never no test
