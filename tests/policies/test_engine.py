@@ -6,10 +6,20 @@ these hold the edges a secadmin's grant or a hand-edited file could reach."""
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from domain.principal import Principal
-from policies.engine import Decision, PolicyEngine, default_rules, parse_policy_lines, scope_within
+from policies import engine as engine_module
+from policies.engine import (
+    Decision,
+    PolicyEngine,
+    default_rules,
+    field_match,
+    parse_policy_lines,
+    scope_within,
+)
 
 
 @pytest.mark.parametrize(
@@ -27,6 +37,27 @@ from policies.engine import Decision, PolicyEngine, default_rules, parse_policy_
 )
 def test_a_scope_matches_by_whole_segments(caller: str, policy: str, within: bool) -> None:
     assert scope_within(caller, policy) is within
+
+
+@pytest.mark.parametrize(
+    ("requested", "pattern", "matches"),
+    [
+        ("Household.address", "Household.address", True),
+        ("Household.address", "*", True),
+        ("Household.address", "Household.*", True),
+        # a type's wildcard covers its own fields only: not a type whose name it
+        # begins (HouseholdDocument, Householder) nor any other type
+        ("HouseholdDocument.fileName", "Household.*", False),
+        ("Householder.name", "Household.*", False),
+        ("Member.idNumber", "Household.*", False),
+        ("Household.address", "Household.addr", False),
+        ("Household", "Household.*", False),
+    ],
+)
+def test_a_field_pattern_matches_its_field_or_its_types_fields_only(
+    requested: str, pattern: str, matches: bool
+) -> None:
+    assert field_match(requested, pattern) is matches
 
 
 def test_policy_text_is_read_line_by_line_without_comments_and_blanks() -> None:
@@ -62,3 +93,33 @@ def test_a_role_holds_what_it_inherits() -> None:
     assert engine.inherits("child", "base")
     assert engine.decide(child, "Household.address") is Decision.CLEAR
     assert engine.decide(other, "Household.address") is Decision.DENIED
+
+
+def test_engines_share_the_enforcer_of_a_rule_set_seen_lately_and_keep_eight(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A reload back to a rule set seen before (each test's or app's engine over the
+    shipped policy) reuses its enforcer: building one costs milliseconds a decision.
+    At most eight are kept, the least recently used dropped first."""
+    built: list[object] = []
+    real = engine_module.casbin.Enforcer
+
+    def counted(*args: object, **kwargs: object) -> object:
+        built.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(engine_module.casbin, "Enforcer", counted)
+    tag = uuid.uuid4().hex  # rule sets no other test has made
+    sets = [[("p", f"r{n}-{tag}", "*", "Household.address", "read", "allow")] for n in range(9)]
+    for rules in sets[:8]:
+        PolicyEngine(rules)
+    assert len(built) == 8
+    PolicyEngine(sets[0])  # seen: shared, and now the most recent
+    assert len(built) == 8
+    PolicyEngine(sets[8])  # a ninth: the least recently used, sets[1], goes
+    assert len(built) == 9
+    for kept in (sets[8], sets[0], sets[2], sets[7]):
+        PolicyEngine(kept)
+    assert len(built) == 9
+    PolicyEngine(sets[1])
+    assert len(built) == 10
