@@ -42,6 +42,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -563,8 +564,15 @@ class LineTests:
         env = {
             **os.environ,
             "PYTHONDONTWRITEBYTECODE": "1",
+            # the plugin, and the sitecustomize that traces every Python process
             "PYTHONPATH": os.pathsep.join(
-                p for p in (str(ROOT / "bench"), os.environ.get("PYTHONPATH")) if p
+                p
+                for p in (
+                    str(ROOT / "bench"),
+                    str(ROOT / "bench" / "mutate_site"),
+                    os.environ.get("PYTHONPATH"),
+                )
+                if p
             ),
             "DIBAO_MUTATE_TRACE": str(data),
             "DIBAO_MUTATE_MODULE": str(ROOT / target.module),
@@ -578,15 +586,19 @@ class LineTests:
             return cls({}, {}), TestOutcome.KILLED, "timeout"
         output = done.stdout.decode(errors="replace") + done.stderr.decode(errors="replace")
         outcome = TestOutcome.SURVIVED if done.returncode == 0 else TestOutcome.KILLED
-        by_line: dict[int, list[str]] = {}
-        if data.exists():
-            recorded = CoverageData(str(data))
+        found: dict[int, set[str]] = defaultdict(set)
+        # one data file per process: pytest's and each one a test started
+        for path in data.parent.glob(f"{data.name}.*"):
+            if path.suffix == ".json":
+                continue
+            recorded = CoverageData(str(path))
             recorded.read()
             for measured in recorded.measured_files():
                 if Path(measured).resolve() == (ROOT / target.module).resolve():
                     for line, contexts in recorded.contexts_by_lineno(measured).items():
-                        by_line[line] = sorted(contexts)
-            data.unlink()
+                        found[line].update(contexts)
+            path.unlink()
+        by_line = {line: sorted(contexts) for line, contexts in found.items()}
         seconds: dict[str, float] = {}
         timed = Path(f"{data}.durations.json")
         if timed.exists():

@@ -1,11 +1,13 @@
 """A pytest plugin for bench/mutate.py: which test runs which line of the mutated module.
 
-Loaded with `-p mutate_trace` when DIBAO_MUTATE_TRACE names a data file and
-DIBAO_MUTATE_MODULE the module. Coverage starts as the plugin is imported, before
-any test module, and records each line under the node id of the test that ran it
-(setup, call and teardown alike); lines run outside any test (imports, collection)
-are recorded under the empty context. Each test's time (setup, call, teardown) is
-written beside the data, as JSON: a mutant's tests run fastest first.
+Loaded with `-p mutate_trace` in the traced pass, where bench/mutate_site's
+sitecustomize has started coverage in this process and in every Python process
+the tests start. Each line is recorded under the node id of the test that ran it
+(setup, call and teardown alike), in this process by switching the context, in a
+process a test starts through DIBAO_MUTATE_CONTEXT, which it inherits; lines run
+outside any test (imports, collection) are recorded under the empty context. Each
+test's time (setup, call, teardown) is written beside the data, as JSON: a
+mutant's tests run quickest first.
 """
 
 from __future__ import annotations
@@ -20,24 +22,19 @@ from typing import Any
 import coverage
 import pytest
 
-_coverage: coverage.Coverage | None = None
 _durations: defaultdict[str, float] = defaultdict(float)
-if os.environ.get("DIBAO_MUTATE_TRACE"):
-    _coverage = coverage.Coverage(
-        data_file=os.environ["DIBAO_MUTATE_TRACE"],
-        include=[os.environ["DIBAO_MUTATE_MODULE"]],
-        config_file=False,
-    )
-    _coverage.start()
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: Any) -> Iterator[None]:
-    if _coverage is not None:
-        _coverage.switch_context(item.nodeid)
+    current = coverage.Coverage.current()
+    os.environ["DIBAO_MUTATE_CONTEXT"] = item.nodeid
+    if current is not None:
+        current.switch_context(item.nodeid)
     yield
-    if _coverage is not None:
-        _coverage.switch_context("")
+    os.environ.pop("DIBAO_MUTATE_CONTEXT", None)
+    if current is not None:
+        current.switch_context("")
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
@@ -45,8 +42,6 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    if _coverage is not None:
-        _coverage.stop()
-        _coverage.save()
+    if os.environ.get("DIBAO_MUTATE_TRACE"):
         durations = Path(os.environ["DIBAO_MUTATE_TRACE"] + ".durations.json")
         durations.write_text(json.dumps(_durations), encoding="utf-8")

@@ -1,5 +1,6 @@
 """A mutant runs first against the tests that run its lines (bench/mutate.py's
-LineTests): the selection must name exactly those tests, and fall back to the whole
+LineTests), in pytest's process or in one a test starts: the selection must name
+exactly those tests, and fall back to the whole
 row for a line that runs outside any test, or the speed-up would turn kills into
 survivors the whole row would not have let live."""
 
@@ -27,9 +28,14 @@ def small(x):
 
 def large(x):
     return x > 10 * LIMIT
+
+
+def elsewhere(x):
+    return x == LIMIT
 """
 
 TESTS = """\
+import subprocess
 import sys
 
 sys.path.insert(0, {here!r})
@@ -47,6 +53,12 @@ def test_large():
 
 def test_neither():
     assert True
+
+
+def test_in_a_child_process():
+    # as a CLI command or a server a test starts: the line runs in another process
+    code = "import sys; sys.path.insert(0, {here!r}); import m; assert m.elsewhere(3)"
+    subprocess.run([sys.executable, "-c", code], check=True)
 """
 
 
@@ -87,6 +99,8 @@ def test_a_mutant_runs_the_tests_that_run_its_line_and_an_import_time_line_the_w
     # line 5 runs only under test_small, line 9 only under test_large
     assert chosen(5) == ["test_m.py::test_small"]
     assert chosen(9) == ["test_m.py::test_large"]
+    # line 13 runs only in a process test_in_a_child_process starts
+    assert chosen(13) == ["test_m.py::test_in_a_child_process"]
     # the quickest first: -x stops at the first failure
     quick = mutate.LineTests(
         {7: ["t::slow", "t::quick", "t::unknown"]}, {"t::slow": 2.0, "t::quick": 0.1}
@@ -105,6 +119,7 @@ def test_a_mutant_runs_the_tests_that_run_its_line_and_an_import_time_line_the_w
         "test_small",
         "test_large",
         "test_neither",
+        "test_in_a_child_process",
     }
     # LIMIT = 3 runs at import, outside any test: every test depends on it
     assert chosen(1) is None
