@@ -8,10 +8,11 @@ PACKAGES := gateway schema resolvers policies audit store domain
 # `install` also builds GraphiQL's files when npm is there (see `graphiql` below)
 .PHONY: install demo test check lint typecheck format schema postgres bench-audit clean mutate docs docs-check
 
+# with the mutate extra: the tests of `make mutate`'s own machinery run in the suite
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet -e ".[dev,mutate]"
 	touch $(STAMP)
 
 install: $(STAMP) graphiql
@@ -150,5 +151,4 @@ fuzz: install postgres
 # each mutant runs only its module's tests (bench/mutate.py has the table); prints JSON.
 # MUTATE_ARGS="--only chain" narrows it, "--report" prints the last figures.
 mutate: install postgres
-	$(PY) -m pip install --quiet -e ".[dev,mutate]"
 	$(PY) bench/mutate.py $(MUTATE_ARGS)
