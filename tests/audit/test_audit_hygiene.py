@@ -229,6 +229,11 @@ async def test_kept_strings_are_cut_at_200_characters_and_15_digits_make_an_id(
         kept + "1" + " " * 50 + "2" * 14 + "3" * 20,  # 15th digit: the 264th character
         kept + "1" + " " * 51 + "2" * 14 + "3" * 20,  # the 265th: still going at the cut
         kept + "1" + " " * 51 + "2" * 12 + "y" * 20,  # 13 digits, ended before the cut
+        # exactly 264 characters: nothing was cut, so the run ending the value is whole,
+        # 14 digits, and kept
+        kept + "1" + " " * 51 + "2" * 13,
+        # 265: the cut leaves 14 digits still going at it, judged as an ID number
+        kept + "1" + " " * 51 + "2" * 14,
         "e\u0301" * 125 + "220183198205305726" + "z" * 10,  # 250 characters NFKC makes 125
     )
     for written in sent:
@@ -241,6 +246,8 @@ async def test_kept_strings_are_cut_at_200_characters_and_15_digits_make_an_id(
         kept + "[",  # "[redacted]", cut at 200
         kept + "[",
         kept + "1",
+        kept + "1",
+        kept + "[",
         "\u00e9" * 125 + "[redacted]",  # not the region code and birth date
     ]
 
