@@ -234,6 +234,9 @@ async def test_kept_strings_are_cut_at_200_characters_and_15_digits_make_an_id(
         kept + "1" + " " * 51 + "2" * 13,
         # 265: the cut leaves 14 digits still going at it, judged as an ID number
         kept + "1" + " " * 51 + "2" * 14,
+        # a run whose last digit is the 264th character: the 64 characters after the
+        # cut cannot tell it ended there, so it is judged as one still going
+        kept + "1" + " " * 51 + "2" * 13 + "y" * 20,
         "e\u0301" * 125 + "220183198205305726" + "z" * 10,  # 250 characters NFKC makes 125
     )
     for written in sent:
@@ -247,6 +250,7 @@ async def test_kept_strings_are_cut_at_200_characters_and_15_digits_make_an_id(
         kept + "[",
         kept + "1",
         kept + "1",
+        kept + "[",
         kept + "[",
         "\u00e9" * 125 + "[redacted]",  # not the region code and birth date
     ]
