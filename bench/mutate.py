@@ -9,7 +9,8 @@ tests then run with `-x` and a timeout. A mutant the tests do not fail on surviv
 Why this shape:
 - Only the tests that can kill a mutant run: the whole suite takes minutes, a
   focused selection seconds. The table is the contract: a promise's tests belong
-  in its row.
+  in its row. Within the row a mutant runs first against the tests that run its
+  lines (LineTests), then, if it survives them, against the whole row.
 - SQLite only, unless the module branches on the dialect (the chain's append, the
   hot-path reader, the request pipeline's lone append): then PostgreSQL runs too.
   A mutant elsewhere is the same Python on both backends.
@@ -35,11 +36,13 @@ import ast
 import hashlib
 import json
 import os
+import shlex
 import signal
+import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,9 +52,9 @@ from cosmic_ray import plugins
 from cosmic_ray.ast import ast_nodes, get_ast, get_ast_from_path
 from cosmic_ray.mutating import mutate_and_test, mutate_code
 from cosmic_ray.operators.operator import Example, Operator
-from cosmic_ray.testing import run_tests
 from cosmic_ray.work_db import WorkDB, use_db
 from cosmic_ray.work_item import MutationSpec, TestOutcome, WorkerOutcome, WorkItem
+from coverage import CoverageData
 
 ROOT = Path(__file__).resolve().parent.parent
 SESSIONS = ROOT / ".mutate"
@@ -525,12 +528,72 @@ class Mutants:
 # --- running ----------------------------------------------------------------------
 
 
-def test_command(target: Target) -> str:
+def pytest_command(target: Target, tests: Iterable[str] | None = None) -> str:
     selection = "" if target.postgres else ' -k "not postgres"'
+    chosen = target.tests if tests is None else tests
     return (
         f"{sys.executable} -m pytest -x -q -p no:cacheprovider --no-header"
-        f"{selection} {' '.join(target.tests)}"
+        f"{selection} {' '.join(shlex.quote(t) for t in chosen)}"
     )
+
+
+class LineTests:
+    """Which of the row's tests run each line of the module, from one traced pass.
+
+    A mutant changes nothing a test does not run, so it first runs against the
+    tests that run its lines; only if it survives them does it run against the
+    whole row. A kill is still a real test failing, a survivor still survived
+    every test of the row: the selection changes how long a run takes, never its
+    result. Lines no test runs in this process (run at import, or only in a
+    server process a test starts) select the whole row."""
+
+    def __init__(self, by_line: dict[int, list[str]]) -> None:
+        self.by_line = by_line
+
+    @classmethod
+    def trace(cls, target: Target, timeout: float) -> tuple[LineTests, TestOutcome, str]:
+        SESSIONS.mkdir(exist_ok=True)
+        data = SESSIONS / f"trace-{uuid.uuid4().hex}"
+        env = {
+            **os.environ,
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONPATH": os.pathsep.join(
+                p for p in (str(ROOT / "bench"), os.environ.get("PYTHONPATH")) if p
+            ),
+            "DIBAO_MUTATE_TRACE": str(data),
+            "DIBAO_MUTATE_MODULE": str(ROOT / target.module),
+        }
+        command = [*shlex.split(pytest_command(target)), "-p", "mutate_trace"]
+        try:
+            done = subprocess.run(  # noqa: S603 (our own pytest, the row's tests)
+                command, env=env, capture_output=True, timeout=timeout, check=False
+            )
+        except subprocess.TimeoutExpired:
+            return cls({}), TestOutcome.KILLED, "timeout"
+        output = done.stdout.decode(errors="replace") + done.stderr.decode(errors="replace")
+        outcome = TestOutcome.SURVIVED if done.returncode == 0 else TestOutcome.KILLED
+        by_line: dict[int, list[str]] = {}
+        if data.exists():
+            recorded = CoverageData(str(data))
+            recorded.read()
+            for measured in recorded.measured_files():
+                if Path(measured).resolve() == (ROOT / target.module).resolve():
+                    for line, contexts in recorded.contexts_by_lineno(measured).items():
+                        by_line[line] = sorted(contexts)
+            data.unlink()
+        return cls(by_line), outcome, output
+
+    def tests_for(self, spec: MutationSpec) -> list[str] | None:
+        """The node ids that run the mutant's lines; None for the whole row."""
+        chosen: set[str] = set()
+        for line in range(spec.start_pos[0], spec.end_pos[0] + 1):
+            contexts = self.by_line.get(line)
+            if contexts is None:
+                continue  # not a statement's line (a continuation, a comment)
+            if "" in contexts:
+                return None
+            chosen.update(contexts)
+        return sorted(chosen) or None
 
 
 def session_path(target: Target) -> Path:
@@ -584,9 +647,10 @@ def run_target(target: Target, *, limit: int | None, retest: bool, log: Any) -> 
             pending = survivors + pending
         if not pending:
             return
-        command = test_command(target)
+        command = pytest_command(target)
+        # the baseline pass is also the traced one: it says which tests run which line
         started = time.monotonic()
-        outcome, output = run_tests(command, 900)
+        lines, outcome, output = LineTests.trace(target, 1800)
         baseline = time.monotonic() - started
         if outcome != TestOutcome.SURVIVED:
             sys.exit(f"{target.name}: the tests fail without any mutant:\n{output[-3000:]}")
@@ -594,17 +658,28 @@ def run_target(target: Target, *, limit: int | None, retest: bool, log: Any) -> 
         # threefold, and a timeout counts as a kill
         timeout = max(120.0, 5 * baseline)
         print(
-            f"{target.name}: {len(pending)} mutants to run, baseline {baseline:.1f}s",
+            f"{target.name}: {len(pending)} mutants to run, baseline {baseline:.1f}s"
+            f" (traced), {len(lines.by_line)} lines run by its tests",
             file=log,
             flush=True,
         )
         for n, item in enumerate(pending if limit is None else pending[:limit], 1):
-            result = mutate_and_test(item.mutations, command, timeout)
-            db.set_result(item.job_id, result)
             spec = item.mutations[0]
+            chosen = lines.tests_for(spec)
+            ran = "whole row"
+            if chosen is None:
+                result = mutate_and_test(item.mutations, command, timeout)
+            else:
+                ran = f"{len(chosen)} tests"
+                result = mutate_and_test(item.mutations, pytest_command(target, chosen), timeout)
+                if result.test_outcome == TestOutcome.SURVIVED:
+                    # survived the tests that run its lines: the whole row decides
+                    ran += ", then the whole row"
+                    result = mutate_and_test(item.mutations, command, timeout)
+            db.set_result(item.job_id, result)
             print(
                 f"  [{n}] {spec.module_path}:{spec.start_pos[0]} {spec.operator_name}"
-                f" -> {result.test_outcome.value if result.test_outcome else 'n/a'}",
+                f" ({ran}) -> {result.test_outcome.value if result.test_outcome else 'n/a'}",
                 file=log,
                 flush=True,
             )
@@ -620,6 +695,10 @@ def report(target: Target, equivalents: list[Equivalent]) -> dict[str, Any]:
     counts = {"mutants": 0, "killed": 0, "timeouts": 0, "survived": 0, "equivalent": 0}
     survivors: list[dict[str, Any]] = []
     equivalent: list[dict[str, str]] = []
+    # Cosmic Ray records a mutant it could not make (an operator failing on the
+    # code, such as a dotted name in an except tuple) with an outcome other than
+    # "survived": counted as a kill it would be a kill no test made
+    unmade: list[dict[str, str]] = []
     pending = 0
     if path.exists():
         with use_db(str(path), WorkDB.Mode.open) as db:
@@ -630,6 +709,12 @@ def report(target: Target, equivalents: list[Equivalent]) -> dict[str, Any]:
                 spec = item.mutations[0]
                 line = _line(spec.module_path.as_posix(), spec.start_pos[0])
                 where = f"{spec.module_path.as_posix()}:{spec.start_pos[0]}"
+                if result.worker_outcome == WorkerOutcome.EXCEPTION:
+                    reason = (result.output or "").strip().splitlines() or ["no output"]
+                    unmade.append(
+                        {"location": where, "mutation": spec.operator_name, "error": reason[-1]}
+                    )
+                    continue
                 counts["mutants"] += 1
                 if result.test_outcome != TestOutcome.SURVIVED:
                     counts["killed"] += 1
@@ -678,11 +763,13 @@ def report(target: Target, equivalents: list[Equivalent]) -> dict[str, Any]:
         "backends": ["sqlite", "postgres"] if target.postgres else ["sqlite"],
         **counts,
         "not_run": pending,
+        "unmade": len(unmade),
         "kill_rate": round(rate, 4) if rate is not None else None,
         "goal": goal,
         "goal_met": met and pending == 0,
         "survivors": survivors,
         "equivalents": equivalent,
+        "unmade_mutants": unmade,
     }
 
 
@@ -727,7 +814,7 @@ def main() -> int:
     reports = [report(t, equivalents) for t in targets]
     total = {
         k: sum(r[k] for r in reports)
-        for k in ("mutants", "killed", "timeouts", "survived", "equivalent", "not_run")
+        for k in ("mutants", "killed", "timeouts", "survived", "equivalent", "not_run", "unmade")
     }
     judged = total["mutants"] - total["equivalent"]
     total["kill_rate"] = round(total["killed"] / judged, 4) if judged else None

@@ -28,6 +28,7 @@ from gateway.graphiql import routes as graphiql_routes
 from gateway.metrics import metrics_endpoint
 from gateway.runtime import Runtime
 from gateway.tracing import ServerSpans, current_trace_id
+from schema.errors import error_body
 
 CONSOLE_DIR = Path(__file__).with_name("console")
 # the console runs in closed networks: everything from this origin, no inline script
@@ -44,6 +45,9 @@ SECURITY_HEADERS = {
 }
 
 
+UNEXPECTED = "Internal error. The request was not completed."
+
+
 class ResponseHeaders:
     """Security headers and X-Trace-Id (the OpenTelemetry trace id) on every response."""
 
@@ -55,9 +59,12 @@ class ResponseHeaders:
             await self.app(scope, receive, send)
             return
         trace_id = current_trace_id()
+        started = False
 
         async def send_with_headers(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 headers = MutableHeaders(scope=message)
                 for name, value in SECURITY_HEADERS.items():
                     headers.setdefault(name, value)
@@ -67,7 +74,17 @@ class ResponseHeaders:
                     headers["content-security-policy"] = CONSOLE_CSP
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception:
+            # Starlette's last-resort 500 is sent outside every middleware: bare, with
+            # no security headers and no trace id to find the logged fault by. Ours is
+            # sent through them, in the error shape every other answer has; the
+            # exception goes on up, and the server logs it (as classes and frames)
+            if not started:
+                response = JSONResponse(error_body("INTERNAL", UNEXPECTED), status_code=500)
+                await response(scope, receive, send_with_headers)
+            raise
 
 
 def cors(settings: Settings) -> list[Middleware]:

@@ -1,0 +1,52 @@
+"""A fault no handler caught still answers in the service's shape: the security
+headers, the trace id that finds its log line, `INTERNAL`, and nothing of the fault.
+
+Starlette's own last-resort 500 is sent outside every middleware, as bare text with
+none of the headers; a client (or an operator) then has no trace id to report."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from gateway import metrics
+from gateway.app import SECURITY_HEADERS, create_app
+from gateway.config import Settings
+from gateway.runtime import Runtime
+from tests.helpers import id_number
+
+
+@pytest.mark.sqlite_only
+async def test_an_uncaught_fault_is_a_500_with_the_headers_and_trace_id_and_no_detail(
+    settings: Settings, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    number = id_number()
+
+    async def broken(*_: Any, **__: Any) -> Any:
+        # a driver's message may quote a value: none of it may reach the answer
+        raise RuntimeError(f"duplicate key value (id_number)=({number})")
+
+    # /metrics reads the alert counts from the database and has no handler of its own
+    monkeypatch.setattr(metrics.alerts, "counts", broken)
+    app = create_app(settings, runtime)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            response = await client.get("/metrics")
+
+    assert response.status_code == 500
+    for name, value in SECURITY_HEADERS.items():
+        assert response.headers[name] == value
+    assert len(response.headers["x-trace-id"]) == 32
+    assert response.json() == {
+        "data": None,
+        "errors": [
+            {
+                "message": "Internal error. The request was not completed.",
+                "extensions": {"code": "INTERNAL"},
+            }
+        ],
+    }
+    assert number not in response.text and "duplicate key" not in response.text
