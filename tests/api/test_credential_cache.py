@@ -233,3 +233,20 @@ def test_at_most_ten_thousand_rows_are_remembered() -> None:
     cache.put(b"one more", {"id": "one more"})
     assert cache.get(b"one more") is not None
     assert not any(cache.get(key) is not None for key in keys)
+
+
+async def test_only_a_token_of_our_form_is_looked_up(
+    api: Api, runtime: Runtime, spans: InMemorySpanExporter
+) -> None:
+    """A token without our prefix, or over 200 characters, is refused without a
+    database round trip: random headers cost no lookup. Up to 200 characters, one
+    with the prefix is looked up (and refused when unknown)."""
+    token = await issue_token(runtime, "caseworker", CASEWORKER_TOWNSHIP)
+    spans.clear()
+    for other in (token.removeprefix("dibao_"), "x" + token, token.ljust(201, "a")):
+        assert_unauthenticated(await api.post(other, QUERY["query"]))
+    assert lookups(spans) == 0
+    assert_unauthenticated(await api.post(token.ljust(200, "a"), QUERY["query"]))
+    assert lookups(spans) == 1
+    assert (await api.post(token, QUERY["query"])).status_code == 200
+    assert lookups(spans) == 2
