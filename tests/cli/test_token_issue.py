@@ -116,3 +116,9 @@ def test_a_department_is_for_a_partner_credential_only(settings: Settings) -> No
     assert_issued(issue(settings, role="partner"))
     assert_refused(issue(settings, "--department", "TAX"), "department")
     assert_refused(issue(settings, "--department", "NO_SUCH", role="partner"), "department")
+
+
+def test_an_unknown_role_is_refused_naming_the_roles(settings: Settings) -> None:
+    result = issue(settings, role="root")
+    assert_refused(result, "role")
+    assert "caseworker" in result.output
