@@ -163,8 +163,14 @@ HOUSEHOLD_TESTS = (
 )
 AUTH_TESTS = (
     "tests/api/test_authentication.py",
+    # the credential cache on a clock the test moves (freshness, bound, a remembered
+    # row's expiry), and a revocation seen by another server process
+    "tests/api/test_credential_cache.py",
     "tests/authz/test_tls_documents.py",  # certificate-bound credentials, over TLS
     "tests/cli/test_cli.py",
+    # what `dibao token issue` refuses and prints: principal, lifetime, fields,
+    # department, the role's longest lifetime, the token's bits and the id's length
+    "tests/cli/test_token_issue.py",
 )
 
 TARGETS = (
