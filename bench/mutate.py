@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import hashlib
 import json
 import os
@@ -48,13 +49,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import cosmic_ray.mutating
 import parso
 from cosmic_ray import plugins
 from cosmic_ray.ast import ast_nodes, get_ast, get_ast_from_path
 from cosmic_ray.mutating import mutate_and_test, mutate_code
 from cosmic_ray.operators.operator import Example, Operator
 from cosmic_ray.work_db import WorkDB, use_db
-from cosmic_ray.work_item import MutationSpec, TestOutcome, WorkerOutcome, WorkItem
+from cosmic_ray.work_item import (
+    MutationSpec,
+    TestOutcome,
+    WorkerOutcome,
+    WorkItem,
+    WorkResult,
+)
 from coverage import CoverageData
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -507,6 +515,23 @@ class Mutants:
             self._on[operator_name, line] = found
         return self._on[operator_name, line]
 
+    def invalid(self, operator_name: str, occurrence: int) -> str | None:
+        """Why the mutant is no program, or None: Cosmic Ray's `*` → `+` also rewrites
+        the `*` of a keyword-only parameter list, a syntax error that every test
+        "kills" by failing to import; counted as a kill it would be one no test made."""
+        operator = plugins.get_operator(operator_name)()
+        try:
+            mutated = mutate_code(self.source, operator, occurrence)
+        except Exception as exc:  # Cosmic Ray cannot make it (an except's tuple)
+            return f"cannot be made: {type(exc).__name__}"
+        if mutated is None:
+            return "cannot be made"
+        try:
+            compile(mutated, "<mutant>", "exec")
+        except SyntaxError as exc:
+            return f"does not compile: {exc.msg} (line {exc.lineno})"
+        return None
+
     def equivalent(
         self, entries: list[Equivalent], module: str, operator_name: str, occurrence: int
     ) -> tuple[str | None, bool]:
@@ -649,6 +674,37 @@ def _keep_session(target: Target, path: Path) -> None:
     tests.write_text("\n".join(target.tests) + "\n")
 
 
+def _run_pytest(command: str, timeout: float) -> tuple[TestOutcome, str]:
+    """Cosmic Ray's run_tests, keeping pytest's exit status (in _exit_status): a
+    selection that pytest could not run (4, a usage error; 5, no test collected)
+    proves nothing, and the whole row decides instead. Output is stdout and stderr."""
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    proc = subprocess.Popen(  # noqa: S603 (our own pytest, the row's tests)
+        shlex.split(command),
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(OSError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        _exit_status[0] = None
+        return TestOutcome.KILLED, "timeout"
+    _exit_status[0] = proc.returncode
+    text = out.decode("utf-8", errors="replace")
+    return (TestOutcome.SURVIVED if proc.returncode == 0 else TestOutcome.KILLED), text
+
+
+_exit_status: list[int | None] = [None]
+# mutate_and_test calls the module's run_tests by name
+cosmic_ray.mutating.run_tests = _run_pytest
+INCONCLUSIVE = (4, 5)
+
+
 def _forget_bytecode(module: str) -> None:
     # a mutant of the same size written in the same second as a cached .pyc would
     # otherwise run as the original; the test runs write no bytecode
@@ -698,11 +754,23 @@ def run_target(target: Target, *, limit: int | None, retest: bool, log: Any) -> 
             spec = item.mutations[0]
             chosen = lines.tests_for(spec)
             ran = "whole row"
-            if chosen is None:
+            invalid = known.invalid(spec.operator_name, spec.occurrence)
+            if invalid is not None:
+                ran = invalid
+                result = WorkResult(
+                    worker_outcome=WorkerOutcome.EXCEPTION,
+                    output=invalid,
+                    test_outcome=TestOutcome.INCOMPETENT,
+                )
+            elif chosen is None:
                 result = mutate_and_test(item.mutations, command, timeout)
             else:
                 ran = f"{len(chosen)} tests"
                 result = mutate_and_test(item.mutations, pytest_command(target, chosen), timeout)
+                if result.test_outcome == TestOutcome.KILLED and _exit_status[0] in INCONCLUSIVE:
+                    # pytest could not run the selection: no test failed
+                    ran += f", exit status {_exit_status[0]}, then the whole row"
+                    result = mutate_and_test(item.mutations, command, timeout)
                 reason, _ = known.equivalent(
                     listed, spec.module_path.as_posix(), spec.operator_name, spec.occurrence
                 )
@@ -748,10 +816,15 @@ def report(target: Target, equivalents: list[Equivalent]) -> dict[str, Any]:
                 spec = item.mutations[0]
                 line = _line(spec.module_path.as_posix(), spec.start_pos[0])
                 where = f"{spec.module_path.as_posix()}:{spec.start_pos[0]}"
-                if result.worker_outcome == WorkerOutcome.EXCEPTION:
+                invalid = mutants.invalid(spec.operator_name, spec.occurrence)
+                if result.worker_outcome == WorkerOutcome.EXCEPTION or invalid is not None:
                     reason = (result.output or "").strip().splitlines() or ["no output"]
                     unmade.append(
-                        {"location": where, "mutation": spec.operator_name, "error": reason[-1]}
+                        {
+                            "location": where,
+                            "mutation": spec.operator_name,
+                            "error": invalid or reason[-1],
+                        }
                     )
                     continue
                 counts["mutants"] += 1

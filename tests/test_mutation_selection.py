@@ -125,3 +125,26 @@ def test_a_mutant_runs_the_tests_that_run_its_line_and_an_import_time_line_the_w
     assert chosen(1) is None
     # a line no test runs (a blank one here) selects the whole row, never no test
     assert chosen(2) is None
+
+
+def test_a_mutant_that_does_not_compile_is_no_kill(mutate: ModuleType) -> None:
+    # Cosmic Ray's `*` -> `+` also rewrites a keyword-only marker: `def f(a, +, b)`
+    source = "def f(a, *, b):\n    return a * b\n"
+    known = mutate.Mutants(source)
+    operator = "core/ReplaceBinaryOperator_Mul_Add"
+    reasons = [known.invalid(operator, n) for n in range(2)]
+    assert reasons[0] is not None and reasons[0].startswith("does not compile")
+    assert reasons[1] is None  # a * b -> a + b is a mutant
+
+
+def test_a_selection_pytest_could_not_run_is_no_kill(mutate: ModuleType, tmp_path: Path) -> None:
+    tests = tmp_path / "test_x.py"
+    tests.write_text("def test_passes():\n    assert True\n", encoding="utf-8")
+    python = f"{sys.executable} -m pytest -q -p no:cacheprovider"
+    missing = mutate._run_pytest(f"{python} {tests}::test_missing", 60)
+    assert (missing[0], mutate._exit_status[0]) == (mutate.TestOutcome.KILLED, 4)
+    nothing = mutate._run_pytest(f"{python} -k nothing {tests}", 60)
+    assert (nothing[0], mutate._exit_status[0]) == (mutate.TestOutcome.KILLED, 5)
+    assert set(mutate.INCONCLUSIVE) == {4, 5}
+    passing = mutate._run_pytest(f"{python} {tests}", 60)
+    assert (passing[0], mutate._exit_status[0]) == (mutate.TestOutcome.SURVIVED, 0)
