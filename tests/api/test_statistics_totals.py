@@ -92,3 +92,17 @@ async def test_statistics_equal_the_sums_of_the_households(api: Api, runtime: Ru
     assert shaped(narrowed["data"]["statistics"]) == want
     local = await issue_token(runtime, "county_reviewer", county)
     assert shaped((await api.gql(local, STATS, {"p": period}))["data"]["statistics"]) == want
+    # narrower than a county: read from the households themselves, not the tallies
+    township = inside[0]["archiveNo"][:9]
+    want = expected([h for h in households if h["archiveNo"].startswith(township)], period)
+    assert want["byStatus"]
+    narrowest = await api.gql(reviewer, STATS, {"p": period, "r": township})
+    assert shaped(narrowest["data"]["statistics"]) == want
+    # a township of that county with no household: every figure is zero, none missing
+    empty = next(
+        f"{county}{n:03d}"
+        for n in range(1000)
+        if not any(h["archiveNo"].startswith(f"{county}{n:03d}") for h in households)
+    )
+    nothing = await api.gql(reviewer, STATS, {"p": period, "r": empty})
+    assert shaped(nothing["data"]["statistics"]) == expected([], period)
