@@ -404,6 +404,8 @@ class _Places:
 def _work_items(target: Target) -> Iterator[WorkItem]:
     path = ROOT / target.module
     places = _Places(path.read_text(encoding="utf-8"), target.functions)
+    # a mutant that is no program (see Mutants.invalid) is not made at all
+    known = Mutants(path.read_text(encoding="utf-8"))
     module_ast = get_ast_from_path(path)
     for operator_name in OPERATORS:
         operator = plugins.get_operator(operator_name)()
@@ -414,7 +416,7 @@ def _work_items(target: Target) -> Iterator[WorkItem]:
         )
         # occurrences count over the whole file, as the operator applies them
         for occurrence, (_node, start, end) in enumerate(positions):
-            if places.allows(start):
+            if places.allows(start) and known.invalid(operator_name, occurrence) is None:
                 spec = MutationSpec(
                     module_path=target.module,
                     operator_name=operator_name,
