@@ -53,8 +53,15 @@ from cosmic_ray import plugins
 from cosmic_ray.ast import ast_nodes, get_ast, get_ast_from_path
 from cosmic_ray.mutating import mutate_and_test, mutate_code
 from cosmic_ray.operators.operator import Example, Operator
+from cosmic_ray.testing import run_tests
 from cosmic_ray.work_db import WorkDB, use_db
-from cosmic_ray.work_item import MutationSpec, TestOutcome, WorkerOutcome, WorkItem
+from cosmic_ray.work_item import (
+    MutationSpec,
+    TestOutcome,
+    WorkerOutcome,
+    WorkItem,
+    WorkResult,
+)
 from coverage import CoverageData
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -657,6 +664,55 @@ def _forget_bytecode(module: str) -> None:
         pyc.unlink()
 
 
+def run_mutant(
+    item: WorkItem,
+    target: Target,
+    lines: LineTests,
+    timeout: float,
+    listed: list[Equivalent],
+    known: Mutants,
+    passes: dict[tuple[str, ...], bool],
+) -> tuple[WorkResult, str]:
+    """One mutant: first the tests that run its lines, then, if it survives them or
+    they prove nothing, the whole row. Returns Cosmic Ray's result and how it ran.
+
+    A selection's failure is a kill only if the same selection passes without the
+    mutant (run once per selection, kept in `passes`): a test that fails alone (it
+    needs an earlier test's state, or the quickest-first order), a node id the
+    run cannot find again (pytest's exit 4) or a selection `-k` deselects whole
+    (exit 5) fails with or without the mutant, and would be a kill no test made."""
+    spec = item.mutations[0]
+    chosen = lines.tests_for(spec)
+    if chosen is None:
+        return mutate_and_test(item.mutations, pytest_command(target), timeout), "whole row"
+    ran = f"{len(chosen)} tests"
+    command = pytest_command(target, chosen)
+    result = mutate_and_test(item.mutations, command, timeout)
+    reason, _ = known.equivalent(
+        listed, spec.module_path.as_posix(), spec.operator_name, spec.occurrence
+    )
+    if result.test_outcome == TestOutcome.SURVIVED and reason is not None:
+        # listed as equivalent: it counts as such once it survives, and
+        # the whole row could only have turned it into a kill, so skipping
+        # it never improves the figures (it saves a whole pass a mutant)
+        return result, ran + ", listed equivalent"
+    if result.test_outcome == TestOutcome.SURVIVED:
+        # survived the tests that run its lines: the whole row decides
+        ran += ", then the whole row"
+    elif result.test_outcome == TestOutcome.KILLED and result.output != "timeout":
+        key = tuple(chosen)
+        if key not in passes:
+            # the module is restored on disk between mutants: this is the original
+            outcome, _ = run_tests(command, timeout)
+            passes[key] = outcome == TestOutcome.SURVIVED
+        if passes[key]:
+            return result, ran
+        ran += " (which fail without the mutant too), then the whole row"
+    else:
+        return result, ran
+    return mutate_and_test(item.mutations, pytest_command(target), timeout), ran
+
+
 def run_target(target: Target, *, limit: int | None, retest: bool, log: Any) -> None:
     SESSIONS.mkdir(exist_ok=True)
     _forget_bytecode(target.module)
@@ -676,7 +732,6 @@ def run_target(target: Target, *, limit: int | None, retest: bool, log: Any) -> 
             pending = survivors + pending
         if not pending:
             return
-        command = pytest_command(target)
         # the baseline pass is also the traced one: it says which tests run which line
         started = time.monotonic()
         lines, outcome, output = LineTests.trace(target, 1800)
@@ -694,27 +749,10 @@ def run_target(target: Target, *, limit: int | None, retest: bool, log: Any) -> 
             file=log,
             flush=True,
         )
+        passes: dict[tuple[str, ...], bool] = {}
         for n, item in enumerate(pending if limit is None else pending[:limit], 1):
             spec = item.mutations[0]
-            chosen = lines.tests_for(spec)
-            ran = "whole row"
-            if chosen is None:
-                result = mutate_and_test(item.mutations, command, timeout)
-            else:
-                ran = f"{len(chosen)} tests"
-                result = mutate_and_test(item.mutations, pytest_command(target, chosen), timeout)
-                reason, _ = known.equivalent(
-                    listed, spec.module_path.as_posix(), spec.operator_name, spec.occurrence
-                )
-                if result.test_outcome == TestOutcome.SURVIVED and reason is not None:
-                    # listed as equivalent: it counts as such once it survives, and
-                    # the whole row could only have turned it into a kill, so skipping
-                    # it never improves the figures (it saves a whole pass a mutant)
-                    ran += ", listed equivalent"
-                elif result.test_outcome == TestOutcome.SURVIVED:
-                    # survived the tests that run its lines: the whole row decides
-                    ran += ", then the whole row"
-                    result = mutate_and_test(item.mutations, command, timeout)
+            result, ran = run_mutant(item, target, lines, timeout, listed, known, passes)
             db.set_result(item.job_id, result)
             print(
                 f"  [{n}] {spec.module_path}:{spec.start_pos[0]} {spec.operator_name}"

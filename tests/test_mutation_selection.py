@@ -125,3 +125,121 @@ def test_a_mutant_runs_the_tests_that_run_its_line_and_an_import_time_line_the_w
     assert chosen(1) is None
     # a line no test runs (a blank one here) selects the whole row, never no test
     assert chosen(2) is None
+
+
+ROW_MODULE = """\
+STATE = []
+
+
+def note():
+    return 1
+"""
+
+# test_reads_state needs test_sets_state's state: alone it fails, with or without a
+# mutant; neither reads what note() returns, so a mutant there is noticed by no test
+ROW_TESTS = """\
+import sys
+
+sys.path.insert(0, {here!r})
+
+import m
+
+
+def test_sets_state():
+    m.STATE.append(1)
+
+
+def test_reads_state():
+    m.note()
+    assert m.STATE
+
+
+def test_postgres_reads_state():
+    m.note()
+    assert m.STATE
+"""
+
+
+@pytest.mark.parametrize(
+    "selected",
+    [
+        # fails alone, passes in the row after the test it needs
+        "test_reads_state",
+        # a node id the run cannot find (pytest exits 4)
+        "test_gone",
+        # deselected by the row's -k "not postgres" (pytest exits 5)
+        "test_postgres_reads_state",
+    ],
+)
+def test_a_selection_that_fails_without_the_mutant_kills_nothing(
+    mutate: ModuleType, tmp_path: Path, selected: str
+) -> None:
+    module = tmp_path / "m.py"
+    module.write_text(ROW_MODULE, encoding="utf-8")
+    tests = tmp_path / "test_m.py"
+    tests.write_text(ROW_TESTS.format(here=str(tmp_path)), encoding="utf-8")
+    target = mutate.Target("selection", str(module), (str(tests),))
+    # `return 1` becomes `return 2`: no test reads it, the whole row passes
+    spec = mutate.MutationSpec(
+        module_path=str(module),
+        operator_name="core/NumberReplacer",
+        occurrence=0,
+        start_pos=(5, 11),
+        end_pos=(5, 12),
+    )
+    item = mutate.WorkItem.single("one", spec)
+    lines = mutate.LineTests({5: [f"{tests}::{selected}"]}, {})
+    passes: dict[tuple[str, ...], bool] = {}
+
+    result, ran = mutate.run_mutant(
+        item, target, lines, 120.0, [], mutate.Mutants(ROW_MODULE), passes
+    )
+
+    assert result.test_outcome == mutate.TestOutcome.SURVIVED, (ran, result.output)
+    assert ran == "1 tests (which fail without the mutant too), then the whole row"
+    assert passes == {(f"{tests}::{selected}",): False}
+    assert module.read_text(encoding="utf-8") == ROW_MODULE
+
+
+def test_a_selection_that_passes_without_the_mutant_kills_it(
+    mutate: ModuleType, tmp_path: Path
+) -> None:
+    module = tmp_path / "m.py"
+    module.write_text(ROW_MODULE, encoding="utf-8")
+    tests = tmp_path / "test_m.py"
+    # the test now reads what note() and nothing else: it passes alone, and the
+    # mutant breaks it alone or in the row
+    tests.write_text(
+        ROW_TESTS.format(here=str(tmp_path)).replace(
+            "    m.note()\n    assert m.STATE", "    assert m.note() == 1"
+        ),
+        encoding="utf-8",
+    )
+    target = mutate.Target("selection", str(module), (str(tests),))
+    spec = mutate.MutationSpec(
+        module_path=str(module),
+        operator_name="core/NumberReplacer",
+        occurrence=0,
+        start_pos=(5, 11),
+        end_pos=(5, 12),
+    )
+    selection = f"{tests}::test_reads_state"
+    lines = mutate.LineTests({5: [selection]}, {})
+    passes: dict[tuple[str, ...], bool] = {}
+
+    result, ran = mutate.run_mutant(
+        item := mutate.WorkItem.single("one", spec),
+        target,
+        lines,
+        120.0,
+        [],
+        mutate.Mutants(ROW_MODULE),
+        passes,
+    )
+
+    assert result.test_outcome == mutate.TestOutcome.KILLED, (ran, result.output)
+    assert ran == "1 tests"
+    assert passes == {(selection,): True}
+    # the selection's run without the mutant is kept: a second mutant does not repeat it
+    again, _ = mutate.run_mutant(item, target, lines, 120.0, [], mutate.Mutants(ROW_MODULE), passes)
+    assert again.test_outcome == mutate.TestOutcome.KILLED
