@@ -158,9 +158,23 @@ class ServerSpans:
             context=parent,
             kind=trace.SpanKind.SERVER,
             attributes=attributes,
+            # the SDK would record an escaping exception's message and traceback text:
+            # a driver's message may quote a caller's value, and spans leave the process
+            record_exception=False,
+            set_status_on_exception=False,
         ) as current:
-            await self.app(scope, receive, send_status)
-            if current.is_recording():
-                current.set_attribute("http.response.status_code", status)
-                if status >= 500:
-                    current.set_status(trace.StatusCode.ERROR)
+            failed: type[BaseException] | None = None
+            try:
+                await self.app(scope, receive, send_status)
+            except Exception as exc:
+                failed = type(exc)
+                raise
+            finally:
+                if current.is_recording():
+                    current.set_attribute("http.response.status_code", status)
+                    if failed is not None:
+                        current.set_attribute(
+                            "error.type", f"{failed.__module__}.{failed.__qualname__}"
+                        )
+                    if status >= 500 or failed is not None:
+                        current.set_status(trace.StatusCode.ERROR)

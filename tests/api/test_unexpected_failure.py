@@ -10,6 +10,8 @@ from typing import Any
 
 import httpx
 import pytest
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind, StatusCode
 
 from gateway import metrics
 from gateway.app import SECURITY_HEADERS, create_app
@@ -50,3 +52,46 @@ async def test_an_uncaught_fault_is_a_500_with_the_headers_and_trace_id_and_no_d
         ],
     }
     assert number not in response.text and "duplicate key" not in response.text
+
+
+@pytest.mark.sqlite_only
+async def test_an_uncaught_fault_leaves_nothing_of_itself_on_the_server_span(
+    settings: Settings,
+    runtime: Runtime,
+    spans: InMemorySpanExporter,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    number = id_number()
+
+    async def broken(*_: Any, **__: Any) -> Any:
+        raise RuntimeError(f"duplicate key value (id_number)=({number})")
+
+    monkeypatch.setattr(metrics.alerts, "counts", broken)
+    app = create_app(settings, runtime)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            response = await client.get("/metrics")
+
+    trace = [
+        s
+        for s in spans.get_finished_spans()
+        if format(s.context.trace_id, "032x") == response.headers["x-trace-id"]
+    ]
+    # spans leave the process (an OTLP collector): the fault's text is the caller's
+    # values, as in the log line only its class may go
+    text = repr(
+        [
+            (
+                s.status.description,
+                dict(s.attributes or {}),
+                [(e.name, dict(e.attributes or {})) for e in s.events],
+            )
+            for s in trace
+        ]
+    )
+    assert number not in text and "duplicate key" not in text, text
+    (server,) = [s for s in trace if s.kind == SpanKind.SERVER]
+    assert server.status.status_code == StatusCode.ERROR
+    assert (server.attributes or {})["http.response.status_code"] == 500
+    assert (server.attributes or {})["error.type"] == "builtins.RuntimeError"
