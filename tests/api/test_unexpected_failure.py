@@ -6,6 +6,10 @@ none of the headers; a client (or an operator) then has no trace id to report.""
 
 from __future__ import annotations
 
+import json
+import os
+import sqlite3
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,6 +22,7 @@ from gateway.app import SECURITY_HEADERS, create_app
 from gateway.config import Settings
 from gateway.runtime import Runtime
 from tests.helpers import id_number
+from tests.serving import dibao_serve
 
 
 @pytest.mark.sqlite_only
@@ -95,3 +100,36 @@ async def test_an_uncaught_fault_leaves_nothing_of_itself_on_the_server_span(
     assert server.status.status_code == StatusCode.ERROR
     assert (server.attributes or {})["http.response.status_code"] == 500
     assert (server.attributes or {})["error.type"] == "builtins.RuntimeError"
+
+
+def served_lines(folder: Path) -> list[dict[str, Any]]:
+    (log,) = folder.glob("serve-*.log")
+    return [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+
+
+@pytest.mark.sqlite_only
+async def test_a_served_fault_is_logged_once_as_classes_under_the_trace_id_it_answered(
+    settings: Settings, tmp_path: Path
+) -> None:
+    env = {
+        **os.environ,
+        "DIBAO_DATABASE_URL": settings.database_url,
+        "DIBAO_KEY_FILE": str(settings.key_file),
+        "DIBAO_LOG_FORMAT": "json",
+    }
+    async with dibao_serve(env, tmp_path) as base:
+        # a table gone under a running server: the driver's message names it and quotes
+        # the statement, and /metrics has no handler of its own for it
+        with sqlite3.connect(settings.database_url.split("///", 1)[1]) as db:
+            db.execute("DROP TABLE alerts")
+        async with httpx.AsyncClient(base_url=base) as client:
+            response = await client.get("/metrics")
+    assert response.status_code == 500
+    assert response.json()["errors"][0]["extensions"] == {"code": "INTERNAL"}
+
+    faults = [line for line in served_lines(tmp_path) if "exception" in line]
+    (fault,) = faults
+    # the X-Trace-Id a client reports finds the line
+    assert fault["trace_id"] == response.headers["x-trace-id"]
+    assert "sqlalchemy.exc.OperationalError (message withheld)" in fault["exception"]
+    assert "no such table" not in json.dumps(fault) and "SELECT" not in json.dumps(fault)
