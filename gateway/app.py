@@ -83,7 +83,13 @@ class ResponseHeaders:
             # exception goes on up, and the server logs it (as classes and frames)
             keep_fault_trace(trace_id)
             if not started:
-                response = JSONResponse(error_body("INTERNAL", UNEXPECTED), status_code=500)
+                # the server closes the connection after a fault it logs: said here, a
+                # client does not send its next request on it
+                response = JSONResponse(
+                    error_body("INTERNAL", UNEXPECTED),
+                    status_code=500,
+                    headers={"connection": "close"},
+                )
                 await response(scope, receive, send_with_headers)
             raise
 
