@@ -677,8 +677,8 @@ def run_mutant(
     they prove nothing, the whole row. Returns Cosmic Ray's result and how it ran.
 
     A selection's failure is a kill only if the same selection passes without the
-    mutant (run once per selection, kept in `passes`): a test that fails alone (it
-    needs an earlier test's state, or the quickest-first order), a node id the
+    mutant (run once per selection, kept in `passes`): a test that fails or hangs
+    alone (it needs an earlier test's state, or the quickest-first order), a node id the
     run cannot find again (pytest's exit 4) or a selection `-k` deselects whole
     (exit 5) fails with or without the mutant, and would be a kill no test made."""
     spec = item.mutations[0]
@@ -699,7 +699,8 @@ def run_mutant(
     if result.test_outcome == TestOutcome.SURVIVED:
         # survived the tests that run its lines: the whole row decides
         ran += ", then the whole row"
-    elif result.test_outcome == TestOutcome.KILLED and result.output != "timeout":
+    elif result.test_outcome == TestOutcome.KILLED:
+        # a timeout too: a test that waits for an earlier test's state waits alone
         key = tuple(chosen)
         if key not in passes:
             # the module is restored on disk between mutants: this is the original

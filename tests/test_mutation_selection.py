@@ -139,6 +139,7 @@ def note():
 # mutant; neither reads what note() returns, so a mutant there is noticed by no test
 ROW_TESTS = """\
 import sys
+import time
 
 sys.path.insert(0, {here!r})
 
@@ -157,22 +158,30 @@ def test_reads_state():
 def test_postgres_reads_state():
     m.note()
     assert m.STATE
+
+
+def test_waits_for_state():
+    m.note()
+    while not m.STATE:
+        time.sleep(0.1)
 """
 
 
 @pytest.mark.parametrize(
-    "selected",
+    ("selected", "timeout"),
     [
         # fails alone, passes in the row after the test it needs
-        "test_reads_state",
+        ("test_reads_state", 120.0),
         # a node id the run cannot find (pytest exits 4)
-        "test_gone",
+        ("test_gone", 120.0),
         # deselected by the row's -k "not postgres" (pytest exits 5)
-        "test_postgres_reads_state",
+        ("test_postgres_reads_state", 120.0),
+        # waits alone for the state the row gives it: a timeout, which counts as a kill
+        ("test_waits_for_state", 20.0),
     ],
 )
 def test_a_selection_that_fails_without_the_mutant_kills_nothing(
-    mutate: ModuleType, tmp_path: Path, selected: str
+    mutate: ModuleType, tmp_path: Path, selected: str, timeout: float
 ) -> None:
     module = tmp_path / "m.py"
     module.write_text(ROW_MODULE, encoding="utf-8")
@@ -192,7 +201,7 @@ def test_a_selection_that_fails_without_the_mutant_kills_nothing(
     passes: dict[tuple[str, ...], bool] = {}
 
     result, ran = mutate.run_mutant(
-        item, target, lines, 120.0, [], mutate.Mutants(ROW_MODULE), passes
+        item, target, lines, timeout, [], mutate.Mutants(ROW_MODULE), passes
     )
 
     assert result.test_outcome == mutate.TestOutcome.SURVIVED, (ran, result.output)
