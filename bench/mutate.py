@@ -754,6 +754,11 @@ def run_target(target: Target, *, limit: int | None, retest: bool, log: Any) -> 
         for n, item in enumerate(pending if limit is None else pending[:limit], 1):
             spec = item.mutations[0]
             result, ran = run_mutant(item, target, lines, timeout, listed, known, passes)
+            if result.test_outcome == TestOutcome.INCOMPETENT:
+                # the test command could not be started: no test ran, and the report
+                # would count it a kill; it stays pending, for the next run
+                print(f"  [{n}] tests not started: {result.output}", file=log, flush=True)
+                continue
             db.set_result(item.job_id, result)
             print(
                 f"  [{n}] {spec.module_path}:{spec.start_pos[0]} {spec.operator_name}"

@@ -252,3 +252,33 @@ def test_a_selection_that_passes_without_the_mutant_kills_it(
     # the selection's run without the mutant is kept: a second mutant does not repeat it
     again, _ = mutate.run_mutant(item, target, lines, 120.0, [], mutate.Mutants(ROW_MODULE), passes)
     assert again.test_outcome == mutate.TestOutcome.KILLED
+
+
+def test_a_mutant_whose_tests_could_not_start_is_no_kill_but_not_run(
+    mutate: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    module = tmp_path / "m.py"
+    module.write_text(ROW_MODULE, encoding="utf-8")
+    tests = tmp_path / "test_m.py"
+    tests.write_text(ROW_TESTS.format(here=str(tmp_path)), encoding="utf-8")
+    target = mutate.Target("selection", str(module), (str(tests),))
+    monkeypatch.setattr(mutate, "SESSIONS", tmp_path / "sessions")
+
+    def not_started(*_: object) -> object:
+        # what Cosmic Ray returns when the test command's process cannot be made
+        return mutate.WorkResult(
+            worker_outcome=mutate.WorkerOutcome.NORMAL,
+            test_outcome=mutate.TestOutcome.INCOMPETENT,
+            output="OSError: [Errno 11] Resource temporarily unavailable",
+        )
+
+    monkeypatch.setattr(mutate, "mutate_and_test", not_started)
+    log = tmp_path / "log"
+    with log.open("w", encoding="utf-8") as stream:
+        mutate.run_target(target, limit=None, retest=False, log=stream)
+    figures = mutate.report(target, [])
+
+    assert figures["killed"] == 0 and figures["mutants"] == 0, figures
+    assert figures["not_run"] == sum(1 for _ in mutate._work_items(target)) > 0
+    assert not figures["goal_met"]
+    assert "tests not started" in log.read_text(encoding="utf-8")
