@@ -681,9 +681,8 @@ def _keep_session(target: Target, path: Path) -> None:
 
 
 def _run_pytest(command: str, timeout: float) -> tuple[TestOutcome, str]:
-    """Cosmic Ray's run_tests, keeping pytest's exit status (in _exit_status): a
-    selection that pytest could not run (4, a usage error; 5, no test collected)
-    proves nothing, and the whole row decides instead. Output is stdout and stderr."""
+    """Cosmic Ray's run_tests, with stderr in the output (pytest's usage errors and
+    INTERNALERRORs go there) and pytest's exit status kept in _exit_status."""
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     proc = subprocess.Popen(  # noqa: S603 (our own pytest, the row's tests)
         shlex.split(command),
@@ -708,7 +707,6 @@ def _run_pytest(command: str, timeout: float) -> tuple[TestOutcome, str]:
 _exit_status: list[int | None] = [None]
 # mutate_and_test calls the module's run_tests by name
 cosmic_ray.mutating.run_tests = _run_pytest
-INCONCLUSIVE = (4, 5)
 
 
 def _forget_bytecode(module: str) -> None:
@@ -717,6 +715,56 @@ def _forget_bytecode(module: str) -> None:
     path = ROOT / module
     for pyc in (path.parent / "__pycache__").glob(f"{path.stem}.*.pyc"):
         pyc.unlink()
+
+
+def run_mutant(
+    item: WorkItem,
+    target: Target,
+    lines: LineTests,
+    timeout: float,
+    listed: list[Equivalent],
+    known: Mutants,
+    passes: dict[tuple[str, ...], bool],
+) -> tuple[WorkResult, str]:
+    """One mutant: first the tests that run its lines, then, if it survives them or
+    they prove nothing, the whole row. Returns Cosmic Ray's result and how it ran.
+
+    A selection's failure is a kill only if the same selection passes without the
+    mutant (run once per selection, kept in `passes`): a test that fails or hangs
+    alone (it needs an earlier test's state, or the quickest-first order), a node id the
+    run cannot find again (pytest's exit 4) or a selection `-k` deselects whole
+    (exit 5) fails with or without the mutant, and would be a kill no test made."""
+    spec = item.mutations[0]
+    chosen = lines.tests_for(spec)
+    if chosen is None:
+        return mutate_and_test(item.mutations, pytest_command(target), timeout), "whole row"
+    ran = f"{len(chosen)} tests"
+    command = pytest_command(target, chosen)
+    result = mutate_and_test(item.mutations, command, timeout)
+    reason, _ = known.equivalent(
+        listed, spec.module_path.as_posix(), spec.operator_name, spec.occurrence
+    )
+    if result.test_outcome == TestOutcome.SURVIVED and reason is not None:
+        # listed as equivalent: it counts as such once it survives, and
+        # the whole row could only have turned it into a kill, so skipping
+        # it never improves the figures (it saves a whole pass a mutant)
+        return result, ran + ", listed equivalent"
+    if result.test_outcome == TestOutcome.SURVIVED:
+        # survived the tests that run its lines: the whole row decides
+        ran += ", then the whole row"
+    elif result.test_outcome == TestOutcome.KILLED:
+        # a timeout too: a test that waits for an earlier test's state waits alone
+        key = tuple(chosen)
+        if key not in passes:
+            # the module is restored on disk between mutants: this is the original
+            outcome, _ = _run_pytest(command, timeout)
+            passes[key] = outcome == TestOutcome.SURVIVED
+        if passes[key]:
+            return result, ran
+        ran += " (which fail without the mutant too), then the whole row"
+    else:
+        return result, ran
+    return mutate_and_test(item.mutations, pytest_command(target), timeout), ran
 
 
 def run_target(target: Target, *, limit: int | None, retest: bool, log: Any) -> None:
@@ -738,7 +786,6 @@ def run_target(target: Target, *, limit: int | None, retest: bool, log: Any) -> 
             pending = survivors + pending
         if not pending:
             return
-        command = pytest_command(target)
         # the baseline pass is also the traced one: it says which tests run which line
         started = time.monotonic()
         lines, outcome, output = LineTests.trace(target, 1800)
@@ -756,39 +803,22 @@ def run_target(target: Target, *, limit: int | None, retest: bool, log: Any) -> 
             file=log,
             flush=True,
         )
+        passes: dict[tuple[str, ...], bool] = {}
         for n, item in enumerate(pending if limit is None else pending[:limit], 1):
             spec = item.mutations[0]
-            chosen = lines.tests_for(spec)
-            ran = "whole row"
             invalid = known.invalid(spec.operator_name, spec.occurrence)
             if invalid is not None:
-                ran = invalid
-                result = WorkResult(
-                    worker_outcome=WorkerOutcome.EXCEPTION,
-                    output=invalid,
-                    test_outcome=TestOutcome.INCOMPETENT,
-                )
-            elif chosen is None:
-                result = mutate_and_test(item.mutations, command, timeout)
-            else:
-                ran = f"{len(chosen)} tests"
-                result = mutate_and_test(item.mutations, pytest_command(target, chosen), timeout)
-                if result.test_outcome == TestOutcome.KILLED and _exit_status[0] in INCONCLUSIVE:
-                    # pytest could not run the selection: no test failed
-                    ran += f", exit status {_exit_status[0]}, then the whole row"
-                    result = mutate_and_test(item.mutations, command, timeout)
-                reason, _ = known.equivalent(
-                    listed, spec.module_path.as_posix(), spec.operator_name, spec.occurrence
-                )
-                if result.test_outcome == TestOutcome.SURVIVED and reason is not None:
-                    # listed as equivalent: it counts as such once it survives, and
-                    # the whole row could only have turned it into a kill, so skipping
-                    # it never improves the figures (it saves a whole pass a mutant)
-                    ran += ", listed equivalent"
-                elif result.test_outcome == TestOutcome.SURVIVED:
-                    # survived the tests that run its lines: the whole row decides
-                    ran += ", then the whole row"
-                    result = mutate_and_test(item.mutations, command, timeout)
+                # kept from before such mutants were left out (_work_items): no program
+                result = WorkResult(worker_outcome=WorkerOutcome.EXCEPTION, output=invalid)
+                db.set_result(item.job_id, result)
+                print(f"  [{n}] {invalid}", file=log, flush=True)
+                continue
+            result, ran = run_mutant(item, target, lines, timeout, listed, known, passes)
+            if result.test_outcome == TestOutcome.INCOMPETENT:
+                # the test command could not be started: no test ran, and the report
+                # would count it a kill; it stays pending, for the next run
+                print(f"  [{n}] tests not started: {result.output}", file=log, flush=True)
+                continue
             db.set_result(item.job_id, result)
             print(
                 f"  [{n}] {spec.module_path}:{spec.start_pos[0]} {spec.operator_name}"

@@ -27,7 +27,7 @@ from gateway.exports import ExportDownloads
 from gateway.graphiql import routes as graphiql_routes
 from gateway.metrics import metrics_endpoint
 from gateway.runtime import Runtime
-from gateway.tracing import ServerSpans, current_trace_id
+from gateway.tracing import ServerSpans, current_trace_id, keep_fault_trace
 from schema.errors import error_body
 
 CONSOLE_DIR = Path(__file__).with_name("console")
@@ -81,8 +81,15 @@ class ResponseHeaders:
             # no security headers and no trace id to find the logged fault by. Ours is
             # sent through them, in the error shape every other answer has; the
             # exception goes on up, and the server logs it (as classes and frames)
+            keep_fault_trace(trace_id)
             if not started:
-                response = JSONResponse(error_body("INTERNAL", UNEXPECTED), status_code=500)
+                # the server closes the connection after a fault it logs: said here, a
+                # client does not send its next request on it
+                response = JSONResponse(
+                    error_body("INTERNAL", UNEXPECTED),
+                    status_code=500,
+                    headers={"connection": "close"},
+                )
                 await response(scope, receive, send_with_headers)
             raise
 

@@ -23,7 +23,7 @@ from typing import Any, TextIO
 import orjson
 
 from audit.logsafe import describe, withhold_digits
-from gateway.tracing import current_trace_id
+from gateway.tracing import current_trace_id, fault_trace_id
 
 # the fields a request's line carries, in this order after time, level, logger and message
 FIELDS = (
@@ -47,7 +47,8 @@ def _base(record: logging.LogRecord) -> dict[str, Any]:
         "logger": record.name,
         "message": withhold_digits(record.getMessage()),
         # lines written while a request runs belong to its trace
-        "trace_id": getattr(record, "trace_id", None) or current_trace_id(),
+        # (and the server's line of a fault no handler caught, written after its span)
+        "trace_id": getattr(record, "trace_id", None) or current_trace_id() or fault_trace_id(),
     }
     for name in FIELDS[1:]:  # a request's line has them all, null where not known
         if hasattr(record, name):

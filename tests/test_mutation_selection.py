@@ -137,7 +137,7 @@ def test_a_mutant_that_does_not_compile_is_no_kill(mutate: ModuleType) -> None:
     assert reasons[1] is None  # a * b -> a + b is a mutant
 
 
-def test_a_selection_pytest_could_not_run_is_no_kill(mutate: ModuleType, tmp_path: Path) -> None:
+def test_the_runner_keeps_pytests_exit_status(mutate: ModuleType, tmp_path: Path) -> None:
     tests = tmp_path / "test_x.py"
     tests.write_text("def test_passes():\n    assert True\n", encoding="utf-8")
     python = f"{sys.executable} -m pytest -q -p no:cacheprovider"
@@ -145,6 +145,162 @@ def test_a_selection_pytest_could_not_run_is_no_kill(mutate: ModuleType, tmp_pat
     assert (missing[0], mutate._exit_status[0]) == (mutate.TestOutcome.KILLED, 4)
     nothing = mutate._run_pytest(f"{python} -k nothing {tests}", 60)
     assert (nothing[0], mutate._exit_status[0]) == (mutate.TestOutcome.KILLED, 5)
-    assert set(mutate.INCONCLUSIVE) == {4, 5}
     passing = mutate._run_pytest(f"{python} {tests}", 60)
     assert (passing[0], mutate._exit_status[0]) == (mutate.TestOutcome.SURVIVED, 0)
+
+
+ROW_MODULE = """\
+STATE = []
+
+
+def note():
+    return 1
+"""
+
+# test_reads_state needs test_sets_state's state: alone it fails, with or without a
+# mutant; neither reads what note() returns, so a mutant there is noticed by no test
+ROW_TESTS = """\
+import sys
+import time
+
+sys.path.insert(0, {here!r})
+
+import m
+
+
+def test_sets_state():
+    m.STATE.append(1)
+
+
+def test_reads_state():
+    m.note()
+    assert m.STATE
+
+
+def test_postgres_reads_state():
+    m.note()
+    assert m.STATE
+
+
+def test_waits_for_state():
+    m.note()
+    while not m.STATE:
+        time.sleep(0.1)
+"""
+
+
+@pytest.mark.parametrize(
+    ("selected", "timeout"),
+    [
+        # fails alone, passes in the row after the test it needs
+        ("test_reads_state", 120.0),
+        # a node id the run cannot find (pytest exits 4)
+        ("test_gone", 120.0),
+        # deselected by the row's -k "not postgres" (pytest exits 5)
+        ("test_postgres_reads_state", 120.0),
+        # waits alone for the state the row gives it: a timeout, which counts as a kill
+        ("test_waits_for_state", 20.0),
+    ],
+)
+def test_a_selection_that_fails_without_the_mutant_kills_nothing(
+    mutate: ModuleType, tmp_path: Path, selected: str, timeout: float
+) -> None:
+    module = tmp_path / "m.py"
+    module.write_text(ROW_MODULE, encoding="utf-8")
+    tests = tmp_path / "test_m.py"
+    tests.write_text(ROW_TESTS.format(here=str(tmp_path)), encoding="utf-8")
+    target = mutate.Target("selection", str(module), (str(tests),))
+    # `return 1` becomes `return 2`: no test reads it, the whole row passes
+    spec = mutate.MutationSpec(
+        module_path=str(module),
+        operator_name="core/NumberReplacer",
+        occurrence=0,
+        start_pos=(5, 11),
+        end_pos=(5, 12),
+    )
+    item = mutate.WorkItem.single("one", spec)
+    lines = mutate.LineTests({5: [f"{tests}::{selected}"]}, {})
+    passes: dict[tuple[str, ...], bool] = {}
+
+    result, ran = mutate.run_mutant(
+        item, target, lines, timeout, [], mutate.Mutants(ROW_MODULE), passes
+    )
+
+    assert result.test_outcome == mutate.TestOutcome.SURVIVED, (ran, result.output)
+    assert ran == "1 tests (which fail without the mutant too), then the whole row"
+    assert passes == {(f"{tests}::{selected}",): False}
+    assert module.read_text(encoding="utf-8") == ROW_MODULE
+
+
+def test_a_selection_that_passes_without_the_mutant_kills_it(
+    mutate: ModuleType, tmp_path: Path
+) -> None:
+    module = tmp_path / "m.py"
+    module.write_text(ROW_MODULE, encoding="utf-8")
+    tests = tmp_path / "test_m.py"
+    # the test now reads what note() and nothing else: it passes alone, and the
+    # mutant breaks it alone or in the row
+    tests.write_text(
+        ROW_TESTS.format(here=str(tmp_path)).replace(
+            "    m.note()\n    assert m.STATE", "    assert m.note() == 1"
+        ),
+        encoding="utf-8",
+    )
+    target = mutate.Target("selection", str(module), (str(tests),))
+    spec = mutate.MutationSpec(
+        module_path=str(module),
+        operator_name="core/NumberReplacer",
+        occurrence=0,
+        start_pos=(5, 11),
+        end_pos=(5, 12),
+    )
+    selection = f"{tests}::test_reads_state"
+    lines = mutate.LineTests({5: [selection]}, {})
+    passes: dict[tuple[str, ...], bool] = {}
+
+    result, ran = mutate.run_mutant(
+        item := mutate.WorkItem.single("one", spec),
+        target,
+        lines,
+        120.0,
+        [],
+        mutate.Mutants(ROW_MODULE),
+        passes,
+    )
+
+    assert result.test_outcome == mutate.TestOutcome.KILLED, (ran, result.output)
+    assert ran == "1 tests"
+    assert passes == {(selection,): True}
+    # the selection's run without the mutant is kept: a second mutant does not repeat it
+    again, _ = mutate.run_mutant(item, target, lines, 120.0, [], mutate.Mutants(ROW_MODULE), passes)
+    assert again.test_outcome == mutate.TestOutcome.KILLED
+
+
+def test_a_mutant_whose_tests_could_not_start_is_no_kill_but_not_run(
+    mutate: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    module = tmp_path / "m.py"
+    module.write_text(ROW_MODULE, encoding="utf-8")
+    tests = tmp_path / "test_m.py"
+    tests.write_text(ROW_TESTS.format(here=str(tmp_path)), encoding="utf-8")
+    target = mutate.Target("selection", str(module), (str(tests),))
+    monkeypatch.setattr(mutate, "SESSIONS", tmp_path / "sessions")
+
+    def not_started(*_: object) -> object:
+        # what Cosmic Ray returns when the test command's process cannot be made
+        return mutate.WorkResult(
+            worker_outcome=mutate.WorkerOutcome.NORMAL,
+            test_outcome=mutate.TestOutcome.INCOMPETENT,
+            output="OSError: [Errno 11] Resource temporarily unavailable",
+        )
+
+    monkeypatch.setattr(mutate, "mutate_and_test", not_started)
+    log = tmp_path / "log"
+    with log.open("w", encoding="utf-8") as stream:
+        mutate.run_target(target, limit=None, retest=False, log=stream)
+    figures = mutate.report(target, [])
+
+    assert figures["killed"] == 0 and figures["mutants"] == 0, figures
+    assert figures["not_run"] == sum(1 for _ in mutate._work_items(target)) > 0
+    assert not figures["goal_met"]
+    assert "tests not started" in log.read_text(encoding="utf-8")
