@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 import itertools
+import sys
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -131,3 +135,13 @@ def application(
 def nodes(connection: dict[str, Any]) -> list[Any]:
     """The nodes of a connection in a response, in order."""
     return [edge["node"] for edge in connection["edges"]]
+
+
+def load_script(path: Path, name: str) -> ModuleType:
+    """A script that is no package's module (bench/…), imported under `name`."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module

@@ -6,12 +6,12 @@ mutant would hide survivors from the figures the README reports."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+
+from tests.helpers import load_script
 
 pytest.importorskip("cosmic_ray", reason="the `mutate` extra is not installed")
 
@@ -36,12 +36,7 @@ IS = "core/ReplaceComparisonOperator_IsNot_Is"
 
 @pytest.fixture(scope="module")
 def mutate() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_mutate", ROOT / "bench" / "mutate.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
+    return load_script(ROOT / "bench" / "mutate.py", "bench_mutate")
 
 
 def entries(mutate: ModuleType, tmp_path: Path, *lines: str) -> list[object]:

@@ -6,12 +6,13 @@ survivors the whole row would not have let live."""
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+
+from tests.helpers import load_script
 
 pytest.importorskip("cosmic_ray", reason="the `mutate` extra is not installed")
 pytest.importorskip("coverage", reason="the `mutate` extra is not installed")
@@ -64,12 +65,7 @@ def test_in_a_child_process():
 
 @pytest.fixture(scope="module")
 def mutate() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_mutate_sel", ROOT / "bench" / "mutate.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
+    return load_script(ROOT / "bench" / "mutate.py", "bench_mutate_sel")
 
 
 def test_a_mutant_runs_the_tests_that_run_its_line_and_an_import_time_line_the_whole_row(
@@ -189,6 +185,23 @@ def test_waits_for_state():
 """
 
 
+def row(mutate: ModuleType, tmp_path: Path, tests_text: str) -> tuple[Path, Path, object, object]:
+    """The tiny row's module and tests on disk, its target, and `return 1` -> `return 2`."""
+    module = tmp_path / "m.py"
+    module.write_text(ROW_MODULE, encoding="utf-8")
+    tests = tmp_path / "test_m.py"
+    tests.write_text(tests_text, encoding="utf-8")
+    target = mutate.Target("selection", str(module), (str(tests),))
+    spec = mutate.MutationSpec(
+        module_path=str(module),
+        operator_name="core/NumberReplacer",
+        occurrence=0,
+        start_pos=(5, 11),
+        end_pos=(5, 12),
+    )
+    return module, tests, target, spec
+
+
 @pytest.mark.parametrize(
     ("selected", "timeout"),
     [
@@ -205,19 +218,8 @@ def test_waits_for_state():
 def test_a_selection_that_fails_without_the_mutant_kills_nothing(
     mutate: ModuleType, tmp_path: Path, selected: str, timeout: float
 ) -> None:
-    module = tmp_path / "m.py"
-    module.write_text(ROW_MODULE, encoding="utf-8")
-    tests = tmp_path / "test_m.py"
-    tests.write_text(ROW_TESTS.format(here=str(tmp_path)), encoding="utf-8")
-    target = mutate.Target("selection", str(module), (str(tests),))
     # `return 1` becomes `return 2`: no test reads it, the whole row passes
-    spec = mutate.MutationSpec(
-        module_path=str(module),
-        operator_name="core/NumberReplacer",
-        occurrence=0,
-        start_pos=(5, 11),
-        end_pos=(5, 12),
-    )
+    module, tests, target, spec = row(mutate, tmp_path, ROW_TESTS.format(here=str(tmp_path)))
     item = mutate.WorkItem.single("one", spec)
     lines = mutate.LineTests({5: [f"{tests}::{selected}"]}, {})
     passes: dict[tuple[str, ...], bool] = {}
@@ -235,24 +237,14 @@ def test_a_selection_that_fails_without_the_mutant_kills_nothing(
 def test_a_selection_that_passes_without_the_mutant_kills_it(
     mutate: ModuleType, tmp_path: Path
 ) -> None:
-    module = tmp_path / "m.py"
-    module.write_text(ROW_MODULE, encoding="utf-8")
-    tests = tmp_path / "test_m.py"
-    # the test now reads what note() and nothing else: it passes alone, and the
-    # mutant breaks it alone or in the row
-    tests.write_text(
+    # the test now reads what note() returns and nothing else: it passes alone, and
+    # the mutant breaks it alone or in the row
+    _, tests, target, spec = row(
+        mutate,
+        tmp_path,
         ROW_TESTS.format(here=str(tmp_path)).replace(
             "    m.note()\n    assert m.STATE", "    assert m.note() == 1"
         ),
-        encoding="utf-8",
-    )
-    target = mutate.Target("selection", str(module), (str(tests),))
-    spec = mutate.MutationSpec(
-        module_path=str(module),
-        operator_name="core/NumberReplacer",
-        occurrence=0,
-        start_pos=(5, 11),
-        end_pos=(5, 12),
     )
     selection = f"{tests}::test_reads_state"
     lines = mutate.LineTests({5: [selection]}, {})
@@ -279,11 +271,7 @@ def test_a_selection_that_passes_without_the_mutant_kills_it(
 def test_a_mutant_whose_tests_could_not_start_is_no_kill_but_not_run(
     mutate: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    module = tmp_path / "m.py"
-    module.write_text(ROW_MODULE, encoding="utf-8")
-    tests = tmp_path / "test_m.py"
-    tests.write_text(ROW_TESTS.format(here=str(tmp_path)), encoding="utf-8")
-    target = mutate.Target("selection", str(module), (str(tests),))
+    _, _, target, _ = row(mutate, tmp_path, ROW_TESTS.format(here=str(tmp_path)))
     monkeypatch.setattr(mutate, "SESSIONS", tmp_path / "sessions")
 
     def not_started(*_: object) -> object:

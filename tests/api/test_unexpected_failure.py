@@ -25,10 +25,10 @@ from tests.helpers import id_number
 from tests.serving import dibao_serve
 
 
-@pytest.mark.sqlite_only
-async def test_an_uncaught_fault_is_a_500_with_the_headers_and_trace_id_and_no_detail(
+async def broken_metrics(
     settings: Settings, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
-) -> None:
+) -> tuple[str, httpx.Response]:
+    """GET /metrics while its database read fails with an ID number in the message."""
     number = id_number()
 
     async def broken(*_: Any, **__: Any) -> Any:
@@ -41,7 +41,14 @@ async def test_an_uncaught_fault_is_a_500_with_the_headers_and_trace_id_and_no_d
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            response = await client.get("/metrics")
+            return number, await client.get("/metrics")
+
+
+@pytest.mark.sqlite_only
+async def test_an_uncaught_fault_is_a_500_with_the_headers_and_trace_id_and_no_detail(
+    settings: Settings, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    number, response = await broken_metrics(settings, runtime, monkeypatch)
 
     assert response.status_code == 500
     for name, value in SECURITY_HEADERS.items():
@@ -66,17 +73,7 @@ async def test_an_uncaught_fault_leaves_nothing_of_itself_on_the_server_span(
     spans: InMemorySpanExporter,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    number = id_number()
-
-    async def broken(*_: Any, **__: Any) -> Any:
-        raise RuntimeError(f"duplicate key value (id_number)=({number})")
-
-    monkeypatch.setattr(metrics.alerts, "counts", broken)
-    app = create_app(settings, runtime)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            response = await client.get("/metrics")
+    number, response = await broken_metrics(settings, runtime, monkeypatch)
 
     trace = [
         s
