@@ -16,6 +16,7 @@ from gateway.runtime import Runtime
 from store.models import Household, HouseholdTally, Payment, PaymentTally, new_id
 from store.seed import seed
 from store.tallies import counted_households, counted_payments
+from store.timeliness import tallied
 from store.types import utcnow
 from tests.cli.test_cli import adibao
 from tests.conftest import Api
@@ -183,3 +184,13 @@ async def test_the_tallies_equal_the_archive_after_every_change(
         )
     assert zero == 0  # the row is kept at zero: statistics must leave it out
     assert (area, rare) not in {(a, s) for a, s, _ in await county_agrees()}
+
+
+def test_the_tallies_serve_a_county_or_wider_within_the_scope() -> None:
+    assert tallied("", None) == ""
+    assert tallied("22", None) == "22"
+    assert tallied("22", "220183") == "220183"
+    assert tallied("220183", "22") == "220183"
+    assert tallied("220183100", None) is None  # a township: its rows
+    assert tallied("22", "220183100") is None
+    assert tallied("22", "52") is None  # a region outside the scope: read as before
