@@ -283,14 +283,21 @@ async def test_a_forged_purge_checkpoint_fails(
     assert ran == {"ok": False, "entries": 0, "firstBad": 3, "reason": reason}
 
 
-async def _move_time(runtime: Runtime, seq: int, when: dt.datetime) -> None:
-    """The database owner moves an entry's indexed time, around the triggers."""
+async def _move_time(
+    runtime: Runtime, seq: int, when: dt.datetime, *, own_time: str | None = None
+) -> None:
+    """The database owner moves an entry's indexed time, around the triggers, and if
+    given rewrites the time the entry itself carries too."""
     async with runtime.engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             await conn.execute(text("SET LOCAL session_replication_role = replica"))
         else:
             await conn.execute(text("DROP TRIGGER audit_entries_no_update"))
-        await conn.execute(update(AuditEntry).where(AuditEntry.seq == seq).values(time=when))
+        values: dict[str, object] = {"time": when}
+        if own_time is not None:
+            body = await conn.scalar(select(AuditEntry.entry).where(AuditEntry.seq == seq))
+            values["entry"] = json.dumps({**json.loads(str(body)), "time": own_time})
+        await conn.execute(update(AuditEntry).where(AuditEntry.seq == seq).values(**values))
 
 
 @pytest.mark.parametrize("inside", [dt.timedelta(0), dt.timedelta(seconds=1)], ids=["at", "inside"])
@@ -312,6 +319,23 @@ async def test_purge_judges_an_entry_by_its_own_time_not_its_indexed_one(
         else:
             assert await purge(session, runtime.cipher.keys, now=now) == 1
     assert [e["seq"] for e in await entries(runtime)] == ([1, 2] if inside else [2])
+
+
+async def test_an_entry_edited_to_a_time_without_offset_is_read_as_utc(runtime: Runtime) -> None:
+    """Every entry's own time carries its UTC offset. One whose time was rewritten
+    without it, an hour inside the minimum retention, and its indexed time moved back
+    past the window, is read as UTC: refused as tampering, not a crash of the purge."""
+    chain = AuditChain(runtime.cipher)
+    now = utcnow()
+    own = now - MIN_RETENTION + dt.timedelta(hours=1)
+    await _append(runtime, chain, own)
+    await _append(runtime, chain, now - dt.timedelta(days=10))
+    naive = own.replace(tzinfo=None).isoformat(timespec="microseconds")
+    await _move_time(runtime, 1, now - dt.timedelta(days=400), own_time=naive)
+    async with runtime.sessions.begin() as session:
+        with pytest.raises(RetentionTampered, match="entry 1 is inside the minimum"):
+            await purge(session, runtime.cipher.keys, now=now)
+    assert [e["seq"] for e in await entries(runtime)] == [1, 2]
 
 
 async def test_purge_leaves_an_entry_put_back_under_its_base(runtime: Runtime) -> None:
